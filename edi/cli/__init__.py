@@ -1,0 +1,79 @@
+"""The ``edi`` command line: a thin layer of click commands over the library.
+
+Subcommands are imported only when run, so ``edi --help`` stays fast and commands that
+run no flow never import Prefect.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from edi import __version__
+
+#: command name -> "module:attribute", imported on first use
+COMMANDS = {
+    "inspect": "edi.cli.inspect:inspect_command",
+    "samples": "edi.cli.samples:samples_group",
+    "demo": "edi.cli.demo:demo_command",
+}
+SHORT_HELP = {
+    "inspect": "Show the envelopes and loop tree of X12 files.",
+    "samples": "Make synthetic X12 files (large ones for benchmarks).",
+    "demo": "Run the main job on the bundled samples.",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, SHORT_HELP.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="edi")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=True, path_type=str),
+    envvar="EDI_CONFIG",
+    help="TOML configuration file or folder [env: EDI_CONFIG].",
+)
+@click.option(
+    "--database",
+    envvar="EDI_DATABASE_URL",
+    help="SQLAlchemy URL of the store [env: EDI_DATABASE_URL; default: SQLite under EDI_HOME].",
+)
+@click.pass_context
+def main(ctx: click.Context, config: str | None, database: str | None) -> None:
+    """HIPAA X12 EDI processor: 834 enrollment, 835 remittance, 837P/I/D claims.
+
+    Data lives under EDI_HOME (default: the per-user data directory).
+    """
+    ctx.obj = {"config": config, "database": database}
+
+
+def settings(ctx: click.Context) -> Any:
+    """The resolved :class:`edi.config.Settings` for this invocation."""
+    from edi.config import load_settings
+    from edi.errors import ConfigError
+
+    obj = ctx.find_root().obj or {}
+    try:
+        return load_settings(obj.get("config"), obj.get("database"))
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -1,0 +1,36 @@
+"""``edi samples``: synthetic X12 files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from edi.errors import EdiError
+
+
+@click.group("samples")
+def samples_group() -> None:
+    """Make synthetic X12 files (synthetic people only)."""
+
+
+@samples_group.command("generate")
+@click.option("--set", "set_name", type=click.Choice(["837P", "837I", "837D", "835", "834"]), required=True)
+@click.option("--count", type=click.IntRange(min=1), help="Claims (837, 835) or subscriber families (834).")
+@click.option("--size", "size_mb", type=click.FloatRange(min=0.001), help="Approximate size in MB instead of --count.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--template", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Sample to scale.")
+def generate_command(set_name: str, count: int | None, size_mb: float | None, out: Path, template: Path | None) -> None:
+    """Scale a valid sample to COUNT units with consistent envelopes, HL numbers and totals."""
+    from edi.generate import estimate_count, generate
+
+    if (count is None) == (size_mb is None):
+        raise click.UsageError("give exactly one of --count and --size")
+    try:
+        if count is None:
+            assert size_mb is not None
+            count = estimate_count(set_name, int(size_mb * 1_000_000), template=template)
+        written = generate(set_name, count, out, template=template)
+    except EdiError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{out}: {set_name}, {count} units, {written} bytes", err=True)

@@ -1,0 +1,245 @@
+"""Scale a valid sample into a large X12 file with consistent envelopes and totals.
+
+The template's repeating unit is copied as often as asked:
+
+- 837P/I/D: the subscriber hierarchy (loop 2000B with its 2000C and claims); HL ids
+  and parent pointers are renumbered, CLM01 made unique per copy;
+- 835: the claim payment (loop 2100); BPR02 is recomputed as the sum of CLP04 less the
+  PLB adjustments;
+- 834: the subscriber family (an INS*Y member and the dependents after it); member ids
+  are made unique, QTY control totals (TO, ET, DT) recomputed.
+
+Copies are spread over transaction sets of at most ``per_set`` units (5,000 claims per
+837 set is the guides' recommendation), each with its own ST02 and a true SE01; GE01,
+IEA01 and the control numbers stay consistent. Output is written as it is made, so
+memory does not grow with the count.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import TextIO
+
+from edi.errors import EdiError
+from edi.parsers.reader import X12Reader
+from edi.parsers.structure import StructureWalker
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+TEMPLATES = {
+    "837P": "837P-professional-claim.x12",
+    "837I": "837I-institutional-claim.x12",
+    "837D": "837D-dental-claim.x12",
+    "835": "835-remittance.x12",
+    "834": "834-enrollment.x12",
+}
+#: the loop whose instances are copied, per transaction set
+UNIT_LOOP = {"837": "2000B", "835": "2100", "834": "2000"}
+
+
+@dataclass
+class Template:
+    """One transaction set of a sample, cut into prefix, repeating units and suffix."""
+
+    set_id: str
+    delimiters: tuple[str, str, str]
+    isa: list[str]
+    gs: list[str]
+    prefix: list[list[str]]
+    units: list[list[list[str]]]
+    suffix: list[list[str]]
+
+
+def load_template(path: Path) -> Template:
+    """Read the first transaction set of ``path`` and find its repeating units."""
+    reader = X12Reader(path)
+    isa = gs = None
+    prefix: list[list[str]] = []
+    units: list[list[list[str]]] = []
+    suffix: list[list[str]] = []
+    set_id = ""
+    delims = None
+    for located in StructureWalker().walk(reader):
+        seg = located.segment
+        if seg.id == "ISA" and isa is None:
+            isa = list(seg.elements)
+            d = seg.delimiters
+            assert d is not None
+            delims = (d.element, d.component, d.repetition or "^")
+            continue
+        if seg.id == "GS" and gs is None:
+            gs = list(seg.elements)
+            continue
+        ts = seg.transaction
+        if ts is None or ts.index != 1 or ts.group.index != 1 or ts.interchange.index != 1:
+            if units and ts is None:
+                break
+            continue
+        set_id = ts.set_id
+        if seg.id in ("ST", "SE"):
+            continue
+        unit_loop = UNIT_LOOP.get(set_id)
+        if unit_loop is None:
+            raise EdiError(f"{path}: cannot scale transaction set {set_id}")
+        starts_unit = unit_loop in located.started
+        if set_id == "834" and starts_unit:
+            starts_unit = seg[1] == "Y"  # a family begins with the subscriber
+        in_unit_loop = unit_loop in located.path.split("/")
+        if starts_unit:
+            units.append([list(seg.elements)])
+        elif units and not suffix and in_unit_loop:
+            units[-1].append(list(seg.elements))
+        elif units:
+            suffix.append(list(seg.elements))
+        else:
+            prefix.append(list(seg.elements))
+    if isa is None or gs is None or delims is None or not units:
+        raise EdiError(f"{path}: no repeating {set_id or 'X12'} unit found to scale")
+    return Template(set_id, delims, isa, gs, prefix, units, suffix)
+
+
+def _unit_stream(template: Template, count: int) -> Iterator[tuple[int, list[list[str]]]]:
+    """``count`` units, cycling through the template's own, each with its copy number."""
+    units = template.units
+    for n in range(count):
+        yield n, units[n % len(units)]
+
+
+class _Renumber:
+    """HL ids and unique identifiers for one copy of a unit."""
+
+    def __init__(self) -> None:
+        self.next_hl = 0
+
+    def unit(self, set_id: str, copy: int, unit: list[list[str]], prefix_hl: int) -> list[list[str]]:
+        out: list[list[str]] = []
+        hl_map: dict[str, str] = {}
+        tag = f"{copy:09d}"
+        for elements in unit:
+            seg = list(elements)
+            sid = seg[0]
+            if sid == "HL":
+                self.next_hl += 1
+                new_id = str(prefix_hl + self.next_hl)
+                hl_map[seg[1]] = new_id
+                seg[1] = new_id
+                if len(seg) > 2 and seg[2] in hl_map:
+                    seg[2] = hl_map[seg[2]]
+            elif sid == "CLM" or (sid == "CLP" and set_id == "835"):
+                seg[1] = (seg[1][:20] + tag)[:38]
+            elif set_id == "834" and sid == "REF" and seg[1] == "0F":
+                seg[2] = (seg[2][:20] + tag)[:50]
+            elif set_id == "834" and sid == "NM1" and len(seg) > 9 and seg[8] in ("34", "ZZ"):
+                seg[9] = (seg[9][:70] + tag)[:80]
+            out.append(seg)
+        return out
+
+
+def generate(set_name: str, count: int, out: Path | TextIO, *, template: Path | None = None, per_set: int = 5000) -> int:
+    """Write a file of ``count`` units of ``set_name`` (837P, 837I, 837D, 835, 834); return bytes written."""
+    if set_name not in TEMPLATES:
+        raise EdiError(f"unknown transaction set {set_name!r}: choose one of {', '.join(TEMPLATES)}")
+    if count < 1:
+        raise EdiError("count must be at least 1")
+    tpl = load_template(template or SAMPLES / TEMPLATES[set_name])
+    if isinstance(out, (str, os.PathLike)):
+        with open(out, "w", encoding="ascii", newline="\n") as handle:
+            return _write(tpl, count, handle, per_set)
+    return _write(tpl, count, out, per_set)
+
+
+def _write(tpl: Template, count: int, handle: TextIO, per_set: int) -> int:
+    sep, _component, _rep = tpl.delimiters
+    term = "~\n"
+    written = 0
+
+    def emit(elements: list[str]) -> None:
+        nonlocal written
+        line = sep.join(elements) + term
+        handle.write(line)
+        written += len(line)
+
+    isa = list(tpl.isa)
+    gs = list(tpl.gs)
+    emit(isa)
+    emit(gs)
+    prefix_hl = sum(1 for seg in tpl.prefix if seg[0] == "HL")
+    sets = 0
+    units = _unit_stream(tpl, count)
+    remaining = count
+    while remaining > 0:
+        take = min(per_set, remaining)
+        remaining -= take
+        sets += 1
+        control = f"{sets:04d}"
+        st = ["ST", tpl.set_id, control] + ([tpl.gs[8]] if tpl.set_id != "835" else [])
+        emit(st)
+        segments = 1
+        body_units = [next(units) for _ in range(take)]
+        renumber = _Renumber()
+        copies = [renumber.unit(tpl.set_id, n, unit, prefix_hl) for n, unit in body_units]
+        prefix = [list(seg) for seg in tpl.prefix]
+        suffix = [list(seg) for seg in tpl.suffix]
+        _fix_totals(tpl.set_id, prefix, copies, suffix)
+        for seg in prefix:
+            emit(seg)
+        for copy in copies:
+            for seg in copy:
+                emit(seg)
+        for seg in suffix:
+            emit(seg)
+        segments += len(prefix) + sum(len(c) for c in copies) + len(suffix) + 1
+        emit(["SE", str(segments), control])
+    emit(["GE", str(sets), tpl.gs[6]])
+    emit(["IEA", "1", tpl.isa[13]])
+    return written
+
+
+def _money(value: Decimal) -> str:
+    text = f"{value.normalize():f}"
+    return text
+
+
+def _fix_totals(set_id: str, prefix: list[list[str]], units: list[list[list[str]]], suffix: list[list[str]]) -> None:
+    if set_id == "835":
+        paid = sum((Decimal(seg[4]) for unit in units for seg in unit if seg[0] == "CLP"), Decimal(0))
+        plb = Decimal(0)
+        for seg in suffix:
+            if seg[0] == "PLB":
+                plb += sum((Decimal(seg[i]) for i in range(4, len(seg), 2) if seg[i]), Decimal(0))
+        for seg in prefix:
+            if seg[0] == "BPR":
+                seg[2] = _money(paid - plb)
+    elif set_id == "834":
+        members = [seg for unit in units for seg in unit if seg[0] == "INS"]
+        totals = {
+            "TO": len(members),
+            "ET": sum(1 for s in members if s[1] == "Y"),
+            "DT": sum(1 for s in members if s[1] == "N"),
+        }
+        for seg in prefix:
+            if seg[0] == "QTY" and seg[1] in totals:
+                seg[2] = str(totals[seg[1]])
+
+
+class _Counter:
+    """A text sink that only counts what is written."""
+
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, text: str) -> int:
+        self.size += len(text)
+        return len(text)
+
+
+def estimate_count(set_name: str, size: int, *, template: Path | None = None) -> int:
+    """How many units make a file of about ``size`` bytes."""
+    probe = 200
+    small = generate(set_name, 1, _Counter(), template=template)  # type: ignore[arg-type]
+    large = generate(set_name, probe + 1, _Counter(), template=template)  # type: ignore[arg-type]
+    per_unit = max(1, (large - small) / probe)
+    return max(1, round((size - small) / per_unit) + 1)

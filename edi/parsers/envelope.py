@@ -1,0 +1,286 @@
+"""Envelope checks: ISA/IEA, GS/GE and ST/SE pairing, control numbers and counts.
+
+The reader calls :class:`EnvelopeTracker` for the six envelope segments only; the
+tracker opens and closes :class:`Interchange`, :class:`Group` and
+:class:`TransactionSet` contexts and records :class:`Problem` values on them.
+Codes are those the acknowledgments carry: TA1 notes (I18) for interchanges,
+AK905 for groups, IK502 for transaction sets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from edi.parsers.segments import (
+    GROUP,
+    INTERCHANGE,
+    TRANSACTION,
+    Delimiters,
+    Group,
+    Interchange,
+    Position,
+    Problem,
+    Segment,
+    TransactionSet,
+)
+
+#: ISA element widths (ISA01..ISA16) and the TA1 note code reported when one is wrong.
+ISA_FIELDS: tuple[tuple[int, str, str], ...] = (
+    (2, "010", "authorization information qualifier"),
+    (10, "011", "authorization information"),
+    (2, "012", "security information qualifier"),
+    (10, "013", "security information"),
+    (2, "005", "sender id qualifier"),
+    (15, "006", "sender id"),
+    (2, "007", "receiver id qualifier"),
+    (15, "008", "receiver id"),
+    (6, "014", "interchange date"),
+    (4, "015", "interchange time"),
+    (1, "016", "repetition separator / standards identifier"),
+    (5, "017", "interchange version"),
+    (9, "018", "interchange control number"),
+    (1, "019", "acknowledgment requested"),
+    (1, "020", "usage indicator"),
+    (1, "027", "component separator"),
+)
+ISA_LENGTH = 106
+KNOWN_VERSIONS = frozenset({"00401", "00501"})
+
+
+def _date_ok(value: str, fmt: str) -> bool:
+    try:
+        dt.datetime.strptime(value, fmt)
+    except ValueError:
+        return False
+    return True
+
+
+class EnvelopeTracker:
+    """Pairs headers with trailers and checks control numbers and counts."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        self.interchange: Interchange | None = None
+        self.group: Group | None = None
+        self.transaction: TransactionSet | None = None
+        self.interchanges = 0
+        self.groups = 0
+        self.transactions = 0
+
+    # -- helpers -----------------------------------------------------------------
+    def add(self, owner: object, level: str, code: str, message: str, pos: Position) -> None:
+        problem = Problem(level, code, message, pos)
+        if owner is not None:
+            owner.problems.append(problem)  # type: ignore[attr-defined]
+        self.problems.append(problem)
+
+    def _close_transaction(self, at: Segment | None, why: str) -> None:
+        ts = self.transaction
+        if ts is None:
+            return
+        if ts.trailer is None:
+            pos = at.position() if at is not None else ts.header.position()
+            self.add(ts, TRANSACTION, "2", f"transaction set {ts.control}: SE missing ({why})", pos)
+        self.transaction = None
+
+    def _close_group(self, at: Segment | None, why: str) -> None:
+        self._close_transaction(at, why)
+        grp = self.group
+        if grp is None:
+            return
+        if grp.trailer is None:
+            pos = at.position() if at is not None else grp.header.position()
+            self.add(grp, GROUP, "3", f"group {grp.control}: GE missing ({why})", pos)
+        self.group = None
+
+    # -- segments ----------------------------------------------------------------
+    def isa(self, seg: Segment, delimiters: Delimiters, raw_length: int) -> Interchange:
+        """Open an interchange; ``raw_length`` is the ISA's length in characters."""
+        if self.interchange is not None:
+            self.close_interchange(seg, "next ISA")
+        self.interchanges += 1
+        ic = Interchange(self.source, self.interchanges, seg, delimiters)
+        seg.interchange = ic
+        self.interchange = ic
+        elements = seg.elements
+        if len(elements) != 17:
+            self.add(
+                ic,
+                INTERCHANGE,
+                "022",
+                f"ISA has {len(elements) - 1} elements, not 16",
+                seg.position(),
+            )
+        elif raw_length != ISA_LENGTH - 1:
+            for index, (width, code, name) in enumerate(ISA_FIELDS, start=1):
+                if len(elements[index]) != width:
+                    self.add(
+                        ic,
+                        INTERCHANGE,
+                        code,
+                        f"ISA{index:02d} ({name}) is {len(elements[index])} characters, not {width}",
+                        seg.position(index),
+                    )
+        self._check_isa_values(ic, seg)
+        return ic
+
+    def _check_isa_values(self, ic: Interchange, seg: Segment) -> None:
+        checks = (
+            (9, "014", _date_ok(seg[9], "%y%m%d"), "ISA09 is not a date (YYMMDD)"),
+            (10, "015", _date_ok(seg[10], "%H%M"), "ISA10 is not a time (HHMM)"),
+            (12, "017", seg[12] in KNOWN_VERSIONS, "ISA12 version is not 00401 or 00501"),
+            (13, "018", seg[13].isdigit() and len(seg[13]) == 9, "ISA13 is not 9 digits"),
+            (14, "019", seg[14] in ("0", "1"), "ISA14 is not 0 or 1"),
+            (15, "020", seg[15] in ("P", "T", "I"), "ISA15 is not P, T or I"),
+        )
+        for element, code, ok, message in checks:
+            if not ok:
+                self.add(ic, INTERCHANGE, code, message, seg.position(element))
+
+    def iea(self, seg: Segment) -> None:
+        ic = self.interchange
+        if ic is None:
+            self.add(None, INTERCHANGE, "022", "IEA without ISA", seg.position())
+            return
+        seg.interchange = ic
+        self._close_group(seg, "IEA reached")
+        ic.trailer = seg
+        if seg[2] != ic.control:
+            self.add(
+                ic, INTERCHANGE, "001", f"IEA02 does not match ISA13 {ic.control}", seg.position(2)
+            )
+        if seg[1] != str(ic.group_count):
+            self.add(
+                ic,
+                INTERCHANGE,
+                "021",
+                f"IEA01 says {seg[1] or 'nothing'}, the interchange has {ic.group_count} groups",
+                seg.position(1),
+            )
+        self.interchange = None
+
+    def close_interchange(self, at: Segment | None, why: str) -> None:
+        ic = self.interchange
+        if ic is None:
+            return
+        self._close_group(at, why)
+        if ic.trailer is None:
+            pos = at.position() if at is not None else ic.header.position()
+            self.add(ic, INTERCHANGE, "023", f"interchange {ic.control}: IEA missing ({why})", pos)
+        self.interchange = None
+
+    def gs(self, seg: Segment) -> Group | None:
+        ic = self.interchange
+        if ic is None:
+            self.add(None, INTERCHANGE, "024", "GS outside an interchange", seg.position())
+            return None
+        if self.group is not None:
+            self._close_group(seg, "next GS")
+        ic.group_count += 1
+        self.groups += 1
+        grp = Group(ic, ic.group_count, seg)
+        seg.group = grp
+        self.group = grp
+        if not (seg[6].isdigit() and 1 <= len(seg[6]) <= 9):
+            self.add(grp, GROUP, "6", "GS06 is not a control number of 1-9 digits", seg.position(6))
+        if not seg[8]:
+            self.add(grp, GROUP, "2", "GS08 version is missing", seg.position(8))
+        return grp
+
+    def ge(self, seg: Segment) -> None:
+        grp = self.group
+        if grp is None:
+            self.add(self.interchange, INTERCHANGE, "024", "GE without GS", seg.position())
+            return
+        seg.group = grp
+        self._close_transaction(seg, "GE reached")
+        grp.trailer = seg
+        if seg[2] != grp.control:
+            self.add(grp, GROUP, "4", f"GE02 does not match GS06 {grp.control}", seg.position(2))
+        if seg[1] != str(grp.transaction_count):
+            self.add(
+                grp,
+                GROUP,
+                "5",
+                f"GE01 says {seg[1] or 'nothing'}, the group has {grp.transaction_count} sets",
+                seg.position(1),
+            )
+        self.group = None
+
+    def st(self, seg: Segment) -> TransactionSet | None:
+        grp = self.group
+        if grp is None:
+            self.add(
+                self.interchange,
+                INTERCHANGE,
+                "024",
+                "ST outside a functional group",
+                seg.position(),
+            )
+            return None
+        if self.transaction is not None:
+            self._close_transaction(seg, "next ST")
+        grp.transaction_count += 1
+        self.transactions += 1
+        ts = TransactionSet(grp, grp.transaction_count, seg)
+        seg.group = grp
+        seg.transaction = ts
+        self.transaction = ts
+        control = seg[2]
+        if not (4 <= len(control) <= 9):
+            self.add(
+                ts,
+                TRANSACTION,
+                "7",
+                "ST02 is not a control number of 4-9 characters",
+                seg.position(2),
+            )
+        elif control in grp.controls:
+            self.add(
+                ts, TRANSACTION, "23", f"ST02 {control} repeats within the group", seg.position(2)
+            )
+        grp.controls.add(control)
+        if not seg[1]:
+            self.add(
+                ts, TRANSACTION, "6", "ST01 transaction set identifier is missing", seg.position(1)
+            )
+        return ts
+
+    def se(self, seg: Segment, count: int) -> None:
+        ts = self.transaction
+        if ts is None:
+            self.add(self.group or self.interchange, GROUP, "", "SE without ST", seg.position())
+            return
+        ts.trailer = seg
+        ts.segment_count = count
+        if seg[2] != ts.control:
+            self.add(
+                ts, TRANSACTION, "3", f"SE02 does not match ST02 {ts.control}", seg.position(2)
+            )
+        if seg[1] != str(count):
+            self.add(
+                ts,
+                TRANSACTION,
+                "4",
+                f"SE01 says {seg[1] or 'nothing'}, the set has {count} segments",
+                seg.position(1),
+            )
+        self.transaction = None
+
+    def stray(self, seg: Segment) -> None:
+        """A non-envelope segment outside any transaction set."""
+        where = "functional group" if self.group is not None else "interchange"
+        owner = self.group if self.group is not None else self.interchange
+        level = GROUP if self.group is not None else INTERCHANGE
+        self.add(
+            owner,
+            level,
+            "024",
+            f"segment {seg.id} outside a transaction set ({where})",
+            seg.position(),
+        )
+
+    def finish(self, at: Segment | None) -> None:
+        """End of file: anything still open lacks its trailer."""
+        self.close_interchange(at, "end of file")

@@ -1,0 +1,417 @@
+"""Streaming X12 reader: delimiters from each ISA, segments with positions, envelope checks.
+
+Reads a byte stream in chunks, so memory stays bounded whatever the file size:
+each chunk is split on the segment terminator of the current interchange, and the
+unfinished tail is carried into the next chunk. After an IEA the delimiters are
+read again from the next ISA, so interchanges with different separators can follow
+one another in one file.
+
+Encoding: ASCII, UTF-8 with or without a byte-order mark, and latin-1 bytes (a
+segment that is not valid UTF-8 is decoded as latin-1). UTF-16 and UTF-32 are
+refused with a clear error. Byte offsets are offsets in the file as stored.
+
+Fatal conditions (no ISA, a truncated ISA, binary data, a segment with no
+terminator within ``max_segment`` bytes) raise :class:`X12SyntaxError` naming the
+file and byte offset; everything else is a :class:`Problem` on the envelope it
+belongs to, collected in :attr:`X12Reader.summary`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from edi.errors import X12SyntaxError
+from edi.parsers.envelope import EnvelopeTracker
+from edi.parsers.segments import (
+    SEGMENT,
+    Delimiters,
+    Group,
+    Interchange,
+    ReadSummary,
+    Segment,
+    TransactionSet,
+)
+
+CHUNK_SIZE = 1 << 20
+MAX_SEGMENT = 1 << 20
+#: How far into a chunk the 16 ISA element separators may be looked for.
+ISA_SEARCH = 512
+WHITESPACE = " \t\r\n\x0b\x0c"
+WHITESPACE_B = WHITESPACE.encode()
+ENVELOPE_IDS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
+_SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}\Z")
+_UTF8_BOM = b"\xef\xbb\xbf"
+_WIDE_BOMS = (
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\xfe\xff", "UTF-16"),
+    (b"\xff\xfe", "UTF-16"),
+)
+
+
+def _control_bytes(allowed: str) -> re.Pattern[bytes]:
+    """Bytes that mark binary data: C0 controls and DEL, except whitespace and delimiters."""
+    banned = [b for b in [*range(0x20), 0x7F] if chr(b) not in WHITESPACE and chr(b) not in allowed]
+    return re.compile(b"[" + b"".join(re.escape(bytes([b])) for b in banned) + b"]")
+
+
+class X12Reader:
+    """Iterate the segments of one X12 file or stream.
+
+    >>> reader = X12Reader("claims.x12")            # doctest: +SKIP
+    >>> for segment in reader: ...                  # doctest: +SKIP
+    >>> reader.summary.problems                     # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        source: str | os.PathLike[str] | BinaryIO,
+        name: str | None = None,
+        *,
+        chunk_size: int = CHUNK_SIZE,
+        max_segment: int = MAX_SEGMENT,
+    ) -> None:
+        if isinstance(source, (str, os.PathLike)):
+            self._path: Path | None = Path(source)
+            self._stream: BinaryIO | None = None
+            self.name = name or str(source)
+        else:
+            self._path = None
+            self._stream = source
+            self.name = name or str(getattr(source, "name", "<stream>"))
+        self.chunk_size = chunk_size
+        self.max_segment = max_segment
+        self.summary = ReadSummary(self.name)
+
+    def __iter__(self) -> Iterator[Segment]:
+        if self._path is not None:
+            with self._path.open("rb") as stream:
+                yield from self._segments(stream)
+        else:
+            assert self._stream is not None
+            yield from self._segments(self._stream)
+
+    # -- errors ------------------------------------------------------------------
+    def _fail(self, message: str, offset: int, ordinal: int, code: str) -> X12SyntaxError:
+        return X12SyntaxError(message, file=self.name, offset=offset, ordinal=ordinal, code=code)
+
+    # -- the reading loop --------------------------------------------------------
+    def _segments(self, stream: BinaryIO) -> Iterator[Segment]:
+        summary = self.summary
+        tracker = EnvelopeTracker(self.name, summary.problems)
+        read = stream.read
+        chunk_size = self.chunk_size
+        max_segment = self.max_segment
+        known_ids: set[str] = set()
+
+        first = read(chunk_size)
+        buf, base = self._check_encoding(first, 0)
+        eof = not first
+        start = 0  # index in buf of the first byte not yet consumed
+        line = 1
+        ordinal = 0
+        last: Segment | None = None
+
+        while True:
+            # ---- the next ISA: skip whitespace, make sure the whole ISA is buffered ----
+            while True:
+                skipped = len(buf) - start - len(buf[start:].lstrip(WHITESPACE_B))
+                line += buf.count(b"\n", start, start + skipped)
+                start += skipped
+                if start < len(buf) and (len(buf) - start >= ISA_SEARCH or eof):
+                    break
+                if eof:
+                    break
+                more = read(chunk_size)
+                eof = not more
+                buf = buf[start:] + more
+                base += start
+                start = 0
+            if start >= len(buf):
+                if ordinal == 0:
+                    raise self._fail("empty file: no ISA segment", base + start, 0, "empty")
+                break
+            if buf[start : start + 3] != b"ISA":
+                where = "the file does not start with" if ordinal == 0 else "data after IEA is not"
+                raise self._fail(f"{where} an ISA segment", base + start, ordinal, "no_isa")
+            delims, padded = self._delimiters(
+                buf[start : start + ISA_SEARCH], base + start, ordinal
+            )
+            term = delims.segment
+            term_b = term.encode("latin-1")
+            sep = delims.element
+            binary = _control_bytes(sep + delims.component + (delims.repetition or "") + term)
+            newline_terminated = term == "\n"
+            ic: Interchange | None = None
+            grp: Group | None = None
+            ts: TransactionSet | None = None
+            set_ordinal = 0
+            next_interchange = False
+
+            # ---- split segments until IEA (or the next ISA) -----------------------
+            while not next_interchange:
+                cut = buf.rfind(term_b, start)
+                if cut < 0:
+                    if not eof:
+                        if len(buf) - start > max_segment:
+                            head = buf[start : start + 256]
+                            raise self._fail(
+                                f"no segment terminator {term!r} within {max_segment} bytes",
+                                base + start + len(head) - len(head.lstrip(WHITESPACE_B)),
+                                ordinal,
+                                "no_terminator",
+                            )
+                        more = read(chunk_size)
+                        eof = not more
+                        buf = buf[start:] + more
+                        base += start
+                        start = 0
+                        continue
+                    if not buf[start:].strip(WHITESPACE_B):
+                        start = len(buf)
+                        break
+                    cut = len(buf)  # the last segment has no terminator
+                region = buf[start:cut]
+                has_binary = binary.search(region) is not None
+                if region.isascii():
+                    pieces = region.decode("latin-1").split(term)
+                    sizes = None
+                else:
+                    raw_pieces = region.split(term_b)
+                    pieces = [self._decode(p) for p in raw_pieces]
+                    sizes = [len(p) for p in raw_pieces]
+                offset = base + start
+                for index, piece in enumerate(pieces):
+                    size = len(piece) if sizes is None else sizes[index]
+                    text = piece.lstrip(WHITESPACE)
+                    lead = len(piece) - len(text)
+                    seg_offset = offset + lead
+                    seg_line = line + piece.count("\n", 0, lead) if lead else line
+                    if not text:
+                        offset += size + 1
+                        line += piece.count("\n") + newline_terminated
+                        continue
+                    if padded:
+                        text = text.rstrip(WHITESPACE)
+                    elements = text.split(sep)
+                    seg_id = elements[0]
+                    if seg_id == "ISA" and ic is not None:
+                        # an ISA before this interchange's IEA: read its delimiters anew
+                        start = offset - base + lead
+                        line = seg_line
+                        next_interchange = True
+                        break
+                    offset += size + 1
+                    line += piece.count("\n") + newline_terminated
+                    ordinal += 1
+                    if has_binary:
+                        hit = binary.search(text.encode("latin-1", "replace"))
+                        if hit is not None:
+                            raise self._fail(
+                                f"binary data (byte 0x{hit.group()[0]:02x}) in a segment",
+                                seg_offset,
+                                ordinal,
+                                "binary",
+                            )
+                    if seg_id not in known_ids:
+                        if _SEGMENT_ID.match(seg_id) is None:
+                            seg = Segment(
+                                seg_id, elements, ordinal, 0, seg_offset, seg_line, ic, grp, ts
+                            )
+                            if ts is not None:
+                                set_ordinal += 1
+                                seg.set_ordinal = set_ordinal
+                            tracker.add(
+                                ts or grp or ic,
+                                SEGMENT,
+                                "1",
+                                "segment identifier is not 2-3 upper-case letters or digits",
+                                seg.position(),
+                            )
+                            last = seg
+                            yield seg
+                            continue
+                        known_ids.add(seg_id)
+                    if ts is not None and seg_id not in ENVELOPE_IDS:
+                        set_ordinal += 1
+                        seg = Segment(
+                            seg_id,
+                            elements,
+                            ordinal,
+                            set_ordinal,
+                            seg_offset,
+                            seg_line,
+                            ic,
+                            grp,
+                            ts,
+                        )
+                    elif seg_id not in ENVELOPE_IDS:
+                        seg = Segment(
+                            seg_id, elements, ordinal, 0, seg_offset, seg_line, ic, grp, None
+                        )
+                        tracker.stray(seg)
+                    else:
+                        seg = Segment(
+                            seg_id, elements, ordinal, 0, seg_offset, seg_line, ic, grp, None
+                        )
+                        if seg_id == "ST":
+                            ts = tracker.st(seg)
+                            set_ordinal = 1 if ts is not None else 0
+                            seg.set_ordinal = set_ordinal
+                        elif seg_id == "SE":
+                            if ts is not None:
+                                set_ordinal += 1
+                                seg.set_ordinal = set_ordinal
+                                seg.transaction = ts
+                            tracker.se(seg, set_ordinal)
+                            ts = None
+                            set_ordinal = 0
+                        elif seg_id == "GS":
+                            grp = tracker.gs(seg)
+                            ts = None
+                            set_ordinal = 0
+                        elif seg_id == "GE":
+                            tracker.ge(seg)
+                            grp = ts = None
+                            set_ordinal = 0
+                        elif seg_id == "ISA":
+                            ic = tracker.isa(seg, delims, len(text))
+                            grp = ts = None
+                            set_ordinal = 0
+                        else:  # IEA
+                            tracker.iea(seg)
+                            ic = grp = ts = None
+                            set_ordinal = 0
+                            start = offset - base
+                            next_interchange = True
+                            last = seg
+                            yield seg
+                            break
+                    last = seg
+                    yield seg
+                else:
+                    start = cut + len(term_b)
+            if start >= len(buf) and eof:
+                break
+
+        summary.segments = ordinal
+        tracker.finish(last)
+        summary.size = base + len(buf)
+        summary.interchanges = tracker.interchanges
+        summary.groups = tracker.groups
+        summary.transactions = tracker.transactions
+
+    def _decode(self, raw: bytes) -> str:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self.summary.encoding = "latin-1"
+            return raw.decode("latin-1")
+        if self.summary.encoding == "ascii":
+            self.summary.encoding = "utf-8"
+        return text
+
+    def _check_encoding(self, buf: bytes, base: int) -> tuple[bytes, int]:
+        for bom, name in _WIDE_BOMS:
+            if buf.startswith(bom):
+                raise self._fail(
+                    f"{name} text is not supported: convert the file to UTF-8 or ASCII",
+                    0,
+                    0,
+                    "encoding",
+                )
+        if len(buf) >= 4 and (buf[1:4:2] == b"\x00\x00" or buf[0:4:2] == b"\x00\x00"):
+            if buf.lstrip(WHITESPACE_B + b"\x00")[:1] in (b"I", b"\x00") or buf[:1] == b"\x00":
+                raise self._fail(
+                    "UTF-16 text (no byte-order mark) is not supported: convert the file to UTF-8",
+                    0,
+                    0,
+                    "encoding",
+                )
+        if buf.startswith(_UTF8_BOM):
+            self.summary.bom = True
+            self.summary.encoding = "utf-8"
+            return buf[3:], base + 3
+        return buf, base
+
+    def _delimiters(self, isa: bytes, offset: int, ordinal: int) -> tuple[Delimiters, bool]:
+        """Separators from the ISA at the start of ``isa`` (found at byte ``offset``).
+
+        The second value is true when whitespace precedes each terminator and must be
+        stripped from segment ends too.
+        """
+        sep = isa[3:4]
+        if not sep:
+            raise self._fail(
+                f"truncated ISA: {len(isa)} bytes, an ISA has 106", offset, ordinal, "truncated_isa"
+            )
+        if sep.isalnum() or sep in WHITESPACE_B:
+            raise self._fail(
+                "ISA element separator is a letter, digit or space",
+                offset + 3,
+                ordinal,
+                "separator",
+            )
+        position = 3
+        for _ in range(15):
+            position = isa.find(sep, position + 1)
+            if position < 0:
+                break
+        if position < 0 or position + 2 >= len(isa):
+            if len(isa) >= ISA_SEARCH:
+                raise self._fail("ISA does not have 16 elements", offset, ordinal, "truncated_isa")
+            raise self._fail(
+                f"truncated ISA: {len(isa)} bytes, an ISA has 106", offset, ordinal, "truncated_isa"
+            )
+        element = sep.decode("latin-1")
+        component = isa[position + 1 : position + 2].decode("latin-1")
+        terminator = isa[position + 2 : position + 3].decode("latin-1")
+        padded = False
+        if terminator in "\r\n":
+            # "ISA...:\n~GS...": a line break written before the real terminator
+            following = isa[position + 2 :].lstrip(WHITESPACE_B)[:1].decode("latin-1")
+            if following and not following.isalnum() and following not in (element, component):
+                terminator = following
+                padded = True
+        if component.isalnum() or component in (element, " "):
+            raise self._fail(
+                "ISA16 component separator is not a delimiter",
+                offset + position + 1,
+                ordinal,
+                "separator",
+            )
+        if terminator.isalnum() or terminator in (element, component, " "):
+            raise self._fail(
+                "the byte after ISA16 (the segment terminator) is not a delimiter",
+                offset + position + 2,
+                ordinal,
+                "terminator",
+            )
+        fields = isa[:position].decode("latin-1").split(element)
+        repetition: str | None = None
+        if len(fields) == 16 and fields[12] >= "00402":
+            candidate = fields[11]
+            if (
+                len(candidate) == 1
+                and not candidate.isalnum()
+                and candidate not in (element, component, terminator, " ")
+            ):
+                repetition = candidate
+        return Delimiters(element, component, terminator, repetition), padded
+
+
+def read_segments(
+    source: str | os.PathLike[str] | BinaryIO | bytes, name: str | None = None
+) -> Iterator[Segment]:
+    """Segments of an X12 file, path, stream or bytes."""
+    if isinstance(source, bytes):
+        return iter(X12Reader(io.BytesIO(source), name or "<bytes>"))
+    return iter(X12Reader(source, name))
+
+
+__all__ = ["X12Reader", "read_segments"]
