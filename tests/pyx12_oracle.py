@@ -57,3 +57,35 @@ def pyx12_paths(path: Path, map_dir: Path) -> list[tuple[str, str]]:
         for node in src.iter_segments():
             out.append((node.id, reduce_path(node.cur_path)))
     return out
+
+
+def pyx12_accepts(path: Path, map_dir: Path | None = None) -> tuple[bool, list[dict]]:
+    """pyx12's full validation verdict and its JSON error list."""
+    import io
+    import json
+
+    import pyx12.params
+    from pyx12.x12n_document import x12n_document
+
+    params = pyx12.params.params()
+    if map_dir is not None:
+        params.set("map_path", str(map_dir))
+    out = io.StringIO()
+    ok = x12n_document(params, str(path), None, None, fd_json=out, map_path=str(map_dir) if map_dir else None)
+    text = out.getvalue().strip()
+    return ok, _errors(json.loads(text)) if text else []
+
+
+def _errors(node: object) -> list[dict]:
+    """Every error entry anywhere in pyx12's JSON report."""
+    found: list[dict] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "errors" and isinstance(value, list):
+                found.extend(value)
+            else:
+                found.extend(_errors(value))
+    elif isinstance(node, list):
+        for item in node:
+            found.extend(_errors(item))
+    return found

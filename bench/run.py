@@ -1,0 +1,745 @@
+"""Throughput and memory benchmark of the X12 reader and loop recognition.
+
+Run it as ``.venv/bin/python bench/run.py`` (or ``make bench``); see bench/README.md and
+docs/BENCHMARKS.md. Every measurement runs in a fresh child process (this same script,
+started with ``--child``), so the peak RSS reported is that of one measurement alone.
+
+Not a test: nothing here is collected by pytest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+RESULTS = OUT / "results.json"
+DOC = ROOT / "docs" / "BENCHMARKS.md"
+START_MARK = "<!-- bench:results:start -->"
+END_MARK = "<!-- bench:results:end -->"
+MB = 1_000_000
+#: a cached file is reused when its size is within this fraction of the target
+SIZE_TOLERANCE = 0.05
+
+#: targets
+TARGET_MBPS = 10.0
+TARGET_RSS_MB = 100.0
+TARGET_HELP_S = 0.5
+
+#: measurement kinds, in the order they run and are shown
+SPLIT, READER, STRUCTURE, PYX12, PYX12_VALIDATE = (
+    "split",
+    "edi reader",
+    "edi reader+structure",
+    "pyx12",
+    "pyx12 validate",
+)
+KINDS = (SPLIT, READER, STRUCTURE, PYX12, PYX12_VALIDATE)
+#: modules `edi --help` must not import (prefect is the requirement; the rest are noted)
+HEAVY_MODULES = ("prefect", "sqlalchemy", "pyx12", "lxml", "paramiko", "cryptography")
+
+
+# --------------------------------------------------------------------------------------
+# child side: one measurement, JSON on the last line of stdout
+# --------------------------------------------------------------------------------------
+def _peak_rss_mb() -> float:
+    # ru_maxrss is in KiB on Linux, in bytes on macOS
+    scale = 1 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / MB
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run_split(path: str) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as handle:
+        data = handle.read()
+    segments = [s.split("*") for s in data.split("~")]
+    count = len(segments)
+    if count and not segments[-1][0].strip():
+        count -= 1  # the text after the last terminator
+    return {"segments": count}
+
+
+def _run_reader(path: str) -> dict[str, Any]:
+    from edi.parsers.reader import X12Reader
+
+    reader = X12Reader(path)
+    count = 0
+    for _segment in reader:
+        count += 1
+    return {"segments": count, "problems": len(reader.summary.problems)}
+
+
+def _run_structure(path: str) -> dict[str, Any]:
+    from edi.parsers.reader import X12Reader
+    from edi.parsers.structure import StructureWalker
+
+    reader = X12Reader(path)
+    count = located = unlocated = 0
+    for item in StructureWalker().walk(reader):
+        count += 1
+        if item.node is not None:
+            located += 1
+        elif item.segment.transaction is not None:
+            unlocated += 1  # inside a transaction set, yet fits nowhere in the guide
+    return {
+        "segments": count,
+        "located": located,
+        "unlocated": unlocated,
+        "problems": len(reader.summary.problems),
+    }
+
+
+def _quiet_pyx12_logging() -> None:
+    import logging
+
+    logger = logging.getLogger("pyx12")
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+
+
+def _run_pyx12(path: str) -> dict[str, Any]:
+    from pyx12.error_handler import errh_null
+    from pyx12.params import params
+    from pyx12.x12context import X12ContextReader
+
+    _quiet_pyx12_logging()
+    count = 0
+    with X12ContextReader(params(), errh_null(), path) as reader:
+        for _node in reader.iter_segments():
+            count += 1
+    return {"segments": count}
+
+
+def _run_pyx12_validate(path: str) -> dict[str, Any]:
+    from pyx12.params import params
+    from pyx12.x12n_document import x12n_document
+
+    _quiet_pyx12_logging()
+    with open(os.devnull, "w") as ack:
+        ok = x12n_document(params(), path, ack, None)
+    return {"valid": bool(ok)}
+
+
+RUNNERS = {
+    SPLIT: _run_split,
+    READER: _run_reader,
+    STRUCTURE: _run_structure,
+    PYX12: _run_pyx12,
+    PYX12_VALIDATE: _run_pyx12_validate,
+}
+#: modules a measurement imports before its clock starts
+PRELOAD = {
+    READER: ("edi.parsers.reader",),
+    STRUCTURE: ("edi.parsers.reader", "edi.parsers.structure"),
+    PYX12: ("pyx12.x12context", "pyx12.params", "pyx12.error_handler"),
+    PYX12_VALIDATE: ("pyx12.x12n_document", "pyx12.params"),
+}
+
+
+def child(kind: str, path: str) -> None:
+    import importlib
+
+    for module in PRELOAD.get(kind, ()):
+        importlib.import_module(module)
+    rss_before = _peak_rss_mb()
+    cpu0 = _cpu_seconds()
+    t0 = time.perf_counter()
+    result = RUNNERS[kind](path)
+    seconds = time.perf_counter() - t0
+    result.update(
+        seconds=seconds,
+        cpu_seconds=_cpu_seconds() - cpu0,
+        peak_rss_mb=_peak_rss_mb(),
+        rss_before_mb=rss_before,
+    )
+    print(json.dumps(result))
+
+
+def child_help_imports() -> None:
+    """`import edi.cli` and `edi --help` in this process; report the heavy modules loaded."""
+    import contextlib
+    import io
+
+    from edi.cli import main
+
+    with contextlib.redirect_stdout(io.StringIO()) as captured, contextlib.suppress(SystemExit):
+        main(["--help"], prog_name="edi")
+    loaded = sorted(
+        {name.split(".")[0] for name in sys.modules if name.split(".")[0] in HEAVY_MODULES}
+    )
+    print(json.dumps({"help_chars": len(captured.getvalue()), "heavy_loaded": loaded}))
+
+
+# --------------------------------------------------------------------------------------
+# parent side
+# --------------------------------------------------------------------------------------
+@dataclass
+class BenchFile:
+    set_name: str
+    target_mb: float
+    tier: str  # "large" (best of runs_large) or "small" (best of runs_small, pyx12 runs here)
+    path: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.path = OUT / f"{self.set_name}-{self.target_mb:g}MB.x12"
+
+    @property
+    def label(self) -> str:
+        return f"{self.set_name} {self.target_mb:g} MB"
+
+
+@dataclass
+class Measurement:
+    file: str
+    set_name: str
+    kind: str
+    size_bytes: int
+    runs: list[float]
+    seconds: float
+    mb_per_s: float
+    peak_rss_mb: float
+    rss_before_mb: float
+    cpu_seconds: float
+    segments: int | None
+    extra: dict[str, Any]
+
+    @property
+    def size_mb(self) -> float:
+        return self.size_bytes / MB
+
+
+def edi_executable() -> str:
+    candidate = Path(sys.executable).with_name("edi")
+    if candidate.exists():
+        return str(candidate)
+    from shutil import which
+
+    found = which("edi")
+    if found is None:
+        sys.exit("bench: the edi command is not installed (run `make setup`)")
+    return found
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def ensure_file(spec: BenchFile) -> dict[str, Any]:
+    target = int(spec.target_mb * MB)
+    path = spec.path
+    if path.exists():
+        size = path.stat().st_size
+        with path.open("rb") as handle:
+            head = handle.read(3)
+        if head == b"ISA" and abs(size - target) <= SIZE_TOLERANCE * target:
+            log(f"  {path.relative_to(ROOT)}: cached ({size / MB:.1f} MB)")
+            return {"path": str(path), "bytes": size, "generated": False}
+    log(f"  {path.relative_to(ROOT)}: generating {spec.label} ...")
+    tmp = path.with_suffix(".tmp")
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [
+            edi_executable(),
+            "samples",
+            "generate",
+            "--set",
+            spec.set_name,
+            "--size",
+            f"{spec.target_mb:g}",
+            "--out",
+            str(tmp),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        sys.exit(f"bench: generating {spec.label} failed:\n{proc.stderr}")
+    tmp.replace(path)
+    seconds = time.perf_counter() - t0
+    size = path.stat().st_size
+    log(f"    {size / MB:.1f} MB in {seconds:.1f} s ({proc.stderr.strip()})")
+    return {"path": str(path), "bytes": size, "generated": True, "seconds": seconds}
+
+
+def run_child(args: list[str], timeout: float | None = None) -> dict[str, Any]:
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+    )
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(
+            f"child {' '.join(args)} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}"
+        )
+    return json.loads(lines[-1])
+
+
+def measure(spec: BenchFile, kind: str, runs: int) -> Measurement:
+    size = spec.path.stat().st_size
+    results = []
+    for n in range(runs):
+        result = run_child(["--child", kind, str(spec.path)])
+        results.append(result)
+        log(
+            f"    {kind:<22} run {n + 1}/{runs}: {result['seconds']:8.2f} s"
+            f"  {size / MB / result['seconds']:7.2f} MB/s  peak RSS {result['peak_rss_mb']:.0f} MB"
+        )
+    best = min(results, key=lambda r: r["seconds"])
+    common = {"seconds", "cpu_seconds", "peak_rss_mb", "rss_before_mb", "segments"}
+    return Measurement(
+        file=spec.path.name,
+        set_name=spec.set_name,
+        kind=kind,
+        size_bytes=size,
+        runs=[round(r["seconds"], 4) for r in results],
+        seconds=best["seconds"],
+        mb_per_s=size / MB / best["seconds"],
+        # the peak of every run: the memory a single run may need
+        peak_rss_mb=max(r["peak_rss_mb"] for r in results),
+        rss_before_mb=best["rss_before_mb"],
+        cpu_seconds=best["cpu_seconds"],
+        segments=best.get("segments"),
+        extra={k: v for k, v in best.items() if k not in common},
+    )
+
+
+def time_help(runs: int = 5) -> dict[str, Any]:
+    exe = edi_executable()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        proc = subprocess.run([exe, "--help"], capture_output=True, text=True)
+        times.append(time.perf_counter() - t0)
+        if proc.returncode != 0:
+            raise RuntimeError(f"edi --help failed:\n{proc.stderr}")
+    imports = run_child(["--child-help-imports"])
+    importtime = import_time("edi.cli")
+    return {
+        "runs": [round(t, 4) for t in times],
+        "seconds": min(times),
+        "heavy_loaded": imports["heavy_loaded"],
+        "prefect_imported": "prefect" in imports["heavy_loaded"],
+        "import_edi_cli_ms": importtime["cumulative_ms"],
+        "importtime_prefect": importtime["prefect"],
+    }
+
+
+def import_time(module: str) -> dict[str, Any]:
+    """Cumulative import time of ``module`` from ``python -X importtime``."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    cumulative = None
+    prefect = False
+    for line in proc.stderr.splitlines():
+        match = re.match(r"import time:\s*(\d+)\s*\|\s*(\d+)\s*\|(\s*)(\S+)", line)
+        if not match:
+            continue
+        name = match.group(4)
+        if name.split(".")[0] == "prefect":
+            prefect = True
+        if name == module:
+            cumulative = int(match.group(2)) / 1000
+    return {"cumulative_ms": cumulative, "prefect": prefect}
+
+
+def machine_info() -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "cores": os.cpu_count(),
+    }
+    if hasattr(os, "sched_getaffinity"):
+        info["usable_cores"] = len(os.sched_getaffinity(0))
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
+        mhz = re.search(r"^cpu MHz\s*:\s*(.+)$", cpuinfo, re.M)
+        info["cpu"] = model.group(1).strip() if model else platform.processor()
+        if mhz:
+            info["cpu_mhz"] = float(mhz.group(1))
+    except OSError:
+        info["cpu"] = platform.processor() or platform.machine()
+    try:
+        meminfo = Path("/proc/meminfo").read_text()
+        total = re.search(r"^MemTotal:\s*(\d+) kB", meminfo, re.M)
+        if total:
+            info["memory_gb"] = round(int(total.group(1)) * 1024 / 1e9, 1)
+    except OSError:
+        pass
+    try:
+        from importlib.metadata import version
+
+        info["edi"] = version("edi")
+        info["pyx12"] = version("pyx12")
+    except Exception:  # noqa: BLE001 - informational only
+        pass
+    return info
+
+
+# --------------------------------------------------------------------------------------
+# report
+# --------------------------------------------------------------------------------------
+def ratios(measurements: list[Measurement], files: list[BenchFile]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    by_name = {m.file: {} for m in measurements}
+    for m in measurements:
+        by_name[m.file][m.kind] = m
+    # edi vs pyx12, per set: edi on the big file and on the same small file as pyx12
+    for set_name in dict.fromkeys(f.set_name for f in files):
+        set_files = [f for f in files if f.set_name == set_name]
+        small = [f for f in set_files if f.tier == "small"]
+        large = [f for f in set_files if f.tier == "large"]
+        for sf in small:
+            pyx = by_name.get(sf.path.name, {}).get(PYX12)
+            if pyx is None:
+                continue
+            candidates = [(lf, "same shape, different file sizes") for lf in large]
+            candidates.append((sf, "same file"))
+            for other, note in candidates:
+                edi = by_name.get(other.path.name, {}).get(STRUCTURE)
+                if edi is None:
+                    continue
+                out.append(
+                    {
+                        "what": f"{set_name}: edi reader+structure ({other.label}) "
+                        f"vs pyx12 ({sf.label})",
+                        "note": note,
+                        "a_mb_per_s": edi.mb_per_s,
+                        "b_mb_per_s": pyx.mb_per_s,
+                        "ratio": edi.mb_per_s / pyx.mb_per_s,
+                    }
+                )
+    # edi vs the bare split, same file
+    for f in files:
+        kinds = by_name.get(f.path.name, {})
+        split = kinds.get(SPLIT)
+        if split is None:
+            continue
+        for kind in (READER, STRUCTURE):
+            edi = kinds.get(kind)
+            if edi is None:
+                continue
+            out.append(
+                {
+                    "what": f"{f.label}: {kind} vs bare split",
+                    "note": "same file",
+                    "a_mb_per_s": edi.mb_per_s,
+                    "b_mb_per_s": split.mb_per_s,
+                    "ratio": edi.mb_per_s / split.mb_per_s,
+                    "rss_ratio": edi.peak_rss_mb / split.peak_rss_mb,
+                }
+            )
+    return out
+
+
+def targets(
+    measurements: list[Measurement], files: list[BenchFile], cli: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    by_key = {(m.file, m.kind): m for m in measurements}
+    for f in files:
+        if f.set_name != "837P":
+            continue
+        m = by_key.get((f.path.name, STRUCTURE))
+        if m is None:
+            continue
+        out.append(
+            {
+                "target": f"reader+structure >= {TARGET_MBPS:g} MB/s on {f.label}",
+                "value": f"{m.mb_per_s:.1f} MB/s",
+                "met": m.mb_per_s >= TARGET_MBPS,
+            }
+        )
+    for f in files:
+        if f.set_name != "837P" or f.tier != "large":
+            continue
+        for kind in (READER, STRUCTURE):
+            m = by_key.get((f.path.name, kind))
+            if m is None:
+                continue
+            out.append(
+                {
+                    "target": f"{kind} peak RSS < {TARGET_RSS_MB:g} MB on {f.label}",
+                    "value": f"{m.peak_rss_mb:.0f} MB",
+                    "met": m.peak_rss_mb < TARGET_RSS_MB,
+                }
+            )
+    if cli is not None:
+        out.append(
+            {
+                "target": f"edi --help < {TARGET_HELP_S:g} s (best of {len(cli['runs'])})",
+                "value": f"{cli['seconds']:.3f} s",
+                "met": cli["seconds"] < TARGET_HELP_S,
+            }
+        )
+        out.append(
+            {
+                "target": "import edi.cli + edi --help does not import prefect",
+                "value": "heavy modules loaded: " + (", ".join(cli["heavy_loaded"]) or "none"),
+                "met": not cli["prefect_imported"] and not cli["importtime_prefect"],
+            }
+        )
+    return out
+
+
+def markdown(report: dict[str, Any]) -> str:
+    mi = report["machine"]
+    lines = [
+        f"Run of {report['date']}: `{' '.join(['bench/run.py', *report['argv']])}`.",
+        "",
+        f"Machine: {mi.get('cpu', '?')}, {mi.get('usable_cores', mi.get('cores'))} cores"
+        + (f", {mi['memory_gb']} GB RAM" if "memory_gb" in mi else "")
+        + f"; {mi['implementation']} {mi['python']} on {mi['platform']}"
+        + (f"; pyx12 {mi['pyx12']}" if "pyx12" in mi else "")
+        + ".",
+        "",
+        "| file | size MB | measurement | runs | best s | MB/s | peak RSS MB | segments |",
+        "|---|--:|---|--:|--:|--:|--:|--:|",
+    ]
+    for m in report["measurements"]:
+        segments = "" if m["segments"] is None else f"{m['segments']:,}"
+        lines.append(
+            f"| {m['file']} | {m['size_bytes'] / MB:.1f} | {m['kind']} | {len(m['runs'])} "
+            f"| {m['seconds']:.2f} | {m['mb_per_s']:.2f} | {m['peak_rss_mb']:.0f} | {segments} |"
+        )
+    if report["ratios"]:
+        lines += ["", "| ratio | MB/s | MB/s | ratio | note |", "|---|--:|--:|--:|---|"]
+        for r in report["ratios"]:
+            lines.append(
+                f"| {r['what']} | {r['a_mb_per_s']:.2f} | {r['b_mb_per_s']:.2f} "
+                f"| {r['ratio']:.2f}x | {r['note']}"
+                + (f"; peak RSS {r['rss_ratio']:.2f}x" if "rss_ratio" in r else "")
+                + " |"
+            )
+    cli = report.get("cli")
+    if cli:
+        lines += [
+            "",
+            f"`edi --help`: best of {len(cli['runs'])} {cli['seconds']:.3f} s wall "
+            f"(runs: {', '.join(f'{t:.3f}' for t in cli['runs'])}); "
+            f"`import edi.cli` {cli['import_edi_cli_ms']:.0f} ms cumulative (`-X importtime`); "
+            "heavy modules loaded by `--help`: " + (", ".join(cli["heavy_loaded"]) or "none") + ".",
+        ]
+    if report["targets"]:
+        lines += ["", "| target | value | met |", "|---|--:|---|"]
+        for t in report["targets"]:
+            lines.append(f"| {t['target']} | {t['value']} | {'yes' if t['met'] else 'NO'} |")
+    return "\n".join(lines) + "\n"
+
+
+def print_table(report: dict[str, Any]) -> None:
+    header = (
+        f"{'file':<18} {'MB':>6} {'measurement':<22} {'runs':>4} {'best s':>8} "
+        f"{'MB/s':>8} {'RSS MB':>7} {'segments':>11}"
+    )
+    print()
+    print(header)
+    print("-" * len(header))
+    for m in report["measurements"]:
+        segments = "" if m["segments"] is None else f"{m['segments']:,}"
+        print(
+            f"{m['file']:<18} {m['size_bytes'] / MB:>6.1f} {m['kind']:<22} {len(m['runs']):>4} "
+            f"{m['seconds']:>8.2f} {m['mb_per_s']:>8.2f} {m['peak_rss_mb']:>7.0f} {segments:>11}"
+        )
+    if report["ratios"]:
+        print("\nRatios (MB/s of the first / MB/s of the second):")
+        for r in report["ratios"]:
+            rss = f", peak RSS {r['rss_ratio']:.2f}x" if "rss_ratio" in r else ""
+            print(
+                f"  {r['what']}: {r['a_mb_per_s']:.2f} / {r['b_mb_per_s']:.2f} = "
+                f"{r['ratio']:.2f}x ({r['note']}{rss})"
+            )
+    cli = report.get("cli")
+    if cli:
+        print(
+            f"\nedi --help: best {cli['seconds']:.3f} s of {cli['runs']}; "
+            f"import edi.cli {cli['import_edi_cli_ms']:.0f} ms; "
+            f"heavy modules loaded: {', '.join(cli['heavy_loaded']) or 'none'}"
+        )
+    if report["targets"]:
+        print("\nTargets:")
+        for t in report["targets"]:
+            print(f"  [{'PASS' if t['met'] else 'FAIL'}] {t['target']}: {t['value']}")
+
+
+def rewrite_doc(text: str) -> None:
+    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    block = f"{START_MARK}\n{text}{END_MARK}"
+    if START_MARK in doc and END_MARK in doc:
+        head, rest = doc.split(START_MARK, 1)
+        _, tail = rest.split(END_MARK, 1)
+        doc = head + block + tail
+    else:
+        doc = doc.rstrip("\n") + "\n\n## Results\n\n" + block + "\n"
+    DOC.write_text(doc)
+    log(f"rewrote the results section of {DOC.relative_to(ROOT)}")
+
+
+# --------------------------------------------------------------------------------------
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Benchmark the edi X12 reader and loop recognition against a bare "
+        "str.split baseline and pyx12. Each measurement runs in a fresh process.",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 5 MB and 1 MB files instead of 50 and 5"
+    )
+    parser.add_argument(
+        "--large", action="store_true", help="also a ~200 MB 837P (time and disk: ~200 MB)"
+    )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        metavar="N",
+        help="runs per measurement, best kept (default: 1 on the large files, 3 on the small)",
+    )
+    parser.add_argument("--runs-large", type=int, default=1, metavar="N", help=argparse.SUPPRESS)
+    parser.add_argument("--runs-small", type=int, default=3, metavar="N", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--pyx12-runs",
+        type=int,
+        metavar="N",
+        help="runs of the pyx12 measurements (default: as the small files)",
+    )
+    parser.add_argument("--skip-pyx12", action="store_true", help="do not run pyx12")
+    parser.add_argument(
+        "--pyx12-validate",
+        action="store_true",
+        help="also time pyx12's full validation (x12n_document) on the small 837P",
+    )
+    parser.add_argument("--skip-cli", action="store_true", help="do not time `edi --help`")
+    parser.add_argument(
+        "--markdown",
+        action="store_true",
+        help=f"rewrite the results section of docs/BENCHMARKS.md (between {START_MARK} "
+        f"and {END_MARK})",
+    )
+    parser.add_argument("--child", nargs=2, metavar=("KIND", "FILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--child-help-imports", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    for name in ("runs", "runs_large", "runs_small", "pyx12_runs"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    return args
+
+
+def plan(args: argparse.Namespace) -> list[BenchFile]:
+    big, small = (5, 1) if args.quick else (50, 5)
+    files = [
+        BenchFile("837P", big, "large"),
+        BenchFile("835", big, "large"),
+        BenchFile("837P", small, "small"),
+        BenchFile("835", small, "small"),
+    ]
+    if args.large:
+        files.insert(0, BenchFile("837P", 200, "large"))
+    return files
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    if args.child:
+        kind, path = args.child
+        child(kind, path)
+        return 0
+    if args.child_help_imports:
+        child_help_imports()
+        return 0
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    files = plan(args)
+    runs_large = args.runs or args.runs_large
+    runs_small = args.runs or args.runs_small
+    pyx12_runs = args.pyx12_runs or runs_small
+
+    log("files:")
+    file_info = {f.path.name: ensure_file(f) for f in files}
+
+    measurements: list[Measurement] = []
+    for f in files:
+        runs = runs_large if f.tier == "large" else runs_small
+        log(f"{f.label} ({f.path.stat().st_size / MB:.1f} MB):")
+        for kind in (SPLIT, READER, STRUCTURE):
+            measurements.append(measure(f, kind, runs))
+        if f.tier == "small" and not args.skip_pyx12:
+            measurements.append(measure(f, PYX12, pyx12_runs))
+            if args.pyx12_validate and f.set_name == "837P":
+                measurements.append(measure(f, PYX12_VALIDATE, pyx12_runs))
+
+    cli = None
+    if not args.skip_cli:
+        log("edi --help:")
+        cli = time_help()
+
+    report: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "argv": argv,
+        "machine": machine_info(),
+        "config": {
+            "runs_large": runs_large,
+            "runs_small": runs_small,
+            "pyx12_runs": None if args.skip_pyx12 else pyx12_runs,
+            "mb": MB,
+        },
+        "files": [
+            {"set": f.set_name, "target_mb": f.target_mb, "tier": f.tier, **file_info[f.path.name]}
+            for f in files
+        ],
+        "measurements": [asdict(m) for m in measurements],
+        "ratios": ratios(measurements, files),
+        "targets": targets(measurements, files, cli),
+        "cli": cli,
+    }
+    # sanity: every reading of a file should see the same number of segments
+    for f in files:
+        counts = {
+            m.kind: m.segments
+            for m in measurements
+            if m.file == f.path.name and m.segments is not None
+        }
+        if len(set(counts.values())) > 1:
+            report.setdefault("warnings", []).append(
+                f"{f.path.name}: segment counts differ {counts}"
+            )
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+
+    print_table(report)
+    for warning in report.get("warnings", []):
+        print(f"WARNING: {warning}")
+    text = markdown(report)
+    print("\nMarkdown (for docs/BENCHMARKS.md):\n")
+    print(text)
+    log(f"results: {RESULTS.relative_to(ROOT)}")
+    if args.markdown:
+        rewrite_doc(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,95 @@
+"""The click commands, through CliRunner and once through the installed executable."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from edi.cli import main
+from tests.conftest import ROOT, SAMPLES, corpus_path
+
+EDI = Path(sys.executable).parent / "edi"
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_inspect_text_shows_envelopes_and_loops_without_values():
+    result = run("inspect", str(SAMPLES / "837P-professional-claim.x12"))
+    assert result.exit_code == 0
+    out = result.output
+    assert "ISA 000000301 00501 T from ZZ:SAMPLEPROVIDER to ZZ:SAMPLEPAYER" in out
+    assert "ST 837 0001: 48 segments, map 837.5010.X222.A1.xml" in out
+    assert "      2000B: HL SBR" in out and "2400: LX SV1 DTP" in out
+    # no element values from inside the transaction set (names, ids, diagnoses)
+    for value in ("ALEX", "SAMPLEMBR001", "J029", "19800101", "EXAMPLE ST"):
+        assert value not in out
+
+
+def test_inspect_json_parses_back_with_the_tree():
+    result = run("inspect", "--format", "json", str(SAMPLES / "835-remittance.x12"))
+    data = json.loads(result.output)
+    tx = data["interchanges"][0]["groups"][0]["transactions"][0]
+    assert (tx["set"], tx["control"], tx["map_version"]) == ("835", "0001", "005010X221A1")
+    top = [loop["loop"] for loop in tx["loops"]]
+    assert top[:4] == ["ST_LOOP", "HEADER", "1000A", "1000B"]
+    assert tx["problems"] == [] and data["problems"] == []
+
+
+def test_inspect_reports_envelope_problems():
+    result = run("inspect", "--format", "json", str(SAMPLES / "bad" / "834-broken-envelope.x12"))
+    data = json.loads(result.output)
+    ic = data["interchanges"][0]
+    codes = {p["code"] for p in ic["problems"]}
+    codes |= {p["code"] for g in ic["groups"] for p in g["problems"]}
+    codes |= {p["code"] for g in ic["groups"] for t in g["transactions"] for p in t["problems"]}
+    assert codes == {"001", "5", "4"}
+
+
+def test_inspect_a_file_without_isa_exits_1_with_a_clear_line():
+    path = corpus_path("badx12/bad_file.edi")
+    result = CliRunner().invoke(main, ["inspect", str(path)])
+    assert result.exit_code == 1
+    assert f"{path}: cannot read: {path}: byte 0: the file does not start with an ISA segment" in result.output
+
+
+def test_inspect_usage_errors_exit_2():
+    assert CliRunner().invoke(main, ["inspect"]).exit_code == 2
+    assert CliRunner().invoke(main, ["inspect", "/nonexistent/file.x12"]).exit_code == 2
+
+
+def test_samples_generate(tmp_path):
+    out = tmp_path / "big.x12"
+    result = CliRunner().invoke(main, ["samples", "generate", "--set", "835", "--count", "40", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert sum(1 for line in out.read_text().splitlines() if line.startswith("CLP*")) == 40
+    result = CliRunner().invoke(main, ["samples", "generate", "--set", "835", "--out", str(out)])
+    assert result.exit_code == 2 and "exactly one of --count and --size" in result.output
+
+
+def test_demo_checks_every_sample():
+    result = run("demo")
+    lines = result.output.splitlines()
+    assert result.exit_code == 0
+    assert any(line.startswith("OK        837P-professional-claim.x12") for line in lines)
+    assert any(line.startswith("REJECTED  bad/834-broken-envelope.x12") for line in lines)
+    assert lines[-1].endswith(" 1 rejected")
+
+
+def test_help_runs_without_importing_prefect():
+    code = "import sys; from edi.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\nprint('prefect' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip().endswith("False")
+
+
+def test_installed_executable(tmp_path):
+    env = {**os.environ, "EDI_HOME": str(tmp_path)}
+    out = subprocess.run([str(EDI), "inspect", str(SAMPLES / "834-enrollment.x12")], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "ST 834" in out.stdout
