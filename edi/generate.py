@@ -114,7 +114,9 @@ class _Renumber:
     def __init__(self) -> None:
         self.next_hl = 0
 
-    def unit(self, set_id: str, copy: int, unit: list[list[str]], prefix_hl: int) -> list[list[str]]:
+    def unit(
+        self, set_id: str, copy: int, unit: list[list[str]], prefix_hl: int
+    ) -> list[list[str]]:
         out: list[list[str]] = []
         hl_map: dict[str, str] = {}
         tag = f"{copy:09d}"
@@ -138,10 +140,19 @@ class _Renumber:
         return out
 
 
-def generate(set_name: str, count: int, out: Path | TextIO, *, template: Path | None = None, per_set: int = 5000) -> int:
+def generate(
+    set_name: str,
+    count: int,
+    out: Path | TextIO,
+    *,
+    template: Path | None = None,
+    per_set: int = 5000,
+) -> int:
     """Write a file of ``count`` units of ``set_name`` (837P, 837I, 837D, 835, 834); return bytes written."""
     if set_name not in TEMPLATES:
-        raise EdiError(f"unknown transaction set {set_name!r}: choose one of {', '.join(TEMPLATES)}")
+        raise EdiError(
+            f"unknown transaction set {set_name!r}: choose one of {', '.join(TEMPLATES)}"
+        )
     if count < 1:
         raise EdiError("count must be at least 1")
     tpl = load_template(template or SAMPLES / TEMPLATES[set_name])
@@ -203,9 +214,13 @@ def _money(value: Decimal) -> str:
     return text
 
 
-def _fix_totals(set_id: str, prefix: list[list[str]], units: list[list[list[str]]], suffix: list[list[str]]) -> None:
+def _fix_totals(
+    set_id: str, prefix: list[list[str]], units: list[list[list[str]]], suffix: list[list[str]]
+) -> None:
     if set_id == "835":
-        paid = sum((Decimal(seg[4]) for unit in units for seg in unit if seg[0] == "CLP"), Decimal(0))
+        paid = sum(
+            (Decimal(seg[4]) for unit in units for seg in unit if seg[0] == "CLP"), Decimal(0)
+        )
         plb = Decimal(0)
         for seg in suffix:
             if seg[0] == "PLB":

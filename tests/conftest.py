@@ -40,7 +40,13 @@ class CorpusFile:
 
     @property
     def is_5010_claim_remit_enroll(self) -> bool:
-        return self.version.startswith("00501") and self.transaction_set in ("834", "835", "837P", "837I", "837D")
+        return self.version.startswith("00501") and self.transaction_set in (
+            "834",
+            "835",
+            "837P",
+            "837I",
+            "837D",
+        )
 
 
 def corpus_manifest() -> list[CorpusFile]:

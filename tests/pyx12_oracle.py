@@ -26,7 +26,9 @@ def oracle_map_dir(target: Path) -> Path:
     v5010 = next(v for v in tree.iterfind("version") if v.get("icvn") == "00501")
     by_vriic = {m.get("vriic"): m for m in v5010.iterfind("map")}
     for alias, real in ALIASES.items():
-        node = etree.SubElement(v5010, "map", vriic=alias, fic="HC", abbr=by_vriic[real].get("abbr"))
+        node = etree.SubElement(
+            v5010, "map", vriic=alias, fic="HC", abbr=by_vriic[real].get("abbr")
+        )
         node.text = by_vriic[real].text
     ours = PROJECT_MAPS / "maps.xml"
     if ours.exists():
@@ -53,7 +55,9 @@ def pyx12_paths(path: Path, map_dir: Path) -> list[tuple[str, str]]:
     params = pyx12.params.params()
     params.set("map_path", str(map_dir))
     out = []
-    with X12ContextReader(params, pyx12.error_handler.errh_null(), str(path), map_path=str(map_dir)) as src:
+    with X12ContextReader(
+        params, pyx12.error_handler.errh_null(), str(path), map_path=str(map_dir)
+    ) as src:
         for node in src.iter_segments():
             out.append((node.id, reduce_path(node.cur_path)))
     return out
@@ -71,7 +75,9 @@ def pyx12_accepts(path: Path, map_dir: Path | None = None) -> tuple[bool, list[d
     if map_dir is not None:
         params.set("map_path", str(map_dir))
     out = io.StringIO()
-    ok = x12n_document(params, str(path), None, None, fd_json=out, map_path=str(map_dir) if map_dir else None)
+    ok = x12n_document(
+        params, str(path), None, None, fd_json=out, map_path=str(map_dir) if map_dir else None
+    )
     text = out.getvalue().strip()
     return ok, _errors(json.loads(text)) if text else []
 

@@ -56,7 +56,10 @@ def test_inspect_a_file_without_isa_exits_1_with_a_clear_line():
     path = corpus_path("badx12/bad_file.edi")
     result = CliRunner().invoke(main, ["inspect", str(path)])
     assert result.exit_code == 1
-    assert f"{path}: cannot read: {path}: byte 0: the file does not start with an ISA segment" in result.output
+    assert (
+        f"{path}: cannot read: {path}: byte 0: the file does not start with an ISA segment"
+        in result.output
+    )
 
 
 def test_inspect_usage_errors_exit_2():
@@ -66,7 +69,9 @@ def test_inspect_usage_errors_exit_2():
 
 def test_samples_generate(tmp_path):
     out = tmp_path / "big.x12"
-    result = CliRunner().invoke(main, ["samples", "generate", "--set", "835", "--count", "40", "--out", str(out)])
+    result = CliRunner().invoke(
+        main, ["samples", "generate", "--set", "835", "--count", "40", "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert sum(1 for line in out.read_text().splitlines() if line.startswith("CLP*")) == 40
     result = CliRunner().invoke(main, ["samples", "generate", "--set", "835", "--out", str(out)])
@@ -84,12 +89,19 @@ def test_demo_checks_every_sample():
 
 def test_help_runs_without_importing_prefect():
     code = "import sys; from edi.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\nprint('prefect' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
     assert out.stdout.strip().endswith("False")
 
 
 def test_installed_executable(tmp_path):
     env = {**os.environ, "EDI_HOME": str(tmp_path)}
-    out = subprocess.run([str(EDI), "inspect", str(SAMPLES / "834-enrollment.x12")], capture_output=True, text=True, env=env)
+    out = subprocess.run(
+        [str(EDI), "inspect", str(SAMPLES / "834-enrollment.x12")],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert out.returncode == 0, out.stderr
     assert "ST 834" in out.stdout

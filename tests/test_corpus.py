@@ -19,18 +19,30 @@ NO_ISA = [r for r in ROWS if "no ISA" in r.notes]
 #: the file writes composites with '>' (HC>99213, BK>7215), so the qualifier in
 #: SVC01-1 / SV101-1 / HI01-1 is not a code and the segment cannot be placed.
 UNPLACED: dict[str, tuple[set[int], str]] = {
-    "lfh/enroll-employee-managed-care.834": ({10}, "DTP*358 is not a loop 2000 date qualifier in X220A1"),
-    "lfh/cob-contractural-adjustment.835": (set(range(21, 27)), "'>' composites; the 2110 loop never starts"),
+    "lfh/enroll-employee-managed-care.834": (
+        {10},
+        "DTP*358 is not a loop 2000 date qualifier in X220A1",
+    ),
+    "lfh/cob-contractural-adjustment.835": (
+        set(range(21, 27)),
+        "'>' composites; the 2110 loop never starts",
+    ),
     "lfh/secondary-payment.835": (set(range(29, 40)), "'>' composites; the 2110 loops never start"),
     "lfh/demo.cob.2ndary.example4.837": ({26, 28}, "'>' composites in HI and SV1"),
-    "lfh/demo.cob.example4.837": ({31}, "AMT*F2 is not a loop 2300 amount qualifier in X222A1 (F5 is)"),
+    "lfh/demo.cob.example4.837": (
+        {31},
+        "AMT*F2 is not a loop 2300 amount qualifier in X222A1 (F5 is)",
+    ),
     "lfh/demo.example11.837": ({24, 32, 36}, "'>' composites in HI and SV1"),
     "lfh/demo.example12.837": ({29, 39}, "'>' composites in HI and SV1"),
     "lfh/demo.example6.837": ({26, 28}, "'>' composites in HI and SV1"),
     "lfh/demo.example9.837": ({21, 29}, "'>' composites in HI and SV1"),
     "lfh/out-of-network-repriced-claim.837i": ({27}, "'>' composite in HI"),
     "lfh/ppo-repriced-claim.837i": ({33, 34, 35}, "'>' composites in HI"),
-    "badx12/error_validation.edi": (set(range(3, 30)), "GS01 'HPO' is not a functional identifier: no map"),
+    "badx12/error_validation.edi": (
+        set(range(3, 30)),
+        "GS01 'HPO' is not a functional identifier: no map",
+    ),
 }
 
 
@@ -78,17 +90,23 @@ def oracle_maps(tmp_path_factory):
     return oracle_map_dir(tmp_path_factory.mktemp("pyx12maps") / "map")
 
 
-@pytest.mark.parametrize("row", [r for r in TARGETS if "bom" not in r.notes.lower()], ids=lambda r: r.file)
+@pytest.mark.parametrize(
+    "row", [r for r in TARGETS if "bom" not in r.notes.lower()], ids=lambda r: r.file
+)
 def test_loop_paths_agree_with_pyx12(row, oracle_maps):
     import pyx12.errors
 
-    ours = [(loc.segment.id, loc.path, loc.node) for loc in StructureWalker().walk(X12Reader(row.path))]
+    ours = [
+        (loc.segment.id, loc.path, loc.node) for loc in StructureWalker().walk(X12Reader(row.path))
+    ]
     try:
         theirs = pyx12_paths(row.path, oracle_maps)
     except pyx12.errors.EngineError as exc:
         assert "Map not found" in str(exc)
         # both find no guide for the group: nothing inside a set is placed
-        assert all(node is None for seg_id, _, node in ours if seg_id not in ("ISA", "GS", "GE", "IEA"))
+        assert all(
+            node is None for seg_id, _, node in ours if seg_id not in ("ISA", "GS", "GE", "IEA")
+        )
         return
     assert len(theirs) == len(ours)
     # pyx12 keeps the previous path for a segment it cannot place: compare placed ones

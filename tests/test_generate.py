@@ -65,7 +65,13 @@ def test_835_payment_balances(tmp_path):
     generate("835", 31, out)
     segments = [loc.segment for loc in StructureWalker().walk(X12Reader(out))]
     paid = sum(Decimal(s[4]) for s in segments if s.id == "CLP")
-    plb = sum(Decimal(s[i]) for s in segments if s.id == "PLB" for i in range(4, len(s.elements), 2) if s[i])
+    plb = sum(
+        Decimal(s[i])
+        for s in segments
+        if s.id == "PLB"
+        for i in range(4, len(s.elements), 2)
+        if s[i]
+    )
     bpr = next(s for s in segments if s.id == "BPR")
     assert Decimal(bpr[2]) == paid - plb
     assert sum(1 for s in segments if s.id == "CLP") == 31

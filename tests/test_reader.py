@@ -107,7 +107,9 @@ def test_several_interchanges_with_different_delimiters():
     isas = [s for s in segments if s.id == "ISA"]
     assert [s.delimiters.segment for s in isas] == ["~", "\n", "'"]
     assert [s[13] for s in isas] == ["000000001", "000000002", "000000003"]
-    assert all(s.interchange is isas[i // (len(segments) // 3)].interchange for i, s in enumerate(segments))
+    assert all(
+        s.interchange is isas[i // (len(segments) // 3)].interchange for i, s in enumerate(segments)
+    )
 
 
 def test_several_groups_and_sets():
@@ -129,13 +131,21 @@ def test_several_groups_and_sets():
     segments, summary = read(text)
     assert summary.problems == []
     assert (summary.interchanges, summary.groups, summary.transactions) == (1, 2, 3)
-    sets = {(s.group.index, s.transaction.index, s.transaction.control) for s in segments if s.id == "ST"}
+    sets = {
+        (s.group.index, s.transaction.index, s.transaction.control)
+        for s in segments
+        if s.id == "ST"
+    }
     assert sets == {(1, 1, "0001"), (1, 2, "0002"), (2, 1, "0001")}
 
 
 def test_envelope_problems_are_typed_values():
     text = interchange(MEMBER)
-    text = text.replace("SE*10*0001", "SE*9*0009").replace("GE*1*1", "GE*3*7").replace("IEA*1*000000001", "IEA*2*000000099")
+    text = (
+        text.replace("SE*10*0001", "SE*9*0009")
+        .replace("GE*1*1", "GE*3*7")
+        .replace("IEA*1*000000001", "IEA*2*000000099")
+    )
     segments, summary = read(text)
     found = {(p.level, p.code) for p in summary.problems}
     assert found == {

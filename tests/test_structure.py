@@ -13,7 +13,10 @@ from tests.x12text import MEMBER, interchange
 
 
 def walk(path):
-    return [(loc.segment.id, loc.path, ",".join(loc.started)) for loc in StructureWalker().walk(X12Reader(path))]
+    return [
+        (loc.segment.id, loc.path, ",".join(loc.started))
+        for loc in StructureWalker().walk(X12Reader(path))
+    ]
 
 
 def expected(text: str) -> list[tuple[str, str, str]]:
@@ -215,7 +218,10 @@ def test_segment_out_of_place_is_reported_with_position():
     reader = X12Reader(__import__("io").BytesIO(interchange(body).encode()), "odd.x12")
     located = list(StructureWalker().walk(reader))
     unplaced = [loc for loc in located if loc.node is None and loc.segment.transaction]
-    assert [(loc.segment.id, loc.path) for loc in unplaced] == [("ZZZ", "2000"), ("BGN", "2000/2300")]
+    assert [(loc.segment.id, loc.path) for loc in unplaced] == [
+        ("ZZZ", "2000"),
+        ("BGN", "2000/2300"),
+    ]
     problems = unplaced[0].segment.transaction.problems
     assert [(p.code, p.position.segment_id, p.position.set_ordinal) for p in problems] == [
         ("1", "ZZZ", 6),  # not in the guide at all
@@ -251,6 +257,8 @@ def test_map_is_loaded_once_and_names_its_lines(tmp_path):
     path = catalog.select("00501", "BE", "005010X220A1").entry.file
     assert load_map(path) is load_map(path)
     broken = tmp_path / "broken.xml"
-    broken.write_text("<transaction xid='x'>\n<loop xid='L'><name>no pos</name></loop></transaction>")
+    broken.write_text(
+        "<transaction xid='x'>\n<loop xid='L'><name>no pos</name></loop></transaction>"
+    )
     with pytest.raises(MapError, match=r"broken.xml:2: loop 'L' has no pos"):
         load_map(broken)

@@ -3,10 +3,31 @@
 from __future__ import annotations
 
 
-def isa(control: str = "000000001", el: str = "*", rep: str = "^", comp: str = ":", version: str = "00501") -> str:
+def isa(
+    control: str = "000000001",
+    el: str = "*",
+    rep: str = "^",
+    comp: str = ":",
+    version: str = "00501",
+) -> str:
     fields = [
-        "ISA", "00", " " * 10, "00", " " * 10, "ZZ", "SENDER".ljust(15), "ZZ", "RECEIVER".ljust(15),
-        "250101", "1200", rep, version, control, "0", "T", comp,
+        "ISA",
+        "00",
+        " " * 10,
+        "00",
+        " " * 10,
+        "ZZ",
+        "SENDER".ljust(15),
+        "ZZ",
+        "RECEIVER".ljust(15),
+        "250101",
+        "1200",
+        rep,
+        version,
+        control,
+        "0",
+        "T",
+        comp,
     ]
     return el.join(fields)
 

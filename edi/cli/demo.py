@@ -49,13 +49,17 @@ def demo_command(folder: Path) -> None:
                 problems += grp["problems"]
                 for tx in grp["transactions"]:
                     problems += tx["problems"]
-                    sets.append(f"{tx['set']}/{tx.get('map_version') or '?'} ({tx['loop_instances']} loops)")
+                    sets.append(
+                        f"{tx['set']}/{tx.get('map_version') or '?'} ({tx['loop_instances']} loops)"
+                    )
         verdict = "OK" if not problems else "REJECTED"
         accepted += not problems
         rejected += bool(problems)
         click.echo(f"{verdict:9} {name}: {result['segments']} segments; " + ", ".join(sets))
         for problem in problems:
-            click.echo(f"          line {problem['line']} {problem['segment_id']}: {problem['message']}")
+            click.echo(
+                f"          line {problem['line']} {problem['segment_id']}: {problem['message']}"
+            )
         for warning in result["warnings"]:
             click.echo(f"          note: {warning['message']}")
     click.echo(f"{len(files)} files: {accepted} accepted, {rejected} rejected")

@@ -12,8 +12,12 @@ from edi.errors import EdiError
 
 @click.command("inspect")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--max-loops", default=200, show_default=True, help="Loop instances shown per transaction set.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--max-loops", default=200, show_default=True, help="Loop instances shown per transaction set."
+)
 def inspect_command(paths: tuple[str, ...], fmt: str, max_loops: int) -> None:
     """Show the envelopes and loop tree of X12 files (no data values are printed).
 
@@ -63,7 +67,9 @@ def render_text(result: dict[str, Any]) -> str:
             lines.extend(f"      ! {_problem(p)}" for p in grp["problems"])
             for tx in grp["transactions"]:
                 map_name = tx.get("map") or "no map"
-                lines.append(f"      ST {tx['set']} {tx['control']}: {tx['segments']} segments, map {map_name}")
+                lines.append(
+                    f"      ST {tx['set']} {tx['control']}: {tx['segments']} segments, map {map_name}"
+                )
                 lines.extend(f"        ! {_problem(p)}" for p in tx["problems"])
                 _render_loops(tx["loops"], lines, "        ")
                 if tx["loops_omitted"]:

@@ -15,12 +15,27 @@ def samples_group() -> None:
 
 
 @samples_group.command("generate")
-@click.option("--set", "set_name", type=click.Choice(["837P", "837I", "837D", "835", "834"]), required=True)
-@click.option("--count", type=click.IntRange(min=1), help="Claims (837, 835) or subscriber families (834).")
-@click.option("--size", "size_mb", type=click.FloatRange(min=0.001), help="Approximate size in MB instead of --count.")
+@click.option(
+    "--set", "set_name", type=click.Choice(["837P", "837I", "837D", "835", "834"]), required=True
+)
+@click.option(
+    "--count", type=click.IntRange(min=1), help="Claims (837, 835) or subscriber families (834)."
+)
+@click.option(
+    "--size",
+    "size_mb",
+    type=click.FloatRange(min=0.001),
+    help="Approximate size in MB instead of --count.",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
-@click.option("--template", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Sample to scale.")
-def generate_command(set_name: str, count: int | None, size_mb: float | None, out: Path, template: Path | None) -> None:
+@click.option(
+    "--template",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Sample to scale.",
+)
+def generate_command(
+    set_name: str, count: int | None, size_mb: float | None, out: Path, template: Path | None
+) -> None:
     """Scale a valid sample to COUNT units with consistent envelopes, HL numbers and totals."""
     from edi.generate import estimate_count, generate
 

@@ -67,17 +67,23 @@ class _Tree:
             stack.append((loop_id, node))
         if stack and not stack[-1][1].get("hidden"):
             seg_list = stack[-1][1]["segments"]
-            seg_list.append(located.segment.id if located.node is not None else f"?{located.segment.id}")
+            seg_list.append(
+                located.segment.id if located.node is not None else f"?{located.segment.id}"
+            )
 
 
-def outline(source: str | os.PathLike[str] | BinaryIO, name: str | None = None, *, max_loops: int = 200) -> dict[str, Any]:
+def outline(
+    source: str | os.PathLike[str] | BinaryIO, name: str | None = None, *, max_loops: int = 200
+) -> dict[str, Any]:
     """Envelope summary and loop tree of one file, as plain data (JSON-ready)."""
     reader = X12Reader(source, name)
     walker = StructureWalker()
     return _outline(reader, walker, walker.walk(reader), max_loops)
 
 
-def _outline(reader: X12Reader, walker: StructureWalker, located: Iterable[Located], max_loops: int) -> dict[str, Any]:
+def _outline(
+    reader: X12Reader, walker: StructureWalker, located: Iterable[Located], max_loops: int
+) -> dict[str, Any]:
     interchanges: list[dict[str, Any]] = []
     group: dict[str, Any] | None = None
     tx: dict[str, Any] | None = None
@@ -119,7 +125,14 @@ def _outline(reader: X12Reader, walker: StructureWalker, located: Iterable[Locat
         elif seg.id == "ST" and seg.transaction is not None and group is not None:
             ts = seg.transaction
             tree = _Tree(max_loops)
-            tx = {"set": ts.set_id, "control": ts.control, "reference": ts.reference, "line": seg.line, "_ts": ts, "_tree": tree}
+            tx = {
+                "set": ts.set_id,
+                "control": ts.control,
+                "reference": ts.reference,
+                "line": seg.line,
+                "_ts": ts,
+                "_tree": tree,
+            }
             try:
                 choice = walker.choose(ts)
                 tx["map"] = choice.entry.file.name

@@ -38,6 +38,7 @@ from edi.parsers.segments import (
 
 #: Problem level of notes that reject nothing (a nearest-version map, say).
 WARNING = "warning"
+_MISSING: object = object()
 #: Largest number of remembered transitions per map; garbage qualifiers cannot grow it further.
 TABLE_LIMIT = 200_000
 
@@ -48,6 +49,7 @@ class Step:
 
     target: SegmentDef
     started: tuple[str, ...]
+    path: str
 
 
 class Located:
@@ -82,18 +84,26 @@ class CompiledMap:
         self.search_root = tmap.st.parent
 
     def step(self, state: SegmentDef, segment: Segment) -> Step | None:
-        seg_id = segment.id
-        positions = self.map.key_positions.get(seg_id, ())
-        if positions:
-            values = tuple(segment.component(e, c) if c else segment[e] for e, c in positions)
-        else:
-            values = ()
-        key = (state.index, seg_id, values)
+        """The transition from ``state`` on ``segment`` (looked up, or worked out once)."""
+        key = self.key(state, segment)
         try:
             return self.table[key]
         except KeyError:
-            pass
-        found = self.resolve(state, seg_id, dict(zip(positions, values, strict=True)))
+            return self.learn(key, state, segment)
+
+    def key(self, state: SegmentDef, segment: Segment) -> tuple[int, str, object]:
+        positions = self.map.key_positions.get(segment.id)
+        if positions is None:
+            return (state.index, segment.id, None)
+        values = tuple(segment.component(e, c) if c else segment[e] for e, c in positions)
+        return (state.index, segment.id, values[0] if len(values) == 1 else values)
+
+    def learn(
+        self, key: tuple[int, str, object], state: SegmentDef, segment: Segment
+    ) -> Step | None:
+        positions = self.map.key_positions.get(segment.id, ())
+        values = tuple(segment.component(e, c) if c else segment[e] for e, c in positions)
+        found = self.resolve(state, segment.id, dict(zip(positions, values, strict=True)))
         if len(self.table) >= TABLE_LIMIT:
             self.table.clear()
         self.table[key] = found
@@ -112,13 +122,14 @@ class CompiledMap:
                 if isinstance(child, SegmentDef):
                     if child.id == seg_id and child.matches(values):
                         if loop.children[0] is child and not (loop.is_wrapper or loop.is_envelope):
-                            return Step(child, (loop.id,))
-                        return Step(child, ())
+                            return Step(child, (loop.id,), loop.loop_path)
+                        return Step(child, (), loop.loop_path)
                 else:
                     entered = _enter(child, seg_id, values)
                     if entered is not None:
                         target, loops = entered
-                        return Step(target, tuple(lp.id for lp in loops if not lp.is_wrapper))
+                        started = tuple(lp.id for lp in loops if not lp.is_wrapper)
+                        return Step(target, started, target.parent.loop_path)
             if loop is self.search_root or loop.parent is None:
                 return None
             pos = loop.pos
@@ -185,38 +196,62 @@ class StructureWalker:
         compiled: CompiledMap | None = None
         state: SegmentDef | None = None
         current: TransactionSet | None = None
+        table: dict[tuple[int, str, object], Step | None] = {}
+        key_positions: dict[str, tuple[tuple[int, int], ...]] = {}
+        component = ":"
         for segment in segments:
             ts = segment.transaction
-            if ts is None:
-                yield Located(segment, None, _envelope_path(segment.id), ())
-                continue
-            if ts is not current:
+            if ts is not current or ts is None:
+                if ts is None:
+                    yield Located(segment, None, _envelope_path(segment.id), ())
+                    continue
                 current = ts
                 compiled, state = self._begin(ts)
-                if compiled is not None:
-                    yield Located(segment, state, compiled.map.st.path, ())
-                else:
+                if compiled is None or state is None:
                     yield Located(segment, None, "ST_LOOP", ())
+                    continue
+                table = compiled.table
+                key_positions = compiled.map.key_positions
+                component = ts.interchange.delimiters.component
+                yield Located(segment, state, compiled.map.st.path, ())
                 continue
             if compiled is None or state is None:
                 yield Located(segment, None, "ST_LOOP", ())
                 continue
-            step = compiled.step(state, segment)
+            # the table key, inlined: (state, segment id, qualifier value(s))
+            seg_id = segment.id
+            positions = key_positions.get(seg_id)
+            if positions is None:
+                key: tuple[int, str, object] = (state.index, seg_id, None)
+            else:
+                elements = segment.elements
+                count = len(elements)
+                values = []
+                for e, c in positions:
+                    value = elements[e] if e < count else ""
+                    if c:
+                        parts = value.split(component)
+                        value = parts[c - 1] if c <= len(parts) else ""
+                    values.append(value)
+                key = (state.index, seg_id, values[0] if len(values) == 1 else tuple(values))
+            step = table.get(key, _MISSING)
+            if step is _MISSING:
+                step = compiled.learn(key, state, segment)
             if step is None:
-                code = "2" if segment.id in compiled.known_ids else "1"
+                code = "2" if seg_id in compiled.known_ids else "1"
                 what = "is not expected here" if code == "2" else "is not in this guide"
                 ts.problems.append(
                     Problem(
                         SEGMENT,
                         code,
-                        f"segment {segment.id} {what} (after {state.path}/{state.id})",
+                        f"segment {seg_id} {what} (after {state.path}/{state.id})",
                         segment.position(),
                     )
                 )
                 yield Located(segment, None, state.path, ())
                 continue
-            state = step.target
-            yield Located(segment, state, state.parent.loop_path, step.started)
+            state = step.target  # type: ignore[union-attr]
+            yield Located(segment, state, step.path, step.started)  # type: ignore[union-attr]
 
     def _begin(self, ts: TransactionSet) -> tuple[CompiledMap | None, SegmentDef | None]:
         try:
