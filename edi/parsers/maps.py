@@ -179,14 +179,13 @@ def _data_elements(folder: Path) -> dict[str, tuple[str, int, int]]:
     if not path.exists():
         path = pyx12_maps() / "dataele.xml"
     tree = etree.parse(str(path))
-    return {
-        node.get("ele_num"): (
-            node.get("data_type"),
-            int(node.get("min_len")),
-            int(node.get("max_len")),
-        )
-        for node in tree.iter("data_ele")
-    }
+    table: dict[str, tuple[str, int, int]] = {}
+    for node in tree.iter("data_ele"):
+        number, kind = node.get("ele_num"), node.get("data_type")
+        low, high = node.get("min_len"), node.get("max_len")
+        if number and kind and low and high:
+            table[number] = (kind, int(low), int(high))
+    return table
 
 
 def _text(node: etree._Element, tag: str, default: str = "") -> str:

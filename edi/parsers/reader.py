@@ -325,14 +325,16 @@ class X12Reader:
                     0,
                     "encoding",
                 )
-        if len(buf) >= 4 and (buf[1:4:2] == b"\x00\x00" or buf[0:4:2] == b"\x00\x00"):
-            if buf.lstrip(WHITESPACE_B + b"\x00")[:1] in (b"I", b"\x00") or buf[:1] == b"\x00":
-                raise self._fail(
-                    "UTF-16 text (no byte-order mark) is not supported: convert the file to UTF-8",
-                    0,
-                    0,
-                    "encoding",
-                )
+        head = buf[:64]
+        if b"\x00" in head[:8] and any(
+            half.lstrip(WHITESPACE_B).startswith(b"ISA") for half in (head[::2], head[1::2])
+        ):
+            raise self._fail(
+                "UTF-16 text (no byte-order mark) is not supported: convert the file to UTF-8",
+                0,
+                0,
+                "encoding",
+            )
         if buf.startswith(_UTF8_BOM):
             self.summary.bom = True
             self.summary.encoding = "utf-8"

@@ -38,7 +38,6 @@ from edi.parsers.segments import (
 
 #: Problem level of notes that reject nothing (a nearest-version map, say).
 WARNING = "warning"
-_MISSING: object = object()
 #: Largest number of remembered transitions per map; garbage qualifiers cannot grow it further.
 TABLE_LIMIT = 200_000
 
@@ -79,7 +78,7 @@ class CompiledMap:
 
     def __init__(self, tmap: TransactionMap) -> None:
         self.map = tmap
-        self.table: dict[tuple[int, str, tuple[str, ...]], Step | None] = {}
+        self.table: dict[tuple[int, str, object], Step | None] = {}
         self.known_ids = frozenset(seg.id for seg in tmap.segments)
         self.search_root = tmap.st.parent
 
@@ -234,8 +233,9 @@ class StructureWalker:
                         value = parts[c - 1] if c <= len(parts) else ""
                     values.append(value)
                 key = (state.index, seg_id, values[0] if len(values) == 1 else tuple(values))
-            step = table.get(key, _MISSING)
-            if step is _MISSING:
+            try:
+                step = table[key]
+            except KeyError:
                 step = compiled.learn(key, state, segment)
             if step is None:
                 code = "2" if seg_id in compiled.known_ids else "1"
@@ -250,8 +250,8 @@ class StructureWalker:
                 )
                 yield Located(segment, None, state.path, ())
                 continue
-            state = step.target  # type: ignore[union-attr]
-            yield Located(segment, state, step.path, step.started)  # type: ignore[union-attr]
+            state = step.target
+            yield Located(segment, state, step.path, step.started)
 
     def _begin(self, ts: TransactionSet) -> tuple[CompiledMap | None, SegmentDef | None]:
         try:
