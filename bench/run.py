@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -26,6 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 RESULTS = OUT / "results.json"
+MANIFEST = OUT / "manifest.json"
 DOC = ROOT / "docs" / "BENCHMARKS.md"
 START_MARK = "<!-- bench:results:start -->"
 END_MARK = "<!-- bench:results:end -->"
@@ -39,14 +41,15 @@ TARGET_RSS_MB = 100.0
 TARGET_HELP_S = 0.5
 
 #: measurement kinds, in the order they run and are shown
-SPLIT, READER, STRUCTURE, PYX12, PYX12_VALIDATE = (
+SPLIT, SPLIT_NOGC, READER, STRUCTURE, PYX12, PYX12_VALIDATE = (
     "split",
+    "split, gc off",
     "edi reader",
     "edi reader+structure",
     "pyx12",
     "pyx12 validate",
 )
-KINDS = (SPLIT, READER, STRUCTURE, PYX12, PYX12_VALIDATE)
+KINDS = (SPLIT, SPLIT_NOGC, READER, STRUCTURE, PYX12, PYX12_VALIDATE)
 #: modules `edi --help` must not import (prefect is the requirement; the rest are noted)
 HEAVY_MODULES = ("prefect", "sqlalchemy", "pyx12", "lxml", "paramiko", "cryptography")
 
@@ -73,6 +76,14 @@ def _run_split(path: str) -> dict[str, Any]:
     if count and not segments[-1][0].strip():
         count -= 1  # the text after the last terminator
     return {"segments": count}
+
+
+def _run_split_nogc(path: str) -> dict[str, Any]:
+    """The same with the cyclic garbage collector off: it rescans the growing list of lists."""
+    import gc
+
+    gc.disable()
+    return _run_split(path)
 
 
 def _run_reader(path: str) -> dict[str, Any]:
@@ -138,6 +149,7 @@ def _run_pyx12_validate(path: str) -> dict[str, Any]:
 
 RUNNERS = {
     SPLIT: _run_split,
+    SPLIT_NOGC: _run_split_nogc,
     READER: _run_reader,
     STRUCTURE: _run_structure,
     PYX12: _run_pyx12,
@@ -240,16 +252,42 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def ensure_file(spec: BenchFile) -> dict[str, Any]:
+def fingerprint(paths: list[Path]) -> str:
+    """A short hash of the contents of ``paths`` (which code, which templates)."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def source_fingerprint() -> str:
+    """Hash of the edi package sources: the code being measured."""
+    return fingerprint(list((ROOT / "edi").rglob("*.py")))
+
+
+def generator_fingerprint() -> str:
+    """Hash of the generator and the samples it scales: a cached file is stale if it changed."""
+    return fingerprint([ROOT / "edi" / "generate.py", *(ROOT / "samples").glob("*.x12")])
+
+
+def ensure_file(spec: BenchFile, manifest: dict[str, Any], generator: str) -> dict[str, Any]:
+    """Generate ``spec`` unless a file of the right size from the same generator is cached."""
     target = int(spec.target_mb * MB)
     path = spec.path
+    entry = manifest.get(path.name, {})
     if path.exists():
         size = path.stat().st_size
         with path.open("rb") as handle:
             head = handle.read(3)
-        if head == b"ISA" and abs(size - target) <= SIZE_TOLERANCE * target:
+        if (
+            head == b"ISA"
+            and abs(size - target) <= SIZE_TOLERANCE * target
+            and entry.get("bytes") == size
+            and entry.get("generator") == generator
+        ):
             log(f"  {path.relative_to(ROOT)}: cached ({size / MB:.1f} MB)")
-            return {"path": str(path), "bytes": size, "generated": False}
+            return {"path": str(path.relative_to(ROOT)), "bytes": size, "generated": False}
     log(f"  {path.relative_to(ROOT)}: generating {spec.label} ...")
     tmp = path.with_suffix(".tmp")
     t0 = time.perf_counter()
@@ -274,8 +312,15 @@ def ensure_file(spec: BenchFile) -> dict[str, Any]:
     tmp.replace(path)
     seconds = time.perf_counter() - t0
     size = path.stat().st_size
-    log(f"    {size / MB:.1f} MB in {seconds:.1f} s ({proc.stderr.strip()})")
-    return {"path": str(path), "bytes": size, "generated": True, "seconds": seconds}
+    log(f"    {size / MB:.1f} MB in {seconds:.1f} s")
+    manifest[path.name] = {"bytes": size, "generator": generator}
+    MANIFEST.write_text(json.dumps(manifest, indent=2) + "\n")
+    return {
+        "path": str(path.relative_to(ROOT)),
+        "bytes": size,
+        "generated": True,
+        "seconds": round(seconds, 2),
+    }
 
 
 def run_child(args: list[str], timeout: float | None = None) -> dict[str, Any]:
@@ -406,7 +451,7 @@ def machine_info() -> dict[str, Any]:
 # --------------------------------------------------------------------------------------
 def ratios(measurements: list[Measurement], files: list[BenchFile]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    by_name = {m.file: {} for m in measurements}
+    by_name: dict[str, dict[str, Measurement]] = {m.file: {} for m in measurements}
     for m in measurements:
         by_name[m.file][m.kind] = m
     # edi vs pyx12, per set: edi on the big file and on the same small file as pyx12
@@ -437,23 +482,24 @@ def ratios(measurements: list[Measurement], files: list[BenchFile]) -> list[dict
     # edi vs the bare split, same file
     for f in files:
         kinds = by_name.get(f.path.name, {})
-        split = kinds.get(SPLIT)
-        if split is None:
-            continue
-        for kind in (READER, STRUCTURE):
-            edi = kinds.get(kind)
-            if edi is None:
+        for base in (SPLIT, SPLIT_NOGC):
+            split = kinds.get(base)
+            if split is None:
                 continue
-            out.append(
-                {
-                    "what": f"{f.label}: {kind} vs bare split",
-                    "note": "same file",
-                    "a_mb_per_s": edi.mb_per_s,
-                    "b_mb_per_s": split.mb_per_s,
-                    "ratio": edi.mb_per_s / split.mb_per_s,
-                    "rss_ratio": edi.peak_rss_mb / split.peak_rss_mb,
-                }
-            )
+            for kind in (READER, STRUCTURE):
+                edi = kinds.get(kind)
+                if edi is None:
+                    continue
+                out.append(
+                    {
+                        "what": f"{f.label}: {kind} vs bare {base}",
+                        "note": "same file",
+                        "a_mb_per_s": edi.mb_per_s,
+                        "b_mb_per_s": split.mb_per_s,
+                        "ratio": edi.mb_per_s / split.mb_per_s,
+                        "rss_ratio": edi.peak_rss_mb / split.peak_rss_mb,
+                    }
+                )
     return out
 
 
@@ -516,7 +562,7 @@ def markdown(report: dict[str, Any]) -> str:
         + (f", {mi['memory_gb']} GB RAM" if "memory_gb" in mi else "")
         + f"; {mi['implementation']} {mi['python']} on {mi['platform']}"
         + (f"; pyx12 {mi['pyx12']}" if "pyx12" in mi else "")
-        + ".",
+        + f"; edi sources sha256 `{report['edi_source']}`.",
         "",
         "| file | size MB | measurement | runs | best s | MB/s | peak RSS MB | segments |",
         "|---|--:|---|--:|--:|--:|--:|--:|",
@@ -528,7 +574,11 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {m['seconds']:.2f} | {m['mb_per_s']:.2f} | {m['peak_rss_mb']:.0f} | {segments} |"
         )
     if report["ratios"]:
-        lines += ["", "| ratio | MB/s | MB/s | ratio | note |", "|---|--:|--:|--:|---|"]
+        lines += [
+            "",
+            "| comparison | first MB/s | second MB/s | ratio | note |",
+            "|---|--:|--:|--:|---|",
+        ]
         for r in report["ratios"]:
             lines.append(
                 f"| {r['what']} | {r['a_mb_per_s']:.2f} | {r['b_mb_per_s']:.2f} "
@@ -545,6 +595,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"`import edi.cli` {cli['import_edi_cli_ms']:.0f} ms cumulative (`-X importtime`); "
             "heavy modules loaded by `--help`: " + (", ".join(cli["heavy_loaded"]) or "none") + ".",
         ]
+    for warning in report.get("warnings", []):
+        lines += ["", f"**Warning:** {warning}."]
     if report["targets"]:
         lines += ["", "| target | value | met |", "|---|--:|---|"]
         for t in report["targets"]:
@@ -639,6 +691,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help=f"rewrite the results section of docs/BENCHMARKS.md (between {START_MARK} "
         f"and {END_MARK})",
     )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="measure nothing: print the report of bench/out/results.json again "
+        "(with --markdown, rewrite the docs from it)",
+    )
     parser.add_argument("--child", nargs=2, metavar=("KIND", "FILE"), help=argparse.SUPPRESS)
     parser.add_argument("--child-help-imports", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -672,25 +730,45 @@ def main(argv: list[str]) -> int:
         child_help_imports()
         return 0
 
+    if args.report_only:
+        try:
+            saved = json.loads(RESULTS.read_text())
+        except (OSError, ValueError) as exc:
+            sys.exit(f"bench: no results to report ({exc}): run the benchmark first")
+        publish(saved, args.markdown)
+        return 0
+
     OUT.mkdir(parents=True, exist_ok=True)
     files = plan(args)
     runs_large = args.runs or args.runs_large
     runs_small = args.runs or args.runs_small
     pyx12_runs = args.pyx12_runs or runs_small
 
+    source = source_fingerprint()
+    generator = generator_fingerprint()
+    try:
+        manifest = json.loads(MANIFEST.read_text())
+    except (OSError, ValueError):
+        manifest = {}
     log("files:")
-    file_info = {f.path.name: ensure_file(f) for f in files}
+    file_info = {f.path.name: ensure_file(f, manifest, generator) for f in files}
 
     measurements: list[Measurement] = []
+    warnings: list[str] = []
     for f in files:
         runs = runs_large if f.tier == "large" else runs_small
         log(f"{f.label} ({f.path.stat().st_size / MB:.1f} MB):")
-        for kind in (SPLIT, READER, STRUCTURE):
-            measurements.append(measure(f, kind, runs))
+        todo = [(SPLIT, runs), (SPLIT_NOGC, runs), (READER, runs), (STRUCTURE, runs)]
         if f.tier == "small" and not args.skip_pyx12:
-            measurements.append(measure(f, PYX12, pyx12_runs))
+            todo.append((PYX12, pyx12_runs))
             if args.pyx12_validate and f.set_name == "837P":
-                measurements.append(measure(f, PYX12_VALIDATE, pyx12_runs))
+                todo.append((PYX12_VALIDATE, pyx12_runs))
+        for kind, n in todo:
+            try:
+                measurements.append(measure(f, kind, n))
+            except (RuntimeError, ValueError) as exc:  # a child failed: note it, go on
+                log(f"    {kind}: FAILED\n{exc}")
+                warnings.append(f"{f.path.name}: {kind} failed: {str(exc).splitlines()[0]}")
 
     cli = None
     if not args.skip_cli:
@@ -701,6 +779,7 @@ def main(argv: list[str]) -> int:
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "argv": argv,
         "machine": machine_info(),
+        "edi_source": source,
         "config": {
             "runs_large": runs_large,
             "runs_small": runs_small,
@@ -716,6 +795,14 @@ def main(argv: list[str]) -> int:
         "targets": targets(measurements, files, cli),
         "cli": cli,
     }
+    # sanity: the generated files are valid, so nothing should be reported on them
+    for m in measurements:
+        if m.extra.get("problems") or m.extra.get("unlocated") or m.extra.get("valid") is False:
+            warnings.append(f"{m.file}: {m.kind} found problems: {m.extra}")
+    if source_fingerprint() != source:
+        warnings.append(
+            "the edi sources changed during the run: the results mix two versions, run again"
+        )
     # sanity: every reading of a file should see the same number of segments
     for f in files:
         counts = {
@@ -724,21 +811,25 @@ def main(argv: list[str]) -> int:
             if m.file == f.path.name and m.segments is not None
         }
         if len(set(counts.values())) > 1:
-            report.setdefault("warnings", []).append(
-                f"{f.path.name}: segment counts differ {counts}"
-            )
+            warnings.append(f"{f.path.name}: segment counts differ {counts}")
+    if warnings:
+        report["warnings"] = warnings
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    log(f"results: {RESULTS.relative_to(ROOT)}")
+    publish(report, args.markdown)
+    return 0
 
+
+def publish(report: dict[str, Any], rewrite: bool) -> None:
+    """Print the table, ratios and targets, then the Markdown; rewrite the docs if asked."""
     print_table(report)
     for warning in report.get("warnings", []):
         print(f"WARNING: {warning}")
     text = markdown(report)
     print("\nMarkdown (for docs/BENCHMARKS.md):\n")
     print(text)
-    log(f"results: {RESULTS.relative_to(ROOT)}")
-    if args.markdown:
+    if rewrite:
         rewrite_doc(text)
-    return 0
 
 
 if __name__ == "__main__":
