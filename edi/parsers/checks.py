@@ -1,0 +1,450 @@
+"""Element and segment checks compiled from a map: one regular expression per segment place.
+
+For every :class:`SegmentDef` and set of delimiters, :func:`compile_segment` builds one
+regular expression that accepts exactly the segment texts whose elements have the right
+data type, length, code value, usage, repetition and component structure (SNIP 1 and
+the element part of SNIP 2), plus a short list of Python checks for what a regular
+expression states badly: calendar dates, syntax rules (P, R, C, E, L) and date ranges.
+Valid segments cost one ``fullmatch`` and those few calls. When either fails, the exact
+element-by-element checker (:func:`explain`) says what is wrong, with 999 codes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+
+from edi.parsers.maps import CompositeDef, ElementDef, SegmentDef, pyx12_maps
+from edi.parsers.segments import Delimiters
+
+#: (element position, component position or 0, repeat or 0, IK403 code, message, data element)
+Finding = tuple[int, int, int, str, str, str]
+Extra = Callable[[list[str]], list[Finding]]
+
+
+@functools.lru_cache(maxsize=1)
+def external_codes() -> dict[str, frozenset[str]]:
+    """The external code lists of pyx12's ``codes.xml`` (states, country, pos ...)."""
+    return _read_codes(pyx12_maps() / "codes.xml")
+
+
+def _read_codes(path: Path) -> dict[str, frozenset[str]]:
+    tree = etree.parse(str(path))
+    lists: dict[str, frozenset[str]] = {}
+    for codeset in tree.iter("codeset"):
+        key = codeset.findtext("id")
+        if key:
+            lists[key] = frozenset(c.text or "" for c in codeset.iter("code"))
+    return lists
+
+
+def element_codes(element: ElementDef) -> frozenset[str] | None:
+    """The codes an element accepts, inline or from an external list; None for any."""
+    if element.codes:
+        return element.codes
+    if element.external:
+        found = external_codes().get(element.external)
+        if found:
+            return found
+    return None
+
+
+# -- the fast path: regular expressions -------------------------------------------
+
+
+def _alternation(codes: frozenset[str]) -> str:
+    return "(?:" + "|".join(re.escape(c) for c in sorted(codes, key=lambda c: (-len(c), c))) + ")"
+
+
+def _value_pattern(element: ElementDef, chars: str) -> str:
+    """A pattern for one non-empty value of ``element``."""
+    codes = element_codes(element)
+    if codes is not None:
+        return _alternation(codes)
+    low, high = max(element.min_len, 1), max(element.max_len, 1)
+    kind = element.data_type
+    if kind.startswith("N"):
+        return rf"-?\d{{{low},{high}}}"
+    if kind == "R":
+        # digits counted without sign and decimal point, as X12 counts them
+        return rf"-?(?=\.?(?:\d\.?){{{low},{high}}}(?![0-9]))(?:\d+\.?\d*|\.\d+)"
+    if kind == "DT":
+        if high == 6:
+            return r"\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+        return r"\d{4}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+    if kind == "TM":
+        return (
+            r"(?:[01]\d|2[0-3])[0-5]\d(?:[0-5]\d\d{0,2})?"
+            if high > 4
+            else r"(?:[01]\d|2[0-3])[0-5]\d"
+        )
+    return f"{chars}{{{low},{high}}}"
+
+
+def _optional_tail(parts: list[tuple[str, bool]], sep: str) -> str:
+    """``sep part1 sep part2 ...`` where trailing optional parts may be left out entirely."""
+    tail = ""
+    needed = False
+    for pattern, required in reversed(parts):
+        needed = needed or required
+        piece = re.escape(sep) + pattern + tail
+        tail = piece if needed else f"(?:{piece})?"
+    return tail
+
+
+def _composite_pattern(comp: CompositeDef, delims: Delimiters, chars: str) -> str:
+    parts: list[tuple[str, bool]] = []
+    for sub in comp.elements:
+        if sub.usage == "N":
+            parts.append(("", False))
+        else:
+            value = _value_pattern(sub, chars)
+            parts.append((value if sub.usage == "R" else f"(?:{value})?", sub.usage == "R"))
+    if not parts:
+        return ""
+    first = parts[0][0]
+    return first + _optional_tail(parts[1:], delims.component)
+
+
+def _element_pattern(
+    element: ElementDef | CompositeDef, delims: Delimiters, chars: str
+) -> tuple[str, bool]:
+    """Pattern for the whole element (with repeats) and whether it must be present."""
+    if element.usage == "N":
+        return "", False
+    if isinstance(element, CompositeDef):
+        one = _composite_pattern(element, delims, chars)
+    else:
+        one = _value_pattern(element, chars)
+    if element.repeat > 1 and delims.repetition:
+        rep = re.escape(delims.repetition)
+        limit = "" if element.repeat >= 1 << 20 else str(element.repeat - 1)
+        one = f"(?:{one})(?:{rep}(?:{one})){{0,{limit}}}"
+    if element.usage == "R":
+        return one, True
+    return f"(?:{one})?", False
+
+
+def segment_regex(seg: SegmentDef, delims: Delimiters) -> re.Pattern[str]:
+    """The regular expression every valid instance of ``seg`` (joined by ``delims``) matches."""
+    specials = {delims.element, delims.component, delims.segment}
+    if delims.repetition:
+        specials.add(delims.repetition)
+    chars = "[^" + "".join(re.escape(c) for c in sorted(specials)) + "]"
+    parts = [_element_pattern(e, delims, chars) for e in seg.elements]
+    # a required element forces every element before it to be written (maybe empty)
+    return re.compile(re.escape(seg.id) + _optional_tail(parts, delims.element))
+
+
+# -- Python checks for what the expression states badly ---------------------------
+
+
+def _valid_date(text: str) -> bool:
+    try:
+        dt.datetime.strptime(text, "%Y%m%d" if len(text) == 8 else "%y%m%d")
+    except ValueError:
+        return False
+    return True
+
+
+def _date_check(position: int, component: int, element: ElementDef) -> Extra:
+    def check(elements: list[str]) -> list[Finding]:
+        value = elements[position] if position < len(elements) else ""
+        if component and value:
+            return []
+        if value and not _valid_date(value):
+            return [
+                (
+                    position,
+                    0,
+                    0,
+                    "8",
+                    f"element {position:02d} is not a calendar date",
+                    element.data_ele,
+                )
+            ]
+        return []
+
+    return check
+
+
+def _period_check(qualifier_at: int, value_at: int, data_ele: str) -> Extra:
+    """DTP/DTM style: D8 is a calendar date, RD8 an ordered range of two (SNIP 5)."""
+
+    def check(elements: list[str]) -> list[Finding]:
+        if value_at >= len(elements):
+            return []
+        qualifier, value = elements[qualifier_at], elements[value_at]
+        if qualifier == "D8" and not (len(value) == 8 and value.isdigit() and _valid_date(value)):
+            return [
+                (value_at, 0, 0, "8", f"element {value_at:02d} is not a CCYYMMDD date", data_ele)
+            ]
+        if qualifier == "RD8":
+            start, _, end = value.partition("-")
+            if not (len(start) == len(end) == 8 and _valid_date(start) and _valid_date(end)):
+                return [
+                    (
+                        value_at,
+                        0,
+                        0,
+                        "8",
+                        f"element {value_at:02d} is not a CCYYMMDD-CCYYMMDD range",
+                        data_ele,
+                    )
+                ]
+            if start > end:
+                return [
+                    (
+                        value_at,
+                        0,
+                        0,
+                        "8",
+                        f"element {value_at:02d} range ends before it starts",
+                        data_ele,
+                    )
+                ]
+        return []
+
+    return check
+
+
+_RULE = re.compile(r"^([PRCEL])(\d{2,})$")
+
+
+def _syntax_check(rule: str, seg: SegmentDef) -> Extra | None:
+    """X12 syntax rules: P paired, R required, C conditional, E exclusion, L list conditional."""
+    match = _RULE.match(rule)
+    if match is None:
+        return None
+    kind, digits = match.groups()
+    positions = [int(digits[i : i + 2]) for i in range(0, len(digits), 2)]
+    refs = {i: _data_ele(seg, i) for i in positions}
+
+    def present(elements: list[str], i: int) -> bool:
+        return i < len(elements) and elements[i] != ""
+
+    def check(elements: list[str]) -> list[Finding]:
+        have = [present(elements, i) for i in positions]
+        if kind == "P" and any(have) and not all(have):
+            missing = [i for i, h in zip(positions, have, strict=True) if not h]
+            return [
+                (
+                    i,
+                    0,
+                    0,
+                    "2",
+                    f"element {i:02d} is required with the others of rule {rule}",
+                    refs[i],
+                )
+                for i in missing
+            ]
+        if kind == "R" and not any(have):
+            first = positions[0]
+            return [
+                (first, 0, 0, "2", f"one of the elements of rule {rule} is required", refs[first])
+            ]
+        if kind == "C" and have[0] and not all(have[1:]):
+            missing = [i for i, h in zip(positions[1:], have[1:], strict=True) if not h]
+            return [
+                (i, 0, 0, "2", f"element {i:02d} is required by rule {rule}", refs[i])
+                for i in missing
+            ]
+        if kind == "E" and sum(have) > 1:
+            extra = [i for i, h in zip(positions, have, strict=True) if h][1:]
+            return [
+                (i, 0, 0, "10", f"element {i:02d} excluded by rule {rule}", refs[i]) for i in extra
+            ]
+        if kind == "L" and have[0] and not any(have[1:]):
+            return [
+                (
+                    positions[1],
+                    0,
+                    0,
+                    "2",
+                    f"one of the later elements of rule {rule} is required",
+                    refs[positions[1]],
+                )
+            ]
+        return []
+
+    return check
+
+
+def _data_ele(seg: SegmentDef, position: int) -> str:
+    if 0 < position <= len(seg.elements):
+        return seg.elements[position - 1].data_ele
+    return ""
+
+
+def extra_checks(seg: SegmentDef) -> list[Extra]:
+    checks: list[Extra] = []
+    for position, element in enumerate(seg.elements, start=1):
+        if isinstance(element, ElementDef) and element.data_type == "DT" and element.usage != "N":
+            checks.append(_date_check(position, 0, element))
+    if seg.id in ("DTP", "DTM") and len(seg.elements) >= 3:
+        qualifier_at = 2 if seg.id == "DTP" else 5
+        value_at = 3 if seg.id == "DTP" else 6
+        if len(seg.elements) >= value_at:
+            checks.append(
+                _period_check(qualifier_at, value_at, seg.elements[value_at - 1].data_ele)
+            )
+    for rule in seg.syntax:
+        found = _syntax_check(rule, seg)
+        if found is not None:
+            checks.append(found)
+    return checks
+
+
+@dataclass(slots=True)
+class SegmentCheck:
+    """What validating one segment place costs: a fullmatch and a few extra calls."""
+
+    regex: re.Pattern[str]
+    extras: list[Extra]
+
+
+def compile_segment(seg: SegmentDef, delims: Delimiters) -> SegmentCheck:
+    return SegmentCheck(segment_regex(seg, delims), extra_checks(seg))
+
+
+# -- the slow path: say exactly what is wrong --------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _check_value(
+    value: str, element: ElementDef, position: int, component: int, repeat: int
+) -> list[Finding]:
+    ref = element.data_ele
+    kind = element.data_type
+    where = f"element {position:02d}" + (f"-{component}" if component else "")
+    if _CONTROL.search(value):
+        return [(position, component, repeat, "6", f"{where} has an invalid character", ref)]
+    if kind.startswith("N"):
+        body = value[1:] if value.startswith("-") else value
+        if not body.isdigit():
+            return [(position, component, repeat, "6", f"{where} is not a number", ref)]
+        size = len(body)
+    elif kind == "R":
+        body = value[1:] if value.startswith("-") else value
+        if not re.fullmatch(r"\d+\.?\d*|\.\d+", body):
+            return [(position, component, repeat, "6", f"{where} is not a decimal number", ref)]
+        size = sum(ch.isdigit() for ch in body)
+    elif kind == "DT":
+        if not (value.isdigit() and len(value) in (6, 8) and _valid_date(value)):
+            return [(position, component, repeat, "8", f"{where} is not a valid date", ref)]
+        size = len(value)
+    elif kind == "TM":
+        if not (
+            value.isdigit() and re.fullmatch(r"(?:[01]\d|2[0-3])[0-5]\d(?:[0-5]\d\d{0,2})?", value)
+        ):
+            return [(position, component, repeat, "9", f"{where} is not a valid time", ref)]
+        size = len(value)
+    else:
+        size = len(value)
+    if size < element.min_len:
+        return [
+            (position, component, repeat, "4", f"{where} is shorter than {element.min_len}", ref)
+        ]
+    if size > element.max_len:
+        return [
+            (position, component, repeat, "5", f"{where} is longer than {element.max_len}", ref)
+        ]
+    codes = element_codes(element)
+    if codes is not None and value not in codes:
+        return [(position, component, repeat, "7", f"{where} is not a valid code", ref)]
+    return []
+
+
+def _check_simple(
+    value: str, element: ElementDef, position: int, component: int, delims: Delimiters, repeat: int
+) -> list[Finding]:
+    ref = element.data_ele
+    where = f"element {position:02d}" + (f"-{component}" if component else "")
+    if element.usage == "N":
+        return (
+            [(position, component, repeat, "I10", f"{where} is not used in this guide", ref)]
+            if value
+            else []
+        )
+    if not value:
+        return (
+            [(position, component, repeat, "1", f"{where} is required", ref)]
+            if element.usage == "R"
+            else []
+        )
+    if not component and delims.component in value:
+        return [(position, 0, repeat, "6", f"{where} holds a component separator", ref)]
+    return _check_value(value, element, position, component, repeat)
+
+
+def explain(seg: SegmentDef, elements: list[str], delims: Delimiters) -> list[Finding]:
+    """Every element-level finding of one segment instance, with IK403 codes."""
+    found: list[Finding] = []
+    values = elements[1:]
+    if len(values) > len(seg.elements):
+        extra = len(seg.elements) + 1
+        found.append(
+            (extra, 0, 0, "3", f"{len(values)} elements, the guide defines {len(seg.elements)}", "")
+        )
+    for position, element in enumerate(seg.elements, start=1):
+        raw = values[position - 1] if position <= len(values) else ""
+        if element.usage == "N":
+            if raw:
+                found.append(
+                    (
+                        position,
+                        0,
+                        0,
+                        "I10",
+                        f"element {position:02d} is not used in this guide",
+                        element.data_ele,
+                    )
+                )
+            continue
+        if not raw:
+            if element.usage == "R":
+                found.append(
+                    (position, 0, 0, "1", f"element {position:02d} is required", element.data_ele)
+                )
+            continue
+        repeats = raw.split(delims.repetition) if delims.repetition else [raw]
+        if len(repeats) > element.repeat:
+            found.append(
+                (
+                    position,
+                    0,
+                    0,
+                    "12",
+                    f"element {position:02d} repeats more than {element.repeat} times",
+                    element.data_ele,
+                )
+            )
+            repeats = repeats[: element.repeat]
+        for index, value in enumerate(repeats, start=1):
+            repeat = index if len(repeats) > 1 else 0
+            if isinstance(element, CompositeDef):
+                parts = value.split(delims.component)
+                if len(parts) > len(element.elements):
+                    found.append(
+                        (
+                            position,
+                            0,
+                            repeat,
+                            "13",
+                            f"element {position:02d} has too many components",
+                            element.data_ele,
+                        )
+                    )
+                for sub_index, sub in enumerate(element.elements, start=1):
+                    part = parts[sub_index - 1] if sub_index <= len(parts) else ""
+                    found.extend(_check_simple(part, sub, position, sub_index, delims, repeat))
+            else:
+                found.extend(_check_simple(value, element, position, 0, delims, repeat))
+    return found

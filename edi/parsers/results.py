@@ -1,0 +1,147 @@
+"""Validation results as values: what acknowledgments and reports are made from.
+
+An :class:`ElementError` or :class:`SegmentError` always carries the file, the
+interchange/group/transaction control numbers, the segment position as SE01 counts,
+the segment id, the loop, the element (component, repeat) position, the 999 code and a
+plain message. ``value`` holds the offending data only when the caller asked for values
+(``show_values``): it may be PHI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: transaction set acknowledgment codes (IK501) and group codes (AK901)
+ACCEPTED, ACCEPTED_WITH_ERRORS, REJECTED, PARTIAL = "A", "E", "R", "P"
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where an error is: control numbers and the segment's place."""
+
+    file: str
+    interchange: str
+    group: str
+    transaction: str
+    segment_position: int  # as SE01 counts (ST is 1)
+    segment: str  # segment id
+    loop: str  # loop id (the innermost guide loop), '' for header segments
+    ordinal: int = 0  # segment ordinal in the file
+    line: int = 0
+    offset: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentError:
+    """A segment-level finding: reported in a 999 as IK3 with IK304 ``code``."""
+
+    location: Location
+    code: str
+    message: str
+    snip: int = 2
+
+    @property
+    def element(self) -> int:
+        return 0
+
+
+@dataclass(frozen=True, slots=True)
+class ElementError:
+    """An element-level finding: IK3 (IK304 8) plus IK4 with IK403 ``code``."""
+
+    location: Location
+    element: int  # 1-based element position
+    code: str
+    message: str
+    component: int = 0
+    repeat: int = 0
+    data_element: str = ""  # the data element reference number (IK402)
+    value: str | None = None
+    snip: int = 1
+
+
+Error = SegmentError | ElementError
+
+
+@dataclass(slots=True)
+class TransactionResult:
+    """One transaction set: its IK5 code, the IK502 syntax codes and its errors."""
+
+    set_id: str
+    control: str
+    version: str
+    reference: str = ""  # ST03
+    ack_code: str = ACCEPTED
+    syntax_codes: list[str] = field(default_factory=list)  # IK502..IK506
+    errors: list[Error] = field(default_factory=list)
+    segment_count: int = 0
+    map_file: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return self.ack_code in (ACCEPTED, ACCEPTED_WITH_ERRORS)
+
+
+@dataclass(slots=True)
+class GroupResult:
+    """One functional group: AK9 code and counts."""
+
+    functional_id: str
+    control: str
+    version: str
+    sender: str
+    receiver: str
+    ack_code: str = ACCEPTED
+    syntax_codes: list[str] = field(default_factory=list)  # AK905..AK909
+    transactions: list[TransactionResult] = field(default_factory=list)
+    declared_count: str = ""  # GE01 as received
+
+    @property
+    def received(self) -> int:
+        return len(self.transactions)
+
+    @property
+    def accepted_count(self) -> int:
+        return sum(1 for t in self.transactions if t.accepted)
+
+
+@dataclass(slots=True)
+class InterchangeResult:
+    """One interchange: TA1 verdict (note code) and its groups."""
+
+    control: str
+    sender_qualifier: str
+    sender_id: str
+    receiver_qualifier: str
+    receiver_id: str
+    date: str
+    time: str
+    version: str
+    usage: str
+    ack_requested: bool
+    ta1_code: str = ACCEPTED  # TA104: A, E or R
+    ta1_note: str = "000"  # TA105 note code
+    notes: list[str] = field(default_factory=list)  # all TA1 note codes found, first is ta1_note
+    messages: list[str] = field(default_factory=list)
+    groups: list[GroupResult] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class FileResult:
+    """All interchanges of one file, or the reason it could not be read."""
+
+    path: str
+    interchanges: list[InterchangeResult] = field(default_factory=list)
+    fatal: str | None = None  # an X12SyntaxError message when the file is not X12
+
+    @property
+    def accepted(self) -> bool:
+        if self.fatal is not None or not self.interchanges:
+            return False
+        return all(
+            ic.ta1_code != REJECTED
+            and all(t.accepted for g in ic.groups for t in g.transactions)
+            and all(g.transactions for g in ic.groups)
+            for ic in self.interchanges
+        )

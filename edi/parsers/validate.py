@@ -1,0 +1,725 @@
+"""Validation of X12 files against the 5010 guides: SNIP 1-3 and part of SNIP 5.
+
+One pass over the file: the reader (envelopes), the structure walk (loops), then per
+segment the compiled checks of :mod:`edi.parsers.checks` (SNIP 1, element SNIP 2),
+loop and segment usage and counts (SNIP 2), HL parent/child links (SNIP 2), balancing
+(SNIP 3: 837 claim charges, 835 claim and payment amounts, 834 control totals) and NPI
+check digits, calendar dates, date ranges and ZIP forms (SNIP 5). The outcome is a
+:class:`~edi.parsers.results.FileResult`; nothing is printed, nothing is raised for bad
+data (a file that is not X12 at all gets ``fatal``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import BinaryIO
+
+from edi.errors import X12SyntaxError
+from edi.parsers.checks import SegmentCheck, compile_segment, explain
+from edi.parsers.maps import LoopDef, MapCatalog, SegmentDef
+from edi.parsers.reader import X12Reader
+from edi.parsers.results import (
+    ACCEPTED,
+    ACCEPTED_WITH_ERRORS,
+    PARTIAL,
+    REJECTED,
+    ElementError,
+    Error,
+    FileResult,
+    GroupResult,
+    InterchangeResult,
+    Location,
+    SegmentError,
+    TransactionResult,
+)
+from edi.parsers.segments import SEGMENT, Delimiters, Group, Interchange, Segment, TransactionSet
+from edi.parsers.structure import Located, StructureWalker
+
+AK905_CODES = frozenset({"1", "2", "3", "4", "5", "6", "17", "18", "19", "23", "24", "25", "26"})
+BUSINESS = "I12"  # IK403 code used for SNIP 3 and SNIP 5 findings on an element
+
+
+def _decimal(value: str) -> Decimal | None:
+    if not value:
+        return None
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        return None
+
+
+def npi_ok(npi: str) -> bool:
+    """The NPI check digit: Luhn over '80840' + the first nine digits."""
+    if len(npi) != 10 or not npi.isdigit():
+        return False
+    digits = [int(d) for d in "80840" + npi[:9]]
+    total = 0
+    for index, digit in enumerate(reversed(digits)):
+        if index % 2 == 0:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return (10 - total % 10) % 10 == int(npi[9])
+
+
+@dataclass(slots=True)
+class _Instance:
+    """One open instance of a loop: what it has seen so far."""
+
+    loop: LoopDef
+    segments: dict[int, int] = field(default_factory=dict)
+    loops: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Claim:
+    segment: Segment
+    loop: str
+    total: Decimal | None
+    lines: Decimal = Decimal(0)
+    has_lines: bool = False
+
+
+@dataclass(slots=True)
+class _Payment:
+    segment: Segment
+    loop: str
+    charge: Decimal | None
+    paid: Decimal | None
+    claim_adjustments: Decimal = Decimal(0)
+    line_adjustments: Decimal = Decimal(0)
+    line_paid: Decimal = Decimal(0)
+    has_lines: bool = False
+
+
+class _SetState:
+    """Per transaction set: loop instances, HL links and running totals."""
+
+    def __init__(self, result: TransactionResult, root: LoopDef) -> None:
+        self.result = result
+        self.stack: list[_Instance] = [_Instance(root)]
+        self.hl_ids: dict[str, Segment] = {}
+        self.hl_children: set[str] = set()
+        self.claim: _Claim | None = None
+        self.payment: _Payment | None = None
+        self.line: tuple[Segment, Decimal | None, Decimal | None, Decimal] | None = None
+        self.paid_total = Decimal(0)
+        self.plb_total = Decimal(0)
+        self.bpr: Segment | None = None
+        self.members = {"TO": 0, "ET": 0, "DT": 0}
+        self.quantities: list[Segment] = []
+
+
+class Validator:
+    """Validate files; one instance keeps compiled checks across files."""
+
+    def __init__(
+        self, catalog: MapCatalog | None = None, *, show_values: bool = False, strict: bool = False
+    ) -> None:
+        """``strict`` rejects sets for SNIP 3 and 5 findings too; by default they are
+        noted (IK5 ``E``, accepted with errors) and only SNIP 1-2 errors reject."""
+        self.walker = StructureWalker(catalog)
+        self.show_values = show_values
+        self.reject_snip = 5 if strict else 2
+        self._checks: dict[tuple[int, Delimiters], SegmentCheck] = {}
+        self._chains: dict[int, tuple[LoopDef, ...]] = {}
+
+    # -- public ---------------------------------------------------------------------
+    def validate(
+        self, source: str | os.PathLike[str] | BinaryIO, name: str | None = None
+    ) -> FileResult:
+        reader = X12Reader(source, name)
+        result = FileResult(reader.name)
+        try:
+            self._run(reader, result)
+        except X12SyntaxError as exc:
+            result.fatal = str(exc)
+        return result
+
+    # -- the pass ---------------------------------------------------------------------
+    def _run(self, reader: X12Reader, result: FileResult) -> None:
+        file = reader.name
+        ic_results: dict[int, tuple[Interchange, InterchangeResult]] = {}
+        groups: list[tuple[Group, GroupResult]] = []
+        sets: list[tuple[TransactionSet, TransactionResult]] = []
+        state: _SetState | None = None
+        current_ts: TransactionSet | None = None
+        checks = self._checks
+        for loc in self.walker.walk(reader):
+            seg = loc.segment
+            ts = seg.transaction
+            if ts is None:
+                self._envelope(seg, result, ic_results, groups)
+                continue
+            if ts is not current_ts:
+                if state is not None and current_ts is not None:
+                    self._finish_set(state, current_ts, file)
+                current_ts = ts
+                tr = TransactionResult(ts.set_id, ts.control, ts.group.version, ts.header[3])
+                sets.append((ts, tr))
+                groups[-1][1].transactions.append(tr)
+                node = loc.node
+                state = _SetState(tr, node.parent) if node is not None else None
+                if node is not None:
+                    tr.map_file = self.walker.choose(ts).entry.file.name
+            node = loc.node
+            if node is None or state is None:
+                continue  # unplaced: the walker recorded the problem
+            # SNIP 1 / 2 elements: one fullmatch on the segment text
+            delims = ts.interchange.delimiters
+            key = (id(node), delims)
+            check = checks.get(key)
+            if check is None:
+                check = checks[key] = compile_segment(node, delims)
+            elements = seg.elements
+            if check.regex.fullmatch(delims.element.join(elements)) is None:
+                self._element_errors(state, loc, explain(node, elements, delims), file, 1)
+            elif check.extras:
+                for extra in check.extras:
+                    found = extra(elements)
+                    if found:
+                        self._element_errors(state, loc, found, file, 1)
+            # SNIP 2: loops and segment counts
+            self._track(state, loc, node, file)
+            # SNIP 2 HL, SNIP 3 balancing, SNIP 5
+            handler = _RULES.get(seg.id)
+            if handler is not None:
+                handler(self, state, loc, file)
+        if state is not None and current_ts is not None:
+            self._finish_set(state, current_ts, file)
+        self._fold_envelopes(ic_results, groups, sets, file)
+
+    # -- envelopes ------------------------------------------------------------------
+    def _envelope(
+        self,
+        seg: Segment,
+        result: FileResult,
+        ic_results: dict[int, tuple[Interchange, InterchangeResult]],
+        groups: list[tuple[Group, GroupResult]],
+    ) -> None:
+        if seg.id == "ISA" and seg.interchange is not None:
+            ic = seg.interchange
+            ir = InterchangeResult(
+                ic.control,
+                ic.sender[0],
+                ic.sender[1],
+                ic.receiver[0],
+                ic.receiver[1],
+                ic.date,
+                ic.time,
+                ic.version,
+                ic.usage,
+                ic.ack_requested,
+            )
+            ic_results[id(ic)] = (ic, ir)
+            result.interchanges.append(ir)
+        elif seg.id == "GS" and seg.group is not None and result.interchanges:
+            grp = seg.group
+            gr = GroupResult(grp.functional_id, grp.control, grp.version, grp.sender, grp.receiver)
+            groups.append((grp, gr))
+            result.interchanges[-1].groups.append(gr)
+        elif seg.id == "GE" and groups:
+            groups[-1][1].declared_count = seg[1]
+
+    def _fold_envelopes(
+        self,
+        ic_results: dict[int, tuple[Interchange, InterchangeResult]],
+        groups: list[tuple[Group, GroupResult]],
+        sets: list[tuple[TransactionSet, TransactionResult]],
+        file: str,
+    ) -> None:
+        for ts, tr in sets:
+            for problem in ts.problems:
+                if problem.level == SEGMENT:
+                    pos = problem.position
+                    location = Location(
+                        file,
+                        ts.interchange.control,
+                        ts.group.control,
+                        ts.control,
+                        pos.set_ordinal,
+                        pos.segment_id,
+                        "",
+                        pos.ordinal,
+                        pos.line,
+                        pos.offset,
+                    )
+                    tr.errors.append(SegmentError(location, problem.code, problem.message, 2))
+                elif problem.code and problem.code not in tr.syntax_codes:
+                    tr.syntax_codes.append(problem.code)
+            if ts.trailer is None and "2" not in tr.syntax_codes:
+                tr.syntax_codes.append("2")
+            tr.segment_count = ts.segment_count
+            tr.errors.sort(key=lambda e: (e.location.segment_position, e.element))
+            rejecting = [e for e in tr.errors if e.snip <= self.reject_snip]
+            if rejecting and not tr.syntax_codes:
+                tr.syntax_codes.append("5")
+            if tr.syntax_codes or rejecting:
+                tr.ack_code = REJECTED
+            else:
+                tr.ack_code = ACCEPTED_WITH_ERRORS if tr.errors else ACCEPTED
+        for grp, gr in groups:
+            for problem in grp.problems:
+                if problem.code in AK905_CODES and problem.code not in gr.syntax_codes:
+                    gr.syntax_codes.append(problem.code)
+            accepted = gr.accepted_count
+            if gr.syntax_codes or grp.problems or not gr.transactions:
+                gr.ack_code = REJECTED
+            elif accepted == len(gr.transactions):
+                errors = any(t.ack_code == ACCEPTED_WITH_ERRORS for t in gr.transactions)
+                gr.ack_code = ACCEPTED_WITH_ERRORS if errors else ACCEPTED
+            else:
+                gr.ack_code = PARTIAL if accepted else REJECTED
+        for ic, ir in ic_results.values():
+            notes = [p.code for p in ic.problems if p.code]
+            ir.notes = notes
+            ir.messages = [p.message for p in ic.problems]
+            if notes:
+                ir.ta1_note = notes[0]
+                ir.ta1_code = REJECTED
+
+    # -- errors ---------------------------------------------------------------------
+    def _location(self, loc: Located, file: str) -> Location:
+        seg = loc.segment
+        ts = seg.transaction
+        assert ts is not None
+        loop = loc.path.rsplit("/", 1)[-1]
+        if loop in ("HEADER", "FOOTER", "ST_LOOP", "DETAIL"):
+            loop = ""
+        return Location(
+            file,
+            ts.interchange.control,
+            ts.group.control,
+            ts.control,
+            seg.set_ordinal,
+            seg.id,
+            loop,
+            seg.ordinal,
+            seg.line,
+            seg.offset,
+        )
+
+    def _element_errors(
+        self, state: _SetState, loc: Located, found: list, file: str, snip: int
+    ) -> None:
+        location = self._location(loc, file)
+        elements = loc.segment.elements
+        for position, component, repeat, code, message, ref in found:
+            value = None
+            if self.show_values and position < len(elements):
+                value = elements[position]
+            state.result.errors.append(
+                ElementError(location, position, code, message, component, repeat, ref, value, snip)
+            )
+
+    def _segment_error(
+        self,
+        state: _SetState,
+        loc: Located,
+        seg_id: str,
+        loop: str,
+        code: str,
+        message: str,
+        file: str,
+    ) -> None:
+        base = self._location(loc, file)
+        location = Location(
+            base.file,
+            base.interchange,
+            base.group,
+            base.transaction,
+            base.segment_position,
+            seg_id,
+            loop,
+            base.ordinal,
+            base.line,
+            base.offset,
+        )
+        state.result.errors.append(SegmentError(location, code, message, 2))
+
+    # -- SNIP 2: loop instances, usage and counts ------------------------------------
+    def _chain(self, node: SegmentDef) -> tuple[LoopDef, ...]:
+        key = id(node)
+        chain = self._chains.get(key)
+        if chain is None:
+            loops: list[LoopDef] = []
+            loop: LoopDef | None = node.parent
+            while (
+                loop is not None
+                and loop.id not in ("ST_LOOP", "GS_LOOP", "ISA_LOOP")
+                and loop.parent is not None
+            ):
+                loops.append(loop)
+                loop = loop.parent
+            chain = self._chains[key] = tuple(reversed(loops))
+        return chain
+
+    def _track(self, state: _SetState, loc: Located, node: SegmentDef, file: str) -> None:
+        stack = state.stack
+        if loc.started or stack[-1].loop is not node.parent:
+            chain = self._chain(node)
+            keep = 0
+            while (
+                keep < len(chain) and keep + 1 < len(stack) and stack[keep + 1].loop is chain[keep]
+            ):
+                keep += 1
+            if loc.started:
+                first = loc.started[0]
+                for index in range(len(chain) - 1, -1, -1):
+                    if chain[index].id == first:
+                        keep = min(keep, index)
+                        break
+            while len(stack) > keep + 1:
+                self._close(state, stack.pop(), loc, file)
+            for loop in chain[keep:]:
+                parent = stack[-1]
+                count = parent.loops.get(id(loop), 0) + 1
+                parent.loops[id(loop)] = count
+                if loop.usage == "N":
+                    self._segment_error(
+                        state,
+                        loc,
+                        node.id,
+                        loop.id,
+                        "I4",
+                        f"loop {loop.id} is not used in this guide",
+                        file,
+                    )
+                elif count > loop.repeat:
+                    self._segment_error(
+                        state,
+                        loc,
+                        node.id,
+                        loop.id,
+                        "4",
+                        f"loop {loop.id} occurs more than {loop.repeat} times",
+                        file,
+                    )
+                stack.append(_Instance(loop))
+        top = stack[-1]
+        seen = top.segments.get(node.index, 0) + 1
+        top.segments[node.index] = seen
+        if node.usage == "N":
+            self._segment_error(
+                state,
+                loc,
+                node.id,
+                _loop_id(node),
+                "I4",
+                f"segment {node.id} is not used in this guide",
+                file,
+            )
+        elif seen > node.max_use:
+            self._segment_error(
+                state,
+                loc,
+                node.id,
+                _loop_id(node),
+                "5",
+                f"segment {node.id} occurs more than {node.max_use} times",
+                file,
+            )
+
+    def _close(self, state: _SetState, instance: _Instance, loc: Located, file: str) -> None:
+        """A loop instance ends: report its required segments and loops never seen."""
+        for child in instance.loop.children:
+            if isinstance(child, SegmentDef):
+                if child.usage == "R" and not instance.segments.get(child.index):
+                    loop = _loop_id(child)
+                    self._segment_error(
+                        state,
+                        loc,
+                        child.id,
+                        loop,
+                        "3",
+                        f"required segment {child.id} missing in loop {loop or instance.loop.id}",
+                        file,
+                    )
+            elif child.usage == "R" and not instance.loops.get(id(child)):
+                first = _first_segment(child)
+                self._segment_error(
+                    state,
+                    loc,
+                    first.id if first else "",
+                    child.id,
+                    "3",
+                    f"required loop {child.id} missing",
+                    file,
+                )
+
+    def _finish_set(self, state: _SetState, ts: TransactionSet, file: str) -> None:
+        trailer_loc = None
+        if ts.trailer is not None:
+            trailer_loc = Located(ts.trailer, None, "ST_LOOP", ())
+        last = trailer_loc
+        if last is None:
+            return
+        _finish_claim(self, state, last, file)
+        _finish_payment(self, state, last, file)
+        while state.stack:
+            self._close(state, state.stack.pop(), last, file)
+        _finish_hl(self, state, file)
+        _finish_totals(self, state, last, file)
+
+
+def _loop_id(node: SegmentDef) -> str:
+    loop = node.parent
+    if loop.is_wrapper or loop.is_envelope:
+        return ""
+    return loop.id
+
+
+def _first_segment(loop: LoopDef) -> SegmentDef | None:
+    for child in loop.children:
+        if isinstance(child, SegmentDef):
+            return child
+        found = _first_segment(child)
+        if found is not None:
+            return found
+    return None
+
+
+# -- per-segment rules: HL links, balancing, SNIP 5 ----------------------------------
+
+
+def _flag(
+    v: Validator, state: _SetState, loc: Located, element: int, message: str, file: str, snip: int
+) -> None:
+    """A business-rule finding (SNIP 2 HL links, 3, 5) on one element of the segment at ``loc``."""
+    ref = ""
+    node = loc.node
+    if node is not None and 0 < element <= len(node.elements):
+        ref = node.elements[element - 1].data_ele
+    v._element_errors(state, loc, [(element, 0, 0, BUSINESS, message, ref)], file, snip)
+
+
+def _hl(v: Validator, state: _SetState, loc: Located, file: str) -> None:
+    seg = loc.segment
+    hl_id, parent = seg[1], seg[2]
+    _finish_claim(v, state, loc, file)
+    if hl_id in state.hl_ids:
+        _flag(v, state, loc, 1, "HL01 repeats an earlier hierarchical id", file, 2)
+    if parent:
+        if parent not in state.hl_ids:
+            _flag(v, state, loc, 2, "HL02 names no earlier HL", file, 2)
+        state.hl_children.add(parent)
+    state.hl_ids[hl_id] = seg
+
+
+def _finish_hl(v: Validator, state: _SetState, file: str) -> None:
+    for hl_id, seg in state.hl_ids.items():
+        has_children = hl_id in state.hl_children
+        if seg[4] == "1" and not has_children or seg[4] == "0" and has_children:
+            where = Located(seg, None, "", ())
+            v._element_errors(
+                state,
+                where,
+                [(4, 0, 0, BUSINESS, "HL04 does not match the HL levels under it", "736")],
+                file,
+                2,
+            )
+
+
+def _clm(v: Validator, state: _SetState, loc: Located, file: str) -> None:
+    _finish_claim(v, state, loc, file)
+    state.claim = _Claim(loc.segment, loc.path, _decimal(loc.segment[2]))
+
+
+def _line_charge(position: int) -> object:
+    def rule(v: Validator, state: _SetState, loc: Located, file: str) -> None:
+        claim = state.claim
+        amount = _decimal(loc.segment[position])
+        if claim is not None and amount is not None:
+            claim.lines += amount
+            claim.has_lines = True
+
+    return rule
+
+
+def _finish_claim(v: Validator, state: _SetState, loc: Located, file: str) -> None:
+    claim = state.claim
+    state.claim = None
+    if claim is None or claim.total is None or not claim.has_lines:
+        return
+    if claim.total != claim.lines:
+        where = Located(claim.segment, None, claim.loop, ())
+        message = "CLM02 total charge does not equal the sum of the service line charges"
+        v._element_errors(state, where, [(2, 0, 0, BUSINESS, message, "782")], file, 3)
+
+
+def _clp(v: Validator, state: _SetState, loc: Located, file: str) -> None:
+    _finish_payment(v, state, loc, file)
+    seg = loc.segment
+    state.payment = _Payment(seg, loc.path, _decimal(seg[3]), _decimal(seg[4]))
+    paid = _decimal(seg[4])
+    if paid is not None:
+        state.paid_total += paid
+
+
+def _svc(v: Validator, state: _SetState, loc: Located, file: str) -> None:
+    _finish_line(v, state, file)
+    seg = loc.segment
+    payment = state.payment
+    if payment is not None:
+        payment.has_lines = True
+        paid = _decimal(seg[3])
+        if paid is not None:
+            payment.line_paid += paid
+    state.line = (seg, _decimal(seg[2]), _decimal(seg[3]), Decimal(0))
+
+
+def _cas(v: Validator, state: _SetState, loc: Located, file: str) -> None:
+    seg = loc.segment
+    total = Decimal(0)
+    for index in range(3, min(len(seg.elements), 19), 3):
+        amount = _decimal(seg[index])
+        if amount is not None:
+            total += amount
+    if loc.path.endswith("2110") and state.line is not None:
+        line_seg, charge, paid, adjusted = state.line
+        state.line = (line_seg, charge, paid, adjusted + total)
+        if state.payment is not None:
+            state.payment.line_adjustments += total
+    elif loc.path.endswith("2100") and state.payment is not None:
+        state.payment.claim_adjustments += total
+
+
+def _finish_line(v: Validator, state: _SetState, file: str) -> None:
+    line = state.line
+    state.line = None
+    if line is None:
+        return
+    seg, charge, paid, adjusted = line
+    if charge is not None and paid is not None and charge - adjusted != paid:
+        where = Located(seg, None, "", ())
+        message = "SVC03 paid does not equal SVC02 charge less the line adjustments (CAS)"
+        v._element_errors(state, where, [(3, 0, 0, BUSINESS, message, "782")], file, 3)
+
+
+def _finish_payment(v: Validator, state: _SetState, loc: Located, file: str) -> None:
+    _finish_line(v, state, file)
+    payment = state.payment
+    state.payment = None
+    if payment is None or payment.charge is None or payment.paid is None:
+        return
+    where = Located(payment.segment, None, payment.loop, ())
+    adjustments = payment.claim_adjustments + payment.line_adjustments
+    if payment.charge - adjustments != payment.paid:
+        message = "CLP03 charge less all claim and line adjustments (CAS) does not equal CLP04 paid"
+        v._element_errors(state, where, [(4, 0, 0, BUSINESS, message, "782")], file, 3)
+    elif payment.has_lines and payment.line_paid - payment.claim_adjustments != payment.paid:
+        message = "CLP04 paid does not equal the service lines' SVC03 less claim adjustments"
+        v._element_errors(state, where, [(4, 0, 0, BUSINESS, message, "782")], file, 3)
+
+
+def _bpr(v: Validator, state: _SetState, loc: Located, file: str) -> None:
+    state.bpr = loc.segment
+
+
+def _plb(v: Validator, state: _SetState, loc: Located, file: str) -> None:
+    _finish_payment(v, state, loc, file)
+    seg = loc.segment
+    for index in range(4, min(len(seg.elements), 16), 2):
+        amount = _decimal(seg[index])
+        if amount is not None:
+            state.plb_total += amount
+
+
+def _lx(v: Validator, state: _SetState, loc: Located, file: str) -> None:
+    if state.payment is not None:
+        _finish_payment(v, state, loc, file)
+
+
+def _ins(v: Validator, state: _SetState, loc: Located, file: str) -> None:
+    state.members["TO"] += 1
+    state.members["ET" if loc.segment[1] == "Y" else "DT"] += 1
+
+
+def _qty(v: Validator, state: _SetState, loc: Located, file: str) -> None:
+    if loc.path == "HEADER":
+        state.quantities.append(loc.segment)
+
+
+def _finish_totals(v: Validator, state: _SetState, last: Located, file: str) -> None:
+    if state.bpr is not None:
+        amount = _decimal(state.bpr[2])
+        if amount is not None and amount != state.paid_total - state.plb_total:
+            where = Located(state.bpr, None, "", ())
+            message = "BPR02 does not equal the sum of CLP04 less the PLB adjustments"
+            v._element_errors(state, where, [(2, 0, 0, BUSINESS, message, "782")], file, 3)
+    for seg in state.quantities:
+        expected = state.members.get(seg[1])
+        if expected is not None and _decimal(seg[2]) != expected:
+            where = Located(seg, None, "", ())
+            message = f"QTY*{seg[1]} control total does not match the members in the set"
+            v._element_errors(state, where, [(2, 0, 0, BUSINESS, message, "380")], file, 3)
+
+
+def _nm1(v: Validator, state: _SetState, loc: Located, file: str) -> None:
+    seg = loc.segment
+    if seg[8] == "XX" and seg[9] and not npi_ok(seg[9]):
+        v._element_errors(
+            state, loc, [(9, 0, 0, BUSINESS, "NM109 NPI check digit is wrong", "67")], file, 5
+        )
+
+
+def _n1(v: Validator, state: _SetState, loc: Located, file: str) -> None:
+    seg = loc.segment
+    if seg[3] == "XX" and seg[4] and not npi_ok(seg[4]):
+        v._element_errors(
+            state, loc, [(4, 0, 0, BUSINESS, "N104 NPI check digit is wrong", "67")], file, 5
+        )
+
+
+def _n4(v: Validator, state: _SetState, loc: Located, file: str) -> None:
+    seg = loc.segment
+    zip_code = seg[3]
+    if zip_code and not seg[4] and not (zip_code.isdigit() and len(zip_code) in (5, 9)):
+        v._element_errors(
+            state,
+            loc,
+            [(3, 0, 0, BUSINESS, "N403 is not a 5 or 9 digit US ZIP code", "116")],
+            file,
+            5,
+        )
+
+
+_RULES = {
+    "HL": _hl,
+    "CLM": _clm,
+    "SV1": _line_charge(2),
+    "SV2": _line_charge(3),
+    "SV3": _line_charge(2),
+    "CLP": _clp,
+    "SVC": _svc,
+    "CAS": _cas,
+    "BPR": _bpr,
+    "PLB": _plb,
+    "LX": _lx,
+    "INS": _ins,
+    "QTY": _qty,
+    "NM1": _nm1,
+    "N1": _n1,
+    "N4": _n4,
+}
+
+
+def validate(
+    source: str | os.PathLike[str] | BinaryIO, name: str | None = None, *, show_values: bool = False
+) -> FileResult:
+    """Shorthand for ``Validator(show_values=...).validate(source, name)``."""
+    return Validator(show_values=show_values).validate(source, name)
+
+
+def iter_errors(
+    result: FileResult,
+) -> Iterator[tuple[InterchangeResult, GroupResult, TransactionResult, Error]]:
+    for ic in result.interchanges:
+        for grp in ic.groups:
+            for tx in grp.transactions:
+                for error in tx.errors:
+                    yield ic, grp, tx, error
