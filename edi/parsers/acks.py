@@ -12,6 +12,7 @@ guide; it never copies a bad value (IK404), which may be PHI.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -57,7 +58,9 @@ IK403_CODES = frozenset(
 )
 IK501_CODES = frozenset({"A", "E", "M", "R", "W", "X"})
 IK502_CODES = frozenset(
-    {str(n) for n in range(1, 14)} | {str(n) for n in range(15, 20)} | {"23", "24", "25", "26", "27"}
+    {str(n) for n in range(1, 14)}
+    | {str(n) for n in range(15, 20)}
+    | {"23", "24", "25", "26", "27"}
 ) | {"I5", "I6"}
 AK905_CODES = frozenset(
     {"1", "2", "3", "4", "5", "6"} | {str(n) for n in range(10, 20)} | {"23", "24", "25", "26"}
@@ -66,7 +69,11 @@ TA104_CODES = frozenset({ACCEPTED, ACCEPTED_WITH_ERRORS, REJECTED})
 TA105_CODES = frozenset(f"{n:03d}" for n in range(32))
 #: IK502 code for a set in error: X12 syntax (SNIP 1) and implementation-guide findings
 SEGMENTS_IN_ERROR, IMPLEMENTATION_SEGMENTS_IN_ERROR = "5", "I5"
+ACKNOWLEDGMENT_GROUP = "FA"  # GS01 of 999 and 997 groups
 ELEMENT_ERRORS_ONLY = "8"  # IK304: the segment has data element errors
+_SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
+_LOOP_ID = re.compile(r"[A-Z0-9]{1,4}")
+_GUIDE_LOOP = re.compile(r"[0-9]{4}[A-Z]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +117,7 @@ def _digits(value: str, width: int, what: str) -> str:
 def _group_control(value: str) -> str:
     if not value.isdigit() or len(value) > 9:
         raise ValueError("group_control must be 1 to 9 digits")
-    return str(int(value)) if int(value) else value
+    return str(int(value))
 
 
 def _date_time(date: str, time: str) -> tuple[str, str, str]:
@@ -127,10 +134,9 @@ def _isa(
     ic: InterchangeResult, control: str, date: str, time: str, sender: tuple[str, str] | None
 ) -> str:
     """Our ISA: the original's receiver (or ``sender``) sends to the original's sender."""
-    from_qualifier, from_id = sender if sender is not None else (
-        ic.receiver_qualifier,
-        ic.receiver_id,
-    )
+    if sender is None:
+        sender = (ic.receiver_qualifier, ic.receiver_id)
+    from_qualifier, from_id = sender
     to_qualifier, to_id = ic.sender_qualifier, ic.sender_id
     parties = []
     for value, width, what in (
@@ -201,9 +207,9 @@ def ta1(
 # -- 999 ------------------------------------------------------------------------------------
 def _loop_id(loop: str) -> str:
     """IK303: element 447 is AN 1/4 in 005010, so a guide loop 2010BA is written 2010."""
-    if len(loop) <= LOOP_WIDTH and loop.isalnum():
+    if _LOOP_ID.fullmatch(loop):
         return loop
-    if loop[:LOOP_WIDTH].isdigit():
+    if _GUIDE_LOOP.match(loop):
         return loop[:LOOP_WIDTH]
     return ""
 
@@ -245,19 +251,18 @@ def _error_loops(errors: Iterable[Error]) -> list[str]:
     ):
         if loops >= MAX_IK3:
             break
-        if not 0 <= position <= MAX_POSITION or not 2 <= len(segment_id) <= 3:
-            continue
-        if not segment_id.isalnum():
-            continue
+        if not 0 <= position <= MAX_POSITION or not _SEGMENT_ID.fullmatch(segment_id):
+            continue  # a position or id the 999 cannot carry: IK5 still reports the set
         ik4s: list[tuple[str, ...]] = []
-        for error in element_errors:
+        ordered = sorted(element_errors, key=lambda e: (e.element, e.component, e.repeat))
+        for error in ordered:
             ik4 = _ik4(error)
             if ik4 is not None and ik4 not in ik4s:
                 ik4s.append(ik4)
         codes = [e.code for e in segment_errors if e.code in IK304_CODES]
         if codes:
             code = codes[0]
-        elif ik4s or element_errors:
+        elif element_errors:
             code = ELEMENT_ERRORS_ONLY
         else:
             code = ""
@@ -415,8 +420,9 @@ def acknowledgments(
     """The TA1s and 999s that answer a validated file, in interchange order.
 
     ``numbers()`` hands out the next control number (a string of digits) for each ISA13
-    and GS06 we write. An interchange rejected by its TA1 (code R) gets no 999; a file
-    that is not X12 at all (``result.fatal``) gets nothing.
+    and GS06 we write. An interchange rejected by its TA1 (code R) gets no 999, nor does
+    a group of acknowledgments (GS01 FA); a file that is not X12 at all (``result.fatal``)
+    gets nothing.
     """
     if result.fatal is not None:
         return []
@@ -430,6 +436,8 @@ def acknowledgments(
         if ic.ta1_code == REJECTED:
             continue
         for group in ic.groups:
+            if group.functional_id == ACKNOWLEDGMENT_GROUP:
+                continue  # acknowledgments are not acknowledged (AK101 has no FA)
             control = _digits(numbers(), 9, "control number")
             text = ack999(
                 ic,

@@ -145,11 +145,25 @@ def segment_regex(seg: SegmentDef, delims: Delimiters) -> re.Pattern[str]:
 # -- Python checks for what the expression states badly ---------------------------
 
 
+@functools.lru_cache(maxsize=8192)
 def _valid_date(text: str) -> bool:
+    """A real calendar date, CCYYMMDD or YYMMDD (dates repeat: the answer is kept)."""
     try:
         dt.datetime.strptime(text, "%Y%m%d" if len(text) == 8 else "%y%m%d")
     except ValueError:
         return False
+    return True
+
+
+@functools.lru_cache(maxsize=8192)
+def _period_ok(qualifier: str, value: str) -> bool:
+    if qualifier == "D8":
+        return len(value) == 8 and value.isdigit() and _valid_date(value)
+    if qualifier == "RD8":
+        start, _, end = value.partition("-")
+        return (
+            len(start) == len(end) == 8 and _valid_date(start) and _valid_date(end) and start <= end
+        )
     return True
 
 
@@ -301,16 +315,65 @@ def extra_checks(seg: SegmentDef) -> list[Extra]:
     return checks
 
 
+def _fast_extras(seg: SegmentDef) -> Callable[[list[str]], bool] | None:
+    """One generated function that says whether every extra check passes.
+
+    Dates and syntax rules come down to a few comparisons on element presence; writing
+    them out as one expression per segment place keeps the common case to one call.
+    The detailed checks run only when it says no.
+    """
+    terms: list[str] = []
+    used: set[int] = set()
+    for position, element in enumerate(seg.elements, start=1):
+        if isinstance(element, ElementDef) and element.data_type == "DT" and element.usage != "N":
+            terms.append(f"(n <= {position} or not e[{position}] or vd(e[{position}]))")
+    if seg.id in ("DTP", "DTM"):
+        q, v = (2, 3) if seg.id == "DTP" else (5, 6)
+        if len(seg.elements) >= v:
+            terms.append(f"(n <= {v} or po(e[{q}], e[{v}]))")
+    for rule in seg.syntax:
+        match = _RULE.match(rule)
+        if match is None:
+            continue
+        kind, digits = match.groups()
+        ps = [int(digits[i : i + 2]) for i in range(0, len(digits), 2)]
+        used.update(ps)
+        names = [f"p{i}" for i in ps]
+        if kind == "P":
+            terms.append("(" + " == ".join(names) + ")")
+        elif kind == "R":
+            terms.append("(" + " or ".join(names) + ")")
+        elif kind == "C":
+            terms.append(f"(not {names[0]} or ({' and '.join(names[1:])}))")
+        elif kind == "E":
+            terms.append("(" + " + ".join(names) + " <= 1)")
+        elif kind == "L":
+            terms.append(f"(not {names[0]} or ({' or '.join(names[1:])}))")
+    if not terms:
+        return None
+    lines = ["def fast(e):", "    n = len(e)"]
+    lines += [f"    p{i} = n > {i} and e[{i}] != ''" for i in sorted(used)]
+    lines.append("    return " + " and ".join(terms))
+    namespace: dict[str, object] = {"vd": _valid_date, "po": _period_ok}
+    exec(compile("\n".join(lines), f"<checks {seg.id}>", "exec"), namespace)  # noqa: S102 - our own generated code
+    return namespace["fast"]  # type: ignore[return-value]
+
+
 @dataclass(slots=True)
 class SegmentCheck:
-    """What validating one segment place costs: a fullmatch and a few extra calls."""
+    """What validating one segment place costs: a fullmatch and at most one more call.
+
+    ``regex`` accepts every valid instance; ``fast`` (when the place has dates or
+    syntax rules) is true when all of ``extras`` would find nothing.
+    """
 
     regex: re.Pattern[str]
+    fast: Callable[[list[str]], bool] | None
     extras: list[Extra]
 
 
 def compile_segment(seg: SegmentDef, delims: Delimiters) -> SegmentCheck:
-    return SegmentCheck(segment_regex(seg, delims), extra_checks(seg))
+    return SegmentCheck(segment_regex(seg, delims), _fast_extras(seg), extra_checks(seg))
 
 
 # -- the slow path: say exactly what is wrong --------------------------------------

@@ -269,7 +269,9 @@ class EnvelopeTracker:
         self.transaction = None
 
     def stray(self, seg: Segment) -> None:
-        """A non-envelope segment outside any transaction set."""
+        """A non-envelope segment outside any transaction set (TA1 belongs between ISA and GS)."""
+        if seg.id == "TA1" and self.group is None and self.interchange is not None:
+            return
         where = "functional group" if self.group is not None else "interchange"
         owner = self.group if self.group is not None else self.interchange
         level = GROUP if self.group is not None else INTERCHANGE

@@ -12,8 +12,8 @@ data (a file that is not X12 at all gets ``fatal``).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
 
@@ -38,6 +38,7 @@ from edi.parsers.results import (
 from edi.parsers.segments import SEGMENT, Delimiters, Group, Interchange, Segment, TransactionSet
 from edi.parsers.structure import Located, StructureWalker
 
+Rule = Callable[["Validator", "_SetState", Located, str], None]
 AK905_CODES = frozenset({"1", "2", "3", "4", "5", "6", "17", "18", "19", "23", "24", "25", "26"})
 BUSINESS = "I12"  # IK403 code used for SNIP 3 and SNIP 5 findings on an element
 
@@ -66,13 +67,15 @@ def npi_ok(npi: str) -> bool:
     return (10 - total % 10) % 10 == int(npi[9])
 
 
-@dataclass(slots=True)
 class _Instance:
     """One open instance of a loop: what it has seen so far."""
 
-    loop: LoopDef
-    segments: dict[int, int] = field(default_factory=dict)
-    loops: dict[int, int] = field(default_factory=dict)
+    __slots__ = ("loop", "segments", "loops")
+
+    def __init__(self, loop: LoopDef) -> None:
+        self.loop = loop
+        self.segments: dict[SegmentDef, int] = {}
+        self.loops: dict[LoopDef, int] = {}
 
 
 @dataclass(slots=True)
@@ -102,16 +105,18 @@ class _SetState:
     def __init__(self, result: TransactionResult, root: LoopDef) -> None:
         self.result = result
         self.stack: list[_Instance] = [_Instance(root)]
-        self.hl_ids: dict[str, Segment] = {}
+        self.hl_ids: dict[str, tuple[Segment, str]] = {}
         self.hl_children: set[str] = set()
         self.claim: _Claim | None = None
         self.payment: _Payment | None = None
-        self.line: tuple[Segment, Decimal | None, Decimal | None, Decimal] | None = None
+        self.line: tuple[Segment, Decimal | None, Decimal | None, Decimal, str] | None = None
         self.paid_total = Decimal(0)
         self.plb_total = Decimal(0)
         self.bpr: Segment | None = None
         self.members = {"TO": 0, "ET": 0, "DT": 0}
         self.quantities: list[Segment] = []
+        self.checks: dict[SegmentDef, SegmentCheck] | None = None
+        self.delimiters: Delimiters = Delimiters("*", ":", "~")
 
 
 class Validator:
@@ -125,8 +130,10 @@ class Validator:
         self.walker = StructureWalker(catalog)
         self.show_values = show_values
         self.reject_snip = 5 if strict else 2
-        self._checks: dict[tuple[int, Delimiters], SegmentCheck] = {}
-        self._chains: dict[int, tuple[LoopDef, ...]] = {}
+        self._checks: dict[Delimiters, dict[SegmentDef, SegmentCheck]] = {}
+        self._required: dict[LoopDef, tuple[tuple[SegmentDef, ...], tuple[LoopDef, ...]]] = {}
+        self._chains: dict[SegmentDef, tuple[LoopDef, ...]] = {}
+        self._depths: dict[tuple[SegmentDef, str], int] = {}
 
     # -- public ---------------------------------------------------------------------
     def validate(
@@ -169,22 +176,32 @@ class Validator:
             node = loc.node
             if node is None or state is None:
                 continue  # unplaced: the walker recorded the problem
+            if state.checks is None:
+                delims = ts.interchange.delimiters
+                state.delimiters = delims
+                state.checks = checks.setdefault(delims, {})
             # SNIP 1 / 2 elements: one fullmatch on the segment text
-            delims = ts.interchange.delimiters
-            key = (id(node), delims)
-            check = checks.get(key)
+            check = state.checks.get(node)
             if check is None:
-                check = checks[key] = compile_segment(node, delims)
+                check = state.checks[node] = compile_segment(node, state.delimiters)
             elements = seg.elements
-            if check.regex.fullmatch(delims.element.join(elements)) is None:
-                self._element_errors(state, loc, explain(node, elements, delims), file, 1)
-            elif check.extras:
+            if check.regex.fullmatch(state.delimiters.element.join(elements)) is None:
+                self._element_errors(state, loc, explain(node, elements, state.delimiters), file, 1)
+            elif check.fast is not None and not check.fast(elements):
                 for extra in check.extras:
                     found = extra(elements)
                     if found:
                         self._element_errors(state, loc, found, file, 1)
-            # SNIP 2: loops and segment counts
-            self._track(state, loc, node, file)
+            # SNIP 2: loops and segment counts (the common case inline)
+            top = state.stack[-1]
+            if loc.started or top.loop is not node.parent:
+                self._track(state, loc, node, file)
+            else:
+                counts = top.segments
+                seen = counts.get(node, 0) + 1
+                counts[node] = seen
+                if seen > node.max_use or node.usage == "N":
+                    self._segment_usage(state, loc, node, seen, file)
             # SNIP 2 HL, SNIP 3 balancing, SNIP 5
             handler = _RULES.get(seg.id)
             if handler is not None:
@@ -342,8 +359,21 @@ class Validator:
         state.result.errors.append(SegmentError(location, code, message, 2))
 
     # -- SNIP 2: loop instances, usage and counts ------------------------------------
+    def _start_depth(self, node: SegmentDef, chain: tuple[LoopDef, ...], first: str) -> int:
+        """Index in ``chain`` of the outermost loop begun at ``node`` (named ``first``)."""
+        key = (node, first)
+        depth = self._depths.get(key)
+        if depth is None:
+            depth = len(chain)
+            for index in range(len(chain) - 1, -1, -1):
+                if chain[index].id == first:
+                    depth = index
+                    break
+            self._depths[key] = depth
+        return depth
+
     def _chain(self, node: SegmentDef) -> tuple[LoopDef, ...]:
-        key = id(node)
+        key = node
         chain = self._chains.get(key)
         if chain is None:
             loops: list[LoopDef] = []
@@ -359,50 +389,49 @@ class Validator:
         return chain
 
     def _track(self, state: _SetState, loc: Located, node: SegmentDef, file: str) -> None:
+        """Close the loop instances this segment leaves, open those it starts, count it."""
         stack = state.stack
-        if loc.started or stack[-1].loop is not node.parent:
-            chain = self._chain(node)
-            keep = 0
-            while (
-                keep < len(chain) and keep + 1 < len(stack) and stack[keep + 1].loop is chain[keep]
-            ):
-                keep += 1
-            if loc.started:
-                first = loc.started[0]
-                for index in range(len(chain) - 1, -1, -1):
-                    if chain[index].id == first:
-                        keep = min(keep, index)
-                        break
-            while len(stack) > keep + 1:
-                self._close(state, stack.pop(), loc, file)
-            for loop in chain[keep:]:
-                parent = stack[-1]
-                count = parent.loops.get(id(loop), 0) + 1
-                parent.loops[id(loop)] = count
-                if loop.usage == "N":
-                    self._segment_error(
-                        state,
-                        loc,
-                        node.id,
-                        loop.id,
-                        "I4",
-                        f"loop {loop.id} is not used in this guide",
-                        file,
-                    )
-                elif count > loop.repeat:
-                    self._segment_error(
-                        state,
-                        loc,
-                        node.id,
-                        loop.id,
-                        "4",
-                        f"loop {loop.id} occurs more than {loop.repeat} times",
-                        file,
-                    )
-                stack.append(_Instance(loop))
+        chain = self._chain(node)
+        keep = self._start_depth(node, chain, loc.started[0]) if loc.started else len(chain)
+        # stack[i + 1] is an instance of chain[i] for every i < keep once the deepest agrees
+        while keep > 0 and not (len(stack) > keep and stack[keep].loop is chain[keep - 1]):
+            keep -= 1
+        while len(stack) > keep + 1:
+            self._close(state, stack.pop(), loc, file)
+        for loop in chain[keep:]:
+            parent = stack[-1]
+            count = parent.loops.get(loop, 0) + 1
+            parent.loops[loop] = count
+            if loop.usage == "N":
+                self._segment_error(
+                    state,
+                    loc,
+                    node.id,
+                    loop.id,
+                    "I4",
+                    f"loop {loop.id} is not used in this guide",
+                    file,
+                )
+            elif count > loop.repeat:
+                self._segment_error(
+                    state,
+                    loc,
+                    node.id,
+                    loop.id,
+                    "4",
+                    f"loop {loop.id} occurs more than {loop.repeat} times",
+                    file,
+                )
+            stack.append(_Instance(loop))
         top = stack[-1]
-        seen = top.segments.get(node.index, 0) + 1
-        top.segments[node.index] = seen
+        seen = top.segments.get(node, 0) + 1
+        top.segments[node] = seen
+        if seen > node.max_use or node.usage == "N":
+            self._segment_usage(state, loc, node, seen, file)
+
+    def _segment_usage(
+        self, state: _SetState, loc: Located, node: SegmentDef, seen: int, file: str
+    ) -> None:
         if node.usage == "N":
             self._segment_error(
                 state,
@@ -424,30 +453,43 @@ class Validator:
                 file,
             )
 
+    def _required_children(
+        self, loop: LoopDef
+    ) -> tuple[tuple[SegmentDef, ...], tuple[LoopDef, ...]]:
+        found = self._required.get(loop)
+        if found is None:
+            segments = tuple(
+                c for c in loop.children if isinstance(c, SegmentDef) and c.usage == "R"
+            )
+            loops = tuple(c for c in loop.children if isinstance(c, LoopDef) and c.usage == "R")
+            found = self._required[loop] = (segments, loops)
+        return found
+
     def _close(self, state: _SetState, instance: _Instance, loc: Located, file: str) -> None:
         """A loop instance ends: report its required segments and loops never seen."""
-        for child in instance.loop.children:
-            if isinstance(child, SegmentDef):
-                if child.usage == "R" and not instance.segments.get(child.index):
-                    loop = _loop_id(child)
-                    self._segment_error(
-                        state,
-                        loc,
-                        child.id,
-                        loop,
-                        "3",
-                        f"required segment {child.id} missing in loop {loop or instance.loop.id}",
-                        file,
-                    )
-            elif child.usage == "R" and not instance.loops.get(id(child)):
-                first = _first_segment(child)
+        segments, loops = self._required_children(instance.loop)
+        for child in segments:
+            if not instance.segments.get(child):
+                loop = _loop_id(child)
+                self._segment_error(
+                    state,
+                    loc,
+                    child.id,
+                    loop,
+                    "3",
+                    f"required segment {child.id} missing in loop {loop or instance.loop.id}",
+                    file,
+                )
+        for sub in loops:
+            if not instance.loops.get(sub):
+                first = _first_segment(sub)
                 self._segment_error(
                     state,
                     loc,
                     first.id if first else "",
-                    child.id,
+                    sub.id,
                     "3",
-                    f"required loop {child.id} missing",
+                    f"required loop {sub.id} missing",
                     file,
                 )
 
@@ -507,14 +549,14 @@ def _hl(v: Validator, state: _SetState, loc: Located, file: str) -> None:
         if parent not in state.hl_ids:
             _flag(v, state, loc, 2, "HL02 names no earlier HL", file, 2)
         state.hl_children.add(parent)
-    state.hl_ids[hl_id] = seg
+    state.hl_ids[hl_id] = (seg, loc.path)
 
 
 def _finish_hl(v: Validator, state: _SetState, file: str) -> None:
-    for hl_id, seg in state.hl_ids.items():
+    for hl_id, (seg, path) in state.hl_ids.items():
         has_children = hl_id in state.hl_children
         if seg[4] == "1" and not has_children or seg[4] == "0" and has_children:
-            where = Located(seg, None, "", ())
+            where = Located(seg, None, path, ())
             v._element_errors(
                 state,
                 where,
@@ -529,7 +571,7 @@ def _clm(v: Validator, state: _SetState, loc: Located, file: str) -> None:
     state.claim = _Claim(loc.segment, loc.path, _decimal(loc.segment[2]))
 
 
-def _line_charge(position: int) -> object:
+def _line_charge(position: int) -> Rule:
     def rule(v: Validator, state: _SetState, loc: Located, file: str) -> None:
         claim = state.claim
         amount = _decimal(loc.segment[position])
@@ -569,7 +611,7 @@ def _svc(v: Validator, state: _SetState, loc: Located, file: str) -> None:
         paid = _decimal(seg[3])
         if paid is not None:
             payment.line_paid += paid
-    state.line = (seg, _decimal(seg[2]), _decimal(seg[3]), Decimal(0))
+    state.line = (seg, _decimal(seg[2]), _decimal(seg[3]), Decimal(0), loc.path)
 
 
 def _cas(v: Validator, state: _SetState, loc: Located, file: str) -> None:
@@ -580,8 +622,8 @@ def _cas(v: Validator, state: _SetState, loc: Located, file: str) -> None:
         if amount is not None:
             total += amount
     if loc.path.endswith("2110") and state.line is not None:
-        line_seg, charge, paid, adjusted = state.line
-        state.line = (line_seg, charge, paid, adjusted + total)
+        line_seg, charge, paid, adjusted, path = state.line
+        state.line = (line_seg, charge, paid, adjusted + total, path)
         if state.payment is not None:
             state.payment.line_adjustments += total
     elif loc.path.endswith("2100") and state.payment is not None:
@@ -593,9 +635,9 @@ def _finish_line(v: Validator, state: _SetState, file: str) -> None:
     state.line = None
     if line is None:
         return
-    seg, charge, paid, adjusted = line
+    seg, charge, paid, adjusted, path = line
     if charge is not None and paid is not None and charge - adjusted != paid:
-        where = Located(seg, None, "", ())
+        where = Located(seg, None, path, ())
         message = "SVC03 paid does not equal SVC02 charge less the line adjustments (CAS)"
         v._element_errors(state, where, [(3, 0, 0, BUSINESS, message, "782")], file, 3)
 
@@ -688,7 +730,7 @@ def _n4(v: Validator, state: _SetState, loc: Located, file: str) -> None:
         )
 
 
-_RULES = {
+_RULES: dict[str, Rule] = {
     "HL": _hl,
     "CLM": _clm,
     "SV1": _line_charge(2),

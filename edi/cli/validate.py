@@ -1,0 +1,209 @@
+"""``edi validate``: SNIP 1-3 (and part of 5) validation with TA1/999 acknowledgments."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from edi.cli import settings
+
+
+@click.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--ack-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write a 999 per functional group (and a TA1 when asked for) into this folder.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Reject sets for SNIP 3 and 5 findings too (default: noted, IK5 E).",
+)
+@click.option(
+    "--show-values",
+    is_flag=True,
+    help="Include the offending values in errors. They may be PHI: use only on test data or with permission.",
+)
+@click.pass_context
+def validate_command(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    fmt: str,
+    ack_dir: Path | None,
+    strict: bool,
+    show_values: bool,
+) -> None:
+    """Validate X12 files against the 5010 implementation guides.
+
+    Exits 0 when every transaction set is accepted (A or E), 1 when any is rejected or a
+    file cannot be read as X12, 2 on usage errors. Messages carry codes and positions,
+    never data values unless --show-values is given.
+    """
+    from edi.parsers.validate import Validator
+
+    validator = Validator(show_values=show_values, strict=strict)
+    results = [validator.validate(path) for path in paths]
+    written: list[str] = []
+    if ack_dir is not None:
+        written = _write_acks(ctx, results, ack_dir)
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {"files": [result_dict(r) for r in results], "acknowledgments": written}, indent=2
+            )
+        )
+    else:
+        for result in results:
+            click.echo(render_text(result))
+        for path in written:
+            click.echo(f"wrote {path}", err=True)
+    if not all(r.accepted for r in results):
+        raise SystemExit(1)
+
+
+def _write_acks(ctx: click.Context, results: list[Any], ack_dir: Path) -> list[str]:
+    from edi.control_numbers import ControlNumbers
+    from edi.parsers.acks import acknowledgments
+
+    conf = settings(ctx)
+    conf.ensure_home()
+    numbers = ControlNumbers(conf.home / "ack-control-number")
+    ack_dir.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    now = datetime.now(UTC)
+    for result in results:
+        stem = _safe(Path(result.path).name)
+        for ack in acknowledgments(result, numbers.next_isa, now):
+            # names come from our own control number; partner values are cleaned first
+            name = f"{stem}.{_safe(ack.interchange)}.{ack.control}.{ack.kind.lower()}"
+            target = ack_dir / name
+            tmp = target.with_suffix(target.suffix + ".part")
+            tmp.write_text(ack.text, encoding="ascii")
+            tmp.replace(target)
+            written.append(str(target))
+    return written
+
+
+def _safe(text: str) -> str:
+    """A file-name part: letters, digits, dot, dash and underscore only, never '..'."""
+    cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text).strip(".")
+    return cleaned.replace("..", "_") or "_"
+
+
+def error_dict(error: Any) -> dict[str, Any]:
+    loc = error.location
+    out: dict[str, Any] = {
+        "segment_position": loc.segment_position,
+        "segment": loc.segment,
+        "loop": loc.loop,
+        "element": error.element,
+        "component": getattr(error, "component", 0),
+        "repeat": getattr(error, "repeat", 0),
+        "code": error.code,
+        "level": "element" if error.element else "segment",
+        "snip": error.snip,
+        "message": error.message,
+        "line": loc.line,
+        "file_segment": loc.ordinal,
+    }
+    value = getattr(error, "value", None)
+    if value is not None:
+        out["value"] = value
+    return out
+
+
+def result_dict(result: Any) -> dict[str, Any]:
+    return {
+        "path": result.path,
+        "accepted": result.accepted,
+        "error": result.fatal,
+        "interchanges": [
+            {
+                "control": ic.control,
+                "sender": f"{ic.sender_qualifier}:{ic.sender_id}",
+                "receiver": f"{ic.receiver_qualifier}:{ic.receiver_id}",
+                "ta1": {
+                    "code": ic.ta1_code,
+                    "note": ic.ta1_note,
+                    "notes": ic.notes,
+                    "messages": ic.messages,
+                },
+                "groups": [
+                    {
+                        "functional_id": grp.functional_id,
+                        "control": grp.control,
+                        "version": grp.version,
+                        "ack_code": grp.ack_code,
+                        "syntax_codes": grp.syntax_codes,
+                        "transactions": [
+                            {
+                                "set": tx.set_id,
+                                "control": tx.control,
+                                "version": tx.version,
+                                "accepted": tx.accepted,
+                                "ack_code": tx.ack_code,
+                                "syntax_codes": tx.syntax_codes,
+                                "map": tx.map_file,
+                                "errors": [error_dict(e) for e in tx.errors],
+                            }
+                            for tx in grp.transactions
+                        ],
+                    }
+                    for grp in ic.groups
+                ],
+            }
+            for ic in result.interchanges
+        ],
+    }
+
+
+def render_text(result: Any) -> str:
+    verdict = "ACCEPTED" if result.accepted else "REJECTED"
+    lines = [f"{result.path}: {verdict}"]
+    if result.fatal:
+        lines.append(f"  cannot read: {result.fatal}")
+    for ic in result.interchanges:
+        if ic.ta1_note != "000":
+            for note, message in zip(ic.notes, ic.messages, strict=False):
+                lines.append(
+                    f"  interchange {ic.control}: TA1 {ic.ta1_code} note {note}: {message}"
+                )
+        for grp in ic.groups:
+            if grp.syntax_codes:
+                lines.append(
+                    f"  group {grp.control}: AK9 {grp.ack_code} {' '.join(grp.syntax_codes)}"
+                )
+            for tx in grp.transactions:
+                count = len(tx.errors)
+                codes = f" IK502 {' '.join(tx.syntax_codes)}" if tx.syntax_codes else ""
+                lines.append(
+                    f"  {tx.set_id} {tx.control} {tx.version}: {tx.ack_code}{codes}"
+                    + (f" ({count} error{'s' if count != 1 else ''})" if count else "")
+                )
+                for error in tx.errors:
+                    lines.append("    " + _error_line(error))
+    return "\n".join(lines)
+
+
+def _error_line(error: Any) -> str:
+    loc = error.location
+    where = f"segment {loc.segment_position} {loc.segment}"
+    if loc.loop:
+        where += f" in {loc.loop}"
+    if error.element:
+        where += f", element {loc.segment}{error.element:02d}"
+        if getattr(error, "component", 0):
+            where += f"-{error.component}"
+    text = f"{where} (line {loc.line}): {error.code} {error.message}"
+    value = getattr(error, "value", None)
+    if value is not None:
+        text += f" [value: {value}]"
+    return text

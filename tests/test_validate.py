@@ -1,0 +1,244 @@
+"""Validation: verdicts against pyx12 on the corpus, and one-thing-broken mutations."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from edi.parsers.validate import Validator, npi_ok
+from tests.conftest import SAMPLES, corpus_manifest, corpus_path
+from tests.pyx12_oracle import oracle_map_dir
+
+ROWS = [r for r in corpus_manifest() if r.is_5010_claim_remit_enroll]
+
+#: Corpus files where our verdict differs from pyx12's, with the reason. Empty today:
+#: every 834/835/837 5010 file pyx12 can judge gets the same accept/reject per set.
+DISAGREEMENTS: dict[str, str] = {}
+
+
+def mutate(tmp_path: Path, source: Path, change, *, recount: bool = True) -> Path:
+    """Copy ``source`` with ``change(segments)`` applied; SE01 recounted unless told not to."""
+    text = source.read_text()
+    segments = [s.strip() for s in text.split("~") if s.strip()]
+    segments = change(segments)
+    if recount:
+        start = next(i for i, s in enumerate(segments) if s.startswith("ST*"))
+        end = next(i for i, s in enumerate(segments) if s.startswith("SE*"))
+        parts = segments[end].split("*")
+        parts[1] = str(end - start + 1)
+        segments[end] = "*".join(parts)
+    out = tmp_path / source.name
+    out.write_text("~\n".join(segments) + "~\n")
+    return out
+
+
+def replace(line: int, old: str, new: str):
+    """Change segment number ``line`` (1-based in the file)."""
+
+    def change(segments: list[str]) -> list[str]:
+        assert old in segments[line - 1], segments[line - 1]
+        segments[line - 1] = segments[line - 1].replace(old, new, 1)
+        return segments
+
+    return change
+
+
+def findings(path: Path, **kwargs):
+    result = Validator(**kwargs).validate(path)
+    (tx,) = [t for ic in result.interchanges for g in ic.groups for t in g.transactions]
+    return tx, [
+        (
+            e.location.segment_position,
+            e.location.segment,
+            e.location.loop,
+            e.element,
+            getattr(e, "component", 0),
+            e.code,
+        )
+        for e in tx.errors
+    ]
+
+
+P837 = "lfh/demo.example1.837"
+R835 = "badx12/X221-era-sample.edi"
+
+
+def test_the_unbroken_files_are_accepted():
+    for name in (P837, R835):
+        tx, errors = findings(corpus_path(name))
+        assert (tx.ack_code, errors) == ("A", [])
+
+
+def test_se_count(tmp_path):
+    path = mutate(tmp_path, corpus_path(P837), replace(42, "SE*40", "SE*41"), recount=False)
+    tx, errors = findings(path)
+    assert (tx.ack_code, tx.syntax_codes, errors) == ("R", ["4"], [])
+
+
+def test_bad_date(tmp_path):
+    path = mutate(tmp_path, corpus_path(P837), replace(32, "20061003", "20060231"))
+    tx, errors = findings(path)
+    assert tx.ack_code == "R"
+    assert errors == [(30, "DTP", "2400", 3, 0, "8")]
+
+
+def test_unknown_code(tmp_path):
+    path = mutate(tmp_path, corpus_path(P837), replace(27, "11:B:1", "11:X:1"))
+    tx, errors = findings(path)
+    assert errors == [(25, "CLM", "2300", 5, 2, "7")]
+
+
+def test_missing_required_segment(tmp_path):
+    path = mutate(tmp_path, corpus_path(P837), lambda s: s[:12] + s[13:])  # drop REF*EI of 2010AA
+    tx, errors = findings(path)
+    assert tx.ack_code == "R"
+    assert errors == [(11, "REF", "2010AA", 0, 0, "3")]
+
+
+def test_one_repeat_too_many(tmp_path):
+    path = mutate(tmp_path, corpus_path(P837), lambda s: s[:22] + [s[21]] + s[22:])  # PAT twice
+    tx, errors = findings(path)
+    assert errors == [(21, "PAT", "2000C", 0, 0, "5")]
+
+
+def test_bad_npi_check_digit_is_noted_or_rejected_when_strict(tmp_path):
+    path = mutate(tmp_path, corpus_path(P837), replace(10, "1912301953", "1912301954"))
+    tx, errors = findings(path)
+    assert (tx.ack_code, errors) == ("E", [(8, "NM1", "2010AA", 9, 0, "I12")])
+    tx, _ = findings(path, strict=True)
+    assert tx.ack_code == "R"
+
+
+def test_unbalanced_claim(tmp_path):
+    path = mutate(tmp_path, corpus_path(P837), replace(27, "*100.00*", "*101.00*"))
+    tx, errors = findings(path)
+    assert (tx.ack_code, errors) == ("E", [(25, "CLM", "2300", 2, 0, "I12")])
+    assert tx.errors[0].snip == 3
+
+
+def test_wrong_hl_parent(tmp_path):
+    path = mutate(tmp_path, corpus_path(P837), replace(21, "HL*3*2*", "HL*3*9*"))
+    tx, errors = findings(path)
+    # HL02 names no earlier HL; HL 2 then claims children it does not have (HL04)
+    assert errors == [(15, "HL", "2000B", 4, 0, "I12"), (19, "HL", "2000C", 2, 0, "I12")]
+
+
+def test_unbalanced_payment(tmp_path):
+    path = mutate(tmp_path, corpus_path(R835), replace(4, "BPR*I*132*", "BPR*I*133*"))
+    tx, errors = findings(path)
+    assert (tx.ack_code, errors) == ("E", [(2, "BPR", "", 2, 0, "I12")])
+
+
+def test_unbalanced_service_line(tmp_path):
+    path = mutate(tmp_path, corpus_path(R835), replace(19, "CAS*CO*131*21", "CAS*CO*131*22"))
+    tx, errors = findings(path)
+    assert errors == [(11, "CLP", "2100", 4, 0, "I12"), (15, "SVC", "2110", 3, 0, "I12")]
+
+
+def test_errors_carry_positions_not_values(tmp_path):
+    path = mutate(
+        tmp_path,
+        corpus_path(P837),
+        replace(
+            19,
+            "JS00111223333",
+            "JS0011122333344444444444444444444444444444444444444444444444444444444444444444444",
+        ),
+    )
+    result = Validator().validate(path)
+    tx = result.interchanges[0].groups[0].transactions[0]
+    (error,) = tx.errors
+    loc = error.location
+    assert (loc.file, loc.interchange, loc.group, loc.transaction) == (
+        str(path),
+        "000000907",
+        "1",
+        "0021",
+    )
+    assert (loc.segment_position, loc.segment, loc.loop, error.element, error.code) == (
+        17,
+        "NM1",
+        "2010BA",
+        9,
+        "5",
+    )
+    assert (loc.ordinal, loc.line) == (19, 19)
+    assert "JS0011" not in error.message and error.value is None
+    shown = (
+        Validator(show_values=True)
+        .validate(path)
+        .interchanges[0]
+        .groups[0]
+        .transactions[0]
+        .errors[0]
+    )
+    assert shown.value is not None and shown.value.startswith("JS0011")
+
+
+def test_not_x12_is_a_fatal_result():
+    result = Validator().validate(corpus_path("badx12/bad_file.edi"))
+    assert not result.accepted and "does not start with an ISA segment" in result.fatal
+
+
+def test_envelope_errors_reach_ta1_and_ak9():
+    result = Validator().validate(SAMPLES / "bad" / "834-broken-envelope.x12")
+    (ic,) = result.interchanges
+    assert (ic.ta1_code, ic.ta1_note) == ("R", "001")
+    (grp,) = ic.groups
+    assert (grp.ack_code, grp.syntax_codes) == ("R", ["5"])
+    assert grp.transactions[0].syntax_codes == ["4"]
+
+
+def test_npi_check_digit():
+    assert npi_ok("1234567893") and not npi_ok("1234567890") and not npi_ok("12345")
+
+
+@pytest.fixture(scope="module")
+def oracle_maps(tmp_path_factory):
+    return oracle_map_dir(tmp_path_factory.mktemp("maps") / "map")
+
+
+def pyx12_verdicts(path: Path, maps: Path) -> list[tuple[str, bool]] | None:
+    import pyx12.errors
+    import pyx12.params
+    from pyx12.x12n_document import x12n_document
+
+    params = pyx12.params.params()
+    params.set("map_path", str(maps))
+    out = io.StringIO()
+    try:
+        x12n_document(params, str(path), None, None, fd_json=out, map_path=str(maps))
+    except pyx12.errors.EngineError:
+        return None  # pyx12 cannot judge it (no map)
+    data = json.loads(out.getvalue())
+    return [
+        (t["trn_set_control_num"], t["ack_code"] in ("A", "E"))
+        for ic in data.get("interchanges", [])
+        for g in ic.get("groups", [])
+        for t in g.get("transactions", [])
+    ]
+
+
+def test_verdicts_agree_with_pyx12_on_the_corpus(oracle_maps):
+    validator = Validator()
+    judged, differ = 0, []
+    for row in ROWS:
+        theirs = pyx12_verdicts(row.path, oracle_maps)
+        if theirs is None:
+            continue
+        judged += 1
+        result = validator.validate(row.path)
+        ours = [
+            (t.control, t.accepted)
+            for ic in result.interchanges
+            for g in ic.groups
+            for t in g.transactions
+        ]
+        if ours != theirs and row.file not in DISAGREEMENTS:
+            differ.append((row.file, ours, theirs))
+    assert judged >= 70
+    assert differ == []
+    assert (judged - len(DISAGREEMENTS)) / judged >= 0.95
