@@ -221,7 +221,16 @@ class X12Reader:
                     if seg_id not in known_ids:
                         if _SEGMENT_ID.match(seg_id) is None:
                             seg = Segment(
-                                seg_id, elements, ordinal, 0, seg_offset, seg_line, ic, grp, ts
+                                seg_id,
+                                elements,
+                                ordinal,
+                                0,
+                                seg_offset,
+                                seg_line,
+                                ic,
+                                grp,
+                                ts,
+                                text,
                             )
                             if ts is not None:
                                 set_ordinal += 1
@@ -249,15 +258,16 @@ class X12Reader:
                             ic,
                             grp,
                             ts,
+                            text,
                         )
                     elif seg_id not in ENVELOPE_IDS:
                         seg = Segment(
-                            seg_id, elements, ordinal, 0, seg_offset, seg_line, ic, grp, None
+                            seg_id, elements, ordinal, 0, seg_offset, seg_line, ic, grp, None, text
                         )
                         tracker.stray(seg)
                     else:
                         seg = Segment(
-                            seg_id, elements, ordinal, 0, seg_offset, seg_line, ic, grp, None
+                            seg_id, elements, ordinal, 0, seg_offset, seg_line, ic, grp, None, text
                         )
                         if seg_id == "ST":
                             ts = tracker.st(seg)

@@ -229,6 +229,7 @@ class Segment:
         "interchange",
         "group",
         "transaction",
+        "raw",
     )
 
     def __init__(
@@ -242,6 +243,7 @@ class Segment:
         interchange: Interchange | None,
         group: Group | None,
         transaction: TransactionSet | None,
+        raw: str = "",
     ) -> None:
         self.id = id
         self.elements = elements
@@ -252,6 +254,8 @@ class Segment:
         self.interchange = interchange
         self.group = group
         self.transaction = transaction
+        #: the segment as read, elements joined by the element separator (may be PHI)
+        self.raw = raw
 
     def __getitem__(self, index: int) -> str:
         elements = self.elements

@@ -134,6 +134,9 @@ class Validator:
         self._required: dict[LoopDef, tuple[tuple[SegmentDef, ...], tuple[LoopDef, ...]]] = {}
         self._chains: dict[SegmentDef, tuple[LoopDef, ...]] = {}
         self._depths: dict[tuple[SegmentDef, str], int] = {}
+        self._actions: dict[
+            tuple[LoopDef, SegmentDef, tuple[str, ...]], tuple[int, tuple[LoopDef, ...]]
+        ] = {}
 
     # -- public ---------------------------------------------------------------------
     def validate(
@@ -185,7 +188,7 @@ class Validator:
             if check is None:
                 check = state.checks[node] = compile_segment(node, state.delimiters)
             elements = seg.elements
-            if check.regex.fullmatch(state.delimiters.element.join(elements)) is None:
+            if check.regex.fullmatch(seg.raw) is None:
                 self._element_errors(state, loc, explain(node, elements, state.delimiters), file, 1)
             elif check.fast is not None and not check.fast(elements):
                 for extra in check.extras:
@@ -391,14 +394,21 @@ class Validator:
     def _track(self, state: _SetState, loc: Located, node: SegmentDef, file: str) -> None:
         """Close the loop instances this segment leaves, open those it starts, count it."""
         stack = state.stack
-        chain = self._chain(node)
-        keep = self._start_depth(node, chain, loc.started[0]) if loc.started else len(chain)
-        # stack[i + 1] is an instance of chain[i] for every i < keep once the deepest agrees
-        while keep > 0 and not (len(stack) > keep and stack[keep].loop is chain[keep - 1]):
-            keep -= 1
-        while len(stack) > keep + 1:
+        # the open loops form a path from the root, so the innermost one names them all:
+        # what to close and open depends only on it, the segment place and the loops begun
+        key = (stack[-1].loop, node, loc.started)
+        action = self._actions.get(key)
+        if action is None:
+            chain = self._chain(node)
+            keep = self._start_depth(node, chain, loc.started[0]) if loc.started else len(chain)
+            # stack[i + 1] is an instance of chain[i] for every i < keep once the deepest agrees
+            while keep > 0 and not (len(stack) > keep and stack[keep].loop is chain[keep - 1]):
+                keep -= 1
+            action = self._actions[key] = (keep + 1, chain[keep:])
+        depth, opening = action
+        while len(stack) > depth:
             self._close(state, stack.pop(), loc, file)
-        for loop in chain[keep:]:
+        for loop in opening:
             parent = stack[-1]
             count = parent.loops.get(loop, 0) + 1
             parent.loops[loop] = count
