@@ -242,3 +242,30 @@ def test_verdicts_agree_with_pyx12_on_the_corpus(oracle_maps):
     assert judged >= 70
     assert differ == []
     assert (judged - len(DISAGREEMENTS)) / judged >= 0.95
+
+
+def test_acknowledgments_for_the_whole_corpus_are_valid_x12(tmp_path):
+    from datetime import UTC, datetime
+
+    from edi.parsers.acks import acknowledgments
+    from edi.parsers.reader import X12Reader
+    from tests.pyx12_oracle import pyx12_accepts
+
+    counter = iter(range(1, 10**6))
+    validator = Validator()
+    kinds = {"999": 0, "TA1": 0}
+    for row in corpus_manifest():
+        result = validator.validate(row.path)
+        for ack in acknowledgments(
+            result, lambda: f"{next(counter):09d}", datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+        ):
+            kinds[ack.kind] += 1
+            reader = X12Reader(io.BytesIO(ack.text.encode("ascii")), "ack")
+            list(reader)
+            assert reader.summary.problems == [], (row.file, ack.kind)
+            if ack.kind == "999":
+                path = tmp_path / f"{kinds['999']}.999"
+                path.write_text(ack.text)
+                ok, errors = pyx12_accepts(path)
+                assert ok and errors == [], (row.file, errors[:2])
+    assert kinds["999"] >= 100 and kinds["TA1"] >= 10
