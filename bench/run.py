@@ -1,4 +1,4 @@
-"""Throughput and memory benchmark of the X12 reader and loop recognition.
+"""Throughput and memory benchmark of the X12 reader, loop recognition and validation.
 
 Run it as ``.venv/bin/python bench/run.py`` (or ``make bench``); see bench/README.md and
 docs/BENCHMARKS.md. Every measurement runs in a fresh child process (this same script,
@@ -39,17 +39,22 @@ SIZE_TOLERANCE = 0.05
 TARGET_MBPS = 10.0
 TARGET_RSS_MB = 100.0
 TARGET_HELP_S = 0.5
+#: edi validate against pyx12 validate, throughput ratio on files of the same shape
+TARGET_VALIDATE_RATIO = 50.0
 
 #: measurement kinds, in the order they run and are shown
-SPLIT, SPLIT_NOGC, READER, STRUCTURE, PYX12, PYX12_VALIDATE = (
+SPLIT, SPLIT_NOGC, READER, STRUCTURE, VALIDATE, PYX12, PYX12_VALIDATE = (
     "split",
     "split, gc off",
     "edi reader",
     "edi reader+structure",
+    "edi validate",
     "pyx12",
     "pyx12 validate",
 )
-KINDS = (SPLIT, SPLIT_NOGC, READER, STRUCTURE, PYX12, PYX12_VALIDATE)
+KINDS = (SPLIT, SPLIT_NOGC, READER, STRUCTURE, VALIDATE, PYX12, PYX12_VALIDATE)
+#: each edi measurement and the pyx12 one it is compared with
+EDI_VS_PYX12 = ((STRUCTURE, PYX12), (VALIDATE, PYX12_VALIDATE))
 #: modules `edi --help` must not import (prefect is the requirement; the rest are noted)
 HEAVY_MODULES = ("prefect", "sqlalchemy", "pyx12", "lxml", "paramiko", "cryptography")
 
@@ -116,6 +121,27 @@ def _run_structure(path: str) -> dict[str, Any]:
     }
 
 
+def _run_validate(path: str) -> dict[str, Any]:
+    from edi.parsers.validate import Validator
+
+    result = Validator().validate(path)
+    sets = [t for ic in result.interchanges for g in ic.groups for t in g.transactions]
+    # IK502 / AK905 syntax codes and TA1 notes: envelope-level findings
+    syntax = sum(len(t.syntax_codes) for t in sets)
+    syntax += sum(len(g.syntax_codes) for ic in result.interchanges for g in ic.groups)
+    syntax += sum(len(ic.notes) for ic in result.interchanges)
+    out: dict[str, Any] = {
+        "transactions": len(sets),
+        "errors": sum(len(t.errors) for t in sets),
+        "syntax_codes": syntax,
+        "rejected": sum(1 for t in sets if not t.accepted),
+        "accepted": result.accepted,
+    }
+    if result.fatal is not None:
+        out["fatal"] = result.fatal
+    return out
+
+
 def _quiet_pyx12_logging() -> None:
     import logging
 
@@ -152,6 +178,7 @@ RUNNERS = {
     SPLIT_NOGC: _run_split_nogc,
     READER: _run_reader,
     STRUCTURE: _run_structure,
+    VALIDATE: _run_validate,
     PYX12: _run_pyx12,
     PYX12_VALIDATE: _run_pyx12_validate,
 }
@@ -159,6 +186,7 @@ RUNNERS = {
 PRELOAD = {
     READER: ("edi.parsers.reader",),
     STRUCTURE: ("edi.parsers.reader", "edi.parsers.structure"),
+    VALIDATE: ("edi.parsers.validate",),
     PYX12: ("pyx12.x12context", "pyx12.params", "pyx12.error_handler"),
     PYX12_VALIDATE: ("pyx12.x12n_document", "pyx12.params"),
 }
@@ -454,31 +482,7 @@ def ratios(measurements: list[Measurement], files: list[BenchFile]) -> list[dict
     by_name: dict[str, dict[str, Measurement]] = {m.file: {} for m in measurements}
     for m in measurements:
         by_name[m.file][m.kind] = m
-    # edi vs pyx12, per set: edi on the big file and on the same small file as pyx12
-    for set_name in dict.fromkeys(f.set_name for f in files):
-        set_files = [f for f in files if f.set_name == set_name]
-        small = [f for f in set_files if f.tier == "small"]
-        large = [f for f in set_files if f.tier == "large"]
-        for sf in small:
-            pyx = by_name.get(sf.path.name, {}).get(PYX12)
-            if pyx is None:
-                continue
-            candidates = [(lf, "same shape, different file sizes") for lf in large]
-            candidates.append((sf, "same file"))
-            for other, note in candidates:
-                edi = by_name.get(other.path.name, {}).get(STRUCTURE)
-                if edi is None:
-                    continue
-                out.append(
-                    {
-                        "what": f"{set_name}: edi reader+structure ({other.label}) "
-                        f"vs pyx12 ({sf.label})",
-                        "note": note,
-                        "a_mb_per_s": edi.mb_per_s,
-                        "b_mb_per_s": pyx.mb_per_s,
-                        "ratio": edi.mb_per_s / pyx.mb_per_s,
-                    }
-                )
+    out.extend(pyx12_ratios(measurements, files))
     # edi vs the bare split, same file
     for f in files:
         kinds = by_name.get(f.path.name, {})
@@ -500,6 +504,42 @@ def ratios(measurements: list[Measurement], files: list[BenchFile]) -> list[dict
                         "rss_ratio": edi.peak_rss_mb / split.peak_rss_mb,
                     }
                 )
+    return out
+
+
+def pyx12_ratios(measurements: list[Measurement], files: list[BenchFile]) -> list[dict[str, Any]]:
+    """edi against pyx12, per set and pair of measurements (reader+structure against pyx12's
+    loop iteration, validate against pyx12's validation): edi on the big files and on the
+    same small file as pyx12."""
+    out: list[dict[str, Any]] = []
+    by_key = {(m.file, m.kind): m for m in measurements}
+    for set_name in dict.fromkeys(f.set_name for f in files):
+        set_files = [f for f in files if f.set_name == set_name]
+        small = [f for f in set_files if f.tier == "small"]
+        large = [f for f in set_files if f.tier == "large"]
+        for edi_kind, pyx_kind in EDI_VS_PYX12:
+            for sf in small:
+                pyx = by_key.get((sf.path.name, pyx_kind))
+                if pyx is None:
+                    continue
+                candidates = [(lf, "same shape, different file sizes") for lf in large]
+                candidates.append((sf, "same file"))
+                for other, note in candidates:
+                    edi = by_key.get((other.path.name, edi_kind))
+                    if edi is None:
+                        continue
+                    out.append(
+                        {
+                            "what": f"{set_name}: {edi_kind} ({other.label}) "
+                            f"vs {pyx_kind} ({sf.label})",
+                            "note": note,
+                            "edi_kind": edi_kind,
+                            "pyx12_kind": pyx_kind,
+                            "a_mb_per_s": edi.mb_per_s,
+                            "b_mb_per_s": pyx.mb_per_s,
+                            "ratio": edi.mb_per_s / pyx.mb_per_s,
+                        }
+                    )
     return out
 
 
@@ -535,6 +575,30 @@ def targets(
                     "met": m.peak_rss_mb < TARGET_RSS_MB,
                 }
             )
+    # validation: throughput against pyx12's on the same shape, memory on the big files
+    for r in pyx12_ratios(measurements, files):
+        if r["edi_kind"] != VALIDATE:
+            continue
+        out.append(
+            {
+                "target": f"{r['what']} >= {TARGET_VALIDATE_RATIO:g}x ({r['note']})",
+                "value": f"{r['ratio']:.1f}x",
+                "met": r["ratio"] >= TARGET_VALIDATE_RATIO,
+            }
+        )
+    for f in files:
+        if f.tier != "large":
+            continue
+        m = by_key.get((f.path.name, VALIDATE))
+        if m is None:
+            continue
+        out.append(
+            {
+                "target": f"{VALIDATE} peak RSS < {TARGET_RSS_MB:g} MB on {f.label}",
+                "value": f"{m.peak_rss_mb:.0f} MB",
+                "met": m.peak_rss_mb < TARGET_RSS_MB,
+            }
+        )
     if cli is not None:
         out.append(
             {
@@ -551,6 +615,40 @@ def targets(
             }
         )
     return out
+
+
+def outcomes(report: dict[str, Any]) -> list[dict[str, str]]:
+    """What each validation found, per file: the generated files are valid."""
+    rows = []
+    for m in report["measurements"]:
+        extra = m["extra"]
+        if m["kind"] == VALIDATE:
+            found = extra["errors"] + extra["syntax_codes"] + extra["rejected"]
+            clean = extra["accepted"] and not found and "fatal" not in extra
+            rows.append(
+                {
+                    "file": m["file"],
+                    "kind": m["kind"],
+                    "sets": f"{extra['transactions']:,}",
+                    "rejected": str(extra["rejected"]),
+                    "errors": str(extra["errors"]),
+                    "syntax": str(extra["syntax_codes"]),
+                    "outcome": "accepted" if clean else extra.get("fatal", "NOT clean"),
+                }
+            )
+        elif m["kind"] == PYX12_VALIDATE:
+            rows.append(
+                {
+                    "file": m["file"],
+                    "kind": m["kind"],
+                    "sets": "",
+                    "rejected": "",
+                    "errors": "",
+                    "syntax": "",
+                    "outcome": "valid" if extra.get("valid") else "NOT valid",
+                }
+            )
+    return rows
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -573,6 +671,19 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {m['file']} | {m['size_bytes'] / MB:.1f} | {m['kind']} | {len(m['runs'])} "
             f"| {m['seconds']:.2f} | {m['mb_per_s']:.2f} | {m['peak_rss_mb']:.0f} | {segments} |"
         )
+    found = outcomes(report)
+    if found:
+        lines += [
+            "",
+            "| file | validation | transaction sets | rejected | errors | envelope codes "
+            "| outcome |",
+            "|---|---|--:|--:|--:|--:|---|",
+        ]
+        for o in found:
+            lines.append(
+                f"| {o['file']} | {o['kind']} | {o['sets']} | {o['rejected']} | {o['errors']} "
+                f"| {o['syntax']} | {o['outcome']} |"
+            )
     if report["ratios"]:
         lines += [
             "",
@@ -618,6 +729,17 @@ def print_table(report: dict[str, Any]) -> None:
             f"{m['file']:<18} {m['size_bytes'] / MB:>6.1f} {m['kind']:<22} {len(m['runs']):>4} "
             f"{m['seconds']:>8.2f} {m['mb_per_s']:>8.2f} {m['peak_rss_mb']:>7.0f} {segments:>11}"
         )
+    found = outcomes(report)
+    if found:
+        print("\nValidation outcome:")
+        for o in found:
+            counts = (
+                f"transaction sets {o['sets']}, rejected {o['rejected']}, "
+                f"errors {o['errors']}, envelope codes {o['syntax']}: "
+                if o["sets"]
+                else ""
+            )
+            print(f"  {o['file']} {o['kind']}: {counts}{o['outcome']}")
     if report["ratios"]:
         print("\nRatios (MB/s of the first / MB/s of the second):")
         for r in report["ratios"]:
@@ -655,8 +777,8 @@ def rewrite_doc(text: str) -> None:
 # --------------------------------------------------------------------------------------
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Benchmark the edi X12 reader and loop recognition against a bare "
-        "str.split baseline and pyx12. Each measurement runs in a fresh process.",
+        description="Benchmark the edi X12 reader, loop recognition and validation against a "
+        "bare str.split baseline and pyx12. Each measurement runs in a fresh process.",
     )
     parser.add_argument(
         "--quick", action="store_true", help="smoke run: 5 MB and 1 MB files instead of 50 and 5"
@@ -678,11 +800,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="N",
         help="runs of the pyx12 measurements (default: as the small files)",
     )
-    parser.add_argument("--skip-pyx12", action="store_true", help="do not run pyx12")
     parser.add_argument(
-        "--pyx12-validate",
+        "--skip-pyx12",
         action="store_true",
-        help="also time pyx12's full validation (x12n_document) on the small 837P",
+        help="do not run pyx12 (neither its loop iteration nor its validation)",
     )
     parser.add_argument("--skip-cli", action="store_true", help="do not time `edi --help`")
     parser.add_argument(
@@ -758,11 +879,15 @@ def main(argv: list[str]) -> int:
     for f in files:
         runs = runs_large if f.tier == "large" else runs_small
         log(f"{f.label} ({f.path.stat().st_size / MB:.1f} MB):")
-        todo = [(SPLIT, runs), (SPLIT_NOGC, runs), (READER, runs), (STRUCTURE, runs)]
+        todo = [
+            (SPLIT, runs),
+            (SPLIT_NOGC, runs),
+            (READER, runs),
+            (STRUCTURE, runs),
+            (VALIDATE, runs),
+        ]
         if f.tier == "small" and not args.skip_pyx12:
-            todo.append((PYX12, pyx12_runs))
-            if args.pyx12_validate and f.set_name == "837P":
-                todo.append((PYX12_VALIDATE, pyx12_runs))
+            todo += [(PYX12, pyx12_runs), (PYX12_VALIDATE, pyx12_runs)]
         for kind, n in todo:
             try:
                 measurements.append(measure(f, kind, n))
@@ -797,7 +922,16 @@ def main(argv: list[str]) -> int:
     }
     # sanity: the generated files are valid, so nothing should be reported on them
     for m in measurements:
-        if m.extra.get("problems") or m.extra.get("unlocated") or m.extra.get("valid") is False:
+        if (
+            m.extra.get("problems")
+            or m.extra.get("unlocated")
+            or m.extra.get("valid") is False
+            or m.extra.get("errors")
+            or m.extra.get("syntax_codes")
+            or m.extra.get("rejected")
+            or m.extra.get("accepted") is False
+            or "fatal" in m.extra
+        ):
             warnings.append(f"{m.file}: {m.kind} found problems: {m.extra}")
     if source_fingerprint() != source:
         warnings.append(
