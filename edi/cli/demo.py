@@ -1,8 +1,8 @@
 """``edi demo``: the main job on embedded defaults, over the bundled synthetic samples.
 
-Today it reads, envelope-checks and structures every bundled sample and shows a verdict
-per file; later stages (SFTP pull, decryption, validation, acknowledgments, storage)
-join it as they are built.
+Today it validates every bundled sample (envelopes, loops, SNIP 1-3 and part of 5) and
+shows a verdict per file with the acknowledgment codes; later stages (SFTP pull,
+decryption, storage) join it as they are built.
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-
-from edi.errors import EdiError
 
 SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
@@ -26,40 +24,45 @@ SAMPLES = Path(__file__).resolve().parents[2] / "samples"
     help="Folder of X12 files (searched recursively).",
 )
 def demo_command(folder: Path) -> None:
-    """Inspect and check every bundled sample: envelopes, maps and loop structure."""
-    from edi.parsers.outline import outline
+    """Validate every bundled sample and show what the 999/TA1 would say."""
+    from edi.parsers.validate import Validator
 
     files = sorted(p for p in folder.rglob("*.x12") if p.is_file())
     if not files:
         raise click.ClickException(f"{folder}: no *.x12 files")
+    validator = Validator()
     accepted = rejected = 0
     for path in files:
         name = str(path.relative_to(folder))
-        try:
-            result = outline(path, max_loops=0)
-        except EdiError as exc:
+        result = validator.validate(path)
+        if result.accepted:
+            accepted += 1
+        else:
             rejected += 1
-            click.echo(f"REJECTED  {name}: {exc}")
-            continue
-        problems = list(result["problems"])
-        sets = []
-        for ic in result["interchanges"]:
-            problems += ic["problems"]
-            for grp in ic["groups"]:
-                problems += grp["problems"]
-                for tx in grp["transactions"]:
-                    problems += tx["problems"]
-                    sets.append(
-                        f"{tx['set']}/{tx.get('map_version') or '?'} ({tx['loop_instances']} loops)"
+        sets = [
+            f"{tx.set_id}/{tx.version} {tx.ack_code}"
+            for ic in result.interchanges
+            for grp in ic.groups
+            for tx in grp.transactions
+        ]
+        verdict = "OK" if result.accepted else "REJECTED"
+        click.echo(f"{verdict:9} {name}: " + (", ".join(sets) if sets else str(result.fatal)))
+        for ic in result.interchanges:
+            for note, message in zip(ic.notes, ic.messages, strict=False):
+                click.echo(f"          TA1 {ic.ta1_code} {note}: {message}")
+            for grp in ic.groups:
+                if grp.syntax_codes:
+                    click.echo(
+                        f"          GS {grp.control}: AK9 {grp.ack_code} {' '.join(grp.syntax_codes)}"
                     )
-        verdict = "OK" if not problems else "REJECTED"
-        accepted += not problems
-        rejected += bool(problems)
-        click.echo(f"{verdict:9} {name}: {result['segments']} segments; " + ", ".join(sets))
-        for problem in problems:
-            click.echo(
-                f"          line {problem['line']} {problem['segment_id']}: {problem['message']}"
-            )
-        for warning in result["warnings"]:
-            click.echo(f"          note: {warning['message']}")
+                for tx in grp.transactions:
+                    if tx.syntax_codes:
+                        click.echo(
+                            f"          {tx.set_id} {tx.control}: IK502 {' '.join(tx.syntax_codes)}"
+                        )
+                    for error in tx.errors[:5]:
+                        loc = error.location
+                        click.echo(
+                            f"          line {loc.line} {loc.segment}: {error.code} {error.message}"
+                        )
     click.echo(f"{len(files)} files: {accepted} accepted, {rejected} rejected")

@@ -11,6 +11,7 @@ data (a file that is not X12 at all gets ``fatal``).
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ AK905_CODES = frozenset({"1", "2", "3", "4", "5", "6", "17", "18", "19", "23", "
 BUSINESS = "I12"  # IK403 code used for SNIP 3 and SNIP 5 findings on an element
 
 
+@functools.lru_cache(maxsize=4096)
 def _decimal(value: str) -> Decimal | None:
     if not value:
         return None
@@ -52,6 +54,7 @@ def _decimal(value: str) -> Decimal | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
 def npi_ok(npi: str) -> bool:
     """The NPI check digit: Luhn over '80840' + the first nine digits."""
     if len(npi) != 10 or not npi.isdigit():
