@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import subprocess
 import sys
 import time
@@ -32,6 +31,7 @@ from edi.parsers.results import (
     SegmentError,
     TransactionResult,
 )
+from tests.pyx12_oracle import pyx12_accepts
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2025, 3, 4, 15, 6)
@@ -170,31 +170,9 @@ def read_back(text: str) -> list[list[str]]:
 
 
 def pyx12_verdict(text: str, tmp_path: Path, name: str) -> tuple[bool, list[dict]]:
-    import pyx12.params
-    import pyx12.x12n_document
-
     path = tmp_path / name
     path.write_text(text)
-    report = io.StringIO()
-    ok = pyx12.x12n_document.x12n_document(
-        pyx12.params.params(), str(path), None, None, fd_json=report
-    )
-    found = report.getvalue().strip()
-    return ok, _errors(json.loads(found)) if found else []
-
-
-def _errors(node: object) -> list[dict]:
-    found: list[dict] = []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "errors" and isinstance(value, list):
-                found.extend(value)
-            else:
-                found.extend(_errors(value))
-    elif isinstance(node, list):
-        for item in node:
-            found.extend(_errors(item))
-    return found
+    return pyx12_accepts(path)
 
 
 # -- 999 ----------------------------------------------------------------------------------------
