@@ -269,3 +269,39 @@ def test_acknowledgments_for_the_whole_corpus_are_valid_x12(tmp_path):
                 ok, errors = pyx12_accepts(path)
                 assert ok and errors == [], (row.file, errors[:2])
     assert kinds["999"] >= 100 and kinds["TA1"] >= 10
+
+
+@pytest.mark.parametrize("name", [P837, R835, "pyx12/834_deident_family.txt"])
+def test_validator_never_crashes_on_damaged_files(name, tmp_path):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from edi.parsers.acks import acknowledgments
+
+    original = corpus_path(name).read_bytes()
+
+    @settings(
+        max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(
+        cuts=st.lists(st.tuples(st.integers(0, len(original) - 1), st.integers(0, 40)), max_size=3),
+        junk=st.binary(max_size=8),
+    )
+    def damaged(cuts, junk):
+        data = bytearray(original)
+        for start, length in cuts:
+            if start < len(data):
+                data[start : start + length] = junk
+        result = Validator().validate(io.BytesIO(bytes(data)), "damaged.x12")
+        # either not X12 at all (with a clear message naming the file) or a full result
+        if result.fatal is not None:
+            assert result.fatal.startswith("damaged.x12: byte ")
+        else:
+            from datetime import UTC, datetime
+
+            numbers = iter(range(1, 1000))
+            acknowledgments(
+                result, lambda: f"{next(numbers):09d}", datetime(2026, 1, 1, tzinfo=UTC)
+            )
+
+    damaged()

@@ -81,7 +81,8 @@ def _write_acks(ctx: click.Context, results: list[Any], ack_dir: Path) -> list[s
     now = datetime.now(UTC)
     for result in results:
         stem = _safe(Path(result.path).name)
-        for ack in acknowledgments(result, numbers.next_isa, now):
+        unanswered: list[str] = []
+        for ack in acknowledgments(result, numbers.next_isa, now, unanswered=unanswered):
             # names come from our own control number; partner values are cleaned first
             name = f"{stem}.{_safe(ack.interchange)}.{ack.control}.{ack.kind.lower()}"
             target = ack_dir / name
@@ -89,6 +90,8 @@ def _write_acks(ctx: click.Context, results: list[Any], ack_dir: Path) -> list[s
             tmp.write_text(ack.text, encoding="ascii")
             tmp.replace(target)
             written.append(str(target))
+        for reason in unanswered:
+            click.echo(f"{result.path}: {reason}", err=True)
     return written
 
 

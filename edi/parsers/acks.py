@@ -416,13 +416,16 @@ def acknowledgments(
     now: datetime,
     *,
     sender: tuple[str, str] | None = None,
+    unanswered: list[str] | None = None,
 ) -> list[Ack]:
     """The TA1s and 999s that answer a validated file, in interchange order.
 
     ``numbers()`` hands out the next control number (a string of digits) for each ISA13
     and GS06 we write. An interchange rejected by its TA1 (code R) gets no 999, nor does
     a group of acknowledgments (GS01 FA); a file that is not X12 at all (``result.fatal``)
-    gets nothing.
+    gets nothing. An interchange or group too damaged to be answered (no usable sender
+    id, control number, date) gets no acknowledgment: the reason goes to ``unanswered``
+    so the caller can tell an operator, rather than send an ack to a guessed address.
     """
     if result.fatal is not None:
         return []
@@ -431,25 +434,40 @@ def acknowledgments(
     for ic in result.interchanges:
         if wants_ta1(ic):
             control = _digits(numbers(), 9, "control number")
-            text = ta1(ic, control=control, date=date, time=time, sender=sender)
-            acks.append(Ack("TA1", ic.control, None, text, control))
+            try:
+                text = ta1(ic, control=control, date=date, time=time, sender=sender)
+            except ValueError as exc:
+                if unanswered is not None:
+                    unanswered.append(f"interchange {_printable(ic.control)}: no TA1: {exc}")
+            else:
+                acks.append(Ack("TA1", ic.control, None, text, control))
         if ic.ta1_code == REJECTED:
             continue
         for group in ic.groups:
             if group.functional_id == ACKNOWLEDGMENT_GROUP:
                 continue  # acknowledgments are not acknowledged (AK101 has no FA)
             control = _digits(numbers(), 9, "control number")
-            text = ack999(
-                ic,
-                group,
-                interchange_control=control,
-                group_control=numbers(),
-                date=date,
-                time=time,
-                sender=sender,
-            )
+            try:
+                text = ack999(
+                    ic,
+                    group,
+                    interchange_control=control,
+                    group_control=numbers(),
+                    date=date,
+                    time=time,
+                    sender=sender,
+                )
+            except ValueError as exc:
+                if unanswered is not None:
+                    unanswered.append(f"group {_printable(group.control)}: no 999: {exc}")
+                continue
             acks.append(Ack("999", ic.control, group.control, text, control))
     return acks
+
+
+def _printable(value: str) -> str:
+    """A control number for a message: shown only when it is plain digits."""
+    return value if value.isdigit() and len(value) <= 9 else "(unreadable)"
 
 
 __all__ = ["Ack", "ack999", "acknowledgments", "group_code", "ta1", "wants_ta1"]

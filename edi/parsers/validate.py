@@ -36,7 +36,15 @@ from edi.parsers.results import (
     SegmentError,
     TransactionResult,
 )
-from edi.parsers.segments import SEGMENT, Delimiters, Group, Interchange, Segment, TransactionSet
+from edi.parsers.segments import (
+    INTERCHANGE,
+    SEGMENT,
+    Delimiters,
+    Group,
+    Interchange,
+    Segment,
+    TransactionSet,
+)
 from edi.parsers.structure import Located, StructureWalker
 
 Rule = Callable[["Validator", "_SetState", Located, str], None]
@@ -298,7 +306,12 @@ class Validator:
             else:
                 gr.ack_code = PARTIAL if accepted else REJECTED
         for ic, ir in ic_results.values():
-            notes = [p.code for p in ic.problems if p.code]
+            # TA1 notes are the interchange-level codes; anything else found outside the
+            # groups (a garbled segment between ISA and GS) is invalid interchange content
+            notes = [
+                p.code if p.level == INTERCHANGE and len(p.code) == 3 else "024"
+                for p in ic.problems
+            ]
             ir.notes = notes
             ir.messages = [p.message for p in ic.problems]
             if notes:
