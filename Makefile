@@ -4,7 +4,16 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test bench lint clean
+#: parser modules compiled to C with mypyc for speed; the .py files stay the source
+COMPILED := edi/errors.py edi/parsers/segments.py edi/parsers/envelope.py edi/parsers/reader.py \
+	edi/parsers/maps.py edi/parsers/structure.py edi/parsers/checks.py edi/parsers/results.py \
+	edi/parsers/validate.py
+#: the tests run a second time on the compiled modules
+COMPILED_TESTS := tests/test_reader.py tests/test_structure.py tests/test_corpus.py \
+	tests/test_validate.py tests/test_validate_cli.py tests/test_acks.py tests/test_generate.py \
+	tests/test_samples.py tests/test_compiled.py
+
+.PHONY: setup demo test bench lint clean compile clean-compiled
 
 setup: $(STAMP)
 
@@ -17,16 +26,26 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(BIN)/edi demo
 
-test: setup
+test: setup clean-compiled
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory compile
+	EDI_COMPILED=1 $(BIN)/python -m pytest -q $(COMPILED_TESTS) $(PYTEST_ARGS); \
+	  status=$$?; $(MAKE) --no-print-directory clean-compiled; exit $$status
 
-bench: setup
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+compile: setup
+	$(BIN)/mypyc $(COMPILED) > build-mypyc.log 2>&1 || { tail -30 build-mypyc.log; exit 1; }
+
+clean-compiled:
+	rm -rf build build-mypyc.log *__mypyc*.so .mypy_cache/mypyc
+	find edi -name '*.so' -delete
+
+bench: setup compile
+	$(BIN)/python bench/run.py $(BENCH_ARGS); status=$$?; $(MAKE) --no-print-directory clean-compiled; exit $$status
 
 lint: setup
 	$(BIN)/ruff check edi tests bench
 	$(BIN)/ruff format --check edi tests bench
 	$(BIN)/mypy
 
-clean:
+clean: clean-compiled
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

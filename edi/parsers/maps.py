@@ -188,6 +188,12 @@ def _data_elements(folder: Path) -> dict[str, tuple[str, int, int]]:
     return table
 
 
+def _tag(node: etree._Element) -> str:
+    """The element name, or '' for comments and processing instructions (whose tag is not a str)."""
+    tag: object = getattr(node, "tag")  # noqa: B009 - read untyped: comments have a function here
+    return tag if isinstance(tag, str) else ""
+
+
 def _text(node: etree._Element, tag: str, default: str = "") -> str:
     value = node.get(tag)
     if value is None:
@@ -242,9 +248,10 @@ class _Loader:
     def segment(self, node: etree._Element, parent: LoopDef) -> SegmentDef:
         elements: list[ElementDef | CompositeDef] = []
         for child in node:
-            if child.tag == "element":
+            tag = _tag(child)
+            if tag == "element":
                 elements.append(self.element(child))
-            elif child.tag == "composite":
+            elif tag == "composite":
                 elements.append(self.composite(child))
         seg = SegmentDef(
             id=node.get("xid") or "",
@@ -278,10 +285,11 @@ class _Loader:
         ordered: list[tuple[int, int, int, LoopDef | SegmentDef]] = []
         # Equal positions: loops are tried before segments, then document order.
         for order, child in enumerate(node):
-            if child.tag == "loop":
+            tag = _tag(child)
+            if tag == "loop":
                 item: LoopDef | SegmentDef = self.loop(child, loop)
                 ordered.append((item.pos, 0, order, item))
-            elif child.tag == "segment":
+            elif tag == "segment":
                 item = self.segment(child, loop)
                 ordered.append((item.pos, 1, order, item))
         loop.children = [item for *_, item in sorted(ordered, key=lambda t: t[:3])]
@@ -369,7 +377,7 @@ def load_map(file: Path) -> TransactionMap:
         repeat=1,
         parent=None,
     )
-    order = [(child.tag, child) for child in top if child.tag in ("loop", "segment")]
+    order = [(_tag(child), child) for child in top if _tag(child) in ("loop", "segment")]
     children = []
     for tag, child in order:
         children.append(loader.loop(child, root) if tag == "loop" else loader.segment(child, root))
