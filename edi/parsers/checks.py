@@ -315,65 +315,90 @@ def extra_checks(seg: SegmentDef) -> list[Extra]:
     return checks
 
 
-def _fast_extras(seg: SegmentDef) -> Callable[[list[str]], bool] | None:
-    """One generated function that says whether every extra check passes.
+#: operations of a segment place's extra-check program
+_DATE, _PERIOD, _PAIRED, _REQUIRED, _CONDITIONAL, _EXCLUSION, _LIST = range(7)
+_RULE_KINDS = {"P": _PAIRED, "R": _REQUIRED, "C": _CONDITIONAL, "E": _EXCLUSION, "L": _LIST}
+Program = tuple[tuple[int, int, int, int], ...]
 
-    Dates and syntax rules come down to a few comparisons on element presence; writing
-    them out as one expression per segment place keeps the common case to one call.
-    The detailed checks run only when it says no.
+
+def _program(seg: SegmentDef) -> Program:
+    """The extra checks of a segment place as (operation, a, b, c) integer tuples.
+
+    Dates are (_DATE, position), date ranges (_PERIOD, qualifier position, value
+    position); a syntax rule becomes bit masks over element positions: (kind, all its
+    elements, its first element, the others). :func:`extras_ok` runs them with integer
+    operations on one presence mask; the detailed checks run only when it says no.
     """
-    terms: list[str] = []
-    used: set[int] = set()
+    ops: list[tuple[int, int, int, int]] = []
     for position, element in enumerate(seg.elements, start=1):
         if isinstance(element, ElementDef) and element.data_type == "DT" and element.usage != "N":
-            terms.append(f"(n <= {position} or not e[{position}] or vd(e[{position}]))")
+            ops.append((_DATE, position, 0, 0))
     if seg.id in ("DTP", "DTM"):
         q, v = (2, 3) if seg.id == "DTP" else (5, 6)
         if len(seg.elements) >= v:
-            terms.append(f"(n <= {v} or po(e[{q}], e[{v}]))")
+            ops.append((_PERIOD, q, v, 0))
     for rule in seg.syntax:
         match = _RULE.match(rule)
         if match is None:
             continue
         kind, digits = match.groups()
-        ps = [int(digits[i : i + 2]) for i in range(0, len(digits), 2)]
-        used.update(ps)
-        names = [f"p{i}" for i in ps]
-        if kind == "P":
-            terms.append("(" + " == ".join(names) + ")")
-        elif kind == "R":
-            terms.append("(" + " or ".join(names) + ")")
-        elif kind == "C":
-            terms.append(f"(not {names[0]} or ({' and '.join(names[1:])}))")
-        elif kind == "E":
-            terms.append("(" + " + ".join(names) + " <= 1)")
-        elif kind == "L":
-            terms.append(f"(not {names[0]} or ({' or '.join(names[1:])}))")
-    if not terms:
-        return None
-    lines = ["def fast(e):", "    n = len(e)"]
-    lines += [f"    p{i} = n > {i} and e[{i}] != ''" for i in sorted(used)]
-    lines.append("    return " + " and ".join(terms))
-    namespace: dict[str, object] = {"vd": _valid_date, "po": _period_ok}
-    exec(compile("\n".join(lines), f"<checks {seg.id}>", "exec"), namespace)  # noqa: S102 - our own generated code
-    return namespace["fast"]  # type: ignore[return-value]
+        positions = [int(digits[i : i + 2]) for i in range(0, len(digits), 2)]
+        every = sum(1 << p for p in set(positions))
+        first = 1 << positions[0]
+        ops.append((_RULE_KINDS[kind], every, first, every & ~first))
+    return tuple(ops)
+
+
+def extras_ok(program: Program, e: list[str]) -> bool:
+    """True when every date, date range and syntax rule of ``program`` holds for ``e``."""
+    n = len(e)
+    mask = -1
+    for kind, a, b, c in program:
+        if kind == _DATE:
+            if a < n and e[a] and not _valid_date(e[a]):
+                return False
+        elif kind == _PERIOD:
+            if b < n and not _period_ok(e[a], e[b]):
+                return False
+        else:
+            if mask < 0:
+                mask = 0
+                for index in range(1, n):
+                    if e[index] != "":
+                        mask |= 1 << index
+            present = mask & a
+            if kind == _PAIRED:
+                if present != 0 and present != a:
+                    return False
+            elif kind == _REQUIRED:
+                if present == 0:
+                    return False
+            elif kind == _CONDITIONAL:
+                if mask & b and present != a:
+                    return False
+            elif kind == _EXCLUSION:
+                if present & (present - 1):
+                    return False
+            elif kind == _LIST and mask & b and not mask & c:
+                return False
+    return True
 
 
 @dataclass(slots=True)
 class SegmentCheck:
     """What validating one segment place costs: a fullmatch and at most one more call.
 
-    ``regex`` accepts every valid instance; ``fast`` (when the place has dates or
-    syntax rules) is true when all of ``extras`` would find nothing.
+    ``regex`` accepts every valid instance; ``program`` (empty when the place has no
+    dates or syntax rules) holds exactly when all of ``extras`` would find nothing.
     """
 
     regex: re.Pattern[str]
-    fast: Callable[[list[str]], bool] | None
+    program: Program
     extras: list[Extra]
 
 
 def compile_segment(seg: SegmentDef, delims: Delimiters) -> SegmentCheck:
-    return SegmentCheck(segment_regex(seg, delims), _fast_extras(seg), extra_checks(seg))
+    return SegmentCheck(segment_regex(seg, delims), _program(seg), extra_checks(seg))
 
 
 # -- the slow path: say exactly what is wrong --------------------------------------

@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import BinaryIO
 
 from edi.errors import X12SyntaxError
-from edi.parsers.checks import SegmentCheck, compile_segment, explain
+from edi.parsers.checks import SegmentCheck, compile_segment, explain, extras_ok
 from edi.parsers.maps import LoopDef, MapCatalog, SegmentDef
 from edi.parsers.reader import X12Reader
 from edi.parsers.results import (
@@ -52,14 +52,22 @@ AK905_CODES = frozenset({"1", "2", "3", "4", "5", "6", "17", "18", "19", "23", "
 BUSINESS = "I12"  # IK403 code used for SNIP 3 and SNIP 5 findings on an element
 
 
-@functools.lru_cache(maxsize=4096)
-def _decimal(value: str) -> Decimal | None:
+#: amounts are kept as integers in millionths: exact, and faster to add than Decimal
+SCALE = 1_000_000
+
+
+@functools.lru_cache(maxsize=8192)
+def _amount(value: str) -> int | None:
+    """An X12 decimal as an integer number of millionths; None when empty or not a number."""
     if not value:
         return None
     try:
-        return Decimal(value)
+        scaled = Decimal(value).scaleb(6)
     except InvalidOperation:
         return None
+    if scaled != scaled.to_integral_value():
+        return None
+    return int(scaled)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -93,20 +101,33 @@ class _Instance:
 class _Claim:
     segment: Segment
     loop: str
-    total: Decimal | None
-    lines: Decimal = Decimal(0)
+    total: int | None
+    lines: int = 0
     has_lines: bool = False
+
+
+class _Line:
+    """An 835 service line (SVC) and the line adjustments (CAS) seen for it so far."""
+
+    __slots__ = ("segment", "charge", "paid", "adjusted", "path")
+
+    def __init__(self, segment: Segment, charge: int | None, paid: int | None, path: str) -> None:
+        self.segment = segment
+        self.charge = charge
+        self.paid = paid
+        self.adjusted = 0
+        self.path = path
 
 
 @dataclass(slots=True)
 class _Payment:
     segment: Segment
     loop: str
-    charge: Decimal | None
-    paid: Decimal | None
-    claim_adjustments: Decimal = Decimal(0)
-    line_adjustments: Decimal = Decimal(0)
-    line_paid: Decimal = Decimal(0)
+    charge: int | None
+    paid: int | None
+    claim_adjustments: int = 0
+    line_adjustments: int = 0
+    line_paid: int = 0
     has_lines: bool = False
 
 
@@ -120,9 +141,9 @@ class _SetState:
         self.hl_children: set[str] = set()
         self.claim: _Claim | None = None
         self.payment: _Payment | None = None
-        self.line: tuple[Segment, Decimal | None, Decimal | None, Decimal, str] | None = None
-        self.paid_total = Decimal(0)
-        self.plb_total = Decimal(0)
+        self.line: _Line | None = None
+        self.paid_total = 0
+        self.plb_total = 0
         self.bpr: Segment | None = None
         self.members = {"TO": 0, "ET": 0, "DT": 0}
         self.quantities: list[Segment] = []
@@ -201,7 +222,7 @@ class Validator:
             elements = seg.elements
             if check.regex.fullmatch(seg.raw) is None:
                 self._element_errors(state, loc, explain(node, elements, state.delimiters), file, 1)
-            elif check.fast is not None and not check.fast(elements):
+            elif check.program and not extras_ok(check.program, elements):
                 for extra in check.extras:
                     found = extra(elements)
                     if found:
@@ -217,9 +238,9 @@ class Validator:
                 if seen > node.max_use or node.usage == "N":
                     self._segment_usage(state, loc, node, seen, file)
             # SNIP 2 HL, SNIP 3 balancing, SNIP 5
-            handler = _RULES.get(seg.id)
-            if handler is not None:
-                handler(self, state, loc, file)
+            sid = seg.id
+            if sid in _RULES:
+                _apply_rule(self, state, loc, file, sid)
         if state is not None and current_ts is not None:
             self._finish_set(state, current_ts, file)
         self._fold_envelopes(ic_results, groups, sets, file)
@@ -594,18 +615,7 @@ def _finish_hl(v: Validator, state: _SetState, file: str) -> None:
 
 def _clm(v: Validator, state: _SetState, loc: Located, file: str) -> None:
     _finish_claim(v, state, loc, file)
-    state.claim = _Claim(loc.segment, loc.path, _decimal(loc.segment[2]))
-
-
-def _line_charge(position: int) -> Rule:
-    def rule(v: Validator, state: _SetState, loc: Located, file: str) -> None:
-        claim = state.claim
-        amount = _decimal(loc.segment[position])
-        if claim is not None and amount is not None:
-            claim.lines += amount
-            claim.has_lines = True
-
-    return rule
+    state.claim = _Claim(loc.segment, loc.path, _amount(loc.segment[2]))
 
 
 def _finish_claim(v: Validator, state: _SetState, loc: Located, file: str) -> None:
@@ -622,8 +632,8 @@ def _finish_claim(v: Validator, state: _SetState, loc: Located, file: str) -> No
 def _clp(v: Validator, state: _SetState, loc: Located, file: str) -> None:
     _finish_payment(v, state, loc, file)
     seg = loc.segment
-    state.payment = _Payment(seg, loc.path, _decimal(seg[3]), _decimal(seg[4]))
-    paid = _decimal(seg[4])
+    state.payment = _Payment(seg, loc.path, _amount(seg[3]), _amount(seg[4]))
+    paid = _amount(seg[4])
     if paid is not None:
         state.paid_total += paid
 
@@ -634,22 +644,22 @@ def _svc(v: Validator, state: _SetState, loc: Located, file: str) -> None:
     payment = state.payment
     if payment is not None:
         payment.has_lines = True
-        paid = _decimal(seg[3])
+        paid = _amount(seg[3])
         if paid is not None:
             payment.line_paid += paid
-    state.line = (seg, _decimal(seg[2]), _decimal(seg[3]), Decimal(0), loc.path)
+    state.line = _Line(seg, _amount(seg[2]), _amount(seg[3]), loc.path)
 
 
 def _cas(v: Validator, state: _SetState, loc: Located, file: str) -> None:
     seg = loc.segment
-    total = Decimal(0)
+    total = 0
     for index in range(3, min(len(seg.elements), 19), 3):
-        amount = _decimal(seg[index])
+        amount = _amount(seg[index])
         if amount is not None:
             total += amount
-    if loc.path.endswith("2110") and state.line is not None:
-        line_seg, charge, paid, adjusted, path = state.line
-        state.line = (line_seg, charge, paid, adjusted + total, path)
+    line = state.line
+    if line is not None and loc.path.endswith("2110"):
+        line.adjusted += total
         if state.payment is not None:
             state.payment.line_adjustments += total
     elif loc.path.endswith("2100") and state.payment is not None:
@@ -661,9 +671,9 @@ def _finish_line(v: Validator, state: _SetState, file: str) -> None:
     state.line = None
     if line is None:
         return
-    seg, charge, paid, adjusted, path = line
-    if charge is not None and paid is not None and charge - adjusted != paid:
-        where = Located(seg, None, path, ())
+    charge, paid = line.charge, line.paid
+    if charge is not None and paid is not None and charge - line.adjusted != paid:
+        where = Located(line.segment, None, line.path, ())
         message = "SVC03 paid does not equal SVC02 charge less the line adjustments (CAS)"
         v._element_errors(state, where, [(3, 0, 0, BUSINESS, message, "782")], file, 3)
 
@@ -692,7 +702,7 @@ def _plb(v: Validator, state: _SetState, loc: Located, file: str) -> None:
     _finish_payment(v, state, loc, file)
     seg = loc.segment
     for index in range(4, min(len(seg.elements), 16), 2):
-        amount = _decimal(seg[index])
+        amount = _amount(seg[index])
         if amount is not None:
             state.plb_total += amount
 
@@ -714,14 +724,14 @@ def _qty(v: Validator, state: _SetState, loc: Located, file: str) -> None:
 
 def _finish_totals(v: Validator, state: _SetState, last: Located, file: str) -> None:
     if state.bpr is not None:
-        amount = _decimal(state.bpr[2])
+        amount = _amount(state.bpr[2])
         if amount is not None and amount != state.paid_total - state.plb_total:
             where = Located(state.bpr, None, "", ())
             message = "BPR02 does not equal the sum of CLP04 less the PLB adjustments"
             v._element_errors(state, where, [(2, 0, 0, BUSINESS, message, "782")], file, 3)
     for seg in state.quantities:
         expected = state.members.get(seg[1])
-        if expected is not None and _decimal(seg[2]) != expected:
+        if expected is not None and _amount(seg[2]) != expected * SCALE:
             where = Located(seg, None, "", ())
             message = f"QTY*{seg[1]} control total does not match the members in the set"
             v._element_errors(state, where, [(2, 0, 0, BUSINESS, message, "380")], file, 3)
@@ -756,12 +766,56 @@ def _n4(v: Validator, state: _SetState, loc: Located, file: str) -> None:
         )
 
 
+def _apply_rule(v: Validator, state: _SetState, loc: Located, file: str, sid: str) -> None:
+    """Direct calls (compiled code calls these natively; a table of callables would not)."""
+    if sid == "CAS":
+        _cas(v, state, loc, file)
+    elif sid == "SVC":
+        _svc(v, state, loc, file)
+    elif sid == "CLP":
+        _clp(v, state, loc, file)
+    elif sid == "NM1":
+        _nm1(v, state, loc, file)
+    elif sid == "SV1":
+        _sv1(v, state, loc, file)
+    elif sid == "HL":
+        _hl(v, state, loc, file)
+    elif sid == "CLM":
+        _clm(v, state, loc, file)
+    elif sid == "N4":
+        _n4(v, state, loc, file)
+    elif sid == "LX":
+        _lx(v, state, loc, file)
+    else:
+        _RULES[sid](v, state, loc, file)
+
+
+def _sv1(v: Validator, state: _SetState, loc: Located, file: str) -> None:
+    _add_line_charge(state, loc.segment[2])
+
+
+def _sv2(v: Validator, state: _SetState, loc: Located, file: str) -> None:
+    _add_line_charge(state, loc.segment[3])
+
+
+def _sv3(v: Validator, state: _SetState, loc: Located, file: str) -> None:
+    _add_line_charge(state, loc.segment[2])
+
+
+def _add_line_charge(state: _SetState, value: str) -> None:
+    claim = state.claim
+    amount = _amount(value)
+    if claim is not None and amount is not None:
+        claim.lines += amount
+        claim.has_lines = True
+
+
 _RULES: dict[str, Rule] = {
     "HL": _hl,
     "CLM": _clm,
-    "SV1": _line_charge(2),
-    "SV2": _line_charge(3),
-    "SV3": _line_charge(2),
+    "SV1": _sv1,
+    "SV2": _sv2,
+    "SV3": _sv3,
     "CLP": _clp,
     "SVC": _svc,
     "CAS": _cas,
