@@ -72,7 +72,10 @@ def _value_pattern(element: ElementDef, chars: str) -> str:
     if kind.startswith("N"):
         return rf"-?\d{{{low},{high}}}"
     if kind == "R":
-        # digits counted without sign and decimal point, as X12 counts them
+        # digits counted without sign and decimal point, as X12 counts them: without a
+        # point at most `high` digits; with one, at most `high` + 1 characters
+        if low == 1:
+            return rf"-?(?:\d{{1,{high}}}(?![\d.])|(?=[\d.]{{2,{high + 1}}}(?![\d.]))(?:\d+\.\d*|\.\d+))"
         return rf"-?(?=\.?(?:\d\.?){{{low},{high}}}(?![0-9]))(?:\d+\.?\d*|\.\d+)"
     if kind == "DT":
         if high == 6:
@@ -364,7 +367,7 @@ def extras_ok(program: Program, e: list[str]) -> bool:
             if mask < 0:
                 mask = 0
                 for index in range(1, n):
-                    if e[index] != "":
+                    if e[index]:
                         mask |= 1 << index
             present = mask & a
             if kind == _PAIRED:
@@ -395,10 +398,16 @@ class SegmentCheck:
     regex: re.Pattern[str]
     program: Program
     extras: list[Extra]
+    #: whether the validator has rules for this segment id (HL, CLM, CAS ...)
+    rule: bool = False
 
 
-def compile_segment(seg: SegmentDef, delims: Delimiters) -> SegmentCheck:
-    return SegmentCheck(segment_regex(seg, delims), _program(seg), extra_checks(seg))
+def compile_segment(
+    seg: SegmentDef, delims: Delimiters, rule_ids: frozenset[str] = frozenset()
+) -> SegmentCheck:
+    return SegmentCheck(
+        segment_regex(seg, delims), _program(seg), extra_checks(seg), seg.id in rule_ids
+    )
 
 
 # -- the slow path: say exactly what is wrong --------------------------------------

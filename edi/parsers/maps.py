@@ -17,6 +17,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
@@ -103,6 +104,10 @@ class SegmentDef:
     parent: LoopDef
     key: tuple[int, int, frozenset[str]] | None = None
     index: int = 0
+    #: the validator's compiled check for this place and the delimiters it was built for
+    #: (a cache: it is a pure function of the two)
+    check: Any = None
+    check_delimiters: Any = None
 
     @property
     def path(self) -> str:

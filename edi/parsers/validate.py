@@ -16,7 +16,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from edi.errors import X12SyntaxError
 from edi.parsers.checks import SegmentCheck, compile_segment, explain, extras_ok
@@ -68,6 +68,12 @@ def _amount(value: str) -> int | None:
     if scaled != scaled.to_integral_value():
         return None
     return int(scaled)
+
+
+@functools.lru_cache(maxsize=64)
+def _canonical(delims: Delimiters) -> Delimiters:
+    """One shared object per set of delimiters, so a compiled check is found by identity."""
+    return delims
 
 
 @functools.lru_cache(maxsize=4096)
@@ -147,7 +153,6 @@ class _SetState:
         self.bpr: Segment | None = None
         self.members = {"TO": 0, "ET": 0, "DT": 0}
         self.quantities: list[Segment] = []
-        self.checks: dict[SegmentDef, SegmentCheck] | None = None
         self.delimiters: Delimiters = Delimiters("*", ":", "~")
 
 
@@ -162,7 +167,6 @@ class Validator:
         self.walker = StructureWalker(catalog)
         self.show_values = show_values
         self.reject_snip = 5 if strict else 2
-        self._checks: dict[Delimiters, dict[SegmentDef, SegmentCheck]] = {}
         self._required: dict[LoopDef, tuple[tuple[SegmentDef, ...], tuple[LoopDef, ...]]] = {}
         self._chains: dict[SegmentDef, tuple[LoopDef, ...]] = {}
         self._depths: dict[tuple[SegmentDef, str], int] = {}
@@ -190,7 +194,6 @@ class Validator:
         sets: list[tuple[TransactionSet, TransactionResult]] = []
         state: _SetState | None = None
         current_ts: TransactionSet | None = None
-        checks = self._checks
         for loc in self.walker.walk(reader):
             seg = loc.segment
             ts = seg.transaction
@@ -206,19 +209,19 @@ class Validator:
                 groups[-1][1].transactions.append(tr)
                 node = loc.node
                 state = _SetState(tr, node.parent) if node is not None else None
-                if node is not None:
+                if state is not None:
                     tr.map_file = self.walker.choose(ts).entry.file.name
+                    state.delimiters = _canonical(ts.interchange.delimiters)
             node = loc.node
             if node is None or state is None:
                 continue  # unplaced: the walker recorded the problem
-            if state.checks is None:
-                delims = ts.interchange.delimiters
-                state.delimiters = delims
-                state.checks = checks.setdefault(delims, {})
             # SNIP 1 / 2 elements: one fullmatch on the segment text
-            check = state.checks.get(node)
-            if check is None:
-                check = state.checks[node] = compile_segment(node, state.delimiters)
+            delims = state.delimiters
+            if node.check_delimiters is delims:
+                check = cast(SegmentCheck, node.check)
+            else:
+                check = compile_segment(node, delims, _RULE_IDS)
+                node.check, node.check_delimiters = check, delims
             elements = seg.elements
             if check.regex.fullmatch(seg.raw) is None:
                 self._element_errors(state, loc, explain(node, elements, state.delimiters), file, 1)
@@ -238,9 +241,8 @@ class Validator:
                 if seen > node.max_use or node.usage == "N":
                     self._segment_usage(state, loc, node, seen, file)
             # SNIP 2 HL, SNIP 3 balancing, SNIP 5
-            sid = seg.id
-            if sid in _RULES:
-                _apply_rule(self, state, loc, file, sid)
+            if check.rule:
+                _apply_rule(self, state, loc, file, seg.id)
         if state is not None and current_ts is not None:
             self._finish_set(state, current_ts, file)
         self._fold_envelopes(ic_results, groups, sets, file)
@@ -828,6 +830,9 @@ _RULES: dict[str, Rule] = {
     "N1": _n1,
     "N4": _n4,
 }
+
+
+_RULE_IDS = frozenset(_RULES)
 
 
 def validate(
