@@ -33,7 +33,7 @@ test: setup clean-compiled
 	  status=$$?; $(MAKE) --no-print-directory clean-compiled; exit $$status
 
 compile: setup
-	$(BIN)/mypyc $(COMPILED) > build-mypyc.log 2>&1 || { tail -30 build-mypyc.log; exit 1; }
+	$(BIN)/python tools/build_native.py $(COMPILED) > build-mypyc.log 2>&1 || { tail -30 build-mypyc.log; exit 1; }
 
 clean-compiled:
 	rm -rf build build-mypyc.log *__mypyc*.so .mypy_cache/mypyc

@@ -448,6 +448,10 @@ def machine_info() -> dict[str, Any]:
     }
     if hasattr(os, "sched_getaffinity"):
         info["usable_cores"] = len(os.sched_getaffinity(0))
+    # `make bench` compiles the parsers with mypyc first; a plain run measures the .py files
+    info["parsers"] = (
+        "mypyc-compiled" if any((ROOT / "edi" / "parsers").glob("*.so")) else "pure Python"
+    )
     try:
         cpuinfo = Path("/proc/cpuinfo").read_text()
         model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
@@ -660,7 +664,8 @@ def markdown(report: dict[str, Any]) -> str:
         + (f", {mi['memory_gb']} GB RAM" if "memory_gb" in mi else "")
         + f"; {mi['implementation']} {mi['python']} on {mi['platform']}"
         + (f"; pyx12 {mi['pyx12']}" if "pyx12" in mi else "")
-        + f"; edi sources sha256 `{report['edi_source']}`.",
+        + f"; edi sources sha256 `{report['edi_source']}`"
+        + f"; parsers {mi.get('parsers', '?')}.",
         "",
         "| file | size MB | measurement | runs | best s | MB/s | peak RSS MB | segments |",
         "|---|--:|---|--:|--:|--:|--:|--:|",
