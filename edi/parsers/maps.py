@@ -21,10 +21,12 @@ from typing import Any
 
 from lxml import etree
 
+import edi
 from edi.errors import MapError
 
-#: the project's own maps, next to the ``edi`` package in a checkout
-PROJECT_MAPS = Path(__file__).resolve().parents[2] / "maps"
+#: the project's own maps, next to the ``edi`` package in a checkout (found through the
+#: package, whose ``__init__`` is never compiled: a compiled module's ``__file__`` differs)
+PROJECT_MAPS = Path(edi.__file__).resolve().parent.parent / "maps"
 UNBOUNDED = 1 << 30
 
 
