@@ -11,7 +11,7 @@ COMPILED := edi/errors.py edi/parsers/segments.py edi/parsers/envelope.py edi/pa
 #: the tests run a second time on the compiled modules
 COMPILED_TESTS := tests/test_reader.py tests/test_structure.py tests/test_corpus.py \
 	tests/test_validate.py tests/test_validate_cli.py tests/test_acks.py tests/test_generate.py \
-	tests/test_samples.py tests/test_compiled.py
+	tests/test_samples.py tests/test_checks.py tests/test_compiled.py
 
 .PHONY: setup demo test bench lint clean compile clean-compiled
 
