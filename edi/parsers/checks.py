@@ -15,7 +15,7 @@ import datetime as dt
 import functools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
@@ -352,11 +352,15 @@ def _program(seg: SegmentDef) -> Program:
     return tuple(ops)
 
 
-def extras_ok(program: Program, e: list[str]) -> bool:
-    """True when every date, date range and syntax rule of ``program`` holds for ``e``."""
+def extras_ok(program: Program, e: list[str], good_masks: set[int] | None = None) -> bool:
+    """True when every date, date range and syntax rule of ``program`` holds for ``e``.
+
+    Syntax rules depend only on which elements are present: a presence mask found to
+    pass is remembered in ``good_masks`` (the same few patterns repeat all file long).
+    """
     n = len(e)
-    mask = -1
-    for kind, a, b, c in program:
+    has_rules = False
+    for kind, a, b, _c in program:
         if kind == _DATE:
             if a < n and e[a] and not _valid_date(e[a]):
                 return False
@@ -364,26 +368,39 @@ def extras_ok(program: Program, e: list[str]) -> bool:
             if b < n and not _period_ok(e[a], e[b]):
                 return False
         else:
-            if mask < 0:
-                mask = 0
-                for index in range(1, n):
-                    if e[index]:
-                        mask |= 1 << index
-            present = mask & a
-            if kind == _PAIRED:
-                if present != 0 and present != a:
-                    return False
-            elif kind == _REQUIRED:
-                if present == 0:
-                    return False
-            elif kind == _CONDITIONAL:
-                if mask & b and present != a:
-                    return False
-            elif kind == _EXCLUSION:
-                if present & (present - 1):
-                    return False
-            elif kind == _LIST and mask & b and not mask & c:
+            has_rules = True
+    if not has_rules:
+        return True
+    mask = 0
+    for index in range(1, n):
+        if e[index]:
+            mask |= 1 << index
+    if good_masks is not None and mask in good_masks:
+        return True
+    if not _rules_hold(program, mask):
+        return False
+    if good_masks is not None and len(good_masks) < 1024:
+        good_masks.add(mask)
+    return True
+
+
+def _rules_hold(program: Program, mask: int) -> bool:
+    for kind, a, b, c in program:
+        present = mask & a
+        if kind == _PAIRED:
+            if present != 0 and present != a:
                 return False
+        elif kind == _REQUIRED:
+            if present == 0:
+                return False
+        elif kind == _CONDITIONAL:
+            if mask & b and present != a:
+                return False
+        elif kind == _EXCLUSION:
+            if present & (present - 1):
+                return False
+        elif kind == _LIST and mask & b and not mask & c:
+            return False
     return True
 
 
@@ -400,6 +417,8 @@ class SegmentCheck:
     extras: list[Extra]
     #: whether the validator has rules for this segment id (HL, CLM, CAS ...)
     rule: bool = False
+    #: element presence masks known to satisfy the syntax rules
+    good_masks: set[int] = field(default_factory=set)
 
 
 def compile_segment(
