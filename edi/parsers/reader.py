@@ -191,7 +191,12 @@ class X12Reader:
                     text = piece.lstrip(WHITESPACE)
                     lead = len(piece) - len(text)
                     seg_offset = offset + lead
-                    seg_line = line + piece.count("\n", 0, lead) if lead else line
+                    if lead == 1 and piece[0] == "\n":  # the usual line break between segments
+                        seg_line = line + 1
+                    elif lead:
+                        seg_line = line + piece.count("\n", 0, lead)
+                    else:
+                        seg_line = line
                     if not text:
                         offset += size + 1
                         line += piece.count("\n") + newline_terminated
