@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import BinaryIO, cast
@@ -28,7 +28,6 @@ from edi.parsers.results import (
     PARTIAL,
     REJECTED,
     ElementError,
-    Error,
     FileResult,
     GroupResult,
     InterchangeResult,
@@ -840,13 +839,3 @@ def validate(
 ) -> FileResult:
     """Shorthand for ``Validator(show_values=...).validate(source, name)``."""
     return Validator(show_values=show_values).validate(source, name)
-
-
-def iter_errors(
-    result: FileResult,
-) -> Iterator[tuple[InterchangeResult, GroupResult, TransactionResult, Error]]:
-    for ic in result.interchanges:
-        for grp in ic.groups:
-            for tx in grp.transactions:
-                for error in tx.errors:
-                    yield ic, grp, tx, error
