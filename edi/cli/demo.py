@@ -8,6 +8,7 @@ decryption, storage) join it as they are built.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -25,6 +26,7 @@ SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 )
 def demo_command(folder: Path) -> None:
     """Validate every bundled sample and show what the 999/TA1 would say."""
+    from edi.cli.validate import render_text
     from edi.parsers.validate import Validator
 
     files = sorted(p for p in folder.rglob("*.x12") if p.is_file())
@@ -39,30 +41,15 @@ def demo_command(folder: Path) -> None:
             accepted += 1
         else:
             rejected += 1
-        sets = [
-            f"{tx.set_id}/{tx.version} {tx.ack_code}"
-            for ic in result.interchanges
-            for grp in ic.groups
-            for tx in grp.transactions
-        ]
+        sets = [f"{tx.set_id}/{tx.version} {tx.ack_code}" for tx in _sets(result)]
         verdict = "OK" if result.accepted else "REJECTED"
         click.echo(f"{verdict:9} {name}: " + (", ".join(sets) if sets else str(result.fatal)))
-        for ic in result.interchanges:
-            for note, message in zip(ic.notes, ic.messages, strict=False):
-                click.echo(f"          TA1 {ic.ta1_code} {note}: {message}")
-            for grp in ic.groups:
-                if grp.syntax_codes:
-                    click.echo(
-                        f"          GS {grp.control}: AK9 {grp.ack_code} {' '.join(grp.syntax_codes)}"
-                    )
-                for tx in grp.transactions:
-                    if tx.syntax_codes:
-                        click.echo(
-                            f"          {tx.set_id} {tx.control}: IK502 {' '.join(tx.syntax_codes)}"
-                        )
-                    for error in tx.errors[:5]:
-                        loc = error.location
-                        click.echo(
-                            f"          line {loc.line} {loc.segment}: {error.code} {error.message}"
-                        )
+        if not result.accepted or any(tx.errors for tx in _sets(result)):
+            # the same lines `edi validate` prints, under the verdict
+            for line in render_text(result).splitlines()[1:]:
+                click.echo(f"        {line}")
     click.echo(f"{len(files)} files: {accepted} accepted, {rejected} rejected")
+
+
+def _sets(result: Any) -> list[Any]:
+    return [tx for ic in result.interchanges for grp in ic.groups for tx in grp.transactions]

@@ -82,21 +82,6 @@ class CompiledMap:
         self.known_ids = frozenset(seg.id for seg in tmap.segments)
         self.search_root = tmap.st.parent
 
-    def step(self, state: SegmentDef, segment: Segment) -> Step | None:
-        """The transition from ``state`` on ``segment`` (looked up, or worked out once)."""
-        key = self.key(state, segment)
-        try:
-            return self.table[key]
-        except KeyError:
-            return self.learn(key, state, segment)
-
-    def key(self, state: SegmentDef, segment: Segment) -> tuple[int, str, object]:
-        positions = self.map.key_positions.get(segment.id)
-        if positions is None:
-            return (state.index, segment.id, None)
-        values = tuple(segment.component(e, c) if c else segment[e] for e, c in positions)
-        return (state.index, segment.id, values[0] if len(values) == 1 else values)
-
     def learn(
         self, key: tuple[int, str, object], state: SegmentDef, segment: Segment
     ) -> Step | None:
@@ -279,9 +264,4 @@ def _envelope_path(seg_id: str) -> str:
     return {"ISA": "ISA_LOOP", "IEA": "ISA_LOOP", "GS": "GS_LOOP", "GE": "GS_LOOP"}.get(seg_id, "")
 
 
-def locate(segments: Iterable[Segment], catalog: MapCatalog | None = None) -> Iterator[Located]:
-    """Shorthand for ``StructureWalker(catalog).walk(segments)``."""
-    return StructureWalker(catalog).walk(segments)
-
-
-__all__ = ["Located", "StructureWalker", "CompiledMap", "Step", "locate", "WARNING", "Position"]
+__all__ = ["Located", "StructureWalker", "CompiledMap", "Step", "WARNING", "Position"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import BinaryIO, cast
@@ -46,7 +45,6 @@ from edi.parsers.segments import (
 )
 from edi.parsers.structure import Located, StructureWalker
 
-Rule = Callable[["Validator", "_SetState", Located, str], None]
 AK905_CODES = frozenset({"1", "2", "3", "4", "5", "6", "17", "18", "19", "23", "24", "25", "26"})
 BUSINESS = "I12"  # IK403 code used for SNIP 3 and SNIP 5 findings on an element
 
@@ -787,8 +785,20 @@ def _apply_rule(v: Validator, state: _SetState, loc: Located, file: str, sid: st
         _n4(v, state, loc, file)
     elif sid == "LX":
         _lx(v, state, loc, file)
-    else:
-        _RULES[sid](v, state, loc, file)
+    elif sid == "SV2":
+        _sv2(v, state, loc, file)
+    elif sid == "SV3":
+        _sv3(v, state, loc, file)
+    elif sid == "BPR":
+        _bpr(v, state, loc, file)
+    elif sid == "PLB":
+        _plb(v, state, loc, file)
+    elif sid == "INS":
+        _ins(v, state, loc, file)
+    elif sid == "QTY":
+        _qty(v, state, loc, file)
+    elif sid == "N1":
+        _n1(v, state, loc, file)
 
 
 def _sv1(v: Validator, state: _SetState, loc: Located, file: str) -> None:
@@ -811,27 +821,27 @@ def _add_line_charge(state: _SetState, value: str) -> None:
         claim.has_lines = True
 
 
-_RULES: dict[str, Rule] = {
-    "HL": _hl,
-    "CLM": _clm,
-    "SV1": _sv1,
-    "SV2": _sv2,
-    "SV3": _sv3,
-    "CLP": _clp,
-    "SVC": _svc,
-    "CAS": _cas,
-    "BPR": _bpr,
-    "PLB": _plb,
-    "LX": _lx,
-    "INS": _ins,
-    "QTY": _qty,
-    "NM1": _nm1,
-    "N1": _n1,
-    "N4": _n4,
-}
-
-
-_RULE_IDS = frozenset(_RULES)
+#: segment ids with rules in :func:`_apply_rule` (HL links, SNIP 3 totals, SNIP 5 checks)
+_RULE_IDS = frozenset(
+    {
+        "HL",
+        "CLM",
+        "SV1",
+        "SV2",
+        "SV3",
+        "CLP",
+        "SVC",
+        "CAS",
+        "BPR",
+        "PLB",
+        "LX",
+        "INS",
+        "QTY",
+        "NM1",
+        "N1",
+        "N4",
+    }
+)
 
 
 def validate(
