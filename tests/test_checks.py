@@ -60,6 +60,10 @@ def test_fast_path_and_exact_checker_never_disagree(remit, group, reason, amount
     elements = ["CAS", group, reason, amount, quantity, *more]
     while len(elements) > 2 and elements[-1] == "":
         elements.pop()
-    fast = check.regex.fullmatch("*".join(elements)) is not None and extras_ok(check.program, elements)
-    exact = not explain(cas, elements, DELIMS) and not any(extra(elements) for extra in check.extras)
+    fast = check.regex.fullmatch("*".join(elements)) is not None and extras_ok(
+        check.program, elements
+    )
+    exact = not explain(cas, elements, DELIMS) and not any(
+        extra(elements) for extra in check.extras
+    )
     assert fast == exact, elements
