@@ -1,0 +1,583 @@
+"""Field maps: which loop, segment and element fill which field of a normalized record.
+
+A field map (``maps/fields/*.xml``) is read with lxml and checked three times when it
+loads, each failure a :class:`MapError` naming the map file and line:
+
+1. against ``maps/fields/fieldmap.xsd`` (shape, attribute syntax);
+2. against the record classes of :mod:`edi.records` (every class and field exists);
+3. when first used with an implementation-guide map, against that guide (every loop
+   exists and holds the segment named) — see :meth:`FieldMap.bind`.
+
+The code that applies a map is :mod:`edi.parsers.normalize`; adding a field to a
+record is an edit of the map (and of the record class when the field is new).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from edi.errors import MapError
+from edi.parsers.maps import PROJECT_MAPS, LoopDef, SegmentDef, TransactionMap
+from edi.records import CLASSES, Record
+
+FIELD_MAPS = PROJECT_MAPS / "fields"
+SCHEMA = FIELD_MAPS / "fieldmap.xsd"
+#: the anchor of a scope that lives for the whole transaction set
+SET_LOOP = "ST"
+#: the loop of a set-level field that names none
+SET_FIELD_LOOP = "HEADER"
+
+_AT = re.compile(r"([A-Z][A-Z0-9]{1,2})(?:([0-9]{2})(?:-([0-9]{1,2}))?)?\Z")
+
+
+# ---------------------------------------------------------------------------------
+# value conversions (pure; a value that does not convert is dropped and counted)
+# ---------------------------------------------------------------------------------
+
+
+def _text(value: str) -> str:
+    return value
+
+
+def _decimal(value: str) -> Decimal:
+    return Decimal(value)
+
+
+def _int(value: str) -> int:
+    return int(value)
+
+
+def _date(value: str) -> str:
+    """CCYYMMDD (or CCYYMMDDHHMM, the DT format) as ISO ``CCYY-MM-DD``."""
+    if len(value) >= 8 and value[:8].isdigit():
+        return f"{value[:4]}-{value[4:6]}-{value[6:8]}"
+    raise ValueError("not a date")
+
+
+def _date_from(value: str) -> str:
+    """The first date of an RD8 range (``CCYYMMDD-CCYYMMDD``), or the only date of a D8."""
+    return _date(value.split("-", 1)[0])
+
+
+def _date_to(value: str) -> str:
+    """The last date of an RD8 range, or the only date of a D8."""
+    return _date(value.rsplit("-", 1)[-1])
+
+
+def _yes_no(value: str) -> bool:
+    if value in ("Y", "N"):
+        return value == "Y"
+    raise ValueError("not Y or N")
+
+
+CONVERTERS: dict[str, Callable[[str], Any]] = {
+    "text": _text,
+    "amount": _decimal,
+    "decimal": _decimal,
+    "int": _int,
+    "date": _date,
+    "date-from": _date_from,
+    "date-to": _date_to,
+    "yes-no": _yes_no,
+}
+#: what a failed conversion raises
+CONVERSION_ERRORS = (ValueError, InvalidOperation, ArithmeticError)
+
+
+# ---------------------------------------------------------------------------------
+# the model of a loaded map
+# ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """``SEGnn[-c]=A,B``: element ``element`` (component ``component``) is one of ``codes``."""
+
+    element: int
+    component: int
+    codes: frozenset[str]
+
+
+@dataclass(slots=True, eq=False)
+class FieldSpec:
+    """One value into one field; ``element == 0`` means relative (``offset``) in an items group."""
+
+    name: str
+    line: int
+    segment: str
+    element: int
+    component: int
+    offset: int
+    loop: str
+    when: tuple[Condition, ...]
+    type: str
+    convert: Callable[[str], Any]
+
+
+@dataclass(slots=True, eq=False)
+class ValuesSpec:
+    """A list of plain values (one per segment, per element in a range, or per component)."""
+
+    name: str
+    line: int
+    segment: str
+    element: int
+    component: int
+    elements: tuple[int, ...]
+    comps: tuple[int, ...]
+    loop: str
+    when: tuple[Condition, ...]
+    type: str
+    convert: Callable[[str], Any]
+
+
+@dataclass(slots=True, eq=False)
+class ItemsSpec:
+    """A list of small objects, one per segment or per group of elements (``starts``)."""
+
+    name: str
+    line: int
+    cls: type
+    segment: str
+    starts: tuple[int, ...]
+    loop: str
+    when: tuple[Condition, ...]
+    fields: list[FieldSpec]
+    values: list[ValuesSpec]
+
+
+@dataclass(slots=True, eq=False)
+class ScopeSpec:
+    """An object made for each instance of a loop; a record when ``record`` is true."""
+
+    name: str
+    line: int
+    cls: type
+    loop: str
+    record: bool
+    parent: ScopeSpec | None
+    attach: str | None = None
+    many: bool = False
+    count: str | None = None
+    after_parent: bool = False
+    hook: Callable[..., None] | None = None
+    refs: list[tuple[str, str]] = field(default_factory=list)
+    fields: list[FieldSpec] = field(default_factory=list)
+    values: list[ValuesSpec] = field(default_factory=list)
+    items: list[ItemsSpec] = field(default_factory=list)
+    children: list[ScopeSpec] = field(default_factory=list)
+    #: the enclosing record, if any (``parent_ordinal`` of this one's records)
+    parent_record: ScopeSpec | None = None
+    #: names of every scope declared inside this one (cleared when this one closes)
+    descendants: tuple[str, ...] = ()
+
+
+@dataclass(slots=True, eq=False)
+class FieldMap:
+    """One loaded field map."""
+
+    file: Path
+    kind: str
+    guides: tuple[str, ...]
+    roots: list[ScopeSpec]
+    scopes: dict[str, ScopeSpec]
+
+    def walk(self) -> Iterator[ScopeSpec]:
+        """Every scope, parents before children."""
+        stack = list(reversed(self.roots))
+        while stack:
+            scope = stack.pop()
+            yield scope
+            stack.extend(reversed(scope.children))
+
+    @property
+    def record_types(self) -> list[str]:
+        return [s.cls.TYPE for s in self.walk() if s.record]
+
+    def bind(self, tmap: TransactionMap) -> None:
+        """Check every loop and segment named against the guide ``tmap`` (MapError if not)."""
+        loops: dict[str, set[str]] = {}
+
+        def visit(loop: LoopDef) -> None:
+            ids = loops.setdefault(loop.id, set())
+            for child in loop.children:
+                if isinstance(child, SegmentDef):
+                    ids.add(child.id)
+                else:
+                    visit(child)
+
+        visit(tmap.root)
+        loops.setdefault(SET_LOOP, set())
+        for scope in self.walk():
+            if scope.loop not in loops:
+                raise self._error(scope.line, f"loop {scope.loop} is not in {tmap.xid}")
+            specs: list[FieldSpec | ValuesSpec | ItemsSpec] = [
+                *scope.fields,
+                *scope.values,
+                *scope.items,
+            ]
+            for spec in specs:
+                if spec.loop not in loops:
+                    raise self._error(spec.line, f"loop {spec.loop} is not in {tmap.xid}")
+                if spec.segment not in loops[spec.loop]:
+                    raise self._error(
+                        spec.line, f"loop {spec.loop} of {tmap.xid} has no {spec.segment} segment"
+                    )
+
+    def _error(self, line: int, message: str) -> MapError:
+        return MapError(f"{self.file}:{line}: {message}")
+
+
+# ---------------------------------------------------------------------------------
+# loading
+# ---------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _schema() -> etree.XMLSchema:
+    try:
+        return etree.XMLSchema(etree.parse(str(SCHEMA)))
+    except (OSError, etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
+        raise MapError(f"{SCHEMA}: cannot read the field-map schema: {exc}") from exc
+
+
+def _ranges(text: str | None) -> tuple[int, ...]:
+    """``1-12`` -> 1..12; ``2-19/3`` -> 2, 5, ..., 17; ``5,20-24`` -> 5, 20..24."""
+    if not text:
+        return ()
+    out: list[int] = []
+    for part in text.split(","):
+        span, _, step = part.partition("/")
+        first, _, last = span.partition("-")
+        out.extend(range(int(first), int(last or first) + 1, int(step or 1)))
+    return tuple(out)
+
+
+class _Loader:
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self.fieldsets: dict[str, etree._Element] = {}
+
+    def error(self, node: etree._Element | None, message: str) -> MapError:
+        line = node.sourceline if node is not None else 0
+        return MapError(f"{self.file}:{line}: {message}")
+
+    def load(self) -> FieldMap:
+        try:
+            doc = etree.parse(str(self.file))
+        except (OSError, etree.XMLSyntaxError) as exc:
+            raise MapError(f"{self.file}: cannot read the field map: {exc}") from exc
+        schema = _schema()
+        if not schema.validate(doc):
+            err = schema.error_log.last_error
+            raise MapError(f"{self.file}:{err.line}: {err.message}")
+        root = doc.getroot()
+        self.fieldsets = {
+            node.get("name", ""): node
+            for node in root
+            if isinstance(node.tag, str) and node.tag == "fieldset"
+        }
+        scopes: dict[str, ScopeSpec] = {}
+        roots = [
+            self.scope(node, None, scopes)
+            for node in root
+            if isinstance(node.tag, str) and node.tag in ("scope", "record")
+        ]
+        fmap = FieldMap(
+            self.file, root.get("kind", ""), tuple(root.get("guides", "").split()), roots, scopes
+        )
+        for scope in fmap.walk():
+            scope.descendants = tuple(
+                s.name for s in FieldMap(self.file, "", (), scope.children, {}).walk()
+            )
+            for name, target in scope.refs:
+                if target not in scopes:
+                    raise self.error(None, f"scope {scope.name}: ref to unknown scope {target}")
+        return fmap
+
+    def cls(self, node: etree._Element) -> type:
+        name = node.get("class", "")
+        cls = CLASSES.get(name)
+        if cls is None:
+            raise self.error(node, f"unknown record class {name}")
+        return cls
+
+    def check_field(self, node: etree._Element, cls: type, name: str, kind: str) -> None:
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        found = fields.get(name)
+        if found is None:
+            raise self.error(node, f"{cls.__name__} has no field {name}")
+        is_list = found.default_factory is list  # type: ignore[comparison-overlap]
+        if kind in ("values", "items", "many") and not is_list:
+            raise self.error(node, f"{cls.__name__}.{name} is not a list")
+        if kind in ("field", "attach", "ref", "count") and is_list:
+            raise self.error(node, f"{cls.__name__}.{name} is a list: use values or items")
+
+    def scope(
+        self, node: etree._Element, parent: ScopeSpec | None, scopes: dict[str, ScopeSpec]
+    ) -> ScopeSpec:
+        cls = self.cls(node)
+        record = node.tag == "record"
+        if record and not issubclass(cls, Record):
+            raise self.error(node, f"record {node.get('name')}: {cls.__name__} is not a record")
+        name = node.get("name", "")
+        if name in scopes:
+            raise self.error(node, f"scope {name} is declared twice")
+        loop = node.get("loop", "")
+        spec = ScopeSpec(name, node.sourceline or 0, cls, loop, record, parent)
+        scopes[name] = spec
+        spec.attach = node.get("attach")
+        spec.many = node.get("many") in ("true", "1")
+        spec.count = node.get("count")
+        spec.after_parent = node.get("emit") == "after-parent"
+        up = parent
+        while up is not None and not up.record:
+            up = up.parent
+        spec.parent_record = up
+        if spec.attach is not None:
+            if parent is None:
+                raise self.error(node, f"scope {name}: attach needs an enclosing scope")
+            self.check_field(node, parent.cls, spec.attach, "many" if spec.many else "attach")
+        if spec.count is not None:
+            if up is None:
+                raise self.error(node, f"record {name}: count needs an enclosing record")
+            self.check_field(node, up.cls, spec.count, "count")
+        if spec.after_parent and (not record or up is None):
+            raise self.error(node, f"{name}: emit=after-parent needs an enclosing record")
+        hook = node.get("hook")
+        if hook:
+            spec.hook = self.hook(node, hook)
+        default_loop = SET_FIELD_LOOP if loop == SET_LOOP else loop
+        for child in node:
+            if not isinstance(child.tag, str):
+                continue
+            if child.tag in ("field", "values", "items"):
+                self.member(spec, child, default_loop)
+            elif child.tag == "use":
+                fieldset = self.fieldsets.get(child.get("fieldset", ""))
+                if fieldset is None:
+                    raise self.error(child, f"no fieldset named {child.get('fieldset')}")
+                for member in fieldset:
+                    if isinstance(member.tag, str):
+                        self.member(spec, member, child.get("loop", default_loop))
+            elif child.tag == "ref":
+                self.check_field(child, cls, child.get("field", ""), "ref")
+                spec.refs.append((child.get("field", ""), child.get("scope", "")))
+            else:
+                spec.children.append(self.scope(child, spec, scopes))
+        return spec
+
+    def member(self, spec: ScopeSpec, node: etree._Element, loop: str) -> None:
+        """A field, values or items of ``spec`` read in ``loop`` unless it names its own."""
+        if node.tag == "field":
+            spec.fields.append(self.field(node, spec.cls, loop, relative=False))
+        elif node.tag == "values":
+            spec.values.append(self.values(node, spec.cls, loop))
+        else:
+            spec.items.append(self.items(node, spec.cls, loop))
+
+    def hook(self, node: etree._Element, text: str) -> Callable[..., None]:
+        module, _, func = text.partition(":")
+        try:
+            found = getattr(importlib.import_module(module), func)
+        except (ImportError, AttributeError) as exc:
+            raise self.error(node, f"hook {text} not found: {exc}") from exc
+        if not callable(found):
+            raise self.error(node, f"hook {text} is not callable")
+        return found  # type: ignore[no-any-return]
+
+    def at(self, node: etree._Element, text: str) -> tuple[str, int, int]:
+        m = _AT.match(text)
+        if m is None:  # the schema's pattern makes this unreachable; kept for clarity
+            raise self.error(node, f"bad position {text!r}")
+        return m.group(1), int(m.group(2) or 0), int(m.group(3) or 0)
+
+    def when(self, node: etree._Element, segment: str) -> tuple[Condition, ...]:
+        text = node.get("when")
+        if not text:
+            return ()
+        out = []
+        for part in text.split():
+            place, _, codes = part.partition("=")
+            seg, element, component = self.at(node, place)
+            if seg != segment:
+                raise self.error(node, f"condition {place} is not on segment {segment}")
+            out.append(Condition(element, component, frozenset(codes.split(","))))
+        return tuple(out)
+
+    def converter(self, node: etree._Element) -> tuple[str, Callable[[str], Any]]:
+        kind = node.get("type", "text")
+        return kind, CONVERTERS[kind]
+
+    def field(
+        self,
+        node: etree._Element,
+        cls: type,
+        loop: str,
+        *,
+        relative: bool,
+        segment: str = "",
+    ) -> FieldSpec:
+        name = node.get("name", "")
+        self.check_field(node, cls, name, "field")
+        at = node.get("at")
+        offset = node.get("offset")
+        if (at is None) == (offset is None):
+            raise self.error(node, f"field {name}: give exactly one of at or offset")
+        component = int(node.get("comp", "0"))
+        element = 0
+        if at is not None:
+            seg, element, at_component = self.at(node, at)
+            if element == 0:
+                raise self.error(node, f"field {name}: at={at} names no element")
+            if segment and seg != segment:
+                raise self.error(node, f"field {name}: {seg} is not the items' segment {segment}")
+            if node.get("comp") is not None:
+                raise self.error(node, f"field {name}: give the component in at (SEGnn-c)")
+            component = at_component
+            segment = seg
+        elif not relative:
+            raise self.error(node, f"field {name}: offset is only meaningful inside items")
+        type_name, convert = self.converter(node)
+        return FieldSpec(
+            name,
+            node.sourceline or 0,
+            segment,
+            element,
+            component,
+            int(offset or 0),
+            node.get("loop", loop),
+            self.when(node, segment),
+            type_name,
+            convert,
+        )
+
+    def values(self, node: etree._Element, cls: type, loop: str) -> ValuesSpec:
+        name = node.get("name", "")
+        self.check_field(node, cls, name, "values")
+        seg, element, component = self.at(node, node.get("at", ""))
+        elements = _ranges(node.get("elements"))
+        comps = _ranges(node.get("comps"))
+        if elements and (element or comps):
+            raise self.error(node, f"values {name}: elements takes a bare segment id in at")
+        if comps and (not element or component):
+            raise self.error(node, f"values {name}: comps needs at=SEGnn")
+        if not elements and not element:
+            raise self.error(node, f"values {name}: name an element or give elements")
+        type_name, convert = self.converter(node)
+        return ValuesSpec(
+            name,
+            node.sourceline or 0,
+            seg,
+            element,
+            component,
+            elements,
+            comps,
+            node.get("loop", loop),
+            self.when(node, seg),
+            type_name,
+            convert,
+        )
+
+    def items(self, node: etree._Element, owner: type, loop: str) -> ItemsSpec:
+        name = node.get("name", "")
+        self.check_field(node, owner, name, "items")
+        cls = self.cls(node)
+        seg, element, _ = self.at(node, node.get("at", ""))
+        if element:
+            raise self.error(node, f"items {name}: at takes a bare segment id")
+        starts = _ranges(node.get("elements"))
+        loop = node.get("loop", loop)
+        fields: list[FieldSpec] = []
+        values: list[ValuesSpec] = []
+        for child in node:
+            if not isinstance(child.tag, str):
+                continue
+            if child.tag == "field":
+                spec = self.field(child, cls, loop, relative=bool(starts), segment=seg)
+                if child.get("when"):
+                    raise self.error(child, f"field {spec.name}: put conditions on the items")
+                fields.append(spec)
+            else:
+                vals = self.values(child, cls, loop)
+                if vals.segment != seg:
+                    raise self.error(child, f"values {vals.name}: not on the items' segment")
+                values.append(vals)
+        if starts and not any(f.element == 0 for f in fields):
+            raise self.error(node, f"items {name}: elements given but no field uses offset")
+        return ItemsSpec(
+            name, node.sourceline or 0, cls, seg, starts, loop, self.when(node, seg), fields, values
+        )
+
+
+def load_field_map(file: str | os.PathLike[str]) -> FieldMap:
+    """Load and check one field map (raises :class:`MapError` naming file and line)."""
+    return _Loader(Path(file)).load()
+
+
+class FieldMapCatalog:
+    """The field maps of ``maps/fields/`` (and ``$EDI_MAPS/fields/``), by guide."""
+
+    def __init__(self, folders: list[Path] | None = None) -> None:
+        if folders is None:
+            folders = []
+            extra = os.environ.get("EDI_MAPS")
+            if extra:
+                folders.append(Path(extra) / "fields")
+            folders.append(FIELD_MAPS)
+        self.folders = folders
+        self._by_guide: dict[str, FieldMap] | None = None
+
+    def maps(self) -> list[FieldMap]:
+        return list({id(m): m for m in self.by_guide().values()}.values())
+
+    def by_guide(self) -> dict[str, FieldMap]:
+        if self._by_guide is None:
+            found: dict[str, FieldMap] = {}
+            for folder in self.folders:
+                if not folder.is_dir():
+                    continue
+                for file in sorted(folder.glob("*.xml")):
+                    fmap = load_field_map(file)
+                    for guide in fmap.guides:
+                        found.setdefault(guide, fmap)  # earlier folders win
+            self._by_guide = found
+        return self._by_guide
+
+    def find(self, *guides: str) -> FieldMap | None:
+        """The map for the first of ``guides`` that has one."""
+        table = self.by_guide()
+        for guide in guides:
+            if guide and guide in table:
+                return table[guide]
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def default_field_maps() -> FieldMapCatalog:
+    return FieldMapCatalog()
+
+
+__all__ = [
+    "CONVERTERS",
+    "Condition",
+    "FieldMap",
+    "FieldMapCatalog",
+    "FieldSpec",
+    "ItemsSpec",
+    "ScopeSpec",
+    "ValuesSpec",
+    "default_field_maps",
+    "load_field_map",
+]

@@ -1,0 +1,483 @@
+"""Streaming normalization: records out of located segments, as the field maps say.
+
+For each transaction set the :class:`Normalizer` picks the field map of its guide
+(:mod:`edi.parsers.fields`), then follows the loops the structure walk reports:
+
+- a *scope* is an object made when an instance of its loop begins (``loop="ST"``: when
+  the set begins) and closed when the walk leaves that loop or begins it again;
+- a *record* is a scope that is handed out when it closes: a claim as soon as its
+  last service line is read, so memory holds one claim (or member, or claim payment)
+  at a time whatever the file size. A record marked ``emit="after-parent"`` (a service
+  line) is handed out right after its enclosing record instead;
+- fields, values and items copy elements of the segments of a scope's loops into its
+  object; refs give a record the objects other scopes made (the claim takes the
+  billing provider, the subscriber and the payer).
+
+Every record carries its :class:`~edi.records.Source` (file sha256, ISA13, GS06, ST02)
+and the ordinal of its first segment. Values that do not convert (an amount that is
+not a number, in a file that is invalid anyway) are left empty and counted in
+:attr:`Normalizer.dropped`; nothing here logs or raises with a data value in it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from edi.errors import MapError
+from edi.parsers.fields import (
+    CONVERSION_ERRORS,
+    SET_LOOP,
+    FieldMap,
+    FieldMapCatalog,
+    FieldSpec,
+    ItemsSpec,
+    ScopeSpec,
+    ValuesSpec,
+    default_field_maps,
+)
+from edi.parsers.maps import MapCatalog, SegmentDef, TransactionMap
+from edi.parsers.reader import X12Reader
+from edi.parsers.segments import Segment, TransactionSet
+from edi.parsers.structure import Located, StructureWalker
+from edi.records import Record, Source
+
+#: op kinds of a compiled plan
+_FIELD, _VALUES, _ITEMS = 0, 1, 2
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass(slots=True)
+class SkippedSet:
+    """A transaction set no records were made of, and why (no data values)."""
+
+    set_id: str
+    guide: str
+    ordinal: int
+    reason: str
+
+
+class Plan:
+    """A field map bound to one implementation-guide map, with per-segment operations."""
+
+    def __init__(self, fmap: FieldMap, tmap: TransactionMap) -> None:
+        fmap.bind(tmap)
+        self.fmap = fmap
+        self.by_anchor: dict[str, list[ScopeSpec]] = {}
+        self.roots: list[ScopeSpec] = []
+        # (loop, segment id) -> [(owner scope name, op kind, spec)]
+        self.by_place: dict[tuple[str, str], list[tuple[str, int, Any]]] = {}
+        for scope in fmap.walk():
+            if scope.loop == SET_LOOP:
+                self.roots.append(scope)
+            else:
+                self.by_anchor.setdefault(scope.loop, []).append(scope)
+            specs: list[tuple[int, FieldSpec | ValuesSpec | ItemsSpec]] = [
+                *((_FIELD, f) for f in scope.fields),
+                *((_VALUES, v) for v in scope.values),
+                *((_ITEMS, i) for i in scope.items),
+            ]
+            for kind, spec in specs:
+                self.by_place.setdefault((spec.loop, spec.segment), []).append(
+                    (scope.name, kind, spec)
+                )
+        #: segment definition -> its operations (filled on first sight of each)
+        self.ops: dict[SegmentDef, list[tuple[str, int, Any]]] = {}
+
+    def compile(self, node: SegmentDef) -> list[tuple[str, int, Any]]:
+        ops = self.by_place.get((node.parent.id, node.id), [])
+        self.ops[node] = ops
+        return ops
+
+
+class _Entry:
+    """An open scope: its declaration, its object, records waiting to follow it."""
+
+    __slots__ = ("spec", "obj", "pending")
+
+    def __init__(self, spec: ScopeSpec, obj: Any) -> None:
+        self.spec = spec
+        self.obj = obj
+        self.pending: list[Record] = []
+
+
+class _SetState:
+    """Everything about the transaction set being normalized."""
+
+    __slots__ = (
+        "plan",
+        "source",
+        "registry",
+        "entries",
+        "stack",
+        "context",
+        "out",
+        "component",
+        "path",
+        "chain",
+    )
+
+    def __init__(self, plan: Plan, source: Source, component: str) -> None:
+        self.plan = plan
+        self.source = source
+        #: scope name -> its latest object (kept until the enclosing scope closes)
+        self.registry: dict[str, Any] = {}
+        #: scope name -> open entry
+        self.entries: dict[str, _Entry] = {}
+        self.stack: list[_Entry] = []
+        #: free for hooks (say, the last subscriber seen)
+        self.context: dict[str, Any] = {}
+        self.out: list[Record] = []
+        self.component = component
+        self.path = ""
+        self.chain: frozenset[str] = frozenset()
+
+
+@dataclass
+class NormalizeSummary:
+    """Counts of one run (no data values)."""
+
+    sets: int = 0
+    records: dict[str, int] = field(default_factory=dict)
+    skipped: list[SkippedSet] = field(default_factory=list)
+    #: values left empty because they did not convert (an amount that is no number)
+    dropped: int = 0
+    #: segments inside transaction sets that fit nowhere in their guide
+    unlocated: int = 0
+
+
+class Normalizer:
+    """Turn X12 files into normalized records (see the module docstring).
+
+    ``kinds`` limits the transaction kinds read (``{"837P", "835"}``); other sets are
+    passed over. One normalizer may read many files one after the other.
+    """
+
+    def __init__(
+        self,
+        *,
+        kinds: Iterable[str] | None = None,
+        catalog: MapCatalog | None = None,
+        field_maps: FieldMapCatalog | None = None,
+    ) -> None:
+        self.walker = StructureWalker(catalog)
+        self.field_maps = field_maps or default_field_maps()
+        self.kinds = frozenset(kinds) if kinds is not None else None
+        self.summary = NormalizeSummary()
+        self.reader: X12Reader | None = None
+        self._plans: dict[tuple[int, int], Plan] = {}
+        self._chains: dict[str, frozenset[str]] = {}
+
+    # -- entry points --------------------------------------------------------------
+    def records(
+        self,
+        source: str | os.PathLike[str] | BinaryIO,
+        name: str | None = None,
+        *,
+        sha256: str | None = None,
+    ) -> Iterator[Record]:
+        """Records of one file (or stream: give its ``sha256`` when it is known)."""
+        if sha256 is None and isinstance(source, (str, os.PathLike)):
+            sha256 = file_sha256(source)
+        self.reader = reader = X12Reader(source, name)
+        yield from self.normalize(self.walker.walk(reader), sha256 or "", reader.name)
+
+    def normalize(self, located: Iterable[Located], sha256: str, name: str) -> Iterator[Record]:
+        """Records of an already located segment stream."""
+        state: _SetState | None = None
+        current: TransactionSet | None = None
+        skip = False
+        summary = self.summary
+        for loc in located:
+            segment = loc.segment
+            ts = segment.transaction
+            if ts is not current:
+                if state is not None:
+                    yield from self._finish(state)
+                    state = None
+                current = ts
+                skip = False
+                if ts is None:
+                    continue
+                summary.sets += 1
+                state = self._begin(ts, segment, sha256, name)
+                skip = state is None
+                if state is not None:
+                    self._open_roots(state, segment)
+                continue
+            if skip or state is None:
+                continue
+            node = loc.node
+            if node is None:
+                summary.unlocated += 1
+                continue
+            started = loc.started
+            path = loc.path
+            if started or path != state.path:
+                if path != state.path:
+                    state.path = path
+                    chain = self._chains.get(path)
+                    if chain is None:
+                        chain = self._chains[path] = frozenset(path.split("/"))
+                    state.chain = chain
+                self._close_left(state, started)
+                if started:
+                    self._open(state, started, segment)
+            ops = state.plan.ops.get(node)
+            if ops is None:
+                ops = state.plan.compile(node)
+            if ops:
+                self._apply(state, ops, segment)
+            if segment.id == "SE":
+                yield from self._finish(state)
+                state = None
+                skip = True
+            elif state.out:
+                yield from self._drain(state)
+        if state is not None:
+            yield from self._finish(state)
+
+    # -- transaction sets ------------------------------------------------------------
+    def _begin(
+        self, ts: TransactionSet, segment: Segment, sha256: str, name: str
+    ) -> _SetState | None:
+        summary = self.summary
+        group = ts.group
+        guide = group.version or ts.header[3]
+        try:
+            choice = self.walker.choose(ts)
+        except MapError:
+            summary.skipped.append(
+                SkippedSet(ts.set_id, guide, segment.ordinal, "no implementation-guide map")
+            )
+            return None
+        fmap = self.field_maps.find(guide, choice.entry.vriic, ts.header[3])
+        if fmap is None:
+            summary.skipped.append(SkippedSet(ts.set_id, guide, segment.ordinal, "no field map"))
+            return None
+        if self.kinds is not None and fmap.kind not in self.kinds:
+            return None
+        compiled = self.walker.compiled(choice)
+        key = (id(fmap), id(compiled.map))
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = Plan(fmap, compiled.map)
+        interchange = ts.interchange
+        source = Source(
+            file=name,
+            sha256=sha256,
+            interchange_control=interchange.control,
+            group_control=group.control,
+            set_control=ts.control,
+            set_id=ts.set_id,
+            guide=guide,
+            kind=fmap.kind,
+            sender_id=interchange.sender[1],
+            receiver_id=interchange.receiver[1],
+        )
+        return _SetState(plan, source, interchange.delimiters.component)
+
+    def _finish(self, state: _SetState) -> list[Record]:
+        while state.stack:
+            self._close(state, state.stack.pop())
+        return self._drain(state)
+
+    def _drain(self, state: _SetState) -> list[Record]:
+        """The records completed so far (counted), leaving none behind."""
+        out = state.out
+        state.out = []
+        records = self.summary.records
+        for record in out:
+            records[record.TYPE] = records.get(record.TYPE, 0) + 1
+        return out
+
+    # -- scopes ------------------------------------------------------------------------
+    def _open_roots(self, state: _SetState, segment: Segment) -> None:
+        for spec in state.plan.roots:
+            self._make(state, spec, segment)
+
+    def _open(self, state: _SetState, started: tuple[str, ...], segment: Segment) -> None:
+        by_anchor = state.plan.by_anchor
+        registry = state.registry
+        for loop in started:
+            for spec in by_anchor.get(loop, ()):
+                parent = spec.parent
+                if parent is None or parent.name in state.entries or parent.name in registry:
+                    self._make(state, spec, segment)
+
+    def _make(self, state: _SetState, spec: ScopeSpec, segment: Segment) -> None:
+        obj = spec.cls()
+        registry = state.registry
+        if spec.record:
+            obj.source = state.source
+            obj.ordinal = segment.ordinal
+            up = spec.parent_record
+            if up is not None:
+                parent_record = registry.get(up.name)
+                if parent_record is not None:
+                    obj.parent_ordinal = parent_record.ordinal
+                    if spec.count is not None:
+                        setattr(parent_record, spec.count, getattr(parent_record, spec.count) + 1)
+        if spec.attach is not None and spec.parent is not None:
+            holder = registry.get(spec.parent.name)
+            if holder is not None:
+                if spec.many:
+                    getattr(holder, spec.attach).append(obj)
+                else:
+                    setattr(holder, spec.attach, obj)
+        for name, target in spec.refs:
+            setattr(obj, name, registry.get(target))
+        registry[spec.name] = obj
+        entry = _Entry(spec, obj)
+        state.entries[spec.name] = entry
+        state.stack.append(entry)
+
+    def _close_left(self, state: _SetState, started: tuple[str, ...]) -> None:
+        """Close the scopes whose loop the walk has left, or begins again."""
+        stack = state.stack
+        chain = state.chain
+        cut = len(stack)
+        for i, entry in enumerate(stack):
+            loop = entry.spec.loop
+            if loop != SET_LOOP and (loop not in chain or loop in started):
+                cut = i
+                break
+        while len(stack) > cut:
+            self._close(state, stack.pop())
+
+    def _close(self, state: _SetState, entry: _Entry) -> None:
+        spec = entry.spec
+        registry = state.registry
+        if spec.hook is not None:
+            spec.hook(entry.obj, registry, state.context)
+        for name in spec.descendants:
+            registry.pop(name, None)
+        state.entries.pop(spec.name, None)
+        if not spec.record:
+            return
+        if spec.after_parent and spec.parent_record is not None:
+            holder = state.entries.get(spec.parent_record.name)
+            if holder is not None:
+                holder.pending.append(entry.obj)
+                holder.pending.extend(entry.pending)
+                return
+        state.out.append(entry.obj)
+        state.out.extend(entry.pending)
+
+    # -- values ------------------------------------------------------------------------
+    def _apply(self, state: _SetState, ops: list[tuple[str, int, Any]], segment: Segment) -> None:
+        registry = state.registry
+        elements = segment.elements
+        component = state.component
+        for owner, kind, spec in ops:
+            obj = registry.get(owner)
+            if obj is None:
+                continue
+            if kind == _FIELD:
+                if spec.when and not _holds(spec.when, elements, component):
+                    continue
+                value = _value(elements, spec.element, spec.component, component)
+                if value:
+                    try:
+                        setattr(obj, spec.name, spec.convert(value))
+                    except CONVERSION_ERRORS:
+                        self.summary.dropped += 1
+            elif kind == _VALUES:
+                if spec.when and not _holds(spec.when, elements, component):
+                    continue
+                self._values(getattr(obj, spec.name), spec, elements, component)
+            else:
+                if spec.when and not _holds(spec.when, elements, component):
+                    continue
+                self._items(getattr(obj, spec.name), spec, elements, component)
+
+    def _values(
+        self, target: list[Any], spec: ValuesSpec, elements: list[str], component: str
+    ) -> None:
+        convert = spec.convert
+        if spec.elements:
+            raw = [_value(elements, e, 0, component) for e in spec.elements]
+        elif spec.comps:
+            value = elements[spec.element] if spec.element < len(elements) else ""
+            parts = value.split(component) if value else []
+            raw = [parts[c - 1] if c <= len(parts) else "" for c in spec.comps]
+        else:
+            raw = [_value(elements, spec.element, spec.component, component)]
+        for value in raw:
+            if value:
+                try:
+                    target.append(convert(value))
+                except CONVERSION_ERRORS:
+                    self.summary.dropped += 1
+
+    def _items(
+        self, target: list[Any], spec: ItemsSpec, elements: list[str], component: str
+    ) -> None:
+        if not spec.starts:
+            item = self._item(spec, elements, component, 0)
+            if item is not None:
+                target.append(item)
+            return
+        for start in spec.starts:
+            if start < len(elements) and elements[start]:
+                item = self._item(spec, elements, component, start)
+                if item is not None:
+                    target.append(item)
+
+    def _item(self, spec: ItemsSpec, elements: list[str], component: str, start: int) -> Any:
+        obj = spec.cls()
+        filled = False
+        for f in spec.fields:
+            if f.element:
+                value = _value(elements, f.element, f.component, component)
+            else:
+                value = _value(elements, start + f.offset, f.component, component)
+            if value:
+                try:
+                    setattr(obj, f.name, f.convert(value))
+                except CONVERSION_ERRORS:
+                    self.summary.dropped += 1
+                    continue
+                filled = filled or not f.element or not spec.starts
+        for v in spec.values:
+            self._values(getattr(obj, v.name), v, elements, component)
+        return obj if filled else None
+
+
+def _value(elements: list[str], element: int, sub: int, component: str) -> str:
+    if element >= len(elements):
+        return ""
+    value = elements[element]
+    if sub and value:
+        parts = value.split(component)
+        return parts[sub - 1] if sub <= len(parts) else ""
+    return value if not sub else ""
+
+
+def _holds(conditions: Any, elements: list[str], component: str) -> bool:
+    for cond in conditions:
+        if _value(elements, cond.element, cond.component, component) not in cond.codes:
+            return False
+    return True
+
+
+def normalize_file(
+    path: str | os.PathLike[str], kinds: Iterable[str] | None = None
+) -> Iterator[Record]:
+    """Records of one file (a convenience over :class:`Normalizer`)."""
+    return Normalizer(kinds=kinds).records(Path(path))
+
+
+__all__ = ["Normalizer", "NormalizeSummary", "Plan", "SkippedSet", "file_sha256", "normalize_file"]

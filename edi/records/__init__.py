@@ -1,0 +1,79 @@
+"""Normalized records: what the parsers make of 834, 835 and 837 transaction sets.
+
+The classes name every field a record can hold; the field maps in ``maps/fields/``
+say which X12 element fills which field. ``CLASSES`` is the registry the maps name
+classes from.
+"""
+
+from __future__ import annotations
+
+from edi.records.base import Adjustment, Diagnosis, Party, Record, Reference, Source
+from edi.records.claims import (
+    Claim,
+    ClaimHeader,
+    OtherSubscriber,
+    Patient,
+    ServiceLine,
+    Subscriber,
+    Tooth,
+)
+from edi.records.enrollment import Coverage, Enrollment, Member, OtherCoverage, Provider
+from edi.records.remittance import ClaimPayment, Payment, ProviderAdjustment, ServicePayment
+
+#: every class a field map may name
+CLASSES: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (
+        Adjustment,
+        Claim,
+        ClaimHeader,
+        ClaimPayment,
+        Coverage,
+        Diagnosis,
+        Enrollment,
+        Member,
+        OtherCoverage,
+        OtherSubscriber,
+        Party,
+        Patient,
+        Payment,
+        Provider,
+        ProviderAdjustment,
+        Reference,
+        ServiceLine,
+        ServicePayment,
+        Subscriber,
+        Tooth,
+    )
+}
+#: record type name -> class
+RECORD_TYPES: dict[str, type[Record]] = {
+    cls.TYPE: cls for cls in CLASSES.values() if isinstance(cls, type) and issubclass(cls, Record)
+}
+
+__all__ = [
+    "CLASSES",
+    "RECORD_TYPES",
+    "Adjustment",
+    "Claim",
+    "ClaimHeader",
+    "ClaimPayment",
+    "Coverage",
+    "Diagnosis",
+    "Enrollment",
+    "Member",
+    "OtherCoverage",
+    "OtherSubscriber",
+    "Party",
+    "Patient",
+    "Payment",
+    "Provider",
+    "ProviderAdjustment",
+    "Record",
+    "Reference",
+    "ServiceLine",
+    "ServicePayment",
+    "Source",
+    "Subscriber",
+    "Tooth",
+]
