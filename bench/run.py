@@ -41,20 +41,37 @@ TARGET_RSS_MB = 100.0
 TARGET_HELP_S = 0.5
 #: edi validate against pyx12 validate, throughput ratio on files of the same shape
 TARGET_VALIDATE_RATIO = 50.0
+#: edi parse (records as JSON lines) against pyx12's X12ContextReader over the claim loops
+TARGET_PARSE_RATIO = 30.0
+TARGET_PARSE_RSS_MB = 150.0
 
 #: measurement kinds, in the order they run and are shown
-SPLIT, SPLIT_NOGC, READER, STRUCTURE, VALIDATE, PYX12, PYX12_VALIDATE = (
+SPLIT, SPLIT_NOGC, READER, STRUCTURE, VALIDATE, PARSE, PYX12, PYX12_VALIDATE, PYX12_PARSE = (
     "split",
     "split, gc off",
     "edi reader",
     "edi reader+structure",
     "edi validate",
+    "edi parse",
     "pyx12",
     "pyx12 validate",
+    "pyx12 claims",
 )
-KINDS = (SPLIT, SPLIT_NOGC, READER, STRUCTURE, VALIDATE, PYX12, PYX12_VALIDATE)
+KINDS = (
+    SPLIT,
+    SPLIT_NOGC,
+    READER,
+    STRUCTURE,
+    VALIDATE,
+    PARSE,
+    PYX12,
+    PYX12_VALIDATE,
+    PYX12_PARSE,
+)
 #: each edi measurement and the pyx12 one it is compared with
-EDI_VS_PYX12 = ((STRUCTURE, PYX12), (VALIDATE, PYX12_VALIDATE))
+EDI_VS_PYX12 = ((STRUCTURE, PYX12), (VALIDATE, PYX12_VALIDATE), (PARSE, PYX12_PARSE))
+#: sets the pyx12 claim-loop baseline is written for
+PYX12_PARSE_SETS = ("837P",)
 #: modules `edi --help` must not import (prefect is the requirement; the rest are noted)
 HEAVY_MODULES = ("prefect", "sqlalchemy", "pyx12", "lxml", "paramiko", "cryptography")
 
@@ -142,6 +159,64 @@ def _run_validate(path: str) -> dict[str, Any]:
     return out
 
 
+def _run_parse(path: str) -> dict[str, Any]:
+    """`edi parse --format jsonl`: normalize every set and encode each record, to /dev/null."""
+    from edi.parsers.normalize import Normalizer
+    from edi.records.export import jsonl
+
+    normalizer = Normalizer()
+    chars = 0
+    with open(os.devnull, "w") as sink:
+        for text in jsonl(normalizer.records(path)):
+            sink.write(text)
+            chars += len(text)
+    summary = normalizer.summary
+    return {"records": dict(summary.records), "json_chars": chars, "unlocated": summary.unlocated}
+
+
+def _run_pyx12_parse(path: str) -> dict[str, Any]:
+    """pyx12's X12ContextReader over the 837 claim loops (2300, each with its 2400 lines):
+    a reduced claim record per loop (claim id, charge, diagnoses, each line's procedure,
+    modifiers, charge, units and date), JSON-encoded to /dev/null. Fewer fields than edi's
+    records, and no parties: the baseline errs in pyx12's favour."""
+    from pyx12.error_handler import errh_null
+    from pyx12.params import params
+    from pyx12.x12context import X12ContextReader
+
+    _quiet_pyx12_logging()
+    claims = lines = 0
+    with open(os.devnull, "w") as sink, X12ContextReader(params(), errh_null(), path) as reader:
+        for node in reader.iter_segments("2300"):
+            if node.id != "2300":
+                continue
+            record: dict[str, Any] = {
+                "type": "claim",
+                "patient_control_number": node.get_value("CLM01"),
+                "total_charge": node.get_value("CLM02"),
+                "facility_code": node.get_value("CLM05-1"),
+                "diagnoses": [node.get_value(f"HI{i:02d}-2") for i in range(1, 13)],
+            }
+            sink.write(json.dumps(record) + "\n")
+            claims += 1
+            for line in node.select("2400"):
+                sink.write(
+                    json.dumps(
+                        {
+                            "type": "service_line",
+                            "line_number": line.get_value("LX01"),
+                            "procedure_code": line.get_value("SV101-2"),
+                            "modifiers": [line.get_value(f"SV101-{i}") for i in range(3, 7)],
+                            "charge": line.get_value("SV102"),
+                            "units": line.get_value("SV104"),
+                            "service_date": line.get_value("DTP03"),
+                        }
+                    )
+                    + "\n"
+                )
+                lines += 1
+    return {"claims": claims, "service_lines": lines}
+
+
 def _quiet_pyx12_logging() -> None:
     import logging
 
@@ -181,6 +256,8 @@ RUNNERS = {
     VALIDATE: _run_validate,
     PYX12: _run_pyx12,
     PYX12_VALIDATE: _run_pyx12_validate,
+    PARSE: _run_parse,
+    PYX12_PARSE: _run_pyx12_parse,
 }
 #: modules a measurement imports before its clock starts
 PRELOAD = {
@@ -189,6 +266,8 @@ PRELOAD = {
     VALIDATE: ("edi.parsers.validate",),
     PYX12: ("pyx12.x12context", "pyx12.params", "pyx12.error_handler"),
     PYX12_VALIDATE: ("pyx12.x12n_document", "pyx12.params"),
+    PARSE: ("edi.parsers.normalize", "edi.records.export"),
+    PYX12_PARSE: ("pyx12.x12context", "pyx12.params", "pyx12.error_handler"),
 }
 
 
@@ -590,6 +669,28 @@ def targets(
                 "met": r["ratio"] >= TARGET_VALIDATE_RATIO,
             }
         )
+    # parsing: throughput against pyx12's loop reader on the same shape, memory on big files
+    for r in pyx12_ratios(measurements, files):
+        if r["edi_kind"] != PARSE:
+            continue
+        out.append(
+            {
+                "target": f"{r['what']} >= {TARGET_PARSE_RATIO:g}x ({r['note']})",
+                "value": f"{r['ratio']:.1f}x",
+                "met": r["ratio"] >= TARGET_PARSE_RATIO,
+            }
+        )
+    for f in files:
+        m = by_key.get((f.path.name, PARSE))
+        if f.set_name != "837P" or f.tier != "large" or m is None:
+            continue
+        out.append(
+            {
+                "target": f"{PARSE} peak RSS < {TARGET_PARSE_RSS_MB:g} MB on {f.label}",
+                "value": f"{m.peak_rss_mb:.0f} MB",
+                "met": m.peak_rss_mb < TARGET_PARSE_RSS_MB,
+            }
+        )
     for f in files:
         if f.tier != "large":
             continue
@@ -890,9 +991,12 @@ def main(argv: list[str]) -> int:
             (READER, runs),
             (STRUCTURE, runs),
             (VALIDATE, runs),
+            (PARSE, runs),
         ]
         if f.tier == "small" and not args.skip_pyx12:
             todo += [(PYX12, pyx12_runs), (PYX12_VALIDATE, pyx12_runs)]
+            if f.set_name in PYX12_PARSE_SETS:
+                todo.append((PYX12_PARSE, pyx12_runs))
         for kind, n in todo:
             try:
                 measurements.append(measure(f, kind, n))

@@ -19,12 +19,14 @@ COMMANDS = {
     "samples": "edi.cli.samples:samples_group",
     "demo": "edi.cli.demo:demo_command",
     "validate": "edi.cli.validate:validate_command",
+    "parse": "edi.cli.parse:parse_command",
 }
 SHORT_HELP = {
     "inspect": "Show the envelopes and loop tree of X12 files.",
     "samples": "Make synthetic X12 files (large ones for benchmarks).",
     "demo": "Run the main job on the bundled samples.",
     "validate": "Validate X12 files (SNIP 1-3, some 5) and write TA1/999 acknowledgments.",
+    "parse": "Parse X12 files into claims, payments and members (JSON, XML, CSV).",
 }
 
 

@@ -33,6 +33,8 @@ from edi.records import CLASSES, Record
 
 FIELD_MAPS = PROJECT_MAPS / "fields"
 SCHEMA = FIELD_MAPS / "fieldmap.xsd"
+#: fieldsets shared by the maps of a folder
+SHARED_FIELDSETS = "fieldsets.xml"
 #: the anchor of a scope that lives for the whole transaction set
 SET_LOOP = "ST"
 #: the loop of a set-level field that names none
@@ -203,7 +205,7 @@ class FieldMap:
 
     @property
     def record_types(self) -> list[str]:
-        return [s.cls.TYPE for s in self.walk() if s.record]
+        return [str(getattr(s.cls, "TYPE")) for s in self.walk() if s.record]  # noqa: B009
 
     def bind(self, tmap: TransactionMap) -> None:
         """Check every loop and segment named against the guide ``tmap`` (MapError if not)."""
@@ -252,6 +254,11 @@ def _schema() -> etree.XMLSchema:
         raise MapError(f"{SCHEMA}: cannot read the field-map schema: {exc}") from exc
 
 
+def _line(node: Any) -> int:
+    """The line of an lxml element (its stubs type ``sourceline`` loosely)."""
+    return int(node.sourceline or 0)
+
+
 def _ranges(text: str | None) -> tuple[int, ...]:
     """``1-12`` -> 1..12; ``2-19/3`` -> 2, 5, ..., 17; ``5,20-24`` -> 5, 20..24."""
     if not text:
@@ -270,24 +277,33 @@ class _Loader:
         self.fieldsets: dict[str, etree._Element] = {}
 
     def error(self, node: etree._Element | None, message: str) -> MapError:
-        line = node.sourceline if node is not None else 0
+        line = _line(node) if node is not None else 0
         return MapError(f"{self.file}:{line}: {message}")
 
-    def load(self) -> FieldMap:
+    def parse(self, file: Path, root_tag: str) -> etree._Element:
         try:
-            doc = etree.parse(str(self.file))
+            doc = etree.parse(str(file))
         except (OSError, etree.XMLSyntaxError) as exc:
-            raise MapError(f"{self.file}: cannot read the field map: {exc}") from exc
+            raise MapError(f"{file}: cannot read the field map: {exc}") from exc
         schema = _schema()
         if not schema.validate(doc):
-            err = schema.error_log.last_error
-            raise MapError(f"{self.file}:{err.line}: {err.message}")
+            err: Any = getattr(schema.error_log, "last_error")  # noqa: B009 (untyped in the stubs)
+            raise MapError(f"{file}:{err.line}: {err.message}")
         root = doc.getroot()
-        self.fieldsets = {
-            node.get("name", ""): node
-            for node in root
-            if isinstance(node.tag, str) and node.tag == "fieldset"
-        }
+        if root.tag != root_tag:
+            raise MapError(f"{file}:{root.sourceline}: expected <{root_tag}>, found <{root.tag}>")
+        return root
+
+    def load(self) -> FieldMap:
+        shared = self.file.parent / SHARED_FIELDSETS
+        if shared.is_file():
+            for node in self.parse(shared, "fieldsets"):
+                if isinstance(node.tag, str):
+                    self.fieldsets[node.get("name", "")] = node
+        root = self.parse(self.file, "fieldmap")
+        for node in root:
+            if isinstance(node.tag, str) and node.tag == "fieldset":
+                self.fieldsets[node.get("name", "")] = node
         scopes: dict[str, ScopeSpec] = {}
         roots = [
             self.scope(node, None, scopes)
@@ -301,9 +317,12 @@ class _Loader:
             scope.descendants = tuple(
                 s.name for s in FieldMap(self.file, "", (), scope.children, {}).walk()
             )
-            for name, target in scope.refs:
+            for _field, target in scope.refs:
                 if target not in scopes:
-                    raise self.error(None, f"scope {scope.name}: ref to unknown scope {target}")
+                    raise MapError(
+                        f"{self.file}:{scope.line}: scope {scope.name}: "
+                        f"ref to unknown scope {target}"
+                    )
         return fmap
 
     def cls(self, node: etree._Element) -> type:
@@ -335,7 +354,7 @@ class _Loader:
         if name in scopes:
             raise self.error(node, f"scope {name} is declared twice")
         loop = node.get("loop", "")
-        spec = ScopeSpec(name, node.sourceline or 0, cls, loop, record, parent)
+        spec = ScopeSpec(name, _line(node), cls, loop, record, parent)
         scopes[name] = spec
         spec.attach = node.get("attach")
         spec.many = node.get("many") in ("true", "1")
@@ -452,7 +471,7 @@ class _Loader:
         type_name, convert = self.converter(node)
         return FieldSpec(
             name,
-            node.sourceline or 0,
+            _line(node),
             segment,
             element,
             component,
@@ -478,7 +497,7 @@ class _Loader:
         type_name, convert = self.converter(node)
         return ValuesSpec(
             name,
-            node.sourceline or 0,
+            _line(node),
             seg,
             element,
             component,
@@ -517,7 +536,7 @@ class _Loader:
         if starts and not any(f.element == 0 for f in fields):
             raise self.error(node, f"items {name}: elements given but no field uses offset")
         return ItemsSpec(
-            name, node.sourceline or 0, cls, seg, starts, loop, self.when(node, seg), fields, values
+            name, _line(node), cls, seg, starts, loop, self.when(node, seg), fields, values
         )
 
 
@@ -527,7 +546,12 @@ def load_field_map(file: str | os.PathLike[str]) -> FieldMap:
 
 
 class FieldMapCatalog:
-    """The field maps of ``maps/fields/`` (and ``$EDI_MAPS/fields/``), by guide."""
+    """The field maps of ``maps/fields/`` (and ``$EDI_MAPS/fields/``), by guide.
+
+    Only each map's ``guides`` attribute is read up front; a map is loaded and checked
+    when a transaction set of one of its guides first needs it, so a broken map fails
+    loudly for its own guides without stopping the others.
+    """
 
     def __init__(self, folders: list[Path] | None = None) -> None:
         if folders is None:
@@ -537,30 +561,49 @@ class FieldMapCatalog:
                 folders.append(Path(extra) / "fields")
             folders.append(FIELD_MAPS)
         self.folders = folders
-        self._by_guide: dict[str, FieldMap] | None = None
+        self._index: dict[str, Path] | None = None
+        self._loaded: dict[Path, FieldMap] = {}
+
+    def files(self) -> list[Path]:
+        """Every field map file, most specific folder first."""
+        return [
+            file
+            for folder in self.folders
+            if folder.is_dir()
+            for file in sorted(folder.glob("*.xml"))
+            if file.name != SHARED_FIELDSETS
+        ]
+
+    def index(self) -> dict[str, Path]:
+        """Guide (GS08) -> field map file; earlier folders win."""
+        if self._index is None:
+            found: dict[str, Path] = {}
+            for file in self.files():
+                try:
+                    guides = etree.parse(str(file)).getroot().get("guides", "")
+                except (OSError, etree.XMLSyntaxError) as exc:
+                    raise MapError(f"{file}: cannot read the field map: {exc}") from exc
+                for guide in guides.split():
+                    found.setdefault(guide, file)
+            self._index = found
+        return self._index
+
+    def load(self, file: Path) -> FieldMap:
+        fmap = self._loaded.get(file)
+        if fmap is None:
+            fmap = self._loaded[file] = load_field_map(file)
+        return fmap
 
     def maps(self) -> list[FieldMap]:
-        return list({id(m): m for m in self.by_guide().values()}.values())
-
-    def by_guide(self) -> dict[str, FieldMap]:
-        if self._by_guide is None:
-            found: dict[str, FieldMap] = {}
-            for folder in self.folders:
-                if not folder.is_dir():
-                    continue
-                for file in sorted(folder.glob("*.xml")):
-                    fmap = load_field_map(file)
-                    for guide in fmap.guides:
-                        found.setdefault(guide, fmap)  # earlier folders win
-            self._by_guide = found
-        return self._by_guide
+        """Every map, loaded and checked (raises on the first broken one)."""
+        return [self.load(file) for file in dict.fromkeys(self.index().values())]
 
     def find(self, *guides: str) -> FieldMap | None:
         """The map for the first of ``guides`` that has one."""
-        table = self.by_guide()
+        table = self.index()
         for guide in guides:
             if guide and guide in table:
-                return table[guide]
+                return self.load(table[guide])
         return None
 
 

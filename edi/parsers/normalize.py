@@ -11,7 +11,11 @@ For each transaction set the :class:`Normalizer` picks the field map of its guid
   line) is handed out right after its enclosing record instead;
 - fields, values and items copy elements of the segments of a scope's loops into its
   object; refs give a record the objects other scopes made (the claim takes the
-  billing provider, the subscriber and the payer).
+  billing provider, the subscriber and the payer). A referenced object is sealed: it is
+  shared by every record that took it, so it takes no more values (the guides' loops
+  run forward, so the parties are complete before the first claim; a value that would
+  still arrive is counted in :attr:`NormalizeSummary.late`, not written). Every object
+  a record reaches is therefore complete when the record is handed out.
 
 Every record carries its :class:`~edi.records.Source` (file sha256, ISA13, GS06, ST02)
 and the ordinal of its first segment. Values that do not convert (an amount that is
@@ -94,12 +98,33 @@ class Plan:
                     (scope.name, kind, spec)
                 )
         #: segment definition -> its operations (filled on first sight of each)
-        self.ops: dict[SegmentDef, list[tuple[str, int, Any]]] = {}
+        self.ops: dict[SegmentDef, list[_OwnerOps]] = {}
 
-    def compile(self, node: SegmentDef) -> list[tuple[str, int, Any]]:
-        ops = self.by_place.get((node.parent.id, node.id), [])
+    def compile(self, node: SegmentDef) -> list[_OwnerOps]:
+        """The operations of one place in the guide, grouped by the scope they write to."""
+        groups: dict[str, _OwnerOps] = {}
+        for owner, kind, spec in self.by_place.get((node.parent.id, node.id), []):
+            group = groups.get(owner)
+            if group is None:
+                group = groups[owner] = _OwnerOps(owner)
+            if kind == _FIELD:
+                group.fields.append(spec)
+            else:
+                group.lists.append((kind, spec))
+        ops = list(groups.values())
         self.ops[node] = ops
         return ops
+
+
+class _OwnerOps:
+    """What one segment writes into one scope's object: plain fields, then lists."""
+
+    __slots__ = ("owner", "fields", "lists")
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self.fields: list[FieldSpec] = []
+        self.lists: list[tuple[int, Any]] = []
 
 
 class _Entry:
@@ -120,6 +145,7 @@ class _SetState:
         "plan",
         "source",
         "registry",
+        "writable",
         "entries",
         "stack",
         "context",
@@ -134,6 +160,8 @@ class _SetState:
         self.source = source
         #: scope name -> its latest object (kept until the enclosing scope closes)
         self.registry: dict[str, Any] = {}
+        #: the registry less the sealed (referenced) objects: where values are written
+        self.writable: dict[str, Any] = {}
         #: scope name -> open entry
         self.entries: dict[str, _Entry] = {}
         self.stack: list[_Entry] = []
@@ -156,6 +184,8 @@ class NormalizeSummary:
     dropped: int = 0
     #: segments inside transaction sets that fit nowhere in their guide
     unlocated: int = 0
+    #: values for an object already referenced by a record (sealed), not written
+    late: int = 0
 
 
 class Normalizer:
@@ -172,7 +202,7 @@ class Normalizer:
         catalog: MapCatalog | None = None,
         field_maps: FieldMapCatalog | None = None,
     ) -> None:
-        self.walker = StructureWalker(catalog)
+        self.walker = StructureWalker(catalog, lenient=True)
         self.field_maps = field_maps or default_field_maps()
         self.kinds = frozenset(kinds) if kinds is not None else None
         self.summary = NormalizeSummary()
@@ -281,11 +311,8 @@ class Normalizer:
             interchange_control=interchange.control,
             group_control=group.control,
             set_control=ts.control,
-            set_id=ts.set_id,
-            guide=guide,
             kind=fmap.kind,
-            sender_id=interchange.sender[1],
-            receiver_id=interchange.receiver[1],
+            guide=guide,
         )
         return _SetState(plan, source, interchange.delimiters.component)
 
@@ -337,9 +364,12 @@ class Normalizer:
                     getattr(holder, spec.attach).append(obj)
                 else:
                     setattr(holder, spec.attach, obj)
+        writable = state.writable
         for name, target in spec.refs:
             setattr(obj, name, registry.get(target))
+            writable.pop(target, None)
         registry[spec.name] = obj
+        writable[spec.name] = obj
         entry = _Entry(spec, obj)
         state.entries[spec.name] = entry
         state.stack.append(entry)
@@ -362,8 +392,10 @@ class Normalizer:
         registry = state.registry
         if spec.hook is not None:
             spec.hook(entry.obj, registry, state.context)
+        writable = state.writable
         for name in spec.descendants:
             registry.pop(name, None)
+            writable.pop(name, None)
         state.entries.pop(spec.name, None)
         if not spec.record:
             return
@@ -377,31 +409,46 @@ class Normalizer:
         state.out.extend(entry.pending)
 
     # -- values ------------------------------------------------------------------------
-    def _apply(self, state: _SetState, ops: list[tuple[str, int, Any]], segment: Segment) -> None:
-        registry = state.registry
+    def _apply(self, state: _SetState, ops: list[_OwnerOps], segment: Segment) -> None:
+        writable = state.writable
         elements = segment.elements
+        count = len(elements)
         component = state.component
-        for owner, kind, spec in ops:
-            obj = registry.get(owner)
+        for group in ops:
+            obj = writable.get(group.owner)
             if obj is None:
+                if group.owner in state.registry:
+                    self.summary.late += 1
                 continue
-            if kind == _FIELD:
-                if spec.when and not _holds(spec.when, elements, component):
+            for spec in group.fields:
+                e = spec.element
+                if e >= count:
                     continue
-                value = _value(elements, spec.element, spec.component, component)
-                if value:
-                    try:
-                        setattr(obj, spec.name, spec.convert(value))
-                    except CONVERSION_ERRORS:
-                        self.summary.dropped += 1
-            elif kind == _VALUES:
-                if spec.when and not _holds(spec.when, elements, component):
+                value = elements[e]
+                if not value or (spec.when and not _holds(spec.when, elements, component)):
                     continue
-                self._values(getattr(obj, spec.name), spec, elements, component)
-            else:
-                if spec.when and not _holds(spec.when, elements, component):
+                c = spec.component
+                if c:
+                    parts = value.split(component)
+                    if c > len(parts):
+                        continue
+                    value = parts[c - 1]
+                    if not value:
+                        continue
+                if spec.type == "text":
+                    setattr(obj, spec.name, value)
                     continue
-                self._items(getattr(obj, spec.name), spec, elements, component)
+                try:
+                    setattr(obj, spec.name, spec.convert(value))
+                except CONVERSION_ERRORS:
+                    self.summary.dropped += 1
+            for kind, listed in group.lists:
+                if listed.when and not _holds(listed.when, elements, component):
+                    continue
+                if kind == _VALUES:
+                    self._values(getattr(obj, listed.name), listed, elements, component)
+                else:
+                    self._items(getattr(obj, listed.name), listed, elements, component)
 
     def _values(
         self, target: list[Any], spec: ValuesSpec, elements: list[str], component: str

@@ -14,6 +14,7 @@ lookup. See docs/ARCHITECTURE.md, "Loop recognition".
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -148,8 +149,11 @@ class StructureWalker:
     transaction set. ``warnings`` collects notes such as a nearest-version map.
     """
 
-    def __init__(self, catalog: MapCatalog | None = None) -> None:
+    def __init__(self, catalog: MapCatalog | None = None, *, lenient: bool = False) -> None:
         self.catalog = catalog or default_catalog()
+        #: when ISA12 has no map for GS08 (an 00501 envelope around 004010 content), take
+        #: the map of GS08's own version; the validator keeps this off (pyx12 does too)
+        self.lenient = lenient
         self.warnings: list[Problem] = []
         self._compiled: dict[str, CompiledMap] = {}
         self._choices: dict[tuple[str, str, str, str], MapChoice | MapError] = {}
@@ -164,6 +168,9 @@ class StructureWalker:
                 cached = self.catalog.select(*key)
             except MapError as exc:
                 cached = exc
+                if self.lenient and key[2][:5] != key[0]:
+                    with contextlib.suppress(MapError):
+                        cached = self.catalog.select(key[2][:5], *key[1:])
             self._choices[key] = cached
         if isinstance(cached, MapError):
             raise cached

@@ -30,13 +30,10 @@ class Source:
     interchange_control: str
     group_control: str
     set_control: str
-    set_id: str
+    #: the kind of transaction, e.g. ``837P`` (the set id, with the claim type for 837)
+    kind: str
     #: the implementation guide, e.g. ``005010X222A1`` (GS08, else ST03)
     guide: str
-    #: the kind of transaction, e.g. ``837P``
-    kind: str
-    sender_id: str = ""
-    receiver_id: str = ""
 
 
 @dataclass(slots=True, kw_only=True, eq=False)

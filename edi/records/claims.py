@@ -62,16 +62,18 @@ class OtherSubscriber:
     payer: Party | None = None
     adjudication_date: str | None = None
 
-    PHI: ClassVar[frozenset[str]] = frozenset({"group_number"})
+    PHI: ClassVar[frozenset[str]] = frozenset({"group_number", "adjudication_date"})
 
 
 @dataclass(slots=True, kw_only=True, eq=False)
 class Tooth:
-    """An 837D TOO segment: tooth number and the surfaces treated."""
+    """An 837D tooth: a line's TOO (number, surfaces treated) or a claim's DN2 (status)."""
 
     code_qualifier: str | None = None
     number: str | None = None
     surfaces: list[str] = field(default_factory=list)
+    #: DN202 tooth status: E extraction, I impacted, M missing (claim-level DN2 only)
+    status: str | None = None
 
     PHI: ClassVar[frozenset[str]] = frozenset()
 
@@ -88,12 +90,17 @@ class Claim(Record):
             "statement_date_to",
             "admission_date",
             "discharge_date",
+            "discharge_hour",
             "onset_date",
             "accident_date",
             "service_date_from",
             "service_date_to",
             "diagnoses",
             "procedures",
+            "procedure_dates",
+            "occurrence_codes",
+            "occurrence_spans",
+            "appliance_placement_date",
             "prior_authorization",
             "referral_number",
             "payer_claim_control_number",
@@ -123,6 +130,8 @@ class Claim(Record):
     accident_state: str | None = None
     special_program: str | None = None
     delay_reason: str | None = None
+    #: 837D CLM19: PB when the claim asks for a predetermination of benefits
+    submission_reason: str | None = None
     statement_date_from: str | None = None
     statement_date_to: str | None = None
     admission_date: str | None = None
@@ -130,13 +139,36 @@ class Claim(Record):
     admission_source: str | None = None
     patient_status: str | None = None
     discharge_date: str | None = None
+    #: 837I DTP*096 (TM): the hour of discharge, HHMM as sent
+    discharge_hour: str | None = None
     onset_date: str | None = None
     accident_date: str | None = None
     service_date_from: str | None = None
     service_date_to: str | None = None
     diagnoses: list[Diagnosis] = field(default_factory=list)
+    #: 837I HI principal/other procedures (BBR, BR, CAH, BBQ, BQ): qualifier and code
     procedures: list[Diagnosis] = field(default_factory=list)
+    #: the date of each of ``procedures``, in the same order (the guide requires one each)
+    procedure_dates: list[str] = field(default_factory=list)
     drg_code: str | None = None
+    #: 837I HI condition codes (BG)
+    condition_codes: list[str] = field(default_factory=list)
+    #: 837I HI occurrence codes (BH): the code as qualifier, its date as value
+    occurrence_codes: list[Reference] = field(default_factory=list)
+    #: 837I HI occurrence span codes (BI): the code as qualifier, the RD8 span as sent
+    occurrence_spans: list[Reference] = field(default_factory=list)
+    #: 837I HI value codes (BE) and, in the same order, their amounts
+    value_codes: list[str] = field(default_factory=list)
+    value_amounts: list[Decimal] = field(default_factory=list)
+    #: 837D DTP*452: orthodontic appliance placement
+    appliance_placement_date: str | None = None
+    #: 837D DN1: orthodontic treatment months, in total and remaining
+    orthodontic_total_months: int | None = None
+    orthodontic_remaining_months: int | None = None
+    #: 837D DN2: teeth missing, extracted or impacted (number and status)
+    tooth_status: list[Tooth] = field(default_factory=list)
+    #: AMT*F5: what the patient has paid already
+    patient_amount_paid: Decimal | None = None
     prior_authorization: str | None = None
     referral_number: str | None = None
     payer_claim_control_number: str | None = None
@@ -161,7 +193,17 @@ class ServiceLine(Record):
 
     TYPE: ClassVar[str] = "service_line"
     PHI: ClassVar[frozenset[str]] = frozenset(
-        {"service_date_from", "service_date_to", "line_control_number", "prior_authorization"}
+        {
+            "service_date_from",
+            "service_date_to",
+            "line_control_number",
+            "prior_authorization",
+            "prior_placement_date",
+            "appliance_placement_date",
+            "replacement_date",
+            "treatment_start_date",
+            "treatment_completion_date",
+        }
     )
 
     line_number: int | None = None
@@ -171,6 +213,8 @@ class ServiceLine(Record):
     description: str | None = None
     revenue_code: str | None = None
     charge: Decimal | None = None
+    #: 837I SV207: the part of the charge not covered
+    non_covered_charge: Decimal | None = None
     unit_basis: str | None = None
     units: Decimal | None = None
     place_of_service: str | None = None
@@ -181,9 +225,23 @@ class ServiceLine(Record):
     teeth: list[Tooth] = field(default_factory=list)
     service_date_from: str | None = None
     service_date_to: str | None = None
+    #: 837D line dates: prior placement (441), appliance placement (452), replacement
+    #: (446), treatment start (196) and completion (198)
+    prior_placement_date: str | None = None
+    appliance_placement_date: str | None = None
+    replacement_date: str | None = None
+    treatment_start_date: str | None = None
+    treatment_completion_date: str | None = None
     line_control_number: str | None = None
     prior_authorization: str | None = None
     rendering_provider: Party | None = None
+    #: 837I 2420A/B/D, 837D 2420B/C/D: the line's other providers
+    operating_provider: Party | None = None
+    other_operating_provider: Party | None = None
+    referring_provider: Party | None = None
+    assistant_surgeon: Party | None = None
+    supervising_provider: Party | None = None
+    service_facility: Party | None = None
     ndc: str | None = None
     ndc_quantity: Decimal | None = None
     ndc_unit: str | None = None

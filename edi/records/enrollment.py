@@ -35,24 +35,42 @@ class Enrollment(Record):
 
 @dataclass(slots=True, kw_only=True, eq=False)
 class Provider(Party):
-    """An 834 loop 2310 provider of a coverage, with its relationship."""
+    """An 834 loop 2310 provider of a coverage, with its relationship.
+
+    ``provider_code`` is the NM101 entity code (``P3`` primary care provider, ``QN``
+    dentist...), ``relationship`` the NM110 entity relationship (``25`` established
+    patient, ``26`` not established, ``72`` unknown); a PLA segment gives the date and
+    reason of a change of provider.
+    """
+
+    PHI: ClassVar[frozenset[str]] = Party.PHI | {"change_date"}
 
     provider_code: str | None = None
     relationship: str | None = None
+    change_date: str | None = None
+    change_reason: str | None = None
 
 
 @dataclass(slots=True, kw_only=True, eq=False)
 class OtherCoverage:
-    """An 834 loop 2320 COB: another insurer covering the member."""
+    """An 834 loop 2320 COB: another insurer covering the member.
+
+    ``insurer`` is the loop 2330 entity sent as ``NM1*IN`` (the other insurance
+    company); ``references`` the loop 2320 REF ids (``6P`` group, ``SY`` SSN, ``ZZ``
+    member id, ``60`` account suffix).
+    """
 
     payer_responsibility: str | None = None
     policy_number: str | None = None
     coordination: str | None = None
     begin_date: str | None = None
     end_date: str | None = None
+    references: list[Reference] = field(default_factory=list)
     insurer: Party | None = None
 
-    PHI: ClassVar[frozenset[str]] = frozenset({"policy_number", "begin_date", "end_date"})
+    PHI: ClassVar[frozenset[str]] = frozenset(
+        {"policy_number", "begin_date", "end_date", "references"}
+    )
 
 
 @dataclass(slots=True, kw_only=True, eq=False)
@@ -61,20 +79,36 @@ class Member(Record):
 
     ``subscriber_ordinal`` links a dependent to the ordinal of its subscriber's member
     record in the same transaction set (``None`` for a subscriber, or when the file
-    sends a dependent without its subscriber).
+    sends a dependent without its subscriber). ``contacts`` holds every PER number
+    as (qualifier, number); ``dates`` every member-level DTP sent as a D8 date.
     """
 
     TYPE: ClassVar[str] = "member"
-    PHI: ClassVar[frozenset[str]] = Party.PHI | {
-        "subscriber_id",
-        "group_policy",
-        "other_ids",
-        "ssn",
-        "death_date",
-        "eligibility_begin",
-        "eligibility_end",
-        "email",
-    }
+    PHI: ClassVar[frozenset[str]] = frozenset(
+        {
+            "subscriber_id",
+            "group_policy",
+            "other_ids",
+            "death_date",
+            "eligibility_begin",
+            "eligibility_end",
+            "dates",
+            "last_name",
+            "first_name",
+            "middle_name",
+            "suffix",
+            "id",
+            "ssn",
+            "address_line1",
+            "address_line2",
+            "city",
+            "postal_code",
+            "phone",
+            "email",
+            "contacts",
+            "birth_date",
+        }
+    )
 
     subscriber_ordinal: int | None = None
     is_subscriber: bool | None = None
@@ -93,6 +127,7 @@ class Member(Record):
     other_ids: list[Reference] = field(default_factory=list)
     eligibility_begin: str | None = None
     eligibility_end: str | None = None
+    dates: list[Reference] = field(default_factory=list)
     entity_type: str | None = None
     last_name: str | None = None
     first_name: str | None = None
@@ -109,6 +144,7 @@ class Member(Record):
     country: str | None = None
     phone: str | None = None
     email: str | None = None
+    contacts: list[Reference] = field(default_factory=list)
     birth_date: str | None = None
     gender: str | None = None
     marital_status: str | None = None
@@ -117,11 +153,14 @@ class Member(Record):
 
 @dataclass(slots=True, kw_only=True, eq=False)
 class Coverage(Record):
-    """One HD loop (2300) of a member: the insurance line, plan, level and dates."""
+    """One HD loop (2300) of a member: the insurance line, plan, level and dates.
+
+    ``dates`` holds every coverage DTP sent as a D8 date (qualifier, ISO date).
+    """
 
     TYPE: ClassVar[str] = "coverage"
     PHI: ClassVar[frozenset[str]] = frozenset(
-        {"begin_date", "end_date", "policy_number", "references"}
+        {"begin_date", "end_date", "dates", "policy_number", "references"}
     )
 
     maintenance_type: str | None = None
@@ -130,6 +169,7 @@ class Coverage(Record):
     coverage_level: str | None = None
     begin_date: str | None = None
     end_date: str | None = None
+    dates: list[Reference] = field(default_factory=list)
     policy_number: str | None = None
     references: list[Reference] = field(default_factory=list)
     providers: list[Provider] = field(default_factory=list)

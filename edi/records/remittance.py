@@ -29,11 +29,20 @@ class Payment(Record):
     Emitted at the end of its transaction set, after its claim payments, because the
     provider adjustments come last. ``claims_paid`` is the sum of CLP04 over the set's
     claim payments; ``balanced`` says whether claims paid minus adjustments equals
-    BPR02.
+    BPR02 (``None`` when BPR02, a CLP04 or a PLB amount is missing).
     """
 
     TYPE: ClassVar[str] = "payment"
-    PHI: ClassVar[frozenset[str]] = frozenset()
+    #: the payer's contact people (names, telephone, e-mail); payer and payee are
+    #: parties with their own PHI
+    PHI: ClassVar[frozenset[str]] = frozenset(
+        {
+            "payer_business_contact",
+            "payer_technical_contact",
+            "payer_technical_phone",
+            "payer_email",
+        }
+    )
 
     handling_code: str | None = None
     amount: Decimal | None = None
@@ -44,9 +53,22 @@ class Payment(Record):
     trace_type: str | None = None
     trace_number: str | None = None
     originator_id: str | None = None
+    #: TRN04, the originating company's division or subsidiary
+    originator_supplemental_code: str | None = None
+    #: CUR02 when the payment is not in US dollars
+    currency: str | None = None
     production_date: str | None = None
     receiver_id: str | None = None
+    #: REF*F2, the version of the payer's adjudication system
+    version_id: str | None = None
     payer: Party | None = None
+    #: 1000A PER*CX name (its telephone is ``payer.phone``)
+    payer_business_contact: str | None = None
+    #: 1000A PER*BL name and telephone
+    payer_technical_contact: str | None = None
+    payer_technical_phone: str | None = None
+    payer_email: str | None = None
+    payer_website: str | None = None
     payee: Party | None = None
     provider_adjustments: list[ProviderAdjustment] = field(default_factory=list)
     claim_count: int = 0
@@ -66,6 +88,7 @@ class ClaimPayment(Record):
             "statement_date_from",
             "statement_date_to",
             "received_date",
+            "coverage_expiration_date",
             "references",
         }
     )
@@ -79,6 +102,8 @@ class ClaimPayment(Record):
     payer_claim_control_number: str | None = None
     facility_code: str | None = None
     frequency_code: str | None = None
+    #: CLP10, the patient's discharge status code
+    patient_status: str | None = None
     drg_code: str | None = None
     drg_weight: Decimal | None = None
     discharge_fraction: Decimal | None = None
@@ -95,6 +120,10 @@ class ClaimPayment(Record):
     outpatient_remarks: list[str] = field(default_factory=list)
     references: list[Reference] = field(default_factory=list)
     coverage_amount: Decimal | None = None
+    #: AMT*I, AMT*D8, AMT*F5
+    interest: Decimal | None = None
+    prompt_pay_discount: Decimal | None = None
+    patient_amount_paid: Decimal | None = None
     service_count: int = 0
 
 
@@ -104,12 +133,13 @@ class ServicePayment(Record):
 
     TYPE: ClassVar[str] = "service_payment"
     PHI: ClassVar[frozenset[str]] = frozenset(
-        {"service_date_from", "service_date_to", "line_control_number"}
+        {"service_date_from", "service_date_to", "line_control_number", "references"}
     )
 
     procedure_qualifier: str | None = None
     procedure_code: str | None = None
     modifiers: list[str] = field(default_factory=list)
+    description: str | None = None
     charge: Decimal | None = None
     paid: Decimal | None = None
     revenue_code: str | None = None
@@ -122,6 +152,8 @@ class ServicePayment(Record):
     service_date_from: str | None = None
     service_date_to: str | None = None
     line_control_number: str | None = None
+    #: other 2110 REF identifiers (rendering provider, authorization, policy)
+    references: list[Reference] = field(default_factory=list)
     allowed_amount: Decimal | None = None
     remarks: list[str] = field(default_factory=list)
 

@@ -1,0 +1,175 @@
+"""``edi parse``: normalized records of local X12 files, as JSON lines, JSON, XML or CSV.
+
+The records go to stdout or to ``--output`` (created readable by its owner only: the
+records hold PHI). What goes to stderr is counts per file and the reasons a set was not
+read, never a data value.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any
+
+import click
+
+from edi.errors import EdiError
+
+KINDS = ("834", "835", "837P", "837I", "837D")
+FORMATS = ("jsonl", "json", "xml", "csv")
+TYPES = (
+    "claim",
+    "service_line",
+    "payment",
+    "claim_payment",
+    "service_payment",
+    "enrollment",
+    "member",
+    "coverage",
+)
+
+
+@click.command("parse")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl", show_default=True)
+@click.option(
+    "--set",
+    "kinds",
+    multiple=True,
+    type=click.Choice(KINDS),
+    help="Read only these transaction kinds (repeatable; default: all).",
+)
+@click.option(
+    "--type",
+    "types",
+    multiple=True,
+    type=click.Choice(TYPES),
+    help="Write only these record types (repeatable; csv takes exactly one).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file (created with mode 0600) instead of stdout.",
+)
+def parse_command(
+    paths: tuple[str, ...],
+    fmt: str,
+    kinds: tuple[str, ...],
+    types: tuple[str, ...],
+    output: str | None,
+) -> None:
+    """Parse X12 files into normalized records: claims, payments, members.
+
+    Each record names its type (claim, service_line, payment, claim_payment,
+    service_payment, enrollment, member, coverage), its source (file sha256, ISA13,
+    GS06, ST02) and the ordinal of its first segment. Records hold PHI: write them
+    only where PHI may be kept. Exits 1 when a file is not X12 at all.
+    """
+    if fmt == "csv" and len(types) != 1:
+        raise click.UsageError(
+            "csv holds one record type: give exactly one --type (" + ", ".join(TYPES) + ")"
+        )
+    from edi.parsers.normalize import Normalizer
+    from edi.records import export
+
+    failed = False
+    with _opened(output) as out:
+        writer = _Writer(fmt, out, types[0] if fmt == "csv" else None)
+        for path in paths:
+            normalizer = Normalizer(kinds=kinds or None)
+            try:
+                records = normalizer.records(path)
+                if types:
+                    records = (r for r in records if r.TYPE in types)
+                writer.write(records, export)
+            except EdiError as exc:
+                failed = True
+                click.echo(f"{path}: cannot parse: {exc}", err=True)
+                continue
+            click.echo(_summary_line(path, normalizer), err=True)
+        writer.close()
+    if failed:
+        raise SystemExit(1)
+
+
+def _summary_line(path: str, normalizer: Any) -> str:
+    summary = normalizer.summary
+    counts = ", ".join(f"{n} {t}" for t, n in sorted(summary.records.items())) or "no records"
+    line = f"{path}: {counts} from {summary.sets} transaction set(s)"
+    for skipped in summary.skipped:
+        line += f"; set {skipped.set_id} ({skipped.guide or 'no version'}) at segment {skipped.ordinal} not read: {skipped.reason}"
+    if summary.unlocated:
+        line += f"; {summary.unlocated} segment(s) fit nowhere in the guide (see edi validate)"
+    if summary.dropped:
+        line += f"; {summary.dropped} value(s) left empty: not of their type"
+    return line
+
+
+@contextmanager
+def _opened(output: str | None) -> Iterator[IO[str]]:
+    if output is None:
+        yield sys.stdout
+        return
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        yield handle
+
+
+class _Writer:
+    """Streams records in one format to one text stream, across several input files."""
+
+    def __init__(self, fmt: str, out: IO[str], csv_type: str | None) -> None:
+        self.fmt = fmt
+        self.out = out
+        self.started = False
+        self.csv: Any = None
+        self.csv_type = csv_type
+        self.xml: Any = None
+
+    def write(self, records: Any, export: Any) -> None:
+        out = self.out
+        if self.fmt == "jsonl":
+            for text in export.jsonl(records):
+                out.write(text)
+        elif self.fmt == "json":
+            for record in records:
+                out.write(("[\n" if not self.started else ",\n") + _json(export.to_dict(record)))
+                self.started = True
+        elif self.fmt == "csv":
+            from edi.records import RECORD_TYPES
+
+            if self.csv is None:
+                cls = RECORD_TYPES[self.csv_type or ""]
+                self.csv = csv.DictWriter(out, fieldnames=export.columns(cls), lineterminator="\n")
+                self.csv.writeheader()
+            for record in records:
+                self.csv.writerow(export.csv_row(record))
+        else:
+            from lxml import etree
+
+            if not self.started:
+                out.write('<?xml version="1.0" encoding="UTF-8"?>\n<records>\n')
+                self.started = True
+            for record in records:
+                out.write(etree.tostring(export.to_element(record), encoding="unicode"))
+                out.write("\n")
+
+    def close(self) -> None:
+        if self.fmt == "json":
+            self.out.write("[]\n" if not self.started else "\n]\n")
+        elif self.fmt == "xml":
+            if not self.started:
+                self.out.write('<?xml version="1.0" encoding="UTF-8"?>\n<records>\n')
+            self.out.write("</records>\n")
+        self.out.flush()
+
+
+def _json(data: Any) -> str:
+    import json
+
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

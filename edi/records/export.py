@@ -1,0 +1,273 @@
+"""Records as plain data: dicts for JSON, flat rows for CSV, elements for XML.
+
+Pure functions over :mod:`edi.records` objects. Amounts are written as decimal text
+exactly as they were sent (``"120.00"``), never through binary floats; dates are ISO
+text; empty fields (``None``, empty lists) are left out of JSON and XML and are empty
+cells in CSV.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import Any
+
+from lxml import etree
+
+from edi.records.base import Record, Source
+
+#: record fields written as attributes of the record, not as data fields
+HEAD_FIELDS = ("source", "ordinal", "parent_ordinal")
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    """Data field names of a record class (not its source and ordinals)."""
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(
+            f.name for f in dataclasses.fields(cls) if f.name not in HEAD_FIELDS
+        )
+    return names
+
+
+def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:
+        return value
+    if kind is Decimal:
+        return str(value)
+    if kind is list:
+        return [_plain(v) for v in value]
+    return _object(value)
+
+
+def _object(obj: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in _names(type(obj)):
+        value = getattr(obj, name)
+        if value is None:
+            continue
+        kind = type(value)
+        if kind is str:
+            out[name] = value
+        elif kind is Decimal:
+            out[name] = str(value)
+        elif kind is list:
+            if value:
+                out[name] = [_plain(v) for v in value]
+        else:
+            out[name] = _plain(value)
+    return out
+
+
+_SOURCE_NAMES = tuple(f.name for f in dataclasses.fields(Source))
+#: the dict of the last Source seen (every record of a transaction set shares one)
+_last_source: list[Any] = [None, {}]
+
+
+def source_dict(source: Source | None) -> dict[str, str]:
+    if source is None:
+        return {}
+    if _last_source[0] is not source:
+        _last_source[0] = source
+        _last_source[1] = {name: getattr(source, name) for name in _SOURCE_NAMES}
+    return _last_source[1]  # type: ignore[no-any-return]
+
+
+def to_dict(record: Record) -> dict[str, Any]:
+    """A record as JSON-ready data: ``type``, ``ordinal``, ``parent_ordinal``, ``source``, fields."""
+    out: dict[str, Any] = {"type": record.TYPE, "ordinal": record.ordinal}
+    if record.parent_ordinal is not None:
+        out["parent_ordinal"] = record.parent_ordinal
+    out["source"] = source_dict(record.source)
+    out.update(_object(record))
+    return out
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_KEYS: dict[type, tuple[tuple[str, str], ...]] = {}
+#: most nested objects' JSON texts kept at once (claims share a handful of parties)
+FRAGMENT_CACHE = 64
+
+
+def _keys(cls: type) -> tuple[tuple[str, str], ...]:
+    keys = _KEYS.get(cls)
+    if keys is None:
+        keys = _KEYS[cls] = tuple((name, _ENCODE(name) + ":") for name in _names(cls))
+    return keys
+
+
+class JsonLines:
+    """Records as JSON lines, the same documents as ``json.dumps(to_dict(record))``.
+
+    Claims of one subscriber share its party objects; their JSON text is made once and
+    reused. That is sound because every object a record reaches is complete when the
+    record is handed out, and is not changed after (see :mod:`edi.parsers.normalize`).
+    """
+
+    def __init__(self) -> None:
+        self._fragments: dict[int, tuple[Any, str]] = {}
+        self._source: Any = None
+        self._source_text = ""
+
+    def line(self, record: Record) -> str:
+        parts = ['{"type":', _ENCODE(record.TYPE), ',"ordinal":', str(record.ordinal)]
+        if record.parent_ordinal is not None:
+            parts += [',"parent_ordinal":', str(record.parent_ordinal)]
+        if record.source is not self._source:
+            self._source = record.source
+            self._source_text = _ENCODE(source_dict(record.source))
+        parts += [',"source":', self._source_text]
+        for name, key in _keys(type(record)):
+            value = getattr(record, name)
+            if value is None:
+                continue
+            kind = type(value)
+            if kind is str:
+                text = _ENCODE(value)
+            elif kind is Decimal:
+                text = '"' + str(value) + '"'
+            elif kind is int:
+                text = str(value)
+            elif kind is bool:
+                text = "true" if value else "false"
+            elif kind is list:
+                if not value:
+                    continue
+                text = _ENCODE(_plain(value))
+            else:
+                text = self._fragment(value)
+            parts += [",", key, text]
+        parts.append("}\n")
+        return "".join(parts)
+
+    def _fragment(self, obj: Any) -> str:
+        cached = self._fragments.get(id(obj))
+        if cached is not None and cached[0] is obj:
+            return cached[1]
+        text = _ENCODE(_object(obj))
+        if len(self._fragments) >= FRAGMENT_CACHE:
+            self._fragments.clear()
+        self._fragments[id(obj)] = (obj, text)
+        return text
+
+
+def jsonl(records: Iterable[Record]) -> Iterator[str]:
+    """One JSON document per record, each ending in a newline."""
+    writer = JsonLines()
+    for record in records:
+        yield writer.line(record)
+
+
+# ---------------------------------------------------------------------------------
+# CSV: one record type per table, nested objects flattened to dotted columns
+# ---------------------------------------------------------------------------------
+
+
+def _nested_class(hint: Any) -> type | None:
+    """The dataclass in ``X | None``, if the hint is one."""
+    args = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    for arg in args:
+        if isinstance(arg, type) and dataclasses.is_dataclass(arg):
+            return arg
+    return None
+
+
+_COLUMNS: dict[type, tuple[str, ...]] = {}
+
+
+def columns(cls: type) -> tuple[str, ...]:
+    """CSV columns of a record class: head fields, source fields, then dotted data fields."""
+    found = _COLUMNS.get(cls)
+    if found is not None:
+        return found
+    head = ["type", "ordinal", "parent_ordinal"]
+    head += [f"source.{f.name}" for f in dataclasses.fields(Source)]
+    found = _COLUMNS[cls] = tuple(head + list(_flat_columns(cls, "")))
+    return found
+
+
+def _flat_columns(cls: type, prefix: str) -> Iterator[str]:
+    hints = typing.get_type_hints(cls)
+    for name in _names(cls):
+        nested = _nested_class(hints[name])
+        if nested is not None:
+            yield from _flat_columns(nested, f"{prefix}{name}.")
+        else:
+            yield f"{prefix}{name}"
+
+
+def _flatten(obj: Any, prefix: str, out: dict[str, Any]) -> None:
+    for name in _names(type(obj)):
+        value = getattr(obj, name)
+        if value is None or value == []:
+            continue
+        if dataclasses.is_dataclass(value):
+            _flatten(value, f"{prefix}{name}.", out)
+        elif isinstance(value, list):
+            out[prefix + name] = json.dumps(
+                _plain(value), ensure_ascii=False, separators=(",", ":")
+            )
+        elif isinstance(value, bool):
+            out[prefix + name] = "Y" if value else "N"
+        else:
+            out[prefix + name] = str(value)
+
+
+def csv_row(record: Record) -> dict[str, Any]:
+    """A record as one CSV row keyed by :func:`columns` (lists as JSON text)."""
+    row: dict[str, Any] = {
+        "type": record.TYPE,
+        "ordinal": record.ordinal,
+        "parent_ordinal": record.parent_ordinal,
+    }
+    for key, value in source_dict(record.source).items():
+        row[f"source.{key}"] = value
+    _flatten(record, "", row)
+    return row
+
+
+# ---------------------------------------------------------------------------------
+# XML
+# ---------------------------------------------------------------------------------
+
+
+def _xml_value(parent: etree._Element, name: str, value: Any) -> None:
+    node = etree.SubElement(parent, name)
+    if isinstance(value, list):
+        for item in value:
+            _xml_value(node, "item", item)
+    elif isinstance(value, bool):
+        node.text = "Y" if value else "N"
+    elif isinstance(value, str | int | Decimal):
+        node.text = str(value)
+    else:
+        _xml_object(node, value)
+
+
+def _xml_object(node: etree._Element, obj: Any) -> None:
+    for name in _names(type(obj)):
+        value = getattr(obj, name)
+        if value is None or value == []:
+            continue
+        _xml_value(node, name, value)
+
+
+def to_element(record: Record) -> etree._Element:
+    """A record as ``<claim ordinal=".."><source .../><total_charge>..</total_charge>...``."""
+    node = etree.Element(record.TYPE, ordinal=str(record.ordinal))
+    if record.parent_ordinal is not None:
+        node.set("parent_ordinal", str(record.parent_ordinal))
+    etree.SubElement(node, "source", source_dict(record.source))
+    _xml_object(node, record)
+    return node
+
+
+__all__ = ["JsonLines", "columns", "csv_row", "jsonl", "source_dict", "to_dict", "to_element"]
