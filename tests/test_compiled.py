@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import os
 
+import edi.parsers.normalize
 import edi.parsers.reader
 import edi.parsers.structure
 import edi.parsers.validate
+import edi.records.export
 
 
 def test_the_parsers_are_the_build_asked_for():
     compiled = os.environ.get("EDI_COMPILED") == "1"
-    for module in (edi.parsers.reader, edi.parsers.structure, edi.parsers.validate):
+    for module in (
+        edi.parsers.reader,
+        edi.parsers.structure,
+        edi.parsers.validate,
+        edi.parsers.normalize,
+        edi.records.export,
+    ):
         assert module.__file__ is not None
         assert module.__file__.endswith(".so") is compiled, module.__file__

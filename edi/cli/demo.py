@@ -1,8 +1,9 @@
 """``edi demo``: the main job on embedded defaults, over the bundled synthetic samples.
 
-Today it validates every bundled sample (envelopes, loops, SNIP 1-3 and part of 5) and
-shows a verdict per file with the acknowledgment codes; later stages (SFTP pull,
-decryption, storage) join it as they are built.
+Today it validates every bundled sample (envelopes, loops, SNIP 1-3 and part of 5),
+shows a verdict per file with the acknowledgment codes, and counts the normalized
+records of each accepted file; later stages (SFTP pull, decryption, storage) join it as
+they are built.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ SAMPLES = Path(__file__).resolve().parents[2] / "samples"
     help="Folder of X12 files (searched recursively).",
 )
 def demo_command(folder: Path) -> None:
-    """Validate every bundled sample and show what the 999/TA1 would say."""
+    """Validate every bundled sample, show what the 999/TA1 would say, count its records."""
     from edi.cli.validate import render_text
+    from edi.parsers.normalize import Normalizer
     from edi.parsers.validate import Validator
 
     files = sorted(p for p in folder.rglob("*.x12") if p.is_file())
@@ -48,7 +50,19 @@ def demo_command(folder: Path) -> None:
             # the same lines `edi validate` prints, under the verdict
             for line in render_text(result).splitlines()[1:]:
                 click.echo(f"        {line}")
+        if result.accepted:
+            normalizer = Normalizer()
+            for _record in normalizer.records(path):
+                pass
+            counts = normalizer.summary.records
+            click.echo(
+                "          records: " + ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
+            )
     click.echo(f"{len(files)} files: {accepted} accepted, {rejected} rejected")
+    click.echo(
+        "next: edi parse samples/837P-professional-claim.x12 --format json   "
+        "(records hold PHI: synthetic here)"
+    )
 
 
 def _sets(result: Any) -> list[Any]:

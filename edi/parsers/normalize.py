@@ -286,14 +286,15 @@ class Normalizer:
         summary = self.summary
         group = ts.group
         guide = group.version or ts.header[3]
+        fmap = self.field_maps.find(guide, ts.header[3])
         try:
             choice = self.walker.choose(ts)
         except MapError:
-            summary.skipped.append(
-                SkippedSet(ts.set_id, guide, segment.ordinal, "no implementation-guide map")
-            )
+            reason = "no implementation-guide map" if fmap is not None else "no field map"
+            summary.skipped.append(SkippedSet(ts.set_id, guide, segment.ordinal, reason))
             return None
-        fmap = self.field_maps.find(guide, choice.entry.vriic, ts.header[3])
+        if fmap is None:
+            fmap = self.field_maps.find(choice.entry.vriic)
         if fmap is None:
             summary.skipped.append(SkippedSet(ts.set_id, guide, segment.ordinal, "no field map"))
             return None
