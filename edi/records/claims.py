@@ -182,6 +182,8 @@ class Claim(Record):
     other_operating_provider: Party | None = None
     supervising_provider: Party | None = None
     assistant_surgeon: Party | None = None
+    #: 837I 4010 2310C (NM1*73): the other provider (PRV01 OT other, PE performing)
+    other_provider: Party | None = None
     service_facility: Party | None = None
     other_subscribers: list[OtherSubscriber] = field(default_factory=list)
     line_count: int = 0
@@ -241,6 +243,9 @@ class ServiceLine(Record):
     referring_provider: Party | None = None
     assistant_surgeon: Party | None = None
     supervising_provider: Party | None = None
+    #: 837I 4010 2420A (NM1*71) and 2420C (NM1*73): the line's attending and other provider
+    attending_provider: Party | None = None
+    other_provider: Party | None = None
     service_facility: Party | None = None
     ndc: str | None = None
     ndc_quantity: Decimal | None = None
