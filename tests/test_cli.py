@@ -84,7 +84,10 @@ def test_demo_checks_every_sample():
     assert result.exit_code == 0
     assert any(line.startswith("OK        837P-professional-claim.x12") for line in lines)
     assert any(line.startswith("REJECTED  bad/834-broken-envelope.x12") for line in lines)
-    assert lines[-1].endswith(" 1 rejected")
+    assert "          records: 2 claim, 5 service_line" in lines
+    assert "          records: 3 claim_payment, 1 payment, 5 service_payment" in lines
+    assert lines[-2] == "7 files: 6 accepted, 1 rejected"
+    assert lines[-1].startswith("next: edi parse ")
 
 
 def test_help_runs_without_importing_prefect():
