@@ -87,7 +87,7 @@ def test_demo_checks_every_sample():
     assert "          records: 2 claim, 5 service_line" in lines
     assert "          records: 3 claim_payment, 1 payment, 5 service_payment" in lines
     assert lines[-2] == "7 files: 6 accepted, 1 rejected"
-    assert lines[-1].startswith("next: edi parse ")
+    assert lines[-1].startswith("next: .venv/bin/edi parse ")
 
 
 def test_help_runs_without_importing_prefect():

@@ -60,7 +60,7 @@ def demo_command(folder: Path) -> None:
             )
     click.echo(f"{len(files)} files: {accepted} accepted, {rejected} rejected")
     click.echo(
-        "next: edi parse samples/837P-professional-claim.x12 --format json   "
+        "next: .venv/bin/edi parse samples/837P-professional-claim.x12 --format json   "
         "(records hold PHI: synthetic here)"
     )
 
