@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from pathlib import Path
 
@@ -12,36 +11,10 @@ from edi.parsers import x834
 from edi.parsers.normalize import Normalizer
 from edi.records import Coverage, Enrollment, Member, OtherCoverage, Party, Provider, Record
 from tests.conftest import SAMPLES, CorpusFile, corpus_manifest, corpus_path, require
+from tests.phi_checks import assert_phi_names_are_fields
+from tests.rawx12 import envelopes, raw_segments
 
 ENROLLMENTS = [row for row in corpus_manifest() if row.transaction_set == "834"]
-
-
-# -- reading the file the plain way, independently of the normalizer ----------------------
-
-
-def raw_segments(path: Path) -> list[list[str]]:
-    """Every segment as its elements (element 0 the id), delimiters from the first ISA."""
-    text = path.read_bytes().decode("latin-1")
-    start = text.index("ISA")
-    element, terminator = text[start + 3], text[start + 105]
-    return [
-        chunk.strip().split(element) for chunk in text[start:].split(terminator) if chunk.strip()
-    ]
-
-
-def envelopes(segments: list[list[str]]) -> list[tuple[str, str, str]]:
-    """(ISA13, GS06, ST02) in force at each segment, by ordinal - 1."""
-    isa13 = gs06 = st02 = ""
-    out = []
-    for seg in segments:
-        if seg[0] == "ISA":
-            isa13 = seg[13]
-        elif seg[0] == "GS":
-            gs06 = seg[6]
-        elif seg[0] == "ST":
-            st02 = seg[2]
-        out.append((isa13, gs06, st02))
-    return out
 
 
 def parse(path: Path) -> tuple[list[Enrollment], list[Member], list[Coverage], list[Record]]:
@@ -638,8 +611,7 @@ def test_keep_insurer_needs_an_nm1_in_and_a_cob() -> None:
 
 @pytest.mark.parametrize("cls", [Enrollment, Member, Coverage, Provider, OtherCoverage])
 def test_phi_names_are_fields(cls: type) -> None:
-    names = {f.name for f in dataclasses.fields(cls)}
-    assert names >= cls.PHI  # type: ignore[attr-defined]
+    assert_phi_names_are_fields(cls)
 
 
 def test_person_fields_are_phi() -> None:

@@ -3,7 +3,6 @@ hand-read fields of corpus files, of our sample and of a synthetic file built he
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections.abc import Iterator
 from decimal import Decimal
@@ -26,6 +25,8 @@ from edi.records import (
     ServicePayment,
 )
 from tests.conftest import SAMPLES, CorpusFile, corpus_manifest, corpus_path
+from tests.phi_checks import assert_phi_names_are_fields
+from tests.rawx12 import count, delimiters, raw_segments
 
 REMITS = [row for row in corpus_manifest() if row.transaction_set == "835"]
 #: a bare ST..SE with no interchange envelope: the reader refuses it (no ISA)
@@ -63,34 +64,6 @@ BALANCE = {
 # -- the plain reading the normalizer is checked against ------------------------------
 
 
-def raw_text(path: Path) -> str:
-    text = path.read_bytes().decode("latin-1").lstrip("\ufeff \r\n")
-    assert text.startswith("ISA")
-    return text
-
-
-def raw_delimiters(text: str) -> tuple[str, str, str]:
-    """Element separator, component separator (ISA16), segment terminator.
-
-    The terminator is the byte after ISA16, unless that is a line break written before
-    the real terminator (``ISA...|^\\n~GS``).
-    """
-    element, component, terminator = text[3], text[104], text[105]
-    if terminator in "\r\n":
-        following = text[105:].lstrip(" \r\n")[:1]
-        if following and not following.isalnum():
-            terminator = following
-    return element, component, terminator
-
-
-def raw_segments(path: Path) -> list[list[str]]:
-    """Every segment of the file as its elements, element 0 the segment id."""
-    text = raw_text(path)
-    element, _, terminator = raw_delimiters(text)
-    chunks = (chunk.strip(" \r\n") for chunk in text.split(terminator))
-    return [chunk.split(element) for chunk in chunks if chunk]
-
-
 def raw_sets(segments: list[list[str]]) -> list[list[list[str]]]:
     """The segments of each transaction set, ST to SE."""
     out: list[list[list[str]]] = []
@@ -126,10 +99,6 @@ def raw_balance(segments: list[list[str]]) -> bool | None:
         Decimal(0),
     )
     return paid - adjusted == Decimal(bpr[2])
-
-
-def count(segments: list[list[str]], seg_id: str) -> int:
-    return sum(1 for seg in segments if seg[0] == seg_id)
 
 
 # -- parsing ---------------------------------------------------------------------------
@@ -221,8 +190,7 @@ def test_claims_and_provider_adjustments_match_the_raw_segments(row: CorpusFile)
         pairs = [pair for seg in raw if seg[0] == "PLB" for pair in plb_pairs(seg)]
         assert len(payment.provider_adjustments) == len(pairs)
         assert [(p.reason, p.amount) for p in payment.provider_adjustments] == [
-            (reason.split(raw_delimiters(raw_text(path))[1])[0], Decimal(amount))
-            for reason, amount in pairs
+            (reason.split(delimiters(path)[1])[0], Decimal(amount)) for reason, amount in pairs
         ]
         assert payment.claim_count == count(raw, "CLP")
     # order: claim payments as they close, each followed by its service payments, the
@@ -930,9 +898,7 @@ def test_claim_payments_leave_as_their_loop_closes(synthetic: Path) -> None:
 
 
 def test_phi_sets_name_real_fields_and_cover_people() -> None:
-    for cls in (Payment, ClaimPayment, ServicePayment, ProviderAdjustment):
-        names = {f.name for f in dataclasses.fields(cls)}
-        assert names >= cls.PHI
+    assert_phi_names_are_fields(Payment, ClaimPayment, ServicePayment, ProviderAdjustment)
     assert {
         "patient_control_number",
         "payer_claim_control_number",

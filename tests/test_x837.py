@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from edi.parsers import x837
-from edi.parsers.normalize import Normalizer
-from edi.records import Claim, ServiceLine
+from edi.records import Claim
+from tests.claim_checks import parse
 from tests.conftest import SAMPLES, corpus_manifest, corpus_path
 from tests.rawx12 import count, raw_segments
 
@@ -19,19 +18,10 @@ PROFESSIONAL = [
 ]
 
 
-def parse(path: Path) -> tuple[list[Claim], list[ServiceLine], Normalizer]:
-    normalizer = Normalizer(kinds={"837P"})
-    records = list(normalizer.records(path))
-    claims = [r for r in records if isinstance(r, Claim)]
-    lines = [r for r in records if isinstance(r, ServiceLine)]
-    assert len(claims) + len(lines) == len(records)
-    return claims, lines, normalizer
-
-
 @pytest.mark.parametrize("row", PROFESSIONAL, ids=lambda r: r.file)
 def test_every_professional_file_parses_with_one_claim_per_clm(row):  # type: ignore[no-untyped-def]
     path = corpus_path(row.file)
-    claims, lines, normalizer = parse(path)
+    claims, lines, normalizer = parse(path, "837P")
     assert len(claims) == count(path, "CLM") > 0
     assert len(lines) == count(path, "LX")
     assert sum(c.line_count for c in claims) == len(lines)
@@ -51,7 +41,7 @@ def test_professional_corpus_is_there():
 
 def test_ordinals_and_source_point_at_the_bytes():
     path = corpus_path("lfh/demo.cob.example4.837")
-    claims, lines, _ = parse(path)
+    claims, lines, _ = parse(path, "837P")
     segments = raw_segments(path)
     claim = claims[0]
     assert segments[claim.ordinal - 1][0] == "CLM"
@@ -69,7 +59,7 @@ def test_ordinals_and_source_point_at_the_bytes():
 
 def test_cob_claim_read_by_hand():
     """lfh/demo.cob.example4.837: Medicare secondary with one COB payer and line CAS."""
-    claims, lines, _ = parse(corpus_path("lfh/demo.cob.example4.837"))
+    claims, lines, _ = parse(corpus_path("lfh/demo.cob.example4.837"), "837P")
     (claim,) = claims
     assert claim.patient_control_number == "101KEN6055"
     assert claim.total_charge == Decimal("120.00")
@@ -155,7 +145,7 @@ def test_cob_claim_read_by_hand():
 def test_drug_claim_read_by_hand():
     """badx12 X222 drug administered in the office: NDC in 2410, two lines."""
     claims, lines, _ = parse(
-        corpus_path("badx12/X222-drug-administered-in-the-physician-office.edi")
+        corpus_path("badx12/X222-drug-administered-in-the-physician-office.edi"), "837P"
     )
     (claim,) = claims
     assert (claim.patient_control_number, claim.total_charge) == ("CLMNO12345", Decimal("103.37"))
@@ -196,7 +186,7 @@ def test_drug_claim_read_by_hand():
 
 
 def test_synthetic_sample_read_by_hand():
-    claims, lines, _ = parse(SAMPLES / "837P-professional-claim.x12")
+    claims, lines, _ = parse(SAMPLES / "837P-professional-claim.x12", "837P")
     assert [c.patient_control_number for c in claims] == ["SAMPLECLM101", "SAMPLECLM102"]
     assert [c.line_count for c in claims] == [2, 3]
     first, second = claims

@@ -6,137 +6,49 @@ The 837I corpus (LinuxForHealth, TigerShark) is read by path; the dental claims 
 
 from __future__ import annotations
 
-import hashlib
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from edi.parsers.fields import (
-    FIELD_MAPS,
-    FieldMap,
-    FieldSpec,
-    ItemsSpec,
-    ValuesSpec,
-    default_field_maps,
-    load_field_map,
-)
+from edi.parsers.fields import FIELD_MAPS, FieldMap, default_field_maps, load_field_map
 from edi.parsers.normalize import Normalizer
-from edi.records import Claim, ClaimHeader, Diagnosis, Party, Record, ServiceLine
+from edi.records import Claim, ClaimHeader, ServiceLine
 from edi.records.claims import OtherSubscriber, Tooth
+from tests.claim_checks import (
+    check_against_raw,
+    count_marked_phi,
+    line_facts,
+    names,
+    parse,
+    write,
+    x12,
+)
 from tests.conftest import SAMPLES, CorpusFile, corpus_manifest, corpus_path, require
+from tests.phi_checks import assert_phi_names_are_fields
+from tests.rawx12 import envelopes
 
 INSTITUTIONAL = [row for row in corpus_manifest() if row.transaction_set == "837I"]
 MAP_837I = FIELD_MAPS / "837I.5010.X223A2.xml"
 MAP_837D = FIELD_MAPS / "837D.5010.X224A2.xml"
-DATE_TYPES = ("date", "date-from", "date-to")
-#: fields that identify a person wherever a map fills them
-IDENTIFIERS = frozenset(
-    {
-        "patient_control_number",
-        "group_number",
-        "prior_authorization",
-        "referral_number",
-        "payer_claim_control_number",
-        "medical_record_number",
-        "clearinghouse_trace",
-        "line_control_number",
-        "references",
-        "id",
-        "last_name",
-        "first_name",
-        "address_line1",
-        "postal_code",
-    }
-)
-
-
-# -- reading the raw text independently of the parsers ----------------------------------
-
-
-def raw_segments(path: Path) -> list[list[str]]:
-    """Every segment as its elements, split on the delimiters the first ISA declares."""
-    text = path.read_bytes().decode("latin-1").lstrip("\ufeff \r\n")
-    element = text[3]
-    at = 0
-    for _ in range(16):  # ISA16 follows the 16th element separator, the terminator it
-        at = text.index(element, at + 1)
-    terminator = text[at + 2]
-    return [chunk.strip().split(element) for chunk in text.split(terminator) if chunk.strip()]
-
-
-def envelope_of(segments: list[list[str]], ordinal: int) -> tuple[str, str, str]:
-    """ISA13, GS06 and ST02 of the envelopes around the segment ``ordinal`` (from 1)."""
-    isa = gs = st = ""
-    for seg in segments[:ordinal]:
-        if seg[0] == "ISA":
-            isa = seg[13]
-        elif seg[0] == "GS":
-            gs = seg[6]
-        elif seg[0] == "ST":
-            st = seg[2]
-    return isa, gs, st
-
-
-def parse(path: Path, kind: str) -> tuple[list[Claim], list[ServiceLine], Normalizer]:
-    normalizer = Normalizer(kinds={kind})
-    records: list[Record] = list(normalizer.records(path))
-    claims = [r for r in records if isinstance(r, Claim)]
-    lines = [r for r in records if isinstance(r, ServiceLine)]
-    assert len(claims) + len(lines) == len(records)
-    return claims, lines, normalizer
 
 
 def check_records(path: Path, kind: str) -> tuple[list[Claim], list[ServiceLine]]:
     """Counts, order, ordinals and sources of every record of ``path`` against its raw text."""
-    normalizer = Normalizer(kinds={kind})
-    records = list(normalizer.records(path))
-    segments = raw_segments(path)
-    assert normalizer.summary.skipped == []
-    claims = [r for r in records if isinstance(r, Claim)]
-    lines = [r for r in records if isinstance(r, ServiceLine)]
-    assert len(claims) + len(lines) == len(records)
-    # LX appears in an 837 only as the service line number of loop 2400
-    assert len(claims) == sum(1 for seg in segments if seg[0] == "CLM") > 0
-    assert len(lines) == sum(1 for seg in segments if seg[0] == "LX") > 0
-    assert sum(c.line_count for c in claims) == len(lines)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    current: Claim | None = None
-    for record in records:
-        expected = "CLM" if isinstance(record, Claim) else "LX"
-        assert segments[record.ordinal - 1][0] == expected
+    claims, lines, _, segments = check_against_raw(path, kind)
+    assert len(claims) > 0 and len(lines) > 0
+    places = envelopes(segments)
+    for record in [*claims, *lines]:
         source = record.source
-        assert source is not None and source.sha256 == digest
+        assert source is not None
         assert (source.interchange_control, source.group_control, source.set_control) == (
-            envelope_of(segments, record.ordinal)
+            places[record.ordinal - 1]
         )
-        assert source.kind == kind
         if isinstance(record, Claim):
-            current = record
             assert record.parent_ordinal is None
         else:
-            assert current is not None and record.parent_ordinal == current.ordinal
-            assert current.ordinal < record.ordinal
+            assert record.parent_ordinal is not None and record.parent_ordinal < record.ordinal
     return claims, lines
-
-
-def names(party: Party | None) -> tuple[str | None, str | None, str | None]:
-    assert party is not None
-    return party.last_name, party.first_name, party.npi
-
-
-def line_facts(line: ServiceLine) -> tuple[object, ...]:
-    return (
-        line.line_number,
-        line.revenue_code,
-        line.procedure_qualifier,
-        line.procedure_code,
-        line.charge,
-        line.unit_basis,
-        line.units,
-        line.service_date_from,
-        line.service_date_to,
-    )
 
 
 # -- the 837I corpus ---------------------------------------------------------------------
@@ -420,24 +332,6 @@ def test_institutional_sample_read_by_hand() -> None:
     ]
 
 
-def x12(guide: str, body: list[str]) -> str:
-    """A whole interchange around ``body`` (one 837 set; synthetic envelope values)."""
-    isa = (
-        "ISA*00*          *00*          *ZZ*SAMPLESENDER   *ZZ*SAMPLERECEIVER "
-        "*250201*0800*^*00501*000000777*0*T*:"
-    )
-    st = ["ST*837*0042*" + guide, *body]
-    segments = [
-        isa,
-        f"GS*HC*SAMPLESENDER*SAMPLERECEIVER*20250201*0800*77*X*{guide}",
-        *st,
-        f"SE*{len(st) + 1}*0042",
-        "GE*1*77",
-        "IEA*1*000000777",
-    ]
-    return "".join(seg + "~\n" for seg in segments)
-
-
 HEAD = [
     "BHT*0019*00*SAMPLEBATCH9*20250201*0800*CH",
     "NM1*41*2*SAMPLE SUBMITTER*****46*SAMPLESUB9",
@@ -522,12 +416,6 @@ INSTITUTIONAL_BODY = [
     "SV2*0250**300.00*UN*6",
     "DTP*472*RD8*20250110-20250114",
 ]
-
-
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="ascii")
-    return path
 
 
 def test_institutional_synthetic_claim_every_loop(tmp_path: Path) -> None:
@@ -912,38 +800,14 @@ def test_an_837d_is_not_read_as_837i(tmp_path: Path) -> None:
 # -- PHI: every date, identifier and diagnosis the maps fill is marked ---------------------
 
 
-def phi_of(cls: type) -> frozenset[str]:
-    found: frozenset[str] = cls.PHI  # type: ignore[attr-defined]
-    return found
-
-
 @pytest.mark.parametrize("file", [MAP_837I, MAP_837D], ids=lambda p: p.name)
 def test_maps_mark_dates_and_diagnoses_phi(file: Path) -> None:
     fmap: FieldMap = load_field_map(file)
-    checked = 0
-    for scope in fmap.walk():
-        if scope.cls is ClaimHeader:  # BHT04: when the file was made, no person's date
-            continue
-        phi = phi_of(scope.cls)
-        specs: list[FieldSpec | ValuesSpec] = [*scope.fields, *scope.values]
-        for spec in specs:
-            if spec.type in DATE_TYPES or spec.name in IDENTIFIERS:
-                assert spec.name in phi, (scope.name, spec.name)
-                checked += 1
-        item: ItemsSpec
-        for item in scope.items:
-            dated = [f.name for f in item.fields if f.type in DATE_TYPES]
-            if dated or item.cls is Diagnosis or item.name in IDENTIFIERS:
-                assert item.name in phi, (scope.name, item.name)
-                assert set(dated) <= phi_of(item.cls)
-                checked += 1
-    assert checked >= 8
+    assert count_marked_phi(fmap) >= 8
 
 
 def test_phi_names_are_fields() -> None:
-    for cls in (Claim, ServiceLine, OtherSubscriber, Tooth):
-        fields = set(cls.__dataclass_fields__)
-        assert fields >= cls.PHI, cls.__name__
+    assert_phi_names_are_fields(Claim, ServiceLine, OtherSubscriber, Tooth)
     assert {
         "discharge_hour",
         "procedure_dates",

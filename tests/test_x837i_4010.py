@@ -6,98 +6,33 @@ fills the loops the corpus leaves empty (synthetic names and ids only).
 
 from __future__ import annotations
 
-import hashlib
 from decimal import Decimal
 from pathlib import Path
 
-from edi.parsers.fields import (
-    FIELD_MAPS,
-    FieldMap,
-    FieldSpec,
-    ValuesSpec,
-    default_field_maps,
-    load_field_map,
-)
+from edi.parsers.fields import FIELD_MAPS, FieldMap, default_field_maps, load_field_map
 from edi.parsers.normalize import Normalizer
-from edi.records import Claim, ClaimHeader, Diagnosis, Party, ServiceLine
+from edi.records import Claim, ClaimHeader, Party, ServiceLine
 from edi.records.claims import OtherSubscriber
+from tests.claim_checks import (
+    check_against_raw,
+    count_marked_phi,
+    dx,
+    line_facts,
+    person,
+    refs,
+    write,
+    x12,
+)
 from tests.conftest import corpus_path
-from tests.rawx12 import raw_segments
 
 MAP_4010 = FIELD_MAPS / "837I.4010.X096A1.xml"
 GUIDE = "004010X096A1"
-DATE_TYPES = ("date", "date-from", "date-to")
-#: fields that identify a person wherever a map fills them
-IDENTIFIERS = frozenset(
-    {
-        "patient_control_number",
-        "group_number",
-        "prior_authorization",
-        "referral_number",
-        "payer_claim_control_number",
-        "medical_record_number",
-        "clearinghouse_trace",
-        "references",
-        "id",
-        "last_name",
-        "first_name",
-        "address_line1",
-        "postal_code",
-    }
-)
 
 
 def read(path: Path) -> tuple[list[Claim], list[ServiceLine], Normalizer]:
     """The claims and lines of ``path``, checked against its raw text (counts, order, source)."""
-    normalizer = Normalizer(kinds={"837I"})
-    records = list(normalizer.records(path))
-    assert normalizer.summary.skipped == []
-    claims = [r for r in records if isinstance(r, Claim)]
-    lines = [r for r in records if isinstance(r, ServiceLine)]
-    assert len(claims) + len(lines) == len(records)
-    segments = raw_segments(path)
-    assert len(claims) == sum(1 for seg in segments if seg[0] == "CLM")
-    assert len(lines) == sum(1 for seg in segments if seg[0] == "LX")
-    assert sum(c.line_count for c in claims) == len(lines)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    parent = 0
-    for record in records:
-        assert segments[record.ordinal - 1][0] == ("CLM" if isinstance(record, Claim) else "LX")
-        assert record.source is not None and record.source.sha256 == digest
-        assert (record.source.kind, record.source.guide) == ("837I", GUIDE)
-        if isinstance(record, Claim):
-            parent = record.ordinal
-        else:
-            assert record.parent_ordinal == parent
+    claims, lines, normalizer, _ = check_against_raw(path, "837I", GUIDE)
     return claims, lines, normalizer
-
-
-def person(party: Party | None) -> tuple[str | None, ...]:
-    assert party is not None
-    return party.last_name, party.first_name, party.id_qualifier, party.id
-
-
-def refs(party: Party | None) -> list[tuple[str | None, str | None]]:
-    assert party is not None
-    return [(r.qualifier, r.value) for r in party.references]
-
-
-def dx(items: list[Diagnosis]) -> list[tuple[str | None, str | None]]:
-    return [(d.qualifier, d.code) for d in items]
-
-
-def line_facts(line: ServiceLine) -> tuple[object, ...]:
-    return (
-        line.line_number,
-        line.revenue_code,
-        line.procedure_qualifier,
-        line.procedure_code,
-        line.charge,
-        line.unit_basis,
-        line.units,
-        line.service_date_from,
-        line.service_date_to,
-    )
 
 
 # -- the map ---------------------------------------------------------------------------
@@ -433,24 +368,6 @@ def test_lfh_other_provider_and_procedure_read_by_hand() -> None:
 # -- every 4010 loop, synthetic -------------------------------------------------------------
 
 
-def x12_4010(body: list[str]) -> str:
-    """A whole 4010 interchange around ``body`` (one 837 set; synthetic envelope values)."""
-    isa = (
-        "ISA*00*          *00*          *ZZ*SAMPLESENDER   *ZZ*SAMPLERECEIVER "
-        "*250201*0800*U*00401*000000404*0*T*:"
-    )
-    st = ["ST*837*0404", *body]
-    segments = [
-        isa,
-        f"GS*HC*SAMPLESENDER*SAMPLERECEIVER*20250201*0800*44*X*{GUIDE}",
-        *st,
-        f"SE*{len(st) + 1}*0404",
-        "GE*1*44",
-        "IEA*1*000000404",
-    ]
-    return "".join(seg + "~\n" for seg in segments)
-
-
 CLM = ["CLM", "SAMPLEINST4", "1500.00", "", "", "11:A:7", "Y", "A", "Y", "Y", *[""] * 8]
 
 BODY_4010 = [
@@ -555,8 +472,8 @@ BODY_4010 = [
 
 
 def test_synthetic_claim_every_4010_loop(tmp_path: Path) -> None:
-    path = tmp_path / "inst4010.x12"
-    path.write_text(x12_4010(BODY_4010), encoding="ascii")
+    text = x12(GUIDE, BODY_4010, control="000000404", group="44", st="0404")
+    path = write(tmp_path, "inst4010.x12", text)
     (claim,), lines, normalizer = read(path)
     assert (normalizer.summary.unlocated, normalizer.summary.dropped) == (0, 0)
     assert normalizer.summary.late == 0
@@ -715,23 +632,7 @@ def test_synthetic_claim_every_4010_loop(tmp_path: Path) -> None:
 
 def test_the_4010_map_marks_dates_identifiers_and_diagnoses_phi() -> None:
     fmap: FieldMap = load_field_map(MAP_4010)
-    checked = 0
-    for scope in fmap.walk():
-        if scope.cls is ClaimHeader:  # BHT04: when the file was made, no person's date
-            continue
-        phi: frozenset[str] = scope.cls.PHI  # type: ignore[attr-defined]
-        specs: list[FieldSpec | ValuesSpec] = [*scope.fields, *scope.values]
-        for spec in specs:
-            if spec.type in DATE_TYPES or spec.name in IDENTIFIERS:
-                assert spec.name in phi, (scope.name, spec.name)
-                checked += 1
-        for item in scope.items:
-            dated = [f.name for f in item.fields if f.type in DATE_TYPES]
-            if dated or item.cls is Diagnosis or item.name in IDENTIFIERS:
-                assert item.name in phi, (scope.name, item.name)
-                assert set(dated) <= item.cls.PHI  # type: ignore[attr-defined]
-                checked += 1
-    assert checked >= 20
+    assert count_marked_phi(fmap) >= 20
 
 
 def test_the_4010_provider_fields_are_parties_not_phi() -> None:
