@@ -106,6 +106,8 @@ def _summary_line(path: str, normalizer: Any) -> str:
         line += f"; {summary.unlocated} segment(s) fit nowhere in the guide (see edi validate)"
     if summary.dropped:
         line += f"; {summary.dropped} value(s) left empty: not of their type"
+    if summary.late:
+        line += f"; {summary.late} value(s) after their party was taken by a record, not written"
     return line
 
 

@@ -68,17 +68,12 @@ def _object(obj: Any) -> dict[str, Any]:
 
 
 _SOURCE_NAMES = tuple(f.name for f in dataclasses.fields(Source))
-#: the dict of the last Source seen (every record of a transaction set shares one)
-_last_source: list[Any] = [None, {}]
 
 
 def source_dict(source: Source | None) -> dict[str, str]:
     if source is None:
         return {}
-    if _last_source[0] is not source:
-        _last_source[0] = source
-        _last_source[1] = {name: getattr(source, name) for name in _SOURCE_NAMES}
-    return _last_source[1]  # type: ignore[no-any-return]
+    return {name: getattr(source, name) for name in _SOURCE_NAMES}
 
 
 def to_dict(record: Record) -> dict[str, Any]:
