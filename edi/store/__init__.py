@@ -1,0 +1,1 @@
+"""The store: SQLAlchemy models and migrations, field encryption, key ring, ingest."""
