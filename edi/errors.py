@@ -63,3 +63,7 @@ class DuplicateInterchange(EdiError):
 
 class KeyRingError(EdiError):
     """A data or key-encryption key is missing or wrong."""
+
+
+class CiphertextError(DecryptError):
+    """A stored field or encrypted file is malformed, altered, moved, or under an unknown key."""

@@ -71,3 +71,7 @@ def corpus_path(name: str) -> Path:
     path = CORPUS / name
     require(path.exists(), f"corpus file {name}")
     return path
+
+
+# the throwaway PostgreSQL cluster's fixtures, for every test module
+from tests.pg import pg_cluster, pg_url  # noqa: E402, F401

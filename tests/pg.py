@@ -68,7 +68,14 @@ class Cluster:
             raise RuntimeError(f"initdb failed: {done.stderr[-2000:]}")
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
         done = self.run(
-            "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"), "-w",
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.folder / "log"),
+            "-w",
             "start",
         )
         if done.returncode != 0:
@@ -94,8 +101,16 @@ class Cluster:
     def dump(self, database: str) -> bytes:
         """``pg_dump`` of one database, as bytes."""
         done = subprocess.run(
-            [str(self.bindir / "pg_dump"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "edi",
-             database],
+            [
+                str(self.bindir / "pg_dump"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "edi",
+                database,
+            ],
             capture_output=True,
             check=False,
             timeout=120,

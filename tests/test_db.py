@@ -7,7 +7,6 @@ from pathlib import Path
 from sqlalchemy import text
 
 from edi.store.db import BUSY_TIMEOUT_MS, is_sqlite, make_engine
-from tests.pg import pg_cluster, pg_url  # noqa: F401  (fixtures)
 
 
 def test_sqlite_is_wal_with_busy_timeout_and_foreign_keys(tmp_path: Path):

@@ -20,6 +20,10 @@ COMMANDS = {
     "demo": "edi.cli.demo:demo_command",
     "validate": "edi.cli.validate:validate_command",
     "parse": "edi.cli.parse:parse_command",
+    "ingest": "edi.cli.ingest:ingest_command",
+    "db": "edi.cli.db:db_group",
+    "keys": "edi.cli.keys:keys_group",
+    "audit": "edi.cli.audit:audit_group",
 }
 SHORT_HELP = {
     "inspect": "Show the envelopes and loop tree of X12 files.",
@@ -27,6 +31,10 @@ SHORT_HELP = {
     "demo": "Run the main job on the bundled samples.",
     "validate": "Validate X12 files (SNIP 1-3, some 5) and write TA1/999 acknowledgments.",
     "parse": "Parse X12 files into claims, payments and members (JSON, XML, CSV).",
+    "ingest": "Validate, acknowledge, parse and store X12 files (encrypted at rest).",
+    "db": "Create or migrate the store's schema.",
+    "keys": "Manage the key ring: init, rotate, list, re-encrypt.",
+    "audit": "Read, verify and checkpoint the audit chain.",
 }
 
 

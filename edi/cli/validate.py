@@ -83,16 +83,21 @@ def _write_acks(ctx: click.Context, results: list[Any], ack_dir: Path) -> list[s
         stem = _safe(Path(result.path).name)
         unanswered: list[str] = []
         for ack in acknowledgments(result, numbers.next_isa, now, unanswered=unanswered):
-            # names come from our own control number; partner values are cleaned first
-            name = f"{stem}.{_safe(ack.interchange)}.{ack.control}.{ack.kind.lower()}"
-            target = ack_dir / name
-            tmp = target.with_suffix(target.suffix + ".part")
-            tmp.write_text(ack.text, encoding="ascii")
-            tmp.replace(target)
-            written.append(str(target))
+            written.append(str(write_ack(ack_dir, stem, ack)))
         for reason in unanswered:
             click.echo(f"{result.path}: {reason}", err=True)
     return written
+
+
+def write_ack(ack_dir: Path, stem: str, ack: Any) -> Path:
+    """Write one acknowledgment as ``STEM.ISA13.CONTROL.KIND`` (temp name, then rename)."""
+    # names come from our own control number; partner values are cleaned first
+    name = f"{_safe(stem)}.{_safe(ack.interchange)}.{ack.control}.{ack.kind.lower()}"
+    target = ack_dir / name
+    tmp = target.with_suffix(target.suffix + ".part")
+    tmp.write_text(ack.text, encoding="ascii")
+    tmp.replace(target)
+    return target
 
 
 def _safe(text: str) -> str:

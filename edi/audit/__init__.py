@@ -1,0 +1,21 @@
+"""The tamper-evident audit log: a hash chain of entries with Ed25519-signed checkpoints."""
+
+from edi.audit.chain import (
+    AuditEntry,
+    AuditError,
+    AuditLog,
+    Checkpoint,
+    Operator,
+    VerifyResult,
+    load_checkpoint,
+)
+
+__all__ = [
+    "AuditEntry",
+    "AuditError",
+    "AuditLog",
+    "Checkpoint",
+    "Operator",
+    "VerifyResult",
+    "load_checkpoint",
+]

@@ -1,0 +1,217 @@
+"""``edi audit``: read, verify and checkpoint the hash-chained audit log."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from edi.cli import settings
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from edi.audit.chain import AuditEntry, AuditLog
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Read, verify and checkpoint the audit chain (hash-chained, Ed25519-signed)."""
+
+
+def _open_log(ctx: click.Context) -> AuditLog:
+    """The audit log of the configured store; a clear error when there is none."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    from edi.audit.chain import AuditLog
+    from edi.store.db import make_engine
+
+    url = settings(ctx).database_url
+    parsed = make_url(url)
+    where = parsed.render_as_string(hide_password=True)
+    database = parsed.database
+    sqlite_file = parsed.get_backend_name() == "sqlite" and database not in (None, "", ":memory:")
+    if sqlite_file and not Path(str(database)).exists():
+        raise click.ClickException(f"no store at {database}: run edi db init")
+    engine = make_engine(url)
+    try:
+        found = inspect(engine).has_table("audit_log")
+    except OperationalError as exc:
+        raise click.ClickException(f"cannot open the database {where} ({exc.orig})") from None
+    if not found:
+        raise click.ClickException(f"no audit log in {where}: run edi db init")
+    return AuditLog(engine)
+
+
+def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("expected an ISO date or date-time, e.g. 2024-05-01") from None
+
+
+@audit_group.command("log")
+@click.option(
+    "--since",
+    callback=_since,
+    metavar="ISO-DATE",
+    help="Only entries at or after this time (date or date-time; UTC unless an offset is given).",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option("--limit", type=click.IntRange(min=1), help="Only the N most recent entries.")
+@click.pass_context
+def log_command(ctx: click.Context, since: datetime | None, fmt: str, limit: int | None) -> None:
+    """Show audit entries, oldest first.
+
+    One line each: sequence, time (UTC), operator, action, outcome, object.
+    """
+    log = _open_log(ctx)
+    entries: Any = log.recent(limit, since) if limit is not None else log.entries(since)
+    if fmt == "json":
+        _write_json(entries)
+        return
+    for entry in entries:
+        click.echo(_line(entry))
+
+
+def _line(entry: AuditEntry) -> str:
+    from edi.audit.chain import canonical_json
+
+    at = entry.at[:19] + "Z"
+    return (
+        f"{entry.seq:>6}  {at}  {entry.operator}  {entry.action}  {entry.outcome}  "
+        f"{canonical_json(entry.object)}"
+    )
+
+
+def _write_json(entries: Any) -> None:
+    """A JSON array, written as the entries are read."""
+    first = True
+    for entry in entries:
+        text = json.dumps(entry.to_dict(), sort_keys=True)
+        click.echo(("[\n  " if first else ",\n  ") + text, nl=False)
+        first = False
+    click.echo("[]" if first else "\n]")
+
+
+def _public_keys(values: tuple[str, ...]) -> dict[str, Ed25519PublicKey]:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    keys: dict[str, Ed25519PublicKey] = {}
+    for value in values:
+        key_id, sep, hex_key = value.partition("=")
+        try:
+            if not sep or not key_id:
+                raise ValueError
+            keys[key_id] = Ed25519PublicKey.from_public_bytes(bytes.fromhex(hex_key))
+        except ValueError:
+            raise click.BadParameter(
+                "expected KEY_ID=HEX (the raw 32-byte Ed25519 public key in hex)",
+                param_hint="--public-key",
+            ) from None
+    return keys
+
+
+def _trusted_keys(ctx: click.Context, values: tuple[str, ...]) -> dict[str, Any] | None:
+    """``--public-key`` values, else the key ring's audit keys, else None (with a note)."""
+    if values:
+        return _public_keys(values)
+    conf = settings(ctx)
+    if not conf.keyring_path.exists():
+        click.echo(
+            "note: no key ring and no --public-key: checkpoint signatures are checked against "
+            "the public keys stored with them, which a forger could replace",
+            err=True,
+        )
+        return None
+    from edi.errors import KeyRingError
+    from edi.store.keys import open_keyring
+
+    try:
+        return dict(open_keyring(conf).audit_public_keys())
+    except KeyRingError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@audit_group.command("verify")
+@click.option(
+    "--checkpoint",
+    "anchors",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="An exported checkpoint kept elsewhere: the chain must still match it (repeatable).",
+)
+@click.option(
+    "--public-key",
+    "public_keys",
+    multiple=True,
+    metavar="KEY_ID=HEX",
+    help="Trust this Ed25519 public key for checkpoint signatures (repeatable); "
+    "default: the key ring's audit keys.",
+)
+@click.pass_context
+def verify_command(
+    ctx: click.Context, anchors: tuple[str, ...], public_keys: tuple[str, ...]
+) -> None:
+    """Check every hash and checkpoint.
+
+    Prints "intact: N entries, K checkpoints" (exit 0) or "broken at sequence N: reason"
+    (exit 1). Checkpoint signatures are checked with --public-key keys, else the key
+    ring's audit keys.
+    """
+    from edi.audit.chain import AuditError, load_checkpoint
+
+    log = _open_log(ctx)
+    try:
+        marks = [load_checkpoint(path) for path in anchors]
+    except AuditError as exc:
+        raise click.ClickException(str(exc)) from None
+    result = log.verify(_trusted_keys(ctx, public_keys), marks)
+    click.echo(result.line())
+    if not result.ok:
+        sys.exit(1)
+
+
+@audit_group.command("checkpoint")
+@click.option(
+    "--export",
+    "export",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the checkpoint to this JSON file (to keep off-site).",
+)
+@click.pass_context
+def checkpoint_command(ctx: click.Context, export: Path | None) -> None:
+    """Sign the chain now (the key ring's audit key).
+
+    Appends an audit.checkpoint entry and signs it with Ed25519.
+    """
+    from edi.audit.chain import AuditError, write_checkpoint
+    from edi.errors import KeyRingError
+    from edi.store.keys import open_keyring
+
+    log = _open_log(ctx)
+    try:
+        ring = open_keyring(settings(ctx))
+        checkpoint = log.checkpoint(ring.audit_signing_key(), ring.audit_signing_key_id)
+    except KeyRingError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"checkpoint at sequence {checkpoint.seq}: entry hash {checkpoint.entry_hash}, "
+        f"signed by key {checkpoint.key_id}"
+    )
+    if export is not None:
+        try:
+            write_checkpoint(checkpoint, export)
+        except AuditError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"exported to {export}")

@@ -1,0 +1,51 @@
+"""``edi db``: create or migrate the store's schema (Alembic)."""
+
+from __future__ import annotations
+
+import click
+
+from edi.cli import settings
+
+
+@click.group("db")
+def db_group() -> None:
+    """Create or migrate the store's schema (SQLite under EDI_HOME, or EDI_DATABASE_URL)."""
+
+
+@db_group.command("init")
+@click.pass_context
+def init_command(ctx: click.Context) -> None:
+    """Create the schema in an empty database (nothing to do when it is current)."""
+    from edi.errors import EdiError
+    from edi.store.db import make_engine
+    from edi.store.session import ensure_schema
+
+    conf = settings(ctx)
+    conf.ensure_home()
+    try:
+        done = ensure_schema(make_engine(conf.database_url))
+    except EdiError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"schema {done}: {_where(conf.database_url)}")
+
+
+@db_group.command("upgrade")
+@click.pass_context
+def upgrade_command(ctx: click.Context) -> None:
+    """Migrate the schema to the newest revision this edi knows."""
+    from edi.store.db import make_engine
+    from edi.store.migrate import current_revision, head_revision, upgrade
+
+    conf = settings(ctx)
+    conf.ensure_home()
+    engine = make_engine(conf.database_url)
+    before = current_revision(engine)
+    upgrade(engine)
+    click.echo(f"schema {before or 'none'} -> {head_revision(engine)}: {_where(conf.database_url)}")
+
+
+def _where(url: str) -> str:
+    """The database named without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

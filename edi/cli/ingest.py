@@ -1,0 +1,77 @@
+"""``edi ingest``: validate, acknowledge, parse and store local X12 files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from edi.cli import settings
+
+
+@click.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--partner", help="Trading partner the files came from (recorded with each file).")
+@click.option(
+    "--allow-duplicate-interchange",
+    is_flag=True,
+    help="Store an interchange whose sender and ISA13 are already stored (else TA1 R 025).",
+)
+@click.option(
+    "--ack-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write the TA1/999 acknowledgments here (they are always kept in the store).",
+)
+@click.pass_context
+def ingest_command(
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    partner: str | None,
+    allow_duplicate_interchange: bool,
+    ack_dir: Path | None,
+) -> None:
+    """Store X12 files: one database transaction per file, all its rows or none.
+
+    Prints one line per file (verdict, checksum, counts; never a value). The same bytes
+    again are reported as a duplicate and not stored twice. Exits 1 when a file is
+    rejected, 0 when every file is stored or a duplicate.
+    """
+    from edi.audit.chain import AuditLog, Operator
+    from edi.cli.validate import write_ack
+    from edi.control_numbers import ControlNumbers
+    from edi.errors import EdiError
+    from edi.store.ingest import Ingestor
+    from edi.store.session import open_store
+
+    conf = settings(ctx)
+    try:
+        store = open_store(conf)
+    except EdiError as exc:
+        raise click.ClickException(str(exc)) from None
+    numbers = ControlNumbers(conf.home / "ack-control-number")
+    ingestor = Ingestor(
+        store.engine,
+        ring=store.ring,
+        audit=AuditLog(store.engine),
+        archive_dir=conf.archive_dir,
+        numbers=numbers.next_isa,
+        operator=Operator.current(),
+        partner=partner,
+        allow_duplicate_interchange=allow_duplicate_interchange,
+    )
+    rejected = False
+    for path in paths:
+        try:
+            result = ingestor.ingest(path)
+        except EdiError as exc:
+            rejected = True
+            click.echo(f"{path}: not ingested: {exc}", err=True)
+            continue
+        click.echo(result.line())
+        rejected = rejected or result.status == "rejected"
+        if ack_dir is not None:
+            ack_dir.mkdir(parents=True, exist_ok=True)
+            for ack in result.ack_texts:
+                write_ack(ack_dir, Path(path).name, ack)
+    if rejected:
+        raise SystemExit(1)

@@ -1,0 +1,630 @@
+"""Ingest: validate, acknowledge, parse and store one local X12 file, all or nothing.
+
+One database transaction per file holds its file row, envelopes, acknowledgments,
+records and its audit entry: a crash at any point leaves either all of them or none.
+Before that transaction the original bytes are written encrypted to the archive folder
+(``<file id>.x12.enc``), so a rejected file is never lost; an archive file whose
+transaction never committed names no row and can be removed (``orphan_archives``).
+
+Idempotence: the same bytes (sha256) are a duplicate and are not stored again (a
+unique column settles races between workers); an interchange whose (sender, ISA13)
+is already stored is rejected with TA1 note 025 unless duplicates are allowed.
+Records of rejected transaction sets are not stored; their errors (codes and
+positions, never values) are.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from edi.parsers.acks import acknowledgments
+from edi.parsers.normalize import Normalizer, file_sha256
+from edi.parsers.results import FileResult, InterchangeResult, TransactionResult
+from edi.parsers.validate import Validator
+from edi.records import Record
+from edi.records.phi import split
+from edi.store import models as m
+
+#: records inserted per statement
+BATCH = 500
+#: error lines kept in a file's or a set's summary
+MAX_ERRORS = 20
+#: TA1 note: duplicate interchange control number
+DUPLICATE_INTERCHANGE = "025"
+ACCEPTED_CODES = ("A", "E")
+
+#: record type -> {column: attribute path in the record}
+PLAIN_COLUMNS: dict[str, dict[str, str]] = {
+    "claim": {
+        "payer_id": "payer.id",
+        "billing_npi": "billing_provider.npi",
+        "total_charge": "total_charge",
+        "facility_code": "facility_code",
+        "frequency_code": "frequency_code",
+        "line_count": "line_count",
+    },
+    "service_line": {
+        "line_number": "line_number",
+        "procedure_code": "procedure_code",
+        "revenue_code": "revenue_code",
+        "charge": "charge",
+        "units": "units",
+        "place_of_service": "place_of_service",
+    },
+    "payment": {
+        "amount": "amount",
+        "credit_debit": "credit_debit",
+        "method": "method",
+        "trace_number": "trace_number",
+        "payment_date": "payment_date",
+        "payer_id": "payer.id",
+        "payee_npi": "payee.npi",
+        "claim_count": "claim_count",
+        "balanced": "balanced",
+    },
+    "claim_payment": {
+        "status": "status",
+        "charge": "charge",
+        "paid": "paid",
+        "patient_responsibility": "patient_responsibility",
+        "filing_indicator": "filing_indicator",
+    },
+    "service_payment": {
+        "procedure_code": "procedure_code",
+        "charge": "charge",
+        "paid": "paid",
+        "units": "units",
+    },
+    "enrollment": {
+        "action": "action",
+        "purpose": "purpose",
+        "sponsor_id": "sponsor.id",
+        "payer_id": "payer.id",
+        "member_count": "member_count",
+    },
+    "member": {
+        "subscriber_ordinal": "subscriber_ordinal",
+        "is_subscriber": "is_subscriber",
+        "relationship": "relationship",
+        "maintenance_type": "maintenance_type",
+        "maintenance_reason": "maintenance_reason",
+        "benefit_status": "benefit_status",
+    },
+    "coverage": {
+        "maintenance_type": "maintenance_type",
+        "insurance_line": "insurance_line",
+        "coverage_level": "coverage_level",
+    },
+}
+#: record type -> {blind index column: (index name, attribute path)}
+BLIND_INDEXES: dict[str, dict[str, tuple[str, str]]] = {
+    "claim": {
+        "patient_control_number_bidx": ("patient_control_number", "patient_control_number"),
+        "member_id_bidx": ("member_id", "subscriber.id"),
+        "payer_claim_control_number_bidx": (
+            "payer_claim_control_number",
+            "payer_claim_control_number",
+        ),
+    },
+    "claim_payment": {
+        "patient_control_number_bidx": ("patient_control_number", "patient_control_number"),
+        "payer_claim_control_number_bidx": (
+            "payer_claim_control_number",
+            "payer_claim_control_number",
+        ),
+    },
+    "member": {
+        "member_id_bidx": ("member_id", "id"),
+        "subscriber_id_bidx": ("subscriber_id", "subscriber_id"),
+        "ssn_bidx": ("ssn", "ssn"),
+    },
+}
+#: record type -> (parent id column, parent record type)
+PARENTS: dict[str, tuple[str, str]] = {
+    "service_line": ("claim_id", "claim"),
+    "claim_payment": ("payment_id", "payment"),
+    "service_payment": ("claim_payment_id", "claim_payment"),
+    "coverage": ("member_row_id", "member"),
+}
+
+
+def _path(record: Any, path: str) -> Any:
+    value = record
+    for part in path.split("."):
+        value = getattr(value, part, None)
+        if value is None:
+            return None
+    return value
+
+
+@dataclass
+class IngestResult:
+    """What became of one file (no values: counts, codes, checksums)."""
+
+    path: str
+    status: str
+    sha256: str
+    size: int
+    file_id: str | None = None
+    sets_accepted: int = 0
+    sets_rejected: int = 0
+    records: dict[str, int] = field(default_factory=dict)
+    acks: list[str] = field(default_factory=list)
+    note: str = ""
+    #: the acknowledgments written (edi.parsers.acks.Ack), for the caller to send
+    ack_texts: list[Any] = field(default_factory=list, repr=False)
+
+    def line(self) -> str:
+        """The one summary line `edi ingest` prints."""
+        counts = ", ".join(f"{n} {t}" for t, n in sorted(self.records.items()))
+        parts = [
+            f"{self.path}: {self.status}",
+            f"sha256 {self.sha256[:16]}",
+            f"{self.size} bytes",
+            f"sets {self.sets_accepted} accepted, {self.sets_rejected} rejected",
+        ]
+        if counts:
+            parts.append(counts)
+        if self.acks:
+            parts.append("acks " + " ".join(self.acks))
+        if self.note:
+            parts.append(self.note)
+        return "; ".join(parts)
+
+
+class Ingestor:
+    """Stores files into one database with one key ring (see the module docstring).
+
+    ``cipher`` and ``index`` are :class:`edi.store.crypto.FieldCipher` and
+    :class:`~edi.store.crypto.BlindIndex`; ``encrypt_file`` stores the original bytes;
+    ``audit`` is an :class:`edi.audit.chain.AuditLog`; ``numbers`` hands out the control
+    numbers of the acknowledgments.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        ring: Any,
+        audit: Any,
+        archive_dir: Path,
+        numbers: Callable[[], str],
+        operator: Any = None,
+        partner: str | None = None,
+        allow_duplicate_interchange: bool = False,
+    ) -> None:
+        from edi.store.crypto import BlindIndex, FieldCipher
+
+        self.engine = engine
+        self.ring = ring
+        self.cipher = FieldCipher(ring)
+        self.index = BlindIndex(ring)
+        self.audit = audit
+        self.archive_dir = archive_dir
+        self.numbers = numbers
+        self.operator = operator
+        self.partner = partner
+        self.allow_duplicate_interchange = allow_duplicate_interchange
+        self.validator = Validator()
+
+    # -- one file ------------------------------------------------------------------------
+    def ingest(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        original_name: str | None = None,
+        received_sha256: str | None = None,
+    ) -> IngestResult:
+        source = Path(path)
+        sha256 = file_sha256(source)
+        size = source.stat().st_size
+        name = original_name or source.name
+        out = IngestResult(str(path), m.RECEIVED, sha256, size)
+        existing = self._file_with(sha256)
+        if existing is not None:
+            return self._duplicate(out, existing)
+
+        result = self.validator.validate(source)
+        duplicates = self._duplicate_interchanges(result)
+        accepted = _accepted_sets(result)
+        out.sets_accepted = len(accepted)
+        out.sets_rejected = sum(
+            len(g.transactions) for ic in result.interchanges for g in ic.groups
+        ) - len(accepted)
+        acks = acknowledgments(result, self.numbers, datetime.now(UTC))
+        out.acks = [f"{a.kind}:{a.control}" for a in acks]
+        out.ack_texts = acks
+        file_id = m.new_id()
+        out.file_id = file_id
+        out.status = m.STORED if accepted else m.REJECTED
+        archive = self._archive(source, file_id)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(m.File),
+                    [
+                        {
+                            "id": file_id,
+                            "partner": self.partner,
+                            "original_name": name,
+                            "received_sha256": received_sha256 or sha256,
+                            "sha256": sha256,
+                            "size": size,
+                            "status": out.status,
+                            "error_summary": _error_summary(result, duplicates),
+                            "sets_accepted": out.sets_accepted,
+                            "sets_rejected": out.sets_rejected,
+                            "archive_name": archive.name,
+                            "archive_key_id": self.ring.primary.id,
+                            "stored_at": datetime.now(UTC),
+                        }
+                    ],
+                )
+                set_rows = self._envelopes(conn, file_id, result)
+                self._acks(conn, file_id, acks)
+                if accepted:
+                    out.records = self._records(conn, file_id, source, sha256, set_rows, accepted)
+                self.audit.append(
+                    "file.stored" if accepted else "file.rejected",
+                    {
+                        "file_id": file_id,
+                        "name": name,
+                        "sha256": sha256,
+                        "size": size,
+                        "partner": self.partner,
+                        "sets_accepted": out.sets_accepted,
+                        "sets_rejected": out.sets_rejected,
+                        "records": out.records,
+                        "acks": out.acks,
+                    },
+                    out.status,
+                    operator=self.operator,
+                    connection=conn,
+                )
+        except IntegrityError:
+            archive.unlink(missing_ok=True)
+            existing = self._file_with(sha256)
+            if existing is None:
+                raise
+            return self._duplicate(out, existing)  # another worker stored it first
+        except BaseException:
+            archive.unlink(missing_ok=True)
+            raise
+        if duplicates:
+            out.note = f"duplicate interchange(s) {' '.join(duplicates)}: TA1 note 025"
+        if result.fatal is not None:
+            out.note = "not X12: " + result.fatal.split(":", 1)[-1].strip()[:200]
+        return out
+
+    def ingest_all(self, paths: Iterable[str | os.PathLike[str]]) -> list[IngestResult]:
+        return [self.ingest(p) for p in paths]
+
+    # -- steps ---------------------------------------------------------------------------
+    def _file_with(self, sha256: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(m.File.id).where(m.File.sha256 == sha256)).scalar()
+
+    def _duplicate(self, out: IngestResult, existing: str) -> IngestResult:
+        out.status = m.DUPLICATE
+        out.file_id = existing
+        out.note = "the same bytes are already stored"
+        self.audit.append(
+            "file.duplicate",
+            {
+                "sha256": out.sha256,
+                "size": out.size,
+                "stored_as": existing,
+                "partner": self.partner,
+            },
+            m.DUPLICATE,
+            operator=self.operator,
+        )
+        return out
+
+    def _duplicate_interchanges(self, result: FileResult) -> list[str]:
+        """Reject (TA1 R 025) the interchanges whose (sender, ISA13) is already stored."""
+        if self.allow_duplicate_interchange:
+            return []
+        found: list[str] = []
+        with self.engine.connect() as conn:
+            for ic in result.interchanges:
+                hit = conn.execute(
+                    select(m.Interchange.id).where(
+                        m.Interchange.sender_qualifier == ic.sender_qualifier,
+                        m.Interchange.sender_id == ic.sender_id,
+                        m.Interchange.control == ic.control,
+                        m.Interchange.ta1_code != "R",
+                    )
+                ).first()
+                if hit is not None:
+                    _reject_as_duplicate(ic)
+                    found.append(ic.control)
+        return found
+
+    def _archive(self, source: Path, file_id: str) -> Path:
+        from edi.store.crypto import encrypt_file
+
+        self.archive_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        target = self.archive_dir / f"{file_id}.x12.enc"
+        encrypt_file(source, target, ring=self.ring, file_id=file_id)
+        return target
+
+    def _envelopes(
+        self, conn: Connection, file_id: str, result: FileResult
+    ) -> dict[tuple[str, str, str], str]:
+        """Insert interchanges, groups and sets; (ISA13, GS06, ST02) -> set row id."""
+        sets: dict[tuple[str, str, str], str] = {}
+        for ic in result.interchanges:
+            ic_id = m.new_id()
+            conn.execute(
+                insert(m.Interchange),
+                [
+                    {
+                        "id": ic_id,
+                        "file_id": file_id,
+                        "sender_qualifier": ic.sender_qualifier[:2],
+                        "sender_id": ic.sender_id[:15],
+                        "receiver_qualifier": ic.receiver_qualifier[:2],
+                        "receiver_id": ic.receiver_id[:15],
+                        "control": ic.control[:9],
+                        "date": ic.date[:6],
+                        "time": ic.time[:4],
+                        "version": ic.version[:5],
+                        "usage": ic.usage[:1],
+                        "ta1_code": ic.ta1_code,
+                        "ta1_note": ic.ta1_note,
+                    }
+                ],
+            )
+            for group in ic.groups:
+                group_id = m.new_id()
+                conn.execute(
+                    insert(m.FunctionalGroup),
+                    [
+                        {
+                            "id": group_id,
+                            "interchange_id": ic_id,
+                            "functional_id": group.functional_id[:2],
+                            "control": group.control[:9],
+                            "version": group.version[:12],
+                            "ack_code": group.ack_code,
+                            "set_count": len(group.transactions),
+                        }
+                    ],
+                )
+                for tx in group.transactions:
+                    set_id = m.new_id()
+                    sets[(ic.control, group.control, tx.control)] = set_id
+                    conn.execute(
+                        insert(m.TransactionSetRow),
+                        [
+                            {
+                                "id": set_id,
+                                "group_id": group_id,
+                                "file_id": file_id,
+                                "set_id": tx.set_id[:3],
+                                "control": tx.control[:9],
+                                "version": tx.version[:35],
+                                "kind": None,
+                                "ack_code": tx.ack_code,
+                                "error_count": len(tx.errors) + len(tx.syntax_codes),
+                                "errors": json.dumps(_set_errors(tx)),
+                            }
+                        ],
+                    )
+        return sets
+
+    def _acks(self, conn: Connection, file_id: str, acks: list[Any]) -> None:
+        import hashlib
+
+        rows = []
+        for ack in acks:
+            row_id = m.new_id()
+            content = ack.text.encode()
+            rows.append(
+                {
+                    "id": row_id,
+                    "file_id": file_id,
+                    "kind": ack.kind,
+                    "answers_interchange": ack.interchange[:9],
+                    "answers_group": (ack.group or "")[:9] or None,
+                    "control": ack.control,
+                    "sha256": hashlib.sha256(content).hexdigest(),
+                    "content": self.cipher.encrypt(
+                        content, table="acknowledgments", column="content", row_id=row_id
+                    ),
+                }
+            )
+        if rows:
+            conn.execute(insert(m.Acknowledgment), rows)
+
+    def _records(
+        self,
+        conn: Connection,
+        file_id: str,
+        source: Path,
+        sha256: str,
+        set_rows: dict[tuple[str, str, str], str],
+        accepted: set[tuple[str, str, str]],
+    ) -> dict[str, int]:
+        normalizer = Normalizer()
+        pending: dict[str, list[dict[str, Any]]] = {}
+        parents: dict[str, dict[int, str]] = {}
+        kinds: dict[str, str] = {}
+        counts: dict[str, int] = {}
+        for record in normalizer.records(source, sha256=sha256):
+            src = record.source
+            assert src is not None
+            key = (src.interchange_control, src.group_control, src.set_control)
+            if key not in accepted:
+                continue
+            set_row = set_rows[key]
+            kinds[set_row] = src.kind
+            row = self._row(record, file_id, set_row, parents)
+            batch = pending.setdefault(record.TYPE, [])
+            batch.append(row)
+            counts[record.TYPE] = counts.get(record.TYPE, 0) + 1
+            if record.TYPE == "payment":
+                # an 835's payment comes after its claim payments (its PLB is last)
+                self._flush(conn, pending)
+                conn.execute(
+                    update(m.ClaimPaymentRow)
+                    .where(
+                        m.ClaimPaymentRow.set_row_id == set_row,
+                        m.ClaimPaymentRow.parent_ordinal == record.ordinal,
+                    )
+                    .values(payment_id=row["id"])
+                )
+            elif len(batch) >= BATCH:
+                self._flush(conn, pending)
+        self._flush(conn, pending)
+        for set_row, kind in kinds.items():
+            conn.execute(
+                update(m.TransactionSetRow)
+                .where(m.TransactionSetRow.id == set_row)
+                .values(kind=kind)
+            )
+        return counts
+
+    def _row(
+        self, record: Record, file_id: str, set_row: str, parents: dict[str, dict[int, str]]
+    ) -> dict[str, Any]:
+        kind = record.TYPE
+        table = m.RECORD_TABLES[kind].__tablename__
+        row_id = m.new_id()
+        plain, phi = split(record)
+        row: dict[str, Any] = {
+            "id": row_id,
+            "file_id": file_id,
+            "set_row_id": set_row,
+            "ordinal": record.ordinal,
+            "parent_ordinal": record.parent_ordinal,
+            "data": json.dumps(plain, separators=(",", ":")),
+            "phi": self.cipher.encrypt(
+                json.dumps(phi, separators=(",", ":")).encode(),
+                table=table,
+                column="phi",
+                row_id=row_id,
+            )
+            if phi
+            else None,
+        }
+        if kind == "claim":
+            row["kind"] = record.source.kind if record.source else ""
+        for column, path in PLAIN_COLUMNS.get(kind, {}).items():
+            row[column] = _path(record, path)
+        for column, (index, path) in BLIND_INDEXES.get(kind, {}).items():
+            value = _path(record, path)
+            if kind == "member" and index == "ssn" and value is None:
+                row[column] = None
+                continue
+            row[column] = self.index.digest(index, str(value)) if value else None
+        link = PARENTS.get(kind)
+        if link is not None:
+            column, parent_kind = link
+            row[column] = parents.get(parent_kind, {}).get(record.parent_ordinal or -1)
+        if kind in ("claim", "payment", "claim_payment", "member"):
+            known = parents.setdefault(kind, {})
+            if len(known) > 10_000:  # one set's worth is enough: children follow parents
+                known.clear()
+            known[record.ordinal] = row_id
+        return row
+
+    def _flush(self, conn: Connection, pending: dict[str, list[dict[str, Any]]]) -> None:
+        # parents first, so foreign keys hold
+        for kind in ("payment", "claim", "claim_payment", "enrollment", "member"):
+            self._insert(conn, kind, pending)
+        for kind in list(pending):
+            self._insert(conn, kind, pending)
+
+    def _insert(
+        self, conn: Connection, kind: str, pending: dict[str, list[dict[str, Any]]]
+    ) -> None:
+        rows = pending.get(kind)
+        if rows:
+            conn.execute(insert(m.RECORD_TABLES[kind]), rows)
+            rows.clear()
+
+
+def _accepted_sets(result: FileResult) -> set[tuple[str, str, str]]:
+    out: set[tuple[str, str, str]] = set()
+    for ic in result.interchanges:
+        if ic.ta1_code == "R":
+            continue
+        for group in ic.groups:
+            if group.ack_code == "R":
+                continue
+            for tx in group.transactions:
+                if tx.ack_code in ACCEPTED_CODES:
+                    out.add((ic.control, group.control, tx.control))
+    return out
+
+
+def _reject_as_duplicate(ic: InterchangeResult) -> None:
+    ic.ta1_code = "R"
+    ic.ta1_note = DUPLICATE_INTERCHANGE
+    ic.notes.insert(0, DUPLICATE_INTERCHANGE)
+    ic.messages.insert(0, "duplicate interchange: this sender's ISA13 is already stored")
+
+
+def _set_errors(tx: TransactionResult) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [{"code": code, "level": "IK502"} for code in tx.syntax_codes]
+    for error in tx.errors[:MAX_ERRORS]:
+        loc = error.location
+        item: dict[str, Any] = {
+            "code": error.code,
+            "segment": loc.segment,
+            "position": loc.segment_position,
+            "loop": loc.loop,
+            "snip": error.snip,
+        }
+        element = getattr(error, "element", None)
+        if element:
+            item["element"] = element
+            item["component"] = getattr(error, "component", 0)
+        out.append(item)
+    return out
+
+
+def _error_summary(result: FileResult, duplicates: list[str]) -> str | None:
+    """Codes and positions of what was wrong, never a value."""
+    if result.fatal is not None:
+        return "not X12: " + result.fatal.split(":", 1)[-1].strip()[:300]
+    lines: list[str] = []
+    for control in duplicates:
+        lines.append(f"interchange {control}: TA1 R {DUPLICATE_INTERCHANGE} duplicate")
+    for ic in result.interchanges:
+        if ic.ta1_code == "R" and ic.control not in duplicates:
+            lines.append(f"interchange {ic.control}: TA1 {ic.ta1_code} {ic.ta1_note}")
+        for group in ic.groups:
+            for tx in group.transactions:
+                if tx.ack_code in ACCEPTED_CODES:
+                    continue
+                codes = " ".join(tx.syntax_codes)
+                first = [
+                    f"{e.location.segment}@{e.location.segment_position} {e.code}"
+                    for e in tx.errors[:3]
+                ]
+                lines.append(
+                    f"set {tx.control}: IK5 {tx.ack_code} {codes} {'; '.join(first)}".strip()
+                )
+    return "\n".join(lines[:MAX_ERRORS]) or None
+
+
+def orphan_archives(engine: Engine, archive_dir: Path) -> list[Path]:
+    """Archive files whose transaction never committed (a crash mid-ingest)."""
+    with engine.connect() as conn:
+        known = set(conn.execute(select(m.File.archive_name)).scalars())
+    return sorted(p for p in archive_dir.glob("*.x12.enc") if p.name not in known)
+
+
+__all__ = ["BATCH", "IngestResult", "Ingestor", "orphan_archives"]

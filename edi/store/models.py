@@ -1,0 +1,288 @@
+"""The store's tables: files and their envelopes, acknowledgments, and normalized records.
+
+Every row id is a UUID made before insert (field encryption binds it). Record tables
+keep the fields analysts filter and sum on as plain columns (codes, amounts, NPIs,
+counts), the rest of the non-PHI fields in ``data`` (JSON), and every PHI field in
+``phi``: one AES-256-GCM value per row (:mod:`edi.store.crypto`) bound to the table,
+the column and the row id. Lookups by identifier go through the ``*_bidx`` blind-index
+columns (HMAC-SHA256 of the normalized value with a key per index).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from edi.store.base import Base
+
+#: amounts: X12 R elements are at most 18 digits; cents kept exactly
+AMOUNT = Numeric(20, 4)
+
+#: file statuses
+RECEIVED, STORED, REJECTED, DUPLICATE = "received", "stored", "rejected", "duplicate"
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _id() -> Mapped[str]:
+    return mapped_column(String(36), primary_key=True, default=new_id)
+
+
+class File(Base):
+    """One file as received: checksums, sizes, status, the encrypted original's place."""
+
+    __tablename__ = "files"
+
+    id: Mapped[str] = _id()
+    partner: Mapped[str | None] = mapped_column(String(100), index=True)
+    original_name: Mapped[str] = mapped_column(String(500))
+    #: sha256 of the bytes as received (before decryption, when the file was encrypted)
+    received_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    #: sha256 of the X12 plaintext: a second copy of the same bytes is a duplicate
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    stored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    #: codes and positions of what was wrong, never a value
+    error_summary: Mapped[str | None] = mapped_column(Text)
+    sets_accepted: Mapped[int] = mapped_column(Integer, default=0)
+    sets_rejected: Mapped[int] = mapped_column(Integer, default=0)
+    #: the encrypted original (edi.store.crypto.encrypt_file), relative to the archive dir
+    archive_name: Mapped[str | None] = mapped_column(String(200))
+    archive_key_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class Interchange(Base):
+    __tablename__ = "interchanges"
+
+    id: Mapped[str] = _id()
+    file_id: Mapped[str] = mapped_column(ForeignKey("files.id"), index=True)
+    sender_qualifier: Mapped[str] = mapped_column(String(2))
+    sender_id: Mapped[str] = mapped_column(String(15))
+    receiver_qualifier: Mapped[str] = mapped_column(String(2))
+    receiver_id: Mapped[str] = mapped_column(String(15))
+    control: Mapped[str] = mapped_column(String(9))
+    date: Mapped[str] = mapped_column(String(6))
+    time: Mapped[str] = mapped_column(String(4))
+    version: Mapped[str] = mapped_column(String(5))
+    usage: Mapped[str] = mapped_column(String(1))
+    ta1_code: Mapped[str] = mapped_column(String(1))
+    ta1_note: Mapped[str] = mapped_column(String(3))
+
+    __table_args__ = (Index("ix_interchanges_sender_control", "sender_id", "control"),)
+
+
+class FunctionalGroup(Base):
+    __tablename__ = "groups"
+
+    id: Mapped[str] = _id()
+    interchange_id: Mapped[str] = mapped_column(ForeignKey("interchanges.id"), index=True)
+    functional_id: Mapped[str] = mapped_column(String(2))
+    control: Mapped[str] = mapped_column(String(9))
+    version: Mapped[str] = mapped_column(String(12))
+    ack_code: Mapped[str] = mapped_column(String(1))
+    set_count: Mapped[int] = mapped_column(Integer)
+
+
+class TransactionSetRow(Base):
+    __tablename__ = "transaction_sets"
+
+    id: Mapped[str] = _id()
+    group_id: Mapped[str] = mapped_column(ForeignKey("groups.id"), index=True)
+    file_id: Mapped[str] = mapped_column(ForeignKey("files.id"), index=True)
+    set_id: Mapped[str] = mapped_column(String(3))
+    control: Mapped[str] = mapped_column(String(9))
+    version: Mapped[str] = mapped_column(String(35))
+    kind: Mapped[str | None] = mapped_column(String(4), index=True)
+    ack_code: Mapped[str] = mapped_column(String(1))
+    error_count: Mapped[int] = mapped_column(Integer)
+    #: JSON list of {code, segment, position, element, loop}: positions and codes only
+    errors: Mapped[str | None] = mapped_column(Text)
+
+
+class Acknowledgment(Base):
+    """A TA1 or 999 we wrote; its text (which echoes partner ids) is kept encrypted."""
+
+    __tablename__ = "acknowledgments"
+
+    id: Mapped[str] = _id()
+    file_id: Mapped[str] = mapped_column(ForeignKey("files.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(3))
+    answers_interchange: Mapped[str] = mapped_column(String(9))
+    answers_group: Mapped[str | None] = mapped_column(String(9))
+    control: Mapped[str] = mapped_column(String(9), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# -- normalized records ---------------------------------------------------------------------
+
+
+class _Record:
+    """Columns every record table has."""
+
+    id: Mapped[str] = _id()
+    file_id: Mapped[str] = mapped_column(ForeignKey("files.id"), index=True)
+    set_row_id: Mapped[str] = mapped_column(ForeignKey("transaction_sets.id"), index=True)
+    ordinal: Mapped[int] = mapped_column(Integer)
+    parent_ordinal: Mapped[int | None] = mapped_column(Integer)
+    #: non-PHI fields not in a column of their own (JSON)
+    data: Mapped[str] = mapped_column(Text)
+    #: every PHI field, AES-256-GCM (edi.store.crypto.FieldCipher, column "phi")
+    phi: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class ClaimRow(_Record, Base):
+    __tablename__ = "claims"
+
+    kind: Mapped[str] = mapped_column(String(4), index=True)
+    payer_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    billing_npi: Mapped[str | None] = mapped_column(String(80), index=True)
+    total_charge: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    facility_code: Mapped[str | None] = mapped_column(String(2))
+    frequency_code: Mapped[str | None] = mapped_column(String(1))
+    line_count: Mapped[int] = mapped_column(Integer)
+    patient_control_number_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+    member_id_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+    payer_claim_control_number_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+class ServiceLineRow(_Record, Base):
+    __tablename__ = "service_lines"
+
+    claim_id: Mapped[str | None] = mapped_column(ForeignKey("claims.id"), index=True)
+    line_number: Mapped[int | None] = mapped_column(Integer)
+    procedure_code: Mapped[str | None] = mapped_column(String(48))
+    revenue_code: Mapped[str | None] = mapped_column(String(48))
+    charge: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    units: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    place_of_service: Mapped[str | None] = mapped_column(String(2))
+
+
+class PaymentRow(_Record, Base):
+    __tablename__ = "payments"
+
+    amount: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    credit_debit: Mapped[str | None] = mapped_column(String(1))
+    method: Mapped[str | None] = mapped_column(String(3))
+    trace_number: Mapped[str | None] = mapped_column(String(50), index=True)
+    payment_date: Mapped[str | None] = mapped_column(String(10), index=True)
+    payer_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    payee_npi: Mapped[str | None] = mapped_column(String(80), index=True)
+    claim_count: Mapped[int] = mapped_column(Integer)
+    balanced: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class ClaimPaymentRow(_Record, Base):
+    __tablename__ = "claim_payments"
+
+    payment_id: Mapped[str | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    status: Mapped[str | None] = mapped_column(String(2), index=True)
+    charge: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    paid: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    patient_responsibility: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    filing_indicator: Mapped[str | None] = mapped_column(String(2))
+    patient_control_number_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+    payer_claim_control_number_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+class ServicePaymentRow(_Record, Base):
+    __tablename__ = "service_payments"
+
+    claim_payment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("claim_payments.id"), index=True
+    )
+    procedure_code: Mapped[str | None] = mapped_column(String(48))
+    charge: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    paid: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    units: Mapped[Decimal | None] = mapped_column(AMOUNT)
+
+
+class EnrollmentRow(_Record, Base):
+    __tablename__ = "enrollments"
+
+    action: Mapped[str | None] = mapped_column(String(2))
+    purpose: Mapped[str | None] = mapped_column(String(2))
+    sponsor_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    payer_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    member_count: Mapped[int] = mapped_column(Integer)
+
+
+class MemberRow(_Record, Base):
+    __tablename__ = "members"
+
+    subscriber_ordinal: Mapped[int | None] = mapped_column(Integer)
+    is_subscriber: Mapped[bool | None] = mapped_column(Boolean)
+    relationship: Mapped[str | None] = mapped_column(String(2))
+    maintenance_type: Mapped[str | None] = mapped_column(String(3), index=True)
+    maintenance_reason: Mapped[str | None] = mapped_column(String(3))
+    benefit_status: Mapped[str | None] = mapped_column(String(1))
+    member_id_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+    subscriber_id_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+    ssn_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+class CoverageRow(_Record, Base):
+    __tablename__ = "coverages"
+
+    member_row_id: Mapped[str | None] = mapped_column(ForeignKey("members.id"), index=True)
+    maintenance_type: Mapped[str | None] = mapped_column(String(3))
+    insurance_line: Mapped[str | None] = mapped_column(String(3), index=True)
+    coverage_level: Mapped[str | None] = mapped_column(String(3))
+
+
+#: record type -> its table class
+RECORD_TABLES: dict[str, type[Base]] = {
+    "claim": ClaimRow,
+    "service_line": ServiceLineRow,
+    "payment": PaymentRow,
+    "claim_payment": ClaimPaymentRow,
+    "service_payment": ServicePaymentRow,
+    "enrollment": EnrollmentRow,
+    "member": MemberRow,
+    "coverage": CoverageRow,
+}
+
+__all__ = [
+    "DUPLICATE",
+    "RECEIVED",
+    "RECORD_TABLES",
+    "REJECTED",
+    "STORED",
+    "Acknowledgment",
+    "ClaimPaymentRow",
+    "ClaimRow",
+    "CoverageRow",
+    "EnrollmentRow",
+    "File",
+    "FunctionalGroup",
+    "Interchange",
+    "MemberRow",
+    "PaymentRow",
+    "ServiceLineRow",
+    "ServicePaymentRow",
+    "TransactionSetRow",
+    "new_id",
+]

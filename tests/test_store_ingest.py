@@ -1,0 +1,164 @@
+"""Ingest into SQLite and PostgreSQL: all or nothing, idempotent, PHI only encrypted."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from edi.errors import DecryptError
+from edi.parsers.normalize import Normalizer
+from edi.records.phi import record_dict
+from edi.store import models as m
+from edi.store.crypto import decrypt_file
+from edi.store.read import records
+from tests.conftest import SAMPLES
+from tests.store_support import StoreKit, make_kit
+
+GOOD = [
+    "834-enrollment.x12",
+    "835-remittance.x12",
+    "837P-professional-claim.x12",
+    "837I-institutional-claim.x12",
+    "837D-dental-claim.x12",
+    "multi-interchange.x12",
+]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def kit(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> StoreKit:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/edi.sqlite3"
+    else:
+        url = request.getfixturevalue("pg_url")
+    return make_kit(url, tmp_path / "home", monkeypatch)
+
+
+def count(kit: StoreKit, table: type) -> int:
+    with kit.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
+
+
+def test_samples_are_stored_and_read_back_exactly(kit: StoreKit):
+    ingestor = kit.ingestor()
+    for name in GOOD:
+        result = ingestor.ingest(SAMPLES / name)
+        assert result.status == "stored", result.line()
+        assert result.sets_rejected == 0
+    assert count(kit, m.File) == len(GOOD)
+    for name in GOOD:
+        parsed = list(Normalizer().records(SAMPLES / name))
+        with kit.engine.connect() as conn:
+            file_id = conn.execute(
+                select(m.File.id).where(m.File.original_name == name)
+            ).scalar_one()
+        for kind in {r.TYPE for r in parsed}:
+            stored = list(records(kit.engine, kit.ring, kind, file_id=file_id))
+            expected = [r for r in parsed if kind == r.TYPE]
+            assert [s.ordinal for s in stored] == [r.ordinal for r in expected]
+            for got, want in zip(stored, expected, strict=True):
+                assert got.parent_ordinal == want.parent_ordinal
+                assert got.data == json.loads(json.dumps(record_dict(want)))
+    # service lines point at their claims, claim payments at their payment
+    with kit.engine.connect() as conn:
+        assert (
+            conn.execute(select(func.count()).where(m.ServiceLineRow.claim_id.is_(None))).scalar()
+            == 0
+        )
+        assert (
+            conn.execute(
+                select(func.count()).where(m.ClaimPaymentRow.payment_id.is_(None))
+            ).scalar()
+            == 0
+        )
+        assert (
+            conn.execute(select(func.count()).where(m.CoverageRow.member_row_id.is_(None))).scalar()
+            == 0
+        )
+    log = list(kit.audit.entries())
+    assert [e.action for e in log] == ["file.stored"] * len(GOOD)
+    assert kit.audit.verify().ok
+
+
+def test_same_bytes_are_a_duplicate(kit: StoreKit):
+    ingestor = kit.ingestor()
+    first = ingestor.ingest(SAMPLES / "835-remittance.x12")
+    again = ingestor.ingest(SAMPLES / "835-remittance.x12")
+    assert (first.status, again.status) == ("stored", "duplicate")
+    assert again.file_id == first.file_id
+    assert count(kit, m.File) == 1 and count(kit, m.ClaimPaymentRow) == 3
+    assert [e.action for e in kit.audit.entries()] == ["file.stored", "file.duplicate"]
+
+
+def test_a_repeated_interchange_is_rejected_with_ta1_025(kit: StoreKit, tmp_path: Path):
+    ingestor = kit.ingestor()
+    assert kit.ingestor().ingest(SAMPLES / "837P-professional-claim.x12").status == "stored"
+    copy = tmp_path / "resent.x12"
+    copy.write_bytes((SAMPLES / "837P-professional-claim.x12").read_bytes() + b"\n")
+    result = ingestor.ingest(copy)
+    assert result.status == "rejected" and "TA1 note 025" in result.note
+    assert [a.split(":")[0] for a in result.acks] == ["TA1"]
+    assert "TA1*000000301*" in result.ack_texts[0].text and "*R*025" in result.ack_texts[0].text
+    assert count(kit, m.ClaimRow) == 2  # the first copy's claims only
+    allowed = kit.ingestor(allow_duplicate_interchange=True)
+    copy.write_bytes(copy.read_bytes() + b"\n")
+    assert allowed.ingest(copy).status == "stored"
+    assert count(kit, m.ClaimRow) == 4
+
+
+def test_a_rejected_file_is_kept_encrypted_with_its_acks(kit: StoreKit, tmp_path: Path):
+    bad = SAMPLES / "bad" / "834-broken-envelope.x12"
+    result = kit.ingestor().ingest(bad)
+    assert result.status == "rejected" and result.records == {}
+    assert sorted(a.split(":")[0] for a in result.acks) == ["TA1"]
+    with kit.engine.connect() as conn:
+        row = conn.execute(select(m.File.__table__)).one()
+        acks = conn.execute(select(m.Acknowledgment.__table__)).all()
+    assert row.status == "rejected" and "TA1 R 001" in (row.error_summary or "")
+    assert len(acks) == 1 and b"TA1" not in acks[0].content  # stored encrypted
+    archive = kit.home / "archive" / (row.archive_name or "")
+    assert bad.read_bytes() not in archive.read_bytes()
+    out = tmp_path / "restored.x12"
+    with out.open("wb") as handle:
+        decrypt_file(archive, handle, ring=kit.ring, file_id=row.id)
+    assert out.read_bytes() == bad.read_bytes()
+    assert count(kit, m.MemberRow) == 0
+
+
+def test_not_x12_is_rejected_and_kept(kit: StoreKit, tmp_path: Path):
+    junk = tmp_path / "junk.x12"
+    junk.write_text("no interchange here\n")
+    result = kit.ingestor().ingest(junk)
+    assert result.status == "rejected" and result.note.startswith("not X12")
+    assert result.acks == []
+    assert count(kit, m.File) == 1
+
+
+def test_a_ciphertext_moved_to_another_row_fails(kit: StoreKit):
+    kit.ingestor().ingest(SAMPLES / "837P-professional-claim.x12")
+    with kit.engine.begin() as conn:
+        ids = conn.execute(select(m.ClaimRow.id).order_by(m.ClaimRow.ordinal)).scalars().all()
+        phi = conn.execute(select(m.ClaimRow.phi).where(m.ClaimRow.id == ids[0])).scalar_one()
+        conn.execute(m.ClaimRow.__table__.update().where(m.ClaimRow.id == ids[1]).values(phi=phi))
+    with pytest.raises(DecryptError):
+        list(records(kit.engine, kit.ring, "claim"))
+
+
+def test_rolled_back_ingest_leaves_nothing(kit: StoreKit, monkeypatch: pytest.MonkeyPatch):
+    ingestor = kit.ingestor()
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ingestor, "_acks", explode)
+    with pytest.raises(RuntimeError):
+        ingestor.ingest(SAMPLES / "837P-professional-claim.x12")
+    for table in (m.File, m.Interchange, m.ClaimRow, m.ServiceLineRow):
+        assert count(kit, table) == 0
+    assert list((kit.home / "archive").glob("*")) == []
+    assert list(kit.audit.entries()) == []
+    assert kit.ingestor().ingest(SAMPLES / "837P-professional-claim.x12").status == "stored"
