@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 COMPILED := edi/errors.py edi/parsers/segments.py edi/parsers/envelope.py edi/parsers/reader.py \
 	edi/parsers/maps.py edi/parsers/structure.py edi/parsers/checks.py edi/parsers/results.py \
 	edi/parsers/validate.py edi/parsers/fields.py edi/parsers/normalize.py \
-	edi/records/export.py
+	edi/records/export.py edi/records/phi.py
 #: the tests run a second time on the compiled modules
 COMPILED_TESTS := tests/test_reader.py tests/test_structure.py tests/test_corpus.py \
 	tests/test_validate.py tests/test_validate_cli.py tests/test_acks.py tests/test_generate.py \

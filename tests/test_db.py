@@ -13,6 +13,7 @@ def test_sqlite_is_wal_with_busy_timeout_and_foreign_keys(tmp_path: Path):
     engine = make_engine(f"sqlite:///{tmp_path}/new/edi.sqlite3")
     assert is_sqlite(engine)
     assert (tmp_path / "new").stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "new" / "edi.sqlite3").stat().st_mode & 0o777 == 0o600
     with engine.begin() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == BUSY_TIMEOUT_MS

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from edi.cli import settings
+
+#: audit checkpoint interval, in entries (config: [audit] checkpoint_every)
+CHECKPOINT_EVERY = 1000
+#: files at least this large get a progress bar (when stderr is a terminal)
+PROGRESS_FROM_BYTES = 5_000_000
 
 
 @click.command("ingest")
@@ -49,6 +56,7 @@ def ingest_command(
     except EdiError as exc:
         raise click.ClickException(str(exc)) from None
     numbers = ControlNumbers(conf.home / "ack-control-number")
+    bar = _ProgressBar()
     ingestor = Ingestor(
         store.engine,
         ring=store.ring,
@@ -58,15 +66,22 @@ def ingest_command(
         operator=Operator.current(),
         partner=partner,
         allow_duplicate_interchange=allow_duplicate_interchange,
+        checkpoint_every=int(
+            conf.options.get("audit", {}).get("checkpoint_every", CHECKPOINT_EVERY)
+        ),
+        progress=bar.update,
     )
     rejected = False
     for path in paths:
+        bar.start(path)
         try:
             result = ingestor.ingest(path)
         except EdiError as exc:
             rejected = True
             click.echo(f"{path}: not ingested: {exc}", err=True)
             continue
+        finally:
+            bar.stop()
         click.echo(result.line())
         rejected = rejected or result.status == "rejected"
         if ack_dir is not None:
@@ -75,3 +90,28 @@ def ingest_command(
                 write_ack(ack_dir, Path(path).name, ack)
     if rejected:
         raise SystemExit(1)
+
+
+class _ProgressBar:
+    """A progress bar on stderr for large files, only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.shown = 0
+
+    def start(self, path: str) -> None:
+        size = Path(path).stat().st_size
+        if size >= PROGRESS_FROM_BYTES and sys.stderr.isatty():
+            self.bar = click.progressbar(length=size, label=Path(path).name, file=sys.stderr)
+            self.bar.__enter__()
+            self.shown = 0
+
+    def update(self, done: int, total: int) -> None:
+        if self.bar is not None and done > self.shown:
+            self.bar.update(done - self.shown)
+            self.shown = done
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from edi.records.base import Record
-from edi.records.export import HEAD_FIELDS, _names, _plain
+from edi.records.export import _ENCODE, HEAD_FIELDS, _keys, _names, _plain
 
 
 def _split_object(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -49,6 +49,52 @@ def split(record: Record) -> tuple[dict[str, Any], dict[str, Any]]:
     return _split_object(record)
 
 
+class Splitter:
+    """:func:`split` for a stream of records, as JSON texts, splitting each shared party once.
+
+    The claims of one subscriber share its party objects, and every object a record
+    reaches is complete when the record is handed out (see
+    :mod:`edi.parsers.normalize`), so a nested object's two JSON halves are made once
+    and reused.
+    """
+
+    def __init__(self, cache: int = 64) -> None:
+        self._memo: dict[int, tuple[Any, str, str]] = {}
+        self._cache = cache
+
+    def split_json(self, record: Record) -> tuple[str, str]:
+        """(plain, phi) as JSON object texts; ``"{}"`` for an empty half."""
+        plain: list[str] = []
+        phi: list[str] = []
+        marked: frozenset[str] = type(record).PHI
+        for name, key in _keys(type(record)):
+            value = getattr(record, name)
+            if value is None or value == []:
+                continue
+            if name in marked:
+                phi.append(key + _ENCODE(_plain(value)))
+            elif isinstance(value, (str, int, list)) or not hasattr(value, "__dataclass_fields__"):
+                plain.append(key + _ENCODE(_plain(value)))
+            else:
+                inner_plain, inner_phi = self._nested(value)
+                if inner_plain != "{}":
+                    plain.append(key + inner_plain)
+                if inner_phi != "{}":
+                    phi.append(key + inner_phi)
+        return "{" + ",".join(plain) + "}", "{" + ",".join(phi) + "}"
+
+    def _nested(self, obj: Any) -> tuple[str, str]:
+        memo = self._memo.get(id(obj))
+        if memo is not None and memo[0] is obj:
+            return memo[1], memo[2]
+        plain, phi = _split_object(obj)
+        texts = (_ENCODE(plain), _ENCODE(phi))
+        if len(self._memo) >= self._cache:
+            self._memo.clear()
+        self._memo[id(obj)] = (obj, *texts)
+        return texts
+
+
 def merge(plain: dict[str, Any], phi: dict[str, Any]) -> dict[str, Any]:
     """The inverse of :func:`split` (nested dicts merged key by key)."""
     out = dict(plain)
@@ -60,4 +106,4 @@ def merge(plain: dict[str, Any], phi: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-__all__ = ["HEAD_FIELDS", "merge", "record_dict", "split"]
+__all__ = ["HEAD_FIELDS", "Splitter", "merge", "record_dict", "split"]

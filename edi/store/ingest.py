@@ -20,8 +20,9 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -31,7 +32,7 @@ from edi.parsers.normalize import Normalizer, file_sha256
 from edi.parsers.results import FileResult, InterchangeResult, TransactionResult
 from edi.parsers.validate import Validator
 from edi.records import Record
-from edi.records.phi import split
+from edi.records.phi import Splitter
 from edi.store import models as m
 
 #: records inserted per statement
@@ -137,13 +138,18 @@ PARENTS: dict[str, tuple[str, str]] = {
 }
 
 
+_GETTERS: dict[str, Callable[[Any], Any]] = {}
+
+
 def _path(record: Any, path: str) -> Any:
-    value = record
-    for part in path.split("."):
-        value = getattr(value, part, None)
-        if value is None:
-            return None
-    return value
+    """The value at a dotted attribute path, ``None`` when a step is missing."""
+    getter = _GETTERS.get(path)
+    if getter is None:
+        getter = _GETTERS[path] = attrgetter(path)
+    try:
+        return getter(record)
+    except AttributeError:  # a None on the way (no payer, say)
+        return None
 
 
 @dataclass
@@ -201,6 +207,8 @@ class Ingestor:
         operator: Any = None,
         partner: str | None = None,
         allow_duplicate_interchange: bool = False,
+        checkpoint_every: int = 0,
+        progress: Callable[[int, int], None] | None = None,
     ) -> None:
         from edi.store.crypto import BlindIndex, FieldCipher
 
@@ -214,7 +222,12 @@ class Ingestor:
         self.operator = operator
         self.partner = partner
         self.allow_duplicate_interchange = allow_duplicate_interchange
+        #: sign an audit checkpoint each time this many entries have passed (0: never)
+        self.checkpoint_every = checkpoint_every
+        #: called as progress(bytes parsed, file size) while a file's records are stored
+        self.progress = progress
         self.validator = Validator()
+        self.splitter = Splitter()
 
     # -- one file ------------------------------------------------------------------------
     def ingest(
@@ -299,6 +312,7 @@ class Ingestor:
         except BaseException:
             archive.unlink(missing_ok=True)
             raise
+        self._checkpoint()
         if duplicates:
             out.note = f"duplicate interchange(s) {' '.join(duplicates)}: TA1 note 025"
         if result.fatal is not None:
@@ -312,6 +326,15 @@ class Ingestor:
     def _file_with(self, sha256: str) -> str | None:
         with self.engine.connect() as conn:
             return conn.execute(select(m.File.id).where(m.File.sha256 == sha256)).scalar()
+
+    def _checkpoint(self) -> None:
+        if self.checkpoint_every > 0:
+            self.audit.maybe_checkpoint(
+                self.checkpoint_every,
+                self.ring.audit_signing_key(),
+                self.ring.audit_signing_key_id,
+                operator=self.operator,
+            )
 
     def _duplicate(self, out: IngestResult, existing: str) -> IngestResult:
         out.status = m.DUPLICATE
@@ -456,66 +479,28 @@ class Ingestor:
         set_rows: dict[tuple[str, str, str], str],
         accepted: set[tuple[str, str, str]],
     ) -> dict[str, int]:
-        normalizer = Normalizer()
-        pending: dict[str, list[dict[str, Any]]] = {}
-        parents: dict[str, dict[int, str]] = {}
-        kinds: dict[str, str] = {}
-        counts: dict[str, int] = {}
-        for record in normalizer.records(source, sha256=sha256):
-            src = record.source
-            assert src is not None
-            key = (src.interchange_control, src.group_control, src.set_control)
-            if key not in accepted:
-                continue
-            set_row = set_rows[key]
-            kinds[set_row] = src.kind
-            row = self._row(record, file_id, set_row, parents)
-            batch = pending.setdefault(record.TYPE, [])
-            batch.append(row)
-            counts[record.TYPE] = counts.get(record.TYPE, 0) + 1
-            if record.TYPE == "payment":
-                # an 835's payment comes after its claim payments (its PLB is last)
-                self._flush(conn, pending)
-                conn.execute(
-                    update(m.ClaimPaymentRow)
-                    .where(
-                        m.ClaimPaymentRow.set_row_id == set_row,
-                        m.ClaimPaymentRow.parent_ordinal == record.ordinal,
-                    )
-                    .values(payment_id=row["id"])
-                )
-            elif len(batch) >= BATCH:
-                self._flush(conn, pending)
-        self._flush(conn, pending)
-        for set_row, kind in kinds.items():
-            conn.execute(
-                update(m.TransactionSetRow)
-                .where(m.TransactionSetRow.id == set_row)
-                .values(kind=kind)
-            )
-        return counts
+        writer = _RecordWriter(self, conn, file_id, set_rows, accepted)
+        with _Counting(source.open("rb"), source.stat().st_size, self.progress) as stream:
+            for record in Normalizer().records(cast(BinaryIO, stream), str(source), sha256=sha256):
+                writer.take(record)
+        return writer.finish()
 
-    def _row(
+    def record_row(
         self, record: Record, file_id: str, set_row: str, parents: dict[str, dict[int, str]]
     ) -> dict[str, Any]:
         kind = record.TYPE
         table = m.RECORD_TABLES[kind].__tablename__
         row_id = m.new_id()
-        plain, phi = split(record)
+        plain, phi = self.splitter.split_json(record)
         row: dict[str, Any] = {
             "id": row_id,
             "file_id": file_id,
             "set_row_id": set_row,
             "ordinal": record.ordinal,
             "parent_ordinal": record.parent_ordinal,
-            "data": json.dumps(plain, separators=(",", ":")),
-            "phi": self.cipher.encrypt(
-                json.dumps(phi, separators=(",", ":")).encode(),
-                table=table,
-                column="phi",
-                row_id=row_id,
-            )
-            if phi
+            "data": plain,
+            "phi": self.cipher.encrypt(phi.encode(), table=table, column="phi", row_id=row_id)
+            if phi != "{}"
             else None,
         }
         if kind == "claim":
@@ -539,20 +524,97 @@ class Ingestor:
             known[record.ordinal] = row_id
         return row
 
-    def _flush(self, conn: Connection, pending: dict[str, list[dict[str, Any]]]) -> None:
-        # parents first, so foreign keys hold
-        for kind in ("payment", "claim", "claim_payment", "enrollment", "member"):
-            self._insert(conn, kind, pending)
-        for kind in list(pending):
-            self._insert(conn, kind, pending)
 
-    def _insert(
-        self, conn: Connection, kind: str, pending: dict[str, list[dict[str, Any]]]
+class _RecordWriter:
+    """Batches one file's records into their tables, parents before children."""
+
+    def __init__(
+        self,
+        ingestor: Ingestor,
+        conn: Connection,
+        file_id: str,
+        set_rows: dict[tuple[str, str, str], str],
+        accepted: set[tuple[str, str, str]],
     ) -> None:
-        rows = pending.get(kind)
-        if rows:
-            conn.execute(insert(m.RECORD_TABLES[kind]), rows)
-            rows.clear()
+        self.ingestor = ingestor
+        self.conn = conn
+        self.file_id = file_id
+        self.set_rows = set_rows
+        self.accepted = accepted
+        self.pending: dict[str, list[dict[str, Any]]] = {}
+        #: record type -> ordinal -> row id, for the children that follow
+        self.parents: dict[str, dict[int, str]] = {}
+        #: set row id -> kind of transaction (837P, 835, ...)
+        self.kinds: dict[str, str] = {}
+        self.counts: dict[str, int] = {}
+
+    def take(self, record: Record) -> None:
+        src = record.source
+        assert src is not None
+        key = (src.interchange_control, src.group_control, src.set_control)
+        if key not in self.accepted:
+            return  # a rejected set's records are not stored
+        set_row = self.set_rows[key]
+        self.kinds[set_row] = src.kind
+        row = self.ingestor.record_row(record, self.file_id, set_row, self.parents)
+        batch = self.pending.setdefault(record.TYPE, [])
+        batch.append(row)
+        self.counts[record.TYPE] = self.counts.get(record.TYPE, 0) + 1
+        if record.TYPE == "payment":
+            # an 835's payment comes after its claim payments (its PLB is last)
+            self.flush()
+            self.conn.execute(
+                update(m.ClaimPaymentRow)
+                .where(
+                    m.ClaimPaymentRow.set_row_id == set_row,
+                    m.ClaimPaymentRow.parent_ordinal == record.ordinal,
+                )
+                .values(payment_id=row["id"])
+            )
+        elif len(batch) >= BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        # parents first, so foreign keys hold
+        for kind in ("payment", "claim", "claim_payment", "enrollment", "member", *self.pending):
+            rows = self.pending.get(kind)
+            if rows:
+                self.conn.execute(insert(m.RECORD_TABLES[kind]), rows)
+                rows.clear()
+
+    def finish(self) -> dict[str, int]:
+        self.flush()
+        for set_row, kind in self.kinds.items():
+            self.conn.execute(
+                update(m.TransactionSetRow)
+                .where(m.TransactionSetRow.id == set_row)
+                .values(kind=kind)
+            )
+        return self.counts
+
+
+class _Counting:
+    """A binary file that reports how far it has been read."""
+
+    def __init__(self, handle: Any, size: int, progress: Callable[[int, int], None] | None) -> None:
+        self.handle = handle
+        self.size = size
+        self.progress = progress
+        self.done = 0
+        self.name = handle.name
+
+    def read(self, n: int = -1) -> bytes:
+        data: bytes = self.handle.read(n)
+        self.done += len(data)
+        if self.progress is not None:
+            self.progress(self.done, self.size)
+        return data
+
+    def __enter__(self) -> _Counting:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
 
 
 def _accepted_sets(result: FileResult) -> set[tuple[str, str, str]]:

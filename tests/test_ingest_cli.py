@@ -1,0 +1,115 @@
+"""`edi db` and `edi ingest` from the command line, on the embedded SQLite store."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import func, select
+
+from edi.audit.chain import AuditLog
+from edi.cli import main
+from edi.store import models as m
+from edi.store.db import make_engine
+from edi.store.migrate import current_revision, head_revision
+from tests.conftest import SAMPLES
+from tests.store_support import KEK_B64
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"EDI_HOME": str(tmp_path / "home"), "EDI_KEK": KEK_B64, "EDI_CONFIG": ""}
+
+
+def run(env: dict[str, str], *args: str) -> Result:
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+def test_db_init_creates_the_schema_once(env: dict[str, str], tmp_path: Path):
+    first = run(env, "db", "init")
+    assert first.exit_code == 0 and first.output.startswith("schema created: sqlite:///")
+    again = run(env, "db", "init")
+    assert again.exit_code == 0 and again.output.startswith("schema current:")
+    engine = make_engine(f"sqlite:///{tmp_path}/home/edi.sqlite3")
+    assert current_revision(engine) == head_revision(engine) is not None
+    upgraded = run(env, "db", "upgrade")
+    assert upgraded.exit_code == 0 and "->" in upgraded.output
+
+
+def test_ingest_needs_a_key_ring(env: dict[str, str]):
+    result = run(env, "ingest", str(SAMPLES / "835-remittance.x12"))
+    assert result.exit_code == 1
+    assert "no key ring" in result.output and "edi keys init" in result.output
+
+
+def test_ingest_prints_one_line_per_file_and_writes_acks(env: dict[str, str], tmp_path: Path):
+    assert run(env, "keys", "init").exit_code == 0
+    acks = tmp_path / "acks"
+    files = [str(SAMPLES / "837P-professional-claim.x12"), str(SAMPLES / "834-enrollment.x12")]
+    result = run(env, "ingest", "--partner", "sample-partner", "--ack-dir", str(acks), *files)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f"{files[0]}: stored; sha256 ")
+    assert "2 claim, 5 service_line" in lines[0] and "acks 999:" in lines[0]
+    for value in ("SAMPLECLM101", "TESTPERSON", "1234567893"):
+        assert value not in result.output
+    assert sorted(p.suffix for p in acks.iterdir()) == [".999", ".999"]
+    again = run(env, "ingest", files[0])
+    assert again.exit_code == 0 and ": duplicate;" in again.stdout
+    engine = make_engine(f"sqlite:///{tmp_path}/home/edi.sqlite3")
+    with engine.connect() as conn:
+        partners = conn.execute(select(m.File.partner)).scalars().all()
+        assert partners == ["sample-partner", "sample-partner"]
+        assert conn.execute(select(func.count()).select_from(m.ClaimRow)).scalar() == 2
+    audit = AuditLog(engine)
+    assert [e.action for e in audit.entries()] == [
+        "keys.init",
+        "file.stored",
+        "file.stored",
+        "file.duplicate",
+    ] or [e.action for e in audit.entries()] == ["file.stored", "file.stored", "file.duplicate"]
+    assert audit.verify().ok
+
+
+def test_a_rejected_file_exits_1(env: dict[str, str]):
+    assert run(env, "keys", "init").exit_code == 0
+    result = run(env, "ingest", str(SAMPLES / "bad" / "834-broken-envelope.x12"))
+    assert result.exit_code == 1
+    assert ": rejected;" in result.stdout and "acks TA1:" in result.stdout
+
+
+def test_checkpoints_every_n_entries(env: dict[str, str], tmp_path: Path):
+    config = tmp_path / "edi.toml"
+    config.write_text("[audit]\ncheckpoint_every = 2\n")
+    env = {**env, "EDI_CONFIG": str(config)}
+    assert run(env, "keys", "init").exit_code == 0
+    names = ["834-enrollment.x12", "835-remittance.x12", "837D-dental-claim.x12"]
+    result = run(env, "ingest", *(str(SAMPLES / n) for n in names))
+    assert result.exit_code == 0, result.output
+    audit = AuditLog(make_engine(f"sqlite:///{tmp_path}/home/edi.sqlite3"))
+    assert len(list(audit.checkpoints())) >= 1
+    assert audit.verify().ok
+    verified = run(env, "audit", "verify")
+    assert verified.exit_code == 0 and verified.output.startswith("intact:")
+
+
+def test_installed_executable(env: dict[str, str]):
+    exe = shutil.which("edi", path=os.path.dirname(sys.executable))
+    assert exe
+    full = {**os.environ, **env}
+    subprocess.run([exe, "keys", "init"], env=full, check=True, capture_output=True)
+    done = subprocess.run(
+        [exe, "ingest", str(SAMPLES / "835-remittance.x12")],
+        env=full,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "3 claim_payment, 1 payment, 5 service_payment" in done.stdout
