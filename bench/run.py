@@ -44,6 +44,8 @@ TARGET_VALIDATE_RATIO = 50.0
 #: edi parse (records as JSON lines) against pyx12's X12ContextReader over the claim loops
 TARGET_PARSE_RATIO = 30.0
 TARGET_PARSE_RSS_MB = 150.0
+#: ingest (validate, acknowledge, parse, encrypt, store) into SQLite, claims per second
+TARGET_INGEST_CLAIMS_PER_S = 5000.0
 
 #: measurement kinds, in the order they run and are shown
 SPLIT, SPLIT_NOGC, READER, STRUCTURE, VALIDATE, PARSE, PYX12, PYX12_VALIDATE, PYX12_PARSE = (
@@ -72,6 +74,9 @@ KINDS = (
 EDI_VS_PYX12 = ((STRUCTURE, PYX12), (VALIDATE, PYX12_VALIDATE), (PARSE, PYX12_PARSE))
 #: sets the pyx12 claim-loop baseline is written for
 PYX12_PARSE_SETS = ("837P",)
+INGEST_SQLITE, INGEST_PG = "edi ingest sqlite", "edi ingest postgresql"
+#: environment variable carrying the benchmark PostgreSQL cluster's URL to the children
+PG_URL_ENV = "EDI_BENCH_PG_URL"
 #: modules `edi --help` must not import (prefect is the requirement; the rest are noted)
 HEAVY_MODULES = ("prefect", "sqlalchemy", "pyx12", "lxml", "paramiko", "cryptography")
 
@@ -217,6 +222,72 @@ def _run_pyx12_parse(path: str) -> dict[str, Any]:
     return {"claims": claims, "service_lines": lines}
 
 
+def _ingest(path: str, url: str, home: Path) -> dict[str, Any]:
+    """One file into a new store with a fresh key ring; times the ingest alone."""
+    import itertools
+
+    from edi.audit.chain import AuditLog
+    from edi.store.db import make_engine
+    from edi.store.ingest import Ingestor
+    from edi.store.keys import KeyRing, LocalKek
+    from edi.store.migrate import upgrade
+
+    engine = make_engine(url)
+    upgrade(engine)
+    ring = KeyRing.create(home / "keyring.json", LocalKek(os.urandom(32), source="benchmark"))
+    numbers = itertools.count(1)
+    ingestor = Ingestor(
+        engine,
+        ring=ring,
+        audit=AuditLog(engine),
+        archive_dir=home / "archive",
+        numbers=lambda: f"{next(numbers):09d}",
+    )
+    t0 = time.perf_counter()
+    result = ingestor.ingest(path)
+    seconds = time.perf_counter() - t0
+    engine.dispose()
+    claims = result.records.get("claim", 0)
+    return {
+        "status": result.status,
+        "records": result.records,
+        "ingest_seconds": seconds,
+        "claims_per_s": claims / seconds,
+        "records_per_s": sum(result.records.values()) / seconds,
+    }
+
+
+def _run_ingest_sqlite(path: str) -> dict[str, Any]:
+    import tempfile
+
+    home = Path(tempfile.mkdtemp(prefix="edi-bench-"))
+    try:
+        return _ingest(path, f"sqlite:///{home}/edi.sqlite3", home)
+    finally:
+        import shutil
+
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _run_ingest_pg(path: str) -> dict[str, Any]:
+    import shutil
+    import tempfile
+    import uuid
+
+    import psycopg
+
+    base = os.environ[PG_URL_ENV]  # postgresql+psycopg://user@host:port/postgres
+    name = "bench_" + uuid.uuid4().hex[:10]
+    dsn = base.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    home = Path(tempfile.mkdtemp(prefix="edi-bench-"))
+    try:
+        return _ingest(path, base.rsplit("/", 1)[0] + "/" + name, home)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
 def _quiet_pyx12_logging() -> None:
     import logging
 
@@ -258,6 +329,8 @@ RUNNERS = {
     PYX12_VALIDATE: _run_pyx12_validate,
     PARSE: _run_parse,
     PYX12_PARSE: _run_pyx12_parse,
+    INGEST_SQLITE: _run_ingest_sqlite,
+    INGEST_PG: _run_ingest_pg,
 }
 #: modules a measurement imports before its clock starts
 PRELOAD = {
@@ -669,6 +742,19 @@ def targets(
                 "met": r["ratio"] >= TARGET_VALIDATE_RATIO,
             }
         )
+    for m in measurements:
+        if m.kind in (INGEST_SQLITE, INGEST_PG) and "claims_per_s" in m.extra:
+            rate = m.extra["claims_per_s"]
+            wanted = TARGET_INGEST_CLAIMS_PER_S if m.kind == INGEST_SQLITE else 0.0
+            out.append(
+                {
+                    "target": f"{m.kind} on {m.file}"
+                    + (f" >= {wanted:,.0f} claims/s" if wanted else " (measured, no target)"),
+                    "value": f"{rate:,.0f} claims/s, {m.extra['records_per_s']:,.0f} records/s, "
+                    f"peak RSS {m.peak_rss_mb:.0f} MB",
+                    "met": rate >= wanted,
+                }
+            )
     # parsing: throughput against pyx12's loop reader on the same shape, memory on big files
     for r in pyx12_ratios(measurements, files):
         if r["edi_kind"] != PARSE:
@@ -913,6 +999,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--skip-cli", action="store_true", help="do not time `edi --help`")
     parser.add_argument(
+        "--skip-ingest",
+        action="store_true",
+        help="do not measure ingest (SQLite, and PostgreSQL when its initdb is found)",
+    )
+    parser.add_argument(
         "--markdown",
         action="store_true",
         help=f"rewrite the results section of docs/BENCHMARKS.md (between {START_MARK} "
@@ -945,6 +1036,21 @@ def plan(args: argparse.Namespace) -> list[BenchFile]:
     if args.large:
         files.insert(0, BenchFile("837P", 200, "large"))
     return files
+
+
+def start_postgres() -> Any:
+    """A throwaway PostgreSQL cluster for the ingest measurement, or None when absent."""
+    sys.path.insert(0, str(ROOT))
+    from tests.pg import Cluster, _bindir
+
+    bindir = _bindir()
+    if bindir is None:
+        log("PostgreSQL not found: ingest is measured on SQLite only")
+        return None
+    cluster = Cluster(bindir)
+    cluster.start()
+    os.environ[PG_URL_ENV] = cluster.url()
+    return cluster
 
 
 def main(argv: list[str]) -> int:
@@ -982,6 +1088,7 @@ def main(argv: list[str]) -> int:
 
     measurements: list[Measurement] = []
     warnings: list[str] = []
+    cluster = None if args.skip_ingest else start_postgres()
     for f in files:
         runs = runs_large if f.tier == "large" else runs_small
         log(f"{f.label} ({f.path.stat().st_size / MB:.1f} MB):")
@@ -993,6 +1100,10 @@ def main(argv: list[str]) -> int:
             (VALIDATE, runs),
             (PARSE, runs),
         ]
+        if f.set_name == "837P" and f.tier == "large" and not args.skip_ingest:
+            todo.append((INGEST_SQLITE, 1))
+            if os.environ.get(PG_URL_ENV):
+                todo.append((INGEST_PG, 1))
         if f.tier == "small" and not args.skip_pyx12:
             todo += [(PYX12, pyx12_runs), (PYX12_VALIDATE, pyx12_runs)]
             if f.set_name in PYX12_PARSE_SETS:
@@ -1003,6 +1114,8 @@ def main(argv: list[str]) -> int:
             except (RuntimeError, ValueError) as exc:  # a child failed: note it, go on
                 log(f"    {kind}: FAILED\n{exc}")
                 warnings.append(f"{f.path.name}: {kind} failed: {str(exc).splitlines()[0]}")
+    if cluster is not None:
+        cluster.stop()
 
     cli = None
     if not args.skip_cli:
