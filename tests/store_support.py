@@ -45,3 +45,37 @@ def make_kit(url: str, home: Path, monkeypatch: Any) -> StoreKit:
     upgrade(engine)
     ring = KeyRing.create(home / "keyring.json", EnvKek())
     return StoreKit(engine, ring, AuditLog(engine), home)
+
+
+def accepted_sets(engine: Engine) -> dict[str, set[tuple[str, str, str]]]:
+    """file id -> (ISA13, GS06, ST02) of each stored file's accepted sets.
+
+    Accepted as ingest decides: the interchange has no TA1 R, the group no AK9 R, the set
+    an IK5 of A or E. These are the sets whose records a stored file holds.
+    """
+    from sqlalchemy import select
+
+    from edi.store import models as m
+
+    query = (
+        select(
+            m.TransactionSetRow.file_id,
+            m.Interchange.control,
+            m.FunctionalGroup.control,
+            m.TransactionSetRow.control,
+        )
+        .join(m.FunctionalGroup, m.TransactionSetRow.group_id == m.FunctionalGroup.id)
+        .join(m.Interchange, m.FunctionalGroup.interchange_id == m.Interchange.id)
+        .join(m.File, m.TransactionSetRow.file_id == m.File.id)
+        .where(
+            m.File.status == m.STORED,
+            m.Interchange.ta1_code != "R",
+            m.FunctionalGroup.ack_code != "R",
+            m.TransactionSetRow.ack_code.in_(("A", "E")),
+        )
+    )
+    out: dict[str, set[tuple[str, str, str]]] = {}
+    with engine.connect() as conn:
+        for file_id, isa, gs, st in conn.execute(query):
+            out.setdefault(file_id, set()).add((isa, gs, st))
+    return out

@@ -73,7 +73,7 @@ def test_ingest_prints_one_line_per_file_and_writes_acks(env: dict[str, str], tm
         "file.stored",
         "file.stored",
         "file.duplicate",
-    ] or [e.action for e in audit.entries()] == ["file.stored", "file.stored", "file.duplicate"]
+    ]
     assert audit.verify().ok
 
 

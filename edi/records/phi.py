@@ -2,7 +2,9 @@
 
 The classes name their PHI fields (``PHI``); a field named there is PHI whole (a list of
 diagnoses, a list of references); a nested object (a party) is split by its own class's
-``PHI``. :func:`split` gives two JSON-ready dicts, :func:`merge` puts them back together:
+``PHI``, and so is each object of a list that is not PHI whole (the other subscribers of
+a claim: the PHI half holds a list of the same length, ``{}`` for an item with none).
+:func:`split` gives two JSON-ready dicts, :func:`merge` puts them back together:
 ``merge(*split(record)) == record_dict(record)``.
 """
 
@@ -12,6 +14,25 @@ from typing import Any
 
 from edi.records.base import Record
 from edi.records.export import _ENCODE, HEAD_FIELDS, _keys, _names, _plain
+
+
+def _is_object(value: Any) -> bool:
+    return hasattr(value, "__dataclass_fields__")
+
+
+def _split_value(value: Any) -> tuple[Any, Any]:
+    """(plain, phi) of a field not marked PHI; ``None`` for an empty half."""
+    if isinstance(value, list):
+        if not value or not _is_object(value[0]):
+            return _plain(value), None
+        halves = [_split_object(item) for item in value]
+        plains = [h[0] for h in halves]
+        phis = [h[1] for h in halves]
+        return plains, (phis if any(phis) else None)
+    if not _is_object(value):
+        return _plain(value), None
+    inner_plain, inner_phi = _split_object(value)
+    return (inner_plain or None), (inner_phi or None)
 
 
 def _split_object(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -24,14 +45,12 @@ def _split_object(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
             continue
         if name in marked:
             phi[name] = _plain(value)
-        elif isinstance(value, (str, int, list)) or not hasattr(value, "__dataclass_fields__"):
-            plain[name] = _plain(value)
-        else:
-            inner_plain, inner_phi = _split_object(value)
-            if inner_plain:
-                plain[name] = inner_plain
-            if inner_phi:
-                phi[name] = inner_phi
+            continue
+        plain_half, phi_half = _split_value(value)
+        if plain_half is not None:
+            plain[name] = plain_half
+        if phi_half is not None:
+            phi[name] = phi_half
     return plain, phi
 
 
@@ -73,14 +92,18 @@ class Splitter:
                 continue
             if name in marked:
                 phi.append(key + _ENCODE(_plain(value)))
-            elif isinstance(value, (str, int, list)) or not hasattr(value, "__dataclass_fields__"):
-                plain.append(key + _ENCODE(_plain(value)))
-            else:
+            elif _is_object(value):
                 inner_plain, inner_phi = self._nested(value)
                 if inner_plain != "{}":
                     plain.append(key + inner_plain)
                 if inner_phi != "{}":
                     phi.append(key + inner_phi)
+            else:
+                plain_half, phi_half = _split_value(value)
+                if plain_half is not None:
+                    plain.append(key + _ENCODE(plain_half))
+                if phi_half is not None:
+                    phi.append(key + _ENCODE(phi_half))
         return "{" + ",".join(plain) + "}", "{" + ",".join(phi) + "}"
 
     def _nested(self, obj: Any) -> tuple[str, str]:
@@ -96,11 +119,14 @@ class Splitter:
 
 
 def merge(plain: dict[str, Any], phi: dict[str, Any]) -> dict[str, Any]:
-    """The inverse of :func:`split` (nested dicts merged key by key)."""
+    """The inverse of :func:`split` (nested dicts merged key by key, lists item by item)."""
     out = dict(plain)
     for key, value in phi.items():
-        if key in out and isinstance(out[key], dict) and isinstance(value, dict):
-            out[key] = merge(out[key], value)
+        have = out.get(key)
+        if isinstance(have, dict) and isinstance(value, dict):
+            out[key] = merge(have, value)
+        elif isinstance(have, list) and isinstance(value, list) and len(have) == len(value):
+            out[key] = [merge(a, b) for a, b in zip(have, value, strict=True)]
         else:
             out[key] = value
     return out

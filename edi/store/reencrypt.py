@@ -38,7 +38,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
@@ -46,6 +46,7 @@ from sqlalchemy import (
     LargeBinary,
     Table,
     and_,
+    bindparam,
     func,
     literal,
     literal_column,
@@ -65,8 +66,13 @@ from edi.store.crypto import (
 )
 from edi.store.keys import KeyRing, fsync_dir
 
+if TYPE_CHECKING:
+    from edi.audit.chain import AuditLog, Operator
+
 #: rows (or archive files) per batch
 BATCH = 500
+#: ids per IN (...) list
+IN_LIMIT = 500
 #: failures kept by name in a report (all are counted)
 MAX_FAILURES_LISTED = 100
 #: the report's name for the archive files
@@ -193,8 +199,8 @@ def reencrypt(
     *,
     archive_dir: Path,
     batch: int = BATCH,
-    audit: Any = None,
-    operator: Any = None,
+    audit: AuditLog | None = None,
+    operator: Operator | str | None = None,
     progress: Callable[[BatchEvent], None] | None = None,
     max_batches: int | None = None,
 ) -> ReencryptReport:
@@ -301,8 +307,15 @@ class _Run:
         name = table.name
         ids, values = table.c.id, table.c[column]
         query = select(ids, values).where(self._not_primary(values))
+        # the guard: only a value still exactly as read is replaced
+        guarded = (
+            update(table)
+            .where(ids == bindparam("b_id"), values == bindparam("b_old"))
+            .values({column: bindparam("b_new")})
+        )
         for rows in self._batches(query, ids):
-            changes: list[tuple[str, bytes, bytes, str]] = []
+            changes: list[dict[str, Any]] = []
+            old_keys: dict[str, str] = {}
             for row_id, blob in rows:
                 try:
                     plain = self.cipher.decrypt(blob, table=name, column=column, row_id=row_id)
@@ -310,18 +323,25 @@ class _Run:
                     self._fail(str(exc))
                     continue
                 new = self.cipher.encrypt(plain, table=name, column=column, row_id=row_id)
-                old_key = bytes(blob[1 : 1 + KEY_ID_BYTES]).hex()
-                changes.append((row_id, bytes(blob), new, old_key))
-            row_ids = [change[0] for change in changes]
+                changes.append({"b_id": row_id, "b_old": bytes(blob), "b_new": new})
+                old_keys[row_id] = bytes(blob[1 : 1 + KEY_ID_BYTES]).hex()
+            row_ids = [change["b_id"] for change in changes]
             self._tell("selected", name, row_ids)
-            with self.engine.begin() as conn:
-                for row_id, old, new, old_key in changes:
-                    result = conn.execute(
-                        update(table).where(ids == row_id, values == old).values({column: new})
-                    )
-                    if result.rowcount == 1:
+            if changes:
+                with self.engine.begin() as conn:
+                    conn.execute(guarded, changes)
+                    # which values are ours now (a fresh nonce makes each new value unique);
+                    # executemany's row count does not say which rows the guard kept
+                    now: dict[str, bytes] = {}
+                    for start in range(0, len(row_ids), IN_LIMIT):
+                        chunk = row_ids[start : start + IN_LIMIT]
+                        for row_id, blob in conn.execute(select(ids, values).where(ids.in_(chunk))):
+                            now[row_id] = bytes(blob) if blob is not None else b""
+                for change in changes:
+                    row_id = change["b_id"]
+                    if now.get(row_id) == change["b_new"]:
                         self.report.rows[name] += 1
-                        self.report.from_keys[old_key] += 1
+                        self.report.from_keys[old_keys[row_id]] += 1
                     else:
                         self.report.skipped[name] += 1
             self._tell("written", name, row_ids)
