@@ -22,8 +22,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require
-
 
 def _bindir() -> Path | None:
     found = shutil.which("pg_config")
@@ -122,6 +120,8 @@ class Cluster:
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster]:
+    from tests.conftest import require  # (conftest imports this module's fixtures)
+
     bindir = _bindir()
     require(bindir is not None, "PostgreSQL (initdb, pg_ctl)")
     assert bindir is not None
