@@ -73,5 +73,7 @@ def corpus_path(name: str) -> Path:
     return path
 
 
-# the throwaway PostgreSQL cluster's fixtures, for every test module
+# the real servers every test module may use: PostgreSQL, OpenSSH sshd, gpg keys
+from tests.gpg_support import pgp_world  # noqa: E402, F401
 from tests.pg import pg_cluster, pg_url  # noqa: E402, F401
+from tests.sshd import sftp_partner, sshd_server  # noqa: E402, F401
