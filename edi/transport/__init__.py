@@ -1,0 +1,1 @@
+"""Moving files to and from trading partners: SFTP, local folders, OpenPGP."""
