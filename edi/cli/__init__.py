@@ -24,6 +24,8 @@ COMMANDS = {
     "db": "edi.cli.db:db_group",
     "keys": "edi.cli.keys:keys_group",
     "audit": "edi.cli.audit:audit_group",
+    "partners": "edi.cli.partners:partners_group",
+    "pull": "edi.cli.pull:pull_command",
 }
 SHORT_HELP = {
     "inspect": "Show the envelopes and loop tree of X12 files.",
@@ -35,6 +37,8 @@ SHORT_HELP = {
     "db": "Create or migrate the store's schema.",
     "keys": "Manage the key ring: init, rotate, list, re-encrypt.",
     "audit": "Read, verify and checkpoint the audit chain.",
+    "partners": "List trading partners; check and trust their SFTP servers.",
+    "pull": "Take a partner's files over SFTP (or a folder), decrypted and verified.",
 }
 
 

@@ -1,0 +1,307 @@
+"""The transfer steps of one partner's exchange, each recorded in the audit chain.
+
+pull (stable files only, streamed into staging with sha256) -> decrypt (OpenPGP, pinned
+signer) -> [validate, acknowledge, parse and store: :class:`edi.store.ingest.Ingestor`]
+-> upload the acknowledgments to the partner's outbound folder -> archive (or delete)
+the file on the server. Every step appends an audit entry: ``transfer.pulled``,
+``transfer.decrypted``, ``transfer.refused``, ``transfer.failed``,
+``transfer.archived``, ``transfer.deleted``, ``ack.uploaded``; each names the partner,
+the remote path, sizes and checksums, and the operator (OS user, flow run, partner and
+remote user). Never a value from a file.
+
+A file refused on the way (unsafe name, symbolic link, bad signature, tampered message)
+stays on the server where it was, its received bytes (still OpenPGP-encrypted) are kept
+in ``staging/<partner>/refused/`` and no plaintext is left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edi.audit.chain import AuditLog, Operator
+from edi.errors import DecryptError, EdiError, SignatureError, TransferError
+from edi.partners import PGP_SUFFIXES, OurPgp, Partner
+from edi.transport.base import Remote, RemoteFile, Selection, Uploaded, describe_name
+
+
+@dataclass
+class Pulled:
+    """One file taken from a partner: what was received and, once decrypted, the X12."""
+
+    name: str
+    remote_path: str
+    received: Path
+    received_sha256: str
+    size: int
+    plaintext: Path | None = None
+    plaintext_sha256: str | None = None
+    signer: str | None = None
+
+    @property
+    def x12(self) -> Path:
+        """The file to validate: the plaintext once decrypted, else what was received."""
+        return self.plaintext or self.received
+
+
+def plaintext_name(name: str) -> str:
+    """A received name without its OpenPGP suffix (``claims.x12.pgp`` -> ``claims.x12``)."""
+    lower = name.lower()
+    for suffix in PGP_SUFFIXES:
+        if lower.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+class Exchange:
+    """One run of the transfer steps for one partner (see the module docstring)."""
+
+    def __init__(
+        self,
+        partner: Partner,
+        remote: Remote,
+        audit: AuditLog,
+        staging_dir: Path,
+        *,
+        our_pgp: OurPgp | None = None,
+        flow_run_id: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.partner = partner
+        self.remote = remote
+        self.audit = audit
+        self.env = dict(os.environ) if env is None else env
+        self.our_pgp = our_pgp
+        self.operator = Operator.current(
+            flow_run_id, partner=partner.name, remote_user=remote.remote_user
+        )
+        self.staging = staging_dir / partner.name
+        self.received_dir = self.staging / "received"
+        self.plain_dir = self.staging / "plain"
+        self.refused_dir = self.staging / "refused"
+        for folder in (self.staging, self.received_dir, self.plain_dir, self.refused_dir):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._gpg: Any = None
+        self._recipients: list[str] = []
+
+    # -- audit
+    def _log(self, action: str, outcome: str, **obj: Any) -> None:
+        self.audit.append(
+            action, {"partner": self.partner.name, **obj}, outcome, operator=self.operator
+        )
+
+    # -- select
+    def offered(self) -> Selection:
+        """The inbound files ready to take; refused entries are logged (``transfer.refused``)."""
+        p = self.partner
+        selection = self.remote.select(p.inbound, p.patterns, p.stable_seconds)
+        for refused in selection.refused:
+            self._log(
+                "transfer.refused",
+                "refused",
+                remote_path=f"{p.inbound}/{describe_name(refused.name)}",
+                reason=refused.reason[:300],
+            )
+        return selection
+
+    # -- pull
+    def pull(self, entry: RemoteFile) -> Pulled:
+        """Download one file into staging (``transfer.pulled``; ``transfer.failed`` on error)."""
+        remote_path = f"{self.partner.inbound}/{entry.name}"
+        try:
+            got = self.remote.download(self.partner.inbound, entry, self.received_dir)
+        except TransferError as exc:
+            self._log(
+                "transfer.failed",
+                "failed",
+                remote_path=remote_path,
+                step="pull",
+                reason=str(exc)[:300],
+            )
+            raise
+        self._log(
+            "transfer.pulled",
+            "ok",
+            remote_path=remote_path,
+            size=got.size,
+            sha256=got.sha256,
+            duration_ms=int(got.seconds * 1000),
+            attempts=got.attempts,
+            resumed=got.resumed,
+        )
+        return Pulled(entry.name, remote_path, got.path, got.sha256, got.size)
+
+    # -- decrypt
+    def gpg(self) -> Any:
+        """A GnuPG home for this run holding our secret key and the partner's public key."""
+        if self._gpg is None:
+            from edi.transport.pgp import Gpg
+
+            home = Path(tempfile.mkdtemp(prefix="edi-gpg-"))
+            gpg = Gpg(home)
+            if self.our_pgp is not None:
+                gpg.import_key(self.our_pgp.secret_key_file)
+            pgp = self.partner.pgp
+            if pgp is not None and pgp.public_key_file is not None:
+                self._recipients = gpg.import_key(pgp.public_key_file)
+            self._gpg = gpg
+        return self._gpg
+
+    def decrypt(self, pulled: Pulled) -> Pulled:
+        """Decrypt and verify when the partner's files are encrypted (``transfer.decrypted``).
+
+        A bad or unpinned signature or a damaged message is refused (``transfer.refused``):
+        no plaintext is left, the received bytes move to ``refused/``.
+        """
+        pgp = self.partner.pgp
+        if pgp is None or not pgp.expects_encrypted(pulled.name):
+            return pulled
+        if self.our_pgp is None:
+            raise TransferError(
+                f"partner {self.partner.name}: files are encrypted but [pgp] secret_key_file is not configured"
+            )
+        dest = self.plain_dir / plaintext_name(pulled.name)
+        try:
+            done = self.gpg().decrypt(
+                pulled.received,
+                dest,
+                signers=pgp.signers,
+                require_signature=pgp.require_signature,
+                passphrase=self.our_pgp.passphrase(self.env),
+            )
+        except (DecryptError, SignatureError) as exc:
+            self.refuse(pulled, f"{type(exc).__name__}: {exc}")
+            raise
+        pulled.plaintext, pulled.plaintext_sha256, pulled.signer = (
+            done.path,
+            done.sha256,
+            done.signer,
+        )
+        self._log(
+            "transfer.decrypted",
+            "ok",
+            remote_path=pulled.remote_path,
+            sha256=pulled.received_sha256,
+            plaintext_sha256=done.sha256,
+            plaintext_size=done.size,
+            signer=done.signer,
+        )
+        return pulled
+
+    def refuse(self, pulled: Pulled, reason: str) -> Path:
+        """Keep a refused file's received bytes aside and log why (``transfer.refused``)."""
+        target = self.refused_dir / f"{pulled.received_sha256[:16]}.{pulled.name}"
+        os.replace(pulled.received, target)
+        if pulled.plaintext is not None:
+            pulled.plaintext.unlink(missing_ok=True)
+            pulled.plaintext = None
+        self._log(
+            "transfer.refused",
+            "refused",
+            remote_path=pulled.remote_path,
+            sha256=pulled.received_sha256,
+            size=pulled.size,
+            reason=reason[:300],
+            kept_as=target.name,
+        )
+        return target
+
+    # -- acknowledge
+    def upload_ack(self, local: Path, name: str) -> Uploaded:
+        """Put one acknowledgment in the partner's outbound folder (``ack.uploaded``).
+
+        Encrypted to the partner's key (and signed with ours when ``[pgp] sign_with``) when
+        the partner asks for encrypted acknowledgments.
+        """
+        pgp = self.partner.pgp
+        source, remote_name = local, name
+        if pgp is not None and pgp.encrypt_acks:
+            gpg = self.gpg()
+            source = local.with_name(local.name + ".pgp")
+            gpg.encrypt(
+                local,
+                source,
+                recipients=self._recipients,
+                sign_with=self.our_pgp.sign_with if self.our_pgp else None,
+                passphrase=self.our_pgp.passphrase(self.env) if self.our_pgp else None,
+            )
+            remote_name = name + ".pgp"
+        try:
+            done = self.remote.put(source, self.partner.outbound, remote_name)
+        except TransferError as exc:
+            self._log(
+                "transfer.failed",
+                "failed",
+                remote_path=f"{self.partner.outbound}/{remote_name}",
+                step="ack",
+                reason=str(exc)[:300],
+            )
+            raise
+        finally:
+            if source != local:
+                source.unlink(missing_ok=True)
+        self._log(
+            "ack.uploaded", "ok", remote_path=done.remote_path, sha256=done.sha256, size=done.size
+        )
+        return done
+
+    # -- archive
+    def finish(self, pulled: Pulled) -> str | None:
+        """Archive or delete the file on the server, per ``after_pull`` (idempotent)."""
+        p = self.partner
+        if p.after_pull == "keep":
+            return None
+        try:
+            if p.after_pull == "delete":
+                removed = self.remote.delete(p.inbound, pulled.name)
+                self._log(
+                    "transfer.deleted",
+                    "ok" if removed else "already",
+                    remote_path=pulled.remote_path,
+                    sha256=pulled.received_sha256,
+                )
+                return None
+            where = self.remote.archive(p.inbound, pulled.name, p.archive)
+        except TransferError as exc:
+            self._log(
+                "transfer.failed",
+                "failed",
+                remote_path=pulled.remote_path,
+                step="archive",
+                reason=str(exc)[:300],
+            )
+            raise
+        self._log(
+            "transfer.archived",
+            "ok",
+            remote_path=pulled.remote_path,
+            archived_as=where,
+            sha256=pulled.received_sha256,
+        )
+        return where
+
+    def discard(self, pulled: Pulled) -> None:
+        """Remove a file's staged copies once it is stored (the store keeps it encrypted)."""
+        for path in (pulled.received, pulled.plaintext):
+            if path is not None:
+                path.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        self.remote.close()
+        if self._gpg is not None:
+            home = self._gpg.home
+            with contextlib.suppress(EdiError, OSError):
+                self._gpg.close()
+            shutil.rmtree(home, ignore_errors=True)
+            self._gpg = None
+
+    def __enter__(self) -> Exchange:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

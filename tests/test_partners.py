@@ -1,0 +1,85 @@
+"""Partner configuration: typed loading with errors naming the partner, key and file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edi.config import load_settings
+from edi.errors import ConfigError
+from edi.partners import load_partners, our_pgp, partner
+
+FPR = "0123456789ABCDEF0123456789ABCDEF01234567"
+SHA = "SHA256:" + "A" * 43
+
+
+def settings_with(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
+    conf = tmp_path / "edi.toml"
+    conf.write_text(text)
+    return load_settings(env={"EDI_HOME": str(tmp_path / "home"), "EDI_CONFIG": str(conf)})
+
+
+def test_sftp_partner_with_defaults_and_relative_paths(tmp_path: Path) -> None:
+    s = settings_with(
+        tmp_path,
+        f"""
+[partners.acme]
+host = "sftp.acme.example"
+user = "edi"
+key_file = "keys/acme"
+host_fingerprints = ["{SHA}"]
+[partners.acme.pgp]
+signers = ["0x{FPR.lower()[:20]} {FPR.lower()[20:]}"]
+public_key_file = "keys/acme.asc"
+encrypt_acks = true
+[pgp]
+secret_key_file = "/etc/edi/secret.asc"
+passphrase_env = "EDI_PGP_PASSPHRASE"
+""",
+    )
+    p = partner(s, "acme")
+    assert p.transport == "sftp" and p.port == 22 and p.after_pull == "archive"
+    assert p.key_file == tmp_path / "keys" / "acme"
+    assert p.known_hosts == tmp_path / "home" / "known_hosts"
+    assert p.inbound == "inbound" and p.stable_seconds == 30 and "*.pgp" in p.patterns
+    assert p.pgp is not None and p.pgp.signers == (FPR,) and p.pgp.require_signature
+    assert p.pgp.expects_encrypted("a.x12")
+    ours = our_pgp(s)
+    assert ours is not None and ours.secret_key_file == Path("/etc/edi/secret.asc")
+    with pytest.raises(ConfigError, match="EDI_PGP_PASSPHRASE, which is not set"):
+        ours.passphrase({})
+    assert ours.passphrase({"EDI_PGP_PASSPHRASE": "x"}) == "x"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('transport = "ftp"', "transport must be one of sftp, local, not 'ftp'"),
+        ('host = "h"', "transport sftp needs user"),
+        ('host = "h"\nuser = "u"', "transport sftp needs key_file"),
+        ('transport = "local"', "transport local needs path"),
+        ('transport = "local"\npath = "p"\nport = "22"', "port must be an integer"),
+        ('transport = "local"\npath = "p"\nstable_secs = 3', "unknown key 'stable_secs'"),
+        ('transport = "local"\npath = "p"\nafter_pull = "move"', "after_pull must be one of archive, delete, keep"),
+        ('transport = "local"\npath = "p"\nhost_fingerprints = ["ab:cd"]', "not of the form SHA256:"),
+        ('transport = "local"\npath = "p"\n[partners.acme.pgp]\nsigners = []', "require_signature is true but signers is empty"),
+        ('transport = "local"\npath = "p"\n[partners.acme.pgp]\nsigners = ["nothex"]', "fingerprint"),
+        ('transport = "local"\npath = "p"\n[partners.acme.pgp]\nrequire_signature = false\nencrypt_acks = true', "encrypt_acks needs public_key_file"),
+    ],
+)  # fmt: skip
+def test_errors_name_the_partner_the_key_and_the_file(
+    tmp_path: Path, body: str, message: str
+) -> None:
+    s = settings_with(tmp_path, f"[partners.acme]\n{body}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_partners(s)
+    text = str(caught.value)
+    assert str(tmp_path / "edi.toml") in text and "partners.acme" in text
+    assert message in text
+
+
+def test_unknown_partner_lists_the_known(tmp_path: Path) -> None:
+    s = settings_with(tmp_path, '[partners.one]\ntransport = "local"\npath = "x"\n')
+    with pytest.raises(ConfigError, match=r"no partner 'two' .*known: one"):
+        partner(s, "two")
