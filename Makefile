@@ -16,7 +16,7 @@ COMPILED_TESTS := tests/test_reader.py tests/test_structure.py tests/test_corpus
 	tests/test_x834.py tests/test_x835.py tests/test_x837.py tests/test_x837_institutional_dental.py \
 	tests/test_x837i_4010.py tests/test_parse_cli.py tests/test_store_ingest.py tests/test_store_phi.py
 
-.PHONY: setup demo test bench lint clean compile clean-compiled
+.PHONY: setup demo test bench bench-transport lint clean compile clean-compiled
 
 setup: $(STAMP)
 
@@ -44,6 +44,10 @@ clean-compiled:
 
 bench: setup compile
 	$(BIN)/python bench/run.py $(BENCH_ARGS); status=$$?; $(MAKE) --no-print-directory clean-compiled; exit $$status
+
+#: SFTP pull speed beside OpenSSH's sftp client (root: it starts a throwaway sshd)
+bench-transport: setup
+	$(BIN)/python bench/transport.py $(BENCH_ARGS)
 
 lint: setup
 	$(BIN)/ruff check edi tests bench
