@@ -18,6 +18,10 @@ inbound = "inbound"                   # outbound = "outbound", archive = "archiv
 patterns = ["*.x12", "*.pgp"]
 after_pull = "archive"
 stable_seconds = 30
+schedule = "0 2 * * *"                # cron, in the partner's timezone
+timezone = "America/Chicago"          # IANA name (default UTC)
+sets = ["837P", "835"]                # expected sets; others get IK5 R, IK502 1
+ack_999 = "always"                    # or "errors": a 999 only when a set is not accepted
 
 [partners.acme.pgp]
 signers = ["0123...CDEF"]             # the partner's pinned signing fingerprints
@@ -48,6 +52,8 @@ TRANSPORTS = ("sftp", "local")
 AFTER_PULL = ("archive", "delete", "keep")
 ENCRYPTED = ("always", "by-extension", "never")
 PGP_SUFFIXES = (".pgp", ".gpg", ".asc")
+ACK_999 = ("always", "errors")
+SETS = ("834", "835", "837P", "837I", "837D")
 DEFAULT_PATTERNS = ("*.x12", "*.edi", "*.txt", "*.dat", "*.pgp", "*.gpg", "*.asc")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
@@ -55,7 +61,8 @@ _FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
 PARTNER_KEYS = {
     "transport", "host", "port", "user", "key_file", "key_passphrase_env", "password_env",
     "known_hosts", "host_fingerprints", "path", "inbound", "outbound", "archive", "patterns",
-    "after_pull", "stable_seconds", "retries", "backoff", "timeout", "pgp",
+    "after_pull", "stable_seconds", "retries", "backoff", "timeout", "pgp", "schedule",
+    "timezone", "sets", "ack_999",
 }  # fmt: skip
 PGP_KEYS = {"signers", "public_key_file", "require_signature", "encrypted", "encrypt_acks"}
 OUR_PGP_KEYS = {"secret_key_file", "passphrase_env", "sign_with"}
@@ -123,6 +130,13 @@ class Partner:
     backoff: float = 1.0
     timeout: float = 30.0
     pgp: PartnerPgp | None = None
+    #: cron expression (five fields) of the nightly exchange, in ``timezone``; None: manual
+    schedule: str | None = None
+    timezone: str = "UTC"
+    #: transaction sets expected from this partner (empty: any)
+    sets: tuple[str, ...] = ()
+    #: send a 999 for every functional group ("always") or only when a set is not accepted
+    ack_999: str = "always"
     options: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def remote(self, env: dict[str, str] | None = None) -> Any:
@@ -258,6 +272,20 @@ def _partner(name: str, data: Any, source: str, base: Path, home: Path) -> Partn
             raise ConfigError(f"{p.where}: require_signature is true but signers is empty")
         if pgp.encrypt_acks and pgp.public_key_file is None:
             raise ConfigError(f"{p.where}: encrypt_acks needs public_key_file")
+    schedule = t.text("schedule")
+    if schedule is not None and not _cron_ok(schedule):
+        raise ConfigError(f"{where}: schedule {schedule!r} is not a cron expression of five fields")
+    zone = t.text("timezone", "UTC") or "UTC"
+    try:
+        import zoneinfo
+
+        zoneinfo.ZoneInfo(zone)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        raise ConfigError(f"{where}: timezone {zone!r} is not an IANA time zone name") from None
+    sets = t.texts("sets")
+    for name_ in sets:
+        if name_ not in SETS:
+            raise ConfigError(f"{where}: sets: {name_!r} is not one of {', '.join(SETS)}")
     fingerprints = t.texts("host_fingerprints")
     for fp in fingerprints:
         if not _FINGERPRINT.fullmatch(fp):
@@ -287,6 +315,10 @@ def _partner(name: str, data: Any, source: str, base: Path, home: Path) -> Partn
         backoff=t.number("backoff", 1.0),
         timeout=t.number("timeout", 30.0, minimum=1),
         pgp=pgp,
+        schedule=schedule,
+        timezone=zone,
+        sets=sets,
+        ack_999=t.text("ack_999", "always", ACK_999) or "always",
         options=dict(data),
     )
     if partner.transport == "sftp":
@@ -300,6 +332,19 @@ def _partner(name: str, data: Any, source: str, base: Path, home: Path) -> Partn
     if not partner.patterns:
         raise ConfigError(f"{where}: patterns is empty")
     return partner
+
+
+_CRON_FIELD = re.compile(
+    r"(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*|[A-Za-z]{3}(-[A-Za-z]{3})?"
+)
+
+
+def _cron_ok(text: str) -> bool:
+    """Five cron fields (minute hour day month weekday), or an @-alias such as @daily."""
+    if text in ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@hourly"):
+        return True
+    fields = text.split()
+    return len(fields) == 5 and all(_CRON_FIELD.fullmatch(f) for f in fields)
 
 
 def load_partners(settings: Settings) -> dict[str, Partner]:

@@ -83,3 +83,70 @@ def test_unknown_partner_lists_the_known(tmp_path: Path) -> None:
     s = settings_with(tmp_path, '[partners.one]\ntransport = "local"\npath = "x"\n')
     with pytest.raises(ConfigError, match=r"no partner 'two' .*known: one"):
         partner(s, "two")
+
+
+def test_schedule_timezone_sets_and_ack_policy(tmp_path: Path) -> None:
+    s = settings_with(
+        tmp_path,
+        '[partners.acme]\ntransport = "local"\npath = "x"\nschedule = "30 1 * * 1-5"\n'
+        'timezone = "America/Chicago"\nsets = ["837P", "835"]\nack_999 = "errors"\n',
+    )
+    p = partner(s, "acme")
+    assert (p.schedule, p.timezone, p.sets, p.ack_999) == (
+        "30 1 * * 1-5",
+        "America/Chicago",
+        ("837P", "835"),
+        "errors",
+    )
+    assert (
+        partner(
+            settings_with(tmp_path, '[partners.b]\ntransport = "local"\npath = "x"\n'), "b"
+        ).schedule
+        is None
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('schedule = "every night"', "is not a cron expression"),
+        ('schedule = "61 * * *"', "is not a cron expression"),
+        ('timezone = "Mars/Olympus"', "is not an IANA time zone name"),
+        ('sets = ["270"]', "sets: '270' is not one of"),
+        ('ack_999 = "never"', "ack_999 must be one of always, errors"),
+    ],
+)
+def test_schedule_errors(tmp_path: Path, body: str, message: str) -> None:
+    s = settings_with(tmp_path, f'[partners.acme]\ntransport = "local"\npath = "x"\n{body}\n')
+    with pytest.raises(ConfigError, match=message):
+        load_partners(s)
+
+
+def test_partners_validate_command(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from edi.cli import main
+
+    (tmp_path / "share").mkdir()
+    conf = tmp_path / "edi.toml"
+    conf.write_text(
+        '[partners.ok]\ntransport = "local"\npath = "share"\n'
+        '[partners.far]\nhost = "h"\nuser = "u"\nkey_file = "missing_key"\n'
+    )
+    env = {"EDI_HOME": str(tmp_path / "home"), "EDI_CONFIG": str(conf)}
+    result = CliRunner().invoke(main, ["partners", "validate"], env=env)
+    assert result.exit_code == 1
+    assert (
+        f"{conf}: [partners.far] key_file: {tmp_path / 'missing_key'} does not exist"
+        in result.output
+    )
+    assert (
+        "[partners.far] no host key pinned" in result.output
+        and "edi partners trust far" in result.output
+    )
+    conf.write_text('[partners.ok]\ntransport = "local"\npath = "share"\n')
+    good = CliRunner().invoke(main, ["partners", "validate"], env=env)
+    assert good.exit_code == 0 and "1 partner(s) configured: ok; no problems found" in good.output
+    conf.write_text('[partners.ok]\ntransport = "local"\npath = "share"\nretries = -1\n')
+    bad = CliRunner().invoke(main, ["partners", "validate"], env=env)
+    assert bad.exit_code == 1 and "[partners.ok]: retries must be at least 0" in bad.output

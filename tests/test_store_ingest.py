@@ -162,3 +162,19 @@ def test_rolled_back_ingest_leaves_nothing(kit: StoreKit, monkeypatch: pytest.Mo
     assert list((kit.home / "archive").glob("*")) == []
     assert list(kit.audit.entries()) == []
     assert kit.ingestor().ingest(SAMPLES / "837P-professional-claim.x12").status == "stored"
+
+
+def test_sets_the_partner_does_not_send_are_rejected_as_not_supported(kit: StoreKit):
+    from edi.store.ingest import transaction_kind
+
+    assert transaction_kind("837", "005010X223A2") == "837I"
+    assert transaction_kind("837", "004010X098A1") == "837P"
+    assert transaction_kind("835", "005010X221A1") == "835"
+    ingestor = kit.ingestor(expected_sets=("835", "837I"))
+    claim = ingestor.ingest(SAMPLES / "837P-professional-claim.x12")
+    assert claim.status == "rejected" and claim.sets_accepted == 0 and claim.records == {}
+    (ack,) = [a for a in claim.ack_texts if a.kind == "999"]
+    assert "IK5*R*1~" in ack.text and "AK9*R*" in ack.text
+    assert count(kit, m.ClaimRow) == 0
+    remit = ingestor.ingest(SAMPLES / "835-remittance.x12")
+    assert remit.status == "stored" and remit.sets_rejected == 0

@@ -70,7 +70,7 @@ def pull_command(name: str, dry_run: bool, ingest: bool, stable_seconds: float |
             for f in selection.ready:
                 click.echo(f"{p.inbound}/{f.name}: would pull {f.size} bytes")
             return
-        ingestor = _ingestor(conf, store, p.name, exchange.operator) if ingest else None
+        ingestor = _ingestor(conf, store, p, exchange.operator) if ingest else None
         for entry in selection.ready:
             try:
                 line = _one(exchange, entry, ingestor, conf)
@@ -117,7 +117,7 @@ def _one(exchange: Any, entry: Any, ingestor: Any, conf: Any) -> str:
     return "; ".join(parts)
 
 
-def _ingestor(conf: Any, store: Any, partner: str, operator: Any) -> Any:
+def _ingestor(conf: Any, store: Any, partner: Any, operator: Any) -> Any:
     from edi.audit.chain import AuditLog
     from edi.cli.ingest import CHECKPOINT_EVERY
     from edi.control_numbers import ControlNumbers
@@ -130,7 +130,8 @@ def _ingestor(conf: Any, store: Any, partner: str, operator: Any) -> Any:
         archive_dir=conf.archive_dir,
         numbers=ControlNumbers(conf.home / "ack-control-number").next_isa,
         operator=operator,
-        partner=partner,
+        partner=partner.name,
+        expected_sets=partner.sets,
         checkpoint_every=int(
             conf.options.get("audit", {}).get("checkpoint_every", CHECKPOINT_EVERY)
         ),

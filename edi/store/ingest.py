@@ -207,6 +207,7 @@ class Ingestor:
         operator: Any = None,
         partner: str | None = None,
         allow_duplicate_interchange: bool = False,
+        expected_sets: tuple[str, ...] = (),
         checkpoint_every: int = 0,
         progress: Callable[[int, int], None] | None = None,
     ) -> None:
@@ -222,6 +223,9 @@ class Ingestor:
         self.operator = operator
         self.partner = partner
         self.allow_duplicate_interchange = allow_duplicate_interchange
+        #: the transaction kinds this partner sends (837P, 835, ...); others are rejected
+        #: with IK502 1 (transaction set not supported). Empty: any.
+        self.expected_sets = expected_sets
         #: sign an audit checkpoint each time this many entries have passed (0: never)
         self.checkpoint_every = checkpoint_every
         #: called as progress(bytes parsed, file size) while a file's records are stored
@@ -248,6 +252,8 @@ class Ingestor:
 
         result = self.validator.validate(source)
         duplicates = self._duplicate_interchanges(result)
+        if self.expected_sets:
+            _reject_unexpected(result, self.expected_sets)
         accepted = _accepted_sets(result)
         out.sets_accepted = len(accepted)
         out.sets_rejected = sum(
@@ -629,6 +635,40 @@ def _accepted_sets(result: FileResult) -> set[tuple[str, str, str]]:
                 if tx.ack_code in ACCEPTED_CODES:
                     out.add((ic.control, group.control, tx.control))
     return out
+
+
+#: 837 implementation guides (GS08) -> transaction kind
+_837_GUIDES = {
+    "X222": "837P",
+    "X098": "837P",
+    "X223": "837I",
+    "X096": "837I",
+    "X224": "837D",
+    "X097": "837D",
+}
+#: IK502: transaction set not supported
+SET_NOT_SUPPORTED = "1"
+
+
+def transaction_kind(set_id: str, version: str) -> str:
+    """834, 835, or 837P/837I/837D from the set id and its guide (GS08 or ST03)."""
+    if set_id != "837":
+        return set_id
+    for guide, kind in _837_GUIDES.items():
+        if guide in version:
+            return kind
+    return set_id
+
+
+def _reject_unexpected(result: FileResult, expected: tuple[str, ...]) -> None:
+    """Reject (IK5 R, IK502 1) the sets of a kind the partner is not expected to send."""
+    for ic in result.interchanges:
+        for group in ic.groups:
+            for tx in group.transactions:
+                if transaction_kind(tx.set_id, tx.version or group.version) not in expected:
+                    tx.ack_code = "R"
+                    if SET_NOT_SUPPORTED not in tx.syntax_codes:
+                        tx.syntax_codes.insert(0, SET_NOT_SUPPORTED)
 
 
 def _reject_as_duplicate(ic: InterchangeResult) -> None:
