@@ -475,3 +475,25 @@ def test_judge_transcripts(case: str) -> None:
     else:
         with pytest.raises(kind, match="m.pgp"):
             _judge("m.pgp", code, status, [PRIMARY], True)
+
+
+def test_generated_keys_encrypt_sign_and_verify(tmp_path: Path) -> None:
+    homes = [new_home(), new_home()]
+    try:
+        partner, us = Gpg(homes[0]), Gpg(homes[1])
+        partner_fpr = partner.generate_key("Demo Partner (DEMO ONLY) <partner@demo.invalid>")
+        us_fpr = us.generate_key("Demo Receiver (DEMO ONLY) <edi@demo.invalid>")
+        assert partner.fingerprints(secret=True) == [partner_fpr]
+        assert us.import_key(partner.export(partner_fpr)) == [partner_fpr]
+        assert partner.import_key(us.export(us_fpr)) == [us_fpr]
+        assert b"PRIVATE KEY BLOCK" in us.export(us_fpr, secret=True)
+        source = tmp_path / "a.x12"
+        source.write_bytes(b"ISA*00*" + MARKER.encode() + b"~")
+        sealed = partner.encrypt(
+            source, tmp_path / "a.x12.pgp", recipients=[us_fpr], sign_with=partner_fpr
+        )
+        opened = us.decrypt(sealed, tmp_path / "a-plain.x12", signers=[partner_fpr])
+        assert opened.signer == partner_fpr and opened.path.read_bytes() == source.read_bytes()
+    finally:
+        for home in homes:
+            kill_agent(home)

@@ -255,6 +255,41 @@ class Gpg:
             raise ConfigError(f"{name}: no OpenPGP key imported ({problems or 'gpg'}, exit {code})")
         return found
 
+    def generate_key(self, uid: str) -> str:
+        """A new Ed25519 signing key with a Cv25519 encryption subkey, no passphrase.
+
+        For demos and tests (the key has no passphrase); returns its fingerprint.
+        """
+        code, status, _ = self._run(
+            ["--quick-gen-key", uid, "ed25519", "sign", "never"],
+            error=ConfigError,
+            name=uid,
+            passphrase="",  # an empty passphrase, said on purpose (else gpg asks)
+        )
+        created = [a[1].upper() for k, a in status if k == "KEY_CREATED" and len(a) > 1]
+        if code != 0 or not created:
+            raise ConfigError(f"{uid}: gpg could not create a key (exit {code})")
+        fpr = created[0]
+        code, _, _ = self._run(
+            ["--quick-add-key", fpr, "cv25519", "encr", "never"],
+            error=ConfigError,
+            name=uid,
+            passphrase="",
+        )
+        if code != 0:
+            raise ConfigError(f"{uid}: gpg could not add an encryption subkey (exit {code})")
+        return fpr
+
+    def export(self, fingerprint: str, *, secret: bool = False) -> bytes:
+        """A key (public, or with its secret parts) as armored text."""
+        what = "--export-secret-keys" if secret else "--export"
+        code, _, out = self._run(
+            ["--armor", what, normalize_fingerprint(fingerprint)], error=ConfigError, name="export"
+        )
+        if code != 0 or not out:
+            raise ConfigError(f"cannot export key {fingerprint} (exit {code})")
+        return out
+
     def fingerprints(self, *, secret: bool = False) -> list[str]:
         """Primary key fingerprints in this home (with a secret key when ``secret``)."""
         listing = "--list-secret-keys" if secret else "--list-keys"

@@ -114,11 +114,13 @@ def record_host_key(path: Path, host: str, port: int, key: paramiko.PKey) -> Non
 def _transient(exc: BaseException) -> bool:
     if isinstance(exc, paramiko.AuthenticationException | HostKeyMismatch):
         return False
-    return isinstance(exc, socket.timeout | EOFError | ConnectionError | paramiko.SSHException) or (
-        isinstance(exc, OSError)
-        and not isinstance(exc, FileNotFoundError | PermissionError)
-        and getattr(exc, "errno", None) is not None
-    )
+    if isinstance(exc, socket.timeout | EOFError | ConnectionError | paramiko.SSHException):
+        return True
+    if isinstance(exc, FileNotFoundError | PermissionError):
+        return False
+    # a socket error has an errno; paramiko's "Socket is closed" (a dropped connection
+    # met on the next call) is a bare OSError without one
+    return isinstance(exc, OSError) and (exc.errno is not None or "closed" in str(exc).lower())
 
 
 def _kind(mode: int | None) -> str:
