@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from edi.cli import main
-from tests.conftest import ROOT, SAMPLES, corpus_path
+from tests.conftest import ROOT, SAMPLES, corpus_path, require
 
 EDI = Path(sys.executable).parent / "edi"
 
@@ -78,16 +80,50 @@ def test_samples_generate(tmp_path):
     assert result.exit_code == 2 and "exactly one of --count and --size" in result.output
 
 
-def test_demo_checks_every_sample():
-    result = run("demo")
-    lines = result.output.splitlines()
-    assert result.exit_code == 0
-    assert any(line.startswith("OK        837P-professional-claim.x12") for line in lines)
-    assert any(line.startswith("REJECTED  bad/834-broken-envelope.x12") for line in lines)
-    assert "          records: 2 claim, 5 service_line" in lines
-    assert "          records: 3 claim_payment, 1 payment, 5 service_payment" in lines
-    assert lines[-2] == "7 files: 6 accepted, 1 rejected"
-    assert lines[-1].startswith("next: .venv/bin/edi parse ")
+@pytest.mark.slow
+def test_demo_runs_the_exchange_end_to_end(tmp_path):
+    """`edi demo` as a newcomer runs it: SFTP, OpenPGP, the flow, the store, the audit."""
+    require(shutil.which("gpg") is not None, "gpg")
+    home = tmp_path / "demo"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EDI_", "PREFECT_"))}
+    env["EDI_HOME"] = str(tmp_path / "edi-home")
+    out = subprocess.run(
+        [str(EDI), "demo", "--home", str(home)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr[-3000:]
+    lines = out.stdout.splitlines()
+    assert any(
+        line.startswith("  837P-professional-claim.x12.pgp: stored; ")
+        and "2 claim, 5 service_line" in line
+        for line in lines
+    )
+    assert any(
+        line.startswith("  bad-834-broken-envelope.x12.pgp: rejected; ") and ".ta1.pgp" in line
+        for line in lines
+    )
+    assert (
+        "7 files pulled: 1 rejected, 6 stored; stored 5 claims, 3 members, 3 payments" in out.stdout
+    )
+    assert "audit chain: intact: " in out.stdout
+    assert f"EDI_HOME={home} .venv/bin/edi audit log" in out.stdout
+    assert sorted(os.listdir(home / "partner-sftp" / "inbound")) == []
+    assert len(os.listdir(home / "partner-sftp" / "archive")) == 7
+    outbound = os.listdir(home / "partner-sftp" / "outbound")
+    assert len(outbound) == 8 and all(name.endswith(".pgp") for name in outbound)
+    for value in ("SAMPLECLM101", "TESTPERSON", "1234567893"):  # synthetic values of the samples
+        assert value not in out.stdout and value not in out.stderr
+    # the demo's store answers the next commands it suggests
+    verify = subprocess.run(
+        [str(EDI), "audit", "verify"],
+        capture_output=True,
+        text=True,
+        env={**env, "EDI_HOME": str(home)},
+    )
+    assert verify.returncode == 0 and verify.stdout.startswith("intact: ")
 
 
 def test_help_runs_without_importing_prefect():

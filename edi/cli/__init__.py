@@ -26,6 +26,9 @@ COMMANDS = {
     "audit": "edi.cli.audit:audit_group",
     "partners": "edi.cli.partners:partners_group",
     "pull": "edi.cli.pull:pull_command",
+    "run": "edi.cli.run:run_command",
+    "serve": "edi.cli.serve:serve_command",
+    "deploy": "edi.cli.serve:deploy_command",
 }
 SHORT_HELP = {
     "inspect": "Show the envelopes and loop tree of X12 files.",
@@ -39,6 +42,9 @@ SHORT_HELP = {
     "audit": "Read, verify and checkpoint the audit chain.",
     "partners": "List trading partners; check and trust their SFTP servers.",
     "pull": "Take a partner's files over SFTP (or a folder), decrypted and verified.",
+    "run": "Run the exchange flow now (Prefect), for one partner or all.",
+    "serve": "Serve the partners' scheduled exchanges (Prefect deployments).",
+    "deploy": "Register the partners' scheduled exchanges with a Prefect work pool.",
 }
 
 

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -253,6 +255,51 @@ class CoverageRow(_Record, Base):
     coverage_level: Mapped[str | None] = mapped_column(String(3))
 
 
+# -- claims of remote files (edi.flows.claims) -----------------------------------------------
+
+#: claim states
+CLAIMED, DONE, FAILED = "claimed", "done", "failed"
+
+
+class FileClaim(Base):
+    """A worker's claim on one remote file, taken before the file is pulled.
+
+    The remote file is known by its listing (partner, name, size, mtime): the same name
+    with another size or mtime is another file. A claim is ``claimed`` until
+    ``expires_at`` (a dead worker's claim can then be taken over), ``done`` once the file
+    is stored and archived (never claimed again), or ``failed`` (tried again on the next
+    run). ``note`` holds codes and messages, never a value from a file.
+    """
+
+    __tablename__ = "file_claims"
+
+    id: Mapped[str] = _id()
+    partner: Mapped[str] = mapped_column(String(100))
+    remote_name: Mapped[str] = mapped_column(String(500))
+    size: Mapped[int] = mapped_column(BigInteger)
+    #: the listing's mtime, in whole seconds
+    mtime: Mapped[int] = mapped_column(BigInteger)
+    #: who holds it: ``host:pid``, then ``/`` and the flow run id when a flow runs
+    worker: Mapped[str] = mapped_column(String(300))
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    state: Mapped[str] = mapped_column(String(10), index=True)
+    #: how many times the file was claimed (1 for the first worker)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    #: the last step done under a claim (pulled, stored, acknowledged, archived), kept
+    #: across a take-over so that the next worker finishes what the last one began
+    step: Mapped[str | None] = mapped_column(String(20))
+    #: the stored file, once ingested (or the stored file it duplicates)
+    file_id: Mapped[str | None] = mapped_column(ForeignKey("files.id"), index=True)
+    note: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (
+        UniqueConstraint(
+            "partner", "remote_name", "size", "mtime", name="uq_file_claims_remote_file"
+        ),
+    )
+
+
 #: record type -> its table class
 RECORD_TABLES: dict[str, type[Base]] = {
     "claim": ClaimRow,
@@ -266,7 +313,10 @@ RECORD_TABLES: dict[str, type[Base]] = {
 }
 
 __all__ = [
+    "CLAIMED",
+    "DONE",
     "DUPLICATE",
+    "FAILED",
     "RECEIVED",
     "RECORD_TABLES",
     "REJECTED",
@@ -277,6 +327,7 @@ __all__ = [
     "CoverageRow",
     "EnrollmentRow",
     "File",
+    "FileClaim",
     "FunctionalGroup",
     "Interchange",
     "MemberRow",

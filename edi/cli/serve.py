@@ -1,0 +1,95 @@
+"""``edi serve`` and ``edi deploy``: the partners' scheduled exchanges as Prefect deployments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from edi.cli import settings
+
+
+def _plan(work_pool: str | None = None) -> tuple[Any, Any]:
+    from edi.errors import EdiError
+    from edi.flows.deploy import plan
+
+    conf = settings(click.get_current_context())
+    try:
+        made = plan(conf, work_pool=work_pool)
+    except EdiError as exc:
+        raise click.ClickException(str(exc)) from None
+    for name in made.unscheduled:
+        click.echo(f"{name}: no schedule, no deployment (edi run --partner {name} runs it now)")
+    if not made.deployments:
+        raise click.ClickException("no partner has a schedule ([partners.NAME] schedule = cron)")
+    return conf, made
+
+
+def _describe(made: Any) -> None:
+    for name, (cron, zone) in made.schedules.items():
+        click.echo(f"exchange/{name}: cron {cron!r} in {zone}")
+
+
+@click.command("serve")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many runs at once.")
+def serve_command(limit: int | None) -> None:
+    """Serve one deployment per scheduled partner from this process, until interrupted.
+
+    Each runs the partner's exchange on its cron, in its time zone. The schedules live on
+    the Prefect API (PREFECT_API_URL, e.g. from `prefect server start`); runs start here.
+    """
+    from edi.flows.deploy import api_url
+    from edi.flows.exchange import environment
+
+    _conf, made = _plan()
+    _describe(made)
+    if api_url() is None:
+        click.echo(
+            "PREFECT_API_URL is not set: the schedules go to a temporary local Prefect server "
+            "that lives as long as this command (see docs/OPERATIONS.md)",
+            err=True,
+        )
+    from edi.flows.deploy import serve
+
+    database = (click.get_current_context().find_root().obj or {}).get("database")
+    click.echo("serving; stop with Ctrl-C")
+    with environment(EDI_DATABASE_URL=database):
+        serve(made.deployments, limit=limit)
+
+
+@click.command("deploy")
+@click.option(
+    "--work-pool",
+    "work_pool",
+    required=True,
+    help="The Prefect work pool (type process) whose workers run the exchanges.",
+)
+def deploy_command(work_pool: str) -> None:
+    """Register one deployment per scheduled partner with a work pool of process workers.
+
+    The pool is created (type process) when missing. Then, on each machine that runs
+    exchanges: `prefect worker start --pool NAME`, with PREFECT_API_URL and edi's own
+    settings (EDI_HOME, EDI_DATABASE_URL, the KEK) in its environment.
+    """
+    from edi.errors import EdiError
+    from edi.flows.deploy import api_url, deploy, ensure_work_pool
+
+    if api_url() is None:
+        raise click.ClickException(
+            "PREFECT_API_URL is not set: workers need a Prefect server to take runs from "
+            "(prefect server start; see docs/OPERATIONS.md)"
+        )
+    _conf, made = _plan(work_pool)
+    try:
+        if ensure_work_pool(work_pool):
+            click.echo(f"created work pool {work_pool} (type process)")
+        ids = deploy(made.deployments, work_pool)
+    except (EdiError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for (name, (cron, zone)), deployment_id in zip(made.schedules.items(), ids, strict=True):
+        click.echo(
+            f"exchange/{name}: cron {cron!r} in {zone}; work pool {work_pool}; id {deployment_id}"
+        )
+    click.echo(
+        f"next: prefect worker start --pool {work_pool}  (on every machine that runs exchanges)"
+    )

@@ -1,0 +1,134 @@
+"""Deployments of the exchange flow: one per partner that has a ``schedule``.
+
+Each deployment is named after its partner (``exchange/<partner>``), runs
+``exchange(partner, config)`` on the partner's cron in the partner's IANA time zone
+(Prefect reads a cron in UTC unless told otherwise), and points at the flow by module
+path (``edi.flows.exchange.exchange``), so any machine with edi installed runs it: no
+code storage, no image. ``serve`` runs them in this process (``edi serve``); ``deploy``
+registers them with a work pool for process workers (``edi deploy --work-pool``).
+A partner without a schedule gets no deployment (``edi run --partner`` runs it).
+
+The flow run reads everything else from its own environment (``EDI_HOME``,
+``EDI_DATABASE_URL``, the KEK): deployment parameters are stored in the Prefect API in
+clear, so only the partner's name and the configuration's path go there.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+# Prefect's temporary server (no PREFECT_API_URL) migrates a new SQLite database on its
+# first start in a PREFECT_HOME: about 20 s on a small machine, Prefect's default limit.
+# Prefect reads its settings once, on import, so this comes first.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+from prefect.client.schemas.schedules import CronSchedule
+from prefect.types.entrypoint import EntrypointType
+
+from edi.config import Settings
+from edi.errors import ConfigError
+
+#: deployment tags (and one ``partner:<name>`` each)
+TAGS = ("edi", "exchange")
+
+
+@dataclass
+class Plan:
+    """The deployments to register, and the partners left out (no schedule)."""
+
+    deployments: list[Any] = field(default_factory=list)
+    unscheduled: list[str] = field(default_factory=list)
+    #: partner name -> (cron, time zone), in deployment order
+    schedules: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def config_parameter(settings: Settings) -> str | None:
+    """The configuration path a deployment passes to its runs (absolute), if any."""
+    return str(settings.config_path.resolve()) if settings.config_path is not None else None
+
+
+def plan(settings: Settings, *, work_pool: str | None = None) -> Plan:
+    """One deployment of ``exchange`` per scheduled partner (see the module docstring)."""
+    from edi.flows.exchange import exchange
+    from edi.partners import load_partners
+
+    config = config_parameter(settings)
+    out = Plan()
+    for name, p in load_partners(settings).items():
+        if p.schedule is None:
+            out.unscheduled.append(name)
+            continue
+        out.schedules[name] = (p.schedule, p.timezone)
+        out.deployments.append(
+            exchange.to_deployment(
+                name=name,
+                schedules=[CronSchedule(cron=p.schedule, timezone=p.timezone)],
+                parameters={"partner": name, "config": config},
+                description=f"Exchange with partner {name}: cron {p.schedule!r} in {p.timezone}.",
+                tags=[*TAGS, f"partner:{name}"],
+                work_pool_name=work_pool,
+                entrypoint_type=EntrypointType.MODULE_PATH,
+            )
+        )
+    return out
+
+
+def api_url() -> str | None:
+    """The Prefect API this process talks to (environment or Prefect profile), if any."""
+    from prefect.settings import PREFECT_API_URL
+
+    value = PREFECT_API_URL.value()
+    return str(value) if value else None
+
+
+def serve(deployments: list[Any], *, limit: int | None = None) -> None:
+    """Serve the deployments from this process until interrupted (``prefect.serve``)."""
+    import prefect
+
+    prefect.serve(*deployments, limit=limit, print_starting_message=False)
+
+
+def ensure_work_pool(name: str) -> bool:
+    """Create the work pool (type ``process``) when it does not exist; True when created."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.exceptions import ObjectNotFound
+    from prefect.workers.process import ProcessWorker
+
+    with get_client(sync_client=True) as client:
+        try:
+            pool = client.read_work_pool(name)
+        except ObjectNotFound:
+            client.create_work_pool(
+                WorkPoolCreate(
+                    name=name,
+                    type="process",
+                    base_job_template=ProcessWorker.get_default_base_job_template(),
+                )
+            )
+            return True
+    if pool.type != "process":
+        raise ConfigError(
+            f"work pool {name!r} is of type {pool.type!r}: edi's deployments need a process pool"
+        )
+    return False
+
+
+def deploy(deployments: list[Any], work_pool: str) -> list[str]:
+    """Register the deployments with ``work_pool``; their ids."""
+    import prefect
+
+    ids: Any = prefect.deploy(
+        *deployments,
+        work_pool_name=work_pool,
+        build=False,
+        push=False,
+        print_next_steps_message=False,
+        ignore_warnings=True,
+    )
+    return [str(i) for i in ids]
+
+
+__all__ = ["Plan", "api_url", "config_parameter", "deploy", "ensure_work_pool", "plan", "serve"]

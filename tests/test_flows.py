@@ -1,0 +1,570 @@
+"""The Prefect flows (edi.flows.exchange): tasks by ``.fn``, flows against Prefect's test
+harness, the real sshd and gpg; deployments with their cron and time zone; failure hooks."""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+# Prefect reads these when first imported: a private home, no analytics, no API URL (the
+# harness below starts a server of its own)
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="edi-prefect-")
+atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], True)
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ.pop("PREFECT_API_URL", None)
+
+import pytest  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
+from sqlalchemy import select, update  # noqa: E402
+
+from edi.audit.chain import AuditLog  # noqa: E402
+from edi.cli import main  # noqa: E402
+from edi.config import load_settings  # noqa: E402
+from edi.errors import SignatureError, TransferError, X12SyntaxError  # noqa: E402
+from edi.flows import claims  # noqa: E402
+from edi.flows import exchange as fx  # noqa: E402
+from edi.store import models as m  # noqa: E402
+from edi.store.db import make_engine  # noqa: E402
+from edi.store.keys import init_keyring  # noqa: E402
+from edi.transport.base import RemoteFile, TransientError  # noqa: E402
+from tests.conftest import CORPUS, SAMPLES, corpus_manifest, require  # noqa: E402
+from tests.gpg_support import World  # noqa: E402
+from tests.sshd import SshServer  # noqa: E402
+
+#: corpus files for the flow run: (path in the corpus, what the flow must make of it).
+#: The valid ones are among those our validator accepts, with distinct (sender, ISA13)
+#: so that none is refused as a duplicate interchange of another.
+CORPUS_FILES = {
+    "pyx12/834_deident_family.txt": "stored",
+    "pyx12/834_deident_new_enroll.txt": "stored",
+    "pyx12/835_mult_loops.txt": "stored",
+    "edi835/emedny_sample.txt": "stored",
+    "badx12/X221-era-sample.edi": "stored",
+    "lfh/demo.837": "stored",
+    "uhin/837.edi": "stored",
+    "badx12/bad_file.edi": "rejected",
+    "badx12/error_validation.edi": "rejected",
+    "badx12/segment_terminator.edi": "rejected",
+    "badx12/unknown_segment_error.edi": "rejected",
+}
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[str]:
+    """An ephemeral Prefect API (its own SQLite database) for the whole session."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield str(PREFECT_API_URL.value())
+
+
+def phi_values(paths: list[Path]) -> set[str]:
+    """Names and member ids of the people in the files (NM1 IL, QC, 74): none may leak."""
+    found: set[str] = set()
+    for path in paths:
+        text = path.read_text(errors="replace")
+        if not text.startswith("ISA") or len(text) < 106:
+            continue
+        element, terminator = text[3], text[105]
+        for segment in text.split(terminator):
+            fields = segment.strip().split(element)
+            if fields[0] == "NM1" and len(fields) > 4 and fields[1] in ("IL", "QC", "74"):
+                found.update(v for v in fields[3:5] if len(v) >= 4 and v.isalpha())
+                if len(fields) > 9 and not fields[9].isdigit() and len(fields[9]) >= 6:
+                    found.add(fields[9])  # (all-digit ids would match control numbers)
+    return found
+
+
+def local_config(tmp_path: Path, *partners: str, extra: str = "", **options: str) -> Path:
+    """A configuration of local-folder partners under tmp_path/<name> (in/, out/, done/)."""
+    blocks = []
+    for name in partners:
+        remote = tmp_path / name
+        for folder in ("in", "out", "done"):
+            (remote / folder).mkdir(parents=True, exist_ok=True)
+        lines = [
+            f"[partners.{name}]",
+            'transport = "local"',
+            f'path = "{remote}"',
+            'inbound = "in"',
+            'outbound = "out"',
+            'archive = "done"',
+            'patterns = ["*.x12"]',
+            "stable_seconds = 0.1",
+            "backoff = 0.05",
+        ]
+        lines += [f"{k} = {v}" for k, v in options.items()]
+        blocks.append("\n".join(lines))
+    conf = tmp_path / "edi.toml"
+    conf.write_text(extra + "\n" + "\n\n".join(blocks) + "\n")
+    return conf
+
+
+def open_run(conf: Path, home: Path, flow_run_id: str, partner: str = "acme") -> fx.ExchangeRun:
+    settings = load_settings(conf, env={"EDI_HOME": str(home)})
+    if not settings.keyring_path.exists():
+        init_keyring(settings)
+    return fx.ExchangeRun.open(settings, partner, flow_run_id)
+
+
+# -- retries --------------------------------------------------------------------------------
+
+
+def test_only_transient_errors_are_retried() -> None:
+    from prefect.states import Failed
+    from sqlalchemy.exc import OperationalError
+
+    def retried(exc: BaseException) -> bool:
+        return fx.retry_transient(None, None, Failed(data=exc))
+
+    assert retried(TransientError("partner acme: connection reset"))
+    assert retried(OperationalError("SELECT 1", {}, Exception("server closed the connection")))
+    try:  # a download that failed after the transport's own retries
+        try:
+            raise TransientError("cut")
+        except TransientError as cut:
+            raise TransferError("download failed after 4 tries") from cut
+    except TransferError as exc:
+        assert retried(exc)
+    assert not retried(TransferError("partner acme: inbound/x.x12 does not exist"))
+    assert not retried(SignatureError("bad or unverifiable signature"))
+    assert not retried(X12SyntaxError("no ISA", file="x", offset=0))
+    assert not retried(ValueError("deterministic"))
+    assert fx.backoff_delays(3, 1.0) == [1.0, 2.0, 4.0] and fx.backoff_delays(0, 1.0) == []
+    for step in (fx.list_ready, fx.claim, fx.pull, fx.ingest, fx.acknowledge, fx.archive):
+        assert step.retry_condition_fn is fx.retry_transient
+        assert step.persist_result is False
+    assert fx.decrypt.retry_condition_fn is None  # decryption is deterministic
+    assert fx.exchange.persist_result is False and fx.nightly.persist_result is False
+
+
+def test_tasks_raise_no_message_that_may_quote_a_file() -> None:
+    @fx.no_values
+    def parse(value: str) -> int:
+        return int(value)
+
+    with pytest.raises(fx.WithheldError) as caught:
+        parse("SMITH")
+    assert "SMITH" not in str(caught.value) and str(caught.value).startswith("ValueError at ")
+    assert caught.value.__traceback__ is not None  # the code's traceback is kept
+
+    @fx.no_values
+    def transfer() -> None:
+        raise TransientError("partner acme: connection reset")
+
+    with pytest.raises(TransientError):  # edi's own errors pass, and stay retriable
+        transfer()
+    assert fx.pull.fn.__wrapped__.__name__ == "pull"  # type: ignore[attr-defined]
+
+
+# -- tasks by .fn ---------------------------------------------------------------------------
+
+
+def ack_text(code: str) -> str:
+    return (
+        f"ISA*00*~GS*FA*~ST*999*0001*005010X231A1~AK1*HC*1*005010X222A1~AK9*{code}*1*1*1~SE*4*0001~"
+    )
+
+
+def test_acknowledge_sends_999s_only_on_errors_when_asked(tmp_path: Path) -> None:
+    conf = local_config(tmp_path, "acme", ack_999='"errors"')
+    run = open_run(conf, tmp_path / "home", "unit-ack")
+    entry = RemoteFile("x.x12", 10, 1_700_000_000)
+    assert claims.claim(run.engine, "acme", entry, run.worker, 60)
+    written = {}
+    for name, kind, code in (("a.999", "999", "A"), ("r.999", "999", "R"), ("t.ta1", "TA1", "")):
+        path = run.ack_dir / name
+        path.write_text(ack_text(code) if kind == "999" else "ISA*00*~TA1*1~")
+        written[name] = fx.AckFile(kind, "000000001", path, fx.ack_code(kind, path.read_text()))
+    assert written["a.999"].code == "A" and written["r.999"].code == "R"
+    ingested = fx.Ingested("id", "rejected", "0" * 64, 10, acks=list(written.values()))
+    with run:
+        sent = fx.acknowledge.fn(run, entry, ingested)
+        assert sent == ["out/r.999", "out/t.ta1"]
+        assert sorted(os.listdir(tmp_path / "acme" / "out")) == ["r.999", "t.ta1"]
+        assert not any(p.path.exists() for p in written.values())
+        assert fx.acknowledge.fn(run, entry, ingested) == sent  # a retry sends nothing twice
+    assert sorted(os.listdir(tmp_path / "acme" / "out")) == ["r.999", "t.ta1"]
+    held = claims.get(run.engine, "acme", entry)
+    assert held is not None and held.step == "acknowledged"
+
+
+def test_tasks_pass_ids_paths_and_counts_only(tmp_path: Path) -> None:
+    conf = local_config(tmp_path, "acme")
+    shutil.copy(SAMPLES / "834-enrollment.x12", tmp_path / "acme" / "in" / "members.x12")
+    with open_run(conf, tmp_path / "home", "unit-tasks") as run:
+        listing = fx.list_ready.fn(run)
+        assert [f.name for f in listing.ready] == ["members.x12"]
+        entry = listing.ready[0]
+        got = fx.claim.fn(run, entry)
+        assert got.won and got.attempts == 1
+        assert not claims.claim(run.engine, "acme", entry, "elsewhere:1", ttl=60)
+        pulled = fx.decrypt.fn(run, fx.pull.fn(run, entry))
+        stored = fx.ingest.fn(run, entry, pulled, got)
+        assert stored.status == "stored" and stored.records["member"] >= 1
+        assert [a.kind for a in stored.acks] == ["999"] and stored.acks[0].code == "A"
+        values = phi_values([SAMPLES / "834-enrollment.x12"])
+        assert values
+        passed = repr((listing, got, pulled, stored))
+        assert not [v for v in values if v in passed]
+        assert fx.acknowledge.fn(run, entry, stored) == [f"out/{stored.acks[0].path.name}"]
+        assert fx.archive.fn(run, entry, pulled, stored.file_id) == "done/members.x12"
+        fx.discard.fn(run, pulled)
+        assert not pulled.received.exists()
+        done = claims.get(run.engine, "acme", entry)
+        assert done is not None and (done.state, done.file_id) == ("done", stored.file_id)
+
+
+@pytest.mark.parametrize("died", ["after its claim recorded the store", "right after its commit"])
+def test_a_dead_workers_claim_is_taken_over_and_finished(tmp_path: Path, died: str) -> None:
+    conf = local_config(tmp_path, "acme")
+    shutil.copy(SAMPLES / "837P-professional-claim.x12", tmp_path / "acme" / "in" / "c.x12")
+    home = tmp_path / "home"
+    dead = open_run(conf, home, "run-dead")
+    entry = fx.list_ready.fn(dead).ready[0]
+    got = fx.claim.fn(dead, entry)
+    pulled = fx.decrypt.fn(dead, fx.pull.fn(dead, entry))
+    stored = fx.ingest.fn(dead, entry, pulled, got)  # stored; then the worker dies
+    dead.close()
+    assert os.listdir(tmp_path / "acme" / "out") == []
+    alive = open_run(conf, home, "run-alive")
+    steps = {
+        name: getattr(fx, name).fn
+        for name in ("claim", "pull", "decrypt", "ingest", "acknowledge", "archive", "discard")
+    }
+    with alive:
+        assert fx.process_file(alive, entry, steps) is None  # still held by the dead worker
+        expired: dict[str, Any] = {"expires_at": datetime.now(UTC) - timedelta(minutes=1)}
+        if died == "right after its commit":  # before the claim said "stored"
+            expired.update(step="pulled", file_id=None)
+        with alive.engine.begin() as conn:  # ... until its claim expires
+            conn.execute(update(m.FileClaim).values(**expired))
+        row = fx.process_file(alive, entry, steps)
+        assert row is not None and row["status"] == "stored" and row["acks_sent"] == 1
+        assert "earlier attempt" in row["note"]
+        held = claims.get(alive.engine, "acme", entry)
+        assert held is not None and held.state == "done" and held.attempts == 2
+        assert held.worker.endswith("/run-alive") and held.file_id == stored.file_id
+        with alive.engine.connect() as conn:
+            assert conn.execute(select(m.File.id)).scalars().all() == [stored.file_id]
+    outbound = os.listdir(tmp_path / "acme" / "out")
+    assert outbound == [stored.acks[0].path.name]  # the ack the dead worker stored, once
+    assert os.listdir(tmp_path / "acme" / "done") == ["c.x12"]
+
+
+# -- the flow against the real sshd and gpg -------------------------------------------------
+
+
+def sftp_config(server: SshServer, world: World, tmp_path: Path) -> Path:
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    (keys / "us.asc").write_bytes(world.us.secret())
+    (keys / "partner.asc").write_bytes(world.partner.public())
+    conf = tmp_path / "edi.toml"
+    conf.write_text(
+        f"""
+[partners.acme]
+host = "{server.host}"
+port = {server.port}
+user = "{server.username}"
+key_file = "{server.client_key_ed25519}"
+known_hosts = "{server.known_hosts}"
+patterns = ["*.pgp"]
+stable_seconds = 0.2
+backoff = 0.05
+
+[partners.acme.pgp]
+signers = ["{world.partner.fpr}"]
+public_key_file = "keys/partner.asc"
+encrypt_acks = true
+
+[pgp]
+secret_key_file = "keys/us.asc"
+sign_with = "{world.us.fpr}"
+"""
+    )
+    return conf
+
+
+@pytest.mark.slow
+@pytest.mark.integration
+def test_exchange_flow_over_sftp_and_pgp_stores_rejects_acknowledges_and_archives(
+    prefect_api: str,
+    sftp_partner: SshServer,
+    pgp_world: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterKey,
+        FlowRunFilter,
+        FlowRunFilterId,
+        LogFilter,
+        LogFilterFlowRunId,
+    )
+    from prefect.logging.handlers import APILogHandler
+
+    manifest = {row.file: row for row in corpus_manifest()}
+    require(all(f in manifest for f in CORPUS_FILES), f"the corpus files at {CORPUS}")
+    for name, outcome in CORPUS_FILES.items():
+        assert manifest[name].intended == ("valid" if outcome == "stored" else "invalid")
+    conf = sftp_config(sftp_partner, pgp_world, tmp_path)
+    home = tmp_path / "home"
+    monkeypatch.setenv("EDI_HOME", str(home))
+    init_keyring(load_settings(conf))
+    made = tmp_path / "made"
+    made.mkdir()
+    expected: dict[str, str] = {}
+    for n, (name, outcome) in enumerate(CORPUS_FILES.items()):
+        remote = f"{n:02d}-{Path(name).name}.pgp"
+        sealed = pgp_world.send(pgp_world.partner, CORPUS / name, made / remote)
+        sftp_partner.put_inbound(remote, sealed.read_bytes())
+        expected[remote] = outcome
+    stranger = "99-stranger.x12.pgp"  # signed by a key that is not pinned: refused
+    sealed = pgp_world.send(
+        pgp_world.stranger, SAMPLES / "837P-professional-claim.x12", made / stranger
+    )
+    sftp_partner.put_inbound(stranger, sealed.read_bytes())
+    expected[stranger] = "refused"
+
+    state: Any = fx.exchange("acme", str(conf), return_state=True)
+    summary = state.result(raise_on_failure=False)
+    assert state.is_failed() and "1 of 12 file(s) refused or failed" in (state.message or "")
+    rows = {row["name"]: row for row in summary["files"]}
+    assert {name: row["status"] for name, row in rows.items()} == expected  # all attempted
+    run_id = summary["flow_run_id"]
+    assert run_id
+
+    outbound = sorted(os.listdir(sftp_partner.root / "outbound"))
+    for remote, outcome in expected.items():
+        row = rows[remote]
+        stem = remote.removesuffix(".pgp")
+        sent = [name for name in outbound if name.startswith(stem + ".")]
+        assert len(sent) == row["acks_sent"] == len(row["acks"]), remote
+        if outcome == "stored":
+            assert row["sets_accepted"] >= 1 and row["sets_rejected"] == 0
+            assert any(name.endswith(".999.pgp") for name in sent), remote
+        elif remote.endswith("bad_file.edi.pgp"):  # not X12 at all: nobody to answer
+            assert sent == [] and "not X12" in row["note"]
+        elif outcome == "rejected":
+            assert sent and all(name.endswith((".999.pgp", ".ta1.pgp")) for name in sent), remote
+    assert (
+        sum(rows[r]["claims"] for r in rows) >= 2 and sum(r["members"] for r in rows.values()) >= 4
+    )
+    assert sum(r["payments"] for r in rows.values()) >= 3
+    # every file archived on the server but the refused one, which stays where it was
+    archived = sorted(os.listdir(sftp_partner.root / "archive"))
+    assert archived == sorted(r for r, o in expected.items() if o != "refused")
+    assert os.listdir(sftp_partner.root / "inbound") == [stranger]
+
+    engine = make_engine(f"sqlite:///{home}/edi.sqlite3")
+    with engine.connect() as conn:
+        statuses = dict(conn.execute(select(m.File.original_name, m.File.status)).all())
+    assert statuses == {r: o for r, o in expected.items() if o != "refused"}
+    states = {c.remote_name: c.state for c in claims.claims(engine, "acme")}
+    assert states == {r: ("failed" if o == "refused" else "done") for r, o in expected.items()}
+    env = {"EDI_HOME": str(home), "EDI_CONFIG": str(conf)}
+    verified = CliRunner().invoke(main, ["audit", "verify"], env=env)
+    assert verified.exit_code == 0, verified.output
+    entries = list(AuditLog(engine).entries())
+    flowed = [e for e in entries if e.action.startswith(("transfer.", "ack.", "file."))]
+    assert len(flowed) > 3 * len(expected)
+    assert all(f"flow_run={run_id}" in e.operator for e in flowed)
+
+    # the artifact: one row per file, counts and checksums, no PHI; nor in logs or results
+    APILogHandler().flush()
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["exchange-acme"]))
+        )
+        ours = [a for a in artifacts if str(a.flow_run_id) == run_id]
+        assert len(ours) == 1 and ours[0].type == "table"
+        table = json.loads(ours[0].data) if isinstance(ours[0].data, str) else ours[0].data
+        assert sorted(r["name"] for r in table) == sorted(expected)
+        assert all(len(r["sha256"]) == 16 for r in table)
+        # logs and task run states reach the API in the background: wait for them
+        deadline = time.monotonic() + 30
+        while True:
+            logs = client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id]))
+            )
+            task_runs = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
+            )
+            failed_tasks = [t for t in task_runs if t.state is not None and t.state.is_failed()]
+            if (logs and failed_tasks) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    assert logs and any("still changing" in log.message for log in logs)
+    assert [t.name.split("-")[0] for t in failed_tasks] == ["decrypt"]
+    assert failed_tasks[0].run_count == 1  # a bad signature is not retried
+    values = phi_values([CORPUS / name for name in CORPUS_FILES])
+    assert {"SMITH", "JOHANN", "MARQUARDT", "SJD11111"} <= values
+    seen = (
+        json.dumps(table)
+        + str(ours[0].description)
+        + json.dumps(summary)
+        + " ".join(log.message for log in logs)
+        + " ".join(e.operator + json.dumps(e.object) for e in entries)
+    )
+    assert [v for v in sorted(values) if v in seen] == []
+
+
+# -- nightly, edi run and the failure hook --------------------------------------------------
+
+
+@pytest.mark.slow
+def test_edi_run_all_partners_one_failing_and_the_failure_hook(
+    prefect_api: str, tmp_path: Path
+) -> None:
+    hook_log = tmp_path / "hook.log"
+    script = tmp_path / "hook.py"
+    script.write_text(
+        "import os\n"
+        "keys = ('EDI_FLOW_NAME', 'EDI_PARTNER', 'EDI_FLOW_RUN_ID', 'EDI_FLOW_STATE')\n"
+        "with open(os.environ['HOOK_LOG'], 'a') as log:\n"
+        "    log.write(' '.join(os.environ.get(k) or '-' for k in keys) + '\\n')\n"
+    )
+    hook = f"{sys.executable} {script}"
+    conf = local_config(
+        tmp_path, "alpha", "gone", extra=f"[flows]\non_failure = {json.dumps(hook)}\n"
+    )
+    shutil.rmtree(tmp_path / "gone")  # the partner's share is unreachable: its run fails
+    shutil.copy(SAMPLES / "835-remittance.x12", tmp_path / "alpha" / "in" / "r.x12")
+    shutil.copy(SAMPLES / "bad" / "834-broken-envelope.x12", tmp_path / "alpha" / "in" / "b.x12")
+    env = {
+        "EDI_HOME": str(tmp_path / "home"),
+        "EDI_CONFIG": str(conf),
+        "HOOK_LOG": str(hook_log),
+    }
+    assert CliRunner().invoke(main, ["keys", "init"], env=env).exit_code == 0
+    result = CliRunner().invoke(main, ["run"], env=env)
+    assert result.exit_code == 1, result.output
+    lines = result.stdout.splitlines()
+    assert any(
+        line.startswith("alpha: r.x12: stored; sha256 ") and "1 payments; 1 acks sent" in line
+        for line in lines
+    ), result.stdout
+    assert any(line.startswith("alpha: b.x12: rejected;") for line in lines), result.stdout
+    assert any(
+        re.fullmatch(r"alpha: 2 file\(s\): 1 rejected, 1 stored; flow run \S+", x) for x in lines
+    )
+    assert "gone: exchange failed: " in result.output
+    hooked = sorted(line.split() for line in hook_log.read_text().splitlines())
+    assert [(h[0], h[1], h[3]) for h in hooked] == [
+        ("exchange", "gone", "Failed"),
+        ("nightly", "-", "Failed"),
+    ]
+    assert all(re.fullmatch(r"[0-9a-f-]{36}", h[2]) for h in hooked)
+    # the stored file's audit entries name a flow run; the second run finds nothing new
+    again = CliRunner().invoke(main, ["run", "--partner", "alpha"], env=env)
+    assert again.exit_code == 0, again.output
+    assert re.search(r"^alpha: 0 file\(s\); flow run \S+$", again.stdout, re.M)
+
+
+def test_edi_run_refuses_an_unknown_partner_before_starting_prefect(tmp_path: Path) -> None:
+    conf = local_config(tmp_path, "alpha")
+    result = CliRunner().invoke(
+        main, ["run", "--partner", "nope"], env={"EDI_HOME": str(tmp_path), "EDI_CONFIG": str(conf)}
+    )
+    assert result.exit_code == 1 and "no partner 'nope'" in result.output
+
+
+# -- deployments ----------------------------------------------------------------------------
+
+
+def _with_schedules(conf: Path, name: str, cron: str, zone: str) -> None:
+    text = conf.read_text().replace(
+        f"[partners.{name}]\n", f'[partners.{name}]\nschedule = "{cron}"\ntimezone = "{zone}"\n'
+    )
+    conf.write_text(text)
+
+
+@pytest.mark.slow
+def test_edi_deploy_registers_one_scheduled_deployment_per_partner(
+    prefect_api: str, tmp_path: Path
+) -> None:
+    from prefect.client.orchestration import get_client
+
+    conf = local_config(tmp_path, "acme", "manual")
+    _with_schedules(conf, "acme", "30 2 * * *", "America/Chicago")
+    env = {"EDI_HOME": str(tmp_path / "home"), "EDI_CONFIG": str(conf)}
+    result = CliRunner().invoke(main, ["deploy", "--work-pool", "edi-test"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "manual: no schedule, no deployment" in result.output
+    assert "created work pool edi-test (type process)" in result.output
+    assert (
+        "exchange/acme: cron '30 2 * * *' in America/Chicago; work pool edi-test" in result.output
+    )
+    assert "prefect worker start --pool edi-test" in result.output
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("exchange/acme")
+        pool = client.read_work_pool("edi-test")
+        try:
+            client.read_deployment_by_name("exchange/manual")
+            missing = False
+        except Exception:
+            missing = True
+    assert missing and pool.type == "process"
+    assert deployment.work_pool_name == "edi-test"
+    assert deployment.entrypoint == "edi.flows.exchange.exchange"
+    assert deployment.parameters == {"partner": "acme", "config": str(conf.resolve())}
+    schedule = deployment.schedules[0].schedule
+    assert (schedule.cron, schedule.timezone) == ("30 2 * * *", "America/Chicago")
+    again = CliRunner().invoke(main, ["deploy", "--work-pool", "edi-test"], env=env)
+    assert again.exit_code == 0 and "created work pool" not in again.output
+
+
+@pytest.mark.slow
+def test_edi_serve_registers_its_deployments_and_serves(prefect_api: str, tmp_path: Path) -> None:
+    from prefect.client.orchestration import get_client
+
+    conf = local_config(tmp_path, "beta")
+    _with_schedules(conf, "beta", "0 6 * * 1-5", "Europe/Berlin")
+    env = {
+        **os.environ,
+        "EDI_HOME": str(tmp_path / "home"),
+        "EDI_CONFIG": str(conf),
+        "PREFECT_API_URL": prefect_api,
+    }
+    edi = Path(sys.executable).with_name("edi")
+    serving = subprocess.Popen(
+        [str(edi), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 90
+        deployment = None
+        while deployment is None and time.monotonic() < deadline:
+            assert serving.poll() is None, serving.stdout.read() if serving.stdout else ""
+            with get_client(sync_client=True) as client:
+                try:
+                    deployment = client.read_deployment_by_name("exchange/beta")
+                except Exception:
+                    time.sleep(0.5)
+        assert deployment is not None, "edi serve registered no deployment"
+        schedule = deployment.schedules[0].schedule
+        assert (schedule.cron, schedule.timezone) == ("0 6 * * 1-5", "Europe/Berlin")
+        assert deployment.parameters["partner"] == "beta"
+    finally:
+        serving.terminate()
+        try:
+            out, _ = serving.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            serving.kill()
+            out, _ = serving.communicate()
+    assert "exchange/beta: cron '0 6 * * 1-5' in Europe/Berlin" in out
