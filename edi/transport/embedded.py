@@ -17,6 +17,7 @@ import contextlib
 import errno
 import io
 import itertools
+import logging
 import os
 import posixpath
 import socket
@@ -37,6 +38,9 @@ from paramiko.sftp import SFTP_FAILURE, SFTP_OK, SFTP_PERMISSION_DENIED
 THREAD_PREFIX = "edi-embedded-sftp"
 #: the longest read answered (OpenSSH's sftp-server: 256 KiB - 1 KiB)
 MAX_READ = 261120
+#: the paramiko log channel of the server's transports (errors only at CRITICAL)
+SERVER_LOG = "edi.transport.embedded"
+logging.getLogger(SERVER_LOG).setLevel(logging.CRITICAL)
 
 _T = TypeVar("_T")
 
@@ -305,6 +309,9 @@ class EmbeddedSftpServer:
             number = next(self._count)
             transport = paramiko.Transport(sock)
             transport.name = f"{self.thread_prefix}transport-{number}"
+            # a client that closes with replies unread resets the socket; the server side
+            # logs that as an error, which for this demo server it is not
+            transport.set_log_channel(SERVER_LOG)
             transport.add_server_key(self.host_key)
             transport.set_subsystem_handler("sftp", _Session, _Folder, str(self.root))
             with self._lock:
