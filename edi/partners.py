@@ -22,6 +22,7 @@ schedule = "0 2 * * *"                # cron, in the partner's timezone
 timezone = "America/Chicago"          # IANA name (default UTC)
 sets = ["837P", "835"]                # expected sets; others get IK5 R, IK502 1
 ack_999 = "always"                    # or "errors": a 999 only when a set is not accepted
+allow_duplicate_interchange = false   # true: a repeated (sender, ISA13) is stored (backfills)
 
 [partners.acme.pgp]
 signers = ["0123...CDEF"]             # the partner's pinned signing fingerprints
@@ -62,7 +63,7 @@ PARTNER_KEYS = {
     "transport", "host", "port", "user", "key_file", "key_passphrase_env", "password_env",
     "known_hosts", "host_fingerprints", "path", "inbound", "outbound", "archive", "patterns",
     "after_pull", "stable_seconds", "retries", "backoff", "timeout", "pgp", "schedule",
-    "timezone", "sets", "ack_999",
+    "timezone", "sets", "ack_999", "allow_duplicate_interchange",
 }  # fmt: skip
 PGP_KEYS = {"signers", "public_key_file", "require_signature", "encrypted", "encrypt_acks"}
 OUR_PGP_KEYS = {"secret_key_file", "passphrase_env", "sign_with"}
@@ -137,6 +138,8 @@ class Partner:
     sets: tuple[str, ...] = ()
     #: send a 999 for every functional group ("always") or only when a set is not accepted
     ack_999: str = "always"
+    #: store an interchange whose (sender, ISA13) is already stored (backfills, replays)
+    allow_duplicate_interchange: bool = False
     options: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def remote(self, env: dict[str, str] | None = None) -> Any:
@@ -319,6 +322,7 @@ def _partner(name: str, data: Any, source: str, base: Path, home: Path) -> Partn
         timezone=zone,
         sets=sets,
         ack_999=t.text("ack_999", "always", ACK_999) or "always",
+        allow_duplicate_interchange=t.flag("allow_duplicate_interchange", False),
         options=dict(data),
     )
     if partner.transport == "sftp":

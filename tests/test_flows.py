@@ -425,6 +425,87 @@ def test_exchange_flow_over_sftp_and_pgp_stores_rejects_acknowledges_and_archive
     assert [v for v in sorted(values) if v in seen] == []
 
 
+@pytest.mark.slow
+@pytest.mark.integration
+def test_exchange_flow_over_sshd_takes_the_whole_corpus(
+    prefect_api: str, sftp_partner: SshServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every corpus file through one run: what validation accepts is stored, the rest
+    rejected and answered (999 or TA1) unless it is not X12 at all; all archived."""
+    from edi.parsers.validate import Validator
+
+    rows_in = corpus_manifest()
+    require(len(rows_in) >= 100, f"the corpus at {CORPUS}")
+    conf = tmp_path / "edi.toml"
+    conf.write_text(
+        f"""
+[partners.acme]
+host = "{sftp_partner.host}"
+port = {sftp_partner.port}
+user = "{sftp_partner.username}"
+key_file = "{sftp_partner.client_key_ed25519}"
+known_hosts = "{sftp_partner.known_hosts}"
+patterns = ["*.x12"]
+stable_seconds = 0.2
+backoff = 0.05
+# public samples reuse senders and ISA13s: here each file stands alone
+allow_duplicate_interchange = true
+"""
+    )
+    home = tmp_path / "home"
+    monkeypatch.setenv("EDI_HOME", str(home))
+    init_keyring(load_settings(conf))
+    validator = Validator()
+    expected: dict[str, str] = {}
+    fatal: set[str] = set()
+    unanswered: set[str] = set()
+    seen_bytes: set[bytes] = set()
+    for n, row in enumerate(rows_in):
+        remote = f"{n:03d}-{Path(row.file).name}.x12"
+        data = row.path.read_bytes()
+        sftp_partner.put_inbound(remote, data)
+        verdict = validator.validate(row.path)
+        if data in seen_bytes:
+            expected[remote] = "duplicate"
+        else:
+            expected[remote] = "stored" if verdict.accepted else "rejected"
+        seen_bytes.add(data)
+        if verdict.fatal is not None:
+            fatal.add(remote)
+        if all(g.functional_id == "FA" for ic in verdict.interchanges for g in ic.groups):
+            unanswered.add(remote)  # acknowledgments themselves are not acknowledged
+    # the verdicts are the validator's (equal to pyx12's on the 5010 claim, remittance and
+    # enrollment files: tests/test_validate.py); the corpus holds plenty of both
+    assert sum(o == "stored" for o in expected.values()) >= 40
+    assert sum(o == "rejected" for o in expected.values()) >= 20
+
+    state: Any = fx.exchange("acme", str(conf), return_state=True)
+    summary = state.result(raise_on_failure=False)
+    assert state.is_completed(), state.message
+    rows = {row["name"]: row for row in summary["files"]}
+    assert {name: row["status"] for name, row in rows.items()} == expected
+    outbound = os.listdir(sftp_partner.root / "outbound")
+    for remote, outcome in expected.items():
+        stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in remote)  # as named
+        sent = [name for name in outbound if name.startswith(stem + ".")]
+        if outcome == "stored" and remote not in unanswered:
+            assert any(name.endswith(".999") for name in sent), remote
+        elif outcome == "rejected" and remote not in fatal:
+            assert sent and all(name.endswith((".999", ".ta1")) for name in sent), remote
+        elif outcome == "rejected":
+            assert sent == [], remote  # not X12: nobody to answer
+    assert sorted(os.listdir(sftp_partner.root / "archive")) == sorted(expected)
+    assert os.listdir(sftp_partner.root / "inbound") == []
+    engine = make_engine(f"sqlite:///{home}/edi.sqlite3")
+    with engine.connect() as conn:
+        statuses = dict(conn.execute(select(m.File.original_name, m.File.status)).all())
+    assert statuses == {r: o for r, o in expected.items() if o != "duplicate"}
+    verified = CliRunner().invoke(
+        main, ["audit", "verify"], env={"EDI_HOME": str(home), "EDI_CONFIG": str(conf)}
+    )
+    assert verified.exit_code == 0, verified.output
+
+
 # -- nightly, edi run and the failure hook --------------------------------------------------
 
 

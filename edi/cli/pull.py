@@ -132,6 +132,7 @@ def _ingestor(conf: Any, store: Any, partner: Any, operator: Any) -> Any:
         operator=operator,
         partner=partner.name,
         expected_sets=partner.sets,
+        allow_duplicate_interchange=partner.allow_duplicate_interchange,
         checkpoint_every=int(
             conf.options.get("audit", {}).get("checkpoint_every", CHECKPOINT_EVERY)
         ),

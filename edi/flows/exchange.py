@@ -178,6 +178,7 @@ class ExchangeRun:
             operator=steps.operator,
             partner=p.name,
             expected_sets=p.sets,
+            allow_duplicate_interchange=p.allow_duplicate_interchange,
             checkpoint_every=int(
                 settings.options.get("audit", {}).get("checkpoint_every", CHECKPOINT_EVERY)
             ),
