@@ -147,6 +147,23 @@ class World:
         )
         return out
 
+    def pgp_toml(self, folder: Path, partner: str = "acme") -> str:
+        """Our secret key and the partner's public key written under ``folder/keys``, and
+        the ``[partners.NAME.pgp]`` and ``[pgp]`` tables naming them (acks encrypted)."""
+        keys = folder / "keys"
+        keys.mkdir(exist_ok=True)
+        (keys / "us.asc").write_bytes(self.us.secret())
+        (keys / "partner.asc").write_bytes(self.partner.public())
+        return (
+            f"[partners.{partner}.pgp]\n"
+            f'signers = ["{self.partner.fpr}"]\n'
+            f'public_key_file = "{keys / "partner.asc"}"\n'
+            "encrypt_acks = true\n\n"
+            "[pgp]\n"
+            f'secret_key_file = "{keys / "us.asc"}"\n'
+            f'sign_with = "{self.us.fpr}"\n'
+        )
+
     def wrap(self, packets: Path, out: Path) -> Path:
         """Encrypt an existing OpenPGP packet stream to us as is (``--no-literal``)."""
         args = ["--trust-model", "always", "--no-literal", "-z", "0", "--encrypt"]

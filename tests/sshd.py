@@ -262,6 +262,23 @@ class SshServer:
             return 0
         return self._kill_descendants(self.process.pid)
 
+    def partner_toml(self, name: str = "acme", **options: object) -> str:
+        """A ``[partners.NAME]`` table for edi reaching this server with the ed25519 key
+        (``options`` are TOML values as text, e.g. ``patterns='["*.pgp"]'``)."""
+        values: dict[str, object] = {
+            "host": f'"{self.host}"',
+            "port": self.port,
+            "user": f'"{self.username}"',
+            "key_file": f'"{self.client_key_ed25519}"',
+            "known_hosts": f'"{self.known_hosts}"',
+            "patterns": '["*.x12"]',
+            "stable_seconds": 0.2,
+            "backoff": 0.05,
+        }
+        values.update(options)
+        lines = [f"[partners.{name}]", *(f"{key} = {value}" for key, value in values.items())]
+        return "\n".join(lines) + "\n"
+
     def sftp_command(self, *extra: str) -> list[str]:
         """An OpenSSH ``sftp`` batch command (script on stdin) logged in as the partner."""
         return [

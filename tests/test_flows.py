@@ -269,33 +269,8 @@ def test_a_dead_workers_claim_is_taken_over_and_finished(tmp_path: Path, died: s
 
 
 def sftp_config(server: SshServer, world: World, tmp_path: Path) -> Path:
-    keys = tmp_path / "keys"
-    keys.mkdir()
-    (keys / "us.asc").write_bytes(world.us.secret())
-    (keys / "partner.asc").write_bytes(world.partner.public())
     conf = tmp_path / "edi.toml"
-    conf.write_text(
-        f"""
-[partners.acme]
-host = "{server.host}"
-port = {server.port}
-user = "{server.username}"
-key_file = "{server.client_key_ed25519}"
-known_hosts = "{server.known_hosts}"
-patterns = ["*.pgp"]
-stable_seconds = 0.2
-backoff = 0.05
-
-[partners.acme.pgp]
-signers = ["{world.partner.fpr}"]
-public_key_file = "keys/partner.asc"
-encrypt_acks = true
-
-[pgp]
-secret_key_file = "keys/us.asc"
-sign_with = "{world.us.fpr}"
-"""
-    )
+    conf.write_text(server.partner_toml(patterns='["*.pgp"]') + "\n" + world.pgp_toml(tmp_path))
     return conf
 
 
@@ -437,21 +412,8 @@ def test_exchange_flow_over_sshd_takes_the_whole_corpus(
     rows_in = corpus_manifest()
     require(len(rows_in) >= 100, f"the corpus at {CORPUS}")
     conf = tmp_path / "edi.toml"
-    conf.write_text(
-        f"""
-[partners.acme]
-host = "{sftp_partner.host}"
-port = {sftp_partner.port}
-user = "{sftp_partner.username}"
-key_file = "{sftp_partner.client_key_ed25519}"
-known_hosts = "{sftp_partner.known_hosts}"
-patterns = ["*.x12"]
-stable_seconds = 0.2
-backoff = 0.05
-# public samples reuse senders and ISA13s: here each file stands alone
-allow_duplicate_interchange = true
-"""
-    )
+    # public samples reuse senders and ISA13s: here each file stands alone
+    conf.write_text(sftp_partner.partner_toml(allow_duplicate_interchange="true"))
     home = tmp_path / "home"
     monkeypatch.setenv("EDI_HOME", str(home))
     init_keyring(load_settings(conf))

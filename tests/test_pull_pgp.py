@@ -20,31 +20,9 @@ pytestmark = pytest.mark.integration
 
 
 def configure(server: SshServer, world: World, tmp_path: Path) -> dict[str, str]:
-    keys = tmp_path / "keys"
-    keys.mkdir()
-    (keys / "us.asc").write_bytes(world.us.secret())
-    (keys / "partner.asc").write_bytes(world.partner.public())
     conf = tmp_path / "edi.toml"
     conf.write_text(
-        f"""
-[partners.acme]
-host = "{server.host}"
-port = {server.port}
-user = "{server.username}"
-key_file = "{server.client_key_ed25519}"
-known_hosts = "{server.known_hosts}"
-patterns = ["*.pgp", "*.asc"]
-stable_seconds = 0.2
-
-[partners.acme.pgp]
-signers = ["{world.partner.fpr}"]
-public_key_file = "keys/partner.asc"
-encrypt_acks = true
-
-[pgp]
-secret_key_file = "keys/us.asc"
-sign_with = "{world.us.fpr}"
-"""
+        server.partner_toml(patterns='["*.pgp", "*.asc"]') + "\n" + world.pgp_toml(tmp_path)
     )
     return {"EDI_HOME": str(tmp_path / "home"), "EDI_KEK": KEK_B64, "EDI_CONFIG": str(conf)}
 

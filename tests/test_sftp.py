@@ -180,21 +180,10 @@ def test_unsafe_remote_entries_are_refused(sftp_partner: SshServer, tmp_path: Pa
     assert all("\x1b" not in r for r in reasons)
 
 
-def write_config(server: SshServer, tmp_path: Path, **extra: str) -> Path:
+def write_config(server: SshServer, tmp_path: Path, known_hosts: str | None = None) -> Path:
     conf = tmp_path / "edi.toml"
-    lines = [
-        "[partners.acme]",
-        f'host = "{server.host}"',
-        f"port = {server.port}",
-        f'user = "{server.username}"',
-        f'key_file = "{server.client_key_ed25519}"',
-        f'known_hosts = "{extra.pop("known_hosts", server.known_hosts)}"',
-        'patterns = ["*.x12"]',
-        "stable_seconds = 0.3",
-        "backoff = 0.05",
-    ]
-    lines += [f"{k} = {v}" for k, v in extra.items()]
-    conf.write_text("\n".join(lines) + "\n")
+    pinned = {"known_hosts": f'"{known_hosts}"'} if known_hosts else {}
+    conf.write_text(server.partner_toml(stable_seconds=0.3, **pinned))
     return conf
 
 

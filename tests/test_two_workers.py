@@ -56,20 +56,7 @@ def test_two_workers_take_each_file_exactly_once(
 ) -> None:
     conf = tmp_path / "edi.toml"
     conf.write_text(
-        f"""
-[partners.acme]
-host = "{sftp_partner.host}"
-port = {sftp_partner.port}
-user = "{sftp_partner.username}"
-key_file = "{sftp_partner.client_key_ed25519}"
-known_hosts = "{sftp_partner.known_hosts}"
-patterns = ["*.x12"]
-stable_seconds = 0.5
-backoff = 0.05
-
-[flows]
-claim_ttl_seconds = 600
-"""
+        sftp_partner.partner_toml(stable_seconds=0.5) + "\n[flows]\nclaim_ttl_seconds = 600\n"
     )
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "EDI_"))}
     base.update(

@@ -20,6 +20,7 @@ import fnmatch
 import hashlib
 import os
 import secrets
+import stat
 import time
 import unicodedata
 from abc import ABC, abstractmethod
@@ -84,6 +85,19 @@ class Refused:
 
     name: str
     reason: str
+
+
+def kind_of(mode: int | None) -> str:
+    """An entry's kind from its ``st_mode`` (as listed, not following links)."""
+    if mode is None:
+        return OTHER
+    if stat.S_ISLNK(mode):
+        return SYMLINK
+    if stat.S_ISREG(mode):
+        return FILE
+    if stat.S_ISDIR(mode):
+        return DIRECTORY
+    return OTHER
 
 
 def describe_name(name: str) -> str:

@@ -9,23 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from edi.errors import TransferError
-from edi.transport.base import DIRECTORY, FILE, OTHER, SYMLINK, Remote, RemoteFile
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return SYMLINK
-    if stat.S_ISREG(mode):
-        return FILE
-    if stat.S_ISDIR(mode):
-        return DIRECTORY
-    return OTHER
+from edi.transport.base import Remote, RemoteFile, kind_of
 
 
 class LocalRemote(Remote):
@@ -59,7 +48,9 @@ class LocalRemote(Remote):
         for name in names:
             with contextlib.suppress(FileNotFoundError):  # removed while listing
                 info = os.lstat(base / name)
-                out.append(RemoteFile(name, info.st_size, int(info.st_mtime), _kind(info.st_mode)))
+                out.append(
+                    RemoteFile(name, info.st_size, int(info.st_mtime), kind_of(info.st_mode))
+                )
         return out
 
     def stat(self, folder: str, name: str) -> RemoteFile:
@@ -67,7 +58,7 @@ class LocalRemote(Remote):
             info = os.lstat(self._entry(folder, name))
         except FileNotFoundError:
             raise TransferError(f"partner {self.partner}: {folder}/{name} does not exist") from None
-        return RemoteFile(name, info.st_size, int(info.st_mtime), _kind(info.st_mode))
+        return RemoteFile(name, info.st_size, int(info.st_mtime), kind_of(info.st_mode))
 
     @contextlib.contextmanager
     def open_read(self, folder: str, name: str, offset: int, size: int) -> Iterator[BinaryIO]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ from typing import Any, BinaryIO, TypeVar
 import paramiko
 
 from edi.errors import ConfigError, HostKeyMismatch, TransferError
-from edi.transport.base import DIRECTORY, FILE, OTHER, SYMLINK, Remote, RemoteFile, TransientError
+from edi.transport.base import Remote, RemoteFile, TransientError, kind_of
 
 _T = TypeVar("_T")
 #: read requests in flight while downloading (at most this many times the request size
@@ -121,18 +120,6 @@ def _transient(exc: BaseException) -> bool:
     # a socket error has an errno; paramiko's "Socket is closed" (a dropped connection
     # met on the next call) is a bare OSError without one
     return isinstance(exc, OSError) and (exc.errno is not None or "closed" in str(exc).lower())
-
-
-def _kind(mode: int | None) -> str:
-    if mode is None:
-        return OTHER
-    if stat.S_ISLNK(mode):
-        return SYMLINK
-    if stat.S_ISREG(mode):
-        return FILE
-    if stat.S_ISDIR(mode):
-        return DIRECTORY
-    return OTHER
 
 
 def open_transport(settings: SftpSettings) -> paramiko.Transport:
@@ -317,7 +304,9 @@ class SftpRemote(Remote):
         entries = self._call(f"list {folder}", lambda s: s.listdir_attr(self._path(folder)))
         return sorted(
             (
-                RemoteFile(e.filename, int(e.st_size or 0), int(e.st_mtime or 0), _kind(e.st_mode))
+                RemoteFile(
+                    e.filename, int(e.st_size or 0), int(e.st_mtime or 0), kind_of(e.st_mode)
+                )
                 for e in entries
             ),
             key=lambda f: f.name,
@@ -327,7 +316,7 @@ class SftpRemote(Remote):
         path = self._path(folder, name)
         info = self._call(f"stat {path}", lambda s: s.lstat(path))
         return RemoteFile(
-            name, int(info.st_size or 0), int(info.st_mtime or 0), _kind(info.st_mode)
+            name, int(info.st_size or 0), int(info.st_mtime or 0), kind_of(info.st_mode)
         )
 
     @contextlib.contextmanager
