@@ -351,16 +351,18 @@ def _cron_ok(text: str) -> bool:
     return len(fields) == 5 and all(_CRON_FIELD.fullmatch(f) for f in fields)
 
 
+def _where(settings: Settings) -> tuple[str, Path]:
+    """The configuration's name for messages, and the folder its relative paths start from
+    (the folder itself when the configuration is a folder of files)."""
+    path = settings.config_path
+    if path is None:
+        return "configuration", Path.cwd()
+    return str(path), path if path.is_dir() else path.parent
+
+
 def load_partners(settings: Settings) -> dict[str, Partner]:
     """Every partner of the configuration, by name (an empty dict when none)."""
-    source = str(settings.config_path) if settings.config_path else "configuration"
-    base = (
-        settings.config_path
-        if settings.config_path is not None and settings.config_path.is_dir()
-        else settings.config_path.parent
-        if settings.config_path is not None
-        else Path.cwd()
-    )
+    source, base = _where(settings)
     table = settings.options.get("partners", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{source}: [partners] must be a table of partner tables")
@@ -384,12 +386,7 @@ def our_pgp(settings: Settings) -> OurPgp | None:
     data = settings.options.get("pgp")
     if data is None:
         return None
-    source = str(settings.config_path) if settings.config_path else "configuration"
-    base = (
-        settings.config_path.parent
-        if settings.config_path and settings.config_path.is_file()
-        else (settings.config_path or Path.cwd())
-    )
+    source, base = _where(settings)
     t = _Table(data, f"{source}: [pgp]", base, OUR_PGP_KEYS)
     secret = t.path("secret_key_file")
     if secret is None:

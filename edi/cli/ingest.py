@@ -10,8 +10,6 @@ import click
 
 from edi.cli import settings
 
-#: audit checkpoint interval, in entries (config: [audit] checkpoint_every)
-CHECKPOINT_EVERY = 1000
 #: files at least this large get a progress bar (when stderr is a terminal)
 PROGRESS_FROM_BYTES = 5_000_000
 
@@ -43,11 +41,10 @@ def ingest_command(
     again are reported as a duplicate and not stored twice. Exits 1 when a file is
     rejected, 0 when every file is stored or a duplicate.
     """
-    from edi.audit.chain import AuditLog, Operator
+    from edi.audit.chain import Operator
     from edi.cli.validate import write_ack
-    from edi.control_numbers import ControlNumbers
     from edi.errors import EdiError
-    from edi.store.ingest import Ingestor
+    from edi.store.ingest import configured_ingestor
     from edi.store.session import open_store
 
     conf = settings(ctx)
@@ -55,20 +52,13 @@ def ingest_command(
         store = open_store(conf)
     except EdiError as exc:
         raise click.ClickException(str(exc)) from None
-    numbers = ControlNumbers(conf.home / "ack-control-number")
     bar = _ProgressBar()
-    ingestor = Ingestor(
-        store.engine,
-        ring=store.ring,
-        audit=AuditLog(store.engine),
-        archive_dir=conf.archive_dir,
-        numbers=numbers.next_isa,
+    ingestor = configured_ingestor(
+        conf,
+        store,
         operator=Operator.current(),
         partner=partner,
         allow_duplicate_interchange=allow_duplicate_interchange,
-        checkpoint_every=int(
-            conf.options.get("audit", {}).get("checkpoint_every", CHECKPOINT_EVERY)
-        ),
         progress=bar.update,
     )
     rejected = False

@@ -21,11 +21,14 @@ def _partners(ctx: click.Context) -> tuple[Any, dict[str, Any]]:
 
 
 def _one(ctx: click.Context, name: str) -> tuple[Any, Any]:
-    conf, partners = _partners(ctx)
-    if name not in partners:
-        known = ", ".join(partners) or "none configured"
-        raise click.ClickException(f"no partner {name!r} in the configuration (known: {known})")
-    return conf, partners[name]
+    from edi.errors import ConfigError
+    from edi.partners import partner
+
+    conf = settings(ctx)
+    try:
+        return conf, partner(conf, name)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group("partners")

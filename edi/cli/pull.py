@@ -118,22 +118,13 @@ def _one(exchange: Any, entry: Any, ingestor: Any, conf: Any) -> str:
 
 
 def _ingestor(conf: Any, store: Any, partner: Any, operator: Any) -> Any:
-    from edi.audit.chain import AuditLog
-    from edi.cli.ingest import CHECKPOINT_EVERY
-    from edi.control_numbers import ControlNumbers
-    from edi.store.ingest import Ingestor
+    from edi.store.ingest import configured_ingestor
 
-    return Ingestor(
-        store.engine,
-        ring=store.ring,
-        audit=AuditLog(store.engine),
-        archive_dir=conf.archive_dir,
-        numbers=ControlNumbers(conf.home / "ack-control-number").next_isa,
+    return configured_ingestor(
+        conf,
+        store,
         operator=operator,
         partner=partner.name,
         expected_sets=partner.sets,
         allow_duplicate_interchange=partner.allow_duplicate_interchange,
-        checkpoint_every=int(
-            conf.options.get("audit", {}).get("checkpoint_every", CHECKPOINT_EVERY)
-        ),
     )

@@ -80,7 +80,7 @@ def _write_acks(ctx: click.Context, results: list[Any], ack_dir: Path) -> list[s
     written: list[str] = []
     now = datetime.now(UTC)
     for result in results:
-        stem = _safe(Path(result.path).name)
+        stem = Path(result.path).name
         unanswered: list[str] = []
         for ack in acknowledgments(result, numbers.next_isa, now, unanswered=unanswered):
             written.append(str(write_ack(ack_dir, stem, ack)))
@@ -91,19 +91,13 @@ def _write_acks(ctx: click.Context, results: list[Any], ack_dir: Path) -> list[s
 
 def write_ack(ack_dir: Path, stem: str, ack: Any) -> Path:
     """Write one acknowledgment as ``STEM.ISA13.CONTROL.KIND`` (temp name, then rename)."""
-    # names come from our own control number; partner values are cleaned first
-    name = f"{_safe(stem)}.{_safe(ack.interchange)}.{ack.control}.{ack.kind.lower()}"
-    target = ack_dir / name
+    from edi.parsers.acks import ack_file_name
+
+    target = ack_dir / ack_file_name(stem, ack)
     tmp = target.with_suffix(target.suffix + ".part")
     tmp.write_text(ack.text, encoding="ascii")
     tmp.replace(target)
     return target
-
-
-def _safe(text: str) -> str:
-    """A file-name part: letters, digits, dot, dash and underscore only, never '..'."""
-    cleaned = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text).strip(".")
-    return cleaned.replace("..", "_") or "_"
 
 
 def error_dict(error: Any) -> dict[str, Any]:

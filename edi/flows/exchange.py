@@ -68,8 +68,6 @@ STORED, REJECTED, DUPLICATE, REFUSED, FAILED = (
 NOT_OK = (REJECTED, REFUSED, FAILED)
 #: statuses that make the flow run end Failed
 FLOW_FAILURES = (REFUSED, FAILED)
-#: audit checkpoint interval, in entries (config: [audit] checkpoint_every)
-CHECKPOINT_EVERY = 1000
 #: seconds a failure hook command may run
 HOOK_TIMEOUT = 60
 
@@ -153,9 +151,8 @@ class ExchangeRun:
     @classmethod
     def open(cls, settings: Any, partner_name: str, flow_run_id: str | None = None) -> ExchangeRun:
         from edi.audit.chain import AuditLog
-        from edi.control_numbers import ControlNumbers
         from edi.partners import our_pgp, partner
-        from edi.store.ingest import Ingestor
+        from edi.store.ingest import configured_ingestor
         from edi.store.session import open_store
 
         p = partner(settings, partner_name)
@@ -169,19 +166,14 @@ class ExchangeRun:
             our_pgp=our_pgp(settings),
             flow_run_id=flow_run_id,
         )
-        ingestor = Ingestor(
-            store.engine,
-            ring=store.ring,
-            audit=audit,
-            archive_dir=settings.archive_dir,
-            numbers=ControlNumbers(settings.home / "ack-control-number").next_isa,
+        ingestor = configured_ingestor(
+            settings,
+            store,
             operator=steps.operator,
+            audit=audit,
             partner=p.name,
             expected_sets=p.sets,
             allow_duplicate_interchange=p.allow_duplicate_interchange,
-            checkpoint_every=int(
-                settings.options.get("audit", {}).get("checkpoint_every", CHECKPOINT_EVERY)
-            ),
         )
         return cls(settings, p, steps, store.engine, ingestor, flow_run_id)
 
@@ -409,14 +401,6 @@ def discard(run: ExchangeRun, pulled: Pulled) -> None:
 
 # -- acknowledgment files ---------------------------------------------------------------------
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def _safe(text: str) -> str:
-    """A file-name part: letters, digits, dot, dash and underscore only, never '..'."""
-    cleaned = _UNSAFE.sub("_", text).strip(".")
-    return cleaned.replace("..", "_") or "_"
-
 
 def ack_code(kind: str, text: str) -> str:
     """AK901 of a 999's text (A, E, P or R); empty for anything else."""
@@ -431,7 +415,9 @@ def ack_code(kind: str, text: str) -> str:
 
 def _write_ack(folder: Path, stem: str, ack: Any) -> AckFile:
     """``STEM.ISA13.CONTROL.KIND`` in staging (owner-only), as ``edi validate`` names it."""
-    name = f"{_safe(stem)}.{_safe(ack.interchange)}.{ack.control}.{ack.kind.lower()}"
+    from edi.parsers.acks import ack_file_name
+
+    name = ack_file_name(stem, ack)
     target = folder / name
     temp = folder / f".{name}.part"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

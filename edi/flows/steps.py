@@ -20,6 +20,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,21 @@ class Exchange:
             action, {"partner": self.partner.name, **obj}, outcome, operator=self.operator
         )
 
+    @contextlib.contextmanager
+    def _failing(self, step: str, remote_path: str) -> Iterator[None]:
+        """Log ``transfer.failed`` when the step's transfer fails; the error goes on."""
+        try:
+            yield
+        except TransferError as exc:
+            self._log(
+                "transfer.failed",
+                "failed",
+                remote_path=remote_path,
+                step=step,
+                reason=str(exc)[:300],
+            )
+            raise
+
     # -- select
     def offered(self) -> Selection:
         """The inbound files ready to take; refused entries are logged (``transfer.refused``)."""
@@ -113,17 +129,8 @@ class Exchange:
     def pull(self, entry: RemoteFile) -> Pulled:
         """Download one file into staging (``transfer.pulled``; ``transfer.failed`` on error)."""
         remote_path = f"{self.partner.inbound}/{entry.name}"
-        try:
+        with self._failing("pull", remote_path):
             got = self.remote.download(self.partner.inbound, entry, self.received_dir)
-        except TransferError as exc:
-            self._log(
-                "transfer.failed",
-                "failed",
-                remote_path=remote_path,
-                step="pull",
-                reason=str(exc)[:300],
-            )
-            raise
         self._log(
             "transfer.pulled",
             "ok",
@@ -232,16 +239,8 @@ class Exchange:
             )
             remote_name = name + ".pgp"
         try:
-            done = self.remote.put(source, self.partner.outbound, remote_name)
-        except TransferError as exc:
-            self._log(
-                "transfer.failed",
-                "failed",
-                remote_path=f"{self.partner.outbound}/{remote_name}",
-                step="ack",
-                reason=str(exc)[:300],
-            )
-            raise
+            with self._failing("ack", f"{self.partner.outbound}/{remote_name}"):
+                done = self.remote.put(source, self.partner.outbound, remote_name)
         finally:
             if source != local:
                 source.unlink(missing_ok=True)
@@ -256,7 +255,7 @@ class Exchange:
         p = self.partner
         if p.after_pull == "keep":
             return None
-        try:
+        with self._failing("archive", pulled.remote_path):
             if p.after_pull == "delete":
                 removed = self.remote.delete(p.inbound, pulled.name)
                 self._log(
@@ -267,15 +266,6 @@ class Exchange:
                 )
                 return None
             where = self.remote.archive(p.inbound, pulled.name, p.archive)
-        except TransferError as exc:
-            self._log(
-                "transfer.failed",
-                "failed",
-                remote_path=pulled.remote_path,
-                step="archive",
-                reason=str(exc)[:300],
-            )
-            raise
         self._log(
             "transfer.archived",
             "ok",

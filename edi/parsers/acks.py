@@ -91,6 +91,22 @@ class Ack:
     control: str = ""
 
 
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def ack_file_name(stem: str, ack: Ack) -> str:
+    """``STEM.ISA13.CONTROL.KIND``: the name an acknowledgment is written and sent under.
+
+    The stem and the answered ISA13 come from the partner, so they keep only ASCII
+    letters, digits, dot, dash and underscore, never a leading dot or ``..``.
+    """
+    parts = []
+    for text in (stem, ack.interchange):
+        cleaned = _UNSAFE_NAME.sub("_", text).strip(".").replace("..", "_")
+        parts.append(cleaned or "_")
+    return f"{parts[0]}.{parts[1]}.{ack.control}.{ack.kind.lower()}"
+
+
 # -- segments -------------------------------------------------------------------------------
 def _segment(*elements: str) -> str:
     """One segment with trailing empty elements dropped, terminator and newline."""
@@ -470,4 +486,4 @@ def _printable(value: str) -> str:
     return value if value.isdigit() and len(value) <= 9 else "(unreadable)"
 
 
-__all__ = ["Ack", "ack999", "acknowledgments", "group_code", "ta1", "wants_ta1"]
+__all__ = ["Ack", "ack999", "ack_file_name", "acknowledgments", "group_code", "ta1", "wants_ta1"]

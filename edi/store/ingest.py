@@ -37,6 +37,8 @@ from edi.store import models as m
 
 #: records inserted per statement
 BATCH = 500
+#: audit checkpoint interval, in entries, when ``[audit] checkpoint_every`` is not set
+CHECKPOINT_EVERY = 1000
 #: error lines kept in a file's or a set's summary
 MAX_ERRORS = 20
 #: TA1 note: duplicate interchange control number
@@ -185,6 +187,26 @@ class IngestResult:
         if self.note:
             parts.append(self.note)
         return "; ".join(parts)
+
+
+def configured_ingestor(settings: Any, store: Any, *, operator: Any, **options: Any) -> Ingestor:
+    """An :class:`Ingestor` on ``store`` as the configuration says: its audit log, the
+    archive folder and acknowledgment counter under ``EDI_HOME``, the checkpoint interval
+    (``[audit] checkpoint_every``); ``options`` go to the constructor (partner, ...)."""
+    from edi.audit.chain import AuditLog
+    from edi.control_numbers import ControlNumbers
+
+    every = settings.options.get("audit", {}).get("checkpoint_every", CHECKPOINT_EVERY)
+    return Ingestor(
+        store.engine,
+        ring=store.ring,
+        audit=options.pop("audit", None) or AuditLog(store.engine),
+        archive_dir=settings.archive_dir,
+        numbers=ControlNumbers(settings.home / "ack-control-number").next_isa,
+        operator=operator,
+        checkpoint_every=int(every),
+        **options,
+    )
 
 
 class Ingestor:
