@@ -106,14 +106,14 @@ def test_demo_runs_the_exchange_end_to_end(tmp_path):
         for line in lines
     )
     assert (
-        "7 files pulled: 1 rejected, 6 stored; stored 5 claims, 3 members, 3 payments" in out.stdout
+        "8 files pulled: 1 rejected, 7 stored; stored 5 claims, 3 members, 4 payments" in out.stdout
     )
     assert "audit chain: intact: " in out.stdout
     assert f"EDI_HOME={home} .venv/bin/edi audit log" in out.stdout
     assert sorted(os.listdir(home / "partner-sftp" / "inbound")) == []
-    assert len(os.listdir(home / "partner-sftp" / "archive")) == 7
+    assert len(os.listdir(home / "partner-sftp" / "archive")) == 8
     outbound = os.listdir(home / "partner-sftp" / "outbound")
-    assert len(outbound) == 8 and all(name.endswith(".pgp") for name in outbound)
+    assert len(outbound) == 9 and all(name.endswith(".pgp") for name in outbound)
     for value in ("SAMPLECLM101", "TESTPERSON", "1234567893"):  # synthetic values of the samples
         assert value not in out.stdout and value not in out.stderr
     # the demo's store answers the next commands it suggests
@@ -124,6 +124,16 @@ def test_demo_runs_the_exchange_end_to_end(tmp_path):
         env={**env, "EDI_HOME": str(home)},
     )
     assert verify.returncode == 0 and verify.stdout.startswith("intact: ")
+    claims = subprocess.run(
+        [str(EDI), "claims", "list", "--status", "remitted", "--format", "json"],
+        capture_output=True,
+        text=True,
+        env={**env, "EDI_HOME": str(home)},
+    )
+    assert claims.returncode == 0, claims.stderr
+    remitted = json.loads(claims.stdout)
+    assert sorted(c["claim_id"] for c in remitted) == ["****M101", "****M102"]
+    assert "SAMPLECLM101" not in claims.stdout
 
 
 def test_help_runs_without_importing_prefect():

@@ -29,6 +29,14 @@ COMMANDS = {
     "run": "edi.cli.run:run_command",
     "serve": "edi.cli.serve:serve_command",
     "deploy": "edi.cli.serve:deploy_command",
+    "files": "edi.cli.files:files_group",
+    "transactions": "edi.cli.files:transactions_group",
+    "claims": "edi.cli.claims:claims_group",
+    "members": "edi.cli.members:members_group",
+    "payments": "edi.cli.payments:payments_group",
+    "search": "edi.cli.search:search_command",
+    "report": "edi.cli.report:report_group",
+    "whoami": "edi.cli.whoami:whoami_command",
 }
 SHORT_HELP = {
     "inspect": "Show the envelopes and loop tree of X12 files.",
@@ -45,6 +53,14 @@ SHORT_HELP = {
     "run": "Run the exchange flow now (Prefect), for one partner or all.",
     "serve": "Serve the partners' scheduled exchanges (Prefect deployments).",
     "deploy": "Register the partners' scheduled exchanges with a Prefect work pool.",
+    "files": "List and show stored files: checksums, status, sets, acknowledgments.",
+    "transactions": "List and show transaction sets, with a rejected set's errors.",
+    "claims": "List and show claims (PHI masked), with their 835 payment status.",
+    "members": "List and show enrolled members (PHI masked) and their coverage.",
+    "payments": "List and show 835 payments: claims paid, PLB, balance.",
+    "search": "Find records by member id, SSN, claim id ... (blind indexes).",
+    "report": "Operations reports: daily counts and amounts per partner and set.",
+    "whoami": "Show this OS user's roles and what they allow.",
 }
 
 

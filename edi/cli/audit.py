@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from edi.access import AUDIT
 from edi.cli import settings
+from edi.cli.analyst import require
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -75,6 +77,7 @@ def log_command(ctx: click.Context, since: datetime | None, fmt: str, limit: int
 
     One line each: sequence, time (UTC), operator, action, outcome, object.
     """
+    require(ctx, AUDIT)
     log = _open_log(ctx)
     entries: Any = log.recent(limit, since) if limit is not None else log.entries(since)
     if fmt == "json":
@@ -169,6 +172,7 @@ def verify_command(
     (exit 1). Checkpoint signatures are checked with --public-key keys, else the key
     ring's audit keys.
     """
+    require(ctx, AUDIT)
     from edi.audit.chain import AuditError, load_checkpoint
 
     log = _open_log(ctx)
@@ -195,6 +199,7 @@ def checkpoint_command(ctx: click.Context, export: Path | None) -> None:
 
     Appends an audit.checkpoint entry and signs it with Ed25519.
     """
+    require(ctx, AUDIT)
     from edi.audit.chain import AuditError, write_checkpoint
     from edi.errors import KeyRingError
     from edi.store.keys import open_keyring

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from edi.access import OPERATE
 from edi.cli import settings
+from edi.cli.analyst import require
 
 
 @click.group("db")
@@ -16,6 +18,7 @@ def db_group() -> None:
 @click.pass_context
 def init_command(ctx: click.Context) -> None:
     """Create the schema in an empty database (nothing to do when it is current)."""
+    require(ctx, OPERATE)
     from edi.errors import EdiError
     from edi.store.db import make_engine
     from edi.store.session import ensure_schema
@@ -33,6 +36,7 @@ def init_command(ctx: click.Context) -> None:
 @click.pass_context
 def upgrade_command(ctx: click.Context) -> None:
     """Migrate the schema to the newest revision this edi knows."""
+    require(ctx, OPERATE)
     from edi.store.db import make_engine
     from edi.store.migrate import current_revision, head_revision, upgrade
 

@@ -83,6 +83,13 @@ def demo_command(home: Path | None, folder: Path) -> None:
     ok = _verify(home, world.config)
     prefix = f"EDI_HOME={home}"
     click.echo("next:")
+    click.echo(f"  {prefix} .venv/bin/edi files list")
+    click.echo(f"  {prefix} .venv/bin/edi claims list            (PHI masked)")
+    click.echo(f"  {prefix} .venv/bin/edi claims list --status remitted")
+    click.echo(f"  {prefix} .venv/bin/edi claims show ID         (lines, 835 payment, CARC/RARC)")
+    click.echo(f"  {prefix} .venv/bin/edi members list")
+    click.echo(f"  {prefix} .venv/bin/edi payments list")
+    click.echo(f"  {prefix} .venv/bin/edi report daily")
     click.echo(f"  {prefix} .venv/bin/edi audit log")
     click.echo(f"  {prefix} .venv/bin/edi audit verify")
     click.echo(f"  {prefix} .venv/bin/edi keys list")

@@ -8,7 +8,9 @@ from typing import Any
 
 import click
 
+from edi.access import OPERATE
 from edi.cli import settings
+from edi.cli.analyst import require
 
 #: files at least this large get a progress bar (when stderr is a terminal)
 PROGRESS_FROM_BYTES = 5_000_000
@@ -41,6 +43,7 @@ def ingest_command(
     again are reported as a duplicate and not stored twice. Exits 1 when a file is
     rejected, 0 when every file is stored or a duplicate.
     """
+    require(ctx, OPERATE)
     from edi.audit.chain import Operator
     from edi.cli.validate import write_ack
     from edi.errors import EdiError

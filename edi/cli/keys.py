@@ -14,7 +14,9 @@ from typing import Any
 
 import click
 
+from edi.access import KEYS
 from edi.cli import settings
+from edi.cli.analyst import require
 
 #: seconds to wait for a PostgreSQL server when recording a key operation
 AUDIT_CONNECT_TIMEOUT = 5
@@ -86,6 +88,7 @@ def init_command(ctx: click.Context) -> None:
     Refuses to overwrite an existing ring. The default KEK file suits the embedded setup
     only: in production set keys.kek_file or keys.kek_env to a KEK kept elsewhere.
     """
+    require(ctx, KEYS)
     from edi.errors import KeyRingError
     from edi.store.keys import init_keyring
 
@@ -125,6 +128,7 @@ def init_command(ctx: click.Context) -> None:
 @click.pass_context
 def rotate_command(ctx: click.Context, signing: bool) -> None:
     """Make a new primary data key; earlier keys stay in the ring and still decrypt."""
+    require(ctx, KEYS)
     from edi.errors import KeyRingError
     from edi.store.keys import open_keyring
 
@@ -168,6 +172,7 @@ def rotate_command(ctx: click.Context, signing: bool) -> None:
 @click.pass_context
 def list_command(ctx: click.Context, fmt: str) -> None:
     """Show each key's kind, id, status and creation time (no key material)."""
+    require(ctx, KEYS)
     from edi.errors import KeyRingError
     from edi.store.keys import open_keyring
 
@@ -220,6 +225,7 @@ def reencrypt_command(ctx: click.Context, batch: int) -> None:
     reports 0 remaining, the earlier data keys are no longer used. Exits 1 when a value
     could not be decrypted (its table and row are named on stderr).
     """
+    require(ctx, KEYS)
     from edi.audit.chain import AuditLog, Operator
     from edi.errors import EdiError
     from edi.store.reencrypt import BatchEvent, reencrypt

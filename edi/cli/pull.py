@@ -6,7 +6,9 @@ from typing import Any
 
 import click
 
+from edi.access import OPERATE
 from edi.cli import settings
+from edi.cli.analyst import require
 
 
 @click.command("pull")
@@ -30,6 +32,7 @@ def pull_command(name: str, dry_run: bool, ingest: bool, stable_seconds: float |
     never a value. Every step is an audit entry. Exits 1 when a file is refused, fails
     or (with --ingest) is rejected.
     """
+    require(click.get_current_context(), OPERATE)
     import dataclasses
 
     from edi.audit.chain import AuditLog

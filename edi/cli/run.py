@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from edi.access import OPERATE
 from edi.cli import settings
+from edi.cli.analyst import require
 
 
 @click.command("run")
@@ -24,6 +26,7 @@ def run_command(name: str | None) -> None:
     Without PREFECT_API_URL, Prefect starts a temporary local server for the run (a few
     seconds); with it, the run is recorded on that server.
     """
+    require(click.get_current_context(), OPERATE)
     from edi.errors import EdiError
     from edi.partners import load_partners, partner
 

@@ -6,7 +6,9 @@ from typing import Any
 
 import click
 
+from edi.access import OPERATE
 from edi.cli import settings
+from edi.cli.analyst import require
 
 
 def _plan(work_pool: str | None = None) -> tuple[Any, Any]:
@@ -38,6 +40,7 @@ def serve_command(limit: int | None) -> None:
     Each runs the partner's exchange on its cron, in its time zone. The schedules live on
     the Prefect API (PREFECT_API_URL, e.g. from `prefect server start`); runs start here.
     """
+    require(click.get_current_context(), OPERATE)
     from edi.flows.deploy import api_url
     from edi.flows.exchange import environment
 
@@ -71,6 +74,7 @@ def deploy_command(work_pool: str) -> None:
     exchanges: `prefect worker start --pool NAME`, with PREFECT_API_URL and edi's own
     settings (EDI_HOME, EDI_DATABASE_URL, the KEK) in its environment.
     """
+    require(click.get_current_context(), OPERATE)
     from edi.errors import EdiError
     from edi.flows.deploy import api_url, deploy, ensure_work_pool
 

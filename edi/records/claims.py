@@ -188,6 +188,11 @@ class Claim(Record):
     other_subscribers: list[OtherSubscriber] = field(default_factory=list)
     line_count: int = 0
 
+    @property
+    def first_service_date(self) -> str | None:
+        """The claim's own first date of service, else its statement's first date."""
+        return self.service_date_from or self.statement_date_from
+
 
 @dataclass(slots=True, kw_only=True, eq=False)
 class ServiceLine(Record):

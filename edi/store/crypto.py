@@ -168,10 +168,14 @@ def normalize(name: str, value: str) -> str:
 
     Leading/trailing whitespace is stripped, letters are upper-cased, and every whitespace
     character and dash (``-``) is removed: ``" ab-12 34 "`` and ``"AB1234"`` are one value.
-    For ``ssn`` only the digits are kept (``"123-45-6789"`` = ``"123 45 6789"``).
+    For ``ssn`` only the digits are kept (``"123-45-6789"`` = ``"123 45 6789"``); for an
+    index whose name ends in ``_month`` (a date by month) the first six digits of the
+    date (``"2024-03-01"`` -> ``"202403"``).
     """
     if name == "ssn":
         return "".join(ch for ch in value if ch.isdigit())
+    if name.endswith("_month"):  # a date's year and month: 2024-03-01 -> 202403
+        return "".join(ch for ch in value if ch.isdigit())[:6]
     return "".join(value.split()).replace("-", "").upper()
 
 

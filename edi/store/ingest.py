@@ -117,6 +117,16 @@ BLIND_INDEXES: dict[str, dict[str, tuple[str, str]]] = {
             "payer_claim_control_number",
             "payer_claim_control_number",
         ),
+        "service_date_bidx": ("service_date", "first_service_date"),
+        "service_month_bidx": ("service_month", "first_service_date"),
+    },
+    "service_line": {
+        "service_date_bidx": ("service_date", "service_date_from"),
+        "service_month_bidx": ("service_month", "service_date_from"),
+    },
+    "coverage": {
+        "begin_date_bidx": ("coverage_date", "begin_date"),
+        "begin_month_bidx": ("coverage_month", "begin_date"),
     },
     "claim_payment": {
         "patient_control_number_bidx": ("patient_control_number", "patient_control_number"),

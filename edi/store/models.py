@@ -5,7 +5,9 @@ keep the fields analysts filter and sum on as plain columns (codes, amounts, NPI
 counts), the rest of the non-PHI fields in ``data`` (JSON), and every PHI field in
 ``phi``: one AES-256-GCM value per row (:mod:`edi.store.crypto`) bound to the table,
 the column and the row id. Lookups by identifier go through the ``*_bidx`` blind-index
-columns (HMAC-SHA256 of the normalized value with a key per index).
+columns (HMAC-SHA256 of the normalized value with a key per index); dates of a person
+(service, coverage) are PHI too, so a date range is looked up through a blind index by
+day and one by month (:mod:`edi.query.dates`).
 """
 
 from __future__ import annotations
@@ -63,7 +65,9 @@ class File(Base):
     #: sha256 of the X12 plaintext: a second copy of the same bytes is a duplicate
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     size: Mapped[int] = mapped_column(Integer)
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
     stored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status: Mapped[str] = mapped_column(String(20), index=True)
     #: codes and positions of what was wrong, never a value
@@ -169,6 +173,9 @@ class ClaimRow(_Record, Base):
     patient_control_number_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
     member_id_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
     payer_claim_control_number_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: the claim's first date of service (or statement date), by day and by month
+    service_date_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+    service_month_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class ServiceLineRow(_Record, Base):
@@ -181,6 +188,8 @@ class ServiceLineRow(_Record, Base):
     charge: Mapped[Decimal | None] = mapped_column(AMOUNT)
     units: Mapped[Decimal | None] = mapped_column(AMOUNT)
     place_of_service: Mapped[str | None] = mapped_column(String(2))
+    service_date_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+    service_month_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class PaymentRow(_Record, Base):
@@ -253,6 +262,9 @@ class CoverageRow(_Record, Base):
     maintenance_type: Mapped[str | None] = mapped_column(String(3))
     insurance_line: Mapped[str | None] = mapped_column(String(3), index=True)
     coverage_level: Mapped[str | None] = mapped_column(String(3))
+    #: the coverage's effective (begin) date, by day and by month
+    begin_date_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+    begin_month_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 # -- claims of remote files (edi.flows.claims) -----------------------------------------------

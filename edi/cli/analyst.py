@@ -1,0 +1,190 @@
+"""What the analyst commands share: paging and output options, role checks, reveals.
+
+Every command reads through a :class:`Reader`: it checks the OS user's role
+(:mod:`edi.access`), opens the store, and decodes rows masked, or whole when
+``--reveal --reason`` is given by a user whose role allows it. A reveal is written to the
+audit chain (who, which rows, why) before anything is printed; if that entry cannot be
+written nothing is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import click
+
+from edi.cli import settings
+
+#: shortest reason accepted for a reveal
+MIN_REASON = 8
+
+
+def paging_options(default_sort: str) -> Callable[[Any], Any]:
+    def wrap(func: Any) -> Any:
+        func = click.option(
+            "--limit",
+            type=click.IntRange(1, 10_000),
+            default=50,
+            show_default=True,
+            help="Rows per page.",
+        )(func)
+        func = click.option(
+            "--offset", type=click.IntRange(0), default=0, show_default=True, help="Rows to skip."
+        )(func)
+        return click.option(
+            "--sort",
+            default=None,
+            help=f"Sort keys, comma-separated; '-key' descending [default: {default_sort}].",
+        )(func)
+
+    return wrap
+
+
+def reveal_options(func: Any) -> Any:
+    func = click.option(
+        "--reason",
+        default=None,
+        help="Why PHI is revealed (recorded in the audit log; name a ticket, never PHI).",
+    )(func)
+    return click.option(
+        "--reveal",
+        is_flag=True,
+        help="Show PHI unmasked (role phi-reader; needs --reason; audited).",
+    )(func)
+
+
+def parse_day(_ctx: Any, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"expected a date like 2025-01-31, not {value!r}") from None
+
+
+def parse_time(_ctx: Any, param: click.Parameter, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"expected an ISO date or time, not {value!r}") from None
+    if moment.tzinfo is None:
+        from datetime import UTC
+
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+def parse_amount(_ctx: Any, param: click.Parameter, value: str | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise click.BadParameter(f"expected an amount like 120.00, not {value!r}") from None
+
+
+class Reader:
+    """The store, the key ring and a decoder for one command, after the role checks."""
+
+    def __init__(
+        self, ctx: click.Context, *, reveal: bool = False, reason: str | None = None
+    ) -> None:
+        from edi.access import READ, REVEAL, AccessDenied, access_for
+        from edi.errors import ConfigError, EdiError
+        from edi.query.base import Decoder
+        from edi.store.crypto import BlindIndex
+        from edi.store.session import open_store
+
+        self.settings = settings(ctx)
+        self.command = ctx.command_path.removeprefix(ctx.find_root().info_name or "edi").strip()
+        try:
+            self.access = access_for(self.settings)
+            self.access.require(READ)
+            if reveal:
+                self.access.require(REVEAL)
+        except (AccessDenied, ConfigError) as exc:
+            raise click.ClickException(str(exc)) from None
+        if reveal:
+            text = (reason or "").strip()
+            if len(text) < MIN_REASON:
+                raise click.UsageError(
+                    f"--reveal needs --reason: why (at least {MIN_REASON} characters, e.g. a ticket)"
+                )
+            if len(text) > 200 or not text.isprintable():
+                raise click.UsageError("--reason: at most 200 printable characters")
+            self.reason = text
+        elif reason is not None:
+            raise click.UsageError("--reason goes with --reveal")
+        try:
+            store = open_store(self.settings)
+        except EdiError as exc:
+            raise click.ClickException(str(exc)) from None
+        self.engine = store.engine
+        self.ring = store.ring
+        self.index = BlindIndex(store.ring)
+        self.decoder = Decoder(store.ring, reveal=reveal)
+
+    def run(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``func(*args, **kwargs)`` with query errors as clean command errors."""
+        from edi.errors import EdiError
+
+        try:
+            return func(*args, **kwargs)
+        except (EdiError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    def audit_reveal(self) -> None:
+        """Record who saw which rows' PHI and why, before it is printed."""
+        if not self.decoder.reveal:
+            return
+        from edi.audit.chain import AuditLog, Operator
+
+        rows = self.decoder.revealed_ids()
+        try:
+            self._append_reveal(AuditLog(self.engine), Operator.current(), rows)
+        except Exception as exc:  # nothing is shown that is not on record
+            raise click.ClickException(
+                f"the reveal could not be written to the audit log ({type(exc).__name__}); "
+                "nothing is shown"
+            ) from None
+
+    def _append_reveal(self, log: Any, operator: Any, rows: dict[str, list[str]]) -> None:
+        log.append(
+            "phi.reveal",
+            {
+                "command": self.command,
+                "reason": self.reason,
+                "records": rows,
+                "count": sum(len(ids) for ids in rows.values()),
+                "roles": sorted(self.access.roles),
+            },
+            "shown",
+            operator=operator,
+        )
+
+
+def require(ctx: click.Context, permission: str) -> None:
+    """Refuse the command unless the OS user's role allows ``permission``."""
+    from edi.access import AccessDenied, access_for
+    from edi.errors import ConfigError
+
+    try:
+        access_for(settings(ctx)).require(permission)
+    except (AccessDenied, ConfigError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+__all__ = [
+    "Reader",
+    "paging_options",
+    "parse_amount",
+    "parse_day",
+    "parse_time",
+    "require",
+    "reveal_options",
+]

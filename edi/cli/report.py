@@ -1,0 +1,47 @@
+"""``edi report``: operations summaries (counts and amounts, no PHI)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import click
+
+from edi.cli.analyst import Reader, parse_time
+from edi.cli.output import emit_rows, format_option
+
+COLUMNS = (
+    "day",
+    "partner",
+    "kind",
+    "files",
+    "sets_accepted",
+    "sets_rejected",
+    "claims",
+    "charges",
+    "payments",
+    "paid",
+)
+
+
+@click.group("report")
+def report_group() -> None:
+    """Operations reports."""
+
+
+@report_group.command("daily")
+@click.option(
+    "--since", callback=parse_time, help="From this date or time (UTC) [default: 24 hours ago]."
+)
+@click.option("--until", callback=parse_time, help="Up to this date or time (UTC).")
+@format_option
+@click.pass_context
+def daily_command(
+    ctx: click.Context, since: datetime | None, until: datetime | None, fmt: str
+) -> None:
+    """Per day, partner and set kind: files, sets accepted and rejected, claims and charges,
+    payments and amounts paid."""
+    from edi.query.report import daily
+
+    reader = Reader(ctx)
+    start = since or datetime.now(UTC) - timedelta(days=1)
+    emit_rows(reader.run(daily, reader.engine, start, until), fmt, COLUMNS)

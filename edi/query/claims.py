@@ -1,0 +1,388 @@
+"""Claims: the listing (plain columns and blind indexes) and one claim with its remittance.
+
+A claim is linked to the 835 claim payments with its patient control number (CLP01 =
+CLM01, through the blind index) from the same payer: when both sides name a payer id
+they must agree; when either is missing the match rests on the control number alone,
+and the link says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, exists, or_, select
+
+from edi.query.base import (
+    FIRST_PAGE,
+    Decoder,
+    Page,
+    QueryError,
+    amount,
+    id_condition,
+    order_by,
+    person,
+)
+from edi.query.dates import DateRange, range_condition
+from edi.store import models as m
+
+#: CLP02 claim status codes -> what the listing calls them
+CLAIM_STATUS = {
+    "1": "paid (primary)",
+    "2": "paid (secondary)",
+    "3": "paid (tertiary)",
+    "4": "denied",
+    "19": "paid (primary, forwarded)",
+    "20": "paid (secondary, forwarded)",
+    "21": "paid (tertiary, forwarded)",
+    "22": "reversal",
+    "23": "not our claim, forwarded",
+    "25": "predetermination, not paid",
+}
+PAID_CODES = ("1", "2", "3", "19", "20", "21")
+#: --status values -> a condition on the matching claim payments (None: none exists)
+STATUSES = ("remitted", "unremitted", "paid", "denied", "reversed")
+
+SORT_KEYS = {
+    "received": m.File.received_at,
+    "charge": m.ClaimRow.total_charge,
+    "payer": m.ClaimRow.payer_id,
+    "npi": m.ClaimRow.billing_npi,
+    "kind": m.ClaimRow.kind,
+    "lines": m.ClaimRow.line_count,
+    "partner": m.File.partner,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimFilter:
+    partner: str | None = None
+    kind: str | None = None
+    service: DateRange | None = None
+    payer: str | None = None
+    billing_npi: str | None = None
+    status: str | None = None
+    min_charge: Decimal | None = None
+    max_charge: Decimal | None = None
+    file_id: str | None = None
+
+
+def _payer_agrees(claim: Any) -> Any:
+    return or_(
+        m.PaymentRow.payer_id.is_(None),
+        claim.payer_id.is_(None),
+        m.PaymentRow.payer_id == claim.payer_id,
+    )
+
+
+def _remit_exists(*conditions: Any) -> Any:
+    claim = m.ClaimRow
+    return exists(
+        select(m.ClaimPaymentRow.id)
+        .outerjoin(m.PaymentRow, m.PaymentRow.id == m.ClaimPaymentRow.payment_id)
+        .where(
+            m.ClaimPaymentRow.patient_control_number_bidx == claim.patient_control_number_bidx,
+            _payer_agrees(claim),
+            *conditions,
+        )
+    )
+
+
+def _status_condition(status: str) -> Any:
+    if status == "remitted":
+        return _remit_exists()
+    if status == "unremitted":
+        return ~_remit_exists()
+    if status == "paid":
+        return _remit_exists(m.ClaimPaymentRow.status.in_(PAID_CODES), m.ClaimPaymentRow.paid > 0)
+    if status == "denied":
+        return _remit_exists(m.ClaimPaymentRow.status == "4")
+    if status == "reversed":
+        return _remit_exists(m.ClaimPaymentRow.status == "22")
+    raise QueryError(f"unknown claim status {status!r}; one of {', '.join(STATUSES)}")
+
+
+def _conditions(flt: ClaimFilter, index: Any) -> list[Any]:
+    claim = m.ClaimRow
+    out: list[Any] = []
+    if flt.partner is not None:
+        out.append(m.File.partner == flt.partner)
+    if flt.kind is not None:
+        out.append(claim.kind == flt.kind.upper())
+    if flt.payer is not None:
+        out.append(claim.payer_id == flt.payer)
+    if flt.billing_npi is not None:
+        out.append(claim.billing_npi == flt.billing_npi)
+    if flt.min_charge is not None:
+        out.append(claim.total_charge >= flt.min_charge)
+    if flt.max_charge is not None:
+        out.append(claim.total_charge <= flt.max_charge)
+    if flt.file_id is not None:
+        out.append(id_condition(claim.file_id, flt.file_id))
+    if flt.service is not None:
+        line = m.ServiceLineRow
+        by_line = select(line.claim_id).where(
+            range_condition(
+                index, "service", line.service_date_bidx, line.service_month_bidx, flt.service
+            )
+        )
+        out.append(
+            or_(
+                range_condition(
+                    index, "service", claim.service_date_bidx, claim.service_month_bidx, flt.service
+                ),
+                claim.id.in_(by_line),
+            )
+        )
+    if flt.status is not None:
+        out.append(_status_condition(flt.status))
+    return out
+
+
+def list_claims(
+    engine: Engine,
+    decoder: Decoder,
+    index: Any,
+    flt: ClaimFilter,
+    *,
+    sort: str | None = None,
+    page: Page = FIRST_PAGE,
+) -> list[dict[str, Any]]:
+    """One page of claims, newest files first unless sorted otherwise."""
+    claim = m.ClaimRow
+    query = (
+        select(claim, m.File.partner, m.File.received_at)
+        .join(m.File, m.File.id == claim.file_id)
+        .where(*_conditions(flt, index))
+    )
+    query = order_by(query, sort, SORT_KEYS, "-received")
+    query = page.apply(query.order_by(claim.ordinal))
+    with engine.connect() as conn:
+        rows = list(conn.execute(query).mappings())
+        remits = _remit_codes(conn, rows)
+    out = []
+    for row in rows:
+        data = decoder.record("claims", row)
+        patient = data.get("patient") or data.get("subscriber")
+        out.append(
+            {
+                "id": row["id"],
+                "partner": row["partner"],
+                "received": row["received_at"].isoformat(timespec="seconds"),
+                "kind": row["kind"],
+                "patient": person(patient),
+                "claim_id": data.get("patient_control_number"),
+                "service_date": data.get("service_date_from") or data.get("statement_date_from"),
+                "payer": row["payer_id"],
+                "billing_npi": row["billing_npi"],
+                "charge": amount(row["total_charge"]),
+                "lines": row["line_count"],
+                "remittance": _remit_text(remits.get(row["id"], [])),
+            }
+        )
+    return out
+
+
+def _remit_codes(conn: Any, rows: list[Any]) -> dict[str, list[str]]:
+    """Claim row id -> CLP02 codes of its matching claim payments (one query a page)."""
+    wanted = {r["patient_control_number_bidx"] for r in rows if r["patient_control_number_bidx"]}
+    if not wanted:
+        return {}
+    found = conn.execute(
+        select(
+            m.ClaimPaymentRow.patient_control_number_bidx,
+            m.ClaimPaymentRow.status,
+            m.PaymentRow.payer_id,
+        )
+        .outerjoin(m.PaymentRow, m.PaymentRow.id == m.ClaimPaymentRow.payment_id)
+        .where(m.ClaimPaymentRow.patient_control_number_bidx.in_(wanted))
+    ).all()
+    out: dict[str, list[str]] = {}
+    for row in rows:
+        for bidx, status, payer in found:
+            same_payer = payer is None or row["payer_id"] is None or payer == row["payer_id"]
+            if bidx == row["patient_control_number_bidx"] and same_payer:
+                out.setdefault(row["id"], []).append(status or "")
+    return out
+
+
+def _remit_text(codes: list[str]) -> str:
+    if not codes:
+        return "none"
+    return "; ".join(CLAIM_STATUS.get(code, f"status {code}") for code in codes)
+
+
+# -- one claim ------------------------------------------------------------------------
+
+
+def show_claim(engine: Engine, decoder: Decoder, claim_id: str) -> dict[str, Any]:
+    """A claim whole: file, header, parties, diagnoses, lines, and its remittance."""
+    from edi.codes import describe, describe_adjustment
+
+    claim = m.ClaimRow
+    with engine.connect() as conn:
+        rows = list(
+            conn.execute(
+                select(claim, m.File.partner, m.File.original_name, m.File.received_at)
+                .join(m.File, m.File.id == claim.file_id)
+                .where(id_condition(claim.id, claim_id))
+                .limit(2)
+            ).mappings()
+        )
+        if not rows:
+            raise QueryError(f"no claim {claim_id}")
+        if len(rows) > 1:
+            raise QueryError(f"{claim_id} names more than one claim; give more of the id")
+        row = rows[0]
+        lines = list(
+            conn.execute(
+                select(m.ServiceLineRow)
+                .where(m.ServiceLineRow.claim_id == row["id"])
+                .order_by(m.ServiceLineRow.ordinal)
+            ).mappings()
+        )
+        payments = _matching_payments(conn, row)
+    data = decoder.record("claims", row)
+    out: dict[str, Any] = {
+        "id": row["id"],
+        "file": {
+            "id": row["file_id"],
+            "partner": row["partner"],
+            "name": row["original_name"],
+            "received": row["received_at"].isoformat(timespec="seconds"),
+        },
+        "kind": row["kind"],
+        "charge": amount(row["total_charge"]),
+        "claim": data,
+        "lines": [],
+        "remittance": [],
+    }
+    remit_lines: list[dict[str, Any]] = []
+    for cp_row, sp_rows, pay_row in payments:
+        cp = decoder.record("claim_payments", cp_row)
+        services = [decoder.record("service_payments", sp) for sp in sp_rows]
+        remit = {
+            "claim_payment_id": cp_row["id"],
+            "status": cp_row["status"],
+            "status_text": CLAIM_STATUS.get(cp_row["status"] or "", "unknown status"),
+            "charge": amount(cp_row["charge"]),
+            "paid": amount(cp_row["paid"]),
+            "patient_responsibility": amount(cp_row["patient_responsibility"]),
+            "payer_claim_id": cp.get("payer_claim_control_number"),
+            "adjustments": [_adjustment(a, describe_adjustment) for a in cp.get("adjustments", [])],
+            "remarks": [
+                {"code": code, "description": describe("rarc", code) or "no description"}
+                for code in cp.get("outpatient_remarks", []) + cp.get("inpatient_remarks", [])
+            ],
+            "payment": _payment_summary(pay_row),
+            "payer_compared": pay_row is not None
+            and pay_row["payer_id"] is not None
+            and row["payer_id"] is not None,
+        }
+        out["remittance"].append(remit)
+        remit_lines.extend(services)
+    for line_row in lines:
+        line = decoder.record("service_lines", line_row)
+        paid = _line_payment(line, remit_lines, describe_adjustment)
+        out["lines"].append(
+            {
+                "id": line_row["id"],
+                "line_number": line_row["line_number"],
+                "procedure_code": line_row["procedure_code"],
+                "charge": amount(line_row["charge"]),
+                "units": None if line_row["units"] is None else str(line_row["units"]),
+                "line": line,
+                "payment": paid,
+            }
+        )
+    return out
+
+
+def _matching_payments(conn: Any, row: Any) -> list[tuple[Any, list[Any], Any]]:
+    if row["patient_control_number_bidx"] is None:
+        return []
+    cps = list(
+        conn.execute(
+            select(m.ClaimPaymentRow, m.PaymentRow.payer_id.label("payment_payer"))
+            .outerjoin(m.PaymentRow, m.PaymentRow.id == m.ClaimPaymentRow.payment_id)
+            .where(
+                m.ClaimPaymentRow.patient_control_number_bidx == row["patient_control_number_bidx"]
+            )
+            .order_by(m.ClaimPaymentRow.file_id, m.ClaimPaymentRow.ordinal)
+        ).mappings()
+    )
+    out = []
+    for cp in cps:
+        payer = cp["payment_payer"]
+        if payer is not None and row["payer_id"] is not None and payer != row["payer_id"]:
+            continue
+        services = list(
+            conn.execute(
+                select(m.ServicePaymentRow)
+                .where(m.ServicePaymentRow.claim_payment_id == cp["id"])
+                .order_by(m.ServicePaymentRow.ordinal)
+            ).mappings()
+        )
+        payment = None
+        if cp["payment_id"] is not None:
+            payment = (
+                conn.execute(select(m.PaymentRow).where(m.PaymentRow.id == cp["payment_id"]))
+                .mappings()
+                .first()
+            )
+        out.append((cp, services, payment))
+    return out
+
+
+def _payment_summary(pay: Any) -> dict[str, Any] | None:
+    if pay is None:
+        return None
+    return {
+        "id": pay["id"],
+        "trace_number": pay["trace_number"],
+        "payment_date": pay["payment_date"],
+        "amount": amount(pay["amount"]),
+        "payer": pay["payer_id"],
+    }
+
+
+def _adjustment(adj: dict[str, Any], describe_adjustment: Any) -> dict[str, Any]:
+    return {
+        "group": adj.get("group"),
+        "reason": adj.get("reason"),
+        "amount": adj.get("amount"),
+        "description": describe_adjustment(adj.get("group"), adj.get("reason")),
+    }
+
+
+def _line_payment(
+    line: dict[str, Any], services: list[dict[str, Any]], describe_adjustment: Any
+) -> dict[str, Any] | None:
+    """The 835 service payment for a line: same procedure code (and line control number
+    when both have one), each taken once."""
+    for service in services:
+        if service.get("_taken"):
+            continue
+        same_code = service.get("procedure_code") == line.get("procedure_code")
+        lcn = service.get("line_control_number"), line.get("line_control_number")
+        if same_code and (None in lcn or lcn[0] == lcn[1]):
+            service["_taken"] = True
+            adjustments = [
+                _adjustment(a, describe_adjustment) for a in service.get("adjustments", [])
+            ]
+            responsibility = sum(
+                (Decimal(a["amount"]) for a in adjustments if a["group"] == "PR" and a["amount"]),
+                Decimal(0),
+            )
+            return {
+                "charge": service.get("charge"),
+                "paid": service.get("paid"),
+                "adjustments": adjustments,
+                "patient_responsibility": str(responsibility),
+                "state": "paid" if Decimal(service.get("paid") or 0) > 0 else "not paid",
+            }
+    return None
+
+
+__all__ = ["CLAIM_STATUS", "STATUSES", "ClaimFilter", "list_claims", "show_claim"]

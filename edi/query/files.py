@@ -1,0 +1,287 @@
+"""Files as received and the transaction sets in them: codes, counts, checksums, errors.
+
+Nothing here is PHI: names, checksums, sizes, control numbers, codes and positions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from edi.query.base import FIRST_PAGE, Page, QueryError, id_condition, order_by
+from edi.store import models as m
+
+FILE_SORT = {
+    "received": m.File.received_at,
+    "partner": m.File.partner,
+    "name": m.File.original_name,
+    "size": m.File.size,
+    "status": m.File.status,
+}
+SET_SORT = {
+    "received": m.File.received_at,
+    "set": m.TransactionSetRow.set_id,
+    "kind": m.TransactionSetRow.kind,
+    "status": m.TransactionSetRow.ack_code,
+    "errors": m.TransactionSetRow.error_count,
+    "control": m.TransactionSetRow.control,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FileFilter:
+    partner: str | None = None
+    status: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    name: str | None = None
+
+
+def _when(value: Any) -> str:
+    return value.isoformat(timespec="seconds") if value is not None else ""
+
+
+def _ack_codes(conn: Any, file_ids: list[str]) -> dict[str, str]:
+    """File id -> ``TA1 A, 999 A`` (interchange and group acknowledgment codes)."""
+    if not file_ids:
+        return {}
+    ta1 = conn.execute(
+        select(m.Interchange.file_id, m.Interchange.ta1_code).where(
+            m.Interchange.file_id.in_(file_ids)
+        )
+    ).all()
+    groups = conn.execute(
+        select(m.Interchange.file_id, m.FunctionalGroup.ack_code)
+        .join(m.FunctionalGroup, m.FunctionalGroup.interchange_id == m.Interchange.id)
+        .where(m.Interchange.file_id.in_(file_ids))
+    ).all()
+    out: dict[str, list[str]] = {}
+    for file_id, code in ta1:
+        out.setdefault(file_id, []).append(f"TA1 {code}")
+    for file_id, code in groups:
+        out.setdefault(file_id, []).append(f"999 {code}")
+    return {k: ", ".join(sorted(set(v), key=v.index)) for k, v in out.items()}
+
+
+def _file_conditions(flt: FileFilter) -> list[Any]:
+    out: list[Any] = []
+    if flt.partner is not None:
+        out.append(m.File.partner == flt.partner)
+    if flt.status is not None:
+        if flt.status not in (m.STORED, m.REJECTED, m.RECEIVED, m.DUPLICATE):
+            raise QueryError(f"unknown file status {flt.status!r}")
+        out.append(m.File.status == flt.status)
+    if flt.since is not None:
+        out.append(m.File.received_at >= flt.since)
+    if flt.until is not None:
+        out.append(m.File.received_at < flt.until)
+    if flt.name is not None:
+        out.append(m.File.original_name.contains(flt.name, autoescape=True))
+    return out
+
+
+def _file_row(row: Any, acks: dict[str, str]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "partner": row["partner"],
+        "name": row["original_name"],
+        "received": _when(row["received_at"]),
+        "sha256": row["sha256"],
+        "size": row["size"],
+        "status": row["status"],
+        "sets_accepted": row["sets_accepted"],
+        "sets_rejected": row["sets_rejected"],
+        "acks": acks.get(row["id"], ""),
+    }
+
+
+def list_files(
+    engine: Engine, flt: FileFilter, *, sort: str | None = None, page: Page = FIRST_PAGE
+) -> list[dict[str, Any]]:
+    query = select(m.File).where(*_file_conditions(flt))
+    query = page.apply(order_by(query, sort, FILE_SORT, "-received"))
+    with engine.connect() as conn:
+        rows = list(conn.execute(query).mappings())
+        acks = _ack_codes(conn, [r["id"] for r in rows])
+    return [_file_row(r, acks) for r in rows]
+
+
+def show_file(engine: Engine, file_id: str) -> dict[str, Any]:
+    with engine.connect() as conn:
+        rows = list(
+            conn.execute(select(m.File).where(id_condition(m.File.id, file_id)).limit(2)).mappings()
+        )
+        if not rows:
+            raise QueryError(f"no file {file_id}")
+        if len(rows) > 1:
+            raise QueryError(f"{file_id} names more than one file; give more of the id")
+        row = rows[0]
+        acks = _ack_codes(conn, [row["id"]])
+        interchanges = list(
+            conn.execute(select(m.Interchange).where(m.Interchange.file_id == row["id"])).mappings()
+        )
+        sets = _sets(conn, [m.TransactionSetRow.file_id == row["id"]], None, None)
+        sent = list(
+            conn.execute(
+                select(
+                    m.Acknowledgment.kind,
+                    m.Acknowledgment.control,
+                    m.Acknowledgment.answers_interchange,
+                    m.Acknowledgment.answers_group,
+                    m.Acknowledgment.created_at,
+                ).where(m.Acknowledgment.file_id == row["id"])
+            ).mappings()
+        )
+    out = _file_row(row, acks)
+    out.update(
+        {
+            "received_sha256": row["received_sha256"],
+            "stored": _when(row["stored_at"]),
+            "errors": row["error_summary"] or "",
+            "interchanges": [
+                {
+                    "control": ic["control"],
+                    "sender": f"{ic['sender_qualifier']}:{ic['sender_id'].strip()}",
+                    "receiver": f"{ic['receiver_qualifier']}:{ic['receiver_id'].strip()}",
+                    "date": ic["date"],
+                    "usage": ic["usage"],
+                    "ta1": f"{ic['ta1_code']} {ic['ta1_note']}",
+                }
+                for ic in interchanges
+            ],
+            "transactions": sets,
+            "acknowledgments_sent": [
+                {
+                    "kind": a["kind"],
+                    "control": a["control"],
+                    "answers": a["answers_interchange"]
+                    + (f"/{a['answers_group']}" if a["answers_group"] else ""),
+                    "created": _when(a["created_at"]),
+                }
+                for a in sent
+            ],
+        }
+    )
+    return out
+
+
+# -- transaction sets -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SetFilter:
+    file_id: str | None = None
+    partner: str | None = None
+    set_id: str | None = None
+    version: str | None = None
+    status: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _set_conditions(flt: SetFilter) -> list[Any]:
+    tx = m.TransactionSetRow
+    out: list[Any] = []
+    if flt.file_id is not None:
+        out.append(id_condition(tx.file_id, flt.file_id))
+    if flt.partner is not None:
+        out.append(m.File.partner == flt.partner)
+    if flt.set_id is not None:
+        wanted = flt.set_id.upper()
+        out.append(tx.kind == wanted if len(wanted) == 4 else tx.set_id == wanted)
+    if flt.version is not None:
+        out.append(tx.version.contains(flt.version, autoescape=True))
+    if flt.status is not None:
+        codes = {"accepted": ("A", "E"), "rejected": ("R", "M", "W", "X")}.get(
+            flt.status, (flt.status.upper(),)
+        )
+        out.append(tx.ack_code.in_(codes))
+    if flt.since is not None:
+        out.append(m.File.received_at >= flt.since)
+    if flt.until is not None:
+        out.append(m.File.received_at < flt.until)
+    return out
+
+
+def _sets(
+    conn: Any, conditions: list[Any], sort: str | None, page: Page | None
+) -> list[dict[str, Any]]:
+    tx = m.TransactionSetRow
+    query = (
+        select(
+            tx,
+            m.File.partner,
+            m.File.original_name,
+            m.File.received_at,
+            m.FunctionalGroup.control.label("group_control"),
+            m.Interchange.control.label("interchange_control"),
+        )
+        .join(m.File, m.File.id == tx.file_id)
+        .join(m.FunctionalGroup, m.FunctionalGroup.id == tx.group_id)
+        .join(m.Interchange, m.Interchange.id == m.FunctionalGroup.interchange_id)
+        .where(*conditions)
+    )
+    query = order_by(query, sort, SET_SORT, "-received")
+    if page is not None:
+        query = page.apply(query)
+    return [
+        {
+            "id": r["id"],
+            "file_id": r["file_id"],
+            "partner": r["partner"],
+            "file": r["original_name"],
+            "received": _when(r["received_at"]),
+            "set": r["set_id"],
+            "kind": r["kind"] or "",
+            "version": r["version"],
+            "control": f"{r['interchange_control']}/{r['group_control']}/{r['control']}",
+            "status": r["ack_code"],
+            "errors": r["error_count"],
+        }
+        for r in conn.execute(query).mappings()
+    ]
+
+
+def list_transactions(
+    engine: Engine, flt: SetFilter, *, sort: str | None = None, page: Page = FIRST_PAGE
+) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return _sets(conn, _set_conditions(flt), sort, page)
+
+
+def show_transaction(engine: Engine, set_row_id: str) -> dict[str, Any]:
+    """A set with its errors (codes and positions, never values)."""
+    with engine.connect() as conn:
+        found = _sets(conn, [id_condition(m.TransactionSetRow.id, set_row_id)], None, Page(2))
+        if not found:
+            raise QueryError(f"no transaction set {set_row_id}")
+        if len(found) > 1:
+            raise QueryError(f"{set_row_id} names more than one set; give more of the id")
+        errors = conn.execute(
+            select(m.TransactionSetRow.errors).where(m.TransactionSetRow.id == found[0]["id"])
+        ).scalar()
+        counts = {
+            kind: conn.execute(
+                select(table.id).where(table.set_row_id == found[0]["id"]).limit(1)  # type: ignore[attr-defined]
+            ).first()
+            is not None
+            for kind, table in m.RECORD_TABLES.items()
+        }
+    out = found[0]
+    out["error_list"] = json.loads(errors) if errors else []
+    out["records"] = sorted(k for k, present in counts.items() if present)
+    return out
+
+
+__all__ = [
+    "FileFilter",
+    "SetFilter",
+    "list_files",
+    "list_transactions",
+    "show_file",
+    "show_transaction",
+]

@@ -1,0 +1,178 @@
+"""834 members: the listing, and one member with dependents and coverage across files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from edi.query.base import FIRST_PAGE, Decoder, Page, QueryError, id_condition, order_by, person
+from edi.query.dates import DateRange, range_condition
+from edi.store import models as m
+
+SORT_KEYS = {
+    "received": m.File.received_at,
+    "partner": m.File.partner,
+    "maintenance": m.MemberRow.maintenance_type,
+    "relationship": m.MemberRow.relationship,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MemberFilter:
+    partner: str | None = None
+    maintenance_type: str | None = None
+    insurance_line: str | None = None
+    effective: DateRange | None = None
+    subscribers_only: bool = False
+    file_id: str | None = None
+
+
+def _conditions(flt: MemberFilter, index: Any) -> list[Any]:
+    member, coverage = m.MemberRow, m.CoverageRow
+    out: list[Any] = []
+    if flt.partner is not None:
+        out.append(m.File.partner == flt.partner)
+    if flt.maintenance_type is not None:
+        out.append(member.maintenance_type == flt.maintenance_type)
+    if flt.subscribers_only:
+        out.append(member.is_subscriber.is_(True))
+    if flt.file_id is not None:
+        out.append(id_condition(member.file_id, flt.file_id))
+    covered = []
+    if flt.insurance_line is not None:
+        covered.append(coverage.insurance_line == flt.insurance_line.upper())
+    if flt.effective is not None:
+        covered.append(
+            range_condition(
+                index,
+                "coverage",
+                coverage.begin_date_bidx,
+                coverage.begin_month_bidx,
+                flt.effective,
+            )
+        )
+    if covered:
+        out.append(member.id.in_(select(coverage.member_row_id).where(*covered)))
+    return out
+
+
+def _coverages(conn: Any, member_ids: list[str]) -> dict[str, list[Any]]:
+    if not member_ids:
+        return {}
+    out: dict[str, list[Any]] = {}
+    for row in conn.execute(
+        select(m.CoverageRow)
+        .where(m.CoverageRow.member_row_id.in_(member_ids))
+        .order_by(m.CoverageRow.ordinal)
+    ).mappings():
+        out.setdefault(row["member_row_id"], []).append(row)
+    return out
+
+
+def _summary(row: Any, data: dict[str, Any], coverages: list[Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "partner": row["partner"],
+        "received": row["received_at"].isoformat(timespec="seconds"),
+        "name": person(data),
+        "member_id": data.get("id"),
+        "subscriber_id": data.get("subscriber_id"),
+        "birth_date": data.get("birth_date"),
+        "subscriber": bool(row["is_subscriber"]),
+        "relationship": row["relationship"],
+        "maintenance": row["maintenance_type"],
+        "coverage": ",".join(
+            sorted({c["insurance_line"] for c in coverages if c["insurance_line"]})
+        ),
+    }
+
+
+def list_members(
+    engine: Engine,
+    decoder: Decoder,
+    index: Any,
+    flt: MemberFilter,
+    *,
+    sort: str | None = None,
+    page: Page = FIRST_PAGE,
+) -> list[dict[str, Any]]:
+    member = m.MemberRow
+    query = (
+        select(member, m.File.partner, m.File.received_at)
+        .join(m.File, m.File.id == member.file_id)
+        .where(*_conditions(flt, index))
+    )
+    query = page.apply(order_by(query, sort, SORT_KEYS, "-received").order_by(member.ordinal))
+    with engine.connect() as conn:
+        rows = list(conn.execute(query).mappings())
+        coverages = _coverages(conn, [r["id"] for r in rows])
+    return [_summary(r, decoder.record("members", r), coverages.get(r["id"], [])) for r in rows]
+
+
+def show_member(engine: Engine, decoder: Decoder, member_id: str) -> dict[str, Any]:
+    """A member: demographics, dependents (of a subscriber) and coverage in every file."""
+    member = m.MemberRow
+    base = select(member, m.File.partner, m.File.received_at).join(
+        m.File, m.File.id == member.file_id
+    )
+    with engine.connect() as conn:
+        rows = list(
+            conn.execute(base.where(id_condition(member.id, member_id)).limit(2)).mappings()
+        )
+        if not rows:
+            raise QueryError(f"no member {member_id}")
+        if len(rows) > 1:
+            raise QueryError(f"{member_id} names more than one member; give more of the id")
+        row = rows[0]
+        dependents: list[Any] = []
+        if row["is_subscriber"]:
+            dependents = list(
+                conn.execute(
+                    base.where(
+                        member.set_row_id == row["set_row_id"],
+                        member.subscriber_ordinal == row["ordinal"],
+                        member.id != row["id"],
+                    ).order_by(member.ordinal)
+                ).mappings()
+            )
+        history: list[Any] = [row]
+        if row["member_id_bidx"] is not None:
+            history = list(
+                conn.execute(
+                    base.where(member.member_id_bidx == row["member_id_bidx"]).order_by(
+                        m.File.received_at, member.ordinal
+                    )
+                ).mappings()
+            )
+        coverages = _coverages(conn, [h["id"] for h in history] + [d["id"] for d in dependents])
+    data = decoder.record("members", row)
+    return {
+        **_summary(row, data, coverages.get(row["id"], [])),
+        "member": data,
+        "dependents": [
+            _summary(d, decoder.record("members", d), coverages.get(d["id"], []))
+            for d in dependents
+        ],
+        "coverage_history": [
+            {
+                "file_id": h["file_id"],
+                "received": h["received_at"].isoformat(timespec="seconds"),
+                "maintenance": h["maintenance_type"],
+                "coverages": [
+                    {
+                        "insurance_line": c["insurance_line"],
+                        "maintenance": c["maintenance_type"],
+                        "level": c["coverage_level"],
+                        **decoder.record("coverages", c),
+                    }
+                    for c in coverages.get(h["id"], [])
+                ],
+            }
+            for h in history
+        ],
+    }
+
+
+__all__ = ["MemberFilter", "list_members", "show_member"]

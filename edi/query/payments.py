@@ -1,0 +1,134 @@
+"""835 payments: the listing, and one payment with its claims, PLB adjustments and balance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from edi.query.base import FIRST_PAGE, Decoder, Page, QueryError, amount, id_condition, order_by
+from edi.store import models as m
+
+SORT_KEYS = {
+    "received": m.File.received_at,
+    "date": m.PaymentRow.payment_date,
+    "amount": m.PaymentRow.amount,
+    "payer": m.PaymentRow.payer_id,
+    "trace": m.PaymentRow.trace_number,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentFilter:
+    partner: str | None = None
+    payer: str | None = None
+    payee_npi: str | None = None
+    trace: str | None = None
+    since: str | None = None  # payment dates, ISO
+    until: str | None = None
+    file_id: str | None = None
+
+
+def _conditions(flt: PaymentFilter) -> list[Any]:
+    pay = m.PaymentRow
+    out: list[Any] = []
+    if flt.partner is not None:
+        out.append(m.File.partner == flt.partner)
+    if flt.payer is not None:
+        out.append(pay.payer_id == flt.payer)
+    if flt.payee_npi is not None:
+        out.append(pay.payee_npi == flt.payee_npi)
+    if flt.trace is not None:
+        out.append(pay.trace_number == flt.trace)
+    if flt.since is not None:
+        out.append(pay.payment_date >= flt.since)
+    if flt.until is not None:
+        out.append(pay.payment_date <= flt.until)
+    if flt.file_id is not None:
+        out.append(id_condition(pay.file_id, flt.file_id))
+    return out
+
+
+def _summary(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "partner": row["partner"],
+        "received": row["received_at"].isoformat(timespec="seconds"),
+        "trace": row["trace_number"],
+        "date": row["payment_date"],
+        "amount": amount(row["amount"]),
+        "method": row["method"],
+        "payer": row["payer_id"],
+        "payee_npi": row["payee_npi"],
+        "claims": row["claim_count"],
+        "balanced": row["balanced"],
+    }
+
+
+def _base() -> Any:
+    return select(m.PaymentRow, m.File.partner, m.File.received_at).join(
+        m.File, m.File.id == m.PaymentRow.file_id
+    )
+
+
+def list_payments(
+    engine: Engine, flt: PaymentFilter, *, sort: str | None = None, page: Page = FIRST_PAGE
+) -> list[dict[str, Any]]:
+    query = page.apply(order_by(_base().where(*_conditions(flt)), sort, SORT_KEYS, "-received"))
+    with engine.connect() as conn:
+        return [_summary(r) for r in conn.execute(query).mappings()]
+
+
+def show_payment(engine: Engine, decoder: Decoder, payment_id: str) -> dict[str, Any]:
+    cp = m.ClaimPaymentRow
+    with engine.connect() as conn:
+        rows = list(
+            conn.execute(
+                _base().where(id_condition(m.PaymentRow.id, payment_id)).limit(2)
+            ).mappings()
+        )
+        if not rows:
+            raise QueryError(f"no payment {payment_id}")
+        if len(rows) > 1:
+            raise QueryError(f"{payment_id} names more than one payment; give more of the id")
+        row = rows[0]
+        claims = list(
+            conn.execute(
+                select(cp).where(cp.payment_id == row["id"]).order_by(cp.ordinal)
+            ).mappings()
+        )
+    data = decoder.record("payments", row)
+    paid = sum((Decimal(str(c["paid"])) for c in claims if c["paid"] is not None), Decimal(0))
+    plb = sum(
+        (Decimal(a["amount"]) for a in data.get("provider_adjustments", []) if a.get("amount")),
+        Decimal(0),
+    )
+    total = Decimal(str(row["amount"])) if row["amount"] is not None else None
+    return {
+        **_summary(row),
+        "payment": data,
+        "claims_paid": [
+            {
+                "id": c["id"],
+                "claim_id": decoder.record("claim_payments", c).get("patient_control_number"),
+                "status": c["status"],
+                "charge": amount(c["charge"]),
+                "paid": amount(c["paid"]),
+                "patient_responsibility": amount(c["patient_responsibility"]),
+            }
+            for c in claims
+        ],
+        "provider_adjustments": data.get("provider_adjustments", []),
+        "balance": {
+            "claims_paid": amount(paid),
+            "provider_adjustments": amount(plb),
+            "expected_payment": amount(paid - plb),
+            "payment": amount(total),
+            "balances": total is not None and paid - plb == total,
+        },
+    }
+
+
+__all__ = ["PaymentFilter", "list_payments", "show_payment"]

@@ -1,0 +1,95 @@
+"""The daily operations report: per day, partner and kind of set, what came in and how it fared.
+
+Counts and amounts only; no PHI.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from edi.query.base import amount
+from edi.store import models as m
+
+
+def daily(engine: Engine, since: datetime, until: datetime | None = None) -> list[dict[str, Any]]:
+    """Rows of (day, partner, kind): files, sets accepted and rejected, claims and charges,
+    payments and amounts paid. Days are UTC dates of receipt."""
+    tx = m.TransactionSetRow
+    window = [m.File.received_at >= since]
+    if until is not None:
+        window.append(m.File.received_at < until)
+    with engine.connect() as conn:
+        files = {
+            r.id: (r.received_at, r.partner, r.status)
+            for r in conn.execute(
+                select(m.File.id, m.File.received_at, m.File.partner, m.File.status).where(*window)
+            )
+        }
+        sets = conn.execute(
+            select(tx.id, tx.file_id, tx.set_id, tx.kind, tx.ack_code)
+            .join(m.File, m.File.id == tx.file_id)
+            .where(*window)
+        ).all()
+        claims = dict(_sums(conn, m.ClaimRow, m.ClaimRow.total_charge, window))
+        payments = dict(_sums(conn, m.PaymentRow, m.PaymentRow.amount, window))
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def bucket(file_id: str, kind: str) -> dict[str, Any]:
+        received, partner, _ = files[file_id]
+        key = (received.date().isoformat(), partner or "", kind)
+        return rows.setdefault(
+            key,
+            {
+                "day": key[0],
+                "partner": key[1],
+                "kind": kind,
+                "files": set(),
+                "sets_accepted": 0,
+                "sets_rejected": 0,
+                "claims": 0,
+                "charges": Decimal(0),
+                "payments": 0,
+                "paid": Decimal(0),
+            },
+        )
+
+    seen_files: set[str] = set()
+    for set_row_id, file_id, set_id, kind, code in sets:
+        item = bucket(file_id, kind or set_id)
+        item["files"].add(file_id)
+        seen_files.add(file_id)
+        item["sets_accepted" if code in ("A", "E") else "sets_rejected"] += 1
+        count, total = claims.get(set_row_id, (0, Decimal(0)))
+        item["claims"] += count
+        item["charges"] += total
+        count, total = payments.get(set_row_id, (0, Decimal(0)))
+        item["payments"] += count
+        item["paid"] += total
+    for file_id in files.keys() - seen_files:  # not X12, or no set read at all
+        bucket(file_id, "none")["files"].add(file_id)
+    out = []
+    for key in sorted(rows):
+        item = rows[key]
+        item["files"] = len(item["files"])
+        item["charges"] = amount(item["charges"])
+        item["paid"] = amount(item["paid"])
+        out.append(item)
+    return out
+
+
+def _sums(conn: Any, table: Any, column: Any, window: list[Any]) -> Any:
+    query = (
+        select(table.set_row_id, func.count(), func.coalesce(func.sum(column), 0))
+        .join(m.File, m.File.id == table.file_id)
+        .where(*window)
+        .group_by(table.set_row_id)
+    )
+    for set_row_id, count, total in conn.execute(query):
+        yield set_row_id, (count, Decimal(str(total)))
+
+
+__all__ = ["daily"]
