@@ -574,3 +574,59 @@ def test_installed_executable_masks_by_default(store: Store):
     rows = json.loads(done.stdout)
     assert any(r["claim_id"] == "****M101" for r in rows)
     assert "SAMPLECLM101" not in done.stdout and "SAMPLECLM101" not in done.stderr
+
+
+def test_newest_first_pages_walk_files_in_order(store: Store, monkeypatch: pytest.MonkeyPatch):
+    """Pages of 3 taken by the walk over files equal one sort of every claim; with a filter
+    the walk and the database's own sort (a small candidate set) give the same pages."""
+    from sqlalchemy import func
+
+    from edi.query import base
+
+    engine = make_engine(store.url)
+    received, file_id, ordinal = m.File.received_at, m.File.id, m.ClaimRow.ordinal
+    everything = select(m.ClaimRow.id).join(m.File, m.File.id == m.ClaimRow.file_id)
+    with engine.connect() as conn:
+        newest = list(
+            conn.execute(everything.order_by(received.desc(), file_id.desc(), ordinal)).scalars()
+        )
+        oldest = list(conn.execute(everything.order_by(received, file_id, ordinal)).scalars())
+        payer = (
+            conn.execute(
+                select(m.ClaimRow.payer_id)
+                .group_by(m.ClaimRow.payer_id)
+                .order_by(func.count().desc())
+            )
+            .scalars()
+            .first()
+        )
+    engine.dispose()
+
+    def pages(*args: str) -> list[str]:
+        out: list[str] = []
+        for offset in range(0, len(newest) + 3, 3):
+            rows = json.loads(
+                store.ok(
+                    "claims",
+                    "list",
+                    *args,
+                    "--limit",
+                    "3",
+                    "--offset",
+                    str(offset),
+                    "--format",
+                    "json",
+                )
+            )
+            out.extend(r["id"] for r in rows)
+        return out
+
+    monkeypatch.setattr(base, "WALK_FIRST", 1)  # many small steps over the corpus's files
+    assert pages() == newest
+    assert pages("--sort", "received") == oldest
+    monkeypatch.setattr(base, "SMALL_SET", -1)  # never small: walk
+    walked = pages("--payer", str(payer))
+    monkeypatch.setattr(base, "SMALL_SET", 10_000)  # always small: the database sorts
+    sorted_by_db = pages("--payer", str(payer))
+    assert len(walked) >= 3 and walked == sorted_by_db
+    assert walked == [i for i in newest if i in set(walked)]

@@ -173,3 +173,12 @@ def test_the_analyst_queries_on_postgresql(pg_url: str, tmp_path: Path):
     assert {r["kind"] for r in report} >= {"834", "835", "837P", "837I", "837D"}
     files = json.loads(ok("files", "list", "--status", "stored", "--format", "json"))
     assert len(files) == len(list(SAMPLES.glob("*.x12")))
+
+
+def test_the_schema_revision_constant_is_the_newest_migration(tmp_path: Path):
+    from edi.store.db import make_engine
+    from edi.store.migrate import head_revision
+    from edi.store.session import SCHEMA_REVISION
+
+    engine = make_engine(f"sqlite:///{tmp_path}/x.sqlite3")
+    assert head_revision(engine) == SCHEMA_REVISION

@@ -6,7 +6,9 @@ from typing import Any
 
 import click
 
+from edi.access import OPERATE
 from edi.cli import settings
+from edi.cli.analyst import require
 
 
 def _partners(ctx: click.Context) -> tuple[Any, dict[str, Any]]:
@@ -146,6 +148,7 @@ def trust_command(name: str, fingerprint: str | None, yes: bool) -> None:
     )
 
     ctx = click.get_current_context()
+    require(ctx, OPERATE)
     conf, partner = _one(ctx, name)
     if partner.transport != "sftp":
         raise click.ClickException(

@@ -8,11 +8,12 @@ and the link says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import operator
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, exists, or_, select
+from sqlalchemy import Engine, exists, func, or_, select
 
 from edi.query.base import (
     FIRST_PAGE,
@@ -21,8 +22,12 @@ from edi.query.base import (
     QueryError,
     amount,
     id_condition,
+    newest_first,
     order_by,
     person,
+    quantity,
+    small_set,
+    unindexed,
 )
 from edi.query.dates import DateRange, range_condition
 from edi.store import models as m
@@ -44,15 +49,16 @@ PAID_CODES = ("1", "2", "3", "19", "20", "21")
 #: --status values -> a condition on the matching claim payments (None: none exists)
 STATUSES = ("remitted", "unremitted", "paid", "denied", "reversed")
 
+#: sort keys besides the default newest-first order (each an indexed column)
 SORT_KEYS = {
-    "received": m.File.received_at,
     "charge": m.ClaimRow.total_charge,
     "payer": m.ClaimRow.payer_id,
     "npi": m.ClaimRow.billing_npi,
     "kind": m.ClaimRow.kind,
-    "lines": m.ClaimRow.line_count,
-    "partner": m.File.partner,
 }
+NEWEST, OLDEST = "-received", "received"
+#: the transaction kinds whose files hold claims
+KINDS = ("837P", "837I", "837D")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,76 +74,106 @@ class ClaimFilter:
     file_id: str | None = None
 
 
-def _payer_agrees(claim: Any) -> Any:
-    return or_(
-        m.PaymentRow.payer_id.is_(None),
-        claim.payer_id.is_(None),
-        m.PaymentRow.payer_id == claim.payer_id,
-    )
-
-
 def _remit_exists(*conditions: Any) -> Any:
-    claim = m.ClaimRow
+    """A claim payment answers the claim: same patient control number, and the same payer
+    when both name one. Conditions on the claim payment are written so that the lookup
+    goes through the control number's index (``coalesce`` keeps a planner from choosing
+    the status index and scanning every denied claim payment for each claim)."""
+    claim, cp = m.ClaimRow, m.ClaimPaymentRow
+    payer = select(m.PaymentRow.payer_id).where(m.PaymentRow.id == cp.payment_id).scalar_subquery()
     return exists(
-        select(m.ClaimPaymentRow.id)
-        .outerjoin(m.PaymentRow, m.PaymentRow.id == m.ClaimPaymentRow.payment_id)
-        .where(
-            m.ClaimPaymentRow.patient_control_number_bidx == claim.patient_control_number_bidx,
-            _payer_agrees(claim),
+        select(cp.id).where(
+            cp.patient_control_number_bidx == claim.patient_control_number_bidx,
+            or_(claim.payer_id.is_(None), payer.is_(None), payer == claim.payer_id),
             *conditions,
         )
     )
 
 
 def _status_condition(status: str) -> Any:
+    cp_status = func.coalesce(m.ClaimPaymentRow.status, "")
     if status == "remitted":
         return _remit_exists()
     if status == "unremitted":
         return ~_remit_exists()
     if status == "paid":
-        return _remit_exists(m.ClaimPaymentRow.status.in_(PAID_CODES), m.ClaimPaymentRow.paid > 0)
+        return _remit_exists(cp_status.in_(PAID_CODES), m.ClaimPaymentRow.paid > 0)
     if status == "denied":
-        return _remit_exists(m.ClaimPaymentRow.status == "4")
+        return _remit_exists(cp_status == "4")
     if status == "reversed":
-        return _remit_exists(m.ClaimPaymentRow.status == "22")
+        return _remit_exists(cp_status == "22")
     raise QueryError(f"unknown claim status {status!r}; one of {', '.join(STATUSES)}")
 
 
-def _conditions(flt: ClaimFilter, index: Any) -> list[Any]:
+@dataclass
+class _Where:
+    """A filter as SQL: conditions on claims (as the walk by file wants them), on their
+    files, and the same equality and range filters in the form an index answers."""
+
+    claims: list[Any] = field(default_factory=list)
+    files: list[Any] = field(default_factory=list)
+    indexed: list[Any] = field(default_factory=list)
+
+
+def _where(flt: ClaimFilter, index: Any) -> _Where:
     claim = m.ClaimRow
-    out: list[Any] = []
+    out = _Where()
     if flt.partner is not None:
-        out.append(m.File.partner == flt.partner)
-    if flt.kind is not None:
-        out.append(claim.kind == flt.kind.upper())
-    if flt.payer is not None:
-        out.append(claim.payer_id == flt.payer)
-    if flt.billing_npi is not None:
-        out.append(claim.billing_npi == flt.billing_npi)
+        out.files.append(m.File.partner == flt.partner)
+    plain: list[tuple[Any, Any, Any]] = []
+    for column, value in (
+        (claim.kind, flt.kind.upper() if flt.kind else None),
+        (claim.payer_id, flt.payer),
+        (claim.billing_npi, flt.billing_npi),
+    ):
+        if value is not None:
+            plain.append((column, operator.eq, value))
     if flt.min_charge is not None:
-        out.append(claim.total_charge >= flt.min_charge)
+        plain.append((claim.total_charge, operator.ge, flt.min_charge))
     if flt.max_charge is not None:
-        out.append(claim.total_charge <= flt.max_charge)
+        plain.append((claim.total_charge, operator.le, flt.max_charge))
+    for column, compare, value in plain:
+        out.indexed.append(compare(column, value))
+        # walking by file, the file_id index must drive: the same test, unindexable
+        out.claims.append(compare(unindexed(column), value))
     if flt.file_id is not None:
-        out.append(id_condition(claim.file_id, flt.file_id))
+        out.indexed.append(id_condition(claim.file_id, flt.file_id))
+        out.claims.append(id_condition(claim.file_id, flt.file_id))
     if flt.service is not None:
         line = m.ServiceLineRow
-        by_line = select(line.claim_id).where(
-            range_condition(
-                index, "service", line.service_date_bidx, line.service_month_bidx, flt.service
-            )
-        )
-        out.append(
-            or_(
+        by_line = exists(
+            select(line.id).where(
+                line.claim_id == claim.id,
                 range_condition(
-                    index, "service", claim.service_date_bidx, claim.service_month_bidx, flt.service
+                    index, "service", line.service_date_bidx, line.service_month_bidx, flt.service
                 ),
-                claim.id.in_(by_line),
             )
         )
+        by_claim = range_condition(
+            index, "service", claim.service_date_bidx, claim.service_month_bidx, flt.service
+        )
+        out.claims.append(or_(by_claim, by_line))
     if flt.status is not None:
-        out.append(_status_condition(flt.status))
+        out.claims.append(_status_condition(flt.status))
     return out
+
+
+def _page_ids(conn: Any, where: _Where, sort: str | None, page: Page) -> list[str]:
+    """The ids of one page: by an indexed column when sorted so, else newest file first
+    (the database sorts a small candidate set itself; a large one is walked by file)."""
+    claim = m.ClaimRow
+    joined = select(claim.id).join(m.File, m.File.id == claim.file_id)
+    joined = joined.where(*where.claims, *where.files)
+    if sort not in (None, NEWEST, OLDEST):
+        ordered = order_by(joined, sort, SORT_KEYS, "-charge").order_by(claim.id)
+        return list(conn.execute(page.apply(ordered)).scalars())
+    oldest = sort == OLDEST
+    if small_set(conn, claim, where.indexed):
+        received = m.File.received_at.asc() if oldest else m.File.received_at.desc()
+        file_order = m.File.id.asc() if oldest else m.File.id.desc()
+        ordered = joined.order_by(received, file_order, claim.ordinal)
+        return list(conn.execute(page.apply(ordered)).scalars())
+    return newest_first(conn, claim, where.claims, where.files, page, kinds=KINDS, oldest=oldest)
 
 
 def list_claims(
@@ -149,17 +185,20 @@ def list_claims(
     sort: str | None = None,
     page: Page = FIRST_PAGE,
 ) -> list[dict[str, Any]]:
-    """One page of claims, newest files first unless sorted otherwise."""
+    """One page of claims, newest files first unless sorted by ``charge``, ``payer``,
+    ``npi`` or ``kind`` (``-key`` descending)."""
     claim = m.ClaimRow
-    query = (
-        select(claim, m.File.partner, m.File.received_at)
-        .join(m.File, m.File.id == claim.file_id)
-        .where(*_conditions(flt, index))
-    )
-    query = order_by(query, sort, SORT_KEYS, "-received")
-    query = page.apply(query.order_by(claim.ordinal))
     with engine.connect() as conn:
-        rows = list(conn.execute(query).mappings())
+        ids = _page_ids(conn, _where(flt, index), sort, page)
+        found = {
+            r["id"]: r
+            for r in conn.execute(
+                select(claim, m.File.partner, m.File.received_at)
+                .join(m.File, m.File.id == claim.file_id)
+                .where(claim.id.in_(ids))
+            ).mappings()
+        }
+        rows = [found[i] for i in ids]
         remits = _remit_codes(conn, rows)
     out = []
     for row in rows:
@@ -291,7 +330,7 @@ def show_claim(engine: Engine, decoder: Decoder, claim_id: str) -> dict[str, Any
                 "line_number": line_row["line_number"],
                 "procedure_code": line_row["procedure_code"],
                 "charge": amount(line_row["charge"]),
-                "units": None if line_row["units"] is None else str(line_row["units"]),
+                "units": quantity(line_row["units"]),
                 "line": line,
                 "payment": paid,
             }

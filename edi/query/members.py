@@ -5,18 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, exists, select
 
-from edi.query.base import FIRST_PAGE, Decoder, Page, QueryError, id_condition, order_by, person
+from edi.query.base import (
+    FIRST_PAGE,
+    Decoder,
+    Page,
+    QueryError,
+    id_condition,
+    newest_first,
+    order_by,
+    person,
+    unindexed,
+)
 from edi.query.dates import DateRange, range_condition
 from edi.store import models as m
 
-SORT_KEYS = {
-    "received": m.File.received_at,
-    "partner": m.File.partner,
-    "maintenance": m.MemberRow.maintenance_type,
-    "relationship": m.MemberRow.relationship,
-}
+#: the transaction kinds whose files hold members
+KINDS = ("834",)
+#: sort keys besides the default newest-first order (each an indexed column)
+SORT_KEYS = {"maintenance": m.MemberRow.maintenance_type}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,20 +37,22 @@ class MemberFilter:
     file_id: str | None = None
 
 
-def _conditions(flt: MemberFilter, index: Any) -> list[Any]:
+def _conditions(flt: MemberFilter, index: Any) -> tuple[list[Any], list[Any]]:
+    """(conditions on members, conditions on their files)."""
     member, coverage = m.MemberRow, m.CoverageRow
     out: list[Any] = []
+    files: list[Any] = []
     if flt.partner is not None:
-        out.append(m.File.partner == flt.partner)
+        files.append(m.File.partner == flt.partner)
     if flt.maintenance_type is not None:
-        out.append(member.maintenance_type == flt.maintenance_type)
+        out.append(unindexed(member.maintenance_type) == flt.maintenance_type)
     if flt.subscribers_only:
         out.append(member.is_subscriber.is_(True))
     if flt.file_id is not None:
         out.append(id_condition(member.file_id, flt.file_id))
     covered = []
     if flt.insurance_line is not None:
-        covered.append(coverage.insurance_line == flt.insurance_line.upper())
+        covered.append(unindexed(coverage.insurance_line) == flt.insurance_line.upper())
     if flt.effective is not None:
         covered.append(
             range_condition(
@@ -54,8 +64,8 @@ def _conditions(flt: MemberFilter, index: Any) -> list[Any]:
             )
         )
     if covered:
-        out.append(member.id.in_(select(coverage.member_row_id).where(*covered)))
-    return out
+        out.append(exists(select(coverage.id).where(coverage.member_row_id == member.id, *covered)))
+    return out, files
 
 
 def _coverages(conn: Any, member_ids: list[str]) -> dict[str, list[Any]]:
@@ -99,15 +109,27 @@ def list_members(
     page: Page = FIRST_PAGE,
 ) -> list[dict[str, Any]]:
     member = m.MemberRow
-    query = (
-        select(member, m.File.partner, m.File.received_at)
-        .join(m.File, m.File.id == member.file_id)
-        .where(*_conditions(flt, index))
+    conditions, files = _conditions(flt, index)
+    base = select(member, m.File.partner, m.File.received_at).join(
+        m.File, m.File.id == member.file_id
     )
-    query = page.apply(order_by(query, sort, SORT_KEYS, "-received").order_by(member.ordinal))
     with engine.connect() as conn:
-        rows = list(conn.execute(query).mappings())
-        coverages = _coverages(conn, [r["id"] for r in rows])
+        if sort in (None, "-received", "received"):
+            ids = newest_first(
+                conn, member, conditions, files, page, kinds=KINDS, oldest=sort == "received"
+            )
+        else:
+            query = order_by(
+                select(member.id).join(m.File, m.File.id == member.file_id),
+                sort,
+                SORT_KEYS,
+                "maintenance",
+            )
+            query = query.where(*conditions, *files).order_by(member.id)
+            ids = list(conn.execute(page.apply(query)).scalars())
+        found = {r["id"]: r for r in conn.execute(base.where(member.id.in_(ids))).mappings()}
+        rows = [found[i] for i in ids]
+        coverages = _coverages(conn, ids)
     return [_summary(r, decoder.record("members", r), coverages.get(r["id"], [])) for r in rows]
 
 

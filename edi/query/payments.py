@@ -8,13 +8,22 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from edi.query.base import FIRST_PAGE, Decoder, Page, QueryError, amount, id_condition, order_by
+from edi.query.base import (
+    FIRST_PAGE,
+    Decoder,
+    Page,
+    QueryError,
+    amount,
+    id_condition,
+    newest_first,
+    order_by,
+    unindexed,
+)
 from edi.store import models as m
 
+#: sort keys besides the default newest-first order (each an indexed column)
 SORT_KEYS = {
-    "received": m.File.received_at,
     "date": m.PaymentRow.payment_date,
-    "amount": m.PaymentRow.amount,
     "payer": m.PaymentRow.payer_id,
     "trace": m.PaymentRow.trace_number,
 }
@@ -31,24 +40,26 @@ class PaymentFilter:
     file_id: str | None = None
 
 
-def _conditions(flt: PaymentFilter) -> list[Any]:
+def _conditions(flt: PaymentFilter) -> tuple[list[Any], list[Any]]:
+    """(conditions on payments, conditions on their files)."""
     pay = m.PaymentRow
     out: list[Any] = []
+    files: list[Any] = []
     if flt.partner is not None:
-        out.append(m.File.partner == flt.partner)
+        files.append(m.File.partner == flt.partner)
     if flt.payer is not None:
-        out.append(pay.payer_id == flt.payer)
+        out.append(unindexed(pay.payer_id) == flt.payer)
     if flt.payee_npi is not None:
-        out.append(pay.payee_npi == flt.payee_npi)
+        out.append(unindexed(pay.payee_npi) == flt.payee_npi)
     if flt.trace is not None:
         out.append(pay.trace_number == flt.trace)
     if flt.since is not None:
-        out.append(pay.payment_date >= flt.since)
+        out.append(unindexed(pay.payment_date) >= flt.since)
     if flt.until is not None:
-        out.append(pay.payment_date <= flt.until)
+        out.append(unindexed(pay.payment_date) <= flt.until)
     if flt.file_id is not None:
         out.append(id_condition(pay.file_id, flt.file_id))
-    return out
+    return out, files
 
 
 def _summary(row: Any) -> dict[str, Any]:
@@ -76,9 +87,19 @@ def _base() -> Any:
 def list_payments(
     engine: Engine, flt: PaymentFilter, *, sort: str | None = None, page: Page = FIRST_PAGE
 ) -> list[dict[str, Any]]:
-    query = page.apply(order_by(_base().where(*_conditions(flt)), sort, SORT_KEYS, "-received"))
+    pay = m.PaymentRow
+    conditions, files = _conditions(flt)
     with engine.connect() as conn:
-        return [_summary(r) for r in conn.execute(query).mappings()]
+        if sort in (None, "-received", "received"):
+            ids = newest_first(
+                conn, pay, conditions, files, page, kinds=("835",), oldest=sort == "received"
+            )
+        else:
+            query = select(pay.id).join(m.File, m.File.id == pay.file_id)
+            query = order_by(query.where(*conditions, *files), sort, SORT_KEYS, "-date")
+            ids = list(conn.execute(page.apply(query.order_by(pay.id))).scalars())
+        found = {r["id"]: r for r in conn.execute(_base().where(pay.id.in_(ids))).mappings()}
+    return [_summary(found[i]) for i in ids]
 
 
 def show_payment(engine: Engine, decoder: Decoder, payment_id: str) -> dict[str, Any]:

@@ -166,7 +166,7 @@ class ClaimRow(_Record, Base):
     kind: Mapped[str] = mapped_column(String(4), index=True)
     payer_id: Mapped[str | None] = mapped_column(String(80), index=True)
     billing_npi: Mapped[str | None] = mapped_column(String(80), index=True)
-    total_charge: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    total_charge: Mapped[Decimal | None] = mapped_column(AMOUNT, index=True)
     facility_code: Mapped[str | None] = mapped_column(String(2))
     frequency_code: Mapped[str | None] = mapped_column(String(1))
     line_count: Mapped[int] = mapped_column(Integer)

@@ -2,7 +2,8 @@
 
 Dates of a person are PHI (encrypted in ``phi``); the analyst commands filter on
 date ranges through these digests (edi.query.dates). Also an index on the files'
-receipt time, which the listings sort and filter on.
+receipt time, which the listings walk newest first, and on the claims' total charge,
+which they filter and sort on.
 
 Revision ID: 0003
 Revises: 0002
@@ -35,9 +36,13 @@ def upgrade() -> None:
                 batch_op.create_index(batch_op.f(f"ix_{table}_{column}"), [column], unique=False)
     with op.batch_alter_table("files", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_files_received_at"), ["received_at"], unique=False)
+    with op.batch_alter_table("claims", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_claims_total_charge"), ["total_charge"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("claims", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_claims_total_charge"))
     with op.batch_alter_table("files", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_files_received_at"))
     for table, columns in COLUMNS.items():
