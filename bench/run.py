@@ -1004,6 +1004,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="do not measure ingest (SQLite, and PostgreSQL when its initdb is found)",
     )
     parser.add_argument(
+        "--only",
+        choices=["ingest"],
+        help="measure only this: ingest (the 837P 50 MB file into SQLite and PostgreSQL); "
+        "results go to bench/out/results-<what>.json",
+    )
+    parser.add_argument(
         "--markdown",
         action="store_true",
         help=f"rewrite the results section of docs/BENCHMARKS.md (between {START_MARK} "
@@ -1018,6 +1024,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--child", nargs=2, metavar=("KIND", "FILE"), help=argparse.SUPPRESS)
     parser.add_argument("--child-help-imports", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.only == "ingest" and args.skip_ingest:
+        parser.error("--only ingest and --skip-ingest contradict each other")
+    if args.only is not None and (args.markdown or args.report_only):
+        parser.error("--only writes bench/out/results-<what>.json, not the docs: drop --markdown")
     for name in ("runs", "runs_large", "runs_small", "pyx12_runs"):
         value = getattr(args, name)
         if value is not None and value < 1:
@@ -1035,6 +1045,8 @@ def plan(args: argparse.Namespace) -> list[BenchFile]:
     ]
     if args.large:
         files.insert(0, BenchFile("837P", 200, "large"))
+    if args.only == "ingest":
+        return [f for f in files if f.set_name == "837P" and f.tier == "large"][-1:]
     return files
 
 
@@ -1100,11 +1112,13 @@ def main(argv: list[str]) -> int:
             (VALIDATE, runs),
             (PARSE, runs),
         ]
+        if args.only == "ingest":
+            todo = []
         if f.set_name == "837P" and f.tier == "large" and not args.skip_ingest:
             todo.append((INGEST_SQLITE, 1))
             if os.environ.get(PG_URL_ENV):
                 todo.append((INGEST_PG, 1))
-        if f.tier == "small" and not args.skip_pyx12:
+        if f.tier == "small" and not args.skip_pyx12 and args.only is None:
             todo += [(PYX12, pyx12_runs), (PYX12_VALIDATE, pyx12_runs)]
             if f.set_name in PYX12_PARSE_SETS:
                 todo.append((PYX12_PARSE, pyx12_runs))
@@ -1118,7 +1132,7 @@ def main(argv: list[str]) -> int:
         cluster.stop()
 
     cli = None
-    if not args.skip_cli:
+    if not args.skip_cli and args.only is None:
         log("edi --help:")
         cli = time_help()
 
@@ -1170,8 +1184,9 @@ def main(argv: list[str]) -> int:
             warnings.append(f"{f.path.name}: segment counts differ {counts}")
     if warnings:
         report["warnings"] = warnings
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    log(f"results: {RESULTS.relative_to(ROOT)}")
+    saved = RESULTS if args.only is None else OUT / f"results-{args.only}.json"
+    saved.write_text(json.dumps(report, indent=2) + "\n")
+    log(f"results: {saved.relative_to(ROOT)}")
     publish(report, args.markdown)
     return 0
 

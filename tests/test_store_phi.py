@@ -31,7 +31,7 @@ from edi.parsers.normalize import Normalizer, file_sha256
 from edi.parsers.reader import X12Reader
 from edi.records import Record
 from edi.records.export import HEAD_FIELDS
-from edi.records.phi import record_dict, split
+from edi.records.phi import Splitter, record_dict, split
 from edi.store import models as m
 from edi.store.ingest import IngestResult
 from edi.store.read import records
@@ -417,6 +417,20 @@ def test_no_field_marked_phi_is_in_the_plain_half(corpus_phi: CorpusPhi) -> None
         for record in parsed:
             found.update(_plain_phi(record, split(record)[0], record.TYPE))
     assert not found, "PHI fields in the plain half: " + ", ".join(sorted(found))
+
+
+def test_splitter_texts_are_the_json_of_split(corpus_phi: CorpusPhi) -> None:
+    """What the store encrypts and keeps in ``data`` (``Splitter.split_json``, written
+    directly and with shared parties remembered) is ``split(record)`` as compact JSON, byte
+    for byte, for every corpus record."""
+    splitter = Splitter()
+    for parsed in corpus_phi.parsed.values():
+        for record in parsed:
+            plain, phi = split(record)
+            want = tuple(
+                json.dumps(half, ensure_ascii=False, separators=(",", ":")) for half in (plain, phi)
+            )
+            assert splitter.split_json(record) == want, (record.TYPE, record.ordinal)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -10,14 +10,19 @@ a claim: the PHI half holds a list of the same length, ``{}`` for an item with n
 
 from __future__ import annotations
 
+from decimal import Decimal
+from json.encoder import encode_basestring
 from typing import Any
 
 from edi.records.base import Record
-from edi.records.export import _ENCODE, HEAD_FIELDS, _keys, _names, _plain
+from edi.records.export import HEAD_FIELDS, _keys, _names, _plain
+
+#: the types of field values that are never objects (no attribute lookup that fails)
+_SCALARS = (str, Decimal, int, bool)
 
 
 def _is_object(value: Any) -> bool:
-    return hasattr(value, "__dataclass_fields__")
+    return type(value) not in _SCALARS and hasattr(value, "__dataclass_fields__")
 
 
 def _split_value(value: Any) -> tuple[Any, Any]:
@@ -68,6 +73,72 @@ def split(record: Record) -> tuple[dict[str, Any], dict[str, Any]]:
     return _split_object(record)
 
 
+def _json(value: Any) -> str:
+    """``_ENCODE(_plain(value))`` written directly: a field's value as JSON text."""
+    kind = type(value)
+    if kind is str:
+        return encode_basestring(value)
+    if kind is Decimal:
+        return '"' + str(value) + '"'
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return str(value)
+    if kind is list:
+        return "[" + ",".join([_json(item) for item in value]) + "]"
+    return _object_json(value)
+
+
+def _object_json(obj: Any) -> str:
+    """``_ENCODE(_plain(obj))`` of a nested object: its fields that are set, as JSON text."""
+    parts: list[str] = []
+    for name, key in _keys(type(obj)):
+        value = getattr(obj, name)
+        if value is None or (type(value) is list and not value):
+            continue
+        parts.append(key + _json(value))
+    return "{" + ",".join(parts) + "}"
+
+
+def _split_value_json(value: Any) -> tuple[str | None, str | None]:
+    """:func:`_split_value` as JSON texts (``None`` for an empty half)."""
+    if isinstance(value, list):
+        if not value or not _is_object(value[0]):
+            return _json(value), None
+        halves = [_split_object_json(item) for item in value]
+        plains = "[" + ",".join([h[0] for h in halves]) + "]"
+        if all(h[1] == "{}" for h in halves):
+            return plains, None
+        return plains, "[" + ",".join([h[1] for h in halves]) + "]"
+    if not _is_object(value):
+        return _json(value), None
+    inner_plain, inner_phi = _split_object_json(value)
+    return (
+        inner_plain if inner_plain != "{}" else None,
+        inner_phi if inner_phi != "{}" else None,
+    )
+
+
+def _split_object_json(obj: Any) -> tuple[str, str]:
+    """:func:`_split_object` as two JSON object texts (``"{}"`` for an empty half)."""
+    plain: list[str] = []
+    phi: list[str] = []
+    marked: frozenset[str] = getattr(type(obj), "PHI", frozenset())
+    for name, key in _keys(type(obj)):
+        value = getattr(obj, name)
+        if value is None or (type(value) is list and not value):
+            continue
+        if name in marked:
+            phi.append(key + _json(value))
+            continue
+        plain_half, phi_half = _split_value_json(value)
+        if plain_half is not None:
+            plain.append(key + plain_half)
+        if phi_half is not None:
+            phi.append(key + phi_half)
+    return "{" + ",".join(plain) + "}", "{" + ",".join(phi) + "}"
+
+
 class Splitter:
     """:func:`split` for a stream of records, as JSON texts, splitting each shared party once.
 
@@ -88,10 +159,10 @@ class Splitter:
         marked: frozenset[str] = type(record).PHI
         for name, key in _keys(type(record)):
             value = getattr(record, name)
-            if value is None or value == []:
+            if value is None or (type(value) is list and not value):
                 continue
             if name in marked:
-                phi.append(key + _ENCODE(_plain(value)))
+                phi.append(key + _json(value))
             elif _is_object(value):
                 inner_plain, inner_phi = self._nested(value)
                 if inner_plain != "{}":
@@ -99,19 +170,18 @@ class Splitter:
                 if inner_phi != "{}":
                     phi.append(key + inner_phi)
             else:
-                plain_half, phi_half = _split_value(value)
+                plain_half, phi_half = _split_value_json(value)
                 if plain_half is not None:
-                    plain.append(key + _ENCODE(plain_half))
+                    plain.append(key + plain_half)
                 if phi_half is not None:
-                    phi.append(key + _ENCODE(phi_half))
+                    phi.append(key + phi_half)
         return "{" + ",".join(plain) + "}", "{" + ",".join(phi) + "}"
 
     def _nested(self, obj: Any) -> tuple[str, str]:
         memo = self._memo.get(id(obj))
         if memo is not None and memo[0] is obj:
             return memo[1], memo[2]
-        plain, phi = _split_object(obj)
-        texts = (_ENCODE(plain), _ENCODE(phi))
+        texts = _split_object_json(obj)
         if len(self._memo) >= self._cache:
             self._memo.clear()
         self._memo[id(obj)] = (obj, *texts)

@@ -35,6 +35,7 @@ header.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import secrets
@@ -83,6 +84,38 @@ def _key_id_bytes(key_id: str) -> bytes:
 
 # --- fields ----------------------------------------------------------------------------
 
+#: field nonces drawn from ``os.urandom`` at once
+NONCES_PER_DRAW = 1024
+
+
+class _Nonces:
+    """Random 12-byte nonces, read from ``os.urandom`` a batch at a time.
+
+    Each is used once; a batch read in one process is never used in another (after a
+    fork the child reads its own), so no two encryptions share a nonce by copying.
+    """
+
+    def __init__(self, per_draw: int = NONCES_PER_DRAW) -> None:
+        self.per_draw = per_draw
+        self._pool = b""
+        self._at = 0
+        self._pid = -1
+
+    def next(self) -> bytes:
+        at = self._at
+        if at >= len(self._pool) or self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._pool = os.urandom(NONCE_BYTES * self.per_draw)
+            at = 0
+        self._at = at + NONCE_BYTES
+        return self._pool[at : at + NONCE_BYTES]
+
+
+@functools.lru_cache(maxsize=64)
+def _key_id_raw(key_id: str) -> bytes:
+    """A key id's 16 hex characters as its 8 raw bytes."""
+    return bytes.fromhex(key_id)
+
 
 class FieldCipher:
     """Encrypts and decrypts single column values bound to (table, column, row id)."""
@@ -91,6 +124,7 @@ class FieldCipher:
         self.ring = ring
         self._aeads: dict[bytes, AESGCM] = {}
         self._places: dict[tuple[str, str], bytes] = {}
+        self._nonces = _Nonces()
 
     def _aad(self, kid: bytes, table: str, column: str, row_id: str) -> bytes:
         place = self._places.get((table, column))
@@ -107,8 +141,8 @@ class FieldCipher:
     def encrypt(self, plaintext: bytes, *, table: str, column: str, row_id: str) -> bytes:
         """``plaintext`` encrypted under the primary data key, bound to its table/column/row."""
         key = self.ring.primary
-        kid = bytes.fromhex(key.id)
-        nonce = os.urandom(NONCE_BYTES)
+        kid = _key_id_raw(key.id)
+        nonce = self._nonces.next()
         aad = self._aad(kid, table, column, row_id)
         return b"\x01" + kid + nonce + self._aead(kid, key.key).encrypt(nonce, plaintext, aad)
 

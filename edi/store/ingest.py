@@ -15,17 +15,19 @@ positions, never values) are.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from sqlalchemy import Connection, Engine, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Dialect, Engine, Table, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from edi.parsers.acks import acknowledgments
 from edi.parsers.normalize import Normalizer, file_sha256
@@ -150,18 +152,150 @@ PARENTS: dict[str, tuple[str, str]] = {
 }
 
 
-_GETTERS: dict[str, Callable[[Any], Any]] = {}
+#: record types whose row ids their children take (see PARENTS)
+PARENT_TYPES = frozenset(parent for _column, parent in PARENTS.values())
+#: record types whose rows are written before the others' (foreign keys)
+PARENTS_FIRST = ("payment", "claim", "claim_payment", "enrollment", "member")
+#: row ids drawn from the system's random source at once
+IDS_PER_DRAW = 512
+#: blind-index digests remembered within one file (the same member id, the same dates)
+DIGEST_MEMO = 50_000
+#: SQLite page cache while a file's records are written, in KiB (the default is 2 MB)
+INGEST_CACHE_KIB = 64 * 1024
 
 
-def _path(record: Any, path: str) -> Any:
-    """The value at a dotted attribute path, ``None`` when a step is missing."""
-    getter = _GETTERS.get(path)
-    if getter is None:
-        getter = _GETTERS[path] = attrgetter(path)
-    try:
-        return getter(record)
-    except AttributeError:  # a None on the way (no payer, say)
-        return None
+def _getter(path: str) -> Callable[[Any], Any]:
+    """A function giving the value at a dotted attribute path, ``None`` when a step is missing."""
+    get = attrgetter(path)
+
+    def value(record: Any) -> Any:
+        try:
+            return get(record)
+        except AttributeError:  # a None on the way (no payer, say)
+            return None
+
+    return value
+
+
+class _RowIds:
+    """Random (version 4) UUIDs as text, drawn from ``os.urandom`` a batch at a time.
+
+    A batch drawn in one process is never used in another: after a fork the child
+    draws its own.
+    """
+
+    def __init__(self, per_draw: int = IDS_PER_DRAW) -> None:
+        self.per_draw = per_draw
+        self._ready: list[str] = []
+        self._pid = os.getpid()
+
+    def next(self) -> str:
+        if not self._ready or self._pid != os.getpid():
+            self._draw()
+        return self._ready.pop()
+
+    def _draw(self) -> None:
+        self._pid = os.getpid()
+        raw = bytearray(os.urandom(16 * self.per_draw))
+        ready: list[str] = []
+        for at in range(0, len(raw), 16):
+            raw[at + 6] = raw[at + 6] & 0x0F | 0x40  # version 4
+            raw[at + 8] = raw[at + 8] & 0x3F | 0x80  # RFC 4122 variant
+            h = raw[at : at + 16].hex()
+            ready.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
+        self._ready = ready
+
+
+class _RowPlan:
+    """How one record type becomes a row: its table, plain columns, blind indexes, parent.
+
+    Compiled once from PLAIN_COLUMNS, BLIND_INDEXES and PARENTS.
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.table: str = m.RECORD_TABLES[kind].__tablename__
+        self.plain = tuple(
+            (col, _getter(path)) for col, path in PLAIN_COLUMNS.get(kind, {}).items()
+        )
+        self.indexes = tuple(
+            (col, index, _getter(path))
+            for col, (index, path) in BLIND_INDEXES.get(kind, {}).items()
+        )
+        self.parent = PARENTS.get(kind)
+        self.is_parent = kind in PARENT_TYPES
+
+
+class _RowMaker:
+    """Record rows as :meth:`Ingestor.record_row` describes them, with what repeats kept.
+
+    Blind-index digests are remembered per (index, value) until :meth:`forget` (the
+    ingest calls it after each file), so a member id or a date met again is not hashed
+    again.
+    """
+
+    def __init__(self, ingestor: Ingestor) -> None:
+        self.ingestor = ingestor
+        self.ids = _RowIds()
+        self.plans: dict[str, _RowPlan] = {}
+        self.digests: dict[tuple[str, str], str] = {}
+
+    def forget(self) -> None:
+        self.digests.clear()
+
+    def plan(self, kind: str) -> _RowPlan:
+        plan = self.plans.get(kind)
+        if plan is None:
+            plan = self.plans[kind] = _RowPlan(kind)
+        return plan
+
+    def digest(self, index: str, value: Any) -> str | None:
+        if not value:
+            return None
+        text = str(value)
+        known = self.digests.get((index, text))
+        if known is None:
+            if len(self.digests) >= DIGEST_MEMO:
+                self.digests.clear()
+            known = self.digests[(index, text)] = self.ingestor.index.digest(index, text)
+        return known
+
+    def row(
+        self, record: Record, file_id: str, set_row: str, parents: dict[str, dict[int, str]]
+    ) -> dict[str, Any]:
+        kind = record.TYPE
+        plan = self.plan(kind)
+        row_id = self.ids.next()
+        plain, phi = self.ingestor.splitter.split_json(record)
+        row: dict[str, Any] = {
+            "id": row_id,
+            "file_id": file_id,
+            "set_row_id": set_row,
+            "ordinal": record.ordinal,
+            "parent_ordinal": record.parent_ordinal,
+            "data": plain,
+            "phi": self.ingestor.cipher.encrypt(
+                phi.encode(), table=plan.table, column="phi", row_id=row_id
+            )
+            if phi != "{}"
+            else None,
+        }
+        if kind == "claim":
+            row["kind"] = record.source.kind if record.source else ""
+        for column, value in plan.plain:
+            row[column] = value(record)
+        for column, index, value in plan.indexes:
+            row[column] = self.digest(index, value(record))
+        link = plan.parent
+        if link is not None:
+            column, parent_kind = link
+            row[column] = parents.get(parent_kind, {}).get(record.parent_ordinal or -1)
+        if plan.is_parent:
+            known = parents.setdefault(kind, {})
+            if len(known) > 10_000:  # one set's worth is enough: children follow parents
+                known.clear()
+            known[record.ordinal] = row_id
+        return row
 
 
 @dataclass
@@ -264,6 +398,7 @@ class Ingestor:
         self.progress = progress
         self.validator = Validator()
         self.splitter = Splitter()
+        self._rows = _RowMaker(self)
 
     # -- one file ------------------------------------------------------------------------
     def ingest(
@@ -518,49 +653,98 @@ class Ingestor:
         accepted: set[tuple[str, str, str]],
     ) -> dict[str, int]:
         writer = _RecordWriter(self, conn, file_id, set_rows, accepted)
-        with _Counting(source.open("rb"), source.stat().st_size, self.progress) as stream:
-            for record in Normalizer().records(cast(BinaryIO, stream), str(source), sha256=sha256):
-                writer.take(record)
-        return writer.finish()
+        try:
+            with (
+                _Counting(source.open("rb"), source.stat().st_size, self.progress) as stream,
+                _old_objects_frozen(),
+                _large_page_cache(conn),
+            ):
+                for record in Normalizer().records(
+                    cast(BinaryIO, stream), str(source), sha256=sha256
+                ):
+                    writer.take(record)
+            return writer.finish()
+        finally:
+            self._rows.forget()
 
     def record_row(
         self, record: Record, file_id: str, set_row: str, parents: dict[str, dict[int, str]]
     ) -> dict[str, Any]:
-        kind = record.TYPE
-        table = m.RECORD_TABLES[kind].__tablename__
-        row_id = m.new_id()
-        plain, phi = self.splitter.split_json(record)
-        row: dict[str, Any] = {
-            "id": row_id,
-            "file_id": file_id,
-            "set_row_id": set_row,
-            "ordinal": record.ordinal,
-            "parent_ordinal": record.parent_ordinal,
-            "data": plain,
-            "phi": self.cipher.encrypt(phi.encode(), table=table, column="phi", row_id=row_id)
-            if phi != "{}"
-            else None,
-        }
-        if kind == "claim":
-            row["kind"] = record.source.kind if record.source else ""
-        for column, path in PLAIN_COLUMNS.get(kind, {}).items():
-            row[column] = _path(record, path)
-        for column, (index, path) in BLIND_INDEXES.get(kind, {}).items():
-            value = _path(record, path)
-            if kind == "member" and index == "ssn" and value is None:
-                row[column] = None
-                continue
-            row[column] = self.index.digest(index, str(value)) if value else None
-        link = PARENTS.get(kind)
-        if link is not None:
-            column, parent_kind = link
-            row[column] = parents.get(parent_kind, {}).get(record.parent_ordinal or -1)
-        if kind in ("claim", "payment", "claim_payment", "member"):
-            known = parents.setdefault(kind, {})
-            if len(known) > 10_000:  # one set's worth is enough: children follow parents
-                known.clear()
-            known[record.ordinal] = row_id
-        return row
+        """One record's row by column: ids, the plain half as JSON, the PHI half encrypted
+        (bound to the table, column and row id), the plain columns (PLAIN_COLUMNS), the blind
+        indexes (BLIND_INDEXES) and the parent's row id (PARENTS, from ``parents``: record type
+        -> ordinal -> row id, which this fills for the children that follow)."""
+        return self._rows.row(record, file_id, set_row, parents)
+
+
+#: DBAPI parameter styles -> the positional marker of one value
+_MARKERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+class _TableInsert:
+    """One record table's INSERT, run through the DBAPI cursor with rows as tuples.
+
+    The columns are the table's own (from the SQLAlchemy model, in its order) that the rows
+    fill, plus those with a fixed default; each value goes through the dialect's bind
+    processor for its column type, so what is stored is what SQLAlchemy would store (on
+    SQLite, amounts as REAL and booleans as 0 or 1).
+    """
+
+    def __init__(self, table: Table, dialect: Dialect, keys: Iterable[str]) -> None:
+        filled = tuple(keys)
+        unknown = set(filled) - set(table.columns.keys())
+        if unknown:
+            raise ValueError(f"table {table.name} has no column {', '.join(sorted(unknown))}")
+        names: list[str] = []
+        fixed: list[Any] = []
+        for column in table.columns:
+            if column.name in filled:
+                names.append(column.name)
+        for column in table.columns:
+            default = column.default
+            if column.name not in filled and default is not None and default.is_scalar:
+                names.append(column.name)
+                fixed.append(getattr(default, "arg", None))
+        self.keys = filled
+        self.values = _values_of(names[: len(names) - len(fixed)])
+        self.fixed = tuple(fixed)
+        self.converters = tuple(
+            (i, convert)
+            for i, column in enumerate(table.columns[name] for name in names)
+            if (convert := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        )
+        prep = dialect.identifier_preparer
+        marker = _MARKERS[dialect.paramstyle]
+        self.sql = (
+            f"INSERT INTO {prep.format_table(table)} "
+            f"({', '.join(prep.quote(n) for n in names)}) "
+            f"VALUES ({', '.join(marker for _ in names)})"
+        )
+
+    def params(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        """``row`` (column -> value) as the statement's parameters."""
+        values = self.values(row) + self.fixed
+        if not self.converters:
+            return values
+        out = list(values)
+        for i, convert in self.converters:
+            out[i] = convert(out[i])
+        return tuple(out)
+
+    def run(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(self.sql, [self.params(row) for row in rows])
+        finally:
+            cursor.close()
+
+
+def _values_of(keys: list[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A function giving the values of ``keys`` of a dict, as a tuple (even for one key)."""
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda row: (row[key],)
+    return itemgetter(*keys)
 
 
 class _RecordWriter:
@@ -585,6 +769,8 @@ class _RecordWriter:
         #: set row id -> kind of transaction (837P, 835, ...)
         self.kinds: dict[str, str] = {}
         self.counts: dict[str, int] = {}
+        #: record type -> its INSERT (made at the first batch, from the rows' columns)
+        self.inserts: dict[str, _TableInsert] = {}
 
     def take(self, record: Record) -> None:
         src = record.source
@@ -614,11 +800,19 @@ class _RecordWriter:
 
     def flush(self) -> None:
         # parents first, so foreign keys hold
-        for kind in ("payment", "claim", "claim_payment", "enrollment", "member", *self.pending):
+        for kind in (*PARENTS_FIRST, *self.pending):
             rows = self.pending.get(kind)
             if rows:
-                self.conn.execute(insert(m.RECORD_TABLES[kind]), rows)
+                self._insert(kind, rows).run(self.conn, rows)
                 rows.clear()
+
+    def _insert(self, kind: str, rows: list[dict[str, Any]]) -> _TableInsert:
+        statement = self.inserts.get(kind)
+        if statement is None or statement.keys != tuple(rows[0]):
+            table = cast(Table, m.RECORD_TABLES[kind].__table__)
+            statement = _TableInsert(table, self.conn.dialect, rows[0])
+            self.inserts[kind] = statement
+        return statement
 
     def finish(self) -> dict[str, int]:
         self.flush()
@@ -629,6 +823,38 @@ class _RecordWriter:
                 .values(kind=kind)
             )
         return self.counts
+
+
+@contextmanager
+def _large_page_cache(conn: Connection) -> Iterator[None]:
+    """On SQLite, a page cache of INGEST_CACHE_KIB while a file's records are written.
+
+    Each claim row goes into a dozen indexes at random places (the blind indexes are
+    HMACs); with the default 2 MB cache most of those pages are written out to the WAL
+    and read back again many times over. The connection's own size is put back after.
+    """
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size=-{INGEST_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with suppress(DBAPIError):  # a broken connection: the error in flight matters
+            conn.exec_driver_sql(f"PRAGMA cache_size={int(cast(int, before))}")
+
+
+@contextmanager
+def _old_objects_frozen() -> Iterator[None]:
+    """While a file's records are stored, the cyclic garbage collector passes over the
+    objects that were alive before (maps, compiled checks, modules): each of its full
+    passes would otherwise walk them all again."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 class _Counting:
