@@ -335,10 +335,12 @@ class IngestResult:
 
 def configured_ingestor(settings: Any, store: Any, *, operator: Any, **options: Any) -> Ingestor:
     """An :class:`Ingestor` on ``store`` as the configuration says: its audit log, the
-    archive folder and acknowledgment counter under ``EDI_HOME``, the checkpoint interval
-    (``[audit] checkpoint_every``); ``options`` go to the constructor (partner, ...)."""
+    archive folder under ``EDI_HOME``, the acknowledgments' control numbers from the
+    store's series (shared by every worker; it starts after the counter file under
+    ``EDI_HOME`` that stores without it used), the checkpoint interval (``[audit]
+    checkpoint_every``); ``options`` go to the constructor (partner, ...)."""
     from edi.audit.chain import AuditLog
-    from edi.control_numbers import ControlNumbers
+    from edi.store.sequence import StoreControlNumbers
 
     every = settings.options.get("audit", {}).get("checkpoint_every", CHECKPOINT_EVERY)
     return Ingestor(
@@ -346,7 +348,9 @@ def configured_ingestor(settings: Any, store: Any, *, operator: Any, **options: 
         ring=store.ring,
         audit=options.pop("audit", None) or AuditLog(store.engine),
         archive_dir=settings.archive_dir,
-        numbers=ControlNumbers(settings.home / "ack-control-number").next_isa,
+        numbers=StoreControlNumbers(
+            store.engine, legacy_file=settings.home / "ack-control-number"
+        ).next_isa,
         operator=operator,
         checkpoint_every=int(every),
         **options,

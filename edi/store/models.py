@@ -312,6 +312,16 @@ class FileClaim(Base):
     )
 
 
+class ControlNumber(Base):
+    """The last control number handed out in one series (``ack``: the ISA13 and GS06 of
+    the acknowledgments we send), shared by every worker of the store."""
+
+    __tablename__ = "control_numbers"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last: Mapped[int] = mapped_column(BigInteger)
+
+
 #: record type -> its table class
 RECORD_TABLES: dict[str, type[Base]] = {
     "claim": ClaimRow,
@@ -336,6 +346,7 @@ __all__ = [
     "Acknowledgment",
     "ClaimPaymentRow",
     "ClaimRow",
+    "ControlNumber",
     "CoverageRow",
     "EnrollmentRow",
     "File",
