@@ -27,6 +27,8 @@ it names hold roles, and a user it does not name is refused with a message sayin
 
 from __future__ import annotations
 
+import contextlib
+import getpass
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -70,10 +72,16 @@ class AccessDenied(EdiError):
 
 
 def os_user() -> str:
-    """The account this process runs as (the same name audit entries carry)."""
-    from edi.audit.chain import _os_user
+    """The account this process runs as (audit entries carry it): its effective uid's
+    account, else the login name."""
+    with contextlib.suppress(ImportError, KeyError, AttributeError):
+        import pwd
 
-    return _os_user()
+        return pwd.getpwuid(os.geteuid()).pw_name
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
 @dataclass(frozen=True, slots=True)

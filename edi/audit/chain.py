@@ -77,7 +77,6 @@ forger can sign new checkpoints with a key of their own.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import hashlib
 import json
 import os
@@ -104,6 +103,7 @@ from sqlalchemy import (
     update,
 )
 
+from edi.access import os_user
 from edi.audit.tables import AuditHead, AuditRow, CheckpointRow
 from edi.errors import EdiError
 
@@ -236,18 +236,6 @@ def format_time(moment: datetime) -> str:
 # --- who did it ----------------------------------------------------------------------------
 
 
-def _os_user() -> str:
-    """The process's user: its effective uid's account, else the login name."""
-    with contextlib.suppress(ImportError, KeyError, AttributeError):
-        import pwd
-
-        return pwd.getpwuid(os.geteuid()).pw_name
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
-
-
 @dataclass(frozen=True, slots=True)
 class Operator:
     """Who an entry is attributed to: the OS user, and the flow run or partner if any."""
@@ -274,7 +262,7 @@ class Operator:
         remote_user: str | None = None,
     ) -> Operator:
         """This process's user, with the flow run (and partner, remote user) when given."""
-        return cls(_os_user(), flow_run_id, partner, remote_user)
+        return cls(os_user(), flow_run_id, partner, remote_user)
 
     def __str__(self) -> str:
         parts = [self.os_user]
