@@ -7,7 +7,7 @@ builds (or reuses) a store with :mod:`bench.store_gen`, then times each query tw
   (what a long-lived service would see);
 - ``cli_s``: the ``edi`` executable end to end in a fresh process (interpreter start,
   imports, opening the store and the key ring, the query, decrypting and masking the
-  page, printing), one run after the in-process ones.
+  page, printing), best of ``--runs``.
 
 The target (under 1 s) is the store's answer, ``query_s``; ``cli_s`` is reported
 beside it with its own verdict, since most of it is the interpreter and its imports. The report (JSON on stdout, a table on stderr) also gives the
@@ -187,17 +187,19 @@ def measure(home: Path, url: str, samples: dict[str, Any], runs: int) -> list[di
             start = time.perf_counter()
             rows = call(ctx)
             times.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        done = subprocess.run(
-            [_edi(), *args, "--format", "json"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        cli = time.perf_counter() - start
-        if done.returncode != 0:
-            raise SystemExit(f"{label}: edi exited {done.returncode}: {done.stderr[-500:]}")
+        cli = float("inf")
+        for _ in range(runs):
+            start = time.perf_counter()
+            done = subprocess.run(
+                [_edi(), *args, "--format", "json"],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            cli = min(cli, time.perf_counter() - start)
+            if done.returncode != 0:
+                raise SystemExit(f"{label}: edi exited {done.returncode}: {done.stderr[-500:]}")
         out.append(
             {
                 "query": label,
@@ -214,13 +216,15 @@ def measure(home: Path, url: str, samples: dict[str, Any], runs: int) -> list[di
     return out
 
 
-def cli_floor(home: Path, url: str) -> float:
-    """``edi whoami`` end to end: the interpreter and import cost every command pays."""
-    env = {**os.environ, "EDI_HOME": str(home), "EDI_DATABASE_URL": url, "EDI_CONFIG": ""}
+def cli_floor() -> float:
+    """A fresh interpreter importing what a listing imports (click, SQLAlchemy, the
+    store's tables, the query and crypto modules): what every command pays before its
+    query, best of 3."""
+    code = "import edi.cli, edi.cli.analyst, edi.query.claims, edi.store.session, edi.store.keys"
     best = float("inf")
     for _ in range(3):
         start = time.perf_counter()
-        subprocess.run([_edi(), "whoami"], env=env, capture_output=True, check=True)
+        subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
         best = min(best, time.perf_counter() - start)
     return round(best, 3)
 
@@ -256,7 +260,7 @@ def main(argv: list[str]) -> int:
         "database": url.split("://")[0],
         "counts": made.get("counts"),
         "db_bytes": made.get("db_bytes"),
-        "cli_floor_s": cli_floor(args.home, url),
+        "cli_floor_s": cli_floor(),
         "target_s": TARGET_S,
         "results": results,
         "all_met": all(r["met"] for r in results),
@@ -279,8 +283,8 @@ def markdown(report: dict[str, Any], args: argparse.Namespace) -> str:
         f"{counts.get('service_lines', 0):,} service lines, "
         f"{counts.get('claim_payments', 0):,} claim payments, "
         f"{counts.get('members', 0):,} members, {counts.get('files', 0):,} files, "
-        f"{(report['db_bytes'] or 0) / 1e9:.1f} GB. `edi whoami` end to end (interpreter, "
-        f"imports): {report['cli_floor_s']:.2f} s.",
+        f"{(report['db_bytes'] or 0) / 1e9:.1f} GB. A fresh interpreter importing what a "
+        f"listing imports: {report['cli_floor_s']:.2f} s. `edi` end to end: best of {args.runs}.",
         "",
         "| query | rows | in process s | under 1 s | `edi` end to end s | under 1 s |",
         "|---|--:|--:|---|--:|---|",
