@@ -110,8 +110,12 @@ def settings(ctx: click.Context) -> Any:
     from edi.config import load_settings
     from edi.errors import ConfigError
 
-    obj = ctx.find_root().obj or {}
-    try:
-        return load_settings(obj.get("config"), obj.get("database"))
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    root = ctx.find_root()
+    obj = root.obj if root.obj is not None else {}
+    if "settings" not in obj:  # read once per invocation (role checks read it first)
+        try:
+            obj["settings"] = load_settings(obj.get("config"), obj.get("database"))
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+        root.obj = obj
+    return obj["settings"]

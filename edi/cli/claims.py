@@ -77,16 +77,14 @@ def claims_list(
     """
     from edi.query.base import Page
     from edi.query.claims import ClaimFilter, list_claims
-    from edi.query.dates import DateRange
+    from edi.query.dates import span
 
     reader = Reader(ctx, reveal=reveal, reason=reason)
-    span = None
-    if date_from or date_to:
-        span = reader.run(DateRange, date_from or date(1900, 1, 1), date_to or date(2099, 12, 31))
+    service = reader.run(span, date_from, date_to)
     flt = ClaimFilter(
         partner=partner,
         kind=kind,
-        service=span,
+        service=service,
         payer=payer,
         billing_npi=billing_npi,
         status=status,

@@ -64,20 +64,16 @@ def members_list(
 ) -> None:
     """List members, PHI masked. Sort keys: received, partner, maintenance, relationship."""
     from edi.query.base import Page
-    from edi.query.dates import DateRange
+    from edi.query.dates import span
     from edi.query.members import MemberFilter, list_members
 
     reader = Reader(ctx, reveal=reveal, reason=reason)
-    span = None
-    if effective_from or effective_to:
-        span = reader.run(
-            DateRange, effective_from or date(1900, 1, 1), effective_to or date(2099, 12, 31)
-        )
+    effective = reader.run(span, effective_from, effective_to)
     flt = MemberFilter(
         partner=partner,
         maintenance_type=maintenance,
         insurance_line=insurance_line,
-        effective=span,
+        effective=effective,
         subscribers_only=subscribers,
         file_id=file_id,
     )

@@ -13,6 +13,7 @@ from edi.errors import EdiError
 from edi.masking import mask_phi
 from edi.records.phi import merge
 from edi.store import models as m
+from edi.store.read import phi_half
 
 #: files per step of a newest-first walk, doubling up to WALK_MAX
 WALK_FIRST, WALK_MAX = 8, 1024
@@ -127,6 +128,20 @@ def small_set(conn: Connection, table: Any, indexed: list[Any]) -> bool:
     return int(conn.execute(select(func.count()).select_from(bounded)).scalar_one()) <= SMALL_SET
 
 
+def only(rows: list[Any], what: str, given: str) -> Any:
+    """The one row an id (or id prefix) ``given`` named; a clear error for none or several."""
+    if not rows:
+        raise QueryError(f"no {what} {given}")
+    if len(rows) > 1:
+        raise QueryError(f"{given} names more than one {what}; give more of the id")
+    return rows[0]
+
+
+def one_row(conn: Connection, query: Select[Any], what: str, given: str) -> Any:
+    """The row of ``query`` (filtered by an id or prefix ``given``), see :func:`only`."""
+    return only(list(conn.execute(query.limit(2)).mappings()), what, given)
+
+
 def id_condition(column: Any, text: str) -> ColumnElement[bool]:
     """A row id or a unique prefix of one (at least 4 characters)."""
     text = text.strip().lower()
@@ -170,21 +185,14 @@ class Decoder:
 
         self._cipher = FieldCipher(self.ring)
 
-    def phi(self, table: str, row_id: str, value: bytes | None) -> dict[str, Any]:
-        """The PHI half of one row, masked unless revealing."""
-        if value is None:
-            return {}
-        text = self._cipher.decrypt(value, table=table, column="phi", row_id=row_id)
-        half: dict[str, Any] = json.loads(text)
-        if self.reveal:
-            self.revealed.append((table, row_id))
-            return half
-        return mask_phi(half)
-
     def record(self, table: str, row: Any) -> dict[str, Any]:
-        """A stored record's data fields (its ``data`` and decoded ``phi`` merged)."""
-        data: dict[str, Any] = json.loads(row["data"])
-        return merge(data, self.phi(table, row["id"], row["phi"]))
+        """A stored record's data fields (its ``data`` and decoded ``phi`` merged), PHI
+        masked unless revealing."""
+        half = phi_half(self._cipher, table, row)
+        if half and self.reveal:
+            self.revealed.append((table, row["id"]))
+        plain: dict[str, Any] = json.loads(row["data"])
+        return merge(plain, half if self.reveal else mask_phi(half))
 
     def revealed_ids(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -193,18 +201,6 @@ class Decoder:
             if row_id not in ids:
                 ids.append(row_id)
         return out
-
-
-def dig(data: Any, *path: str | int) -> Any:
-    """``data[path[0]][path[1]]...``, ``None`` where a step is missing."""
-    for step in path:
-        if isinstance(step, int):
-            if not isinstance(data, list) or len(data) <= step:
-                return None
-        elif not isinstance(data, dict):
-            return None
-        data = data[step] if isinstance(step, int) else data.get(step)
-    return data
 
 
 def person(data: Any) -> str | None:
@@ -222,9 +218,10 @@ __all__ = [
     "Page",
     "QueryError",
     "amount",
-    "dig",
     "id_condition",
     "newest_first",
+    "one_row",
+    "only",
     "small_set",
     "unindexed",
     "order_by",

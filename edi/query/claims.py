@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, exists, func, or_, select
 
+from edi.codes import describe_adjustment, describe_remark
 from edi.query.base import (
     FIRST_PAGE,
     Decoder,
@@ -23,6 +24,7 @@ from edi.query.base import (
     amount,
     id_condition,
     newest_first,
+    one_row,
     order_by,
     person,
     quantity,
@@ -257,23 +259,14 @@ def _remit_text(codes: list[str]) -> str:
 
 def show_claim(engine: Engine, decoder: Decoder, claim_id: str) -> dict[str, Any]:
     """A claim whole: file, header, parties, diagnoses, lines, and its remittance."""
-    from edi.codes import describe, describe_adjustment
-
     claim = m.ClaimRow
     with engine.connect() as conn:
-        rows = list(
-            conn.execute(
-                select(claim, m.File.partner, m.File.original_name, m.File.received_at)
-                .join(m.File, m.File.id == claim.file_id)
-                .where(id_condition(claim.id, claim_id))
-                .limit(2)
-            ).mappings()
+        query = (
+            select(claim, m.File.partner, m.File.original_name, m.File.received_at)
+            .join(m.File, m.File.id == claim.file_id)
+            .where(id_condition(claim.id, claim_id))
         )
-        if not rows:
-            raise QueryError(f"no claim {claim_id}")
-        if len(rows) > 1:
-            raise QueryError(f"{claim_id} names more than one claim; give more of the id")
-        row = rows[0]
+        row = one_row(conn, query, "claim", claim_id)
         lines = list(
             conn.execute(
                 select(m.ServiceLineRow)
@@ -309,9 +302,9 @@ def show_claim(engine: Engine, decoder: Decoder, claim_id: str) -> dict[str, Any
             "paid": amount(cp_row["paid"]),
             "patient_responsibility": amount(cp_row["patient_responsibility"]),
             "payer_claim_id": cp.get("payer_claim_control_number"),
-            "adjustments": [_adjustment(a, describe_adjustment) for a in cp.get("adjustments", [])],
+            "adjustments": [_adjustment(a) for a in cp.get("adjustments", [])],
             "remarks": [
-                {"code": code, "description": describe("rarc", code) or "no description"}
+                {"code": code, "description": describe_remark(code)}
                 for code in cp.get("outpatient_remarks", []) + cp.get("inpatient_remarks", [])
             ],
             "payment": _payment_summary(pay_row),
@@ -321,9 +314,10 @@ def show_claim(engine: Engine, decoder: Decoder, claim_id: str) -> dict[str, Any
         }
         out["remittance"].append(remit)
         remit_lines.extend(services)
+    taken: set[int] = set()
     for line_row in lines:
         line = decoder.record("service_lines", line_row)
-        paid = _line_payment(line, remit_lines, describe_adjustment)
+        paid = _line_payment(line, remit_lines, taken)
         out["lines"].append(
             {
                 "id": line_row["id"],
@@ -386,7 +380,7 @@ def _payment_summary(pay: Any) -> dict[str, Any] | None:
     }
 
 
-def _adjustment(adj: dict[str, Any], describe_adjustment: Any) -> dict[str, Any]:
+def _adjustment(adj: dict[str, Any]) -> dict[str, Any]:
     return {
         "group": adj.get("group"),
         "reason": adj.get("reason"),
@@ -396,20 +390,18 @@ def _adjustment(adj: dict[str, Any], describe_adjustment: Any) -> dict[str, Any]
 
 
 def _line_payment(
-    line: dict[str, Any], services: list[dict[str, Any]], describe_adjustment: Any
+    line: dict[str, Any], services: list[dict[str, Any]], taken: set[int]
 ) -> dict[str, Any] | None:
     """The 835 service payment for a line: same procedure code (and line control number
-    when both have one), each taken once."""
-    for service in services:
-        if service.get("_taken"):
+    when both have one), each taken once (``taken``: the positions already matched)."""
+    for at, service in enumerate(services):
+        if at in taken:
             continue
         same_code = service.get("procedure_code") == line.get("procedure_code")
         lcn = service.get("line_control_number"), line.get("line_control_number")
         if same_code and (None in lcn or lcn[0] == lcn[1]):
-            service["_taken"] = True
-            adjustments = [
-                _adjustment(a, describe_adjustment) for a in service.get("adjustments", [])
-            ]
+            taken.add(at)
+            adjustments = [_adjustment(a) for a in service.get("adjustments", [])]
             responsibility = sum(
                 (Decimal(a["amount"]) for a in adjustments if a["group"] == "PR" and a["amount"]),
                 Decimal(0),

@@ -33,6 +33,17 @@ class DateRange:
             raise ValueError(f"date range ends ({self.end}) before it starts ({self.start})")
 
 
+#: the ends an open range stops at
+EARLIEST, LATEST = date(1900, 1, 1), date(2099, 12, 31)
+
+
+def span(start: date | None, end: date | None) -> DateRange | None:
+    """The range from ``start`` to ``end`` (either open), ``None`` when neither is given."""
+    if start is None and end is None:
+        return None
+    return DateRange(start or EARLIEST, end or LATEST)
+
+
 def _month_end(day: date) -> date:
     following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
     return following - timedelta(days=1)
@@ -72,4 +83,4 @@ def range_condition(
     return or_(*parts) if parts else false()
 
 
-__all__ = ["MAX_MONTHS", "DateRange", "range_condition", "split_range"]
+__all__ = ["MAX_MONTHS", "DateRange", "range_condition", "span", "split_range"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from edi.query.base import FIRST_PAGE, Page, QueryError, id_condition, order_by
+from edi.query.base import FIRST_PAGE, Page, QueryError, id_condition, one_row, only, order_by
 from edi.store import models as m
 
 FILE_SORT = {
@@ -112,14 +112,7 @@ def list_files(
 
 def show_file(engine: Engine, file_id: str) -> dict[str, Any]:
     with engine.connect() as conn:
-        rows = list(
-            conn.execute(select(m.File).where(id_condition(m.File.id, file_id)).limit(2)).mappings()
-        )
-        if not rows:
-            raise QueryError(f"no file {file_id}")
-        if len(rows) > 1:
-            raise QueryError(f"{file_id} names more than one file; give more of the id")
-        row = rows[0]
+        row = one_row(conn, select(m.File).where(id_condition(m.File.id, file_id)), "file", file_id)
         acks = _ack_codes(conn, [row["id"]])
         interchanges = list(
             conn.execute(select(m.Interchange).where(m.Interchange.file_id == row["id"])).mappings()
@@ -257,21 +250,17 @@ def show_transaction(engine: Engine, set_row_id: str) -> dict[str, Any]:
     """A set with its errors (codes and positions, never values)."""
     with engine.connect() as conn:
         found = _sets(conn, [id_condition(m.TransactionSetRow.id, set_row_id)], None, Page(2))
-        if not found:
-            raise QueryError(f"no transaction set {set_row_id}")
-        if len(found) > 1:
-            raise QueryError(f"{set_row_id} names more than one set; give more of the id")
+        out = only(found, "transaction set", set_row_id)
         errors = conn.execute(
-            select(m.TransactionSetRow.errors).where(m.TransactionSetRow.id == found[0]["id"])
+            select(m.TransactionSetRow.errors).where(m.TransactionSetRow.id == out["id"])
         ).scalar()
         counts = {
             kind: conn.execute(
-                select(table.id).where(table.set_row_id == found[0]["id"]).limit(1)  # type: ignore[attr-defined]
+                select(table.id).where(table.set_row_id == out["id"]).limit(1)  # type: ignore[attr-defined]
             ).first()
             is not None
             for kind, table in m.RECORD_TABLES.items()
         }
-    out = found[0]
     out["error_list"] = json.loads(errors) if errors else []
     out["records"] = sorted(k for k, present in counts.items() if present)
     return out

@@ -11,9 +11,9 @@ from edi.query.base import (
     FIRST_PAGE,
     Decoder,
     Page,
-    QueryError,
     id_condition,
     newest_first,
+    one_row,
     order_by,
     person,
     unindexed,
@@ -140,14 +140,7 @@ def show_member(engine: Engine, decoder: Decoder, member_id: str) -> dict[str, A
         m.File, m.File.id == member.file_id
     )
     with engine.connect() as conn:
-        rows = list(
-            conn.execute(base.where(id_condition(member.id, member_id)).limit(2)).mappings()
-        )
-        if not rows:
-            raise QueryError(f"no member {member_id}")
-        if len(rows) > 1:
-            raise QueryError(f"{member_id} names more than one member; give more of the id")
-        row = rows[0]
+        row = one_row(conn, base.where(id_condition(member.id, member_id)), "member", member_id)
         dependents: list[Any] = []
         if row["is_subscriber"]:
             dependents = list(

@@ -12,10 +12,10 @@ from edi.query.base import (
     FIRST_PAGE,
     Decoder,
     Page,
-    QueryError,
     amount,
     id_condition,
     newest_first,
+    one_row,
     order_by,
     unindexed,
 )
@@ -105,16 +105,8 @@ def list_payments(
 def show_payment(engine: Engine, decoder: Decoder, payment_id: str) -> dict[str, Any]:
     cp = m.ClaimPaymentRow
     with engine.connect() as conn:
-        rows = list(
-            conn.execute(
-                _base().where(id_condition(m.PaymentRow.id, payment_id)).limit(2)
-            ).mappings()
-        )
-        if not rows:
-            raise QueryError(f"no payment {payment_id}")
-        if len(rows) > 1:
-            raise QueryError(f"{payment_id} names more than one payment; give more of the id")
-        row = rows[0]
+        query = _base().where(id_condition(m.PaymentRow.id, payment_id))
+        row = one_row(conn, query, "payment", payment_id)
         claims = list(
             conn.execute(
                 select(cp).where(cp.payment_id == row["id"]).order_by(cp.ordinal)

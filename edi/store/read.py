@@ -25,6 +25,20 @@ class StoredRecord:
     data: dict[str, Any]
 
 
+def phi_half(cipher: Any, table: str, row: Any) -> dict[str, Any]:
+    """The PHI half of one stored record row (its ``phi`` column decrypted), ``{}`` for none.
+
+    ``cipher`` is an :class:`edi.store.crypto.FieldCipher`; a ciphertext that does not
+    belong to this row fails with :class:`edi.errors.DecryptError`.
+    """
+    if row["phi"] is None:
+        return {}
+    half: dict[str, Any] = json.loads(
+        cipher.decrypt(row["phi"], table=table, column="phi", row_id=row["id"])
+    )
+    return half
+
+
 def records(
     engine: Engine, ring: Any, kind: str, *, file_id: str | None = None
 ) -> Iterator[StoredRecord]:
@@ -44,13 +58,10 @@ def records(
         query = query.where(table.file_id == file_id)  # type: ignore[attr-defined]
     with engine.connect() as conn:
         for row in conn.execute(query).mappings():
-            data = json.loads(row["data"])
-            if row["phi"] is not None:
-                plain = cipher.decrypt(row["phi"], table=name, column="phi", row_id=row["id"])
-                data = merge(data, json.loads(plain))
+            data = merge(json.loads(row["data"]), phi_half(cipher, name, row))
             yield StoredRecord(
                 row["id"], row["file_id"], row["ordinal"], row["parent_ordinal"], data
             )
 
 
-__all__ = ["StoredRecord", "records"]
+__all__ = ["StoredRecord", "phi_half", "records"]
