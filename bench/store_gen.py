@@ -527,7 +527,7 @@ class Builder:
         result = _envelope_result(
             self.templates[kind], sender=sender, control=number, sets=sets, when=when
         )
-        set_rows = self.ingestor._envelopes(rec, file_id, result)  # type: ignore[arg-type]
+        set_rows = self.ingestor._envelopes(rec, file_id, result, os.urandom(16))  # type: ignore[arg-type]
         numbers = iter(range(500_000_000 + number * 4, 500_000_000 + number * 4 + 4))
         acks = acknowledgments(result, lambda: f"{next(numbers):09d}", when)
         self.ingestor._acks(rec, file_id, acks)  # type: ignore[arg-type]
@@ -1394,9 +1394,10 @@ def generate_store(
     from edi.control_numbers import ControlNumbers
     from edi.store import models as m
     from edi.store.db import make_engine
-    from edi.store.ingest import BLIND_INDEXES, Ingestor
+    from edi.store.ingest import Ingestor
     from edi.store.keys import FileKek, KeyRing
     from edi.store.migrate import head_revision
+    from edi.store.rows import BLIND_INDEXES
     from edi.store.session import ensure_schema
 
     home = Path(home).resolve()

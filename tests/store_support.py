@@ -24,9 +24,12 @@ class StoreKit:
     ring: Any
     audit: AuditLog
     home: Path
+    #: the ingestors' record workers (None: as the ingest decides by file size)
+    workers: int | None = None
 
     def ingestor(self, **options: Any) -> Ingestor:
         numbers = ControlNumbers(self.home / "ack-control-number")
+        options.setdefault("workers", self.workers)
         return Ingestor(
             self.engine,
             ring=self.ring,

@@ -22,11 +22,10 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from sqlalchemy import Connection, Dialect, Engine, Table, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from edi.parsers.acks import acknowledgments
@@ -36,9 +35,18 @@ from edi.parsers.validate import Validator
 from edi.records import Record
 from edi.records.phi import Splitter
 from edi.store import models as m
+from edi.store.record_worker import RecordWorker, fork_safe, usable_cores
+from edi.store.rows import (
+    BATCH,
+    BLIND_INDEXES,
+    PLAIN_COLUMNS,
+    ConnectionSink,
+    RecordBatcher,
+    RowMaker,
+    SetKey,
+    set_row_id,
+)
 
-#: records inserted per statement
-BATCH = 500
 #: audit checkpoint interval, in entries, when ``[audit] checkpoint_every`` is not set
 CHECKPOINT_EVERY = 1000
 #: error lines kept in a file's or a set's summary
@@ -47,255 +55,11 @@ MAX_ERRORS = 20
 DUPLICATE_INTERCHANGE = "025"
 ACCEPTED_CODES = ("A", "E")
 
-#: record type -> {column: attribute path in the record}
-PLAIN_COLUMNS: dict[str, dict[str, str]] = {
-    "claim": {
-        "payer_id": "payer.id",
-        "billing_npi": "billing_provider.npi",
-        "total_charge": "total_charge",
-        "facility_code": "facility_code",
-        "frequency_code": "frequency_code",
-        "line_count": "line_count",
-    },
-    "service_line": {
-        "line_number": "line_number",
-        "procedure_code": "procedure_code",
-        "revenue_code": "revenue_code",
-        "charge": "charge",
-        "units": "units",
-        "place_of_service": "place_of_service",
-    },
-    "payment": {
-        "amount": "amount",
-        "credit_debit": "credit_debit",
-        "method": "method",
-        "trace_number": "trace_number",
-        "payment_date": "payment_date",
-        "payer_id": "payer.id",
-        "payee_npi": "payee.npi",
-        "claim_count": "claim_count",
-        "balanced": "balanced",
-    },
-    "claim_payment": {
-        "status": "status",
-        "charge": "charge",
-        "paid": "paid",
-        "patient_responsibility": "patient_responsibility",
-        "filing_indicator": "filing_indicator",
-    },
-    "service_payment": {
-        "procedure_code": "procedure_code",
-        "charge": "charge",
-        "paid": "paid",
-        "units": "units",
-    },
-    "enrollment": {
-        "action": "action",
-        "purpose": "purpose",
-        "sponsor_id": "sponsor.id",
-        "payer_id": "payer.id",
-        "member_count": "member_count",
-    },
-    "member": {
-        "subscriber_ordinal": "subscriber_ordinal",
-        "is_subscriber": "is_subscriber",
-        "relationship": "relationship",
-        "maintenance_type": "maintenance_type",
-        "maintenance_reason": "maintenance_reason",
-        "benefit_status": "benefit_status",
-    },
-    "coverage": {
-        "maintenance_type": "maintenance_type",
-        "insurance_line": "insurance_line",
-        "coverage_level": "coverage_level",
-    },
-}
-#: record type -> {blind index column: (index name, attribute path)}
-BLIND_INDEXES: dict[str, dict[str, tuple[str, str]]] = {
-    "claim": {
-        "patient_control_number_bidx": ("patient_control_number", "patient_control_number"),
-        "member_id_bidx": ("member_id", "subscriber.id"),
-        "payer_claim_control_number_bidx": (
-            "payer_claim_control_number",
-            "payer_claim_control_number",
-        ),
-        "service_date_bidx": ("service_date", "first_service_date"),
-        "service_month_bidx": ("service_month", "first_service_date"),
-    },
-    "service_line": {
-        "service_date_bidx": ("service_date", "service_date_from"),
-        "service_month_bidx": ("service_month", "service_date_from"),
-    },
-    "coverage": {
-        "begin_date_bidx": ("coverage_date", "begin_date"),
-        "begin_month_bidx": ("coverage_month", "begin_date"),
-    },
-    "claim_payment": {
-        "patient_control_number_bidx": ("patient_control_number", "patient_control_number"),
-        "payer_claim_control_number_bidx": (
-            "payer_claim_control_number",
-            "payer_claim_control_number",
-        ),
-    },
-    "member": {
-        "member_id_bidx": ("member_id", "id"),
-        "subscriber_id_bidx": ("subscriber_id", "subscriber_id"),
-        "ssn_bidx": ("ssn", "ssn"),
-    },
-}
-#: record type -> (parent id column, parent record type)
-PARENTS: dict[str, tuple[str, str]] = {
-    "service_line": ("claim_id", "claim"),
-    "claim_payment": ("payment_id", "payment"),
-    "service_payment": ("claim_payment_id", "claim_payment"),
-    "coverage": ("member_row_id", "member"),
-}
-
-
-#: record types whose row ids their children take (see PARENTS)
-PARENT_TYPES = frozenset(parent for _column, parent in PARENTS.values())
-#: record types whose rows are written before the others' (foreign keys)
-PARENTS_FIRST = ("payment", "claim", "claim_payment", "enrollment", "member")
-#: row ids drawn from the system's random source at once
-IDS_PER_DRAW = 512
-#: blind-index digests remembered within one file (the same member id, the same dates)
-DIGEST_MEMO = 50_000
 #: SQLite page cache while a file's records are written, in KiB (the default is 2 MB)
 INGEST_CACHE_KIB = 64 * 1024
-
-
-def _getter(path: str) -> Callable[[Any], Any]:
-    """A function giving the value at a dotted attribute path, ``None`` when a step is missing."""
-    get = attrgetter(path)
-
-    def value(record: Any) -> Any:
-        try:
-            return get(record)
-        except AttributeError:  # a None on the way (no payer, say)
-            return None
-
-    return value
-
-
-class _RowIds:
-    """Random (version 4) UUIDs as text, drawn from ``os.urandom`` a batch at a time.
-
-    A batch drawn in one process is never used in another: after a fork the child
-    draws its own.
-    """
-
-    def __init__(self, per_draw: int = IDS_PER_DRAW) -> None:
-        self.per_draw = per_draw
-        self._ready: list[str] = []
-        self._pid = os.getpid()
-
-    def next(self) -> str:
-        if not self._ready or self._pid != os.getpid():
-            self._draw()
-        return self._ready.pop()
-
-    def _draw(self) -> None:
-        self._pid = os.getpid()
-        raw = bytearray(os.urandom(16 * self.per_draw))
-        ready: list[str] = []
-        for at in range(0, len(raw), 16):
-            raw[at + 6] = raw[at + 6] & 0x0F | 0x40  # version 4
-            raw[at + 8] = raw[at + 8] & 0x3F | 0x80  # RFC 4122 variant
-            h = raw[at : at + 16].hex()
-            ready.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-        self._ready = ready
-
-
-class _RowPlan:
-    """How one record type becomes a row: its table, plain columns, blind indexes, parent.
-
-    Compiled once from PLAIN_COLUMNS, BLIND_INDEXES and PARENTS.
-    """
-
-    def __init__(self, kind: str) -> None:
-        self.kind = kind
-        self.table: str = m.RECORD_TABLES[kind].__tablename__
-        self.plain = tuple(
-            (col, _getter(path)) for col, path in PLAIN_COLUMNS.get(kind, {}).items()
-        )
-        self.indexes = tuple(
-            (col, index, _getter(path))
-            for col, (index, path) in BLIND_INDEXES.get(kind, {}).items()
-        )
-        self.parent = PARENTS.get(kind)
-        self.is_parent = kind in PARENT_TYPES
-
-
-class _RowMaker:
-    """Record rows as :meth:`Ingestor.record_row` describes them, with what repeats kept.
-
-    Blind-index digests are remembered per (index, value) until :meth:`forget` (the
-    ingest calls it after each file), so a member id or a date met again is not hashed
-    again.
-    """
-
-    def __init__(self, ingestor: Ingestor) -> None:
-        self.ingestor = ingestor
-        self.ids = _RowIds()
-        self.plans: dict[str, _RowPlan] = {}
-        self.digests: dict[tuple[str, str], str] = {}
-
-    def forget(self) -> None:
-        self.digests.clear()
-
-    def plan(self, kind: str) -> _RowPlan:
-        plan = self.plans.get(kind)
-        if plan is None:
-            plan = self.plans[kind] = _RowPlan(kind)
-        return plan
-
-    def digest(self, index: str, value: Any) -> str | None:
-        if not value:
-            return None
-        text = str(value)
-        known = self.digests.get((index, text))
-        if known is None:
-            if len(self.digests) >= DIGEST_MEMO:
-                self.digests.clear()
-            known = self.digests[(index, text)] = self.ingestor.index.digest(index, text)
-        return known
-
-    def row(
-        self, record: Record, file_id: str, set_row: str, parents: dict[str, dict[int, str]]
-    ) -> dict[str, Any]:
-        kind = record.TYPE
-        plan = self.plan(kind)
-        row_id = self.ids.next()
-        plain, phi = self.ingestor.splitter.split_json(record)
-        row: dict[str, Any] = {
-            "id": row_id,
-            "file_id": file_id,
-            "set_row_id": set_row,
-            "ordinal": record.ordinal,
-            "parent_ordinal": record.parent_ordinal,
-            "data": plain,
-            "phi": self.ingestor.cipher.encrypt(
-                phi.encode(), table=plan.table, column="phi", row_id=row_id
-            )
-            if phi != "{}"
-            else None,
-        }
-        if kind == "claim":
-            row["kind"] = record.source.kind if record.source else ""
-        for column, value in plan.plain:
-            row[column] = value(record)
-        for column, index, value in plan.indexes:
-            row[column] = self.digest(index, value(record))
-        link = plan.parent
-        if link is not None:
-            column, parent_kind = link
-            row[column] = parents.get(parent_kind, {}).get(record.parent_ordinal or -1)
-        if plan.is_parent:
-            known = parents.setdefault(kind, {})
-            if len(known) > 10_000:  # one set's worth is enough: children follow parents
-                known.clear()
-            known[record.ordinal] = row_id
-        return row
+#: files at least this large have their rows made by a record worker when two cores are
+#: free (``workers`` left to the ingest); smaller ones are done before a fork pays off
+WORKER_MIN_BYTES = 512 * 1024
 
 
 @dataclass
@@ -314,6 +78,8 @@ class IngestResult:
     note: str = ""
     #: the acknowledgments written (edi.parsers.acks.Ack), for the caller to send
     ack_texts: list[Any] = field(default_factory=list, repr=False)
+    #: whether a record worker made the rows (see edi.store.record_worker)
+    record_worker: bool = False
 
     def line(self) -> str:
         """The one summary line `edi ingest` prints."""
@@ -380,6 +146,7 @@ class Ingestor:
         expected_sets: tuple[str, ...] = (),
         checkpoint_every: int = 0,
         progress: Callable[[int, int], None] | None = None,
+        workers: int | None = None,
     ) -> None:
         from edi.store.crypto import BlindIndex, FieldCipher
 
@@ -400,9 +167,13 @@ class Ingestor:
         self.checkpoint_every = checkpoint_every
         #: called as progress(bytes parsed, file size) while a file's records are stored
         self.progress = progress
+        #: processes making a file's rows: 2 forks a record worker for each file (when this
+        #: process runs one thread), 1 never; None: 2 for files of WORKER_MIN_BYTES or more
+        #: when two cores are free
         self.validator = Validator()
         self.splitter = Splitter()
-        self._rows = _RowMaker(self)
+        self.workers = workers
+        self._rows = RowMaker(self.splitter, self.cipher, self.index)
 
     # -- one file ------------------------------------------------------------------------
     def ingest(
@@ -415,12 +186,33 @@ class Ingestor:
         source = Path(path)
         sha256 = file_sha256(source)
         size = source.stat().st_size
-        name = original_name or source.name
         out = IngestResult(str(path), m.RECEIVED, sha256, size)
         existing = self._file_with(sha256)
         if existing is not None:
             return self._duplicate(out, existing)
+        out.file_id = m.new_id()
+        #: names the file's transaction set rows (set_row_id), here and in a record worker
+        seed = os.urandom(16)
+        worker = self._start_worker(source, sha256, out.file_id, seed)
+        out.record_worker = worker is not None
+        try:
+            return self._store(
+                source, original_name or source.name, received_sha256, out, seed, worker
+            )
+        finally:
+            if worker is not None:
+                worker.close()
 
+    def _store(
+        self,
+        source: Path,
+        name: str,
+        received_sha256: str | None,
+        out: IngestResult,
+        seed: bytes,
+        worker: RecordWorker | None,
+    ) -> IngestResult:
+        file_id, sha256, size = cast(str, out.file_id), out.sha256, out.size
         result = self.validator.validate(source)
         duplicates = self._duplicate_interchanges(result)
         if self.expected_sets:
@@ -433,8 +225,6 @@ class Ingestor:
         acks = acknowledgments(result, self.numbers, datetime.now(UTC))
         out.acks = [f"{a.kind}:{a.control}" for a in acks]
         out.ack_texts = acks
-        file_id = m.new_id()
-        out.file_id = file_id
         out.status = m.STORED if accepted else m.REJECTED
         archive = self._archive(source, file_id)
         try:
@@ -459,10 +249,13 @@ class Ingestor:
                         }
                     ],
                 )
-                set_rows = self._envelopes(conn, file_id, result)
+                set_rows = self._envelopes(conn, file_id, result, seed)
                 self._acks(conn, file_id, acks)
-                if accepted:
-                    out.records = self._records(conn, file_id, source, sha256, set_rows, accepted)
+                if set_rows:
+                    if worker is not None:
+                        out.records = self._worker_records(conn, worker, set_rows, size)
+                    else:
+                        out.records = self._records(conn, file_id, source, sha256, set_rows)
                 self.audit.append(
                     "file.stored" if accepted else "file.rejected",
                     {
@@ -559,10 +352,17 @@ class Ingestor:
         return target
 
     def _envelopes(
-        self, conn: Connection, file_id: str, result: FileResult
-    ) -> dict[tuple[str, str, str], str]:
-        """Insert interchanges, groups and sets; (ISA13, GS06, ST02) -> set row id."""
-        sets: dict[tuple[str, str, str], str] = {}
+        self, conn: Connection, file_id: str, result: FileResult, seed: bytes
+    ) -> dict[SetKey, str]:
+        """Insert interchanges, groups and sets; (ISA13, GS06, ST02) -> set row id of the
+        accepted sets, whose records are stored.
+
+        A set's row id is :func:`~edi.store.rows.set_row_id` of ``seed`` and its control
+        numbers; a second set with the same three control numbers in one file gets a
+        random one (its records are taken as the first's).
+        """
+        named: set[str] = set()
+        sets: dict[SetKey, str] = {}
         for ic in result.interchanges:
             ic_id = m.new_id()
             conn.execute(
@@ -602,8 +402,18 @@ class Ingestor:
                     ],
                 )
                 for tx in group.transactions:
-                    set_id = m.new_id()
-                    sets[(ic.control, group.control, tx.control)] = set_id
+                    key = (ic.control, group.control, tx.control)
+                    set_id = set_row_id(seed, key)
+                    if set_id in named:
+                        set_id = m.new_id()
+                    else:
+                        named.add(set_id)
+                        if (
+                            ic.ta1_code != "R"
+                            and group.ack_code != "R"
+                            and tx.ack_code in ACCEPTED_CODES
+                        ):
+                            sets[key] = set_id
                     conn.execute(
                         insert(m.TransactionSetRow),
                         [
@@ -653,180 +463,86 @@ class Ingestor:
         file_id: str,
         source: Path,
         sha256: str,
-        set_rows: dict[tuple[str, str, str], str],
-        accepted: set[tuple[str, str, str]],
+        set_rows: dict[SetKey, str],
     ) -> dict[str, int]:
-        writer = _RecordWriter(self, conn, file_id, set_rows, accepted)
+        """Make and write the records of the sets in ``set_rows`` (this process)."""
+        batcher = RecordBatcher(
+            self._rows, conn.dialect, file_id, set_rows.get, ConnectionSink(conn)
+        )
         try:
             with (
                 _Counting(source.open("rb"), source.stat().st_size, self.progress) as stream,
                 _old_objects_frozen(),
                 _large_page_cache(conn),
             ):
-                for record in Normalizer().records(
-                    cast(BinaryIO, stream), str(source), sha256=sha256
-                ):
-                    writer.take(record)
-            return writer.finish()
+                for record in _normalized(cast(BinaryIO, stream), str(source), sha256):
+                    batcher.take(record)
+                counts = batcher.finish()
+            _set_kinds(conn, batcher.kinds)
+            return counts
         finally:
             self._rows.forget()
+
+    def _worker_records(
+        self, conn: Connection, worker: RecordWorker, set_rows: dict[SetKey, str], size: int
+    ) -> dict[str, int]:
+        """Write the record worker's rows of the sets in ``set_rows``."""
+        progress = self.progress
+        with _large_page_cache(conn):
+            counts, kinds = worker.store(
+                ConnectionSink(conn),
+                conn.dialect,
+                set(set_rows.values()),
+                None if progress is None else (lambda done: progress(done, size)),
+            )
+        _set_kinds(conn, kinds)
+        if progress is not None:
+            progress(size, size)
+        return counts
+
+    def _start_worker(
+        self, source: Path, sha256: str, file_id: str, seed: bytes
+    ) -> RecordWorker | None:
+        """A record worker for this file, when it pays off and a fork is safe (see
+        :mod:`edi.store.record_worker`); ``None``: this process makes the rows."""
+        wanted = self.workers
+        if wanted is None:
+            big = source.stat().st_size >= WORKER_MIN_BYTES
+            wanted = 2 if big and usable_cores() >= 2 else 1
+        if wanted < 2 or not fork_safe():
+            return None
+        for indexes in BLIND_INDEXES.values():  # made (and saved) here, never in the worker
+            for index, _path in indexes.values():
+                self.ring.index_key(index)
+        with _old_objects_frozen():  # the worker shares these pages instead of copying them
+            return RecordWorker.start(
+                source,
+                sha256=sha256,
+                file_id=file_id,
+                seed=seed,
+                maker=self._rows,
+                dialect=self.engine.dialect,
+                records=_normalized,
+            )
 
     def record_row(
         self, record: Record, file_id: str, set_row: str, parents: dict[str, dict[int, str]]
     ) -> dict[str, Any]:
-        """One record's row by column: ids, the plain half as JSON, the PHI half encrypted
-        (bound to the table, column and row id), the plain columns (PLAIN_COLUMNS), the blind
-        indexes (BLIND_INDEXES) and the parent's row id (PARENTS, from ``parents``: record type
-        -> ordinal -> row id, which this fills for the children that follow)."""
+        """One record's row (:meth:`edi.store.rows.RowMaker.row`)."""
         return self._rows.row(record, file_id, set_row, parents)
 
 
-#: DBAPI parameter styles -> the positional marker of one value
-_MARKERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+def _normalized(stream: BinaryIO, name: str, sha256: str) -> Iterator[Record]:
+    """The records of one file's stream."""
+    return Normalizer().records(stream, name, sha256=sha256)
 
 
-class _TableInsert:
-    """One record table's INSERT, run through the DBAPI cursor with rows as tuples.
-
-    The columns are the table's own (from the SQLAlchemy model, in its order) that the rows
-    fill, plus those with a fixed default; each value goes through the dialect's bind
-    processor for its column type, so what is stored is what SQLAlchemy would store (on
-    SQLite, amounts as REAL and booleans as 0 or 1).
-    """
-
-    def __init__(self, table: Table, dialect: Dialect, keys: Iterable[str]) -> None:
-        filled = tuple(keys)
-        unknown = set(filled) - set(table.columns.keys())
-        if unknown:
-            raise ValueError(f"table {table.name} has no column {', '.join(sorted(unknown))}")
-        names: list[str] = []
-        fixed: list[Any] = []
-        for column in table.columns:
-            if column.name in filled:
-                names.append(column.name)
-        for column in table.columns:
-            default = column.default
-            if column.name not in filled and default is not None and default.is_scalar:
-                names.append(column.name)
-                fixed.append(getattr(default, "arg", None))
-        self.keys = filled
-        self.values = _values_of(names[: len(names) - len(fixed)])
-        self.fixed = tuple(fixed)
-        self.converters = tuple(
-            (i, convert)
-            for i, column in enumerate(table.columns[name] for name in names)
-            if (convert := column.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+def _set_kinds(conn: Connection, kinds: dict[str, str]) -> None:
+    """Mark each set row with the kind of transaction its records are (837P, 835, ...)."""
+    for set_row, kind in kinds.items():
+        conn.execute(
+            update(m.TransactionSetRow).where(m.TransactionSetRow.id == set_row).values(kind=kind)
         )
-        prep = dialect.identifier_preparer
-        marker = _MARKERS[dialect.paramstyle]
-        self.sql = (
-            f"INSERT INTO {prep.format_table(table)} "
-            f"({', '.join(prep.quote(n) for n in names)}) "
-            f"VALUES ({', '.join(marker for _ in names)})"
-        )
-
-    def params(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        """``row`` (column -> value) as the statement's parameters."""
-        values = self.values(row) + self.fixed
-        if not self.converters:
-            return values
-        out = list(values)
-        for i, convert in self.converters:
-            out[i] = convert(out[i])
-        return tuple(out)
-
-    def run(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.executemany(self.sql, [self.params(row) for row in rows])
-        finally:
-            cursor.close()
-
-
-def _values_of(keys: list[str]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-    """A function giving the values of ``keys`` of a dict, as a tuple (even for one key)."""
-    if len(keys) == 1:
-        key = keys[0]
-        return lambda row: (row[key],)
-    return itemgetter(*keys)
-
-
-class _RecordWriter:
-    """Batches one file's records into their tables, parents before children."""
-
-    def __init__(
-        self,
-        ingestor: Ingestor,
-        conn: Connection,
-        file_id: str,
-        set_rows: dict[tuple[str, str, str], str],
-        accepted: set[tuple[str, str, str]],
-    ) -> None:
-        self.ingestor = ingestor
-        self.conn = conn
-        self.file_id = file_id
-        self.set_rows = set_rows
-        self.accepted = accepted
-        self.pending: dict[str, list[dict[str, Any]]] = {}
-        #: record type -> ordinal -> row id, for the children that follow
-        self.parents: dict[str, dict[int, str]] = {}
-        #: set row id -> kind of transaction (837P, 835, ...)
-        self.kinds: dict[str, str] = {}
-        self.counts: dict[str, int] = {}
-        #: record type -> its INSERT (made at the first batch, from the rows' columns)
-        self.inserts: dict[str, _TableInsert] = {}
-
-    def take(self, record: Record) -> None:
-        src = record.source
-        assert src is not None
-        key = (src.interchange_control, src.group_control, src.set_control)
-        if key not in self.accepted:
-            return  # a rejected set's records are not stored
-        set_row = self.set_rows[key]
-        self.kinds[set_row] = src.kind
-        row = self.ingestor.record_row(record, self.file_id, set_row, self.parents)
-        batch = self.pending.setdefault(record.TYPE, [])
-        batch.append(row)
-        self.counts[record.TYPE] = self.counts.get(record.TYPE, 0) + 1
-        if record.TYPE == "payment":
-            # an 835's payment comes after its claim payments (its PLB is last)
-            self.flush()
-            self.conn.execute(
-                update(m.ClaimPaymentRow)
-                .where(
-                    m.ClaimPaymentRow.set_row_id == set_row,
-                    m.ClaimPaymentRow.parent_ordinal == record.ordinal,
-                )
-                .values(payment_id=row["id"])
-            )
-        elif len(batch) >= BATCH:
-            self.flush()
-
-    def flush(self) -> None:
-        # parents first, so foreign keys hold
-        for kind in (*PARENTS_FIRST, *self.pending):
-            rows = self.pending.get(kind)
-            if rows:
-                self._insert(kind, rows).run(self.conn, rows)
-                rows.clear()
-
-    def _insert(self, kind: str, rows: list[dict[str, Any]]) -> _TableInsert:
-        statement = self.inserts.get(kind)
-        if statement is None or statement.keys != tuple(rows[0]):
-            table = cast(Table, m.RECORD_TABLES[kind].__table__)
-            statement = _TableInsert(table, self.conn.dialect, rows[0])
-            self.inserts[kind] = statement
-        return statement
-
-    def finish(self) -> dict[str, int]:
-        self.flush()
-        for set_row, kind in self.kinds.items():
-            self.conn.execute(
-                update(m.TransactionSetRow)
-                .where(m.TransactionSetRow.id == set_row)
-                .values(kind=kind)
-            )
-        return self.counts
 
 
 @contextmanager
@@ -991,4 +707,4 @@ def orphan_archives(engine: Engine, archive_dir: Path) -> list[Path]:
     return sorted(p for p in archive_dir.glob("*.x12.enc") if p.name not in known)
 
 
-__all__ = ["BATCH", "IngestResult", "Ingestor", "orphan_archives"]
+__all__ = ["BATCH", "BLIND_INDEXES", "PLAIN_COLUMNS", "IngestResult", "Ingestor", "orphan_archives"]
