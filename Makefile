@@ -14,7 +14,8 @@ COMPILED_TESTS := tests/test_reader.py tests/test_structure.py tests/test_corpus
 	tests/test_validate.py tests/test_validate_cli.py tests/test_acks.py tests/test_generate.py \
 	tests/test_samples.py tests/test_checks.py tests/test_compiled.py tests/test_fields.py \
 	tests/test_x834.py tests/test_x835.py tests/test_x837.py tests/test_x837_institutional_dental.py \
-	tests/test_x837i_4010.py tests/test_parse_cli.py tests/test_store_ingest.py tests/test_store_phi.py
+	tests/test_x837i_4010.py tests/test_parse_cli.py tests/test_store_ingest.py tests/test_store_phi.py \
+	tests/test_record_worker.py
 
 .PHONY: bench-query setup demo test bench bench-transport lint clean compile clean-compiled
 

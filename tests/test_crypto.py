@@ -141,6 +141,28 @@ def test_rotation_old_values_decrypt_new_values_use_the_new_key(ring, cipher, tm
     assert FieldCipher(stale).decrypt(newest, table="claims", column="phi", row_id=ROW) == VALUE
 
 
+def test_a_sealer_is_encrypt_for_one_column_under_the_key_primary_when_made(ring, cipher):
+    seal = cipher.sealer("claims", "phi")
+    blob = seal(VALUE, ROW)
+    assert len(blob) == len(VALUE) + FIELD_OVERHEAD and blob[0] == 1
+    assert key_id_of(blob) == ring.primary.id
+    assert cipher.decrypt(blob, table="claims", column="phi", row_id=ROW) == VALUE
+    assert seal(VALUE, ROW)[9:21] != blob[9:21]  # a fresh nonce each time
+    for table, column, row in (
+        ("claims", "phi", OTHER_ROW),
+        ("members", "phi", ROW),
+        ("claims", "data", ROW),
+    ):
+        with pytest.raises(CiphertextError):
+            cipher.decrypt(blob, table=table, column=column, row_id=row)
+    before = ring.primary.id
+    ring.rotate()
+    assert key_id_of(seal(VALUE, ROW)) == before  # made before the rotation: its key
+    fresh = cipher.sealer("claims", "phi")(VALUE, ROW)
+    assert key_id_of(fresh) == ring.primary.id != before
+    assert cipher.decrypt(fresh, table="claims", column="phi", row_id=ROW) == VALUE
+
+
 def test_key_id_of_rejects_non_values():
     with pytest.raises(DecryptError):
         key_id_of(b"\x02" + bytes(40))

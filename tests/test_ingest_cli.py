@@ -113,3 +113,30 @@ def test_installed_executable(env: dict[str, str]):
     )
     assert done.returncode == 0, done.stderr
     assert "3 claim_payment, 1 payment, 5 service_payment" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("setting", "workers"),
+    [("", None), ('workers = "auto"', None), ("workers = 1", 1), ("workers = 2", 2)],
+)
+def test_the_ingest_workers_setting(tmp_path: Path, setting: str, workers: int | None):
+    from edi.config import load_settings
+    from edi.store.ingest import workers_setting
+
+    config = tmp_path / "edi.toml"
+    config.write_text(f"[ingest]\n{setting}\n")
+    settings = load_settings(env={"EDI_HOME": str(tmp_path / "home"), "EDI_CONFIG": str(config)})
+    assert workers_setting(settings) == workers
+
+
+@pytest.mark.parametrize("value", ["3", "0", '"two"', "true"])
+def test_a_bad_ingest_workers_setting_is_refused(env: dict[str, str], tmp_path: Path, value: str):
+    config = tmp_path / "edi.toml"
+    config.write_text(f"[ingest]\nworkers = {value}\n")
+    env = {**env, "EDI_CONFIG": str(config)}
+    assert run(env, "keys", "init").exit_code == 0
+    result = run(env, "ingest", str(SAMPLES / "837D-dental-claim.x12"))
+    assert result.exit_code == 1 and result.exception is not None, result.output
+    assert isinstance(result.exception, SystemExit)  # a message, not a traceback
+    assert f'{config}: [ingest] workers is "auto", 1 or 2' in result.output
+    assert "stored" not in result.output

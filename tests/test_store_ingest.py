@@ -27,22 +27,15 @@ GOOD = [
 ]
 
 
-@pytest.fixture(
-    params=[("sqlite", 1), ("sqlite", 2), ("postgresql", 1), ("postgresql", 2)],
-    ids=["sqlite", "sqlite-worker", "postgresql", "postgresql-worker"],
-)
+@pytest.fixture(params=["sqlite", "postgresql"])
 def kit(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> StoreKit:
-    """A store; its ingestors make the rows themselves (1) or in a record worker (2)."""
-    backend, workers = request.param
-    if backend == "sqlite":
+    if request.param == "sqlite":
         url = f"sqlite:///{tmp_path}/edi.sqlite3"
     else:
         url = request.getfixturevalue("pg_url")
-    kit = make_kit(url, tmp_path / "home", monkeypatch)
-    kit.workers = workers
-    return kit
+    return make_kit(url, tmp_path / "home", monkeypatch)
 
 
 def count(kit: StoreKit, table: type) -> int:
@@ -56,7 +49,6 @@ def test_samples_are_stored_and_read_back_exactly(kit: StoreKit):
         result = ingestor.ingest(SAMPLES / name)
         assert result.status == "stored", result.line()
         assert result.sets_rejected == 0
-        assert result.record_worker == (kit.workers == 2)
     assert count(kit, m.File) == len(GOOD)
     for name in GOOD:
         parsed = list(Normalizer().records(SAMPLES / name))

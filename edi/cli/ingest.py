@@ -56,14 +56,17 @@ def ingest_command(
     except EdiError as exc:
         raise click.ClickException(str(exc)) from None
     bar = _ProgressBar()
-    ingestor = configured_ingestor(
-        conf,
-        store,
-        operator=Operator.current(),
-        partner=partner,
-        allow_duplicate_interchange=allow_duplicate_interchange,
-        progress=bar.update,
-    )
+    try:
+        ingestor = configured_ingestor(
+            conf,
+            store,
+            operator=Operator.current(),
+            partner=partner,
+            allow_duplicate_interchange=allow_duplicate_interchange,
+            progress=bar.update,
+        )
+    except EdiError as exc:  # a bad setting
+        raise click.ClickException(str(exc)) from None
     rejected = False
     for path in paths:
         bar.start(path)

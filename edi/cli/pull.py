@@ -121,13 +121,17 @@ def _one(exchange: Any, entry: Any, ingestor: Any, conf: Any) -> str:
 
 
 def _ingestor(conf: Any, store: Any, partner: Any, operator: Any) -> Any:
+    from edi.errors import EdiError
     from edi.store.ingest import configured_ingestor
 
-    return configured_ingestor(
-        conf,
-        store,
-        operator=operator,
-        partner=partner.name,
-        expected_sets=partner.sets,
-        allow_duplicate_interchange=partner.allow_duplicate_interchange,
-    )
+    try:
+        return configured_ingestor(
+            conf,
+            store,
+            operator=operator,
+            partner=partner.name,
+            expected_sets=partner.sets,
+            allow_duplicate_interchange=partner.allow_duplicate_interchange,
+        )
+    except EdiError as exc:  # a bad setting
+        raise click.ClickException(str(exc)) from None

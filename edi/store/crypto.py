@@ -42,7 +42,7 @@ import secrets
 import struct
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -145,6 +145,23 @@ class FieldCipher:
         nonce = self._nonces.next()
         aad = self._aad(kid, table, column, row_id)
         return b"\x01" + kid + nonce + self._aead(kid, key.key).encrypt(nonce, plaintext, aad)
+
+    def sealer(self, table: str, column: str) -> Callable[[bytes, str], bytes]:
+        """``seal(plaintext, row_id)``: :meth:`encrypt` for one table and column, under the
+        data key that is primary now (a batch of rows, one file's, keeps its key even if
+        the ring rotates meanwhile), with the associated data's fixed part made once."""
+        key = self.ring.primary
+        kid = _key_id_raw(key.id)
+        aead = self._aead(kid, key.key)
+        head = b"\x01" + kid
+        prefix = b"".join((_FIELD_DOMAIN, b"\x01", kid, _lp(table), _lp(column)))
+        nonces = self._nonces
+
+        def seal(plaintext: bytes, row_id: str) -> bytes:
+            nonce = nonces.next()
+            return head + nonce + aead.encrypt(nonce, plaintext, prefix + _lp(row_id))
+
+        return seal
 
     def decrypt(self, blob: bytes, *, table: str, column: str, row_id: str) -> bytes:
         """The plaintext of ``blob``, or :class:`CiphertextError` naming table, column, key id."""

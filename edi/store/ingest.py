@@ -28,6 +28,7 @@ from typing import Any, BinaryIO, cast
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from edi.errors import ConfigError
 from edi.parsers.acks import acknowledgments
 from edi.parsers.normalize import Normalizer, file_sha256
 from edi.parsers.results import FileResult, InterchangeResult, TransactionResult
@@ -109,6 +110,7 @@ def configured_ingestor(settings: Any, store: Any, *, operator: Any, **options: 
     from edi.store.sequence import StoreControlNumbers
 
     every = settings.options.get("audit", {}).get("checkpoint_every", CHECKPOINT_EVERY)
+    options.setdefault("workers", workers_setting(settings))
     return Ingestor(
         store.engine,
         ring=store.ring,
@@ -121,6 +123,17 @@ def configured_ingestor(settings: Any, store: Any, *, operator: Any, **options: 
         checkpoint_every=int(every),
         **options,
     )
+
+
+def workers_setting(settings: Any) -> int | None:
+    """``[ingest] workers``: ``"auto"`` (the default) -> None (the ingest decides per file),
+    1 (never a record worker) or 2 (a record worker for every file, when a fork is safe)."""
+    value = settings.options.get("ingest", {}).get("workers", "auto")
+    if value == "auto":
+        return None
+    if type(value) is int and value in (1, 2):
+        return value
+    raise ConfigError(f'{settings.config_path}: [ingest] workers is "auto", 1 or 2, not {value!r}')
 
 
 class Ingestor:

@@ -178,14 +178,17 @@ class RowIds:
 
     def _draw(self) -> None:
         self._pid = os.getpid()
-        raw = bytearray(os.urandom(16 * self.per_draw))
-        ready: list[str] = []
-        for at in range(0, len(raw), 16):
-            raw[at + 6] = raw[at + 6] & 0x0F | 0x40  # version 4
-            raw[at + 8] = raw[at + 8] & 0x3F | 0x80  # RFC 4122 variant
-            h = raw[at : at + 16].hex()
-            ready.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-        self._ready = ready
+        h = os.urandom(16 * self.per_draw).hex()
+        self._ready = [
+            # version 4 (the 13th digit), RFC 4122 variant (the 17th: 8, 9, a or b)
+            f"{h[at : at + 8]}-{h[at + 8 : at + 12]}-4{h[at + 13 : at + 16]}-"
+            f"{_VARIANT[int(h[at + 16], 16) & 3]}{h[at + 17 : at + 20]}-{h[at + 20 : at + 32]}"
+            for at in range(0, len(h), 32)
+        ]
+
+
+#: the RFC 4122 variant's hex digit, by the two random bits it keeps
+_VARIANT = "89ab"
 
 
 class RowPlan:
@@ -237,9 +240,14 @@ class RowMaker:
         self.ids = RowIds()
         self.plans: dict[str, RowPlan] = {}
         self.digests: dict[tuple[str, str], str] = {}
+        #: table -> its PHI column's sealer (edi.store.crypto.FieldCipher.sealer), per file
+        self.seals: dict[str, Callable[[bytes, str], bytes]] = {}
 
     def forget(self) -> None:
+        """Drop what one file's rows kept: digests, and the sealers (so the next file is
+        encrypted under the ring's primary key as it is then)."""
         self.digests.clear()
+        self.seals.clear()
 
     def plan(self, kind: str) -> RowPlan:
         plan = self.plans.get(kind)
@@ -269,6 +277,9 @@ class RowMaker:
         plan = self.plan(kind)
         row_id = self.ids.next()
         plain, phi = self.splitter.split_json(record)
+        seal = self.seals.get(plan.table)
+        if seal is None:
+            seal = self.seals[plan.table] = self.cipher.sealer(plan.table, "phi")
         row: dict[str, Any] = {
             "id": row_id,
             "file_id": file_id,
@@ -276,9 +287,7 @@ class RowMaker:
             "ordinal": record.ordinal,
             "parent_ordinal": record.parent_ordinal,
             "data": plain,
-            "phi": self.cipher.encrypt(phi.encode(), table=plan.table, column="phi", row_id=row_id)
-            if phi != "{}"
-            else None,
+            "phi": seal(phi.encode(), row_id) if phi != "{}" else None,
         }
         if kind == "claim":
             row["kind"] = record.source.kind if record.source else ""
