@@ -630,3 +630,38 @@ def test_newest_first_pages_walk_files_in_order(store: Store, monkeypatch: pytes
     sorted_by_db = pages("--payer", str(payer))
     assert len(walked) >= 3 and walked == sorted_by_db
     assert walked == [i for i in newest if i in set(walked)]
+
+
+def test_a_claim_dated_only_on_its_lines_lists_its_first_line_date(store: Store):
+    """837P claims mostly carry their dates on the lines (DTP*472 in 2400): the listing
+    shows the earliest, masked to the year, whole with a reveal (and audited)."""
+    claim = _claim_by_pcn(store, "SAMPLECLM102")  # lines dated 2025-01-11, the claim not
+    masked = json.loads(store.ok("claims", "list", "--limit", "500", "--format", "json"))
+    (row,) = [r for r in masked if r["id"] == claim]
+    assert row["service_date"] == "2025"
+    before = len(store.reveals())
+    shown = json.loads(
+        store.ok(
+            "claims",
+            "list",
+            "--from",
+            "2025-01-11",
+            "--to",
+            "2025-01-11",
+            "--limit",
+            "500",
+            "--reveal",
+            "--reason",
+            "TICKET-1234 dates",
+            "--format",
+            "json",
+            roles={"phi-reader": [os_user()]},
+        )
+    )
+    (row,) = [r for r in shown if r["id"] == claim]
+    assert row["service_date"] == "2025-01-11"
+    (entry,) = store.reveals()[before:]
+    assert entry.object["records"]["service_lines"]  # the lines' dates were shown whole
+    # a claim with its own date shows that one (an 837I statement's first date)
+    institutional = [r for r in masked if r["kind"] == "837I"]
+    assert institutional and all(r["service_date"] for r in institutional)

@@ -202,9 +202,15 @@ def list_claims(
         }
         rows = [found[i] for i in ids]
         remits = _remit_codes(conn, rows)
+        decoded = [decoder.record("claims", row) for row in rows]
+        undated = [
+            row["id"]
+            for row, data in zip(rows, decoded, strict=True)
+            if not _claim_date(data) and row["line_count"]
+        ]
+        line_dates = _first_line_dates(conn, decoder, undated)
     out = []
-    for row in rows:
-        data = decoder.record("claims", row)
+    for row, data in zip(rows, decoded, strict=True):
         patient = data.get("patient") or data.get("subscriber")
         out.append(
             {
@@ -214,7 +220,7 @@ def list_claims(
                 "kind": row["kind"],
                 "patient": person(patient),
                 "claim_id": data.get("patient_control_number"),
-                "service_date": data.get("service_date_from") or data.get("statement_date_from"),
+                "service_date": _claim_date(data) or line_dates.get(row["id"]),
                 "payer": row["payer_id"],
                 "billing_npi": row["billing_npi"],
                 "charge": amount(row["total_charge"]),
@@ -222,6 +228,29 @@ def list_claims(
                 "remittance": _remit_text(remits.get(row["id"], [])),
             }
         )
+    return out
+
+
+def _claim_date(data: dict[str, Any]) -> str | None:
+    """A claim's own date of service (837I: its statement's first date)."""
+    return data.get("service_date_from") or data.get("statement_date_from")
+
+
+def _first_line_dates(conn: Any, decoder: Decoder, claim_ids: list[str]) -> dict[str, str]:
+    """Claim row id -> the earliest date of service of its lines, for claims dated only on
+    their lines (the common 837P case; one query a page). Masked dates keep their year, so
+    the earliest year shown is the earliest date's."""
+    if not claim_ids:
+        return {}
+    line = m.ServiceLineRow
+    out: dict[str, str] = {}
+    found = conn.execute(
+        select(line.id, line.claim_id, line.data, line.phi).where(line.claim_id.in_(claim_ids))
+    ).mappings()
+    for row in found:
+        date = decoder.record("service_lines", row).get("service_date_from")
+        if date and (row["claim_id"] not in out or date < out[row["claim_id"]]):
+            out[row["claim_id"]] = date
     return out
 
 

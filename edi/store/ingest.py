@@ -61,6 +61,9 @@ INGEST_CACHE_KIB = 64 * 1024
 #: files at least this large have their rows made by a record worker when two cores are
 #: free (``workers`` left to the ingest); smaller ones are done before a fork pays off
 WORKER_MIN_BYTES = 512 * 1024
+#: where a fork is not safe, files at least this large have their rows made by a spawned
+#: worker (a new interpreter takes about a second to start)
+SPAWN_MIN_BYTES = 8 << 20
 
 
 @dataclass
@@ -79,8 +82,9 @@ class IngestResult:
     note: str = ""
     #: the acknowledgments written (edi.parsers.acks.Ack), for the caller to send
     ack_texts: list[Any] = field(default_factory=list, repr=False)
-    #: whether a record worker made the rows (see edi.store.record_worker)
-    record_worker: bool = False
+    #: who made the rows: "" this process, "forked" or "spawned" a record worker (see
+    #: edi.store.record_worker)
+    record_worker: str = ""
 
     def line(self) -> str:
         """The one summary line `edi ingest` prints."""
@@ -127,7 +131,8 @@ def configured_ingestor(settings: Any, store: Any, *, operator: Any, **options: 
 
 def workers_setting(settings: Any) -> int | None:
     """``[ingest] workers``: ``"auto"`` (the default) -> None (the ingest decides per file),
-    1 (never a record worker) or 2 (a record worker for every file, when a fork is safe)."""
+    1 (never a record worker) or 2 (a record worker for every file: forked, or spawned
+    where other threads run)."""
     value = settings.options.get("ingest", {}).get("workers", "auto")
     if value == "auto":
         return None
@@ -180,9 +185,9 @@ class Ingestor:
         self.checkpoint_every = checkpoint_every
         #: called as progress(bytes parsed, file size) while a file's records are stored
         self.progress = progress
-        #: processes making a file's rows: 2 forks a record worker for each file (when this
-        #: process runs one thread), 1 never; None: 2 for files of WORKER_MIN_BYTES or more
-        #: when two cores are free
+        #: processes making a file's rows: 2 starts a record worker for each file (forked
+        #: when this process runs one thread, else spawned), 1 never; None: 2 for files of
+        #: WORKER_MIN_BYTES or more when two cores are free (spawned: SPAWN_MIN_BYTES)
         self.validator = Validator()
         self.splitter = Splitter()
         self.workers = workers
@@ -207,7 +212,7 @@ class Ingestor:
         #: names the file's transaction set rows (set_row_id), here and in a record worker
         seed = os.urandom(16)
         worker = self._start_worker(source, sha256, out.file_id, seed)
-        out.record_worker = worker is not None
+        out.record_worker = worker.how if worker is not None else ""
         try:
             return self._store(
                 source, original_name or source.name, received_sha256, out, seed, worker
@@ -516,27 +521,40 @@ class Ingestor:
     def _start_worker(
         self, source: Path, sha256: str, file_id: str, seed: bytes
     ) -> RecordWorker | None:
-        """A record worker for this file, when it pays off and a fork is safe (see
-        :mod:`edi.store.record_worker`); ``None``: this process makes the rows."""
+        """A record worker for this file, when it pays off (see :mod:`edi.store.record_worker`):
+        forked when this process runs one thread, else spawned for files of SPAWN_MIN_BYTES
+        or more (or when asked for with ``workers=2``); ``None``: this process makes the rows."""
+        size = source.stat().st_size
         wanted = self.workers
         if wanted is None:
-            big = source.stat().st_size >= WORKER_MIN_BYTES
-            wanted = 2 if big and usable_cores() >= 2 else 1
-        if wanted < 2 or not fork_safe():
+            wanted = 2 if size >= WORKER_MIN_BYTES and usable_cores() >= 2 else 1
+        if wanted < 2:
             return None
-        for indexes in BLIND_INDEXES.values():  # made (and saved) here, never in the worker
-            for index, _path in indexes.values():
-                self.ring.index_key(index)
-        with _old_objects_frozen():  # the worker shares these pages instead of copying them
-            return RecordWorker.start(
-                source,
-                sha256=sha256,
-                file_id=file_id,
-                seed=seed,
-                maker=self._rows,
-                dialect=self.engine.dialect,
-                records=_normalized,
-            )
+        names = [index for indexes in BLIND_INDEXES.values() for index, _path in indexes.values()]
+        for name in names:  # made (and saved) here, never in the worker
+            self.ring.index_key(name)
+        if fork_safe():
+            with _old_objects_frozen():  # the worker shares these pages instead of copying them
+                return RecordWorker.start(
+                    source,
+                    sha256=sha256,
+                    file_id=file_id,
+                    seed=seed,
+                    maker=self._rows,
+                    dialect=self.engine.dialect,
+                    records=_normalized,
+                )
+        if self.workers is None and size < SPAWN_MIN_BYTES:
+            return None
+        return RecordWorker.spawn(
+            source,
+            sha256=sha256,
+            file_id=file_id,
+            seed=seed,
+            ring=self.ring,
+            index_names=names,
+            dialect=self.engine.dialect,
+        )
 
     def record_row(
         self, record: Record, file_id: str, set_row: str, parents: dict[str, dict[int, str]]

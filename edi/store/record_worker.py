@@ -14,11 +14,13 @@ Rows name their transaction set by :func:`edi.store.rows.set_row_id` of a seed t
 ingest draws for the file before the fork, so both processes know every set's row id
 without asking each other.
 
-The worker is made with ``os.fork`` (it inherits the key ring, the maps and the compiled
-parsers; nothing is sent to it) and only while the ingest process runs one thread: a
-fork copies the calling thread alone, and a lock another thread held at that moment
-would stay held in the child. Where other threads run (a Prefect flow run), the ingest
-makes the rows itself (:func:`fork_safe`).
+The worker is forked (:meth:`RecordWorker.start`: it inherits the key ring, the maps
+and the compiled parsers, and starts at once) while the ingest process runs one thread:
+a fork copies the calling thread alone, and a lock another thread held at that moment
+would stay held in the child (:func:`fork_safe`). Where other threads run (a Prefect
+flow run) it is spawned instead (:meth:`RecordWorker.spawn`): a new interpreter, which
+takes about a second to import what it needs, given the file, the seed, the primary
+data key and the blind-index keys on its standard input, and nothing else.
 """
 
 from __future__ import annotations
@@ -29,9 +31,12 @@ import pickle
 import queue
 import signal
 import struct
+import subprocess
+import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import IO, Any, BinaryIO, cast
 
 from sqlalchemy import Dialect
@@ -74,16 +79,27 @@ def fork_safe() -> bool:
 
 
 class RecordWorker:
-    """A running record worker, seen from the ingest process (see the module docstring)."""
+    """A running record worker, seen from the ingest process (see the module docstring).
 
-    def __init__(self, pid: int, fd: int, name: str) -> None:
-        self.pid = pid
+    ``how`` is ``"forked"`` or ``"spawned"``; ``stream`` carries its frames, ``wait`` reaps
+    it (its exit code) and ``kill`` stops it.
+    """
+
+    def __init__(
+        self,
+        how: str,
+        stream: IO[bytes],
+        name: str,
+        wait: Callable[[], int],
+        kill: Callable[[], None],
+    ) -> None:
+        self.how = how
         self.name = name
+        self._wait = wait
+        self._kill = kill
         self._frames: queue.Queue[bytes | None] = queue.Queue(QUEUED_FRAMES)
         self._stop = threading.Event()
-        self._reader = threading.Thread(
-            target=self._read, args=(os.fdopen(fd, "rb", buffering=1 << 16),), daemon=True
-        )
+        self._reader = threading.Thread(target=self._read, args=(stream,), daemon=True)
         self._reader.start()
         self._reaped = False
 
@@ -107,7 +123,56 @@ class RecordWorker:
             os.close(read_fd)
             _work(write_fd, source, sha256, file_id, seed, maker, dialect, records)
         os.close(write_fd)
-        return cls(pid, read_fd, source.name)
+
+        def wait() -> int:
+            return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+        def kill() -> None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+        return cls("forked", os.fdopen(read_fd, "rb", buffering=1 << 16), source.name, wait, kill)
+
+    @classmethod
+    def spawn(
+        cls,
+        source: Path,
+        *,
+        sha256: str,
+        file_id: str,
+        seed: bytes,
+        ring: Any,
+        index_names: Iterable[str],
+        dialect: Dialect,
+    ) -> RecordWorker:
+        """Start a worker in a new interpreter (where a fork is not safe): it gets the file,
+        the seed, the primary data key and the blind-index keys on its standard input, and
+        nothing else of this process."""
+        job = {
+            "source": str(source),
+            "sha256": sha256,
+            "file_id": file_id,
+            "seed": seed,
+            "driver": f"{dialect.name}+{dialect.driver}",
+            "primary": (ring.primary.id, ring.primary.key),
+            "index": {name: ring.index_key(name) for name in index_names},
+        }
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        proc = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
+            [sys.executable, "-c", "from edi.store.record_worker import main; main()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+        )
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # it died at once: the ingest sees its frames end early
+        return cls("spawned", proc.stdout, source.name, proc.wait, proc.kill)
 
     # -- the ingest side -----------------------------------------------------------------
     def store(
@@ -155,8 +220,7 @@ class RecordWorker:
         """Stop the worker if it still runs, and reap it (safe to call more than once)."""
         self._stop.set()
         if not self._reaped:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
+            self._kill()
             self._reap(expect_ok=False)
         while self._reader.is_alive():
             with contextlib.suppress(queue.Empty):
@@ -199,12 +263,10 @@ class RecordWorker:
     def _reap(self, *, expect_ok: bool) -> None:
         if self._reaped:
             return
-        _pid, status = os.waitpid(self.pid, 0)
+        code = self._wait()
         self._reaped = True
-        if expect_ok and os.waitstatus_to_exitcode(status) != _OK:
-            raise RecordWorkerError(
-                f"{self.name}: the record worker exited with {os.waitstatus_to_exitcode(status)}"
-            )
+        if expect_ok and code != _OK:
+            raise RecordWorkerError(f"{self.name}: the record worker exited with {code}")
 
 
 # -- the worker side ---------------------------------------------------------------------
@@ -289,4 +351,49 @@ def _work(
         os._exit(status)
 
 
-__all__ = ["RecordWorker", "RecordWorkerError", "fork_safe", "usable_cores"]
+class _JobRing:
+    """The part of a key ring a spawned worker gets: the primary data key, the index keys."""
+
+    def __init__(self, primary: tuple[str, bytes], index: dict[str, bytes]) -> None:
+        key_id, key = primary
+        self.primary = SimpleNamespace(id=key_id, key=key)
+        self._index = index
+
+    def index_key(self, name: str) -> bytes:
+        try:
+            return self._index[name]
+        except KeyError:
+            raise RecordWorkerError(f"blind index {name!r} has no key in the job") from None
+
+
+def main() -> None:
+    """A spawned worker: its job on standard input, its frames on standard output."""
+    from sqlalchemy.engine import make_url
+
+    from edi.parsers.normalize import Normalizer
+    from edi.records.phi import Splitter
+    from edi.store.crypto import BlindIndex, FieldCipher
+
+    job = pickle.load(sys.stdin.buffer)  # noqa: S301 - from the ingest that started us
+    out = os.dup(sys.stdout.fileno())
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print cannot break a frame
+    ring = _JobRing(job["primary"], job["index"])
+    maker = RowMaker(Splitter(), FieldCipher(cast(Any, ring)), BlindIndex(cast(Any, ring)))
+    dialect = make_url(f"{job['driver']}://").get_dialect()()
+
+    def records(stream: BinaryIO, name: str, sha256: str) -> Iterator[Any]:
+        return Normalizer().records(stream, name, sha256=sha256)
+
+    _work(
+        out,
+        Path(job["source"]),
+        job["sha256"],
+        job["file_id"],
+        job["seed"],
+        maker,
+        dialect,
+        records,
+    )
+
+
+__all__ = ["RecordWorker", "RecordWorkerError", "fork_safe", "main", "usable_cores"]

@@ -353,10 +353,16 @@ class TableInsert:
         )
         prep = dialect.identifier_preparer
         marker = _MARKERS[dialect.paramstyle]
+        columns = ", ".join(prep.quote(n) for n in names)
         self.sql = (
-            f"INSERT INTO {prep.format_table(table)} "
-            f"({', '.join(prep.quote(n) for n in names)}) "
+            f"INSERT INTO {prep.format_table(table)} ({columns}) "
             f"VALUES ({', '.join(marker for _ in names)})"
+        )
+        #: PostgreSQL takes a batch as one COPY (psycopg), several times faster than INSERTs
+        self.copy_sql = (
+            f"COPY {prep.format_table(table)} ({columns}) FROM STDIN"
+            if dialect.name == "postgresql" and dialect.driver == "psycopg"
+            else None
         )
 
     def params(self, row: dict[str, Any]) -> tuple[Any, ...]:
@@ -373,7 +379,12 @@ class TableInsert:
         """Insert rows given as :meth:`params`, in the connection's transaction."""
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            cursor.executemany(self.sql, params)
+            if self.copy_sql is not None:
+                with cursor.copy(self.copy_sql) as copy:
+                    for row in params:
+                        copy.write_row(row)
+            else:
+                cursor.executemany(self.sql, params)
         finally:
             cursor.close()
 
