@@ -35,3 +35,36 @@ def test_set_row_ids_follow_the_seed_and_the_control_numbers() -> None:
     assert set_row_id(seed, ("000000301", "301", "0002")) != first
     # the parts are separated: moving a character between them is another set
     assert set_row_id(seed, ("00000030", "1301", "0001")) != first
+
+
+def test_the_frame_queue_holds_a_bounded_number_of_bytes_in_order() -> None:
+    import threading
+    import time
+
+    from edi.store.record_worker import _Frames
+
+    frames = _Frames(limit=10)
+    stop = threading.Event()
+    frames.put(b"12345678", stop)
+    frames.put(b"", stop)  # an empty frame always fits
+    done = threading.Event()
+
+    def put_more() -> None:
+        frames.put(b"abcd", stop)  # 8 + 4 > 10: waits for a get
+        frames.put(None, stop)
+        done.set()
+
+    thread = threading.Thread(target=put_more)
+    thread.start()
+    time.sleep(0.3)
+    assert not done.is_set() and frames.held == 8
+    assert frames.get() == b"12345678"
+    thread.join(5)
+    assert done.is_set()
+    assert [frames.get(), frames.get(), frames.get()] == [b"", b"abcd", None]
+    assert frames.held == 0
+    # a frame larger than the limit passes alone; once stopped, a waiting put gives up
+    frames.put(b"x" * 50, stop)
+    stop.set()
+    frames.put(b"y", stop)
+    assert frames.get() == b"x" * 50 and frames.held == 0

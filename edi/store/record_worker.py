@@ -25,10 +25,10 @@ data key and the blind-index keys on its standard input, and nothing else.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import pickle
-import queue
 import signal
 import struct
 import subprocess
@@ -53,9 +53,10 @@ from edi.store.rows import (
 
 #: a frame's length prefix: the pickled message follows
 FRAME = struct.Struct(">I")
-#: frames (batches of rows) held in the ingest process while it is still validating;
-#: beyond this the worker waits
-QUEUED_FRAMES = 128
+#: bytes of frames (batches of rows) held in the ingest process while it is still
+#: validating; beyond this the worker waits (a 50 MB 837P makes about 110 MB of them while
+#: it is validated)
+QUEUED_BYTES = 256 << 20
 #: exit statuses of the worker
 _OK, _FAILED, _ORPHANED = 0, 1, 2
 
@@ -97,7 +98,7 @@ class RecordWorker:
         self.name = name
         self._wait = wait
         self._kill = kill
-        self._frames: queue.Queue[bytes | None] = queue.Queue(QUEUED_FRAMES)
+        self._frames = _Frames(QUEUED_BYTES)
         self._stop = threading.Event()
         self._reader = threading.Thread(target=self._read, args=(stream,), daemon=True)
         self._reader.start()
@@ -222,10 +223,7 @@ class RecordWorker:
         if not self._reaped:
             self._kill()
             self._reap(expect_ok=False)
-        while self._reader.is_alive():
-            with contextlib.suppress(queue.Empty):
-                self._frames.get(timeout=0.05)  # let a waiting put go through
-        self._reader.join()
+        self._reader.join()  # a waiting put gives up once stopped
 
     def _messages(self) -> Iterator[tuple[Any, ...]]:
         while True:
@@ -252,13 +250,7 @@ class RecordWorker:
         self._put(None)
 
     def _put(self, item: bytes | None) -> None:
-        while True:
-            try:
-                self._frames.put(item, timeout=0.1)
-                return
-            except queue.Full:
-                if self._stop.is_set():
-                    return
+        self._frames.put(item, self._stop)
 
     def _reap(self, *, expect_ok: bool) -> None:
         if self._reaped:
@@ -267,6 +259,39 @@ class RecordWorker:
         self._reaped = True
         if expect_ok and code != _OK:
             raise RecordWorkerError(f"{self.name}: the record worker exited with {code}")
+
+
+class _Frames:
+    """Frames from the reader thread to the ingest, in order, at most ``limit`` bytes of
+    them held (a frame larger than that alone still passes); ``None`` ends them."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+        self._items: collections.deque[bytes | None] = collections.deque()
+        self._changed = threading.Condition()
+
+    def put(self, item: bytes | None, stop: threading.Event) -> None:
+        """Add ``item``, waiting while the limit would be passed (not once ``stop`` is set:
+        then the item is dropped, nobody reads it)."""
+        size = len(item) if item is not None else 0
+        with self._changed:
+            while self.held and self.held + size > self.limit:
+                if stop.is_set():
+                    return
+                self._changed.wait(0.1)
+            self._items.append(item)
+            self.held += size
+            self._changed.notify_all()
+
+    def get(self) -> bytes | None:
+        with self._changed:
+            while not self._items:
+                self._changed.wait()
+            item = self._items.popleft()
+            self.held -= len(item) if item is not None else 0
+            self._changed.notify_all()
+            return item
 
 
 # -- the worker side ---------------------------------------------------------------------
