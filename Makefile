@@ -4,18 +4,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-#: parser modules compiled to C with mypyc for speed; the .py files stay the source
+#: modules compiled to C with mypyc for speed (the parsers, the PHI split, the record rows);
+#: the .py files stay the source
 COMPILED := edi/errors.py edi/parsers/segments.py edi/parsers/envelope.py edi/parsers/reader.py \
 	edi/parsers/maps.py edi/parsers/structure.py edi/parsers/checks.py edi/parsers/results.py \
 	edi/parsers/validate.py edi/parsers/fields.py edi/parsers/normalize.py \
-	edi/records/export.py edi/records/phi.py
+	edi/records/export.py edi/records/phi.py edi/store/rows.py
 #: the tests run a second time on the compiled modules
 COMPILED_TESTS := tests/test_reader.py tests/test_structure.py tests/test_corpus.py \
 	tests/test_validate.py tests/test_validate_cli.py tests/test_acks.py tests/test_generate.py \
 	tests/test_samples.py tests/test_checks.py tests/test_compiled.py tests/test_fields.py \
 	tests/test_x834.py tests/test_x835.py tests/test_x837.py tests/test_x837_institutional_dental.py \
 	tests/test_x837i_4010.py tests/test_parse_cli.py tests/test_store_ingest.py tests/test_store_phi.py \
-	tests/test_record_worker.py
+	tests/test_record_worker.py tests/test_rows.py
 
 .PHONY: bench-query setup demo test bench bench-transport lint clean compile clean-compiled
 

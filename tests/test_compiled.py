@@ -9,6 +9,7 @@ import edi.parsers.reader
 import edi.parsers.structure
 import edi.parsers.validate
 import edi.records.export
+import edi.store.rows
 
 
 def test_the_parsers_are_the_build_asked_for():
@@ -19,6 +20,7 @@ def test_the_parsers_are_the_build_asked_for():
         edi.parsers.validate,
         edi.parsers.normalize,
         edi.records.export,
+        edi.store.rows,
     ):
         assert module.__file__ is not None
         assert module.__file__.endswith(".so") is compiled, module.__file__
