@@ -68,3 +68,31 @@ def test_the_frame_queue_holds_a_bounded_number_of_bytes_in_order() -> None:
     stop.set()
     frames.put(b"y", stop)
     assert frames.get() == b"x" * 50 and frames.held == 0
+
+
+def test_a_forked_child_draws_its_own_row_ids_and_nonces() -> None:
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from edi.store.crypto import _Nonces
+
+    ids, nonces = RowIds(per_draw=64), _Nonces(per_draw=64)
+    ids.next(), nonces.next()  # both pools hold unused values now
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "child.json"
+        pid = os.fork()
+        if pid == 0:  # the child: its next values, then leave at once
+            try:
+                drawn = {"ids": [ids.next() for _ in range(5)]}
+                drawn["nonces"] = [nonces.next().hex() for _ in range(5)]
+                out.write_text(json.dumps(drawn))
+            finally:
+                os._exit(0)
+        _pid, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        child = json.loads(out.read_text())
+    mine_ids = [ids.next() for _ in range(5)]
+    mine_nonces = [nonces.next().hex() for _ in range(5)]
+    assert not set(mine_ids) & set(child["ids"])
+    assert not set(mine_nonces) & set(child["nonces"])

@@ -53,6 +53,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hmac import HMAC
 
 from edi.errors import CiphertextError, KeyRingError
+from edi.store.forks import generation
 from edi.store.keys import KEY_ID_HEX, KeyRing, fsync_dir
 
 FIELD_VERSION = 1
@@ -99,12 +100,12 @@ class _Nonces:
         self.per_draw = per_draw
         self._pool = b""
         self._at = 0
-        self._pid = -1
+        self._drawn_in = -1
 
     def next(self) -> bytes:
         at = self._at
-        if at >= len(self._pool) or self._pid != os.getpid():
-            self._pid = os.getpid()
+        if at >= len(self._pool) or self._drawn_in != generation():
+            self._drawn_in = generation()
             self._pool = os.urandom(NONCE_BYTES * self.per_draw)
             at = 0
         self._at = at + NONCE_BYTES

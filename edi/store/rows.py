@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Dialect, LargeBinary, Table, update
 
 from edi.records import Record
 from edi.store import models as m
+from edi.store.forks import generation
 
 #: records inserted per statement
 BATCH = 500
@@ -169,15 +170,15 @@ class RowIds:
     def __init__(self, per_draw: int = IDS_PER_DRAW) -> None:
         self.per_draw = per_draw
         self._ready: list[str] = []
-        self._pid = os.getpid()
+        self._drawn_in = -1
 
     def next(self) -> str:
-        if not self._ready or self._pid != os.getpid():
+        if not self._ready or self._drawn_in != generation():
             self._draw()
         return self._ready.pop()
 
     def _draw(self) -> None:
-        self._pid = os.getpid()
+        self._drawn_in = generation()
         h = os.urandom(16 * self.per_draw).hex()
         self._ready = [
             # version 4 (the 13th digit), RFC 4122 variant (the 17th: 8, 9, a or b)
