@@ -21,6 +21,7 @@ stable_seconds = 30
 schedule = "0 2 * * *"                # cron, in the partner's timezone
 timezone = "America/Chicago"          # IANA name (default UTC)
 sets = ["837P", "835"]                # expected sets; others get IK5 R, IK502 1
+versions = ["005010X222A1"]           # expected guides (GS08); others get AK9 R, AK905 2
 ack_999 = "always"                    # or "errors": a 999 only when a set is not accepted
 allow_duplicate_interchange = false   # true: a repeated (sender, ISA13) is stored (backfills)
 
@@ -58,12 +59,14 @@ SETS = ("834", "835", "837P", "837I", "837D")
 DEFAULT_PATTERNS = ("*.x12", "*.edi", "*.txt", "*.dat", "*.pgp", "*.gpg", "*.asc")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
+#: a GS08 version/release/industry code: 004010 or 005010, optionally a guide (X222A1)
+_GUIDE = re.compile(r"\d{6}(X\d{3}(A\d)?)?")
 
 PARTNER_KEYS = {
     "transport", "host", "port", "user", "key_file", "key_passphrase_env", "password_env",
     "known_hosts", "host_fingerprints", "path", "inbound", "outbound", "archive", "patterns",
     "after_pull", "stable_seconds", "retries", "backoff", "timeout", "pgp", "schedule",
-    "timezone", "sets", "ack_999", "allow_duplicate_interchange",
+    "timezone", "sets", "versions", "ack_999", "allow_duplicate_interchange",
 }  # fmt: skip
 PGP_KEYS = {"signers", "public_key_file", "require_signature", "encrypted", "encrypt_acks"}
 OUR_PGP_KEYS = {"secret_key_file", "passphrase_env", "sign_with"}
@@ -136,6 +139,8 @@ class Partner:
     timezone: str = "UTC"
     #: transaction sets expected from this partner (empty: any)
     sets: tuple[str, ...] = ()
+    #: implementation guides (GS08, e.g. 005010X222A1) expected from this partner (empty: any)
+    versions: tuple[str, ...] = ()
     #: send a 999 for every functional group ("always") or only when a set is not accepted
     ack_999: str = "always"
     #: store an interchange whose (sender, ISA13) is already stored (backfills, replays)
@@ -289,6 +294,12 @@ def _partner(name: str, data: Any, source: str, base: Path, home: Path) -> Partn
     for name_ in sets:
         if name_ not in SETS:
             raise ConfigError(f"{where}: sets: {name_!r} is not one of {', '.join(SETS)}")
+    versions = t.texts("versions")
+    for guide in versions:
+        if not _GUIDE.fullmatch(guide):
+            raise ConfigError(
+                f"{where}: versions: {guide!r} is not a GS08 version such as 005010X222A1"
+            )
     fingerprints = t.texts("host_fingerprints")
     for fp in fingerprints:
         if not _FINGERPRINT.fullmatch(fp):
@@ -321,6 +332,7 @@ def _partner(name: str, data: Any, source: str, base: Path, home: Path) -> Partn
         schedule=schedule,
         timezone=zone,
         sets=sets,
+        versions=versions,
         ack_999=t.text("ack_999", "always", ACK_999) or "always",
         allow_duplicate_interchange=t.flag("allow_duplicate_interchange", False),
         options=dict(data),

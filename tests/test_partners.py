@@ -89,14 +89,16 @@ def test_schedule_timezone_sets_and_ack_policy(tmp_path: Path) -> None:
     s = settings_with(
         tmp_path,
         '[partners.acme]\ntransport = "local"\npath = "x"\nschedule = "30 1 * * 1-5"\n'
-        'timezone = "America/Chicago"\nsets = ["837P", "835"]\nack_999 = "errors"\n',
+        'timezone = "America/Chicago"\nsets = ["837P", "835"]\nack_999 = "errors"\n'
+        'versions = ["005010X222A1", "005010X221A1"]\n',
     )
     p = partner(s, "acme")
-    assert (p.schedule, p.timezone, p.sets, p.ack_999) == (
+    assert (p.schedule, p.timezone, p.sets, p.ack_999, p.versions) == (
         "30 1 * * 1-5",
         "America/Chicago",
         ("837P", "835"),
         "errors",
+        ("005010X222A1", "005010X221A1"),
     )
     assert (
         partner(
@@ -113,6 +115,7 @@ def test_schedule_timezone_sets_and_ack_policy(tmp_path: Path) -> None:
         ('schedule = "61 * * *"', "is not a cron expression"),
         ('timezone = "Mars/Olympus"', "is not an IANA time zone name"),
         ('sets = ["270"]', "sets: '270' is not one of"),
+        ('versions = ["5010"]', "versions: '5010' is not a GS08 version"),
         ('ack_999 = "never"', "ack_999 must be one of always, errors"),
     ],
 )

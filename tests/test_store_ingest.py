@@ -178,3 +178,20 @@ def test_sets_the_partner_does_not_send_are_rejected_as_not_supported(kit: Store
     assert count(kit, m.ClaimRow) == 0
     remit = ingestor.ingest(SAMPLES / "835-remittance.x12")
     assert remit.status == "stored" and remit.sets_rejected == 0
+
+
+def test_groups_of_a_guide_the_partner_does_not_send_are_rejected(kit: StoreKit):
+    ingestor = kit.ingestor(expected_versions=("005010X221A1", "005010X223A2"))
+    claim = ingestor.ingest(SAMPLES / "837P-professional-claim.x12")  # 005010X222A1
+    assert claim.status == "rejected" and claim.sets_accepted == 0 and claim.records == {}
+    (ack,) = [a for a in claim.ack_texts if a.kind == "999"]
+    ak9 = [seg.strip() for seg in ack.text.split("~") if seg.strip().startswith("AK9*")]
+    assert len(ak9) == 1 and ak9[0].startswith("AK9*R*") and ak9[0].endswith("*2"), ak9
+    assert count(kit, m.ClaimRow) == 0
+    with kit.engine.connect() as conn:
+        summary = conn.execute(
+            select(m.File.error_summary).where(m.File.id == claim.file_id)
+        ).scalar_one()
+    assert "AK9 R 2" in summary
+    for name in ("835-remittance.x12", "837I-institutional-claim.x12"):
+        assert ingestor.ingest(SAMPLES / name).status == "stored", name

@@ -131,6 +131,7 @@ def _ingestor(conf: Any, store: Any, partner: Any, operator: Any) -> Any:
             operator=operator,
             partner=partner.name,
             expected_sets=partner.sets,
+            expected_versions=partner.versions,
             allow_duplicate_interchange=partner.allow_duplicate_interchange,
         )
     except EdiError as exc:  # a bad setting

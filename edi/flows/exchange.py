@@ -173,6 +173,7 @@ class ExchangeRun:
             audit=audit,
             partner=p.name,
             expected_sets=p.sets,
+            expected_versions=p.versions,
             allow_duplicate_interchange=p.allow_duplicate_interchange,
         )
         return cls(settings, p, steps, store.engine, ingestor, flow_run_id)

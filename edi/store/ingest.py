@@ -162,6 +162,7 @@ class Ingestor:
         partner: str | None = None,
         allow_duplicate_interchange: bool = False,
         expected_sets: tuple[str, ...] = (),
+        expected_versions: tuple[str, ...] = (),
         checkpoint_every: int = 0,
         progress: Callable[[int, int], None] | None = None,
         workers: int | None = None,
@@ -181,6 +182,9 @@ class Ingestor:
         #: the transaction kinds this partner sends (837P, 835, ...); others are rejected
         #: with IK502 1 (transaction set not supported). Empty: any.
         self.expected_sets = expected_sets
+        #: the guides (GS08) this partner sends; a group of another is rejected with AK9 R,
+        #: AK905 2 (functional group version not supported). Empty: any.
+        self.expected_versions = expected_versions
         #: sign an audit checkpoint each time this many entries have passed (0: never)
         self.checkpoint_every = checkpoint_every
         #: called as progress(bytes parsed, file size) while a file's records are stored
@@ -235,6 +239,8 @@ class Ingestor:
         duplicates = self._duplicate_interchanges(result)
         if self.expected_sets:
             _reject_unexpected(result, self.expected_sets)
+        if self.expected_versions:
+            _reject_unexpected_versions(result, self.expected_versions)
         accepted = _accepted_sets(result)
         out.sets_accepted = len(accepted)
         out.sets_rejected = sum(
@@ -680,6 +686,20 @@ def _reject_unexpected(result: FileResult, expected: tuple[str, ...]) -> None:
                         tx.syntax_codes.insert(0, SET_NOT_SUPPORTED)
 
 
+#: AK905: functional group version not supported
+VERSION_NOT_SUPPORTED = "2"
+
+
+def _reject_unexpected_versions(result: FileResult, expected: tuple[str, ...]) -> None:
+    """Reject (AK9 R, AK905 2) the groups whose GS08 guide the partner is not expected to send."""
+    for ic in result.interchanges:
+        for group in ic.groups:
+            if group.version not in expected:
+                group.ack_code = "R"
+                if VERSION_NOT_SUPPORTED not in group.syntax_codes:
+                    group.syntax_codes.insert(0, VERSION_NOT_SUPPORTED)
+
+
 def _reject_as_duplicate(ic: InterchangeResult) -> None:
     ic.ta1_code = "R"
     ic.ta1_note = DUPLICATE_INTERCHANGE
@@ -717,6 +737,8 @@ def _error_summary(result: FileResult, duplicates: list[str]) -> str | None:
         if ic.ta1_code == "R" and ic.control not in duplicates:
             lines.append(f"interchange {ic.control}: TA1 {ic.ta1_code} {ic.ta1_note}")
         for group in ic.groups:
+            if group.ack_code == "R" and group.syntax_codes:
+                lines.append(f"group {group.control}: AK9 R {' '.join(group.syntax_codes)}")
             for tx in group.transactions:
                 if tx.ack_code in ACCEPTED_CODES:
                     continue
