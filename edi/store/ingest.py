@@ -11,6 +11,9 @@ unique column settles races between workers); an interchange whose (sender, ISA1
 is already stored is rejected with TA1 note 025 unless duplicates are allowed.
 Records of rejected transaction sets are not stored; their errors (codes and
 positions, never values) are.
+
+The records of a large file are made by a record worker process while this one
+validates (:mod:`edi.store.record_worker`); what is stored is the same either way.
 """
 
 from __future__ import annotations
