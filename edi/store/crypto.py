@@ -124,14 +124,19 @@ class FieldCipher:
     def __init__(self, ring: KeyRing) -> None:
         self.ring = ring
         self._aeads: dict[bytes, AESGCM] = {}
-        self._places: dict[tuple[str, str], bytes] = {}
+        self._places: dict[tuple[bytes, str, str], bytes] = {}
         self._nonces = _Nonces()
 
+    def _aad_prefix(self, kid: bytes, table: str, column: str) -> bytes:
+        """The associated data but its row id: domain, version, key id, table, column."""
+        prefix = self._places.get((kid, table, column))
+        if prefix is None:
+            prefix = b"".join((_FIELD_DOMAIN, b"\x01", kid, _lp(table), _lp(column)))
+            self._places[(kid, table, column)] = prefix
+        return prefix
+
     def _aad(self, kid: bytes, table: str, column: str, row_id: str) -> bytes:
-        place = self._places.get((table, column))
-        if place is None:
-            place = self._places[(table, column)] = _lp(table) + _lp(column)
-        return b"".join((_FIELD_DOMAIN, b"\x01", kid, place, _lp(row_id)))
+        return self._aad_prefix(kid, table, column) + _lp(row_id)
 
     def _aead(self, kid: bytes, key: bytes) -> AESGCM:
         aead = self._aeads.get(kid)
@@ -155,7 +160,7 @@ class FieldCipher:
         kid = _key_id_raw(key.id)
         aead = self._aead(kid, key.key)
         head = b"\x01" + kid
-        prefix = b"".join((_FIELD_DOMAIN, b"\x01", kid, _lp(table), _lp(column)))
+        prefix = self._aad_prefix(kid, table, column)
         nonces = self._nonces
 
         def seal(plaintext: bytes, row_id: str) -> bytes:

@@ -33,13 +33,19 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from edi.errors import ConfigError
 from edi.parsers.acks import acknowledgments
-from edi.parsers.normalize import Normalizer, file_sha256
+from edi.parsers.normalize import file_sha256
 from edi.parsers.results import FileResult, InterchangeResult, TransactionResult
 from edi.parsers.validate import Validator
 from edi.records import Record
 from edi.records.phi import Splitter
 from edi.store import models as m
-from edi.store.record_worker import RecordWorker, fork_safe, usable_cores
+from edi.store.record_worker import (
+    CountingReader,
+    RecordWorker,
+    fork_safe,
+    normalized_records,
+    usable_cores,
+)
 from edi.store.rows import (
     BATCH,
     BLIND_INDEXES,
@@ -218,7 +224,7 @@ class Ingestor:
         out.file_id = m.new_id()
         #: names the file's transaction set rows (set_row_id), here and in a record worker
         seed = os.urandom(16)
-        worker = self._start_worker(source, sha256, out.file_id, seed)
+        worker = self._start_worker(source, size, sha256, out.file_id, seed)
         out.record_worker = worker.how if worker is not None else ""
         try:
             return self._store(
@@ -498,7 +504,7 @@ class Ingestor:
         )
         try:
             with (
-                _Counting(source.open("rb"), source.stat().st_size, self.progress) as stream,
+                CountingReader(source.open("rb"), source.stat().st_size, self.progress) as stream,
                 _old_objects_frozen(),
                 _large_page_cache(conn),
             ):
@@ -528,12 +534,11 @@ class Ingestor:
         return counts
 
     def _start_worker(
-        self, source: Path, sha256: str, file_id: str, seed: bytes
+        self, source: Path, size: int, sha256: str, file_id: str, seed: bytes
     ) -> RecordWorker | None:
         """A record worker for this file, when it pays off (see :mod:`edi.store.record_worker`):
         forked when this process runs one thread, else spawned for files of SPAWN_MIN_BYTES
         or more (or when asked for with ``workers=2``); ``None``: this process makes the rows."""
-        size = source.stat().st_size
         wanted = self.workers
         if wanted is None:
             wanted = 2 if size >= WORKER_MIN_BYTES and usable_cores() >= 2 else 1
@@ -572,9 +577,8 @@ class Ingestor:
         return self._rows.row(record, file_id, set_row, parents)
 
 
-def _normalized(stream: BinaryIO, name: str, sha256: str) -> Iterator[Record]:
-    """The records of one file's stream."""
-    return Normalizer().records(stream, name, sha256=sha256)
+#: the records of one file's stream, made here or in the record worker
+_normalized = normalized_records
 
 
 def _set_kinds(conn: Connection, kinds: dict[str, str]) -> None:
@@ -615,30 +619,6 @@ def _old_objects_frozen() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
-
-
-class _Counting:
-    """A binary file that reports how far it has been read."""
-
-    def __init__(self, handle: Any, size: int, progress: Callable[[int, int], None] | None) -> None:
-        self.handle = handle
-        self.size = size
-        self.progress = progress
-        self.done = 0
-        self.name = handle.name
-
-    def read(self, n: int = -1) -> bytes:
-        data: bytes = self.handle.read(n)
-        self.done += len(data)
-        if self.progress is not None:
-            self.progress(self.done, self.size)
-        return data
-
-    def __enter__(self) -> _Counting:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.handle.close()
 
 
 def _accepted_sets(result: FileResult) -> set[tuple[str, str, str]]:

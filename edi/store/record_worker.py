@@ -41,6 +41,8 @@ from typing import IO, Any, BinaryIO, cast
 
 from sqlalchemy import Dialect
 
+from edi.parsers.normalize import Normalizer
+from edi.records import Record
 from edi.store.rows import (
     ConnectionSink,
     RecordBatcher,
@@ -317,18 +319,36 @@ class _PipeSink:
         self.send(("payment", set_row, ordinal, payment_id))
 
 
-class _Position:
-    """A binary file that remembers how far it has been read."""
+class CountingReader:
+    """A binary file that counts the bytes read from it, and reports them to ``progress``
+    (``progress(done, size)``) when given one; closes the file on leaving ``with``."""
 
-    def __init__(self, handle: BinaryIO) -> None:
+    def __init__(
+        self, handle: Any, size: int = 0, progress: Callable[[int, int], None] | None = None
+    ) -> None:
         self.handle = handle
-        self.name = handle.name
+        self.size = size
+        self.progress = progress
         self.done = 0
+        self.name = handle.name
 
     def read(self, n: int = -1) -> bytes:
-        data = self.handle.read(n)
+        data: bytes = self.handle.read(n)
         self.done += len(data)
+        if self.progress is not None:
+            self.progress(self.done, self.size)
         return data
+
+    def __enter__(self) -> CountingReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
+
+
+def normalized_records(stream: BinaryIO, name: str, sha256: str) -> Iterator[Record]:
+    """The records of one file's stream (the ingest's normalizer, in either process)."""
+    return Normalizer().records(stream, name, sha256=sha256)
 
 
 def _work(
@@ -357,8 +377,7 @@ def _work(
             return row
 
         batcher = RecordBatcher(maker, dialect, file_id, set_row_of, cast(Any, sink))
-        with source.open("rb") as handle:
-            stream = _Position(handle)
+        with CountingReader(source.open("rb")) as stream:
             sink.done = lambda: stream.done
             for record in records(cast(BinaryIO, stream), str(source), sha256):
                 batcher.take(record)
@@ -395,7 +414,6 @@ def main() -> None:
     """A spawned worker: its job on standard input, its frames on standard output."""
     from sqlalchemy.engine import make_url
 
-    from edi.parsers.normalize import Normalizer
     from edi.records.phi import Splitter
     from edi.store.crypto import BlindIndex, FieldCipher
 
@@ -406,9 +424,6 @@ def main() -> None:
     maker = RowMaker(Splitter(), FieldCipher(cast(Any, ring)), BlindIndex(cast(Any, ring)))
     dialect = make_url(f"{job['driver']}://").get_dialect()()
 
-    def records(stream: BinaryIO, name: str, sha256: str) -> Iterator[Any]:
-        return Normalizer().records(stream, name, sha256=sha256)
-
     _work(
         out,
         Path(job["source"]),
@@ -417,8 +432,16 @@ def main() -> None:
         job["seed"],
         maker,
         dialect,
-        records,
+        normalized_records,
     )
 
 
-__all__ = ["RecordWorker", "RecordWorkerError", "fork_safe", "main", "usable_cores"]
+__all__ = [
+    "CountingReader",
+    "RecordWorker",
+    "RecordWorkerError",
+    "fork_safe",
+    "main",
+    "normalized_records",
+    "usable_cores",
+]
