@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from edi.store.db import BUSY_TIMEOUT_MS, is_sqlite, make_engine
+from edi.store.db import BUSY_TIMEOUT_MS, PAGE_SIZE, is_sqlite, make_engine
 
 
 def test_sqlite_is_wal_with_busy_timeout_and_foreign_keys(tmp_path: Path):
@@ -22,6 +22,27 @@ def test_sqlite_is_wal_with_busy_timeout_and_foreign_keys(tmp_path: Path):
         conn.execute(text("INSERT INTO t VALUES (1)"))
     with engine.connect() as conn:
         assert conn.execute(text("SELECT x FROM t")).scalar() == 1
+
+
+def test_a_new_sqlite_store_has_large_pages_and_an_old_one_keeps_its_own(tmp_path: Path):
+    import sqlite3
+
+    engine = make_engine(f"sqlite:///{tmp_path}/new.sqlite3")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    engine.dispose()
+    with sqlite3.connect(tmp_path / "new.sqlite3") as raw:
+        assert raw.execute("PRAGMA page_size").fetchone() == (PAGE_SIZE,)
+    # a database made elsewhere with 4 KiB pages is opened as it is, its data intact
+    with sqlite3.connect(tmp_path / "old.sqlite3") as raw:
+        raw.execute("PRAGMA page_size=4096")
+        raw.execute("CREATE TABLE t (x INTEGER)")
+        raw.execute("INSERT INTO t VALUES (7)")
+    engine = make_engine(f"sqlite:///{tmp_path}/old.sqlite3")
+    with engine.connect() as conn:
+        assert conn.execute(text("PRAGMA page_size")).scalar() == 4096
+        assert conn.execute(text("SELECT x FROM t")).scalar() == 7
+    engine.dispose()
 
 
 def test_postgresql_cluster_answers(pg_url: str):

@@ -1,6 +1,7 @@
 """Database engines: SQLite (embedded default) and PostgreSQL, configured for the store.
 
-SQLite runs in WAL mode with a busy timeout and foreign keys on, and its transactions
+SQLite runs in WAL mode with 16 KiB pages (a new database's; an existing one keeps its
+own), a busy timeout and foreign keys on, and its transactions
 begin with ``BEGIN IMMEDIATE`` so that writers queue instead of failing on upgrade
 (the audit chain relies on that to serialize appends across processes). PostgreSQL
 URLs (``postgresql+psycopg://user@host:port/db``) are used as given.
@@ -17,6 +18,9 @@ from sqlalchemy.engine import make_url
 
 #: how long a SQLite writer waits for the lock, in milliseconds
 BUSY_TIMEOUT_MS = 30_000
+#: the page size of a new SQLite database: a claim's row is about 2 KB, and with 4 KiB
+#: pages a file's rows took a third more time to store (more pages, deeper B-trees)
+PAGE_SIZE = 16_384
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -36,6 +40,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before WAL: only an empty file takes it
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
@@ -53,4 +58,4 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-__all__ = ["BUSY_TIMEOUT_MS", "is_sqlite", "make_engine"]
+__all__ = ["BUSY_TIMEOUT_MS", "PAGE_SIZE", "is_sqlite", "make_engine"]
