@@ -366,3 +366,20 @@ def test_left_to_itself_the_ingest_forks_a_worker_for_large_files_only(
     assert small["status"] == "stored" and small["record_worker"] == ""
     assert large["record_worker"] == ("forked" if usable_cores() >= 2 else "")
     assert large["records"]["claim"] == 2000
+
+
+@pytest.mark.skipif(not hasattr(__import__("fcntl"), "F_GETPIPE_SZ"), reason="Linux pipes only")
+def test_the_frames_pipe_is_widened_to_a_mebibyte_where_the_system_allows() -> None:
+    import fcntl
+
+    from edi.store.record_worker import PIPE_BYTES, _widen
+
+    read_fd, write_fd = os.pipe()
+    try:
+        assert fcntl.fcntl(write_fd, fcntl.F_GETPIPE_SZ) < PIPE_BYTES  # the default
+        _widen(write_fd)
+        limit = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+        assert fcntl.fcntl(read_fd, fcntl.F_GETPIPE_SZ) == min(PIPE_BYTES, limit)
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
