@@ -1,9 +1,9 @@
 """Database engines: SQLite (embedded default) and PostgreSQL, configured for the store.
 
 SQLite runs in WAL mode with 16 KiB pages (a new database's; an existing one keeps its
-own), a busy timeout and foreign keys on, and its transactions
-begin with ``BEGIN IMMEDIATE`` so that writers queue instead of failing on upgrade
-(the audit chain relies on that to serialize appends across processes). PostgreSQL
+own), a busy timeout and foreign keys on, and its transactions begin with
+``BEGIN IMMEDIATE`` so that writers queue instead of failing on upgrade (the audit chain
+relies on that to serialize appends across processes). PostgreSQL
 URLs (``postgresql+psycopg://user@host:port/db``) are used as given.
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 #: how long a SQLite writer waits for the lock, in milliseconds
 BUSY_TIMEOUT_MS = 30_000
 #: the page size of a new SQLite database: a claim's row is about 2 KB, and with 4 KiB
-#: pages a file's rows took a third more time to store (more pages, deeper B-trees)
+#: pages the rows of a 50 MB 837P took a fifth more time to insert (16.1 s, not 13.6 s)
 PAGE_SIZE = 16_384
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import time
 from collections.abc import Callable, Iterable
 from operator import attrgetter, itemgetter
 from typing import Any, Protocol, cast
@@ -162,25 +161,16 @@ def _getter(path: str) -> Callable[[Any], Any]:
 
 
 class RowIds:
-    """Time-ordered (version 7, RFC 9562) UUIDs as text, their random bits drawn from
-    ``os.urandom`` a batch at a time.
+    """Random (version 4) UUIDs as text, drawn from ``os.urandom`` a batch at a time.
 
-    Each id is the Unix time in milliseconds (48 bits), a 12-bit counter that keeps the ids
-    of one generator rising within a millisecond (a full counter carries into the time),
-    and 62 random bits. Rising ids go in at the right-hand end of the primary key's index
-    and of the indexes on parent ids (a line's claim id), where a random id would land on a
-    random page of each: storing a file's rows writes a few pages over and over instead of
-    touching every page of those indexes. The random bits keep the ids of two processes,
-    or of two generators of one process, apart; a batch drawn in one process is never used
-    in another (after a fork the child draws its own).
+    A batch drawn in one process is never used in another: after a fork the child
+    draws its own.
     """
 
     def __init__(self, per_draw: int = IDS_PER_DRAW) -> None:
         self.per_draw = per_draw
         self._ready: list[str] = []
         self._drawn_in = -1
-        #: the (milliseconds << 12 | counter) value the next draw starts from, at least
-        self._next = 0
 
     def next(self) -> str:
         if not self._ready or self._drawn_in != generation():
@@ -189,24 +179,17 @@ class RowIds:
 
     def _draw(self) -> None:
         self._drawn_in = generation()
-        count = self.per_draw
-        start = max(time.time_ns() // 1_000_000 << 12, self._next)
-        self._next = start + count
-        random = os.urandom(8 * count)
-        ids: list[str] = []
-        for i in range(count):
-            at = start + i
-            high = (at >> 12) << 16 | 0x7000 | (at & 0xFFF)  # time, version 7, counter
-            low = int.from_bytes(random[8 * i : 8 * i + 8]) & _RANDOM_62 | _VARIANT_BIT
-            h = f"{high:016x}{low:016x}"
-            ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
-        ids.reverse()  # handed out from the end: the earliest first
-        self._ready = ids
+        h = os.urandom(16 * self.per_draw).hex()
+        self._ready = [
+            # version 4 (the 13th digit), RFC 4122 variant (the 17th: 8, 9, a or b)
+            f"{h[at : at + 8]}-{h[at + 8 : at + 12]}-4{h[at + 13 : at + 16]}-"
+            f"{_VARIANT[int(h[at + 16], 16) & 3]}{h[at + 17 : at + 20]}-{h[at + 20 : at + 32]}"
+            for at in range(0, len(h), 32)
+        ]
 
 
-#: the 62 random bits of a version 7 id's low half, and its RFC 9562 variant (binary 10)
-_RANDOM_62 = (1 << 62) - 1
-_VARIANT_BIT = 1 << 63
+#: the RFC 4122 variant's hex digit, by the two random bits it keeps
+_VARIANT = "89ab"
 
 
 class RowPlan:
