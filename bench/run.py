@@ -709,18 +709,10 @@ def pyx12_ratios(measurements: list[Measurement], files: list[BenchFile]) -> lis
     return out
 
 
-def _scaled_ingest(measurements: list[Measurement], files: list[BenchFile]) -> list[dict[str, Any]]:
+def _scaled_ingest(measurements: list[Measurement]) -> list[dict[str, Any]]:
     """The SQLite ingest's claims per second scaled to the reference machine by pyx12's
     validation speed on the small 837P in the same run (both are CPU-bound Python)."""
-    pyx = next(
-        (
-            m
-            for m in measurements
-            for f in files
-            if m.kind == PYX12_VALIDATE and m.file == f.path.name and f.set_name == "837P"
-        ),
-        None,
-    )
+    pyx = next((m for m in measurements if m.kind == PYX12_VALIDATE and m.set_name == "837P"), None)
     if pyx is None or pyx.mb_per_s <= 0:
         return []
     scale = REFERENCE_PYX12_VALIDATE_MBPS / pyx.mb_per_s
@@ -805,7 +797,7 @@ def targets(
                     "met": rate >= wanted,
                 }
             )
-    out += _scaled_ingest(measurements, files)
+    out += _scaled_ingest(measurements)
     # parsing: throughput against pyx12's loop reader on the same shape, memory on big files
     for r in pyx12_ratios(measurements, files):
         if r["edi_kind"] != PARSE:

@@ -11,6 +11,7 @@ checked from the test process.
 
 from __future__ import annotations
 
+import fcntl
 import multiprocessing
 import os
 import re
@@ -368,10 +369,8 @@ def test_left_to_itself_the_ingest_forks_a_worker_for_large_files_only(
     assert large["records"]["claim"] == 2000
 
 
-@pytest.mark.skipif(not hasattr(__import__("fcntl"), "F_GETPIPE_SZ"), reason="Linux pipes only")
+@pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="Linux pipes only")
 def test_the_frames_pipe_is_widened_to_a_mebibyte_where_the_system_allows() -> None:
-    import fcntl
-
     from edi.store.record_worker import PIPE_BYTES, _widen
 
     read_fd, write_fd = os.pipe()

@@ -3,8 +3,8 @@
 SQLite runs in WAL mode with 16 KiB pages (a new database's; an existing one keeps its
 own), a busy timeout and foreign keys on, and its transactions begin with
 ``BEGIN IMMEDIATE`` so that writers queue instead of failing on upgrade (the audit chain
-relies on that to serialize appends across processes). PostgreSQL
-URLs (``postgresql+psycopg://user@host:port/db``) are used as given.
+relies on that to serialize appends across processes). PostgreSQL URLs
+(``postgresql+psycopg://user@host:port/db``) are used as given.
 """
 
 from __future__ import annotations
