@@ -4,48 +4,60 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-#: modules compiled to C with mypyc for speed (the parsers, the PHI split, the record rows);
-#: the .py files stay the source
-COMPILED := edi/errors.py edi/parsers/segments.py edi/parsers/envelope.py edi/parsers/reader.py \
-	edi/parsers/maps.py edi/parsers/structure.py edi/parsers/checks.py edi/parsers/results.py \
-	edi/parsers/validate.py edi/parsers/fields.py edi/parsers/normalize.py \
-	edi/records/export.py edi/records/phi.py edi/store/rows.py
-#: the tests run a second time on the compiled modules
-COMPILED_TESTS := tests/test_reader.py tests/test_structure.py tests/test_corpus.py \
+#: what the installed build is made of: a change to any of these rebuilds and reinstalls it
+SOURCES := pyproject.toml setup.py MANIFEST.in \
+	$(shell find edi maps samples -type f ! -path '*/__pycache__/*' ! -name '*.so' ! -name '*.pyc')
+#: the wheel `make setup` builds and installs (compiled with mypyc, as users get it)
+DIST   := dist
+#: the tests that run a second time on the pure-Python sources of the checkout
+PURE_TESTS := tests/test_reader.py tests/test_structure.py tests/test_corpus.py \
 	tests/test_validate.py tests/test_validate_cli.py tests/test_acks.py tests/test_generate.py \
 	tests/test_samples.py tests/test_checks.py tests/test_compiled.py tests/test_fields.py \
 	tests/test_x834.py tests/test_x835.py tests/test_x837.py tests/test_x837_institutional_dental.py \
 	tests/test_x837i_4010.py tests/test_parse_cli.py tests/test_store_ingest.py tests/test_store_phi.py \
-	tests/test_record_worker.py tests/test_rows.py
+	tests/test_record_worker.py tests/test_rows.py tests/test_resources.py
 
 .PHONY: bench-query setup demo test bench bench-transport lint clean compile clean-compiled
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+#: the built wheel installed into .venv (not editable) with the dev tools: the demo, the
+#: tests and the benchmarks run what `pip install` gives a user
+$(STAMP): $(SOURCES)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	rm -rf $(DIST) build
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir $(DIST) . > build-wheel.log 2>&1 \
+	  || { tail -30 build-wheel.log; exit 1; }
+	$(BIN)/python -m pip install --quiet "$$(ls $(DIST)/edi-*.whl)[dev]"
+	$(BIN)/python -m pip install --quiet --force-reinstall --no-deps $(DIST)/edi-*.whl
+	rm -rf build
 	touch $(STAMP)
 
 demo: setup
 	$(BIN)/edi demo
 
+#: the whole suite on the installed wheel (compiled), the checkout only providing the tests
+#: (PYTHONSAFEPATH: no interpreter puts the working folder first); then the parser and
+#: store tests again on the checkout's pure-Python sources
 test: setup clean-compiled
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
-	$(MAKE) --no-print-directory compile
-	EDI_COMPILED=1 $(BIN)/python -m pytest -q $(COMPILED_TESTS) $(PYTEST_ARGS); \
-	  status=$$?; $(MAKE) --no-print-directory clean-compiled; exit $$status
+	EDI_TEST_INSTALLED=1 EDI_COMPILED=1 EDI_WHEEL="$$(ls $(DIST)/edi-*.whl)" PYTHONSAFEPATH=1 \
+	  $(BIN)/pytest $(PYTEST_ARGS)
+	PYTHONPATH=$(CURDIR) EDI_COMPILED=0 $(BIN)/pytest -q -p no:cacheprovider $(PURE_TESTS) $(PYTEST_ARGS)
 
+#: the same modules compiled in place, for work on the sources (run with PYTHONPATH=.)
 compile: setup
-	$(BIN)/python tools/build_native.py $(COMPILED) > build-mypyc.log 2>&1 || { tail -30 build-mypyc.log; exit 1; }
+	$(BIN)/python tools/build_native.py > build-mypyc.log 2>&1 || { tail -30 build-mypyc.log; exit 1; }
 
 clean-compiled:
 	rm -rf build build-mypyc.log *__mypyc*.so .mypy_cache/mypyc
 	find edi -name '*.so' -delete
 
+#: speed and memory of the installed wheel beside pyx12; then the installed wheel beside
+#: the in-place compiled build, in one run
 bench: setup compile
-	$(BIN)/python bench/run.py $(BENCH_ARGS); status=$$?; $(MAKE) --no-print-directory clean-compiled; exit $$status
+	$(BIN)/python bench/run.py $(BENCH_ARGS) && $(BIN)/python bench/install.py; \
+	  status=$$?; $(MAKE) --no-print-directory clean-compiled; exit $$status
 
 #: SFTP pull speed beside OpenSSH's sftp client (root: it starts a throwaway sshd)
 bench-transport: setup
@@ -62,4 +74,4 @@ lint: setup
 	$(BIN)/mypy
 
 clean: clean-compiled
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build $(DIST) build-wheel.log *.egg-info .pytest_cache .mypy_cache .ruff_cache

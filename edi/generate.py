@@ -24,11 +24,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
+from edi import resources
 from edi.errors import EdiError
 from edi.parsers.reader import X12Reader
 from edi.parsers.structure import StructureWalker
 
-SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 TEMPLATES = {
     "837P": "837P-professional-claim.x12",
     "837I": "837I-institutional-claim.x12",
@@ -155,7 +155,7 @@ def generate(
         )
     if count < 1:
         raise EdiError("count must be at least 1")
-    tpl = load_template(template or SAMPLES / TEMPLATES[set_name])
+    tpl = load_template(template or resources.folder("samples") / TEMPLATES[set_name])
     if isinstance(out, (str, os.PathLike)):
         with open(out, "w", encoding="ascii", newline="\n") as handle:
             return _write(tpl, count, handle, per_set)

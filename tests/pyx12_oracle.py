@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from edi.parsers.maps import PROJECT_MAPS, pyx12_maps
+from edi.parsers.maps import project_maps, pyx12_maps
 
 ENVELOPE_AND_WRAPPERS = {"ISA_LOOP", "GS_LOOP", "ST_LOOP", "HEADER", "DETAIL", "FOOTER"}
 #: versions pyx12 has no map for, read with the map of the same guide (as edi does)
@@ -19,7 +19,7 @@ def oracle_map_dir(target: Path) -> Path:
     if (target / "maps.xml").exists():
         return target
     shutil.copytree(pyx12_maps(), target)
-    for extra in PROJECT_MAPS.glob("*.xml"):
+    for extra in project_maps().glob("*.xml"):
         if extra.name != "maps.xml":
             shutil.copy(extra, target / extra.name)
     tree = etree.parse(str(target / "maps.xml"))
@@ -30,7 +30,7 @@ def oracle_map_dir(target: Path) -> Path:
             v5010, "map", vriic=alias, fic="HC", abbr=by_vriic[real].get("abbr")
         )
         node.text = by_vriic[real].text
-    ours = PROJECT_MAPS / "maps.xml"
+    ours = project_maps() / "maps.xml"
     if ours.exists():
         for version in etree.parse(str(ours)).iterfind("version"):
             for node in version.iterfind("map"):

@@ -11,11 +11,11 @@ import pytest
 
 from edi import codes
 from edi.errors import MapError
-from edi.parsers.maps import PROJECT_MAPS
+from edi.parsers.maps import project_maps
 from tests.conftest import CorpusFile
 from tests.rawx12 import raw_segments
 
-CODES = PROJECT_MAPS / "codes"
+CODES = project_maps() / "codes"
 
 
 @pytest.fixture(autouse=True)

@@ -7,17 +7,19 @@ from pathlib import Path
 import pytest
 
 from edi.errors import MapError
-from edi.parsers.fields import FIELD_MAPS, FieldMapCatalog, load_field_map
+from edi.parsers.fields import FieldMapCatalog, field_maps_folder, load_field_map
 from edi.parsers.maps import default_catalog
 from edi.parsers.normalize import Normalizer, Plan
 from edi.parsers.reader import X12Reader
 from edi.records import RECORD_TYPES
 from tests.conftest import SAMPLES
 
+FIELD_MAPS_DIR = field_maps_folder()
+
 #: GS01 of each kind, to pick the guide map a field map binds to
 FUNCTIONAL_IDS = {"834": "BE", "835": "HP", "837P": "HC", "837I": "HC", "837D": "HC"}
 
-MAPS = sorted(p for p in FIELD_MAPS.glob("*.xml") if p.name != "fieldsets.xml")
+MAPS = sorted(p for p in FIELD_MAPS_DIR.glob("*.xml") if p.name != "fieldsets.xml")
 
 
 def test_there_is_a_map_for_every_kind():
@@ -100,7 +102,7 @@ def test_a_broken_map_stops_only_its_own_guides(tmp_path: Path):
     folder = tmp_path / "fields"
     folder.mkdir()
     write_map(folder, CLAIM.format('<field name="no_such_field" at="CLM02"/>'))
-    catalog = FieldMapCatalog([folder, FIELD_MAPS])
+    catalog = FieldMapCatalog([folder, FIELD_MAPS_DIR])
     # 835 sets still parse: their map is another file
     records = list(Normalizer(field_maps=catalog).records(SAMPLES / "835-remittance.x12"))
     assert {r.TYPE for r in records} == {"payment", "claim_payment", "service_payment"}
@@ -113,7 +115,7 @@ def test_a_map_in_an_earlier_folder_wins(tmp_path: Path):
     folder = tmp_path / "fields"
     folder.mkdir()
     write_map(folder, CLAIM.format('<field name="patient_control_number" at="CLM02"/>'))
-    catalog = FieldMapCatalog([folder, FIELD_MAPS])
+    catalog = FieldMapCatalog([folder, FIELD_MAPS_DIR])
     claims = list(Normalizer(field_maps=catalog).records(SAMPLES / "837P-professional-claim.x12"))
     # this map reads CLM02 as the control number, and makes claims only
     assert [c.TYPE for c in claims] == ["claim", "claim"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from edi.parsers.fields import FIELD_MAPS, FieldMap, default_field_maps, load_field_map
+from edi.parsers.fields import FieldMap, default_field_maps, field_maps_folder, load_field_map
 from edi.parsers.normalize import Normalizer
 from edi.records import Claim, ClaimHeader, ServiceLine
 from edi.records.claims import OtherSubscriber, Tooth
@@ -28,9 +28,11 @@ from tests.conftest import SAMPLES, CorpusFile, corpus_manifest, corpus_path, re
 from tests.phi_checks import assert_phi_names_are_fields
 from tests.rawx12 import envelopes
 
+FIELD_MAPS_DIR = field_maps_folder()
+
 INSTITUTIONAL = [row for row in corpus_manifest() if row.transaction_set == "837I"]
-MAP_837I = FIELD_MAPS / "837I.5010.X223A2.xml"
-MAP_837D = FIELD_MAPS / "837D.5010.X224A2.xml"
+MAP_837I = FIELD_MAPS_DIR / "837I.5010.X223A2.xml"
+MAP_837D = FIELD_MAPS_DIR / "837D.5010.X224A2.xml"
 
 
 def check_records(path: Path, kind: str) -> tuple[list[Claim], list[ServiceLine]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from edi.parsers.fields import FIELD_MAPS, FieldMap, default_field_maps, load_field_map
+from edi.parsers.fields import FieldMap, default_field_maps, field_maps_folder, load_field_map
 from edi.parsers.normalize import Normalizer
 from edi.records import Claim, ClaimHeader, Party, ServiceLine
 from edi.records.claims import OtherSubscriber
@@ -25,7 +25,9 @@ from tests.claim_checks import (
 )
 from tests.conftest import corpus_path
 
-MAP_4010 = FIELD_MAPS / "837I.4010.X096A1.xml"
+FIELD_MAPS_DIR = field_maps_folder()
+
+MAP_4010 = FIELD_MAPS_DIR / "837I.4010.X096A1.xml"
 GUIDE = "004010X096A1"
 
 

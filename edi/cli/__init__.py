@@ -84,7 +84,14 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="edi")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, value: _version(ctx) if value else None,
+    help="Show the version, whether the parsers are compiled, and where the maps come from.",
+)
 @click.option(
     "--config",
     type=click.Path(dir_okay=True, path_type=str),
@@ -103,6 +110,20 @@ def main(ctx: click.Context, config: str | None, database: str | None) -> None:
     Data lives under EDI_HOME (default: the per-user data directory).
     """
     ctx.obj = {"config": config, "database": database}
+
+
+def _version(ctx: click.Context) -> None:
+    """``edi --version``: the version, the build that runs, and the data it reads."""
+    import edi
+    from edi import resources
+
+    build = (
+        "parsers compiled (mypyc)"
+        if edi.compiled()
+        else "parsers pure Python (about 2.5x slower than compiled)"
+    )
+    click.echo(f"edi {__version__}, {build}, maps and samples from the {resources.source()}")
+    ctx.exit()
 
 
 def settings(ctx: click.Context) -> Any:

@@ -11,12 +11,12 @@ next. Values never reach the terminal: names, checksums, codes and counts only.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
-
-SAMPLES = Path(__file__).resolve().parents[2] / "samples"
 
 
 def _default_home() -> Path:
@@ -36,15 +36,19 @@ def _default_home() -> Path:
     "--samples",
     "folder",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=SAMPLES,
-    show_default=True,
-    help="Folder of X12 files to seed the partner's inbound folder with (searched recursively).",
+    help="Folder of X12 files to seed the partner's inbound folder with (searched "
+    "recursively) [default: the bundled samples].",
 )
-def demo_command(home: Path | None, folder: Path) -> None:
+def demo_command(home: Path | None, folder: Path | None) -> None:
     """Run a partner exchange over SFTP + OpenPGP into an encrypted store, on demo keys."""
+    from edi import resources
     from edi.demo import DEMO_PARTNER, build
     from edi.errors import EdiError
 
+    try:
+        folder = folder or resources.folder("samples")
+    except EdiError as exc:
+        raise click.ClickException(str(exc)) from None
     home = (home or _default_home()).expanduser().resolve()
     click.echo(f"demo home {home} (synthetic people, demo keys only)")
     try:
@@ -81,24 +85,43 @@ def demo_command(home: Path | None, folder: Path) -> None:
         world.stop()
     _print(report)
     ok = _verify(home, world.config)
-    prefix = f"EDI_HOME={home}"
+    prefix = f"EDI_HOME={home} {_executable()}"
     click.echo("next:")
-    click.echo(f"  {prefix} .venv/bin/edi files list")
-    click.echo(f"  {prefix} .venv/bin/edi claims list            (PHI masked)")
-    click.echo(f"  {prefix} .venv/bin/edi claims list --status remitted")
-    click.echo(f"  {prefix} .venv/bin/edi claims show ID         (lines, 835 payment, CARC/RARC)")
-    click.echo(f"  {prefix} .venv/bin/edi members list")
-    click.echo(f"  {prefix} .venv/bin/edi payments list")
-    click.echo(f"  {prefix} .venv/bin/edi report daily")
-    click.echo(f"  {prefix} .venv/bin/edi audit log")
-    click.echo(f"  {prefix} .venv/bin/edi audit verify")
-    click.echo(f"  {prefix} .venv/bin/edi keys list")
+    click.echo(f"  {prefix} files list")
+    click.echo(f"  {prefix} claims list            (PHI masked)")
+    click.echo(f"  {prefix} claims list --status remitted")
+    click.echo(f"  {prefix} claims show ID         (lines, 835 payment, CARC/RARC)")
+    click.echo(f"  {prefix} members list")
+    click.echo(f"  {prefix} payments list")
+    click.echo(f"  {prefix} report daily")
+    click.echo(f"  {prefix} audit log")
+    click.echo(f"  {prefix} audit verify")
+    click.echo(f"  {prefix} keys list")
     click.echo(f"  ls {home}/partner-sftp/outbound {home}/partner-sftp/archive")
-    click.echo(
-        "  .venv/bin/edi validate samples/bad/834-broken-envelope.x12   (why the bad file was rejected)"
-    )
+    bad = _shown(folder / "bad" / "834-broken-envelope.x12")
+    if (folder / "bad" / "834-broken-envelope.x12").exists():
+        click.echo(f"  {_executable()} validate {bad}   (why the bad file was rejected)")
     if not ok:
         raise SystemExit(1)
+
+
+def _shown(path: Path) -> str:
+    """A path as short as it can be said from the working folder."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _executable() -> str:
+    """How to run this ``edi`` again: its name when it is the one on PATH, else its path."""
+    argv0 = Path(sys.argv[0])
+    if argv0.name != "edi":  # called from Python (a test), not as the command
+        return "edi"
+    on_path = shutil.which("edi")
+    if on_path is not None and Path(on_path).resolve() == argv0.resolve():
+        return "edi"
+    return _shown(argv0)
 
 
 def _quiet_shutdown() -> None:

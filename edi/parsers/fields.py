@@ -28,11 +28,13 @@ from typing import Any
 from lxml import etree
 
 from edi.errors import MapError
-from edi.parsers.maps import PROJECT_MAPS, LoopDef, SegmentDef, TransactionMap
+from edi.parsers.maps import LoopDef, SegmentDef, TransactionMap, project_maps
 from edi.records import CLASSES, Record
 
-FIELD_MAPS = PROJECT_MAPS / "fields"
-SCHEMA = FIELD_MAPS / "fieldmap.xsd"
+#: the field maps' folder inside the project's maps folder (and inside ``$EDI_MAPS``)
+FIELDS_FOLDER = "fields"
+#: their schema, in the project's field maps folder
+SCHEMA_NAME = "fieldmap.xsd"
 #: fieldsets shared by the maps of a folder
 SHARED_FIELDSETS = "fieldsets.xml"
 #: the anchor of a scope that lives for the whole transaction set
@@ -246,12 +248,18 @@ class FieldMap:
 # ---------------------------------------------------------------------------------
 
 
+def field_maps_folder() -> Path:
+    """The project's field maps (``maps/fields/``, packaged or the checkout's)."""
+    return project_maps() / FIELDS_FOLDER
+
+
 @functools.lru_cache(maxsize=1)
 def _schema() -> etree.XMLSchema:
+    schema = field_maps_folder() / SCHEMA_NAME
     try:
-        return etree.XMLSchema(etree.parse(str(SCHEMA)))
+        return etree.XMLSchema(etree.parse(str(schema)))
     except (OSError, etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
-        raise MapError(f"{SCHEMA}: cannot read the field-map schema: {exc}") from exc
+        raise MapError(f"{schema}: cannot read the field-map schema: {exc}") from exc
 
 
 def _line(node: Any) -> int:
@@ -558,8 +566,8 @@ class FieldMapCatalog:
             folders = []
             extra = os.environ.get("EDI_MAPS")
             if extra:
-                folders.append(Path(extra) / "fields")
-            folders.append(FIELD_MAPS)
+                folders.append(Path(extra) / FIELDS_FOLDER)
+            folders.append(field_maps_folder())
         self.folders = folders
         self._index: dict[str, Path] | None = None
         self._loaded: dict[Path, FieldMap] = {}

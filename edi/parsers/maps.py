@@ -2,7 +2,8 @@
 
 Maps are pyx12's XML maps (``pyx12/map/*.xml``, chosen through its ``maps.xml`` by
 ISA12, GS01 and GS08) plus ours in the project's ``maps/`` folder (same format, with a
-``maps.xml`` of the same shape), plus any folder named by ``EDI_MAPS``. A GS08 that no
+``maps.xml`` of the same shape; inside the package when installed, see
+:mod:`edi.resources`), plus any folder named by ``EDI_MAPS``. A GS08 that no
 map names exactly (for instance ``005010X222A2``) falls back to the map of the same
 guide (``X222``) with the nearest addenda, and the choice says so in ``warning``.
 
@@ -21,12 +22,9 @@ from typing import Any
 
 from lxml import etree
 
-import edi
+from edi import resources
 from edi.errors import MapError
 
-#: the project's own maps, next to the ``edi`` package in a checkout (found through the
-#: package, whose ``__init__`` is never compiled: a compiled module's ``__file__`` differs)
-PROJECT_MAPS = Path(edi.__file__).resolve().parent.parent / "maps"
 UNBOUNDED = 1 << 30
 
 
@@ -40,14 +38,18 @@ def pyx12_maps() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "map"
 
 
+def project_maps() -> Path:
+    """The project's own ``maps/`` folder (packaged, or the checkout's)."""
+    return resources.folder("maps")
+
+
 def map_dirs() -> list[Path]:
     """Folders searched for maps, the most specific first."""
     dirs: list[Path] = []
     extra = os.environ.get("EDI_MAPS")
     if extra:
         dirs.append(Path(extra))
-    if PROJECT_MAPS.is_dir():
-        dirs.append(PROJECT_MAPS)
+    dirs.append(project_maps())
     dirs.append(pyx12_maps())
     return dirs
 

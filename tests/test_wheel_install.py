@@ -1,0 +1,255 @@
+"""The built wheel, installed alone into a fresh virtual environment and run from a folder
+outside the checkout, does what the checkout does.
+
+`make test` passes the wheel it built and installed (EDI_WHEEL); run alone, this module
+builds one (a few minutes: the modules are compiled with mypyc). The environment is made
+once for the module: `pip install WHEEL` takes its dependencies from the package index
+(or pip's cache).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import venv
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import IN_CI, ROOT, SAMPLES, require
+from tests.store_support import KEK_B64
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
+
+SAMPLE_FILES = sorted(p for p in SAMPLES.glob("*.x12"))
+
+
+@dataclass
+class Installed:
+    """A fresh virtual environment holding only the wheel and its dependencies."""
+
+    venv: Path
+    work: Path  # a folder outside the checkout: every command runs here
+
+    @property
+    def edi(self) -> str:
+        return str(self.venv / "bin" / "edi")
+
+    def env(self, home: Path, **extra: str) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("EDI_", "PYTHON", "PREFECT_")) and k != "VIRTUAL_ENV"
+        }
+        env.update(
+            PATH=f"{self.venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+            EDI_HOME=str(home),
+            EDI_KEK=KEK_B64,
+            EDI_CONFIG="",
+            PREFECT_HOME=str(home / "prefect"),
+            PREFECT_SERVER_ANALYTICS_ENABLED="false",
+            DO_NOT_TRACK="1",
+        )
+        env.update(extra)
+        return env
+
+    def run(self, home: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.edi, *args],
+            cwd=self.work,
+            env=self.env(home, **extra),
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    def site_packages(self) -> Path:
+        found = list((self.venv / "lib").glob("python3*/site-packages"))
+        assert len(found) == 1, found
+        return found[0]
+
+
+def _wheel(tmp: Path) -> Path:
+    given = os.environ.get("EDI_WHEEL")
+    if given:
+        path = Path(given)
+        assert path.is_file(), f"EDI_WHEEL={given} is not a file"
+        return path
+    if IN_CI:
+        pytest.fail("EDI_WHEEL is not set: `make test` builds the wheel and names it")
+    out = tmp / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=1200,
+    )
+    (path,) = out.glob("edi-*.whl")
+    return path
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    tmp = tmp_path_factory.mktemp("wheel")
+    assert not tmp.is_relative_to(ROOT)
+    wheel = _wheel(tmp)
+    env_dir = tmp / "venv"
+    venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
+    pip = subprocess.run(
+        [str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+        env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
+    )
+    assert pip.returncode == 0, pip.stderr[-3000:]
+    work = tmp / "elsewhere"
+    work.mkdir()
+    return Installed(env_dir, work)
+
+
+def _checkout(home: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The same command run on the checkout's sources."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EDI_", "PYTHONPATH"))}
+    env.update(PYTHONPATH=str(ROOT), EDI_HOME=str(home), EDI_KEK=KEK_B64, EDI_CONFIG="")
+    return subprocess.run(
+        [sys.executable, "-P", "-c", "from edi.cli import main; main()", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_the_install_is_the_package_alone_compiled(installed: Installed, tmp_path: Path):
+    site = installed.site_packages()
+    assert (site / "edi" / "_data" / "maps" / "fields" / "fieldmap.xsd").is_file()
+    assert list((site / "edi" / "parsers").glob("_native__mypyc*.so"))
+    done = installed.run(tmp_path, "--version")
+    assert done.returncode == 0, done.stderr
+    assert "parsers compiled (mypyc)" in done.stdout
+    assert "maps and samples from the package" in done.stdout
+    # nothing of the checkout is importable from there
+    probe = subprocess.run(
+        [str(installed.venv / "bin" / "python"), "-c", "import edi; print(edi.__file__)"],
+        cwd=installed.work,
+        env=installed.env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(probe.stdout.strip()).is_relative_to(site)
+    licence = list(site.glob("edi-*.dist-info/licenses/LICENSE"))
+    assert licence and "Apache License" in licence[0].read_text()
+
+
+def test_parse_gives_the_checkouts_records(installed: Installed, tmp_path: Path):
+    for sample in SAMPLE_FILES:
+        ours = installed.run(tmp_path, "parse", str(sample))
+        theirs = _checkout(tmp_path, "parse", str(sample), cwd=tmp_path)
+        assert ours.returncode == theirs.returncode == 0, (sample.name, ours.stderr)
+        assert ours.stdout == theirs.stdout, sample.name
+        assert ours.stdout.count("\n") > 0, sample.name
+
+
+def test_validate_accepts_the_837d_sample_and_generated_files(installed: Installed, tmp_path: Path):
+    dental = SAMPLES / "837D-dental-claim.x12"
+    done = installed.run(tmp_path, "validate", "--format", "json", str(dental))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert '"R"' not in done.stdout
+    for kind in ("837P", "837I", "837D", "835", "834"):
+        out = installed.work / f"generated-{kind}.x12"
+        made = installed.run(
+            tmp_path, "samples", "generate", "--set", kind, "--count", "20", "--out", str(out)
+        )
+        assert made.returncode == 0, made.stderr
+        checked = installed.run(tmp_path, "validate", str(out))
+        assert checked.returncode == 0, (kind, checked.stdout)
+
+
+def _counts(home: Path) -> Counter[str]:
+    with sqlite3.connect(home / "edi.sqlite3") as db:
+        tables = [
+            r[0]
+            for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if r[0] not in ("alembic_version",)
+        ]
+        return Counter({t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables})
+
+
+def test_ingest_stores_what_the_checkout_stores(installed: Installed, tmp_path: Path):
+    ours, theirs = tmp_path / "ours", tmp_path / "theirs"
+    paths = [str(p) for p in SAMPLE_FILES]
+    assert installed.run(ours, "keys", "init").returncode == 0
+    done = installed.run(ours, "ingest", *paths)
+    assert _checkout(theirs, "keys", "init", cwd=tmp_path).returncode == 0
+    expected = _checkout(theirs, "ingest", *paths, cwd=tmp_path)
+    assert done.returncode == expected.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count(": stored;") == len(paths)
+
+    def lines(out: str) -> list[str]:  # the sha256s and counts; not the control numbers
+        return [line.split("; acks")[0] for line in out.splitlines()]
+
+    assert lines(done.stdout) == lines(expected.stdout)
+    counts, expected_counts = _counts(ours), _counts(theirs)
+    assert counts == expected_counts
+    assert counts["claims"] > 0 and counts["files"] == len(paths)
+
+
+def test_the_demo_runs(installed: Installed, tmp_path: Path):
+    require(shutil.which("gpg") is not None, "gpg")
+    done = installed.run(tmp_path, "demo", "--home", str(tmp_path / "demo"))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "intact" in done.stdout
+    assert ".venv/bin/edi" not in done.stdout
+    assert "edi validate " in done.stdout
+
+
+def test_a_set_with_no_readable_field_map_is_refused_not_accepted(
+    installed: Installed, tmp_path: Path
+):
+    home = tmp_path / "home"
+    acks = tmp_path / "acks"
+    field_map = (
+        installed.site_packages() / "edi" / "_data" / "maps" / "fields" / "837P.5010.X222A1.xml"
+    )
+    saved = field_map.read_bytes()
+    sample = str(SAMPLES / "837P-professional-claim.x12")
+    assert installed.run(home, "keys", "init").returncode == 0
+    try:
+        field_map.write_bytes(b"<fieldmap")  # unreadable: not XML
+        refused = installed.run(home, "ingest", "--ack-dir", str(acks), sample)
+        assert refused.returncode != 0
+        assert ": stored;" not in refused.stdout
+        assert "Traceback" not in refused.stderr
+        assert "837P-professional-claim.x12" in refused.stderr and "005010X222A1" in refused.stderr
+        assert not acks.exists() or not any(acks.iterdir())
+        counts = _counts(home)
+        assert counts["files"] == 0 and counts["claims"] == 0
+        parsed = installed.run(home, "parse", sample)
+        assert parsed.returncode == 1 and parsed.stdout == ""
+    finally:
+        field_map.write_bytes(saved)
+    stored = installed.run(home, "ingest", sample)
+    assert stored.returncode == 0, stored.stdout + stored.stderr
+    assert ": stored;" in stored.stdout and "claim" in stored.stdout
+    assert _counts(home)["claims"] > 0
+
+
+def test_parse_output_is_private_from_the_installed_command(installed: Installed, tmp_path: Path):
+    """What -o writes is private to its owner, from the installed command too."""
+    out = installed.work / "records.jsonl"
+    done = installed.run(tmp_path, "parse", "-o", str(out), str(SAMPLES / "835-remittance.x12"))
+    assert done.returncode == 0, done.stderr
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert json.loads(out.read_text().splitlines()[0])["type"]
