@@ -38,11 +38,12 @@ demo: setup
 	$(BIN)/edi demo
 
 #: the whole suite on the installed wheel (compiled), the checkout only providing the tests
-#: (PYTHONSAFEPATH: no interpreter puts the working folder first); then the parser and
-#: store tests again on the checkout's pure-Python sources
+#: (--import-mode=append: the checkout after site-packages; PYTHONSAFEPATH: no interpreter
+#: puts its working folder first); then the parser and store tests again on the
+#: checkout's pure-Python sources
 test: setup clean-compiled
 	EDI_TEST_INSTALLED=1 EDI_COMPILED=1 EDI_WHEEL="$$(ls $(DIST)/edi-*.whl)" PYTHONSAFEPATH=1 \
-	  $(BIN)/pytest $(PYTEST_ARGS)
+	  $(BIN)/pytest --import-mode=append $(PYTEST_ARGS)
 	PYTHONPATH=$(CURDIR) EDI_COMPILED=0 $(BIN)/pytest -q -p no:cacheprovider $(PURE_TESTS) $(PYTEST_ARGS)
 
 #: the same modules compiled in place, for work on the sources (run with PYTHONPATH=.)

@@ -601,6 +601,16 @@ def import_time(module: str) -> dict[str, Any]:
     return {"cumulative_ms": cumulative, "prefect": prefect}
 
 
+def _build_of_edi() -> tuple[str, str]:
+    """Whether the edi the children import is compiled, and where it lives."""
+    code = "import edi, edi.resources as r; print(edi.compiled(), edi.__file__, r.source())"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT / "bench"
+    ).stdout.split()
+    build = "mypyc-compiled" if out[0] == "True" else "pure Python"
+    return build, f"{Path(out[1]).parent} (data from the {out[2]})"
+
+
 def machine_info() -> dict[str, Any]:
     info: dict[str, Any] = {
         "python": platform.python_version(),
@@ -610,10 +620,9 @@ def machine_info() -> dict[str, Any]:
     }
     if hasattr(os, "sched_getaffinity"):
         info["usable_cores"] = len(os.sched_getaffinity(0))
-    # `make bench` compiles the parsers with mypyc first; a plain run measures the .py files
-    info["parsers"] = (
-        "mypyc-compiled" if any((ROOT / "edi" / "parsers").glob("*.so")) else "pure Python"
-    )
+    # what a child imports: the wheel installed in this interpreter's environment (as
+    # `make bench` runs it), or the sources named by PYTHONPATH
+    info["parsers"], info["edi"] = _build_of_edi()
     try:
         cpuinfo = Path("/proc/cpuinfo").read_text()
         model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
@@ -1098,7 +1107,7 @@ def plan(args: argparse.Namespace) -> list[BenchFile]:
 
 def start_postgres() -> Any:
     """A throwaway PostgreSQL cluster for the ingest measurement, or None when absent."""
-    sys.path.insert(0, str(ROOT))
+    sys.path.append(str(ROOT))  # after site-packages: the installed edi stays the one measured
     from tests.pg import Cluster, _bindir
 
     bindir = _bindir()

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import csv
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-#: `make test` runs the suite on the installed wheel (EDI_TEST_INSTALLED=1): the checkout
-#: is on sys.path only so that the `tests` package imports, after site-packages, so the
-#: installed `edi` is the one imported
+#: `make test` runs the suite on the installed wheel (EDI_TEST_INSTALLED=1) with
+#: `--import-mode=append`: the checkout goes on sys.path after site-packages, only so that
+#: the `tests` package imports, and the installed `edi` is the one imported (here, and in
+#: every process a test spawns)
 INSTALLED = os.environ.get("EDI_TEST_INSTALLED") == "1"
 if INSTALLED:
-    _root = str(ROOT)
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _root] + [_root]
     import edi
 
     if Path(edi.__file__).resolve().is_relative_to(ROOT / "edi"):
-        raise RuntimeError(f"EDI_TEST_INSTALLED=1 but edi is imported from {edi.__file__}")
+        raise RuntimeError(
+            f"EDI_TEST_INSTALLED=1 but edi is imported from {edi.__file__}: run pytest "
+            "with --import-mode=append and PYTHONSAFEPATH=1, as `make test` does"
+        )
 SAMPLES = ROOT / "samples"
 CORPUS = Path(os.environ.get("EDI_CORPUS", ROOT.parent / "shared" / "corpus"))
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

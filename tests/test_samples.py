@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from edi.generate import generate
-from edi.parsers.maps import MapCatalog, load_map
+from edi.parsers.maps import MapCatalog, load_map, project_maps
 from edi.parsers.reader import X12Reader
 from edi.parsers.structure import StructureWalker
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import SAMPLES
 from tests.pyx12_oracle import oracle_map_dir, pyx12_accepts, pyx12_paths
 
 GOOD = [
@@ -38,7 +38,7 @@ def test_pyx12_rejects_the_bad_sample(maps_with_837d):
 
 def test_837d_map_is_chosen_by_gs08_and_places_dental_segments():
     choice = MapCatalog().select("00501", "HC", "005010X224A2")
-    assert choice.warning is None and choice.entry.file == ROOT / "maps" / "837.5010.X224.A2.xml"
+    assert choice.warning is None and choice.entry.file == project_maps() / "837.5010.X224.A2.xml"
     assert load_map(choice.entry.file).xid == "837D"
     located = list(StructureWalker().walk(X12Reader(SAMPLES / "837D-dental-claim.x12")))
     where = {(loc.segment.id, loc.path) for loc in located}

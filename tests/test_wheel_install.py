@@ -15,7 +15,9 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tarfile
 import venv
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,3 +255,51 @@ def test_parse_output_is_private_from_the_installed_command(installed: Installed
     assert done.returncode == 0, done.stderr
     assert out.stat().st_mode & 0o777 == 0o600
     assert json.loads(out.read_text().splitlines()[0])["type"]
+
+
+def test_the_sdist_carries_the_data_and_a_build_without_a_compiler_warns(tmp_path: Path):
+    """sdist -> wheel, as pip does for a platform with no published wheel; forced pure
+    (EDI_PURE_PYTHON=1, what a machine without a compiler gets) so it stays quick."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    sdist_dir = tmp_path / "sdist"
+    subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "--outdir", str(sdist_dir), str(ROOT)],
+        check=True,
+        capture_output=True,
+        env=env,
+        timeout=600,
+    )
+    (sdist,) = sdist_dir.glob("edi-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        names = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
+    expected = {
+        str(p.relative_to(ROOT))
+        for name in ("maps", "samples")
+        for p in (ROOT / name).rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert expected <= names
+    assert {"LICENSE", "setup.py", "pyproject.toml", "MANIFEST.in"} <= names
+    assert "edi/store/migrations/script.py.mako" in names
+
+    wheels = tmp_path / "wheels"
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", str(wheels), str(sdist)],
+        capture_output=True,
+        text=True,
+        env={**env, "EDI_PURE_PYTHON": "1"},
+        timeout=600,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    assert "WARNING: edi is built as pure Python (EDI_PURE_PYTHON is set)" in (
+        built.stdout + built.stderr
+    )
+    (wheel,) = wheels.glob("edi-*.whl")
+    assert wheel.name.endswith("-py3-none-any.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        inside = set(zf.namelist())
+    assert "edi/_data/maps/fields/fieldmap.xsd" in inside
+    assert "edi/_data/samples/837D-dental-claim.x12" in inside
+    assert not any(n.endswith(".so") for n in inside)
+    assert not any(n.startswith("edi/_data/maps/build/") for n in inside)
