@@ -14,8 +14,8 @@ A user may hold several roles. What each role allows (:data:`GRANTS`):
 - ``analyst``: read the store, PHI masked (files, transactions, claims, members,
   payments, search, reports);
 - ``phi-reader``: the same, and reveal PHI on purpose (``--reveal --reason``, audited);
-- ``operator``: run the exchange (ingest, pull, run, serve, deploy, partners, db) and read
-  masked;
+- ``operator``: run the exchange (ingest, pull, run, serve, deploy, partners, db), reprocess
+  and export stored files' originals, and read masked;
 - ``auditor``: read, verify and checkpoint the audit chain, and read masked;
 - ``admin``: manage the key ring and the schema.
 

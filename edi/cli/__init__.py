@@ -53,7 +53,7 @@ SHORT_HELP = {
     "run": "Run the exchange flow now (Prefect), for one partner or all.",
     "serve": "Serve the partners' scheduled exchanges (Prefect deployments).",
     "deploy": "Register the partners' scheduled exchanges with a Prefect work pool.",
-    "files": "List and show stored files: checksums, status, sets, acknowledgments.",
+    "files": "List, show, reprocess and export stored files (checksums, status, acks).",
     "transactions": "List and show transaction sets, with a rejected set's errors.",
     "claims": "List and show claims (PHI masked), with their 835 payment status.",
     "members": "List and show enrolled members (PHI masked) and their coverage.",

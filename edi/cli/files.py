@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -37,12 +39,18 @@ SET_COLUMNS = (
 
 @click.group("files")
 def files_group() -> None:
-    """Files as received: partner, name, checksums, status, sets and acknowledgments."""
+    """Files as received: partner, name, checksums, status, sets and acknowledgments.
+
+    Operators can also run a file again from its encrypted original (reprocess) and write
+    the original to a new file (export).
+    """
 
 
 @files_group.command("list")
 @click.option("--partner", help="Only this partner's files.")
-@click.option("--status", type=click.Choice(["stored", "rejected", "duplicate", "received"]))
+@click.option(
+    "--status", type=click.Choice(["stored", "rejected", "superseded", "duplicate", "received"])
+)
 @click.option("--name", help="File names containing this text.")
 @click.option("--since", callback=parse_time, help="Received at or after (ISO date or time, UTC).")
 @click.option("--until", callback=parse_time, help="Received before (ISO date or time, UTC).")
@@ -81,6 +89,123 @@ def files_show(ctx: click.Context, file_id: str, fmt: str) -> None:
 
     reader = Reader(ctx)
     emit_detail(reader.run(show_file, reader.engine, file_id), fmt)
+
+
+def _operator_store(ctx: click.Context) -> tuple[Any, Any]:
+    """The settings and the open store, after the operator role check."""
+    from edi.access import OPERATE
+    from edi.cli import settings
+    from edi.cli.analyst import require
+    from edi.errors import EdiError
+    from edi.store.session import open_store
+
+    require(ctx, OPERATE)
+    conf = settings(ctx)
+    try:
+        return conf, open_store(conf)
+    except EdiError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@files_group.command("reprocess")
+@click.argument("file_id")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Validate and count what would be stored; change nothing (no audit entry).",
+)
+@click.option(
+    "--ack-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write the new TA1/999 acknowledgments here (they are not sent to the partner).",
+)
+@click.option(
+    "--allow-duplicate-interchange",
+    is_flag=True,
+    help="Store it even when another file holds the same sender and ISA13 (else TA1 R 025).",
+)
+@click.pass_context
+def files_reprocess(
+    ctx: click.Context,
+    file_id: str,
+    dry_run: bool,
+    ack_dir: Path | None,
+    allow_duplicate_interchange: bool,
+) -> None:
+    """Run a stored or rejected file again from its encrypted original (role operator).
+
+    FILE_ID is a file id or its first 4+ characters. Use it after a map, code list or
+    partner setting was fixed, or a correction was agreed with the partner. The original is
+    ingested again as a new file row, in one database transaction that also marks the
+    earlier row superseded (kept, with its envelopes and the acknowledgments sent, linked
+    to the new row) and deletes the earlier row's claims, lines, payments and members, so
+    no record is stored twice. The partner recorded on the file and its expected sets and
+    guides apply. Audited as file.reprocessed.
+
+    The new TA1/999 acknowledgments are stored with the new row and NOT sent to the
+    partner; their control numbers are printed (--ack-dir writes them). A superseded file
+    cannot be run again (reprocess its newest row). Exits 1 when the file is (or, with
+    --dry-run, would be) rejected.
+    """
+    from edi.audit.chain import Operator
+    from edi.cli.validate import write_ack
+    from edi.errors import EdiError
+    from edi.store.reprocess import reprocess
+
+    conf, store = _operator_store(ctx)
+    try:
+        done = reprocess(
+            conf,
+            store,
+            file_id,
+            operator=Operator.current(),
+            dry_run=dry_run,
+            allow_duplicate_interchange=allow_duplicate_interchange,
+        )
+    except EdiError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(done.line())
+    if ack_dir is not None and not dry_run:
+        ack_dir.mkdir(parents=True, exist_ok=True)
+        for ack in done.result.ack_texts:
+            click.echo(
+                f"{ack.kind} {ack.control} written to {write_ack(ack_dir, Path(done.result.path).name, ack)}"
+            )
+    if done.result.status != "stored":
+        raise SystemExit(1)
+
+
+@files_group.command("export")
+@click.argument("file_id")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
+    help="The new file to write (mode 0600; an existing file is never replaced).",
+)
+@click.pass_context
+def files_export(ctx: click.Context, file_id: str, output: Path) -> None:
+    """Write a file's original X12, decrypted, to a new file (role operator; audited).
+
+    FILE_ID is a file id or its first 4+ characters. The bytes are checked against the
+    stored sha256 before the file appears under its name. The original holds PHI: it is
+    never written to standard output (-o - is refused), and the file is made 0600.
+    """
+    from edi.audit.chain import Operator
+    from edi.errors import EdiError
+    from edi.store.reprocess import export_original
+
+    if str(output) == "-":
+        raise click.UsageError(
+            "-o -: the original holds PHI and is not written to standard output; name a file"
+        )
+    conf, store = _operator_store(ctx)
+    try:
+        done = export_original(conf, store, file_id, output, operator=Operator.current())
+    except EdiError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(done.line())
 
 
 @click.group("transactions")

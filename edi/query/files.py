@@ -72,7 +72,7 @@ def _file_conditions(flt: FileFilter) -> list[Any]:
     if flt.partner is not None:
         out.append(m.File.partner == flt.partner)
     if flt.status is not None:
-        if flt.status not in (m.STORED, m.REJECTED, m.RECEIVED, m.DUPLICATE):
+        if flt.status not in (m.STORED, m.REJECTED, m.SUPERSEDED, m.RECEIVED, m.DUPLICATE):
             raise QueryError(f"unknown file status {flt.status!r}")
         out.append(m.File.status == flt.status)
     if flt.since is not None:
@@ -134,6 +134,8 @@ def show_file(engine: Engine, file_id: str) -> dict[str, Any]:
         {
             "received_sha256": row["received_sha256"],
             "stored": _when(row["stored_at"]),
+            "supersedes": row["supersedes"] or "",
+            "superseded_by": row["superseded_by"] or "",
             "errors": row["error_summary"] or "",
             "interchanges": [
                 {

@@ -19,7 +19,8 @@ def daily(engine: Engine, since: datetime, until: datetime | None = None) -> lis
     """Rows of (day, partner, kind): files, sets accepted and rejected, claims and charges,
     payments and amounts paid. Days are UTC dates of receipt."""
     tx = m.TransactionSetRow
-    window = [m.File.received_at >= since]
+    # a reprocessed file counts once: its newest row (which keeps the receipt time)
+    window = [m.File.received_at >= since, m.File.status != m.SUPERSEDED]
     if until is not None:
         window.append(m.File.received_at < until)
     with engine.connect() as conn:

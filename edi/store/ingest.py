@@ -94,6 +94,10 @@ class IngestResult:
     #: who made the rows: "" this process, "forked" or "spawned" a record worker (see
     #: edi.store.record_worker)
     record_worker: str = ""
+    #: the earlier row of the same file this ingest replaces (edi.store.reprocess), and
+    #: how many of its record rows were deleted, per table
+    supersedes: str | None = None
+    replaced: dict[str, int] = field(default_factory=dict)
 
     def line(self) -> str:
         """The one summary line `edi ingest` prints."""
@@ -118,18 +122,21 @@ def configured_ingestor(settings: Any, store: Any, *, operator: Any, **options: 
     archive folder under ``EDI_HOME``, the acknowledgments' control numbers from the
     store's series (shared by every worker; it starts after the counter file under
     ``EDI_HOME`` that stores without it used), the checkpoint interval (``[audit]
-    checkpoint_every``); ``options`` go to the constructor (partner, ...)."""
+    checkpoint_every``); ``options`` go to the constructor (partner, ...), and may replace
+    the audit log, the archive folder and the control numbers (a dry run's)."""
     from edi.audit.chain import AuditLog
     from edi.store.sequence import StoreControlNumbers
 
     every = settings.options.get("audit", {}).get("checkpoint_every", CHECKPOINT_EVERY)
     options.setdefault("workers", workers_setting(settings))
+    numbers = options.pop("numbers", None)  # a dry run's, which hand out nothing
     return Ingestor(
         store.engine,
         ring=store.ring,
         audit=options.pop("audit", None) or AuditLog(store.engine),
-        archive_dir=settings.archive_dir,
-        numbers=StoreControlNumbers(
+        archive_dir=options.pop("archive_dir", None) or settings.archive_dir,
+        numbers=numbers
+        or StoreControlNumbers(
             store.engine, legacy_file=settings.home / "ack-control-number"
         ).next_isa,
         operator=operator,
@@ -213,13 +220,16 @@ class Ingestor:
         *,
         original_name: str | None = None,
         received_sha256: str | None = None,
+        supersedes: str | None = None,
     ) -> IngestResult:
+        """Store one file. ``supersedes``: the id of an earlier row of these same bytes
+        that this ingest replaces, in its one transaction (see :mod:`edi.store.reprocess`)."""
         source = Path(path)
         sha256 = file_sha256(source)
         size = source.stat().st_size
-        out = IngestResult(str(path), m.RECEIVED, sha256, size)
+        out = IngestResult(str(path), m.RECEIVED, sha256, size, supersedes=supersedes)
         existing = self._file_with(sha256)
-        if existing is not None:
+        if existing is not None and existing != supersedes:
             return self._duplicate(out, existing)
         out.file_id = m.new_id()
         #: names the file's transaction set rows (set_row_id), here and in a record worker
@@ -245,7 +255,7 @@ class Ingestor:
     ) -> IngestResult:
         file_id, sha256, size = cast(str, out.file_id), out.sha256, out.size
         result = self.validator.validate(source)
-        duplicates = self._duplicate_interchanges(result)
+        duplicates = self._duplicate_interchanges(result, out.supersedes)
         if self.expected_sets:
             _reject_unexpected(result, self.expected_sets)
         if self.expected_versions:
@@ -262,6 +272,8 @@ class Ingestor:
         archive = self._archive(source, file_id)
         try:
             with self.engine.begin() as conn:
+                if out.supersedes is not None:  # first: it releases the sha256's uniqueness
+                    out.replaced = _supersede(conn, out.supersedes)
                 conn.execute(
                     insert(m.File),
                     [
@@ -279,9 +291,12 @@ class Ingestor:
                             "archive_name": archive.name,
                             "archive_key_id": self.ring.primary.id,
                             "stored_at": datetime.now(UTC),
+                            "supersedes": out.supersedes,
                         }
                     ],
                 )
+                if out.supersedes is not None:
+                    _link_superseded(conn, out.supersedes, file_id)
                 set_rows = self._envelopes(conn, file_id, result, seed)
                 self._acks(conn, file_id, acks)
                 if set_rows:
@@ -290,7 +305,7 @@ class Ingestor:
                     else:
                         out.records = self._records(conn, file_id, source, sha256, set_rows)
                 self.audit.append(
-                    "file.stored" if accepted else "file.rejected",
+                    _stored_action(out, accepted),
                     {
                         "file_id": file_id,
                         "name": name,
@@ -301,6 +316,7 @@ class Ingestor:
                         "sets_rejected": out.sets_rejected,
                         "records": out.records,
                         "acks": out.acks,
+                        **_superseding(out),
                     },
                     out.status,
                     operator=self.operator,
@@ -327,8 +343,11 @@ class Ingestor:
 
     # -- steps ---------------------------------------------------------------------------
     def _file_with(self, sha256: str) -> str | None:
+        """The current (not superseded) row of these bytes, if any."""
         with self.engine.connect() as conn:
-            return conn.execute(select(m.File.id).where(m.File.sha256 == sha256)).scalar()
+            return conn.execute(
+                select(m.File.id).where(m.File.sha256 == sha256, m.File.status != m.SUPERSEDED)
+            ).scalar()
 
     def _checkpoint(self) -> None:
         if self.checkpoint_every > 0:
@@ -356,15 +375,20 @@ class Ingestor:
         )
         return out
 
-    def _duplicate_interchanges(self, result: FileResult) -> list[str]:
-        """Reject (TA1 R 025) the interchanges whose (sender, ISA13) is already stored."""
+    def _duplicate_interchanges(self, result: FileResult, supersedes: str | None) -> list[str]:
+        """Reject (TA1 R 025) the interchanges whose (sender, ISA13) is already stored, in a
+        file other than ``supersedes`` that is not superseded itself."""
         if self.allow_duplicate_interchange:
             return []
         found: list[str] = []
         with self.engine.connect() as conn:
             for ic in result.interchanges:
                 hit = conn.execute(
-                    select(m.Interchange.id).where(
+                    select(m.Interchange.id)
+                    .join(m.File, m.File.id == m.Interchange.file_id)
+                    .where(
+                        m.File.status != m.SUPERSEDED,
+                        m.File.id != (supersedes or ""),
                         m.Interchange.sender_qualifier == ic.sender_qualifier,
                         m.Interchange.sender_id == ic.sender_id,
                         m.Interchange.control == ic.control,
@@ -579,6 +603,31 @@ class Ingestor:
 
 #: the records of one file's stream, made here or in the record worker
 _normalized = normalized_records
+
+
+def _supersede(conn: Connection, old_id: str) -> dict[str, int]:
+    from edi.store.reprocess import supersede
+
+    return supersede(conn, old_id)
+
+
+def _link_superseded(conn: Connection, old_id: str, new_id: str) -> None:
+    from edi.store.reprocess import link
+
+    link(conn, old_id, new_id)
+
+
+def _stored_action(out: IngestResult, accepted: set[tuple[str, str, str]]) -> str:
+    if out.supersedes is not None:
+        return "file.reprocessed"
+    return "file.stored" if accepted else "file.rejected"
+
+
+def _superseding(out: IngestResult) -> dict[str, Any]:
+    """The audit entry's fields about the row a reprocessing replaced (none otherwise)."""
+    if out.supersedes is None:
+        return {}
+    return {"supersedes": out.supersedes, "replaced": out.replaced}
 
 
 def _set_kinds(conn: Connection, kinds: dict[str, str]) -> None:

@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,6 +39,13 @@ AMOUNT = Numeric(20, 4)
 
 #: file statuses
 RECEIVED, STORED, REJECTED, DUPLICATE = "received", "stored", "rejected", "duplicate"
+#: a file run again (``edi files reprocess``): its row and envelopes stay as history, its
+#: records were replaced by those of the file row named in ``superseded_by``
+SUPERSEDED = "superseded"
+
+
+#: the rows the sha256 uniqueness covers (a partial unique index, on SQLite and PostgreSQL)
+CURRENT = "status <> 'superseded'"
 
 
 def new_id() -> str:
@@ -62,8 +70,9 @@ class File(Base):
     original_name: Mapped[str] = mapped_column(String(500))
     #: sha256 of the bytes as received (before decryption, when the file was encrypted)
     received_sha256: Mapped[str] = mapped_column(String(64), index=True)
-    #: sha256 of the X12 plaintext: a second copy of the same bytes is a duplicate
-    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    #: sha256 of the X12 plaintext: a second copy of the same bytes is a duplicate (unique
+    #: among the rows not superseded: a reprocessed file's new row has its sha256 too)
+    sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
@@ -77,6 +86,20 @@ class File(Base):
     #: the encrypted original (edi.store.crypto.encrypt_file), relative to the archive dir
     archive_name: Mapped[str | None] = mapped_column(String(200))
     archive_key_id: Mapped[str | None] = mapped_column(String(64))
+    #: the earlier row of the same file this one replaced (``edi files reprocess``)
+    supersedes: Mapped[str | None] = mapped_column(ForeignKey("files.id"), index=True)
+    #: the newer row that replaced this one (status ``superseded``)
+    superseded_by: Mapped[str | None] = mapped_column(ForeignKey("files.id"), index=True)
+
+    __table_args__ = (
+        Index(
+            "uq_files_sha256_current",
+            "sha256",
+            unique=True,
+            sqlite_where=text(CURRENT),
+            postgresql_where=text(CURRENT),
+        ),
+    )
 
 
 class Interchange(Base):
@@ -343,6 +366,7 @@ __all__ = [
     "RECORD_TABLES",
     "REJECTED",
     "STORED",
+    "SUPERSEDED",
     "Acknowledgment",
     "ClaimPaymentRow",
     "ClaimRow",
