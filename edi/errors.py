@@ -14,6 +14,73 @@ class ConfigError(EdiError):
     """The configuration or environment is missing, unreadable or inconsistent."""
 
 
+class MissingFieldMap(ConfigError):
+    """A transaction set that validation accepts has no usable field map: none serves its
+    guide, or the one that does cannot be read. The operator's fault, not the partner's:
+    the file is refused whole (nothing stored, no acknowledgment made), so it is taken
+    again, and stored, once the field maps are back.
+
+    The message is one line: the file as given, the set (ST01, ST02, its kind, GS08, its
+    group and interchange control numbers), what is missing; ``reason`` is the same
+    without the file. No data values. The other attributes hold its parts.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str = "",
+        reason: str = "",
+        set_id: str = "",
+        control: str = "",
+        kind: str = "",
+        guide: str = "",
+        problem: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.reason = reason or message
+        self.set_id = set_id
+        self.control = control
+        self.kind = kind
+        self.guide = guide
+        self.problem = problem
+
+    @classmethod
+    def of_set(
+        cls,
+        path: str,
+        *,
+        set_id: str,
+        control: str,
+        kind: str,
+        guide: str,
+        group: str,
+        interchange: str,
+        problem: str,
+        more: int = 0,
+    ) -> MissingFieldMap:
+        """The error for one set (``more``: how many other sets of the file lack one too)."""
+        reason = (
+            f"refused, nothing stored or acknowledged (an operator error): set {set_id} "
+            f"{control} ({kind}, guide {guide or '(none)'}, group {group}, interchange "
+            f"{interchange}): {problem}"
+        )
+        if more:
+            reason += f"; and {more} more set(s) without one"
+        reason = " ".join(reason.split())  # one line whatever a reason holds
+        return cls(
+            f"{path}: {reason}",
+            path=path,
+            reason=reason,
+            set_id=set_id,
+            control=control,
+            kind=kind,
+            guide=guide,
+            problem=problem,
+        )
+
+
 class X12SyntaxError(EdiError):
     """A file cannot be read as X12 at all (no ISA, truncated ISA, binary data, no terminator).
 

@@ -40,6 +40,7 @@ from edi.store.db import make_engine  # noqa: E402
 from edi.store.keys import init_keyring  # noqa: E402
 from edi.transport.base import RemoteFile, TransientError  # noqa: E402
 from tests.conftest import CORPUS, SAMPLES, corpus_manifest, require  # noqa: E402
+from tests.field_maps import BrokenMaps  # noqa: E402
 from tests.gpg_support import World  # noqa: E402
 from tests.sshd import SshServer  # noqa: E402
 
@@ -263,6 +264,76 @@ def test_a_dead_workers_claim_is_taken_over_and_finished(tmp_path: Path, died: s
     outbound = os.listdir(tmp_path / "acme" / "out")
     assert outbound == [stored.acks[0].path.name]  # the ack the dead worker stored, once
     assert os.listdir(tmp_path / "acme" / "done") == ["c.x12"]
+
+
+def test_a_missing_field_map_is_not_retried_and_survives_pickling() -> None:
+    import pickle
+
+    from edi.errors import MissingFieldMap
+
+    exc = MissingFieldMap.of_set(
+        "c.x12",
+        set_id="837",
+        control="0001",
+        kind="837P",
+        guide="005010X222A1",
+        group="1",
+        interchange="000000001",
+        problem="no field map for 005010X222A1 in /maps/fields",
+    )
+    assert not fx.is_transient(exc)
+    again = pickle.loads(pickle.dumps(exc))
+    assert (str(again), again.reason, again.kind, again.problem) == (
+        str(exc),
+        exc.reason,
+        "837P",
+        exc.problem,
+    )
+
+
+def test_a_file_without_a_usable_field_map_is_refused_and_taken_again(
+    tmp_path: Path, broken_837p_maps: BrokenMaps
+) -> None:
+    conf = local_config(tmp_path, "acme")
+    shutil.copy(SAMPLES / "837P-professional-claim.x12", tmp_path / "acme" / "in" / "c.x12")
+    home = tmp_path / "home"
+    steps = {
+        name: getattr(fx, name).fn
+        for name in ("claim", "pull", "decrypt", "ingest", "acknowledge", "archive", "discard")
+    }
+    with open_run(conf, home, "run-no-maps") as run:
+        (entry,) = fx.list_ready.fn(run).ready
+        row = fx.process_file(run, entry, steps)
+        assert row is not None and row["status"] == fx.REFUSED
+        why = (
+            "operator error, no usable field map: set 837 0001 (837P, 005010X222A1): "
+            f"field map {broken_837p_maps.file} cannot be read: line 8: "
+        )
+        assert why.startswith(row["note"]) or row["note"].startswith(why)  # (200 at most)
+        assert row["acks_sent"] == 0 and row["records"] == {}
+        assert fx.summary_line(row).startswith("c.x12: refused; sha256 ")
+        held = claims.get(run.engine, "acme", entry)  # released: the next run takes it
+        assert held is not None and held.state == "failed" and held.file_id is None
+        assert held.note is not None and held.note.startswith(f"refused at ingest: {why}")
+        with run.engine.connect() as conn:
+            assert conn.execute(select(m.File.id)).all() == []
+    assert os.listdir(tmp_path / "acme" / "in") == ["c.x12"]
+    assert os.listdir(tmp_path / "acme" / "out") == []
+    assert os.listdir(tmp_path / "acme" / "done") == []
+    staging = home / "staging" / "acme"
+    assert [p for p in staging.rglob("*") if p.is_file()] == []
+    assert list(home.glob("archive/*")) == []
+    # the maps back: the next run takes the file again and stores, answers, archives it
+    broken_837p_maps.restore()
+    with open_run(conf, home, "run-maps-back") as run:
+        (entry,) = fx.list_ready.fn(run).ready
+        row = fx.process_file(run, entry, steps)
+        assert row is not None and row["status"] == "stored" and row["claims"] == 2
+        assert row["acks_sent"] == 1
+        held = claims.get(run.engine, "acme", entry)
+        assert held is not None and held.state == "done" and held.attempts == 2
+    assert os.listdir(tmp_path / "acme" / "done") == ["c.x12"]
+    assert os.listdir(tmp_path / "acme" / "in") == []
 
 
 # -- the flow against the real sshd and gpg -------------------------------------------------

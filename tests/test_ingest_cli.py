@@ -18,6 +18,7 @@ from edi.store import models as m
 from edi.store.db import make_engine
 from edi.store.migrate import current_revision, head_revision
 from tests.conftest import SAMPLES
+from tests.field_maps import BrokenMaps
 from tests.store_support import KEK_B64
 
 
@@ -140,3 +141,41 @@ def test_a_bad_ingest_workers_setting_is_refused(env: dict[str, str], tmp_path: 
     assert isinstance(result.exception, SystemExit)  # a message, not a traceback
     assert f'{config}: [ingest] workers is "auto", 1 or 2' in result.output
     assert "stored" not in result.output
+
+
+def test_a_set_without_a_usable_field_map_is_refused_and_taken_again_later(
+    env: dict[str, str], tmp_path: Path, broken_837p_maps: BrokenMaps
+):
+    assert run(env, "keys", "init").exit_code == 0
+    acks = tmp_path / "acks"
+    claims = str(SAMPLES / "837P-professional-claim.x12")
+    remit = str(SAMPLES / "835-remittance.x12")
+    result = run(env, "ingest", "--ack-dir", str(acks), claims, remit)
+    assert result.exit_code == 1 and not isinstance(result.exception, Exception), result.output
+    (line,) = result.stderr.splitlines()
+    assert line == (
+        f"{claims}: refused, nothing stored or acknowledged (an operator error): set 837 0001 "
+        "(837P, guide 005010X222A1, group 301, interchange 000000301): "
+        f"field map {broken_837p_maps.file} cannot be read: line 8: Element 'no-such-element': "
+        "This element is not expected. Expected is one of ( fieldset, scope, record )."
+    )
+    assert "Traceback" not in result.output
+    (stored,) = result.stdout.splitlines()  # the other file goes on
+    assert stored.startswith(f"{remit}: stored;")
+    assert [p.name.startswith("835-remittance.x12.") for p in acks.iterdir()] == [True]
+    engine = make_engine(f"sqlite:///{tmp_path}/home/edi.sqlite3")
+    with engine.connect() as conn:
+        names = conn.execute(select(m.File.original_name)).scalars().all()
+        assert names == ["835-remittance.x12"]
+        assert conn.execute(select(func.count()).select_from(m.ClaimRow)).scalar() == 0
+    assert len(list((tmp_path / "home" / "archive").iterdir())) == 1  # the 835's
+    actions = [e.action for e in AuditLog(engine).entries()]
+    assert actions == ["keys.init", "file.refused", "file.stored"]
+    # the maps back: the same file is new, and stored with its records
+    broken_837p_maps.restore()
+    again = run(env, "ingest", "--ack-dir", str(acks), claims)
+    assert again.exit_code == 0, again.output
+    assert (
+        again.stdout.startswith(f"{claims}: stored;") and "2 claim, 5 service_line" in again.stdout
+    )
+    assert len(list(acks.iterdir())) == 2

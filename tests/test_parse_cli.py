@@ -16,9 +16,11 @@ from click.testing import CliRunner, Result
 from lxml import etree
 
 from edi.cli import main
+from edi.parsers.fields import FIELD_MAPS
 from edi.records import RECORD_TYPES
 from edi.records.export import columns
 from tests.conftest import SAMPLES, corpus_path
+from tests.field_maps import BrokenMaps
 
 CLAIMS = str(SAMPLES / "837P-professional-claim.x12")
 REMIT = str(SAMPLES / "835-remittance.x12")
@@ -119,10 +121,31 @@ def test_not_x12_exits_1_naming_the_file(tmp_path: Path):
     assert len(result.stdout.splitlines()) == 7  # the good file still parsed
 
 
-def test_sets_without_a_field_map_are_named_not_hidden():
+def test_sets_without_a_field_map_are_named_and_fail():
     result = run(str(corpus_path("lfh/demo.270")))
-    assert result.exit_code == 0 and result.stdout == ""
-    assert "set 270 (005010X279A1) at segment 3 not read: no field map" in result.stderr
+    assert result.exit_code == 1 and result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert "set 270 (005010X279A1) at segment 3 not read: no field map for 005010X279A1 in " in line
+    assert str(FIELD_MAPS) in line
+    assert "Traceback" not in result.output
+
+
+def test_an_unreadable_field_map_fails_in_one_line(broken_837p_maps: BrokenMaps):
+    result = run(CLAIMS, REMIT)
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr
+    assert lines[0].startswith(
+        f"{CLAIMS}: cannot parse: field map {broken_837p_maps.file} cannot be read: line 8: "
+    )
+    assert "no-such-element" in lines[0]
+    assert lines[1].startswith(f"{REMIT}: 3 claim_payment, 1 payment")  # the 835 still read
+    assert {json.loads(r)["type"] for r in result.stdout.splitlines()} >= {"payment"}
+    for value in SAMPLE_VALUES:
+        assert value not in result.stderr
+    broken_837p_maps.restore()
+    again = run(CLAIMS)
+    assert again.exit_code == 0 and len(again.stdout.splitlines()) == 7
 
 
 def test_installed_executable(tmp_path: Path):

@@ -13,6 +13,7 @@ from edi.audit.chain import AuditLog
 from edi.cli import main
 from edi.store.db import make_engine
 from tests.conftest import SAMPLES
+from tests.field_maps import BrokenMaps
 from tests.store_support import KEK_B64
 
 
@@ -119,3 +120,36 @@ def test_pull_ingest_acknowledges_archives_and_audits(setup: tuple[dict[str, str
     # a second run finds nothing new to take, and says so without failing
     again = run(env, "pull", "--partner", "acme", "--ingest")
     assert "transfer.pulled" not in again.output and "in/claims.x12" not in again.output
+
+
+def test_pull_ingest_leaves_a_file_without_a_usable_field_map_on_the_server(
+    setup: tuple[dict[str, str], Path], broken_837p_maps: BrokenMaps
+) -> None:
+    env, remote = setup
+    assert run(env, "keys", "init").exit_code == 0
+    shutil.copy(SAMPLES / "837P-professional-claim.x12", remote / "in" / "claims.x12")
+    result = run(env, "pull", "--partner", "acme", "--ingest")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(
+        "in/claims.x12: refused, nothing stored or acknowledged (an operator error): "
+        "set 837 0001 (837P, guide 005010X222A1, group 301, interchange 000000301): "
+        f"field map {broken_837p_maps.file} cannot be read: line 8: "
+    )
+    assert "archived" not in result.stdout
+    # not stored, nothing sent, not archived: still in the inbound folder; staging empty
+    assert os.listdir(remote / "in") == ["claims.x12"]
+    assert os.listdir(remote / "out") == [] and os.listdir(remote / "done") == []
+    staging = Path(env["EDI_HOME"]) / "staging" / "acme"
+    assert [p for p in staging.rglob("*") if p.is_file()] == []
+    kinds = [a for a, _, _ in audit_actions(Path(env["EDI_HOME"]))]
+    assert "file.refused" in kinds and "file.stored" not in kinds
+    assert "transfer.archived" not in kinds and "ack.uploaded" not in kinds
+    # the maps back: the next pull takes the file again and stores it
+    broken_837p_maps.restore()
+    again = run(env, "pull", "--partner", "acme", "--ingest")
+    assert again.exit_code == 0, again.output
+    assert "; stored; 2 claim, 5 service_line; 999 " in again.stdout
+    assert os.listdir(remote / "done") == ["claims.x12"] and os.listdir(remote / "in") == []
+    assert len(os.listdir(remote / "out")) == 1

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from edi.errors import DecryptError
+from edi.errors import DecryptError, MissingFieldMap
+from edi.parsers.fields import FIELD_MAPS, FieldMapCatalog
 from edi.parsers.normalize import Normalizer
 from edi.records.phi import record_dict
 from edi.store import models as m
 from edi.store.crypto import decrypt_file
 from edi.store.read import records
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, corpus_path
 from tests.store_support import StoreKit, make_kit
 
 GOOD = [
@@ -195,3 +200,98 @@ def test_groups_of_a_guide_the_partner_does_not_send_are_rejected(kit: StoreKit)
     assert "AK9 R 2" in summary
     for name in ("835-remittance.x12", "837I-institutional-claim.x12"):
         assert ingestor.ingest(SAMPLES / name).status == "stored", name
+
+
+# -- a set validation accepts but no field map serves: refused whole ----------------------
+
+CLAIMS = SAMPLES / "837P-professional-claim.x12"
+
+
+def nothing_stored(kit: StoreKit) -> None:
+    for table in (m.File, m.Interchange, m.TransactionSetRow, m.Acknowledgment, m.ClaimRow):
+        assert count(kit, table) == 0, table
+    archive = kit.home / "archive"
+    assert not archive.exists() or list(archive.iterdir()) == []
+    # no acknowledgment was made: no control number was drawn
+    assert not (kit.home / "ack-control-number").exists()
+
+
+@contextmanager
+def another_thread(running: bool) -> Iterator[None]:
+    """A second thread while inside (a record worker is then spawned, not forked)."""
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    if running:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        if running:
+            thread.join()
+
+
+@pytest.mark.parametrize(
+    ("workers", "how"),
+    [(1, ""), (2, "forked"), (2, "spawned")],
+    ids=["in-process", "forked-worker", "spawned-worker"],
+)
+def test_a_set_without_a_field_map_is_refused_whole_then_stored_once_it_is_back(
+    kit: StoreKit, tmp_path: Path, workers: int, how: str
+):
+    empty = tmp_path / "no-field-maps"
+    empty.mkdir()
+    refusing = kit.ingestor(field_maps=FieldMapCatalog([empty]), workers=workers)
+    with another_thread(how == "spawned"), pytest.raises(MissingFieldMap) as caught:
+        refusing.ingest(CLAIMS, original_name="claims.x12")
+    exc = caught.value
+    assert (exc.set_id, exc.control, exc.kind, exc.guide) == ("837", "0001", "837P", "005010X222A1")
+    assert str(exc) == (
+        f"{CLAIMS}: refused, nothing stored or acknowledged (an operator error): set 837 0001 "
+        "(837P, guide 005010X222A1, group 301, interchange 000000301): "
+        f"no field map for 005010X222A1 in {empty}"
+    )
+    assert exc.reason == str(exc).removeprefix(f"{CLAIMS}: ")
+    nothing_stored(kit)
+    (entry,) = kit.audit.entries()
+    assert (entry.action, entry.outcome) == ("file.refused", "refused")
+    assert entry.object["name"] == "claims.x12" and entry.object["reason"] == exc.reason
+    # the maps back: the same bytes are new, and stored with their records
+    with another_thread(how == "spawned"):
+        stored = kit.ingestor(field_maps=FieldMapCatalog([FIELD_MAPS]), workers=workers).ingest(
+            CLAIMS
+        )
+    assert stored.status == "stored", stored.line()
+    # forked when this process runs one thread, else spawned (earlier tests may leave one)
+    assert stored.record_worker == how or (how == "forked" and stored.record_worker == "spawned")
+    assert stored.records == {"claim": 2, "service_line": 5}
+    assert [a.kind for a in stored.ack_texts] == ["999"]
+    assert count(kit, m.File) == 1 and count(kit, m.ClaimRow) == 2
+    assert [e.action for e in kit.audit.entries()] == ["file.refused", "file.stored"]
+    assert kit.audit.verify().ok
+
+
+def test_an_unreadable_field_map_refuses_the_file_naming_the_map(kit: StoreKit, tmp_path: Path):
+    folder = tmp_path / "fields"
+    shutil.copytree(FIELD_MAPS, folder)
+    broken = folder / "837P.5010.X222A1.xml"
+    broken.write_text(broken.read_text().replace("</fieldmap>", ""))  # not well-formed
+    with pytest.raises(MissingFieldMap) as caught:
+        kit.ingestor(field_maps=FieldMapCatalog([folder])).ingest(CLAIMS)
+    problem = caught.value.problem
+    assert problem.startswith(f"field map {broken} cannot be read: ")
+    assert "\n" not in str(caught.value)
+    nothing_stored(kit)
+
+
+def test_only_accepted_sets_need_a_field_map(kit: StoreKit, tmp_path: Path):
+    """A set validation rejects is stored as rejected, field map or not; acknowledgments
+    received (999) carry no records and need none."""
+    empty = tmp_path / "no-field-maps"
+    empty.mkdir()
+    ingestor = kit.ingestor(field_maps=FieldMapCatalog([empty]))
+    rejected = ingestor.ingest(SAMPLES / "bad" / "834-broken-envelope.x12")
+    assert rejected.status == "rejected"
+    ack = corpus_path("pyx12/834_lui_id_5010.999.txt")
+    received = ingestor.ingest(ack)
+    assert received.status == "stored" and received.records == {}

@@ -40,13 +40,18 @@ def ingest_command(
     """Store X12 files: one database transaction per file, all its rows or none.
 
     Prints one line per file (verdict, checksum, counts; never a value). The same bytes
-    again are reported as a duplicate and not stored twice. Exits 1 when a file is
-    rejected, 0 when every file is stored or a duplicate.
+    again are reported as a duplicate and not stored twice. A file with a transaction set
+    that validation accepts but no field map can make records of (none for its guide, or
+    one that cannot be read: an operator's error) is refused whole: nothing stored, no
+    acknowledgment written, one line on stderr naming the file, the set, its guide and
+    the map missing; the other files go on, and the same file is stored once the maps
+    are back. Exits 1 when a file is rejected, refused or not ingested, 0 when every file
+    is stored or a duplicate.
     """
     require(ctx, OPERATE)
     from edi.audit.chain import Operator
     from edi.cli.validate import write_ack
-    from edi.errors import EdiError
+    from edi.errors import EdiError, MissingFieldMap
     from edi.store.ingest import configured_ingestor
     from edi.store.session import open_store
 
@@ -72,6 +77,10 @@ def ingest_command(
         bar.start(path)
         try:
             result = ingestor.ingest(path)
+        except MissingFieldMap as exc:
+            rejected = True
+            click.echo(str(exc), err=True)  # one line, naming the file
+            continue
         except EdiError as exc:
             rejected = True
             click.echo(f"{path}: not ingested: {exc}", err=True)

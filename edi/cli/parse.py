@@ -67,7 +67,9 @@ def parse_command(
     Each record names its type (claim, service_line, payment, claim_payment,
     service_payment, enrollment, member, coverage), its source (file sha256, ISA13,
     GS06, ST02) and the ordinal of its first segment. Records hold PHI: write them
-    only where PHI may be kept. Exits 1 when a file is not X12 at all.
+    only where PHI may be kept. Exits 1 when a file is not X12 at all, or when a
+    transaction set in it was not read because no field map (or implementation-guide
+    map) serves its guide or its field map cannot be read: stderr says which, in one line.
     """
     if fmt == "csv" and len(types) != 1:
         raise click.UsageError(
@@ -91,6 +93,7 @@ def parse_command(
                 click.echo(f"{path}: cannot parse: {exc}", err=True)
                 continue
             click.echo(_summary_line(path, normalizer), err=True)
+            failed = failed or bool(normalizer.summary.skipped)
         writer.close()
     if failed:
         raise SystemExit(1)
@@ -101,7 +104,10 @@ def _summary_line(path: str, normalizer: Any) -> str:
     counts = ", ".join(f"{n} {t}" for t, n in sorted(summary.records.items())) or "no records"
     line = f"{path}: {counts} from {summary.sets} transaction set(s)"
     for skipped in summary.skipped:
-        line += f"; set {skipped.set_id} ({skipped.guide or 'no version'}) at segment {skipped.ordinal} not read: {skipped.reason}"
+        line += (
+            f"; set {skipped.set_id} ({skipped.guide or 'no version'}) at segment "
+            f"{skipped.ordinal} not read: {skipped.detail or skipped.reason}"
+        )
     if summary.unlocated:
         line += f"; {summary.unlocated} segment(s) fit nowhere in the guide (see edi validate)"
     if summary.dropped:

@@ -29,14 +29,17 @@ def pull_command(name: str, dry_run: bool, ingest: bool, stable_seconds: float |
     """Take the partner's stable inbound files into staging, decrypted and verified.
 
     One line per file: remote name, size, sha256 as received, signer, where it is staged;
-    never a value. Every step is an audit entry. Exits 1 when a file is refused, fails
-    or (with --ingest) is rejected.
+    never a value. Every step is an audit entry. With --ingest, a file with a transaction
+    set that validation accepts but no field map can make records of (an operator's
+    error) is not stored, acknowledged, archived or deleted: it stays in the inbound
+    folder to be taken again, its staged copies are removed, and one line on stderr says
+    why. Exits 1 when a file is refused, fails or (with --ingest) is rejected or not stored.
     """
     require(click.get_current_context(), OPERATE)
     import dataclasses
 
     from edi.audit.chain import AuditLog
-    from edi.errors import EdiError
+    from edi.errors import EdiError, MissingFieldMap
     from edi.flows.steps import Exchange
     from edi.partners import our_pgp
     from edi.partners import partner as find_partner
@@ -79,6 +82,9 @@ def pull_command(name: str, dry_run: bool, ingest: bool, stable_seconds: float |
                 line = _one(exchange, entry, ingestor, conf)
                 failed = failed or "; rejected" in line
                 click.echo(line)
+            except MissingFieldMap as exc:
+                failed = True
+                click.echo(f"{p.inbound}/{entry.name}: {exc.reason}", err=True)
             except EdiError as exc:
                 failed = True
                 click.echo(f"{p.inbound}/{entry.name}: not taken: {exc}", err=True)
@@ -97,9 +103,15 @@ def _one(exchange: Any, entry: Any, ingestor: Any, conf: Any) -> str:
     if ingestor is None:
         parts.append(f"staged {pulled.x12}")
         return "; ".join(parts)
-    result = ingestor.ingest(
-        pulled.x12, original_name=pulled.name, received_sha256=pulled.received_sha256
-    )
+    from edi.errors import MissingFieldMap
+
+    try:
+        result = ingestor.ingest(
+            pulled.x12, original_name=pulled.name, received_sha256=pulled.received_sha256
+        )
+    except MissingFieldMap:
+        exchange.discard(pulled)  # the partner's inbound copy stays, to be taken again
+        raise
     parts.append(result.status)
     if result.records:
         parts.append(", ".join(f"{n} {t}" for t, n in sorted(result.records.items())))

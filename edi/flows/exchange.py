@@ -10,7 +10,12 @@ the server, then the claim is done) -> ``discard`` (the staged copies). Each is 
 One bad file does not stop the others: an invalid file is stored as rejected with its
 acknowledgments (and its original kept, encrypted) like any other; a file whose step
 raises (a refused signature, a transfer that keeps failing) is marked failed in its
-claim, left on the server for the next run, and the run goes on with the next file. The
+claim, left on the server for the next run, and the run goes on with the next file.
+A file with a transaction set that validation accepts but no field map can make records
+of (:class:`edi.errors.MissingFieldMap`: a map missing or unreadable, the operator's
+error) is ``refused`` with a note that starts ``operator error``: nothing of it is stored
+or sent, it stays on the server, its claim is released (failed) and its staged copies
+removed, so the next run takes it again once the maps are back. The
 flow ends Failed when a file was refused or failed (its summary is the state's data),
 Completed otherwise; rejected files are answered, not failures of the exchange.
 
@@ -51,7 +56,7 @@ from prefect.runtime import flow_run as current_flow_run
 from prefect.states import Failed
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from edi.errors import ConfigError, DecryptError, EdiError, SignatureError
+from edi.errors import ConfigError, DecryptError, EdiError, MissingFieldMap, SignatureError
 from edi.flows import claims
 from edi.flows.steps import Exchange, Pulled, plaintext_name
 from edi.transport.base import RemoteFile, TransientError
@@ -564,6 +569,15 @@ def process_file(
         tasks["archive"](run, entry, pulled, stored.file_id)
         step = "discard"
         tasks["discard"](run, pulled)
+    except MissingFieldMap as exc:
+        # refused for the operator's error (a field map missing or unreadable), not the
+        # partner's: nothing stored or sent, the file stays on the server, its claim is
+        # released for the next run, the staged copies go
+        row.update(status=REFUSED, note=operator_note(exc)[:200])
+        _give_up(run, entry, f"refused at {step}: {operator_note(exc)}")
+        if pulled is not None:
+            with contextlib.suppress(OSError):
+                run.steps.discard(pulled)
     except (SignatureError, DecryptError) as exc:
         # refused: the received bytes are kept in staging/<partner>/refused/, audited
         row.update(status=REFUSED, note=_reason(exc)[:200])
@@ -576,6 +590,15 @@ def process_file(
                 run.steps.discard(pulled)  # no plaintext left behind; the server keeps it
     logger.info("%s", summary_line(row))
     return row
+
+
+def operator_note(exc: MissingFieldMap) -> str:
+    """A refused file's note when the fault is the operator's: the set, its guide, what is
+    missing (codes and paths, no values)."""
+    return (
+        f"operator error, no usable field map: set {exc.set_id} {exc.control} "
+        f"({exc.kind}, {exc.guide}): {exc.problem}"
+    )
 
 
 def _give_up(run: ExchangeRun, entry: RemoteFile, note: str) -> None:

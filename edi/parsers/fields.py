@@ -292,7 +292,7 @@ class _Loader:
         try:
             doc = etree.parse(str(file))
         except (OSError, etree.XMLSyntaxError) as exc:
-            raise MapError(f"{file}: cannot read the field map: {exc}") from exc
+            raise MapError(f"field map {file} cannot be read: {exc}") from exc
         schema = _schema()
         if not schema.validate(doc):
             err: Any = getattr(schema.error_log, "last_error")  # noqa: B009 (untyped in the stubs)
@@ -548,6 +548,21 @@ class _Loader:
         )
 
 
+def unreadable(file: Path, exc: MapError) -> MapError:
+    """``exc``, raised loading the field map ``file``, as one line: ``field map <file>
+    cannot be read: <reason>`` (a reason that names the file and a line says ``line N``)."""
+    text = " ".join(str(exc).split())
+    if text.startswith("field map "):
+        return exc
+    prefix = f"{file}:"
+    if text.startswith(prefix):
+        text = text[len(prefix) :].strip()
+        line, colon, rest = text.partition(": ")
+        if colon and line.isdigit():
+            text = f"line {line}: {rest}"
+    return MapError(f"field map {file} cannot be read: {text}")
+
+
 def load_field_map(file: str | os.PathLike[str]) -> FieldMap:
     """Load and check one field map (raises :class:`MapError` naming file and line)."""
     return _Loader(Path(file)).load()
@@ -590,11 +605,19 @@ class FieldMapCatalog:
                 try:
                     guides = etree.parse(str(file)).getroot().get("guides", "")
                 except (OSError, etree.XMLSyntaxError) as exc:
-                    raise MapError(f"{file}: cannot read the field map: {exc}") from exc
+                    raise MapError(f"field map {file} cannot be read: {exc}") from exc
                 for guide in guides.split():
                     found.setdefault(guide, file)
             self._index = found
         return self._index
+
+    def file_for(self, *guides: str) -> Path | None:
+        """The map file for the first of ``guides`` that has one (none loaded yet)."""
+        table = self.index()
+        for guide in guides:
+            if guide and guide in table:
+                return table[guide]
+        return None
 
     def load(self, file: Path) -> FieldMap:
         fmap = self._loaded.get(file)
@@ -608,11 +631,8 @@ class FieldMapCatalog:
 
     def find(self, *guides: str) -> FieldMap | None:
         """The map for the first of ``guides`` that has one."""
-        table = self.index()
-        for guide in guides:
-            if guide and guide in table:
-                return self.load(table[guide])
-        return None
+        file = self.file_for(*guides)
+        return None if file is None else self.load(file)
 
 
 @functools.lru_cache(maxsize=1)
@@ -631,4 +651,5 @@ __all__ = [
     "ValuesSpec",
     "default_field_maps",
     "load_field_map",
+    "unreadable",
 ]

@@ -43,8 +43,9 @@ from edi.parsers.fields import (
     ScopeSpec,
     ValuesSpec,
     default_field_maps,
+    unreadable,
 )
-from edi.parsers.maps import MapCatalog, SegmentDef, TransactionMap
+from edi.parsers.maps import MapCatalog, MapChoice, SegmentDef, TransactionMap
 from edi.parsers.reader import X12Reader
 from edi.parsers.segments import Segment, TransactionSet
 from edi.parsers.structure import Located, StructureWalker
@@ -65,12 +66,102 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 @dataclass(slots=True)
 class SkippedSet:
-    """A transaction set no records were made of, and why (no data values)."""
+    """A transaction set no records were made of, and why (no data values): ``reason``
+    in short (``no field map``), ``detail`` in one line (the guide and folders searched)."""
 
     set_id: str
     guide: str
     ordinal: int
     reason: str
+    detail: str = ""
+
+
+#: why a set has no field map to make records with (:attr:`FieldMapFound.reason`)
+NO_FIELD_MAP = "no field map"
+NO_GUIDE_MAP = "no implementation-guide map"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldMapFound:
+    """The field map of a transaction set's guide and the guide's map, or why there is
+    none (``reason``, and ``detail`` in one line naming the guide and the folders
+    searched). Codes and paths only, never a data value."""
+
+    guide: str
+    fmap: FieldMap | None = None
+    choice: MapChoice | None = None
+    reason: str = ""
+    detail: str = ""
+
+
+class FieldMapFinder:
+    """Which field map makes the records of a transaction set: the one rule, used by the
+    :class:`Normalizer` and by the ingest's check before anything is stored.
+
+    The guide is GS08 (ST03 when GS08 is empty): its field map, else ST03's, else that of
+    the implementation-guide map chosen for the set (a GS08 of later addenda reads with
+    the map of the nearest, say X222A2 with X222A1). The map is loaded and checked against
+    the guide's map (:meth:`FieldMap.bind`). A field map that cannot be read, or does
+    not fit its guide, raises :class:`MapError` in one line (``field map <file> cannot
+    be read: <reason>``). Answers are kept per (ISA12, GS01, guide, ST03, ST01), so a
+    file of many sets asks once.
+    """
+
+    def __init__(self, field_maps: FieldMapCatalog, walker: StructureWalker) -> None:
+        self.field_maps = field_maps
+        self.walker = walker
+        self._found: dict[tuple[str, ...], FieldMapFound | MapError] = {}
+
+    def find(self, icvn: str, fic: str, gs08: str, st03: str, set_id: str) -> FieldMapFound:
+        """The field map of a set with ISA12 ``icvn``, GS01 ``fic``, GS08 ``gs08``, ST03
+        ``st03`` and ST01 ``set_id`` (see the class docstring)."""
+        key = (icvn, fic, gs08, st03, set_id)
+        found = self._found.get(key)
+        if found is None:
+            try:
+                found = self._find(icvn, fic, gs08 or st03, st03, set_id)
+            except MapError as exc:
+                found = exc
+            self._found[key] = found
+        if isinstance(found, MapError):
+            raise found
+        return found
+
+    def _find(self, icvn: str, fic: str, guide: str, st03: str, set_id: str) -> FieldMapFound:
+        fmap = self._load(guide, st03)
+        try:
+            choice = self.walker.choose_for(icvn, fic, guide, set_id)
+        except MapError:
+            if fmap is not None:
+                detail = f"{NO_GUIDE_MAP} for {guide or '(no version)'} (ST01 {set_id})"
+                return FieldMapFound(guide, reason=NO_GUIDE_MAP, detail=detail)
+            return FieldMapFound(guide, reason=NO_FIELD_MAP, detail=self._none(guide))
+        if fmap is None:
+            fmap = self._load(choice.entry.vriic)
+        if fmap is None:
+            also = choice.entry.vriic if choice.entry.vriic != guide else ""
+            return FieldMapFound(
+                guide, choice=choice, reason=NO_FIELD_MAP, detail=self._none(guide, also)
+            )
+        try:
+            fmap.bind(choice.load())
+        except MapError as exc:
+            raise unreadable(fmap.file, exc) from exc
+        return FieldMapFound(guide, fmap, choice)
+
+    def _load(self, *guides: str) -> FieldMap | None:
+        file = self.field_maps.file_for(*guides)
+        if file is None:
+            return None
+        try:
+            return self.field_maps.load(file)
+        except MapError as exc:
+            raise unreadable(file, exc) from exc
+
+    def _none(self, guide: str, also: str = "") -> str:
+        folders = ", ".join(str(f) for f in self.field_maps.folders) or "no folder"
+        nor = f" (nor for {also}, the map it is read with)" if also else ""
+        return f"{NO_FIELD_MAP} for {guide or '(no version)'}{nor} in {folders}"
 
 
 class Plan:
@@ -204,6 +295,7 @@ class Normalizer:
     ) -> None:
         self.walker = StructureWalker(catalog, lenient=True)
         self.field_maps = field_maps or default_field_maps()
+        self.finder = FieldMapFinder(self.field_maps, self.walker)
         self.kinds = frozenset(kinds) if kinds is not None else None
         self.summary = NormalizeSummary()
         self.reader: X12Reader | None = None
@@ -283,20 +375,16 @@ class Normalizer:
     def _begin(
         self, ts: TransactionSet, segment: Segment, sha256: str, name: str
     ) -> _SetState | None:
-        summary = self.summary
         group = ts.group
-        guide = group.version or ts.header[3]
-        fmap = self.field_maps.find(guide, ts.header[3])
-        try:
-            choice = self.walker.choose(ts)
-        except MapError:
-            reason = "no implementation-guide map" if fmap is not None else "no field map"
-            summary.skipped.append(SkippedSet(ts.set_id, guide, segment.ordinal, reason))
-            return None
-        if fmap is None:
-            fmap = self.field_maps.find(choice.entry.vriic)
-        if fmap is None:
-            summary.skipped.append(SkippedSet(ts.set_id, guide, segment.ordinal, "no field map"))
+        interchange = ts.interchange
+        found = self.finder.find(
+            interchange.version, group.functional_id, group.version, ts.header[3], ts.set_id
+        )
+        guide, fmap, choice = found.guide, found.fmap, found.choice
+        if fmap is None or choice is None:
+            self.summary.skipped.append(
+                SkippedSet(ts.set_id, guide, segment.ordinal, found.reason, found.detail)
+            )
             return None
         if self.kinds is not None and fmap.kind not in self.kinds:
             return None
@@ -305,7 +393,6 @@ class Normalizer:
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = Plan(fmap, compiled.map)
-        interchange = ts.interchange
         source = Source(
             file=name,
             sha256=sha256,
@@ -528,4 +615,15 @@ def normalize_file(
     return Normalizer(kinds=kinds).records(Path(path))
 
 
-__all__ = ["Normalizer", "NormalizeSummary", "Plan", "SkippedSet", "file_sha256", "normalize_file"]
+__all__ = [
+    "NO_FIELD_MAP",
+    "NO_GUIDE_MAP",
+    "FieldMapFinder",
+    "FieldMapFound",
+    "Normalizer",
+    "NormalizeSummary",
+    "Plan",
+    "SkippedSet",
+    "file_sha256",
+    "normalize_file",
+]

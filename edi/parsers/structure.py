@@ -161,7 +161,14 @@ class StructureWalker:
     def choose(self, ts: TransactionSet) -> MapChoice:
         """The map for a transaction set's group (raises :class:`MapError`)."""
         grp: Group = ts.group
-        key = (grp.interchange.version, grp.functional_id, grp.version or ts.header[3], ts.set_id)
+        return self.choose_for(
+            grp.interchange.version, grp.functional_id, grp.version or ts.header[3], ts.set_id
+        )
+
+    def choose_for(self, icvn: str, fic: str, vriic: str, set_id: str) -> MapChoice:
+        """The map for ISA12 ``icvn``, GS01 ``fic``, GS08 (or ST03) ``vriic`` and ST01
+        ``set_id`` (raises :class:`MapError`); :meth:`choose` of a set's values."""
+        key = (icvn, fic, vriic, set_id)
         cached = self._choices.get(key)
         if cached is None:
             try:

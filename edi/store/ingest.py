@@ -18,6 +18,7 @@ validates (:mod:`edi.store.record_worker`); what is stored is the same either wa
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import os
@@ -31,10 +32,12 @@ from typing import Any, BinaryIO, cast
 from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from edi.errors import ConfigError
-from edi.parsers.acks import acknowledgments
-from edi.parsers.normalize import file_sha256
-from edi.parsers.results import FileResult, InterchangeResult, TransactionResult
+from edi.errors import ConfigError, MapError, MissingFieldMap
+from edi.parsers.acks import ACKNOWLEDGMENT_GROUP, acknowledgments
+from edi.parsers.fields import FieldMapCatalog, default_field_maps
+from edi.parsers.normalize import FieldMapFinder, file_sha256
+from edi.parsers.results import FileResult, GroupResult, InterchangeResult, TransactionResult
+from edi.parsers.structure import StructureWalker
 from edi.parsers.validate import Validator
 from edi.records import Record
 from edi.records.phi import Splitter
@@ -64,6 +67,9 @@ MAX_ERRORS = 20
 #: TA1 note: duplicate interchange control number
 DUPLICATE_INTERCHANGE = "025"
 ACCEPTED_CODES = ("A", "E")
+#: the audit outcome of a file refused for an operator's error (never a files row status:
+#: nothing of such a file is stored)
+REFUSED = "refused"
 
 #: SQLite page cache while a file's records are written, in KiB (the default is 2 MB)
 INGEST_CACHE_KIB = 64 * 1024
@@ -182,6 +188,7 @@ class Ingestor:
         checkpoint_every: int = 0,
         progress: Callable[[int, int], None] | None = None,
         workers: int | None = None,
+        field_maps: FieldMapCatalog | None = None,
     ) -> None:
         from edi.store.crypto import BlindIndex, FieldCipher
 
@@ -211,6 +218,10 @@ class Ingestor:
         self.validator = Validator()
         self.splitter = Splitter()
         self.workers = workers
+        #: the field maps records are made with (None: the default catalog, as `edi parse`);
+        #: every set validation accepts must have one before anything is stored
+        self.field_maps = field_maps
+        self._finder: FieldMapFinder | None = None
         self._rows = RowMaker(self.splitter, self.cipher, self.index)
 
     # -- one file ------------------------------------------------------------------------
@@ -260,6 +271,11 @@ class Ingestor:
             _reject_unexpected(result, self.expected_sets)
         if self.expected_versions:
             _reject_unexpected_versions(result, self.expected_versions)
+        try:
+            self._check_field_maps(out.path, result)
+        except MissingFieldMap as exc:
+            self._refused(out, name, exc)
+            raise
         accepted = _accepted_sets(result)
         out.sets_accepted = len(accepted)
         out.sets_rejected = sum(
@@ -337,6 +353,63 @@ class Ingestor:
         if result.fatal is not None:
             out.note = "not X12: " + result.fatal.split(":", 1)[-1].strip()[:200]
         return out
+
+    def _check_field_maps(self, path: str, result: FileResult) -> None:
+        """Raise :class:`MissingFieldMap` when a set validation accepts has no field map
+        to make its records with (none for its guide, or one that cannot be read): its
+        acknowledgment would say "accepted" of data the store would not hold.
+
+        The map is found as the normalizer finds it (:class:`FieldMapFinder`, answers kept
+        per guide); groups of acknowledgments (999, 997) are not checked: they carry no
+        records and are not acknowledged.
+        """
+        if self._finder is None:
+            self._finder = FieldMapFinder(
+                self.field_maps or default_field_maps(), StructureWalker(lenient=True)
+            )
+        finder = self._finder
+        missing: list[tuple[InterchangeResult, GroupResult, TransactionResult, str]] = []
+        for ic, group, tx in _accepted(result):
+            if group.functional_id == ACKNOWLEDGMENT_GROUP:
+                continue
+            try:
+                found = finder.find(
+                    ic.version, group.functional_id, group.version, tx.reference, tx.set_id
+                )
+            except MapError as exc:
+                missing.append((ic, group, tx, str(exc)))
+                continue
+            if found.fmap is None:
+                missing.append((ic, group, tx, found.detail))
+        if missing:
+            ic, group, tx, problem = missing[0]
+            raise MissingFieldMap.of_set(
+                path,
+                set_id=tx.set_id,
+                control=tx.control,
+                kind=transaction_kind(tx.set_id, tx.version or tx.reference),
+                guide=group.version,
+                group=group.control,
+                interchange=ic.control,
+                problem=problem,
+                more=len(missing) - 1,
+            )
+
+    def _refused(self, out: IngestResult, name: str, exc: MissingFieldMap) -> None:
+        """Audit a file refused for an operator's error ("file.refused"): names, checksum,
+        the reason; nothing about it is stored, so it is taken as new when it comes again."""
+        self.audit.append(
+            "file.refused",
+            {
+                "name": name,
+                "sha256": out.sha256,
+                "size": out.size,
+                "partner": self.partner,
+                "reason": exc.reason,
+            },
+            REFUSED,
+            operator=self.operator,
+        )
 
     def ingest_all(self, paths: Iterable[str | os.PathLike[str]]) -> list[IngestResult]:
         return [self.ingest(p) for p in paths]
@@ -532,7 +605,7 @@ class Ingestor:
                 _old_objects_frozen(),
                 _large_page_cache(conn),
             ):
-                for record in _normalized(cast(BinaryIO, stream), str(source), sha256):
+                for record in self._normalizer()(cast(BinaryIO, stream), str(source), sha256):
                     batcher.take(record)
                 counts = batcher.finish()
             _set_kinds(conn, batcher.kinds)
@@ -580,7 +653,7 @@ class Ingestor:
                     seed=seed,
                     maker=self._rows,
                     dialect=self.engine.dialect,
-                    records=_normalized,
+                    records=self._normalizer(),
                 )
         if self.workers is None and size < SPAWN_MIN_BYTES:
             return None
@@ -592,7 +665,14 @@ class Ingestor:
             ring=self.ring,
             index_names=names,
             dialect=self.engine.dialect,
+            field_map_folders=None if self.field_maps is None else self.field_maps.folders,
         )
+
+    def _normalizer(self) -> Callable[[BinaryIO, str, str], Iterator[Record]]:
+        """The records of a file's stream, with this ingest's field maps."""
+        if self.field_maps is None:
+            return _normalized
+        return functools.partial(normalized_records, field_maps=self.field_maps)
 
     def record_row(
         self, record: Record, file_id: str, set_row: str, parents: dict[str, dict[int, str]]
@@ -670,8 +750,10 @@ def _old_objects_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _accepted_sets(result: FileResult) -> set[tuple[str, str, str]]:
-    out: set[tuple[str, str, str]] = set()
+def _accepted(
+    result: FileResult,
+) -> Iterator[tuple[InterchangeResult, GroupResult, TransactionResult]]:
+    """The sets validation accepts (IK5 A or E in a group and interchange not rejected)."""
     for ic in result.interchanges:
         if ic.ta1_code == "R":
             continue
@@ -680,8 +762,11 @@ def _accepted_sets(result: FileResult) -> set[tuple[str, str, str]]:
                 continue
             for tx in group.transactions:
                 if tx.ack_code in ACCEPTED_CODES:
-                    out.add((ic.control, group.control, tx.control))
-    return out
+                    yield ic, group, tx
+
+
+def _accepted_sets(result: FileResult) -> set[tuple[str, str, str]]:
+    return {(ic.control, group.control, tx.control) for ic, group, tx in _accepted(result)}
 
 
 #: 837 implementation guides (GS08) -> transaction kind

@@ -28,6 +28,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import fcntl
+import functools
 import gc
 import os
 import pickle
@@ -43,6 +44,7 @@ from typing import IO, Any, BinaryIO, cast
 
 from sqlalchemy import Dialect
 
+from edi.parsers.fields import FieldMapCatalog
 from edi.parsers.normalize import Normalizer
 from edi.records import Record
 from edi.store.rows import (
@@ -152,10 +154,12 @@ class RecordWorker:
         ring: Any,
         index_names: Iterable[str],
         dialect: Dialect,
+        field_map_folders: Iterable[Path] | None = None,
     ) -> RecordWorker:
         """Start a worker in a new interpreter (where a fork is not safe): it gets the file,
         the seed, the primary data key and the blind-index keys on its standard input, and
-        nothing else of this process."""
+        nothing else of this process (``field_map_folders``: the field maps' folders when
+        they are not the default ones)."""
         job = {
             "source": str(source),
             "sha256": sha256,
@@ -164,6 +168,9 @@ class RecordWorker:
             "driver": f"{dialect.name}+{dialect.driver}",
             "primary": (ring.primary.id, ring.primary.key),
             "index": {name: ring.index_key(name) for name in index_names},
+            "field_maps": None
+            if field_map_folders is None
+            else [str(folder) for folder in field_map_folders],
         }
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
@@ -365,9 +372,12 @@ class CountingReader:
         self.handle.close()
 
 
-def normalized_records(stream: BinaryIO, name: str, sha256: str) -> Iterator[Record]:
-    """The records of one file's stream (the ingest's normalizer, in either process)."""
-    return Normalizer().records(stream, name, sha256=sha256)
+def normalized_records(
+    stream: BinaryIO, name: str, sha256: str, field_maps: FieldMapCatalog | None = None
+) -> Iterator[Record]:
+    """The records of one file's stream (the ingest's normalizer, in either process), with
+    ``field_maps`` (default: the default catalog)."""
+    return Normalizer(field_maps=field_maps).records(stream, name, sha256=sha256)
 
 
 def _work(
@@ -447,6 +457,10 @@ def main() -> None:
     ring = _JobRing(job["primary"], job["index"])
     maker = RowMaker(Splitter(), FieldCipher(cast(Any, ring)), BlindIndex(cast(Any, ring)))
     dialect = make_url(f"{job['driver']}://").get_dialect()()
+    records: Callable[[BinaryIO, str, str], Iterator[Any]] = normalized_records
+    if job.get("field_maps") is not None:
+        catalog = FieldMapCatalog([Path(folder) for folder in job["field_maps"]])
+        records = functools.partial(normalized_records, field_maps=catalog)
 
     _work(
         out,
@@ -456,7 +470,7 @@ def main() -> None:
         job["seed"],
         maker,
         dialect,
-        normalized_records,
+        records,
     )
 
 
