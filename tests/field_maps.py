@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from edi.parsers.fields import FIELD_MAPS, SHARED_FIELDSETS, default_field_maps
+from edi.parsers.fields import SHARED_FIELDSETS, default_field_maps, field_maps_folder
 
 #: the project's field map of 837P 5010 (guide 005010X222A1)
-MAP_837P = FIELD_MAPS / "837P.5010.X222A1.xml"
+MAP_837P = field_maps_folder() / "837P.5010.X222A1.xml"
 
 
 @dataclass
@@ -36,7 +36,7 @@ def broken_837p_maps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
     environment is set, so a spawned record worker sees the same maps."""
     folder = tmp_path / "maps-override" / "fields"
     folder.mkdir(parents=True)
-    shutil.copy(FIELD_MAPS / SHARED_FIELDSETS, folder / SHARED_FIELDSETS)
+    shutil.copy(field_maps_folder() / SHARED_FIELDSETS, folder / SHARED_FIELDSETS)
     text = MAP_837P.read_text()
     root = text.index("<fieldmap")
     opened = text.index(">", root) + 1

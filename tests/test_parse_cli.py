@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from lxml import etree
 
 from edi.cli import main
-from edi.parsers.fields import FIELD_MAPS
+from edi.parsers.fields import field_maps_folder
 from edi.records import RECORD_TYPES
 from edi.records.export import columns
 from tests.conftest import SAMPLES, corpus_path
@@ -126,7 +126,7 @@ def test_sets_without_a_field_map_are_named_and_fail():
     assert result.exit_code == 1 and result.stdout == ""
     (line,) = result.stderr.splitlines()
     assert "set 270 (005010X279A1) at segment 3 not read: no field map for 005010X279A1 in " in line
-    assert str(FIELD_MAPS) in line
+    assert str(field_maps_folder()) in line
     assert "Traceback" not in result.output
 
 

@@ -18,6 +18,7 @@ from edi.access import os_user
 from edi.audit.chain import AuditLog, Operator
 from edi.cli import main
 from edi.config import load_settings
+from edi.parsers.fields import default_field_maps
 from edi.store import models as m
 from edi.store.db import make_engine
 from edi.store.reprocess import (
@@ -161,6 +162,31 @@ def test_a_dry_run_changes_nothing(kit: StoreKit):
     assert sorted(p.name for p in (kit.home / "archive").iterdir()) == archives
     assert file_rows(kit)[first.file_id].status == "stored"
     assert not list(kit.home.glob(".reprocess-*"))
+
+
+def test_without_a_usable_field_map_a_reprocess_is_refused_and_changes_nothing(
+    kit: StoreKit, broken_837p_maps: Any
+):
+    broken_837p_maps.restore()
+    first = kit.ingestor().ingest(CLAIMS)
+    before, audit_length = counts(kit), len(list(kit.audit.entries()))
+    broken_837p_maps.monkeypatch.setenv("EDI_MAPS", str(broken_837p_maps.file.parents[1]))
+    default_field_maps.cache_clear()
+    for dry_run in (True, False):
+        with pytest.raises(ReprocessError) as refused:
+            run_again(kit, first.file_id or "", dry_run=dry_run)
+        message = str(refused.value)
+        assert message.startswith(f"file {first.file_id}: not reprocessed: ")
+        assert "refused, nothing stored or acknowledged" in message
+        assert "837P, guide 005010X222A1" in message and "cannot be read" in message
+        assert counts(kit) == before
+        assert file_rows(kit)[first.file_id].status == "stored"
+        assert not list(kit.home.glob(".reprocess-*"))
+    # the real run's refusal is audited; the dry run's is not
+    actions = [e.action for e in kit.audit.entries()][audit_length:]
+    assert actions == ["file.refused"]
+    broken_837p_maps.restore()
+    assert run_again(kit, first.file_id or "").result.status == "stored"
 
 
 def test_a_failure_after_the_old_rows_are_deleted_leaves_the_old_state(

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from edi.errors import DecryptError, MissingFieldMap
-from edi.parsers.fields import FIELD_MAPS, FieldMapCatalog
+from edi.parsers.fields import FieldMapCatalog, field_maps_folder
 from edi.parsers.normalize import Normalizer
 from edi.records.phi import record_dict
 from edi.store import models as m
@@ -258,9 +258,9 @@ def test_a_set_without_a_field_map_is_refused_whole_then_stored_once_it_is_back(
     assert entry.object["name"] == "claims.x12" and entry.object["reason"] == exc.reason
     # the maps back: the same bytes are new, and stored with their records
     with another_thread(how == "spawned"):
-        stored = kit.ingestor(field_maps=FieldMapCatalog([FIELD_MAPS]), workers=workers).ingest(
-            CLAIMS
-        )
+        stored = kit.ingestor(
+            field_maps=FieldMapCatalog([field_maps_folder()]), workers=workers
+        ).ingest(CLAIMS)
     assert stored.status == "stored", stored.line()
     # forked when this process runs one thread, else spawned (earlier tests may leave one)
     assert stored.record_worker == how or (how == "forked" and stored.record_worker == "spawned")
@@ -273,7 +273,7 @@ def test_a_set_without_a_field_map_is_refused_whole_then_stored_once_it_is_back(
 
 def test_an_unreadable_field_map_refuses_the_file_naming_the_map(kit: StoreKit, tmp_path: Path):
     folder = tmp_path / "fields"
-    shutil.copytree(FIELD_MAPS, folder)
+    shutil.copytree(field_maps_folder(), folder)
     broken = folder / "837P.5010.X222A1.xml"
     broken.write_text(broken.read_text().replace("</fieldmap>", ""))  # not well-formed
     with pytest.raises(MissingFieldMap) as caught:

@@ -217,35 +217,45 @@ def test_the_demo_runs(installed: Installed, tmp_path: Path):
     assert "edi validate " in done.stdout
 
 
-def test_a_set_with_no_readable_field_map_is_refused_not_accepted(
-    installed: Installed, tmp_path: Path
+@pytest.mark.parametrize("sabotage", ["unreadable", "missing"])
+def test_a_set_with_no_usable_field_map_is_refused_not_accepted(
+    installed: Installed, tmp_path: Path, sabotage: str
 ):
     home = tmp_path / "home"
     acks = tmp_path / "acks"
-    field_map = (
-        installed.site_packages() / "edi" / "_data" / "maps" / "fields" / "837P.5010.X222A1.xml"
-    )
+    fields = installed.site_packages() / "edi" / "_data" / "maps" / "fields"
+    field_map = fields / "837P.5010.X222A1.xml"
     saved = field_map.read_bytes()
     sample = str(SAMPLES / "837P-professional-claim.x12")
     assert installed.run(home, "keys", "init").returncode == 0
     try:
-        field_map.write_bytes(b"<fieldmap")  # unreadable: not XML
+        if sabotage == "unreadable":
+            field_map.write_bytes(b"<fieldmap")  # not XML
+            problem = f"field map {field_map} cannot be read"
+        else:
+            field_map.unlink()
+            problem = f"no field map for 005010X222A1 in {fields}"
         refused = installed.run(home, "ingest", "--ack-dir", str(acks), sample)
-        assert refused.returncode != 0
-        assert ": stored;" not in refused.stdout
+        assert refused.returncode == 1
+        assert refused.stdout == ""
         assert "Traceback" not in refused.stderr
-        assert "837P-professional-claim.x12" in refused.stderr and "005010X222A1" in refused.stderr
+        (line,) = refused.stderr.splitlines()
+        assert line.startswith(f"{sample}: refused, nothing stored or acknowledged")
+        assert "set 837 0001 (837P, guide 005010X222A1" in line and problem in line
         assert not acks.exists() or not any(acks.iterdir())
         counts = _counts(home)
-        assert counts["files"] == 0 and counts["claims"] == 0
+        assert counts["files"] == counts["claims"] == counts["acknowledgments"] == 0
+        assert not list((home / "archive").glob("*"))
         parsed = installed.run(home, "parse", sample)
         assert parsed.returncode == 1 and parsed.stdout == ""
+        assert "Traceback" not in parsed.stderr
     finally:
         field_map.write_bytes(saved)
-    stored = installed.run(home, "ingest", sample)
+    stored = installed.run(home, "ingest", "--ack-dir", str(acks), sample)
     assert stored.returncode == 0, stored.stdout + stored.stderr
-    assert ": stored;" in stored.stdout and "claim" in stored.stdout
-    assert _counts(home)["claims"] > 0
+    assert ": stored;" in stored.stdout and "2 claim" in stored.stdout
+    assert _counts(home)["claims"] == 2
+    assert any(acks.iterdir())
 
 
 def test_parse_output_is_private_from_the_installed_command(installed: Installed, tmp_path: Path):

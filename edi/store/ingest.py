@@ -274,8 +274,12 @@ class Ingestor:
         try:
             self._check_field_maps(out.path, result)
         except MissingFieldMap as exc:
-            self._refused(out, name, exc)
-            raise
+            try:
+                self._refused(out, name, exc)
+            finally:
+                # the refusal is the verdict, whatever the audit log did (a dry run's
+                # stand-in ends every run at its first entry)
+                raise exc
         accepted = _accepted_sets(result)
         out.sets_accepted = len(accepted)
         out.sets_rejected = sum(
