@@ -5,6 +5,8 @@ Messages name files, positions and codes, never values from the data (no PHI).
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class EdiError(Exception):
     """Root of every error edi raises on purpose."""
@@ -45,6 +47,23 @@ class MissingFieldMap(ConfigError):
         self.kind = kind
         self.guide = guide
         self.problem = problem
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # explicit, so that the parts cross a process boundary (a record worker, a Prefect
+        # task) in the compiled build too, where attributes are not kept in a __dict__
+        return (
+            _missing_field_map,
+            (
+                str(self),
+                self.path,
+                self.reason,
+                self.set_id,
+                self.control,
+                self.kind,
+                self.guide,
+                self.problem,
+            ),
+        )
 
     @classmethod
     def of_set(
@@ -97,7 +116,11 @@ class X12SyntaxError(EdiError):
         where = f"{file}: byte {offset}"
         if ordinal:
             where += f" (after segment {ordinal})"
+        self.message = message
         super().__init__(f"{where}: {message}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_x12_syntax_error, (self.message, self.file, self.offset, self.ordinal, self.code))
 
 
 class MapError(EdiError):
@@ -134,3 +157,33 @@ class KeyRingError(EdiError):
 
 class CiphertextError(DecryptError):
     """A stored field or encrypted file is malformed, altered, moved, or under an unknown key."""
+
+
+def _missing_field_map(
+    message: str,
+    path: str,
+    reason: str,
+    set_id: str,
+    control: str,
+    kind: str,
+    guide: str,
+    problem: str,
+) -> MissingFieldMap:
+    """Unpickle a :class:`MissingFieldMap`."""
+    return MissingFieldMap(
+        message,
+        path=path,
+        reason=reason,
+        set_id=set_id,
+        control=control,
+        kind=kind,
+        guide=guide,
+        problem=problem,
+    )
+
+
+def _x12_syntax_error(
+    message: str, file: str, offset: int, ordinal: int, code: str
+) -> X12SyntaxError:
+    """Unpickle an :class:`X12SyntaxError`."""
+    return X12SyntaxError(message, file=file, offset=offset, ordinal=ordinal, code=code)

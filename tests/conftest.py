@@ -86,9 +86,10 @@ def corpus_path(name: str) -> Path:
     return path
 
 
-# the real servers every test module may use: PostgreSQL, OpenSSH sshd, gpg keys; field
-# maps made unusable on purpose
+# the real servers every test module may use: PostgreSQL, OpenSSH sshd, gpg keys; a
+# store on each database; field maps made unusable on purpose
 from tests.field_maps import broken_837p_maps  # noqa: E402, F401
 from tests.gpg_support import pgp_world  # noqa: E402, F401
 from tests.pg import pg_cluster, pg_url  # noqa: E402, F401
 from tests.sshd import sftp_partner, sshd_server  # noqa: E402, F401
+from tests.store_support import kit  # noqa: E402, F401

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine
 
 from edi.audit.chain import AuditLog, Operator
@@ -48,6 +49,18 @@ def make_kit(url: str, home: Path, monkeypatch: Any) -> StoreKit:
     upgrade(engine)
     ring = KeyRing.create(home / "keyring.json", EnvKek())
     return StoreKit(engine, ring, AuditLog(engine), home)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def kit(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> StoreKit:
+    """A store kit on SQLite, then on a PostgreSQL cluster (the store tests run on both)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/edi.sqlite3"
+    else:
+        url = request.getfixturevalue("pg_url")
+    return make_kit(url, tmp_path / "home", monkeypatch)
 
 
 def accepted_sets(engine: Engine) -> dict[str, set[tuple[str, str, str]]]:

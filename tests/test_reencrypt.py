@@ -33,7 +33,7 @@ from edi.store.reencrypt import (
     reencrypt,
 )
 from tests.conftest import SAMPLES
-from tests.store_support import KEK_B64, StoreKit, make_kit
+from tests.store_support import KEK_B64, StoreKit
 
 GOOD = [
     "834-enrollment.x12",
@@ -44,17 +44,6 @@ GOOD = [
     "multi-interchange.x12",
 ]
 BAD = SAMPLES / "bad" / "834-broken-envelope.x12"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def kit(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> StoreKit:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/edi.sqlite3"
-    else:
-        url = request.getfixturevalue("pg_url")
-    return make_kit(url, tmp_path / "home", monkeypatch)
 
 
 def ingest_samples(kit: StoreKit) -> None:

@@ -28,7 +28,7 @@ from edi.store.reprocess import (
 )
 from edi.store.session import Store
 from tests.conftest import SAMPLES
-from tests.store_support import KEK_B64, StoreKit, make_kit
+from tests.store_support import KEK_B64, StoreKit
 
 CLAIMS = SAMPLES / "837P-professional-claim.x12"
 REMIT = SAMPLES / "835-remittance.x12"
@@ -42,17 +42,6 @@ TABLES = (
     *m.RECORD_TABLES.values(),
     m.ControlNumber,
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def kit(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> StoreKit:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/edi.sqlite3"
-    else:
-        url = request.getfixturevalue("pg_url")
-    return make_kit(url, tmp_path / "home", monkeypatch)
 
 
 def settings_for(kit: StoreKit, partners: str = "") -> Any:

@@ -20,7 +20,7 @@ from edi.store import models as m
 from edi.store.crypto import decrypt_file
 from edi.store.read import records
 from tests.conftest import SAMPLES, corpus_path
-from tests.store_support import StoreKit, make_kit
+from tests.store_support import StoreKit
 
 GOOD = [
     "834-enrollment.x12",
@@ -30,17 +30,6 @@ GOOD = [
     "837D-dental-claim.x12",
     "multi-interchange.x12",
 ]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def kit(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> StoreKit:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/edi.sqlite3"
-    else:
-        url = request.getfixturevalue("pg_url")
-    return make_kit(url, tmp_path / "home", monkeypatch)
 
 
 def count(kit: StoreKit, table: type) -> int:
