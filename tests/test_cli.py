@@ -110,6 +110,8 @@ def test_demo_runs_the_exchange_end_to_end(tmp_path):
     )
     assert "audit chain: intact: " in out.stdout
     assert f"EDI_HOME={home} .venv/bin/edi audit log" in out.stdout
+    # run from the checkout: the bad sample by its path there, not inside the package
+    assert ".venv/bin/edi validate samples/bad/834-broken-envelope.x12 " in out.stdout
     assert sorted(os.listdir(home / "partner-sftp" / "inbound")) == []
     assert len(os.listdir(home / "partner-sftp" / "archive")) == 8
     outbound = os.listdir(home / "partner-sftp" / "outbound")

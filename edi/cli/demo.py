@@ -98,9 +98,14 @@ def demo_command(home: Path | None, folder: Path | None) -> None:
     click.echo(f"  {prefix} audit verify")
     click.echo(f"  {prefix} keys list")
     click.echo(f"  ls {home}/partner-sftp/outbound {home}/partner-sftp/archive")
-    bad = _shown(folder / "bad" / "834-broken-envelope.x12")
-    if (folder / "bad" / "834-broken-envelope.x12").exists():
-        click.echo(f"  {_executable()} validate {bad}   (why the bad file was rejected)")
+    bad = Path("bad") / "834-broken-envelope.x12"
+    # the checkout's samples/ when run from one, else the folder the demo read
+    read = (folder / bad).read_bytes() if (folder / bad).is_file() else None
+    for candidate in (Path.cwd() / "samples" / bad, folder / bad):
+        if read is not None and candidate.is_file() and candidate.read_bytes() == read:
+            shown = _shown(candidate)
+            click.echo(f"  {_executable()} validate {shown}   (why the bad file was rejected)")
+            break
     if not ok:
         raise SystemExit(1)
 
