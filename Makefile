@@ -70,8 +70,8 @@ bench-query: setup
 	$(BIN)/python bench/query.py $(BENCH_ARGS)
 
 lint: setup
-	$(BIN)/ruff check edi tests bench
-	$(BIN)/ruff format --check edi tests bench
+	$(BIN)/ruff check edi tests bench tools setup.py
+	$(BIN)/ruff format --check edi tests bench tools setup.py
 	$(BIN)/mypy
 
 clean: clean-compiled

@@ -601,6 +601,11 @@ def import_time(module: str) -> dict[str, Any]:
     return {"cumulative_ms": cumulative, "prefect": prefect}
 
 
+def _home_relative(path: str) -> str:
+    """A path inside the checkout as relative to it (the results name no home folders)."""
+    return path.replace(str(ROOT) + os.sep, "")
+
+
 def _build_of_edi() -> tuple[str, str]:
     """Whether the edi the children import is compiled, and where it lives."""
     code = "import edi, edi.resources as r; print(edi.compiled(), edi.__file__, r.source())"
@@ -622,7 +627,7 @@ def machine_info() -> dict[str, Any]:
         info["usable_cores"] = len(os.sched_getaffinity(0))
     # what a child imports: the wheel installed in this interpreter's environment (as
     # `make bench` runs it), or the sources named by PYTHONPATH
-    info["parsers"], info["edi"] = _build_of_edi()
+    info["parsers"], info["edi_imported_from"] = _build_of_edi()
     try:
         cpuinfo = Path("/proc/cpuinfo").read_text()
         model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
@@ -904,7 +909,13 @@ def markdown(report: dict[str, Any]) -> str:
         + f"; {mi['implementation']} {mi['python']} on {mi['platform']}"
         + (f"; pyx12 {mi['pyx12']}" if "pyx12" in mi else "")
         + f"; edi sources sha256 `{report['edi_source']}`"
-        + f"; parsers {mi.get('parsers', '?')}.",
+        + f"; parsers {mi.get('parsers', '?')}"
+        + (
+            f", edi {mi.get('edi', '?')} imported from {_home_relative(mi['edi_imported_from'])}"
+            if "edi_imported_from" in mi
+            else ""
+        )
+        + ".",
         "",
         "| file | size MB | measurement | runs | best s | MB/s | peak RSS MB | segments |",
         "|---|--:|---|--:|--:|--:|--:|--:|",
