@@ -127,10 +127,6 @@ class MapError(EdiError):
     """An implementation-guide map is missing, malformed or cannot be chosen for a group."""
 
 
-class ValidationFailed(EdiError):
-    """A transaction set or interchange was rejected by validation."""
-
-
 class TransferError(EdiError):
     """A file could not be moved to or from a trading partner."""
 
@@ -145,10 +141,6 @@ class DecryptError(EdiError):
 
 class SignatureError(EdiError):
     """An OpenPGP signature is missing, bad, or from a key that is not pinned."""
-
-
-class DuplicateInterchange(EdiError):
-    """An interchange (sender, ISA13) was already received."""
 
 
 class KeyRingError(EdiError):

@@ -64,7 +64,21 @@ SHORT_HELP = {
 }
 
 
-class LazyGroup(click.Group):
+class EdiGroup(click.Group):
+    """A click group that turns every :class:`~edi.errors.EdiError` its commands raise into
+    a one-line error and exit 1 (the messages name files, positions and codes, never a
+    value): the one place the command line does it. Every ``edi`` group uses it."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from edi.errors import EdiError
+
+        try:
+            return super().invoke(ctx)
+        except EdiError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+class LazyGroup(EdiGroup):
     """A click group whose subcommands are imported when used."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -129,14 +143,10 @@ def _version(ctx: click.Context) -> None:
 def settings(ctx: click.Context) -> Any:
     """The resolved :class:`edi.config.Settings` for this invocation."""
     from edi.config import load_settings
-    from edi.errors import ConfigError
 
     root = ctx.find_root()
     obj = root.obj if root.obj is not None else {}
     if "settings" not in obj:  # read once per invocation (role checks read it first)
-        try:
-            obj["settings"] = load_settings(obj.get("config"), obj.get("database"))
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
+        obj["settings"] = load_settings(obj.get("config"), obj.get("database"))
         root.obj = obj
     return obj["settings"]

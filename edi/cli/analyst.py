@@ -94,21 +94,17 @@ class Reader:
     def __init__(
         self, ctx: click.Context, *, reveal: bool = False, reason: str | None = None
     ) -> None:
-        from edi.access import READ, REVEAL, AccessDenied, access_for
-        from edi.errors import ConfigError, EdiError
+        from edi.access import READ, REVEAL, access_for
         from edi.query.base import Decoder
         from edi.store.crypto import BlindIndex
         from edi.store.session import open_store
 
         self.settings = settings(ctx)
         self.command = ctx.command_path.removeprefix(ctx.find_root().info_name or "edi").strip()
-        try:
-            self.access = access_for(self.settings)
-            self.access.require(READ)
-            if reveal:
-                self.access.require(REVEAL)
-        except (AccessDenied, ConfigError) as exc:
-            raise click.ClickException(str(exc)) from None
+        self.access = access_for(self.settings)
+        self.access.require(READ)
+        if reveal:
+            self.access.require(REVEAL)
         if reveal:
             text = (reason or "").strip()
             if len(text) < MIN_REASON:
@@ -120,10 +116,7 @@ class Reader:
             self.reason = text
         elif reason is not None:
             raise click.UsageError("--reason goes with --reveal")
-        try:
-            store = open_store(self.settings)
-        except EdiError as exc:
-            raise click.ClickException(str(exc)) from None
+        store = open_store(self.settings)
         self.engine = store.engine
         self.ring = store.ring
         self.index = BlindIndex(store.ring)
@@ -131,11 +124,9 @@ class Reader:
 
     def run(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``func(*args, **kwargs)`` with query errors as clean command errors."""
-        from edi.errors import EdiError
-
         try:
             return func(*args, **kwargs)
-        except (EdiError, ValueError) as exc:
+        except ValueError as exc:  # a bad value given on the command line
             raise click.ClickException(str(exc)) from None
 
     def audit_reveal(self) -> None:
@@ -170,13 +161,9 @@ class Reader:
 
 def require(ctx: click.Context, permission: str) -> None:
     """Refuse the command unless the OS user's role allows ``permission``."""
-    from edi.access import AccessDenied, access_for
-    from edi.errors import ConfigError
+    from edi.access import access_for
 
-    try:
-        access_for(settings(ctx)).require(permission)
-    except (AccessDenied, ConfigError) as exc:
-        raise click.ClickException(str(exc)) from None
+    access_for(settings(ctx)).require(permission)
 
 
 __all__ = [

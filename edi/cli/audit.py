@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from edi.access import AUDIT
-from edi.cli import settings
+from edi.cli import EdiGroup, settings
 from edi.cli.analyst import require
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from edi.audit.chain import AuditEntry, AuditLog
 
 
-@click.group("audit")
+@click.group("audit", cls=EdiGroup)
 def audit_group() -> None:
     """Read, verify and checkpoint the audit chain (hash-chained, Ed25519-signed)."""
 
@@ -137,13 +137,9 @@ def _trusted_keys(ctx: click.Context, values: tuple[str, ...]) -> dict[str, Any]
             err=True,
         )
         return None
-    from edi.errors import KeyRingError
     from edi.store.keys import open_keyring
 
-    try:
-        return dict(open_keyring(conf).audit_public_keys())
-    except KeyRingError as exc:
-        raise click.ClickException(str(exc)) from None
+    return dict(open_keyring(conf).audit_public_keys())
 
 
 @audit_group.command("verify")
@@ -173,13 +169,10 @@ def verify_command(
     ring's audit keys.
     """
     require(ctx, AUDIT)
-    from edi.audit.chain import AuditError, load_checkpoint
+    from edi.audit.chain import load_checkpoint
 
     log = _open_log(ctx)
-    try:
-        marks = [load_checkpoint(path) for path in anchors]
-    except AuditError as exc:
-        raise click.ClickException(str(exc)) from None
+    marks = [load_checkpoint(path) for path in anchors]
     result = log.verify(_trusted_keys(ctx, public_keys), marks)
     click.echo(result.line())
     if not result.ok:
@@ -200,23 +193,16 @@ def checkpoint_command(ctx: click.Context, export: Path | None) -> None:
     Appends an audit.checkpoint entry and signs it with Ed25519.
     """
     require(ctx, AUDIT)
-    from edi.audit.chain import AuditError, write_checkpoint
-    from edi.errors import KeyRingError
+    from edi.audit.chain import write_checkpoint
     from edi.store.keys import open_keyring
 
     log = _open_log(ctx)
-    try:
-        ring = open_keyring(settings(ctx))
-        checkpoint = log.checkpoint(ring.audit_signing_key(), ring.audit_signing_key_id)
-    except KeyRingError as exc:
-        raise click.ClickException(str(exc)) from None
+    ring = open_keyring(settings(ctx))
+    checkpoint = log.checkpoint(ring.audit_signing_key(), ring.audit_signing_key_id)
     click.echo(
         f"checkpoint at sequence {checkpoint.seq}: entry hash {checkpoint.entry_hash}, "
         f"signed by key {checkpoint.key_id}"
     )
     if export is not None:
-        try:
-            write_checkpoint(checkpoint, export)
-        except AuditError as exc:
-            raise click.ClickException(str(exc)) from None
+        write_checkpoint(checkpoint, export)
         click.echo(f"exported to {export}")

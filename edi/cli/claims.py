@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import click
 
+from edi.cli import EdiGroup
 from edi.cli.analyst import Reader, paging_options, parse_amount, parse_day, reveal_options
 from edi.cli.output import emit_detail, emit_rows, format_option
 
@@ -26,7 +27,7 @@ COLUMNS = (
 )
 
 
-@click.group("claims")
+@click.group("claims", cls=EdiGroup)
 def claims_group() -> None:
     """Claims (837P/I/D): list with filters, show one with its lines and remittance."""
 

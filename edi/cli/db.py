@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from edi.access import OPERATE
-from edi.cli import settings
+from edi.cli import EdiGroup, settings
 from edi.cli.analyst import require
 
 
-@click.group("db")
+@click.group("db", cls=EdiGroup)
 def db_group() -> None:
     """Create or migrate the store's schema (SQLite under EDI_HOME, or EDI_DATABASE_URL)."""
 
@@ -19,16 +19,12 @@ def db_group() -> None:
 def init_command(ctx: click.Context) -> None:
     """Create the schema in an empty database (nothing to do when it is current)."""
     require(ctx, OPERATE)
-    from edi.errors import EdiError
     from edi.store.db import make_engine
     from edi.store.session import ensure_schema
 
     conf = settings(ctx)
     conf.ensure_home()
-    try:
-        done = ensure_schema(make_engine(conf.database_url))
-    except EdiError as exc:
-        raise click.ClickException(str(exc)) from None
+    done = ensure_schema(make_engine(conf.database_url))
     click.echo(f"schema {done}: {_where(conf.database_url)}")
 
 

@@ -43,17 +43,13 @@ def demo_command(home: Path | None, folder: Path | None) -> None:
     """Run a partner exchange over SFTP + OpenPGP into an encrypted store, on demo keys."""
     from edi import resources
     from edi.demo import DEMO_PARTNER, build
-    from edi.errors import EdiError
 
-    try:
-        folder = folder or resources.folder("samples")
-    except EdiError as exc:
-        raise click.ClickException(str(exc)) from None
+    folder = folder or resources.folder("samples")
     home = (home or _default_home()).expanduser().resolve()
     click.echo(f"demo home {home} (synthetic people, demo keys only)")
     try:
         world = build(home, folder)
-    except (EdiError, FileExistsError) as exc:
+    except FileExistsError as exc:
         raise click.ClickException(str(exc)) from None
     env = {
         "EDI_HOME": str(home),

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from edi.cli import EdiGroup
 from edi.cli.analyst import Reader, paging_options, parse_time
 from edi.cli.output import emit_detail, emit_rows, format_option
 
@@ -37,7 +38,7 @@ SET_COLUMNS = (
 )
 
 
-@click.group("files")
+@click.group("files", cls=EdiGroup)
 def files_group() -> None:
     """Files as received: partner, name, checksums, status, sets and acknowledgments.
 
@@ -96,15 +97,11 @@ def _operator_store(ctx: click.Context) -> tuple[Any, Any]:
     from edi.access import OPERATE
     from edi.cli import settings
     from edi.cli.analyst import require
-    from edi.errors import EdiError
     from edi.store.session import open_store
 
     require(ctx, OPERATE)
     conf = settings(ctx)
-    try:
-        return conf, open_store(conf)
-    except EdiError as exc:
-        raise click.ClickException(str(exc)) from None
+    return conf, open_store(conf)
 
 
 @files_group.command("reprocess")
@@ -149,21 +146,17 @@ def files_reprocess(
     """
     from edi.audit.chain import Operator
     from edi.cli.validate import write_ack
-    from edi.errors import EdiError
     from edi.store.reprocess import reprocess
 
     conf, store = _operator_store(ctx)
-    try:
-        done = reprocess(
-            conf,
-            store,
-            file_id,
-            operator=Operator.current(),
-            dry_run=dry_run,
-            allow_duplicate_interchange=allow_duplicate_interchange,
-        )
-    except EdiError as exc:
-        raise click.ClickException(str(exc)) from None
+    done = reprocess(
+        conf,
+        store,
+        file_id,
+        operator=Operator.current(),
+        dry_run=dry_run,
+        allow_duplicate_interchange=allow_duplicate_interchange,
+    )
     click.echo(done.line())
     if ack_dir is not None and not dry_run:
         ack_dir.mkdir(parents=True, exist_ok=True)
@@ -193,7 +186,6 @@ def files_export(ctx: click.Context, file_id: str, output: Path) -> None:
     never written to standard output (-o - is refused), and the file is made 0600.
     """
     from edi.audit.chain import Operator
-    from edi.errors import EdiError
     from edi.store.reprocess import export_original
 
     if str(output) == "-":
@@ -201,14 +193,11 @@ def files_export(ctx: click.Context, file_id: str, output: Path) -> None:
             "-o -: the original holds PHI and is not written to standard output; name a file"
         )
     conf, store = _operator_store(ctx)
-    try:
-        done = export_original(conf, store, file_id, output, operator=Operator.current())
-    except EdiError as exc:
-        raise click.ClickException(str(exc)) from None
+    done = export_original(conf, store, file_id, output, operator=Operator.current())
     click.echo(done.line())
 
 
-@click.group("transactions")
+@click.group("transactions", cls=EdiGroup)
 def transactions_group() -> None:
     """Transaction sets: kind, version, control numbers, acknowledgment code, errors."""
 

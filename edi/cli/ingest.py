@@ -56,22 +56,16 @@ def ingest_command(
     from edi.store.session import open_store
 
     conf = settings(ctx)
-    try:
-        store = open_store(conf)
-    except EdiError as exc:
-        raise click.ClickException(str(exc)) from None
+    store = open_store(conf)
     bar = _ProgressBar()
-    try:
-        ingestor = configured_ingestor(
-            conf,
-            store,
-            operator=Operator.current(),
-            partner=partner,
-            allow_duplicate_interchange=allow_duplicate_interchange,
-            progress=bar.update,
-        )
-    except EdiError as exc:  # a bad setting
-        raise click.ClickException(str(exc)) from None
+    ingestor = configured_ingestor(
+        conf,
+        store,
+        operator=Operator.current(),
+        partner=partner,
+        allow_duplicate_interchange=allow_duplicate_interchange,
+        progress=bar.update,
+    )
     rejected = False
     for path in paths:
         bar.start(path)

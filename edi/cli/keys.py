@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from edi.access import KEYS
-from edi.cli import settings
+from edi.cli import EdiGroup, settings
 from edi.cli.analyst import require
 
 #: seconds to wait for a PostgreSQL server when recording a key operation
@@ -75,7 +75,7 @@ def _reason(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
-@click.group("keys")
+@click.group("keys", cls=EdiGroup)
 def keys_group() -> None:
     """Manage the key ring: data keys, blind-index keys and the audit signing key."""
 
@@ -89,14 +89,10 @@ def init_command(ctx: click.Context) -> None:
     only: in production set keys.kek_file or keys.kek_env to a KEK kept elsewhere.
     """
     require(ctx, KEYS)
-    from edi.errors import KeyRingError
     from edi.store.keys import init_keyring
 
     conf = settings(ctx)
-    try:
-        result = init_keyring(conf)
-    except KeyRingError as exc:
-        raise click.ClickException(str(exc)) from None
+    result = init_keyring(conf)
     if result.kek_file_created is not None:
         click.echo(
             f"created key-encryption key {result.kek_file_created} (mode 0600; embedded setup "
@@ -129,29 +125,25 @@ def init_command(ctx: click.Context) -> None:
 def rotate_command(ctx: click.Context, signing: bool) -> None:
     """Make a new primary data key; earlier keys stay in the ring and still decrypt."""
     require(ctx, KEYS)
-    from edi.errors import KeyRingError
     from edi.store.keys import open_keyring
 
     conf = settings(ctx)
-    try:
-        ring = open_keyring(conf)
-        if signing:
-            previous = ring.audit_signing_key_id
-            key_id = ring.rotate_signing_key()
-            click.echo(
-                f"new audit signing key {key_id}; "
-                f"{len(ring.audit_public_keys())} signing keys (earlier ones still verify)"
-            )
-            _audit_key_operation(
-                conf,
-                "keys.rotated",
-                {"kind": "signing", "key_id": key_id, "previous_key_id": previous},
-            )
-            return
-        previous = ring.primary.id
-        key = ring.rotate()
-    except KeyRingError as exc:
-        raise click.ClickException(str(exc)) from None
+    ring = open_keyring(conf)
+    if signing:
+        previous = ring.audit_signing_key_id
+        key_id = ring.rotate_signing_key()
+        click.echo(
+            f"new audit signing key {key_id}; "
+            f"{len(ring.audit_public_keys())} signing keys (earlier ones still verify)"
+        )
+        _audit_key_operation(
+            conf,
+            "keys.rotated",
+            {"kind": "signing", "key_id": key_id, "previous_key_id": previous},
+        )
+        return
+    previous = ring.primary.id
+    key = ring.rotate()
     click.echo(f"new primary data key {key.id}; {len(ring.data_keys)} data keys")
     _audit_key_operation(
         conf,
@@ -173,13 +165,9 @@ def rotate_command(ctx: click.Context, signing: bool) -> None:
 def list_command(ctx: click.Context, fmt: str) -> None:
     """Show each key's kind, id, status and creation time (no key material)."""
     require(ctx, KEYS)
-    from edi.errors import KeyRingError
     from edi.store.keys import open_keyring
 
-    try:
-        ring = open_keyring(settings(ctx))
-    except KeyRingError as exc:
-        raise click.ClickException(str(exc)) from None
+    ring = open_keyring(settings(ctx))
     rows = ring.describe()
     if fmt == "json":
         doc = {
@@ -227,15 +215,11 @@ def reencrypt_command(ctx: click.Context, batch: int) -> None:
     """
     require(ctx, KEYS)
     from edi.audit.chain import AuditLog, Operator
-    from edi.errors import EdiError
     from edi.store.reencrypt import BatchEvent, reencrypt
     from edi.store.session import open_store
 
     conf = settings(ctx)
-    try:
-        store = open_store(conf)
-    except EdiError as exc:
-        raise click.ClickException(str(exc)) from None
+    store = open_store(conf)
     show = sys.stderr.isatty()
 
     def progress(event: BatchEvent) -> None:
@@ -252,8 +236,6 @@ def reencrypt_command(ctx: click.Context, batch: int) -> None:
             operator=Operator.current(),
             progress=progress,
         )
-    except EdiError as exc:
-        raise click.ClickException(str(exc)) from None
     finally:
         if show:
             click.echo("", err=True)

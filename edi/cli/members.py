@@ -6,6 +6,7 @@ from datetime import date
 
 import click
 
+from edi.cli import EdiGroup
 from edi.cli.analyst import Reader, paging_options, parse_day, reveal_options
 from edi.cli.output import emit_detail, emit_rows, format_option
 
@@ -23,7 +24,7 @@ COLUMNS = (
 )
 
 
-@click.group("members")
+@click.group("members", cls=EdiGroup)
 def members_group() -> None:
     """Enrolled members (834): list with filters, show one with dependents and coverage."""
 

@@ -7,33 +7,25 @@ from typing import Any
 import click
 
 from edi.access import OPERATE
-from edi.cli import settings
+from edi.cli import EdiGroup, settings
 from edi.cli.analyst import require
 
 
 def _partners(ctx: click.Context) -> tuple[Any, dict[str, Any]]:
-    from edi.errors import ConfigError
     from edi.partners import load_partners
 
     conf = settings(ctx)
-    try:
-        return conf, load_partners(conf)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    return conf, load_partners(conf)
 
 
 def _one(ctx: click.Context, name: str) -> tuple[Any, Any]:
-    from edi.errors import ConfigError
     from edi.partners import partner
 
     conf = settings(ctx)
-    try:
-        return conf, partner(conf, name)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    return conf, partner(conf, name)
 
 
-@click.group("partners")
+@click.group("partners", cls=EdiGroup)
 def partners_group() -> None:
     """Trading partners from the configuration ([partners.NAME] tables)."""
 
@@ -60,15 +52,11 @@ def list_command() -> None:
 @partners_group.command("validate")
 def validate_command() -> None:
     """Check the configuration of every partner; exit 1 naming the first error's key and file."""
-    from edi.errors import ConfigError
     from edi.partners import our_pgp
 
     ctx = click.get_current_context()
     conf, partners = _partners(ctx)
-    try:
-        ours = our_pgp(conf)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    ours = our_pgp(conf)
     problems = []
     for p in partners.values():
         for label, path in (
@@ -107,19 +95,15 @@ def validate_command() -> None:
 @click.argument("name")
 def check_command(name: str) -> None:
     """Connect, verify the host key, list the inbound folder; download nothing."""
-    from edi.errors import EdiError
 
     ctx = click.get_current_context()
     _, partner = _one(ctx, name)
-    try:
-        with partner.remote() as remote:
-            if partner.transport == "sftp":
-                click.echo(
-                    f"{name}: host key {remote.host_fingerprint()} pinned; logged in as {partner.user}"
-                )
-            files, refused = remote.offered(partner.inbound, partner.patterns)
-    except EdiError as exc:
-        raise click.ClickException(str(exc)) from None
+    with partner.remote() as remote:
+        if partner.transport == "sftp":
+            click.echo(
+                f"{name}: host key {remote.host_fingerprint()} pinned; logged in as {partner.user}"
+            )
+        files, refused = remote.offered(partner.inbound, partner.patterns)
     total = sum(f.size for f in files)
     click.echo(f"{name}: {partner.inbound}: {len(files)} file(s) to take, {total} bytes")
     for f in files:

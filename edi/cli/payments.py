@@ -6,6 +6,7 @@ from datetime import date
 
 import click
 
+from edi.cli import EdiGroup
 from edi.cli.analyst import Reader, paging_options, parse_day, reveal_options
 from edi.cli.output import emit_detail, emit_rows, format_option
 
@@ -24,7 +25,7 @@ COLUMNS = (
 )
 
 
-@click.group("payments")
+@click.group("payments", cls=EdiGroup)
 def payments_group() -> None:
     """Payments (835): list with filters, show one with the claims it pays."""
 

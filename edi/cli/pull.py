@@ -47,26 +47,20 @@ def pull_command(name: str, dry_run: bool, ingest: bool, stable_seconds: float |
 
     ctx = click.get_current_context()
     conf = settings(ctx)
-    try:
-        p = find_partner(conf, name)
-        if stable_seconds is not None:
-            p = dataclasses.replace(p, stable_seconds=stable_seconds)
-        store = open_store(conf, keys=ingest)
-        exchange = Exchange(
-            p, p.remote(), AuditLog(store.engine), conf.staging_dir, our_pgp=our_pgp(conf)
-        )
-    except EdiError as exc:
-        raise click.ClickException(str(exc)) from None
+    p = find_partner(conf, name)
+    if stable_seconds is not None:
+        p = dataclasses.replace(p, stable_seconds=stable_seconds)
+    store = open_store(conf, keys=ingest)
+    exchange = Exchange(
+        p, p.remote(), AuditLog(store.engine), conf.staging_dir, our_pgp=our_pgp(conf)
+    )
     failed = False
     with exchange:
-        try:
-            selection = (
-                exchange.remote.select(p.inbound, p.patterns, p.stable_seconds)
-                if dry_run
-                else exchange.offered()
-            )
-        except EdiError as exc:
-            raise click.ClickException(str(exc)) from None
+        selection = (
+            exchange.remote.select(p.inbound, p.patterns, p.stable_seconds)
+            if dry_run
+            else exchange.offered()
+        )
         for r in selection.refused:
             failed = True
             click.echo(f"refused: {r.reason}")
@@ -133,18 +127,14 @@ def _one(exchange: Any, entry: Any, ingestor: Any, conf: Any) -> str:
 
 
 def _ingestor(conf: Any, store: Any, partner: Any, operator: Any) -> Any:
-    from edi.errors import EdiError
     from edi.store.ingest import configured_ingestor
 
-    try:
-        return configured_ingestor(
-            conf,
-            store,
-            operator=operator,
-            partner=partner.name,
-            expected_sets=partner.sets,
-            expected_versions=partner.versions,
-            allow_duplicate_interchange=partner.allow_duplicate_interchange,
-        )
-    except EdiError as exc:  # a bad setting
-        raise click.ClickException(str(exc)) from None
+    return configured_ingestor(
+        conf,
+        store,
+        operator=operator,
+        partner=partner.name,
+        expected_sets=partner.sets,
+        expected_versions=partner.versions,
+        allow_duplicate_interchange=partner.allow_duplicate_interchange,
+    )

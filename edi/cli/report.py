@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
+from edi.cli import EdiGroup
 from edi.cli.analyst import Reader, parse_time
 from edi.cli.output import emit_rows, format_option
 
@@ -23,7 +24,7 @@ COLUMNS = (
 )
 
 
-@click.group("report")
+@click.group("report", cls=EdiGroup)
 def report_group() -> None:
     """Operations reports."""
 

@@ -27,28 +27,22 @@ def run_command(name: str | None) -> None:
     seconds); with it, the run is recorded on that server.
     """
     require(click.get_current_context(), OPERATE)
-    from edi.errors import EdiError
     from edi.partners import load_partners, partner
 
     ctx = click.get_current_context()
     conf = settings(ctx)
-    try:  # configuration errors before Prefect starts
-        if name is not None:
-            partner(conf, name)
-        elif not load_partners(conf):
-            raise click.ClickException("no partners in the configuration ([partners.NAME])")
-    except EdiError as exc:
-        raise click.ClickException(str(exc)) from None
+    # configuration errors before Prefect starts
+    if name is not None:
+        partner(conf, name)
+    elif not load_partners(conf):
+        raise click.ClickException("no partners in the configuration ([partners.NAME])")
 
     from edi.flows.deploy import config_parameter
     from edi.flows.exchange import NOT_OK, environment, run_now, summary_line
 
     database = (ctx.find_root().obj or {}).get("database")
-    try:
-        with environment(EDI_DATABASE_URL=database):
-            summaries, completed = run_now(name, config_parameter(conf))
-    except EdiError as exc:
-        raise click.ClickException(str(exc)) from None
+    with environment(EDI_DATABASE_URL=database):
+        summaries, completed = run_now(name, config_parameter(conf))
     failed = not completed
     for summary in summaries:
         who = summary.get("partner", name or "?")

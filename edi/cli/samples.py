@@ -6,10 +6,10 @@ from pathlib import Path
 
 import click
 
-from edi.errors import EdiError
+from edi.cli import EdiGroup
 
 
-@click.group("samples")
+@click.group("samples", cls=EdiGroup)
 def samples_group() -> None:
     """Make synthetic X12 files (synthetic people only)."""
 
@@ -41,11 +41,8 @@ def generate_command(
 
     if (count is None) == (size_mb is None):
         raise click.UsageError("give exactly one of --count and --size")
-    try:
-        if count is None:
-            assert size_mb is not None
-            count = estimate_count(set_name, int(size_mb * 1_000_000), template=template)
-        written = generate(set_name, count, out, template=template)
-    except EdiError as exc:
-        raise click.ClickException(str(exc)) from None
+    if count is None:
+        assert size_mb is not None
+        count = estimate_count(set_name, int(size_mb * 1_000_000), template=template)
+    written = generate(set_name, count, out, template=template)
     click.echo(f"{out}: {set_name}, {count} units, {written} bytes", err=True)

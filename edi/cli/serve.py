@@ -12,14 +12,10 @@ from edi.cli.analyst import require
 
 
 def _plan(work_pool: str | None = None) -> tuple[Any, Any]:
-    from edi.errors import EdiError
     from edi.flows.deploy import plan
 
     conf = settings(click.get_current_context())
-    try:
-        made = plan(conf, work_pool=work_pool)
-    except EdiError as exc:
-        raise click.ClickException(str(exc)) from None
+    made = plan(conf, work_pool=work_pool)
     for name in made.unscheduled:
         click.echo(f"{name}: no schedule, no deployment (edi run --partner {name} runs it now)")
     if not made.deployments:
@@ -75,7 +71,6 @@ def deploy_command(work_pool: str) -> None:
     settings (EDI_HOME, EDI_DATABASE_URL, the KEK) in its environment.
     """
     require(click.get_current_context(), OPERATE)
-    from edi.errors import EdiError
     from edi.flows.deploy import api_url, deploy, ensure_work_pool
 
     if api_url() is None:
@@ -88,7 +83,7 @@ def deploy_command(work_pool: str) -> None:
         if ensure_work_pool(work_pool):
             click.echo(f"created work pool {work_pool} (type process)")
         ids = deploy(made.deployments, work_pool)
-    except (EdiError, ValueError) as exc:
+    except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     for (name, (cron, zone)), deployment_id in zip(made.schedules.items(), ids, strict=True):
         click.echo(

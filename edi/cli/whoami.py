@@ -11,13 +11,9 @@ from edi.cli import settings
 def whoami_command() -> None:
     """Show this OS user's roles ([roles] in the configuration) and what they allow."""
     from edi.access import DOING, GRANTS, access_for
-    from edi.errors import ConfigError
 
     ctx = click.get_current_context()
-    try:
-        access = access_for(settings(ctx))
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+    access = access_for(settings(ctx))
     source = (
         "[roles]"
         if access.configured

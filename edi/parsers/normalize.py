@@ -29,7 +29,6 @@ import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from edi.errors import MapError
@@ -608,13 +607,6 @@ def _holds(conditions: Any, elements: list[str], component: str) -> bool:
     return True
 
 
-def normalize_file(
-    path: str | os.PathLike[str], kinds: Iterable[str] | None = None
-) -> Iterator[Record]:
-    """Records of one file (a convenience over :class:`Normalizer`)."""
-    return Normalizer(kinds=kinds).records(Path(path))
-
-
 __all__ = [
     "NO_FIELD_MAP",
     "NO_GUIDE_MAP",
@@ -625,5 +617,4 @@ __all__ = [
     "Plan",
     "SkippedSet",
     "file_sha256",
-    "normalize_file",
 ]

@@ -842,10 +842,3 @@ _RULE_IDS = frozenset(
         "N4",
     }
 )
-
-
-def validate(
-    source: str | os.PathLike[str] | BinaryIO, name: str | None = None, *, show_values: bool = False
-) -> FileResult:
-    """Shorthand for ``Validator(show_values=...).validate(source, name)``."""
-    return Validator(show_values=show_values).validate(source, name)

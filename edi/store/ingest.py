@@ -22,7 +22,7 @@ import functools
 import gc
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -414,9 +414,6 @@ class Ingestor:
             REFUSED,
             operator=self.operator,
         )
-
-    def ingest_all(self, paths: Iterable[str | os.PathLike[str]]) -> list[IngestResult]:
-        return [self.ingest(p) for p in paths]
 
     # -- steps ---------------------------------------------------------------------------
     def _file_with(self, sha256: str) -> str | None:
