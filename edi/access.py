@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edi.errors import ConfigError, EdiError
+from edi.errors import AccessDenied, ConfigError
 
 ANALYST, PHI_READER, OPERATOR, AUDITOR, ADMIN = (
     "analyst",
@@ -65,10 +65,6 @@ DOING = {
     AUDIT: "read or checkpoint the audit log",
     KEYS: "manage the key ring",
 }
-
-
-class AccessDenied(EdiError):
-    """The OS user's roles do not allow what was asked."""
 
 
 def os_user() -> str:

@@ -151,6 +151,46 @@ class CiphertextError(DecryptError):
     """A stored field or encrypted file is malformed, altered, moved, or under an unknown key."""
 
 
+class AccessDenied(EdiError):
+    """The OS user's roles do not allow what was asked."""
+
+
+class AuditError(EdiError):
+    """The audit log cannot be read or written as asked (no checkpoint, malformed file)."""
+
+
+class QueryError(EdiError):
+    """A filter, sort key or id the store cannot answer (bad value, unknown column)."""
+
+
+class ReprocessError(EdiError):
+    """A file cannot be reprocessed or exported: one line naming the file and why."""
+
+
+class ClaimLost(EdiError):
+    """Another worker took over this file's claim (ours had expired)."""
+
+
+class WithheldError(EdiError):
+    """An unexpected error in a task: its type and place only, since its message (from
+    Python or a library, not from edi) may quote the file it was reading."""
+
+
+class UnsafeName(TransferError):
+    """A remote name that could escape its folder or hide control characters."""
+
+
+class TransientError(TransferError):
+    """A transfer step failed in a way that trying again may mend (a cut connection)."""
+
+
+class RecordWorkerError(RuntimeError):
+    """The record worker failed or ended before its last batch (the file is not stored).
+
+    Not an :class:`EdiError`: its message may quote an exception raised in the worker
+    (Python's or a library's, which may hold a value), so a flow withholds it."""
+
+
 def _missing_field_map(
     message: str,
     path: str,

@@ -13,8 +13,8 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from edi.errors import HostKeyMismatch, TransferError
-from edi.transport.base import DIRECTORY, FILE, SYMLINK, TransientError
+from edi.errors import HostKeyMismatch, TransferError, TransientError
+from edi.transport.base import DIRECTORY, FILE, SYMLINK
 from edi.transport.embedded import (
     MAX_READ,
     THREAD_PREFIX,

@@ -32,13 +32,13 @@ from sqlalchemy import select, update  # noqa: E402
 from edi.audit.chain import AuditLog  # noqa: E402
 from edi.cli import main  # noqa: E402
 from edi.config import load_settings  # noqa: E402
-from edi.errors import SignatureError, TransferError, X12SyntaxError  # noqa: E402
+from edi.errors import SignatureError, TransferError, TransientError, X12SyntaxError  # noqa: E402
 from edi.flows import claims  # noqa: E402
 from edi.flows import exchange as fx  # noqa: E402
 from edi.store import models as m  # noqa: E402
 from edi.store.db import make_engine  # noqa: E402
 from edi.store.keys import init_keyring  # noqa: E402
-from edi.transport.base import RemoteFile, TransientError  # noqa: E402
+from edi.transport.base import RemoteFile  # noqa: E402
 from tests.conftest import CORPUS, SAMPLES, corpus_manifest, require  # noqa: E402
 from tests.field_maps import BrokenMaps  # noqa: E402
 from tests.gpg_support import World  # noqa: E402

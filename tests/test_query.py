@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edi.access import READ, REVEAL, Access, AccessDenied, access_for, parse_roles
+from edi.access import READ, REVEAL, Access, access_for, parse_roles
 from edi.cli import main
 from edi.config import Settings
-from edi.errors import ConfigError
+from edi.errors import AccessDenied, ConfigError
 from edi.masking import initial, last_four, mask_phi, year_of
 from edi.query.dates import DateRange, split_range
 from tests.conftest import SAMPLES

@@ -11,13 +11,11 @@ from typing import BinaryIO
 
 import pytest
 
-from edi.errors import TransferError
+from edi.errors import TransferError, TransientError, UnsafeName
 from edi.transport.base import (
     FILE,
     SYMLINK,
     RemoteFile,
-    TransientError,
-    UnsafeName,
     check_name,
     classify,
     matches,

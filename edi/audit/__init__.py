@@ -2,13 +2,13 @@
 
 from edi.audit.chain import (
     AuditEntry,
-    AuditError,
     AuditLog,
     Checkpoint,
     Operator,
     VerifyResult,
     load_checkpoint,
 )
+from edi.errors import AuditError
 
 __all__ = [
     "AuditEntry",

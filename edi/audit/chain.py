@@ -105,7 +105,7 @@ from sqlalchemy import (
 
 from edi.access import os_user
 from edi.audit.tables import AuditHead, AuditRow, CheckpointRow
-from edi.errors import EdiError
+from edi.errors import AuditError
 
 #: ``prev_hash`` of entry 1: 32 zero bytes
 GENESIS = "0" * 64
@@ -135,10 +135,6 @@ _ACTION = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*")
 _PRINTABLE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?")
 _TOKEN = re.compile(r"[^\s=]+")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-
-
-class AuditError(EdiError):
-    """The audit log cannot be read or written as asked (no checkpoint, malformed file)."""
 
 
 # --- canonical forms ---------------------------------------------------------------------

@@ -56,10 +56,19 @@ from prefect.runtime import flow_run as current_flow_run
 from prefect.states import Failed
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from edi.errors import ConfigError, DecryptError, EdiError, MissingFieldMap, SignatureError
+from edi.errors import (
+    ClaimLost,
+    ConfigError,
+    DecryptError,
+    EdiError,
+    MissingFieldMap,
+    SignatureError,
+    TransientError,
+    WithheldError,
+)
 from edi.flows import claims
 from edi.flows.steps import Exchange, Pulled, plaintext_name
-from edi.transport.base import RemoteFile, TransientError
+from edi.transport.base import RemoteFile
 
 #: file statuses in a run's summary and artifact
 STORED, REJECTED, DUPLICATE, REFUSED, FAILED = (
@@ -237,15 +246,6 @@ class Ingested:
     records: dict[str, int] = field(default_factory=dict)
     acks: list[AckFile] = field(default_factory=list)
     note: str = ""
-
-
-class ClaimLost(EdiError):
-    """Another worker took over this file's claim (ours had expired)."""
-
-
-class WithheldError(EdiError):
-    """An unexpected error in a task: its type and place only, since its message (from
-    Python or a library, not from edi) may quote the file it was reading."""
 
 
 _P = ParamSpec("_P")

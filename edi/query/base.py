@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, select
 
-from edi.errors import EdiError
+from edi.errors import QueryError
 from edi.masking import mask_phi
 from edi.records.phi import merge
 from edi.store import models as m
@@ -22,10 +22,6 @@ SMALL_SET = 20_000
 #: rows per page unless asked
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 10_000
-
-
-class QueryError(EdiError):
-    """A filter, sort key or id the store cannot answer (bad value, unknown column)."""
 
 
 @dataclass(frozen=True, slots=True)

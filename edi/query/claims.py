@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import Engine, exists, func, or_, select
 
 from edi.codes import describe_adjustment, describe_remark
+from edi.errors import QueryError
 from edi.query.base import (
     FIRST_PAGE,
     Decoder,
     Page,
-    QueryError,
     amount,
     id_condition,
     newest_first,

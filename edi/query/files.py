@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from edi.query.base import FIRST_PAGE, Page, QueryError, id_condition, one_row, only, order_by
+from edi.errors import QueryError
+from edi.query.base import FIRST_PAGE, Page, id_condition, one_row, only, order_by
 from edi.store import models as m
 
 FILE_SORT = {

@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from edi.query.base import FIRST_PAGE, Decoder, Page, QueryError, amount, person
+from edi.errors import QueryError
+from edi.query.base import FIRST_PAGE, Decoder, Page, amount, person
 from edi.store import models as m
 
 #: what is searched -> (blind index name, [(record table, its column)])

@@ -44,6 +44,7 @@ from typing import IO, Any, BinaryIO, cast
 
 from sqlalchemy import Dialect
 
+from edi.errors import RecordWorkerError
 from edi.parsers.fields import FieldMapCatalog
 from edi.parsers.normalize import Normalizer
 from edi.records import Record
@@ -67,10 +68,6 @@ QUEUED_BYTES = 256 << 20
 PIPE_BYTES = 1 << 20
 #: exit statuses of the worker
 _OK, _FAILED, _ORPHANED = 0, 1, 2
-
-
-class RecordWorkerError(RuntimeError):
-    """The record worker failed or ended before its last batch (the file is not stored)."""
 
 
 def usable_cores() -> int:

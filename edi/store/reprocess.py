@@ -57,7 +57,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, select, update
 
-from edi.errors import CiphertextError, EdiError
+from edi.errors import CiphertextError, EdiError, ReprocessError
 from edi.store import models as m
 
 #: record tables in the order their rows are deleted: children before parents
@@ -75,10 +75,6 @@ DELETE_ORDER: tuple[tuple[str, Any], ...] = (
 REPROCESSABLE = (m.STORED, m.REJECTED)
 #: the private folders plaintext is decrypted into, under EDI_HOME (the pid of their process)
 TEMP_PREFIX = ".reprocess-"
-
-
-class ReprocessError(EdiError):
-    """A file cannot be reprocessed or exported: one line naming the file and why."""
 
 
 # -- the steps inside the ingest's transaction (edi.store.ingest calls them) -----------------
@@ -119,7 +115,8 @@ def link(conn: Connection, old_id: str, new_id: str) -> None:
 
 def find_file(engine: Engine, given: str) -> Mapping[str, Any]:
     """The file row named by an id or a unique prefix of 4+ characters."""
-    from edi.query.base import QueryError, id_condition, one_row
+    from edi.errors import QueryError
+    from edi.query.base import id_condition, one_row
 
     try:
         with engine.connect() as conn:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
-from edi.errors import TransferError
+from edi.errors import TransferError, TransientError, UnsafeName
 
 #: bytes read per call while streaming a download
 CHUNK = 1 << 20
@@ -38,14 +38,6 @@ MAX_NAME = 255
 FILE, DIRECTORY, SYMLINK, OTHER = "file", "directory", "symlink", "other"
 
 _T = TypeVar("_T")
-
-
-class UnsafeName(TransferError):
-    """A remote name that could escape its folder or hide control characters."""
-
-
-class TransientError(TransferError):
-    """A transfer step failed in a way that trying again may mend (a cut connection)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,8 +25,8 @@ from typing import Any, BinaryIO, TypeVar
 
 import paramiko
 
-from edi.errors import ConfigError, HostKeyMismatch, TransferError
-from edi.transport.base import Remote, RemoteFile, TransientError, kind_of
+from edi.errors import ConfigError, HostKeyMismatch, TransferError, TransientError
+from edi.transport.base import Remote, RemoteFile, kind_of
 
 _T = TypeVar("_T")
 #: read requests in flight while downloading (at most this many times the request size
