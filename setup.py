@@ -83,8 +83,13 @@ class BuildExt(build_ext):
             self.parallel = os.cpu_count() or 1
 
 
+#: the setup commands that build the package (metadata, sdist and editable installs do not
+#: compile: an editable install runs the sources as they are)
+BUILDS = {"bdist_wheel", "build", "build_ext", "install"}
+
+
 def extensions() -> list[object]:
-    if "editable_wheel" in sys.argv:  # an editable install runs the sources as they are
+    if not BUILDS.intersection(sys.argv[1:]) or "editable_wheel" in sys.argv:
         return []
     reason = why_pure()
     if reason is not None:

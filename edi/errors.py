@@ -50,7 +50,7 @@ class MissingFieldMap(ConfigError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # explicit, so that the parts cross a process boundary (a record worker, a Prefect
-        # task) in the compiled build too, where attributes are not kept in a __dict__
+        # task) whatever keeps the attributes
         return (
             _missing_field_map,
             (

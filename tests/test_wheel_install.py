@@ -313,3 +313,47 @@ def test_the_sdist_carries_the_data_and_a_build_without_a_compiler_warns(tmp_pat
     assert "edi/_data/samples/837D-dental-claim.x12" in inside
     assert not any(n.endswith(".so") for n in inside)
     assert not any(n.startswith("edi/_data/maps/build/") for n in inside)
+
+
+def test_an_editable_install_compiles_nothing_and_reads_the_checkout(tmp_path: Path):
+    """`pip install -e .` runs the sources as they are: no compiled module appears in the
+    checkout (it would shadow later edits), and the data is the top-level folders'."""
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    before = set((ROOT / "edi").rglob("*.so"))
+    pip = subprocess.run(
+        [
+            str(env_dir / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "-e",
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+        check=False,
+    )
+    assert pip.returncode == 0, pip.stderr[-3000:]
+    probe = subprocess.run(
+        [
+            str(env_dir / "bin" / "python"),
+            "-c",
+            "import edi, edi.resources as r; print(edi.__file__, edi.compiled(), r.folder('maps'))",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    where, compiled, maps = probe.stdout.split()
+    assert Path(where) == ROOT / "edi" / "__init__.py"
+    assert Path(maps) == ROOT / "maps"
+    assert set((ROOT / "edi").rglob("*.so")) == before
+    assert compiled == str(bool(before))  # pure, unless `make compile` left its build
