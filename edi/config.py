@@ -22,6 +22,12 @@ from edi.errors import ConfigError
 
 APP = "edi"
 
+#: keys renamed: (table, deprecated name) -> new name. The deprecated name is still read
+#: (by whoever reads the key) when it is the only one given; both given is an error.
+RENAMED_KEYS: dict[tuple[str, str], str] = {
+    ("flows", "claim_ttl_seconds"): "lease_ttl_seconds",
+}
+
 
 def default_home() -> Path:
     """The per-user data directory for this platform."""
@@ -62,9 +68,28 @@ class Settings:
         return self.home
 
 
+def _check_renamed(file: Path, data: dict[str, Any], seen: dict[tuple[str, str], Path]) -> None:
+    """Refuse a key given under both its name and its deprecated name (in one file or
+    in two files of a configuration folder); ``seen``: (table, key) -> the file setting it."""
+    for (table, old), new in RENAMED_KEYS.items():
+        section = data.get(table)
+        if not isinstance(section, dict):
+            continue
+        for key in (old, new):
+            if key in section:
+                seen.setdefault((table, key), file)
+        if (table, old) in seen and (table, new) in seen:
+            where = sorted({str(seen[(table, old)]), str(seen[(table, new)])})
+            raise ConfigError(
+                f"{' and '.join(where)}: [{table}] sets both {new} and {old} (its deprecated "
+                f"name): keep {new} only"
+            )
+
+
 def _read_config(path: Path) -> dict[str, Any]:
     files = sorted(path.glob("*.toml")) if path.is_dir() else [path]
     merged: dict[str, Any] = {}
+    seen: dict[tuple[str, str], Path] = {}
     for file in files:
         try:
             with file.open("rb") as handle:
@@ -73,6 +98,7 @@ def _read_config(path: Path) -> dict[str, Any]:
             raise ConfigError(f"{file}: configuration file not found") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+        _check_renamed(file, data, seen)
         for key, value in data.items():
             if key in merged and not (isinstance(value, dict) and isinstance(merged[key], dict)):
                 raise ConfigError(f"{file}: key {key!r} is already set by an earlier file")

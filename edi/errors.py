@@ -167,8 +167,8 @@ class ReprocessError(EdiError):
     """A file cannot be reprocessed or exported: one line naming the file and why."""
 
 
-class ClaimLost(EdiError):
-    """Another worker took over this file's claim (ours had expired)."""
+class LeaseLost(EdiError):
+    """Another worker took over this file's lease (ours had expired)."""
 
 
 class WithheldError(EdiError):

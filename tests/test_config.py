@@ -51,3 +51,34 @@ def test_ensure_home_is_private(tmp_path):
     settings.ensure_home()
     assert (settings.home.stat().st_mode & 0o777) == 0o700
     assert settings.staging_dir.is_dir() and settings.archive_dir.is_dir()
+
+
+def test_the_lease_time_and_its_deprecated_name(tmp_path):
+    from edi.flows.leases import ttl_from
+
+    env = {"EDI_HOME": str(tmp_path)}
+    config = tmp_path / "edi.toml"
+    config.write_text("[flows]\nlease_ttl_seconds = 120\n")
+    settings = load_settings(config=config, env=env)
+    assert ttl_from(settings.options, settings.config_path) == 120.0
+    # the old name is still read when it is the only one
+    config.write_text("[flows]\nclaim_ttl_seconds = 90\n")
+    settings = load_settings(config=config, env=env)
+    assert ttl_from(settings.options, settings.config_path) == 90.0
+    # both in one file: refused, naming the file and both keys
+    config.write_text("[flows]\nlease_ttl_seconds = 120\nclaim_ttl_seconds = 90\n")
+    with pytest.raises(ConfigError) as both:
+        load_settings(config=config, env=env)
+    message = str(both.value)
+    assert message.startswith(f"{config}: [flows] sets both lease_ttl_seconds and ")
+    assert "claim_ttl_seconds" in message
+    # or in two files of a configuration folder: both files named
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    (folder / "a.toml").write_text("[flows]\nclaim_ttl_seconds = 90\n")
+    (folder / "b.toml").write_text("[flows]\nlease_ttl_seconds = 120\n")
+    with pytest.raises(ConfigError) as split:
+        load_settings(config=folder, env=env)
+    message = str(split.value)
+    assert message.startswith(f"{folder / 'a.toml'} and {folder / 'b.toml'}: [flows] sets both")
+    assert "lease_ttl_seconds" in message and "claim_ttl_seconds" in message

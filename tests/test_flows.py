@@ -33,8 +33,8 @@ from edi.audit.chain import AuditLog  # noqa: E402
 from edi.cli import main  # noqa: E402
 from edi.config import load_settings  # noqa: E402
 from edi.errors import SignatureError, TransferError, TransientError, X12SyntaxError  # noqa: E402
-from edi.flows import claims  # noqa: E402
 from edi.flows import exchange as fx  # noqa: E402
+from edi.flows import leases  # noqa: E402
 from edi.store import models as m  # noqa: E402
 from edi.store.db import make_engine  # noqa: E402
 from edi.store.keys import init_keyring  # noqa: E402
@@ -145,7 +145,7 @@ def test_only_transient_errors_are_retried() -> None:
     assert not retried(X12SyntaxError("no ISA", file="x", offset=0))
     assert not retried(ValueError("deterministic"))
     assert fx.backoff_delays(3, 1.0) == [1.0, 2.0, 4.0] and fx.backoff_delays(0, 1.0) == []
-    for step in (fx.list_ready, fx.claim, fx.pull, fx.ingest, fx.acknowledge, fx.archive):
+    for step in (fx.list_ready, fx.lease, fx.pull, fx.ingest, fx.acknowledge, fx.archive):
         assert step.retry_condition_fn is fx.retry_transient
         assert step.persist_result is False
     assert fx.decrypt.retry_condition_fn is None  # decryption is deterministic
@@ -184,7 +184,7 @@ def test_acknowledge_sends_999s_only_on_errors_when_asked(tmp_path: Path) -> Non
     conf = local_config(tmp_path, "acme", ack_999='"errors"')
     run = open_run(conf, tmp_path / "home", "unit-ack")
     entry = RemoteFile("x.x12", 10, 1_700_000_000)
-    assert claims.claim(run.engine, "acme", entry, run.worker, 60)
+    assert leases.lease(run.engine, "acme", entry, run.worker, 60)
     written = {}
     for name, kind, code in (("a.999", "999", "A"), ("r.999", "999", "R"), ("t.ta1", "TA1", "")):
         path = run.ack_dir / name
@@ -199,7 +199,7 @@ def test_acknowledge_sends_999s_only_on_errors_when_asked(tmp_path: Path) -> Non
         assert not any(p.path.exists() for p in written.values())
         assert fx.acknowledge.fn(run, entry, ingested) == sent  # a retry sends nothing twice
     assert sorted(os.listdir(tmp_path / "acme" / "out")) == ["r.999", "t.ta1"]
-    held = claims.get(run.engine, "acme", entry)
+    held = leases.get(run.engine, "acme", entry)
     assert held is not None and held.step == "acknowledged"
 
 
@@ -210,9 +210,9 @@ def test_tasks_pass_ids_paths_and_counts_only(tmp_path: Path) -> None:
         listing = fx.list_ready.fn(run)
         assert [f.name for f in listing.ready] == ["members.x12"]
         entry = listing.ready[0]
-        got = fx.claim.fn(run, entry)
+        got = fx.lease.fn(run, entry)
         assert got.won and got.attempts == 1
-        assert not claims.claim(run.engine, "acme", entry, "elsewhere:1", ttl=60)
+        assert not leases.lease(run.engine, "acme", entry, "elsewhere:1", ttl=60)
         pulled = fx.decrypt.fn(run, fx.pull.fn(run, entry))
         stored = fx.ingest.fn(run, entry, pulled, got)
         assert stored.status == "stored" and stored.records["member"] >= 1
@@ -225,18 +225,18 @@ def test_tasks_pass_ids_paths_and_counts_only(tmp_path: Path) -> None:
         assert fx.archive.fn(run, entry, pulled, stored.file_id) == "done/members.x12"
         fx.discard.fn(run, pulled)
         assert not pulled.received.exists()
-        done = claims.get(run.engine, "acme", entry)
+        done = leases.get(run.engine, "acme", entry)
         assert done is not None and (done.state, done.file_id) == ("done", stored.file_id)
 
 
-@pytest.mark.parametrize("died", ["after its claim recorded the store", "right after its commit"])
-def test_a_dead_workers_claim_is_taken_over_and_finished(tmp_path: Path, died: str) -> None:
+@pytest.mark.parametrize("died", ["after its lease recorded the store", "right after its commit"])
+def test_a_dead_workers_lease_is_taken_over_and_finished(tmp_path: Path, died: str) -> None:
     conf = local_config(tmp_path, "acme")
     shutil.copy(SAMPLES / "837P-professional-claim.x12", tmp_path / "acme" / "in" / "c.x12")
     home = tmp_path / "home"
     dead = open_run(conf, home, "run-dead")
     entry = fx.list_ready.fn(dead).ready[0]
-    got = fx.claim.fn(dead, entry)
+    got = fx.lease.fn(dead, entry)
     pulled = fx.decrypt.fn(dead, fx.pull.fn(dead, entry))
     stored = fx.ingest.fn(dead, entry, pulled, got)  # stored; then the worker dies
     dead.close()
@@ -244,19 +244,19 @@ def test_a_dead_workers_claim_is_taken_over_and_finished(tmp_path: Path, died: s
     alive = open_run(conf, home, "run-alive")
     steps = {
         name: getattr(fx, name).fn
-        for name in ("claim", "pull", "decrypt", "ingest", "acknowledge", "archive", "discard")
+        for name in ("lease", "pull", "decrypt", "ingest", "acknowledge", "archive", "discard")
     }
     with alive:
         assert fx.process_file(alive, entry, steps) is None  # still held by the dead worker
         expired: dict[str, Any] = {"expires_at": datetime.now(UTC) - timedelta(minutes=1)}
-        if died == "right after its commit":  # before the claim said "stored"
+        if died == "right after its commit":  # before the lease said "stored"
             expired.update(step="pulled", file_id=None)
-        with alive.engine.begin() as conn:  # ... until its claim expires
-            conn.execute(update(m.FileClaim).values(**expired))
+        with alive.engine.begin() as conn:  # ... until its lease expires
+            conn.execute(update(m.FileLease).values(**expired))
         row = fx.process_file(alive, entry, steps)
         assert row is not None and row["status"] == "stored" and row["acks_sent"] == 1
         assert "earlier attempt" in row["note"]
-        held = claims.get(alive.engine, "acme", entry)
+        held = leases.get(alive.engine, "acme", entry)
         assert held is not None and held.state == "done" and held.attempts == 2
         assert held.worker.endswith("/run-alive") and held.file_id == stored.file_id
         with alive.engine.connect() as conn:
@@ -299,7 +299,7 @@ def test_a_file_without_a_usable_field_map_is_refused_and_taken_again(
     home = tmp_path / "home"
     steps = {
         name: getattr(fx, name).fn
-        for name in ("claim", "pull", "decrypt", "ingest", "acknowledge", "archive", "discard")
+        for name in ("lease", "pull", "decrypt", "ingest", "acknowledge", "archive", "discard")
     }
     with open_run(conf, home, "run-no-maps") as run:
         (entry,) = fx.list_ready.fn(run).ready
@@ -312,7 +312,7 @@ def test_a_file_without_a_usable_field_map_is_refused_and_taken_again(
         assert why.startswith(row["note"]) or row["note"].startswith(why)  # (200 at most)
         assert row["acks_sent"] == 0 and row["records"] == {}
         assert fx.summary_line(row).startswith("c.x12: refused; sha256 ")
-        held = claims.get(run.engine, "acme", entry)  # released: the next run takes it
+        held = leases.get(run.engine, "acme", entry)  # released: the next run takes it
         assert held is not None and held.state == "failed" and held.file_id is None
         assert held.note is not None and held.note.startswith(f"refused at ingest: {why}")
         with run.engine.connect() as conn:
@@ -330,7 +330,7 @@ def test_a_file_without_a_usable_field_map_is_refused_and_taken_again(
         row = fx.process_file(run, entry, steps)
         assert row is not None and row["status"] == "stored" and row["claims"] == 2
         assert row["acks_sent"] == 1
-        held = claims.get(run.engine, "acme", entry)
+        held = leases.get(run.engine, "acme", entry)
         assert held is not None and held.state == "done" and held.attempts == 2
     assert os.listdir(tmp_path / "acme" / "done") == ["c.x12"]
     assert os.listdir(tmp_path / "acme" / "in") == []
@@ -422,7 +422,7 @@ def test_exchange_flow_over_sftp_and_pgp_stores_rejects_acknowledges_and_archive
     with engine.connect() as conn:
         statuses = dict(conn.execute(select(m.File.original_name, m.File.status)).all())
     assert statuses == {r: o for r, o in expected.items() if o != "refused"}
-    states = {c.remote_name: c.state for c in claims.claims(engine, "acme")}
+    states = {x.remote_name: x.state for x in leases.leases(engine, "acme")}
     assert states == {r: ("failed" if o == "refused" else "done") for r, o in expected.items()}
     env = {"EDI_HOME": str(home), "EDI_CONFIG": str(conf)}
     verified = CliRunner().invoke(main, ["audit", "verify"], env=env)
@@ -597,6 +597,31 @@ def test_edi_run_refuses_an_unknown_partner_before_starting_prefect(tmp_path: Pa
         main, ["run", "--partner", "nope"], env={"EDI_HOME": str(tmp_path), "EDI_CONFIG": str(conf)}
     )
     assert result.exit_code == 1 and "no partner 'nope'" in result.output
+
+
+def test_edi_run_refuses_a_bad_lease_time_before_starting_prefect(tmp_path: Path) -> None:
+    env = {"EDI_HOME": str(tmp_path / "home")}
+    conf = local_config(tmp_path, "alpha", extra="[flows]\nlease_ttl_seconds = 0\n")
+    result = CliRunner().invoke(main, ["run"], env={**env, "EDI_CONFIG": str(conf)})
+    assert result.exit_code == 1
+    assert f"{conf}: [flows] lease_ttl_seconds must be a positive number" in result.output
+    both = "[flows]\nlease_ttl_seconds = 60\nclaim_ttl_seconds = 60\n"
+    conf = local_config(tmp_path, "alpha", extra=both)
+    result = CliRunner().invoke(main, ["run"], env={**env, "EDI_CONFIG": str(conf)})
+    assert result.exit_code == 1
+    assert f"{conf}: [flows] sets both lease_ttl_seconds and claim_ttl_seconds" in result.output
+
+
+def test_the_deprecated_lease_time_key_is_read_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    conf = local_config(tmp_path, "acme", extra="[flows]\nclaim_ttl_seconds = 90\n")
+    with (
+        caplog.at_level("WARNING", logger="edi.flows"),
+        open_run(conf, tmp_path / "home", "x") as run,
+    ):
+        assert run.ttl == 90.0
+    assert "[flows] claim_ttl_seconds is deprecated: rename it lease_ttl_seconds" in caplog.text
 
 
 # -- deployments ----------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from edi.audit.chain import AuditLog
-from edi.flows import claims
+from edi.flows import leases
 from edi.store import models as m
 from edi.store.db import make_engine
 from tests.conftest import SAMPLES
@@ -56,7 +56,7 @@ def test_two_workers_take_each_file_exactly_once(
 ) -> None:
     conf = tmp_path / "edi.toml"
     conf.write_text(
-        sftp_partner.partner_toml(stable_seconds=0.5) + "\n[flows]\nclaim_ttl_seconds = 600\n"
+        sftp_partner.partner_toml(stable_seconds=0.5) + "\n[flows]\nlease_ttl_seconds = 600\n"
     )
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "EDI_"))}
     base.update(
@@ -113,14 +113,14 @@ def test_two_workers_take_each_file_exactly_once(
     per_file = Counter(name.split(".x12.")[0] + ".x12" for name in outbound)
     assert per_file == Counter(dict.fromkeys(names, 1))
     assert all(name.endswith(".999") for name in outbound)
-    # each claim done, once
-    done = claims.claims(engine, "acme")
-    assert sorted(c.remote_name for c in done) == sorted(names)
-    assert {(c.state, c.attempts) for c in done} == {("done", 1)}
+    # each lease done, once
+    done = leases.leases(engine, "acme")
+    assert sorted(x.remote_name for x in done) == sorted(names)
+    assert {(x.state, x.attempts) for x in done} == {("done", 1)}
     with engine.connect() as conn:
         file_ids = dict(conn.execute(select(m.File.original_name, m.File.id)).all())
-    assert {c.remote_name: c.file_id for c in done} == file_ids
-    holders = Counter(c.worker.split("/")[0] for c in done)
+    assert {x.remote_name: x.file_id for x in done} == file_ids
+    holders = Counter(x.worker.split("/")[0] for x in done)
     assert len(holders) <= 2 and sum(holders.values()) == FILES
     # the audit chain, appended to by both, is intact; every file stored once in it
     log = AuditLog(engine)

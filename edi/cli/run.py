@@ -18,7 +18,7 @@ from edi.cli.analyst import require
 def run_command(name: str | None) -> None:
     """Run the exchange flow here and now (Prefect; no schedule, no worker needed).
 
-    Every ready file of the partner is claimed in the store, pulled, decrypted, validated,
+    Every ready file of the partner is leased in the store, pulled, decrypted, validated,
     acknowledged, stored and archived. One line per file: remote name, verdict, sha256,
     bytes, sets accepted and rejected, claims, members and payments stored, acks sent;
     never a value. Exits 1 when a file is rejected, refused or fails, or a run fails.
@@ -36,6 +36,9 @@ def run_command(name: str | None) -> None:
         partner(conf, name)
     elif not load_partners(conf):
         raise click.ClickException("no partners in the configuration ([partners.NAME])")
+    from edi.flows.leases import ttl_from
+
+    ttl_from(conf.options, conf.config_path or "the configuration")
 
     from edi.flows.deploy import config_parameter
     from edi.flows.exchange import NOT_OK, environment, run_now, summary_line
@@ -57,7 +60,7 @@ def run_command(name: str | None) -> None:
         extra = [
             f"{summary.get(key, 0)} {what}"
             for key, what in (
-                ("skipped", "claimed by another worker"),
+                ("skipped", "leased by another worker"),
                 ("waiting", "still changing"),
                 ("refused_in_listing", "refused in the listing"),
             )

@@ -1,20 +1,20 @@
 """The Prefect flows: a partner's exchange (``exchange``) and every partner's (``nightly``).
 
 One run of ``exchange(partner)`` lists the partner's inbound files that are ready, then
-for each file, in order: ``claim`` (in the store, :mod:`edi.flows.claims`, so two workers
+for each file, in order: ``lease`` (in the store, :mod:`edi.flows.leases`, so two workers
 never take the same file) -> ``pull`` -> ``decrypt`` -> ``ingest`` (validate,
 acknowledge, parse and store: :class:`edi.store.ingest.Ingestor`) -> ``acknowledge``
 (upload the TA1s and 999s, as the partner's ``ack_999`` policy says) -> ``archive`` (on
-the server, then the claim is done) -> ``discard`` (the staged copies). Each is a task.
+the server, then the lease is done) -> ``discard`` (the staged copies). Each is a task.
 
 One bad file does not stop the others: an invalid file is stored as rejected with its
 acknowledgments (and its original kept, encrypted) like any other; a file whose step
 raises (a refused signature, a transfer that keeps failing) is marked failed in its
-claim, left on the server for the next run, and the run goes on with the next file.
+lease, left on the server for the next run, and the run goes on with the next file.
 A file with a transaction set that validation accepts but no field map can make records
 of (:class:`edi.errors.MissingFieldMap`: a map missing or unreadable, the operator's
 error) is ``refused`` with a note that starts ``operator error``: nothing of it is stored
-or sent, it stays on the server, its claim is released (failed) and its staged copies
+or sent, it stays on the server, its lease is released (failed) and its staged copies
 removed, so the next run takes it again once the maps are back. The
 flow ends Failed when a file was refused or failed (its summary is the state's data),
 Completed otherwise; rejected files are answered, not failures of the exchange.
@@ -57,16 +57,16 @@ from prefect.states import Failed
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from edi.errors import (
-    ClaimLost,
     ConfigError,
     DecryptError,
     EdiError,
+    LeaseLost,
     MissingFieldMap,
     SignatureError,
     TransientError,
     WithheldError,
 )
-from edi.flows import claims
+from edi.flows import leases
 from edi.flows.steps import Exchange, Pulled, plaintext_name
 from edi.transport.base import RemoteFile
 
@@ -133,7 +133,7 @@ _RETRIED: dict[str, Any] = {**_TASK, "retry_condition_fn": retry_transient}
 
 
 class ExchangeRun:
-    """What one run's tasks share: settings, partner, the steps, the store, the claimant.
+    """What one run's tasks share: settings, partner, the steps, the store, the lessee.
 
     Lives in the flow's process only (never a task result). ``open`` connects nothing
     yet: the SFTP connection opens on the first listing.
@@ -155,8 +155,12 @@ class ExchangeRun:
         self.ingestor = ingestor
         self.ring = ingestor.ring
         self.flow_run_id = flow_run_id
-        self.worker = claims.worker_id(flow_run_id)
-        self.ttl = claims.ttl_from(settings.options)
+        self.worker = leases.worker_id(flow_run_id)
+        self.ttl = leases.ttl_from(settings.options, settings.config_path or "the configuration")
+        if leases.OLD_TTL_KEY in settings.options.get("flows", {}):
+            _logger().warning(
+                "[flows] %s is deprecated: rename it %s", leases.OLD_TTL_KEY, leases.TTL_KEY
+            )
         self.ack_dir = steps.staging / "acks"
         self.ack_dir.mkdir(mode=0o700, exist_ok=True)
         #: local ack path -> remote path, for acks already sent (a retried task skips them)
@@ -213,8 +217,8 @@ class Listing:
 
 
 @dataclass(frozen=True)
-class Claimed:
-    """The outcome of a claim, and what an earlier holder of it had done."""
+class Leased:
+    """The outcome of a lease, and what an earlier holder of it had done."""
 
     won: bool
     attempts: int = 0
@@ -286,25 +290,25 @@ def list_ready(run: ExchangeRun) -> Listing:
     )
 
 
-@task(name="claim", **_RETRIED)
+@task(name="lease", **_RETRIED)
 @no_values
-def claim(run: ExchangeRun, entry: RemoteFile) -> Claimed:
-    """Claim the file in the store; ``won`` False when another worker has it (or had it)."""
+def lease(run: ExchangeRun, entry: RemoteFile) -> Leased:
+    """Lease the file in the store; ``won`` False when another worker has it (or had it)."""
     p = run.partner.name
-    if not claims.claim(run.engine, p, entry, run.worker, run.ttl):
-        return Claimed(False)
-    held = claims.get(run.engine, p, entry)
-    if held is None:  # (cannot happen: we just claimed it)
-        return Claimed(True, 1)
-    return Claimed(True, held.attempts, held.step, held.file_id)
+    if not leases.lease(run.engine, p, entry, run.worker, run.ttl):
+        return Leased(False)
+    held = leases.get(run.engine, p, entry)
+    if held is None:  # (cannot happen: we just leased it)
+        return Leased(True, 1)
+    return Leased(True, held.attempts, held.step, held.file_id)
 
 
 def _renew(run: ExchangeRun, entry: RemoteFile, step: str, file_id: str | None = None) -> None:
-    if not claims.renew(
+    if not leases.renew(
         run.engine, run.partner.name, entry, run.worker, run.ttl, step=step, file_id=file_id
     ):
-        raise ClaimLost(
-            f"partner {run.partner.name}: {entry.name}: the claim was taken over by another worker"
+        raise LeaseLost(
+            f"partner {run.partner.name}: {entry.name}: the lease was taken over by another worker"
         )
 
 
@@ -326,10 +330,10 @@ def decrypt(run: ExchangeRun, pulled: Pulled) -> Pulled:
 
 @task(name="ingest", **_RETRIED)
 @no_values
-def ingest(run: ExchangeRun, entry: RemoteFile, pulled: Pulled, claimed: Claimed) -> Ingested:
+def ingest(run: ExchangeRun, entry: RemoteFile, pulled: Pulled, leased: Leased) -> Ingested:
     """Validate, acknowledge, parse and store the file (one transaction); write its acks.
 
-    When an earlier holder of the claim stored this very file and died (or failed)
+    When an earlier holder of the lease stored this very file and died (or failed)
     before its acknowledgments went out, the stored acknowledgments are sent now.
     """
     result = run.ingestor.ingest(
@@ -346,7 +350,7 @@ def ingest(run: ExchangeRun, entry: RemoteFile, pulled: Pulled, claimed: Claimed
         note=result.note,
     )
     stem = plaintext_name(pulled.name)
-    if result.status == DUPLICATE and _unanswered(run, claimed, result.file_id, pulled.name):
+    if result.status == DUPLICATE and _unanswered(run, leased, result.file_id, pulled.name):
         out.status, out.acks = _resume(run, stem, result.file_id)
         out.note = "stored by an earlier attempt; its acknowledgments sent now"
     else:
@@ -392,9 +396,9 @@ def acknowledge(run: ExchangeRun, entry: RemoteFile, ingested: Ingested) -> list
 @task(name="archive", **_RETRIED)
 @no_values
 def archive(run: ExchangeRun, entry: RemoteFile, pulled: Pulled, file_id: str | None) -> str | None:
-    """Archive (or delete) the file on the server, per ``after_pull``; the claim is done."""
+    """Archive (or delete) the file on the server, per ``after_pull``; the lease is done."""
     where = run.steps.finish(pulled)
-    claims.complete(run.engine, run.partner.name, entry, run.worker, file_id)
+    leases.complete(run.engine, run.partner.name, entry, run.worker, file_id)
     return where
 
 
@@ -433,18 +437,18 @@ def _write_ack(folder: Path, stem: str, ack: Any) -> AckFile:
     return AckFile(ack.kind, ack.control, target, ack_code(ack.kind, ack.text))
 
 
-def _unanswered(run: ExchangeRun, claimed: Claimed, file_id: str | None, name: str) -> bool:
-    """Whether an earlier holder of this claim stored the file, then died or failed before
+def _unanswered(run: ExchangeRun, leased: Leased, file_id: str | None, name: str) -> bool:
+    """Whether an earlier holder of this lease stored the file, then died or failed before
     its acknowledgments were sent (so the duplicate found now is that very file)."""
-    if file_id is None or claimed.attempts < 2 or claimed.step not in ("pulled", "stored"):
+    if file_id is None or leased.attempts < 2 or leased.step not in ("pulled", "stored"):
         return False
-    if claimed.file_id is not None:
-        return claimed.file_id == file_id
+    if leased.file_id is not None:
+        return leased.file_id == file_id
     from sqlalchemy import select
 
     from edi.store import models as m
 
-    with run.engine.connect() as conn:  # it died between its commit and its claim's renewal
+    with run.engine.connect() as conn:  # it died between its commit and its lease's renewal
         stored = conn.execute(select(m.File.original_name).where(m.File.id == file_id)).scalar()
     return bool(stored == name)
 
@@ -534,16 +538,16 @@ def process_file(
     """Take one file through the tasks; its summary row, or None when another worker has it.
 
     Never raises for the file's own failures: they are its row's status (``refused``,
-    ``failed``) and its claim's note, and the file stays on the server.
+    ``failed``) and its lease's note, and the file stays on the server.
     """
     logger = _logger()
     row = _row(entry)
     pulled: Pulled | None = None
-    step = "claim"
+    step = "lease"
     try:
-        got: Claimed = tasks["claim"](run, entry)
+        got: Leased = tasks["lease"](run, entry)
         if not got.won:
-            logger.info("%s: claimed by another worker, or done already", entry.name)
+            logger.info("%s: leased by another worker, or done already", entry.name)
             return None
         step = "pull"
         pulled = tasks["pull"](run, entry)
@@ -571,7 +575,7 @@ def process_file(
         tasks["discard"](run, pulled)
     except MissingFieldMap as exc:
         # refused for the operator's error (a field map missing or unreadable), not the
-        # partner's: nothing stored or sent, the file stays on the server, its claim is
+        # partner's: nothing stored or sent, the file stays on the server, its lease is
         # released for the next run, the staged copies go
         row.update(status=REFUSED, note=operator_note(exc)[:200])
         _give_up(run, entry, f"refused at {step}: {operator_note(exc)}")
@@ -603,9 +607,9 @@ def operator_note(exc: MissingFieldMap) -> str:
 
 def _give_up(run: ExchangeRun, entry: RemoteFile, note: str) -> None:
     try:
-        claims.fail(run.engine, run.partner.name, entry, run.worker, note)
-    except Exception as exc:  # the claim expires on its own: the next run retries
-        _logger().warning("%s: could not mark the claim failed: %s", entry.name, exc)
+        leases.fail(run.engine, run.partner.name, entry, run.worker, note)
+    except Exception as exc:  # the lease expires on its own: the next run retries
+        _logger().warning("%s: could not mark the lease failed: %s", entry.name, exc)
 
 
 def summary_line(row: dict[str, Any]) -> str:
@@ -693,7 +697,7 @@ def notify_failure(flow: Any, flow_run: Any, state: Any) -> None:
     **_NO_RESULTS,
 )
 def exchange(partner: str, config: str | None = None) -> dict[str, Any]:
-    """One partner's exchange: every ready file claimed, pulled, decrypted, stored,
+    """One partner's exchange: every ready file leased, pulled, decrypted, stored,
     acknowledged and archived. Returns the run's summary (names, checksums, counts);
     the run ends Failed (with that summary as its data) when a file was refused or failed.
     """
@@ -709,7 +713,7 @@ def exchange(partner: str, config: str | None = None) -> dict[str, Any]:
             "retry_delay_seconds": backoff_delays(p.retries, p.backoff),
         }
         tasks = {
-            "claim": claim.with_options(**retried),
+            "lease": lease.with_options(**retried),
             "pull": pull.with_options(**retried),
             "decrypt": decrypt,
             "ingest": ingest.with_options(**retried),
@@ -764,7 +768,7 @@ def _failed(message: str, data: dict[str, Any]) -> Any:
 def _publish(partner: str, summary: dict[str, Any]) -> None:
     totals = ", ".join(f"{n} {s}" for s, n in sorted(summary["totals"].items())) or "no files"
     description = (
-        f"Exchange with partner {partner}: {totals}; {summary['skipped']} claimed by another "
+        f"Exchange with partner {partner}: {totals}; {summary['skipped']} leased by another "
         f"worker; {summary['waiting']} still changing; {summary['refused_in_listing']} "
         "refused in the listing. Names, checksums and counts only."
     )
@@ -852,12 +856,12 @@ __all__ = [
     "acknowledge",
     "archive",
     "artifact_key",
-    "claim",
     "decrypt",
     "discard",
     "exchange",
     "ingest",
     "is_transient",
+    "lease",
     "list_ready",
     "nightly",
     "notify_failure",

@@ -290,23 +290,23 @@ class CoverageRow(_Record, Base):
     begin_month_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
-# -- claims of remote files (edi.flows.claims) -----------------------------------------------
+# -- leases on remote files (edi.flows.leases) -----------------------------------------------
 
-#: claim states
-CLAIMED, DONE, FAILED = "claimed", "done", "failed"
+#: lease states
+LEASED, DONE, FAILED = "leased", "done", "failed"
 
 
-class FileClaim(Base):
-    """A worker's claim on one remote file, taken before the file is pulled.
+class FileLease(Base):
+    """A worker's lease on one remote file, taken before the file is pulled.
 
     The remote file is known by its listing (partner, name, size, mtime): the same name
-    with another size or mtime is another file. A claim is ``claimed`` until
-    ``expires_at`` (a dead worker's claim can then be taken over), ``done`` once the file
-    is stored and archived (never claimed again), or ``failed`` (tried again on the next
+    with another size or mtime is another file. A lease is ``leased`` until
+    ``expires_at`` (a dead worker's lease can then be taken over), ``done`` once the file
+    is stored and archived (never leased again), or ``failed`` (tried again on the next
     run). ``note`` holds codes and messages, never a value from a file.
     """
 
-    __tablename__ = "file_claims"
+    __tablename__ = "file_leases"
 
     id: Mapped[str] = _id()
     partner: Mapped[str] = mapped_column(String(100))
@@ -316,12 +316,12 @@ class FileClaim(Base):
     mtime: Mapped[int] = mapped_column(BigInteger)
     #: who holds it: ``host:pid``, then ``/`` and the flow run id when a flow runs
     worker: Mapped[str] = mapped_column(String(300))
-    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    leased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     state: Mapped[str] = mapped_column(String(10), index=True)
-    #: how many times the file was claimed (1 for the first worker)
+    #: how many times the file was leased (1 for the first worker)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
-    #: the last step done under a claim (pulled, stored, acknowledged, archived), kept
+    #: the last step done under a lease (pulled, stored, acknowledged, archived), kept
     #: across a take-over so that the next worker finishes what the last one began
     step: Mapped[str | None] = mapped_column(String(20))
     #: the stored file, once ingested (or the stored file it duplicates)
@@ -330,7 +330,7 @@ class FileClaim(Base):
 
     __table_args__ = (
         UniqueConstraint(
-            "partner", "remote_name", "size", "mtime", name="uq_file_claims_remote_file"
+            "partner", "remote_name", "size", "mtime", name="uq_file_leases_remote_file"
         ),
     )
 
@@ -358,10 +358,10 @@ RECORD_TABLES: dict[str, type[Base]] = {
 }
 
 __all__ = [
-    "CLAIMED",
     "DONE",
     "DUPLICATE",
     "FAILED",
+    "LEASED",
     "RECEIVED",
     "RECORD_TABLES",
     "REJECTED",
@@ -374,7 +374,7 @@ __all__ = [
     "CoverageRow",
     "EnrollmentRow",
     "File",
-    "FileClaim",
+    "FileLease",
     "FunctionalGroup",
     "Interchange",
     "MemberRow",
