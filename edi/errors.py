@@ -5,6 +5,7 @@ Messages name files, positions and codes, never values from the data (no PHI).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 
@@ -51,19 +52,9 @@ class MissingFieldMap(ConfigError):
     def __reduce__(self) -> tuple[Any, ...]:
         # explicit, so that the parts cross a process boundary (a record worker, a Prefect
         # task) whatever keeps the attributes
-        return (
-            _missing_field_map,
-            (
-                str(self),
-                self.path,
-                self.reason,
-                self.set_id,
-                self.control,
-                self.kind,
-                self.guide,
-                self.problem,
-            ),
-        )
+        parts = ("path", "reason", "set_id", "control", "kind", "guide", "problem")
+        rebuild = functools.partial(type(self), **{name: getattr(self, name) for name in parts})
+        return (rebuild, (str(self),))
 
     @classmethod
     def of_set(
@@ -120,7 +111,10 @@ class X12SyntaxError(EdiError):
         super().__init__(f"{where}: {message}")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_x12_syntax_error, (self.message, self.file, self.offset, self.ordinal, self.code))
+        rebuild = functools.partial(
+            type(self), file=self.file, offset=self.offset, ordinal=self.ordinal, code=self.code
+        )
+        return (rebuild, (self.message,))
 
 
 class MapError(EdiError):
@@ -189,33 +183,3 @@ class RecordWorkerError(RuntimeError):
 
     Not an :class:`EdiError`: its message may quote an exception raised in the worker
     (Python's or a library's, which may hold a value), so a flow withholds it."""
-
-
-def _missing_field_map(
-    message: str,
-    path: str,
-    reason: str,
-    set_id: str,
-    control: str,
-    kind: str,
-    guide: str,
-    problem: str,
-) -> MissingFieldMap:
-    """Unpickle a :class:`MissingFieldMap`."""
-    return MissingFieldMap(
-        message,
-        path=path,
-        reason=reason,
-        set_id=set_id,
-        control=control,
-        kind=kind,
-        guide=guide,
-        problem=problem,
-    )
-
-
-def _x12_syntax_error(
-    message: str, file: str, offset: int, ordinal: int, code: str
-) -> X12SyntaxError:
-    """Unpickle an :class:`X12SyntaxError`."""
-    return X12SyntaxError(message, file=file, offset=offset, ordinal=ordinal, code=code)
