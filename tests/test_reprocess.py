@@ -412,6 +412,25 @@ def test_cli_export(cli: Home, tmp_path: Path):
     assert cli.audit() == ["keys.init", "file.stored", "file.exported"]
 
 
+def test_plaintext_left_by_a_killed_reprocess_is_removed_by_the_next_command(cli: Home):
+    """A SIGKILL skips the finally that removes the decrypted original: the next command
+    that opens the store (any of them, not only a reprocess) removes it."""
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    left = cli.home / f".reprocess-{dead.pid}-abc123"
+    left.mkdir(mode=0o700)
+    (left / "original.x12").write_bytes(CLAIMS.read_bytes())
+    mine = cli.home / f".reprocess-{os.getpid()}-live"  # a live process's folder stays
+    mine.mkdir(mode=0o700)
+    listed = cli.run("files", "list")
+    assert listed.exit_code == 0, listed.output
+    assert not left.exists()
+    assert mine.exists()
+
+
 def test_cli_refuses_without_the_operator_role_and_touches_nothing(cli: Home, tmp_path: Path):
     ((file_id, _),) = cli.file_ids()
     target = tmp_path / "out.x12"

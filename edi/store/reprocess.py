@@ -191,8 +191,10 @@ def _write_checked(path: Path, row: Mapping[str, Any], ring: Any, fd: int) -> tu
     return size, digest.hexdigest()
 
 
-def _sweep(home: Path) -> None:
-    """Remove the private folders left by a process that died (its pid no longer runs)."""
+def sweep(home: Path) -> None:
+    """Remove the private folders of decrypted originals left under ``home`` by a process
+    that died (its pid no longer runs): every command that opens the store calls it, so
+    plaintext left by a SIGKILL does not wait for the next reprocess."""
     for folder in home.glob(TEMP_PREFIX + "*"):
         pid = folder.name[len(TEMP_PREFIX) :].split("-", 1)[0]
         if not pid.isdigit() or int(pid) == os.getpid():
@@ -209,7 +211,7 @@ def _sweep(home: Path) -> None:
 def private_folder(home: Path) -> Iterator[Path]:
     """A new 0700 folder under ``home``, removed with all it holds on the way out."""
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    _sweep(home)
+    sweep(home)
     folder = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=home))
     try:
         yield folder

@@ -56,6 +56,9 @@ def _at_newest(engine: Engine) -> bool:
 def open_store(settings: Settings, *, keys: bool = True) -> Store:
     """The engine (schema checked, created when the database is new) and the key ring."""
     settings.ensure_home()
+    from edi.store.reprocess import sweep
+
+    sweep(settings.home)  # plaintext a killed reprocess left behind
     engine = make_engine(settings.database_url)
     if not _at_newest(engine):
         ensure_schema(engine)
