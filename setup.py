@@ -9,7 +9,7 @@ the hot modules compiled to C with mypyc.
 - Speed: the modules listed under ``[tool.edi] compiled`` in ``pyproject.toml`` are
   compiled with mypyc, as black and mypy ship theirs. Where no C compiler or no Python
   headers are found, or ``EDI_PURE_PYTHON=1`` is set, the wheel is pure Python (about
-  2.5x slower) and the build says so on stderr; ``edi --version`` tells which build runs.
+  2-3x slower) and the build says so on stderr; ``edi --version`` tells which build runs.
 """
 
 from __future__ import annotations
@@ -94,7 +94,7 @@ def extensions() -> list[object]:
     reason = why_pure()
     if reason is not None:
         print(
-            f"WARNING: edi is built as pure Python ({reason}): it runs about 2.5x slower "
+            f"WARNING: edi is built as pure Python ({reason}): it runs 2-3x slower "
             "than the compiled build; install a C compiler and the Python headers and "
             "reinstall to get the compiled one.",
             file=sys.stderr,

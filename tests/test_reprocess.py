@@ -179,13 +179,12 @@ def test_a_failure_after_the_old_rows_are_deleted_leaves_the_old_state(
     kit: StoreKit, monkeypatch: pytest.MonkeyPatch
 ):
     from edi.store import ingest
-    from edi.store import reprocess as module
 
     first = kit.ingestor(partner="acme").ingest(CLAIMS)
     before, rows_before = counts(kit), file_rows(kit)
     archives = sorted(p.name for p in (kit.home / "archive").iterdir())
     deleted: list[dict[str, int]] = []
-    real = module.supersede
+    real = ingest.supersede
 
     def supersede_then_fail_later(conn: Any, old_id: str) -> dict[str, int]:
         deleted.append(real(conn, old_id))
@@ -194,7 +193,7 @@ def test_a_failure_after_the_old_rows_are_deleted_leaves_the_old_state(
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(module, "supersede", supersede_then_fail_later)
+    monkeypatch.setattr(ingest, "supersede", supersede_then_fail_later)
     monkeypatch.setattr(ingest.Ingestor, "_acks", explode)  # after the deletes, before commit
     with pytest.raises(RuntimeError, match="disk full"):
         run_again(kit, first.file_id or "")

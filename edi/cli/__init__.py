@@ -134,7 +134,7 @@ def _version(ctx: click.Context) -> None:
     build = (
         "parsers compiled (mypyc)"
         if edi.compiled()
-        else "parsers pure Python (about 2.5x slower than compiled)"
+        else "parsers pure Python (2-3x slower than compiled)"
     )
     click.echo(f"edi {__version__}, {build}, maps and samples from the {resources.source()}")
     ctx.exit()

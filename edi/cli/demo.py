@@ -10,6 +10,7 @@ next. Values never reach the terminal: names, checksums, codes and counts only.
 
 from __future__ import annotations
 
+import filecmp
 import os
 import shutil
 import sys
@@ -94,14 +95,12 @@ def demo_command(home: Path | None, folder: Path | None) -> None:
     click.echo(f"  {prefix} audit verify")
     click.echo(f"  {prefix} keys list")
     click.echo(f"  ls {home}/partner-sftp/outbound {home}/partner-sftp/archive")
-    bad = Path("bad") / "834-broken-envelope.x12"
-    # the checkout's samples/ when run from one, else the folder the demo read
-    read = (folder / bad).read_bytes() if (folder / bad).is_file() else None
-    for candidate in (Path.cwd() / "samples" / bad, folder / bad):
-        if read is not None and candidate.is_file() and candidate.read_bytes() == read:
-            shown = _shown(candidate)
-            click.echo(f"  {_executable()} validate {shown}   (why the bad file was rejected)")
-            break
+    bad = folder / "bad" / "834-broken-envelope.x12"
+    if bad.is_file():  # shown from the checkout's samples/ when run from one
+        here = Path.cwd() / "samples" / "bad" / bad.name
+        if here.is_file() and filecmp.cmp(here, bad, shallow=False):
+            bad = here
+        click.echo(f"  {_executable()} validate {_shown(bad)}   (why the bad file was rejected)")
     if not ok:
         raise SystemExit(1)
 

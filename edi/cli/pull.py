@@ -98,6 +98,7 @@ def _one(exchange: Any, entry: Any, ingestor: Any, conf: Any) -> str:
         parts.append(f"staged {pulled.x12}")
         return "; ".join(parts)
     from edi.errors import MissingFieldMap
+    from edi.store.ingest import record_counts
 
     try:
         result = ingestor.ingest(
@@ -108,7 +109,7 @@ def _one(exchange: Any, entry: Any, ingestor: Any, conf: Any) -> str:
         raise
     parts.append(result.status)
     if result.records:
-        parts.append(", ".join(f"{n} {t}" for t, n in sorted(result.records.items())))
+        parts.append(record_counts(result.records))
     from edi.cli.validate import write_ack
     from edi.flows.steps import plaintext_name
 

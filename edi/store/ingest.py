@@ -18,7 +18,6 @@ validates (:mod:`edi.store.record_worker`); what is stored is the same either wa
 
 from __future__ import annotations
 
-import functools
 import gc
 import json
 import os
@@ -29,10 +28,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from edi.errors import ConfigError, MapError, MissingFieldMap
+from edi.errors import ConfigError, MapError, MissingFieldMap, ReprocessError
 from edi.parsers.acks import ACKNOWLEDGMENT_GROUP, acknowledgments
 from edi.parsers.fields import FieldMapCatalog, default_field_maps
 from edi.parsers.normalize import FieldMapFinder, file_sha256
@@ -47,6 +46,7 @@ from edi.store.record_worker import (
     RecordWorker,
     fork_safe,
     normalized_records,
+    records_with,
     usable_cores,
 )
 from edi.store.rows import (
@@ -105,22 +105,29 @@ class IngestResult:
     supersedes: str | None = None
     replaced: dict[str, int] = field(default_factory=dict)
 
-    def line(self) -> str:
-        """The one summary line `edi ingest` prints."""
-        counts = ", ".join(f"{n} {t}" for t, n in sorted(self.records.items()))
-        parts = [
-            f"{self.path}: {self.status}",
+    def facts(self) -> list[str]:
+        """Checksum, size and sets, as the summary lines give them."""
+        return [
             f"sha256 {self.sha256[:16]}",
             f"{self.size} bytes",
             f"sets {self.sets_accepted} accepted, {self.sets_rejected} rejected",
         ]
-        if counts:
-            parts.append(counts)
+
+    def line(self) -> str:
+        """The one summary line `edi ingest` prints."""
+        parts = [f"{self.path}: {self.status}", *self.facts()]
+        if self.records:
+            parts.append(record_counts(self.records))
         if self.acks:
             parts.append("acks " + " ".join(self.acks))
         if self.note:
             parts.append(self.note)
         return "; ".join(parts)
+
+
+def record_counts(counts: dict[str, int]) -> str:
+    """``2 claim, 5 service_line``: a count per record type, by type ("" for none)."""
+    return ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
 
 
 def configured_ingestor(settings: Any, store: Any, *, operator: Any, **options: Any) -> Ingestor:
@@ -293,7 +300,7 @@ class Ingestor:
         try:
             with self.engine.begin() as conn:
                 if out.supersedes is not None:  # first: it releases the sha256's uniqueness
-                    out.replaced = _supersede(conn, out.supersedes)
+                    out.replaced = supersede(conn, out.supersedes)
                 conn.execute(
                     insert(m.File),
                     [
@@ -316,7 +323,7 @@ class Ingestor:
                     ],
                 )
                 if out.supersedes is not None:
-                    _link_superseded(conn, out.supersedes, file_id)
+                    link_superseded(conn, out.supersedes, file_id)
                 set_rows = self._envelopes(conn, file_id, result, seed)
                 self._acks(conn, file_id, acks)
                 if set_rows:
@@ -671,9 +678,7 @@ class Ingestor:
 
     def _normalizer(self) -> Callable[[BinaryIO, str, str], Iterator[Record]]:
         """The records of a file's stream, with this ingest's field maps."""
-        if self.field_maps is None:
-            return _normalized
-        return functools.partial(normalized_records, field_maps=self.field_maps)
+        return _normalized if self.field_maps is None else records_with(self.field_maps)
 
     def record_row(
         self, record: Record, file_id: str, set_row: str, parents: dict[str, dict[int, str]]
@@ -682,20 +687,40 @@ class Ingestor:
         return self._rows.row(record, file_id, set_row, parents)
 
 
-#: the records of one file's stream, made here or in the record worker
+#: the records of one file's stream, made here or in a forked record worker (a test seam)
 _normalized = normalized_records
 
 
-def _supersede(conn: Connection, old_id: str) -> dict[str, int]:
-    from edi.store.reprocess import supersede
+def supersede(conn: Connection, old_id: str) -> dict[str, int]:
+    """Mark ``old_id`` superseded and delete its record rows (children first); their
+    counts per record type.
 
-    return supersede(conn, old_id)
+    The update is conditional on the row still being stored or rejected: a concurrent
+    reprocessing of the same row makes this one fail (and its transaction roll back).
+    """
+    done = conn.execute(
+        update(m.File)
+        .where(m.File.id == old_id, m.File.status.in_(m.REPROCESSABLE))
+        .values(status=m.SUPERSEDED)
+    )
+    if done.rowcount != 1:
+        raise ReprocessError(
+            f"file {old_id}: no longer stored or rejected (reprocessed meanwhile?); nothing changed"
+        )
+    counts: dict[str, int] = {}
+    tables: list[tuple[str, Any]] = list(m.RECORD_TABLES.items())
+    for kind, table in reversed(tables):  # each set's parents come first
+        deleted = conn.execute(delete(table).where(table.file_id == old_id)).rowcount
+        if deleted:
+            counts[kind] = int(deleted)
+    return counts
 
 
-def _link_superseded(conn: Connection, old_id: str, new_id: str) -> None:
-    from edi.store.reprocess import link
-
-    link(conn, old_id, new_id)
+def link_superseded(conn: Connection, old_id: str, new_id: str) -> None:
+    """Point the superseded row at its successor; the successor keeps its receipt time."""
+    received = select(m.File.received_at).where(m.File.id == old_id).scalar_subquery()
+    conn.execute(update(m.File).where(m.File.id == new_id).values(received_at=received))
+    conn.execute(update(m.File).where(m.File.id == old_id).values(superseded_by=new_id))
 
 
 def _stored_action(out: IngestResult, accepted: set[tuple[str, str, str]]) -> str:

@@ -42,6 +42,8 @@ RECEIVED, STORED, REJECTED, DUPLICATE = "received", "stored", "rejected", "dupli
 #: a file run again (``edi files reprocess``): its row and envelopes stay as history, its
 #: records were replaced by those of the file row named in ``superseded_by``
 SUPERSEDED = "superseded"
+#: the statuses a file can be reprocessed (superseded) from
+REPROCESSABLE = (STORED, REJECTED)
 
 
 #: the rows the sha256 uniqueness covers (a partial unique index, on SQLite and PostgreSQL)
@@ -365,6 +367,7 @@ __all__ = [
     "RECEIVED",
     "RECORD_TABLES",
     "REJECTED",
+    "REPROCESSABLE",
     "STORED",
     "SUPERSEDED",
     "Acknowledgment",

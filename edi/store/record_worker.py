@@ -377,6 +377,15 @@ def normalized_records(
     return Normalizer(field_maps=field_maps).records(stream, name, sha256=sha256)
 
 
+def records_with(
+    field_maps: FieldMapCatalog | None,
+) -> Callable[[BinaryIO, str, str], Iterator[Record]]:
+    """:func:`normalized_records` with ``field_maps`` (None: the default catalog)."""
+    if field_maps is None:
+        return normalized_records
+    return functools.partial(normalized_records, field_maps=field_maps)
+
+
 def _work(
     fd: int,
     source: Path,
@@ -454,10 +463,10 @@ def main() -> None:
     ring = _JobRing(job["primary"], job["index"])
     maker = RowMaker(Splitter(), FieldCipher(cast(Any, ring)), BlindIndex(cast(Any, ring)))
     dialect = make_url(f"{job['driver']}://").get_dialect()()
-    records: Callable[[BinaryIO, str, str], Iterator[Any]] = normalized_records
-    if job.get("field_maps") is not None:
-        catalog = FieldMapCatalog([Path(folder) for folder in job["field_maps"]])
-        records = functools.partial(normalized_records, field_maps=catalog)
+    folders = job.get("field_maps")
+    records = records_with(
+        None if folders is None else FieldMapCatalog([Path(folder) for folder in folders])
+    )
 
     _work(
         out,

@@ -48,74 +48,23 @@ import errno
 import hashlib
 import os
 import secrets
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, select, update
+from sqlalchemy import Engine, select
 
-from edi.errors import CiphertextError, EdiError, ReprocessError
+from edi.errors import CiphertextError, EdiError, QueryError, ReprocessError
 from edi.store import models as m
-
-#: record tables in the order their rows are deleted: children before parents
-DELETE_ORDER: tuple[tuple[str, Any], ...] = (
-    ("service_line", m.ServiceLineRow),
-    ("claim", m.ClaimRow),
-    ("service_payment", m.ServicePaymentRow),
-    ("claim_payment", m.ClaimPaymentRow),
-    ("payment", m.PaymentRow),
-    ("coverage", m.CoverageRow),
-    ("member", m.MemberRow),
-    ("enrollment", m.EnrollmentRow),
-)
-#: statuses a file row can be reprocessed from
-REPROCESSABLE = (m.STORED, m.REJECTED)
-#: the private folders plaintext is decrypted into, under EDI_HOME (the pid of their process)
-TEMP_PREFIX = ".reprocess-"
-
-
-# -- the steps inside the ingest's transaction (edi.store.ingest calls them) -----------------
-
-
-def supersede(conn: Connection, old_id: str) -> dict[str, int]:
-    """Mark ``old_id`` superseded and delete its record rows; their counts per record type.
-
-    The update is conditional on the row still being stored or rejected: a concurrent
-    reprocessing of the same row makes this one fail (and its transaction roll back).
-    """
-    done = conn.execute(
-        update(m.File)
-        .where(m.File.id == old_id, m.File.status.in_(REPROCESSABLE))
-        .values(status=m.SUPERSEDED)
-    )
-    if done.rowcount != 1:
-        raise ReprocessError(
-            f"file {old_id}: no longer stored or rejected (reprocessed meanwhile?); nothing changed"
-        )
-    counts: dict[str, int] = {}
-    for kind, table in DELETE_ORDER:
-        deleted = conn.execute(delete(table).where(table.file_id == old_id)).rowcount
-        if deleted:
-            counts[kind] = int(deleted)
-    return counts
-
-
-def link(conn: Connection, old_id: str, new_id: str) -> None:
-    """Point the superseded row at its successor; the successor keeps its receipt time."""
-    received = select(m.File.received_at).where(m.File.id == old_id).scalar_subquery()
-    conn.execute(update(m.File).where(m.File.id == new_id).values(received_at=received))
-    conn.execute(update(m.File).where(m.File.id == old_id).values(superseded_by=new_id))
-
+from edi.store.ingest import IngestResult, configured_ingestor, record_counts
+from edi.store.private import private_folder
 
 # -- finding a file and its original ------------------------------------------------------------
 
 
 def find_file(engine: Engine, given: str) -> Mapping[str, Any]:
     """The file row named by an id or a unique prefix of 4+ characters."""
-    from edi.errors import QueryError
     from edi.query.base import id_condition, one_row
 
     try:
@@ -191,34 +140,6 @@ def _write_checked(path: Path, row: Mapping[str, Any], ring: Any, fd: int) -> tu
     return size, digest.hexdigest()
 
 
-def sweep(home: Path) -> None:
-    """Remove the private folders of decrypted originals left under ``home`` by a process
-    that died (its pid no longer runs): every command that opens the store calls it, so
-    plaintext left by a SIGKILL does not wait for the next reprocess."""
-    for folder in home.glob(TEMP_PREFIX + "*"):
-        pid = folder.name[len(TEMP_PREFIX) :].split("-", 1)[0]
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
-            shutil.rmtree(folder, ignore_errors=True)
-        except PermissionError:
-            pass  # another user's live process
-
-
-@contextlib.contextmanager
-def private_folder(home: Path) -> Iterator[Path]:
-    """A new 0700 folder under ``home``, removed with all it holds on the way out."""
-    home.mkdir(mode=0o700, parents=True, exist_ok=True)
-    sweep(home)
-    folder = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=home))
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 @contextlib.contextmanager
 def decrypted_original(
     home: Path, archive_dir: Path, row: Mapping[str, Any], ring: Any
@@ -241,7 +162,7 @@ class Reprocessed:
     """What a reprocessing did (or, dry, would do): counts, codes, ids; never a value."""
 
     old_id: str
-    result: Any  # edi.store.ingest.IngestResult
+    result: IngestResult
     dry_run: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -254,13 +175,9 @@ class Reprocessed:
         )
         if r.status == m.DUPLICATE:
             head = f"file {self.old_id}: not reprocessed: the same bytes are stored as {r.file_id}"
-        parts = [head, f"sha256 {r.sha256[:16]}", f"{r.size} bytes"]
-        parts.append(f"sets {r.sets_accepted} accepted, {r.sets_rejected} rejected")
-        counts = ", ".join(f"{n} {t}" for t, n in sorted(r.records.items()))
-        parts.append(counts or "no records")
-        if not self.dry_run and r.replaced is not None:
-            replaced = ", ".join(f"{n} {t}" for t, n in sorted(r.replaced.items()))
-            parts.append(f"replaced {replaced or 'no records'}")
+        parts = [head, *r.facts(), record_counts(r.records) or "no records"]
+        if not self.dry_run:
+            parts.append(f"replaced {record_counts(r.replaced) or 'no records'}")
         if r.acks:
             parts.append(
                 ("acks " if self.dry_run else "acks (stored, not sent) ") + " ".join(r.acks)
@@ -324,8 +241,6 @@ def reprocess(
 ) -> Reprocessed:
     """Run the file ``given`` (an id or a prefix) again as a new row superseding it (see the
     module docstring); raises :class:`ReprocessError` for what cannot be reprocessed."""
-    from edi.store.ingest import IngestResult, configured_ingestor
-
     row = find_file(store.engine, given)
     file_id = row["id"]
     if row["status"] == m.SUPERSEDED:
@@ -336,7 +251,7 @@ def reprocess(
         )
     if row["status"] == m.DUPLICATE or not row["archive_name"]:
         archive_path(settings.archive_dir, row)  # raises
-    if row["status"] not in REPROCESSABLE:
+    if row["status"] not in m.REPROCESSABLE:
         raise ReprocessError(f"file {file_id}: status {row['status']} cannot be reprocessed")
     options, notes = partner_options(settings, row["partner"])
     if allow_duplicate_interchange:
@@ -412,7 +327,7 @@ def export_original(
     source = archive_path(settings.archive_dir, row)
     target = Path(os.path.abspath(target))
     if target.exists() or target.is_symlink():
-        raise ReprocessError(f"file {file_id}: {target} exists; export never overwrites a file")
+        raise _exists(file_id, target)
     if not target.parent.is_dir():
         raise ReprocessError(f"file {file_id}: no folder {target.parent}")
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
@@ -445,21 +360,21 @@ def export_original(
     return Exported(file_id, sha256, size, target)
 
 
+def _exists(file_id: str, target: Path) -> ReprocessError:
+    return ReprocessError(f"file {file_id}: {target} exists; export never overwrites a file")
+
+
 def _place(tmp: Path, target: Path, file_id: str) -> None:
     """Give ``tmp`` the name ``target``, never replacing a file that appeared meanwhile."""
     try:
         os.link(tmp, target)  # fails if target exists, unlike a rename
     except FileExistsError:
-        raise ReprocessError(
-            f"file {file_id}: {target} exists; export never overwrites a file"
-        ) from None
+        raise _exists(file_id, target) from None
     except OSError as exc:
         if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
             raise
         if target.exists() or target.is_symlink():  # a file system without hard links
-            raise ReprocessError(
-                f"file {file_id}: {target} exists; export never overwrites a file"
-            ) from None
+            raise _exists(file_id, target) from None
         os.rename(tmp, target)
     with contextlib.suppress(OSError):
         dir_fd = os.open(target.parent, os.O_RDONLY)
@@ -470,7 +385,6 @@ def _place(tmp: Path, target: Path, file_id: str) -> None:
 
 
 __all__ = [
-    "DELETE_ORDER",
     "Exported",
     "ReprocessError",
     "Reprocessed",
@@ -478,9 +392,7 @@ __all__ = [
     "decrypted_original",
     "export_original",
     "find_file",
-    "link",
     "newest_of",
     "partner_options",
     "reprocess",
-    "supersede",
 ]

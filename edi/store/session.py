@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from edi.config import Settings
 from edi.errors import ConfigError
 from edi.store.db import make_engine
+from edi.store.private import sweep
 
 #: the newest migration (tests check it is Alembic's head): a store already there is
 #: opened without importing Alembic, which costs a quarter of a second per command
@@ -56,8 +57,6 @@ def _at_newest(engine: Engine) -> bool:
 def open_store(settings: Settings, *, keys: bool = True) -> Store:
     """The engine (schema checked, created when the database is new) and the key ring."""
     settings.ensure_home()
-    from edi.store.reprocess import sweep
-
     sweep(settings.home)  # plaintext a killed reprocess left behind
     engine = make_engine(settings.database_url)
     if not _at_newest(engine):
