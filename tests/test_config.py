@@ -54,7 +54,7 @@ def test_ensure_home_is_private(tmp_path):
 
 
 def test_the_lease_time_and_its_deprecated_name(tmp_path):
-    from edi.flows.leases import ttl_from
+    from edi.store.leases import ttl_from
 
     env = {"EDI_HOME": str(tmp_path)}
     config = tmp_path / "edi.toml"

@@ -34,7 +34,7 @@ from edi.cli import main  # noqa: E402
 from edi.config import load_settings  # noqa: E402
 from edi.errors import SignatureError, TransferError, TransientError, X12SyntaxError  # noqa: E402
 from edi.flows import exchange as fx  # noqa: E402
-from edi.flows import leases  # noqa: E402
+from edi.store import leases  # noqa: E402
 from edi.store import models as m  # noqa: E402
 from edi.store.db import make_engine  # noqa: E402
 from edi.store.keys import init_keyring  # noqa: E402

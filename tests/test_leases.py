@@ -1,4 +1,4 @@
-"""Leases on remote files (edi.flows.leases) on SQLite and PostgreSQL: one winner, always."""
+"""Leases on remote files (edi.store.leases) on SQLite and PostgreSQL: one winner, always."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, insert, inspect, update
 
-from edi.flows import leases
+from edi.store import leases
 from edi.store import models as m
 from edi.store.base import Base
 from edi.store.db import make_engine

@@ -26,12 +26,12 @@ from sqlalchemy import func, select
 
 from edi.audit.chain import AuditLog
 from edi.generate import generate
+from edi.pipeline.record_worker import fork_safe, usable_cores
 from edi.store import models as m
 from edi.store.crypto import FieldCipher
 from edi.store.db import make_engine
 from edi.store.keys import EnvKek, KeyRing
 from edi.store.migrate import upgrade
-from edi.store.record_worker import fork_safe, usable_cores
 from tests.conftest import SAMPLES, corpus_path
 from tests.store_support import StoreKit, make_kit
 
@@ -371,7 +371,7 @@ def test_left_to_itself_the_ingest_forks_a_worker_for_large_files_only(
 
 @pytest.mark.skipif(not hasattr(fcntl, "F_GETPIPE_SZ"), reason="Linux pipes only")
 def test_the_frames_pipe_is_widened_to_a_mebibyte_where_the_system_allows() -> None:
-    from edi.store.record_worker import PIPE_BYTES, _widen
+    from edi.pipeline.record_worker import PIPE_BYTES, _widen
 
     read_fd, write_fd = os.pipe()
     try:

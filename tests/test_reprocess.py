@@ -20,9 +20,9 @@ from edi.cli import main
 from edi.config import load_settings
 from edi.errors import ReprocessError
 from edi.parsers.fields import default_field_maps
+from edi.pipeline.reprocess import export_original, reprocess
 from edi.store import models as m
 from edi.store.db import make_engine
-from edi.store.reprocess import export_original, reprocess
 from edi.store.session import Store
 from tests.conftest import SAMPLES
 from tests.store_support import KEK_B64, StoreKit

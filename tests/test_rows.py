@@ -41,7 +41,7 @@ def test_the_frame_queue_holds_a_bounded_number_of_bytes_in_order() -> None:
     import threading
     import time
 
-    from edi.store.record_worker import _Frames
+    from edi.pipeline.record_worker import _Frames
 
     frames = _Frames(limit=10)
     stop = threading.Event()

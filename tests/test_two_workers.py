@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from edi.audit.chain import AuditLog
-from edi.flows import leases
+from edi.store import leases
 from edi.store import models as m
 from edi.store.db import make_engine
 from tests.conftest import SAMPLES

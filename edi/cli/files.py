@@ -146,7 +146,7 @@ def files_reprocess(
     """
     from edi.audit.chain import Operator
     from edi.cli.validate import write_ack
-    from edi.store.reprocess import reprocess
+    from edi.pipeline.reprocess import reprocess
 
     conf, store = _operator_store(ctx)
     done = reprocess(
@@ -186,7 +186,7 @@ def files_export(ctx: click.Context, file_id: str, output: Path) -> None:
     never written to standard output (-o - is refused), and the file is made 0600.
     """
     from edi.audit.chain import Operator
-    from edi.store.reprocess import export_original
+    from edi.pipeline.reprocess import export_original
 
     if str(output) == "-":
         raise click.UsageError(

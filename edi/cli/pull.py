@@ -40,9 +40,9 @@ def pull_command(name: str, dry_run: bool, ingest: bool, stable_seconds: float |
 
     from edi.audit.chain import AuditLog
     from edi.errors import EdiError, MissingFieldMap
-    from edi.flows.steps import Exchange
     from edi.partners import our_pgp
     from edi.partners import partner as find_partner
+    from edi.pipeline.transfer import Exchange
     from edi.store.session import open_store
 
     ctx = click.get_current_context()
@@ -111,7 +111,7 @@ def _one(exchange: Any, entry: Any, ingestor: Any, conf: Any) -> str:
     if result.records:
         parts.append(record_counts(result.records))
     from edi.cli.validate import write_ack
-    from edi.flows.steps import plaintext_name
+    from edi.pipeline.transfer import plaintext_name
 
     ack_dir = exchange.staging / "acks"
     ack_dir.mkdir(mode=0o700, exist_ok=True)

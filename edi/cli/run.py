@@ -36,7 +36,7 @@ def run_command(name: str | None) -> None:
         partner(conf, name)
     elif not load_partners(conf):
         raise click.ClickException("no partners in the configuration ([partners.NAME])")
-    from edi.flows.leases import ttl_from
+    from edi.store.leases import ttl_from
 
     ttl_from(conf.options, conf.config_path or "the configuration")
 

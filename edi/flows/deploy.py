@@ -52,8 +52,8 @@ def config_parameter(settings: Settings) -> str | None:
 def plan(settings: Settings, *, work_pool: str | None = None) -> Plan:
     """One deployment of ``exchange`` per scheduled partner (see the module docstring)."""
     from edi.flows.exchange import exchange
-    from edi.flows.leases import ttl_from
     from edi.partners import load_partners
+    from edi.store.leases import ttl_from
 
     ttl_from(settings.options, settings.config_path or "the configuration")
     config = config_parameter(settings)

@@ -1,7 +1,7 @@
 """The Prefect flows: a partner's exchange (``exchange``) and every partner's (``nightly``).
 
 One run of ``exchange(partner)`` lists the partner's inbound files that are ready, then
-for each file, in order: ``lease`` (in the store, :mod:`edi.flows.leases`, so two workers
+for each file, in order: ``lease`` (in the store, :mod:`edi.store.leases`, so two workers
 never take the same file) -> ``pull`` -> ``decrypt`` -> ``ingest`` (validate,
 acknowledge, parse and store: :class:`edi.store.ingest.Ingestor`) -> ``acknowledge``
 (upload the TA1s and 999s, as the partner's ``ack_999`` policy says) -> ``archive`` (on
@@ -66,8 +66,8 @@ from edi.errors import (
     TransientError,
     WithheldError,
 )
-from edi.flows import leases
-from edi.flows.steps import Exchange, Pulled, plaintext_name
+from edi.pipeline.transfer import Exchange, Pulled, plaintext_name
+from edi.store import leases
 from edi.transport.base import RemoteFile
 
 #: file statuses in a run's summary and artifact

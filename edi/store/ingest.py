@@ -13,7 +13,7 @@ Records of rejected transaction sets are not stored; their errors (codes and
 positions, never values) are.
 
 The records of a large file are made by a record worker process while this one
-validates (:mod:`edi.store.record_worker`); what is stored is the same either way.
+validates (:mod:`edi.pipeline.record_worker`); what is stored is the same either way.
 """
 
 from __future__ import annotations
@@ -38,10 +38,7 @@ from edi.parsers.normalize import FieldMapFinder, file_sha256
 from edi.parsers.results import FileResult, GroupResult, InterchangeResult, TransactionResult
 from edi.parsers.structure import StructureWalker
 from edi.parsers.validate import Validator
-from edi.records import Record
-from edi.records.phi import Splitter
-from edi.store import models as m
-from edi.store.record_worker import (
+from edi.pipeline.record_worker import (
     CountingReader,
     RecordWorker,
     fork_safe,
@@ -49,6 +46,9 @@ from edi.store.record_worker import (
     records_with,
     usable_cores,
 )
+from edi.records import Record
+from edi.records.phi import Splitter
+from edi.store import models as m
 from edi.store.rows import (
     BATCH,
     BLIND_INDEXES,
@@ -98,9 +98,9 @@ class IngestResult:
     #: the acknowledgments written (edi.parsers.acks.Ack), for the caller to send
     ack_texts: list[Any] = field(default_factory=list, repr=False)
     #: who made the rows: "" this process, "forked" or "spawned" a record worker (see
-    #: edi.store.record_worker)
+    #: edi.pipeline.record_worker)
     record_worker: str = ""
-    #: the earlier row of the same file this ingest replaces (edi.store.reprocess), and
+    #: the earlier row of the same file this ingest replaces (edi.pipeline.reprocess), and
     #: how many of its record rows were deleted, per table
     supersedes: str | None = None
     replaced: dict[str, int] = field(default_factory=dict)
@@ -241,7 +241,7 @@ class Ingestor:
         supersedes: str | None = None,
     ) -> IngestResult:
         """Store one file. ``supersedes``: the id of an earlier row of these same bytes
-        that this ingest replaces, in its one transaction (see :mod:`edi.store.reprocess`)."""
+        that this ingest replaces, in its one transaction (see :mod:`edi.pipeline.reprocess`)."""
         source = Path(path)
         sha256 = file_sha256(source)
         size = source.stat().st_size
@@ -641,7 +641,7 @@ class Ingestor:
     def _start_worker(
         self, source: Path, size: int, sha256: str, file_id: str, seed: bytes
     ) -> RecordWorker | None:
-        """A record worker for this file, when it pays off (see :mod:`edi.store.record_worker`):
+        """A record worker for this file, when it pays off (see :mod:`edi.pipeline.record_worker`):
         forked when this process runs one thread, else spawned for files of SPAWN_MIN_BYTES
         or more (or when asked for with ``workers=2``); ``None``: this process makes the rows."""
         wanted = self.workers

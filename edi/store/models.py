@@ -292,7 +292,7 @@ class CoverageRow(_Record, Base):
     begin_month_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
-# -- leases on remote files (edi.flows.leases) -----------------------------------------------
+# -- leases on remote files (edi.store.leases) -----------------------------------------------
 
 #: lease states
 LEASED, DONE, FAILED = "leased", "done", "failed"

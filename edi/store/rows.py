@@ -5,7 +5,7 @@ encrypted and bound to table, column and row id, the plain columns, the blind in
 the parent's row id); :class:`TableInsert` is one table's INSERT through the DBAPI
 cursor; :class:`RecordBatcher` gathers a file's rows into batches, parents before
 children, and hands each batch to a sink: the ingest's database connection, or the
-pipe of a record worker (:mod:`edi.store.record_worker`) whose batches the ingest writes.
+pipe of a record worker (:mod:`edi.pipeline.record_worker`) whose batches the ingest writes.
 
 The row id of a transaction set is :func:`set_row_id` of a per-file seed and the set's
 control numbers, so the rows of a set name it before its row is written, in whichever

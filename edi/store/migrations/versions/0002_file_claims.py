@@ -1,6 +1,6 @@
 """file claims: a worker claims a remote file before it pulls it (edi.flows.claims)
 
-Since 0006 the table is ``file_leases`` and the module :mod:`edi.flows.leases`: a worker's
+Since 0006 the table is ``file_leases`` and the module :mod:`edi.store.leases`: a worker's
 hold on a file is a lease ("claim" means a health-care claim only).
 
 Revision ID: 0002

@@ -1,6 +1,6 @@
 """file leases: ``file_claims`` becomes ``file_leases`` (a claim is a health-care claim only)
 
-A worker's hold on a remote file is a lease (edi.flows.leases). The table becomes
+A worker's hold on a remote file is a lease (edi.store.leases). The table becomes
 ``file_leases``, its constraints and indexes follow (``pk_file_leases``,
 ``uq_file_leases_remote_file``, ``fk_file_leases_file_id_files``, ``ix_file_leases_state``,
 ``ix_file_leases_file_id``), its ``claimed_at`` column becomes ``leased_at`` and the

@@ -173,7 +173,7 @@ class RecordWorker:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         proc = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
-            [sys.executable, "-c", "from edi.store.record_worker import main; main()"],
+            [sys.executable, "-c", "from edi.pipeline.record_worker import main; main()"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,

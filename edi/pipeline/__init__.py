@@ -1,0 +1,1 @@
+"""The per-file pipeline: pull -> decrypt -> validate -> acknowledge -> parse -> store -> archive."""
