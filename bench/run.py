@@ -231,8 +231,8 @@ def _ingest(path: str, url: str, home: Path) -> dict[str, Any]:
     import itertools
 
     from edi.audit.chain import AuditLog
+    from edi.pipeline.ingest import Ingestor
     from edi.store.db import make_engine
-    from edi.store.ingest import Ingestor
     from edi.store.keys import KeyRing, LocalKek
     from edi.store.migrate import upgrade
 

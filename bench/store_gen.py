@@ -15,7 +15,7 @@ Rows are made as ingest makes them: small real files of each kind are made with
 :mod:`edi.generate` and normalized (:class:`~edi.parsers.normalize.Normalizer`); each output
 record is a copy of a template record with new identifiers, people, providers, dates and
 amounts (from small pools, drawn with the seed), turned into a row by
-:meth:`edi.store.ingest.Ingestor.record_row` (so PHI is encrypted per row and blind indexes
+:meth:`edi.store.rows.RowMaker.row` (so PHI is encrypted per row and blind indexes
 made exactly as on ingest), and envelopes and acknowledgments by the ingest helpers too. Rows
 are built in worker processes and written by one writer in big batches; secondary indexes
 of the record tables are dropped during the load and recreated with their own DDL.
@@ -458,19 +458,14 @@ class Builder:
         from sqlalchemy import create_engine
 
         from edi.records.phi import Splitter
-        from edi.store.ingest import Ingestor
+        from edi.store.crypto import BlindIndex, FieldCipher
         from edi.store.keys import FileKek, KeyRing
+        from edi.store.rows import RowMaker
 
         ring = KeyRing.open(home / "keyring.json", FileKek(home / "kek"))
-        self.ingestor = Ingestor(
-            None,  # type: ignore[arg-type]  # only the row helpers are used
-            ring=ring,
-            audit=None,
-            archive_dir=home / "archive",
-            numbers=lambda: "0",
-        )
+        self.cipher = FieldCipher(ring)
         # parties shared by many records (payer, billing provider, header) are split once
-        self.ingestor.splitter = Splitter(cache=4096)
+        self.maker = RowMaker(Splitter(cache=4096), self.cipher, BlindIndex(ring))
         self.seed = seed
         self.pools = Pools.make(seed)
         self.folder = Path(tempfile.mkdtemp(prefix="edi-store-gen-"))
@@ -523,14 +518,18 @@ class Builder:
     ) -> tuple[list[str], list[str]]:
         """Interchange, group, sets and 999 of one file: (set row ids, ack labels)."""
         from edi.parsers.acks import acknowledgments
+        from edi.pipeline.acknowledge import stored
+        from edi.pipeline.validate import Verdict, accepted, envelope_rows
+        from edi.store.write import insert_acknowledgments, insert_envelopes
 
         result = _envelope_result(
             self.templates[kind], sender=sender, control=number, sets=sets, when=when
         )
-        set_rows = self.ingestor._envelopes(rec, file_id, result, os.urandom(16))  # type: ignore[arg-type]
+        verdict = Verdict(result, [], {key for key, *_ in accepted(result)})
+        set_rows = insert_envelopes(rec, file_id, envelope_rows(verdict), os.urandom(16))  # type: ignore[arg-type]
         numbers = iter(range(500_000_000 + number * 4, 500_000_000 + number * 4 + 4))
         acks = acknowledgments(result, lambda: f"{next(numbers):09d}", when)
-        self.ingestor._acks(rec, file_id, acks)  # type: ignore[arg-type]
+        insert_acknowledgments(rec, self.cipher, file_id, stored(acks))  # type: ignore[arg-type]
         for row in rec.rows["acknowledgments"][-len(acks) :]:
             row["created_at"] = when + timedelta(seconds=2)
         for row in rec.rows["transaction_sets"][-sets:]:
@@ -653,7 +652,7 @@ class Builder:
         from edi.records.claims import Patient
 
         claims_t, lines_t = self._by_type[kind]["claim"], self._by_type[kind]["service_line"]
-        record_row = self.ingestor.record_row
+        record_row = self.maker.row
         parents: dict[str, dict[int, str]] = {}
         header = _clone(claims_t[0].header)
         if header is not None:
@@ -804,7 +803,7 @@ class Builder:
             by_type["claim_payment"][0],
             by_type["service_payment"][0],
         )
-        record_row = self.ingestor.record_row
+        record_row = self.maker.row
         for (y, _p), items in sorted(remits.items()):
             payer_id, payer_name, prefix, _w = PAYERS[y]
             partner = f"{payer_name.split()[0].lower()}-era"
@@ -955,7 +954,7 @@ class Builder:
         sub_t = next(m for m in members_t if m.is_subscriber)
         dep_t = next(m for m in members_t if not m.is_subscriber and m.ssn)
         cov_t = by_type["coverage"]
-        record_row = self.ingestor.record_row
+        record_row = self.maker.row
         number = chunk.first_file
         f = chunk.first_family
         end = chunk.first_family + chunk.families
@@ -1340,6 +1339,7 @@ def _rejected_files(ingestor: Any, folder: Path, count: int, seed: int) -> list[
     """Files whose one set fails (SE01 off by one), ingested for real; received times moved
     into the window afterwards."""
     from edi.generate import generate
+    from edi.pipeline.context import Policy
 
     rng = random.Random(seed * 3 + 1)
     out = []
@@ -1360,7 +1360,7 @@ def _rejected_files(ingestor: Any, folder: Path, count: int, seed: int) -> list[
                 parts[1] = str(int(parts[1]) + 1)
             segments[i] = "*".join(parts)
         path.write_text("~\n".join(segments))
-        ingestor.partner = partner
+        ingestor.policy = Policy(partner)
         result = ingestor.ingest(path)
         day = START + timedelta(days=rng.randint(0, DAYS - 1))
         when = datetime(
@@ -1392,9 +1392,9 @@ def generate_store(
 
     from edi.audit.chain import AuditLog, Operator
     from edi.control_numbers import ControlNumbers
+    from edi.pipeline.ingest import Ingestor
     from edi.store import models as m
     from edi.store.db import make_engine
-    from edi.store.ingest import Ingestor
     from edi.store.keys import FileKek, KeyRing
     from edi.store.migrate import head_revision
     from edi.store.rows import BLIND_INDEXES

@@ -11,8 +11,8 @@ from sqlalchemy import Engine
 
 from edi.audit.chain import AuditLog, Operator
 from edi.control_numbers import ControlNumbers
+from edi.pipeline.ingest import Ingestor
 from edi.store.db import make_engine
-from edi.store.ingest import Ingestor
 from edi.store.keys import EnvKek, KeyRing
 from edi.store.migrate import upgrade
 

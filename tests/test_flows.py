@@ -34,6 +34,8 @@ from edi.cli import main  # noqa: E402
 from edi.config import load_settings  # noqa: E402
 from edi.errors import SignatureError, TransferError, TransientError, X12SyntaxError  # noqa: E402
 from edi.flows import exchange as fx  # noqa: E402
+from edi.pipeline import exchange as stages  # noqa: E402
+from edi.pipeline.ack_files import AckFile  # noqa: E402
 from edi.store import leases  # noqa: E402
 from edi.store import models as m  # noqa: E402
 from edi.store.db import make_engine  # noqa: E402
@@ -114,11 +116,27 @@ def local_config(tmp_path: Path, *partners: str, extra: str = "", **options: str
     return conf
 
 
-def open_run(conf: Path, home: Path, flow_run_id: str, partner: str = "acme") -> fx.ExchangeRun:
+def open_run(conf: Path, home: Path, flow_run_id: str, partner: str = "acme") -> stages.ExchangeRun:
     settings = load_settings(conf, env={"EDI_HOME": str(home)})
     if not settings.keyring_path.exists():
         init_keyring(settings)
-    return fx.ExchangeRun.open(settings, partner, flow_run_id)
+    return stages.ExchangeRun.open(settings, partner, flow_run_id)
+
+
+def process_file(
+    run: stages.ExchangeRun, entry: RemoteFile, steps: dict[str, Any]
+) -> dict[str, Any] | None:
+    """One file through the pipeline with these steps; its summary row (as the flow's)."""
+    done = stages.exchange_file(run, entry, stages.Steps(**steps))
+    return None if done is None else done.row()
+
+
+def ack_code(kind: str, text: str) -> str:
+    """AK901 of an acknowledgment's text, as the pipeline reads it."""
+    from edi.parsers.acks import Ack
+    from edi.pipeline.ack_files import ack_code as code
+
+    return code(Ack("999", "1", "1", text) if kind == "999" else Ack("TA1", "1", None, text))
 
 
 # -- retries --------------------------------------------------------------------------------
@@ -189,9 +207,9 @@ def test_acknowledge_sends_999s_only_on_errors_when_asked(tmp_path: Path) -> Non
     for name, kind, code in (("a.999", "999", "A"), ("r.999", "999", "R"), ("t.ta1", "TA1", "")):
         path = run.ack_dir / name
         path.write_text(ack_text(code) if kind == "999" else "ISA*00*~TA1*1~")
-        written[name] = fx.AckFile(kind, "000000001", path, fx.ack_code(kind, path.read_text()))
+        written[name] = AckFile(kind, "000000001", path, ack_code(kind, path.read_text()))
     assert written["a.999"].code == "A" and written["r.999"].code == "R"
-    ingested = fx.Ingested("id", "rejected", "0" * 64, 10, acks=list(written.values()))
+    ingested = stages.Ingested("id", "rejected", "0" * 64, 10, acks=list(written.values()))
     with run:
         sent = fx.acknowledge.fn(run, entry, ingested)
         assert sent == ["out/r.999", "out/t.ta1"]
@@ -247,13 +265,13 @@ def test_a_dead_workers_lease_is_taken_over_and_finished(tmp_path: Path, died: s
         for name in ("lease", "pull", "decrypt", "ingest", "acknowledge", "archive", "discard")
     }
     with alive:
-        assert fx.process_file(alive, entry, steps) is None  # still held by the dead worker
+        assert process_file(alive, entry, steps) is None  # still held by the dead worker
         expired: dict[str, Any] = {"expires_at": datetime.now(UTC) - timedelta(minutes=1)}
         if died == "right after its commit":  # before the lease said "stored"
             expired.update(step="pulled", file_id=None)
         with alive.engine.begin() as conn:  # ... until its lease expires
             conn.execute(update(m.FileLease).values(**expired))
-        row = fx.process_file(alive, entry, steps)
+        row = process_file(alive, entry, steps)
         assert row is not None and row["status"] == "stored" and row["acks_sent"] == 1
         assert "earlier attempt" in row["note"]
         held = leases.get(alive.engine, "acme", entry)
@@ -287,15 +305,15 @@ def test_a_file_without_a_usable_field_map_is_refused_and_taken_again(
     }
     with open_run(conf, home, "run-no-maps") as run:
         (entry,) = fx.list_ready.fn(run).ready
-        row = fx.process_file(run, entry, steps)
-        assert row is not None and row["status"] == fx.REFUSED
+        row = process_file(run, entry, steps)
+        assert row is not None and row["status"] == stages.REFUSED
         why = (
             "operator error, no usable field map: set 837 0001 (837P, 005010X222A1): "
             f"field map {broken_837p_maps.file} cannot be read: line 8: "
         )
         assert why.startswith(row["note"]) or row["note"].startswith(why)  # (200 at most)
         assert row["acks_sent"] == 0 and row["records"] == {}
-        assert fx.summary_line(row).startswith("c.x12: refused; sha256 ")
+        assert stages.summary_line(row).startswith("c.x12: refused; sha256 ")
         held = leases.get(run.engine, "acme", entry)  # released: the next run takes it
         assert held is not None and held.state == "failed" and held.file_id is None
         assert held.note is not None and held.note.startswith(f"refused at ingest: {why}")
@@ -311,7 +329,7 @@ def test_a_file_without_a_usable_field_map_is_refused_and_taken_again(
     broken_837p_maps.restore()
     with open_run(conf, home, "run-maps-back") as run:
         (entry,) = fx.list_ready.fn(run).ready
-        row = fx.process_file(run, entry, steps)
+        row = process_file(run, entry, steps)
         assert row is not None and row["status"] == "stored" and row["claims"] == 2
         assert row["acks_sent"] == 1
         held = leases.get(run.engine, "acme", entry)

@@ -122,7 +122,7 @@ def test_installed_executable(env: dict[str, str]):
 )
 def test_the_ingest_workers_setting(tmp_path: Path, setting: str, workers: int | None):
     from edi.config import load_settings
-    from edi.store.ingest import workers_setting
+    from edi.pipeline.bootstrap import workers_setting
 
     config = tmp_path / "edi.toml"
     config.write_text(f"[ingest]\n{setting}\n")

@@ -109,9 +109,9 @@ def _faults() -> dict[str, Any]:
 def _with_fault(name: str) -> None:
     """Make the ingest's normalizer do fault ``name`` after five records, in the worker
     only (the ingest process must never make the records itself here)."""
-    from edi.store import ingest
+    from edi.pipeline import parse
 
-    real = ingest._normalized
+    real = parse.normalized_records
     action = _faults()[name]
     parent = os.getpid()
 
@@ -122,7 +122,7 @@ def _with_fault(name: str) -> None:
                 action()
             yield record
 
-    ingest._normalized = records  # type: ignore[assignment]
+    parse.normalized_records = records  # type: ignore[assignment]
 
 
 def _ingest_job(
@@ -352,7 +352,7 @@ def test_no_worker_is_forked_while_other_threads_run(kit: StoreKit) -> None:
 def test_left_to_itself_the_ingest_forks_a_worker_for_large_files_only(
     kit: StoreKit, tmp_path: Path
 ) -> None:
-    from edi.store.ingest import WORKER_MIN_BYTES
+    from edi.pipeline.parse import WORKER_MIN_BYTES
 
     big = tmp_path / "837P-big.x12"
     generate("837P", 2000, big)

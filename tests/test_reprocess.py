@@ -178,7 +178,7 @@ def test_without_a_usable_field_map_a_reprocess_is_refused_and_changes_nothing(
 def test_a_failure_after_the_old_rows_are_deleted_leaves_the_old_state(
     kit: StoreKit, monkeypatch: pytest.MonkeyPatch
 ):
-    from edi.store import ingest
+    from edi.pipeline import store as ingest
 
     first = kit.ingestor(partner="acme").ingest(CLAIMS)
     before, rows_before = counts(kit), file_rows(kit)
@@ -194,7 +194,9 @@ def test_a_failure_after_the_old_rows_are_deleted_leaves_the_old_state(
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(ingest, "supersede", supersede_then_fail_later)
-    monkeypatch.setattr(ingest.Ingestor, "_acks", explode)  # after the deletes, before commit
+    monkeypatch.setattr(
+        ingest, "insert_acknowledgments", explode
+    )  # after the deletes, before commit
     with pytest.raises(RuntimeError, match="disk full"):
         run_again(kit, first.file_id or "")
     assert deleted == [{"claim": 2, "service_line": 5}]  # they were deleted, then rolled back
@@ -209,17 +211,13 @@ def test_a_failure_after_the_old_rows_are_deleted_leaves_the_old_state(
 
 
 def test_a_rejected_file_is_stored_once_the_partner_setting_is_fixed(kit: StoreKit, tmp_path: Path):
-    from edi.store.ingest import configured_ingestor
+    from edi.pipeline import bootstrap
+    from edi.pipeline.context import Incoming, Policy
+    from edi.pipeline.ingest import ingest_file
 
     wrong = settings_for(kit, partner_config(tmp_path, ["835"]))
-    ingestor = configured_ingestor(
-        wrong,
-        Store(kit.engine, kit.ring),
-        operator=Operator.current(),
-        partner="acme",
-        expected_sets=("835",),
-    )
-    first = ingestor.ingest(CLAIMS)
+    wiring = bootstrap.wiring(wrong, Store(kit.engine, kit.ring), operator=Operator.current())
+    first = ingest_file(wiring, Policy("acme", ("835",)), Incoming(CLAIMS))
     assert first.status == "rejected" and counts(kit)["claims"] == 0
     dry = run_again(kit, first.file_id or "", wrong, dry_run=True)
     assert dry.result.status == "rejected"  # the partner's setting still says 835 only

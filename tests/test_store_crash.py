@@ -36,9 +36,9 @@ from edi.generate import generate
 from edi.parsers.normalize import Normalizer
 from edi.store import models as m
 from edi.store.db import make_engine
-from edi.store.ingest import orphan_archives
 from edi.store.keys import EnvKek, KeyRing
 from edi.store.migrate import upgrade
+from edi.store.write import orphan_archives
 from tests.conftest import SAMPLES, corpus_path
 from tests.store_support import KEK_B64, accepted_sets
 

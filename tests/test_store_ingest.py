@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from edi.errors import DecryptError, MissingFieldMap
 from edi.parsers.fields import FieldMapCatalog, field_maps_folder
 from edi.parsers.normalize import Normalizer
+from edi.pipeline import store as pipeline_store
 from edi.records.phi import record_dict
 from edi.store import models as m
 from edi.store.crypto import decrypt_file
@@ -148,18 +149,19 @@ def test_rolled_back_ingest_leaves_nothing(kit: StoreKit, monkeypatch: pytest.Mo
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(ingestor, "_acks", explode)
+    monkeypatch.setattr(pipeline_store, "insert_acknowledgments", explode)
     with pytest.raises(RuntimeError):
         ingestor.ingest(SAMPLES / "837P-professional-claim.x12")
     for table in (m.File, m.Interchange, m.ClaimRow, m.ServiceLineRow):
         assert count(kit, table) == 0
     assert list((kit.home / "archive").glob("*")) == []
     assert list(kit.audit.entries()) == []
+    monkeypatch.undo()
     assert kit.ingestor().ingest(SAMPLES / "837P-professional-claim.x12").status == "stored"
 
 
 def test_sets_the_partner_does_not_send_are_rejected_as_not_supported(kit: StoreKit):
-    from edi.store.ingest import transaction_kind
+    from edi.pipeline.validate import transaction_kind
 
     assert transaction_kind("837", "005010X223A2") == "837I"
     assert transaction_kind("837", "004010X098A1") == "837P"

@@ -29,11 +29,11 @@ from sqlalchemy import select
 from edi.errors import EdiError
 from edi.parsers.normalize import Normalizer, file_sha256
 from edi.parsers.reader import X12Reader
+from edi.pipeline.context import IngestResult
 from edi.records import Record
 from edi.records.export import HEAD_FIELDS
 from edi.records.phi import Splitter, record_dict, split
 from edi.store import models as m
-from edi.store.ingest import IngestResult
 from edi.store.read import records
 from tests.conftest import CorpusFile
 from tests.store_support import StoreKit, accepted_sets, make_kit

@@ -50,27 +50,26 @@ def ingest_command(
     """
     require(ctx, OPERATE)
     from edi.audit.chain import Operator
-    from edi.cli.validate import write_ack
     from edi.errors import EdiError, MissingFieldMap
-    from edi.store.ingest import configured_ingestor
+    from edi.pipeline import bootstrap
+    from edi.pipeline.ack_files import write_ack
+    from edi.pipeline.context import Incoming
+    from edi.pipeline.ingest import ingest_file
     from edi.store.session import open_store
 
     conf = settings(ctx)
     store = open_store(conf)
     bar = _ProgressBar()
-    ingestor = configured_ingestor(
-        conf,
-        store,
-        operator=Operator.current(),
-        partner=partner,
-        allow_duplicate_interchange=allow_duplicate_interchange,
-        progress=bar.update,
+    wiring = bootstrap.wiring(conf, store, operator=Operator.current(), progress=bar.update)
+    policy = bootstrap.policy(
+        None, name=partner, allow_duplicate_interchange=allow_duplicate_interchange
     )
     rejected = False
     for path in paths:
         bar.start(path)
         try:
-            result = ingestor.ingest(path)
+            result = ingest_file(wiring, policy, Incoming(Path(path)))
+            result.path = path
         except MissingFieldMap as exc:
             rejected = True
             click.echo(str(exc), err=True)  # one line, naming the file

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from edi.access import OPERATE
 from edi.cli import settings
 from edi.cli.analyst import require
+
+if TYPE_CHECKING:
+    from edi.config import Settings
+    from edi.transport.base import Selection
 
 
 @click.command("pull")
@@ -29,113 +33,119 @@ def pull_command(name: str, dry_run: bool, ingest: bool, stable_seconds: float |
     """Take the partner's stable inbound files into staging, decrypted and verified.
 
     One line per file: remote name, size, sha256 as received, signer, where it is staged;
-    never a value. Every step is an audit entry. With --ingest, a file with a transaction
-    set that validation accepts but no field map can make records of (an operator's
-    error) is not stored, acknowledged, archived or deleted: it stays in the inbound
-    folder to be taken again, its staged copies are removed, and one line on stderr says
-    why. Exits 1 when a file is refused, fails or (with --ingest) is rejected or not stored.
+    never a value. Every step is an audit entry. With --ingest, each file goes through
+    the whole pipeline as the scheduled exchange takes it (leased, so a running flow and
+    this command never take the same file; acknowledgments sent as the partner's ack_999
+    says); a file with a transaction set that validation accepts but no field map can
+    make records of (an operator's error) is not stored, acknowledged, archived or
+    deleted: it stays in the inbound folder to be taken again, its staged copies are
+    removed, and one line on stderr says why. Exits 1 when a file is refused, fails or
+    (with --ingest) is rejected.
     """
     require(click.get_current_context(), OPERATE)
-    import dataclasses
-
-    from edi.audit.chain import AuditLog
-    from edi.errors import EdiError, MissingFieldMap
-    from edi.partners import our_pgp
-    from edi.partners import partner as find_partner
-    from edi.pipeline.transfer import Exchange
-    from edi.store.session import open_store
-
-    ctx = click.get_current_context()
-    conf = settings(ctx)
-    p = find_partner(conf, name)
-    if stable_seconds is not None:
-        p = dataclasses.replace(p, stable_seconds=stable_seconds)
-    store = open_store(conf, keys=ingest)
-    exchange = Exchange(
-        p, p.remote(), AuditLog(store.engine), conf.staging_dir, our_pgp=our_pgp(conf)
+    conf = settings(click.get_current_context())
+    failed = (
+        _ingest(conf, name, stable_seconds)
+        if ingest
+        else _pull(conf, name, dry_run, stable_seconds)
     )
-    failed = False
-    with exchange:
-        selection = (
-            exchange.remote.select(p.inbound, p.patterns, p.stable_seconds)
-            if dry_run
-            else exchange.offered()
-        )
-        for r in selection.refused:
-            failed = True
-            click.echo(f"refused: {r.reason}")
-        for f in selection.waiting:
-            click.echo(f"{p.inbound}/{f.name}: still changing or empty ({f.size} bytes), not taken")
-        if dry_run:
-            for f in selection.ready:
-                click.echo(f"{p.inbound}/{f.name}: would pull {f.size} bytes")
-            return
-        ingestor = _ingestor(conf, store, p, exchange.operator) if ingest else None
-        for entry in selection.ready:
-            try:
-                line = _one(exchange, entry, ingestor, conf)
-                failed = failed or "; rejected" in line
-                click.echo(line)
-            except MissingFieldMap as exc:
-                failed = True
-                click.echo(f"{p.inbound}/{entry.name}: {exc.reason}", err=True)
-            except EdiError as exc:
-                failed = True
-                click.echo(f"{p.inbound}/{entry.name}: not taken: {exc}", err=True)
     if failed:
         raise SystemExit(1)
 
 
-def _one(exchange: Any, entry: Any, ingestor: Any, conf: Any) -> str:
-    pulled = exchange.decrypt(exchange.pull(entry))
-    parts = [
-        f"{pulled.remote_path}: pulled {pulled.size} bytes",
-        f"sha256 {pulled.received_sha256[:16]}",
-    ]
-    if pulled.plaintext is not None:
-        parts.append(f"decrypted, signer {pulled.signer or 'none (unsigned)'}")
-    if ingestor is None:
-        parts.append(f"staged {pulled.x12}")
-        return "; ".join(parts)
-    from edi.errors import MissingFieldMap
-    from edi.store.ingest import record_counts
+def _ingest(conf: Settings, name: str, stable_seconds: float | None) -> bool:
+    """The whole pipeline for each ready file (:func:`edi.pipeline.exchange.exchange_file`)."""
+    from edi.pipeline.context import record_counts
+    from edi.pipeline.exchange import NOT_OK, ExchangeRun, FileSummary, exchange_file
 
-    try:
-        result = ingestor.ingest(
-            pulled.x12, original_name=pulled.name, received_sha256=pulled.received_sha256
+    failed = False
+    with ExchangeRun.open(conf, name, stable_seconds=stable_seconds) as run:
+        p = run.partner
+        selection = run.transfer.offered()
+        failed = _listed(selection, p.inbound)
+        for entry in selection.ready:
+            done: FileSummary | None = exchange_file(run, entry)
+            if done is None:
+                click.echo(f"{p.inbound}/{entry.name}: leased by another worker, not taken")
+                continue
+            failed = failed or done.status in NOT_OK
+            if done.problem:
+                click.echo(f"{p.inbound}/{entry.name}: {done.problem}", err=True)
+                continue
+            parts = [
+                f"{p.inbound}/{entry.name}: pulled {done.bytes} bytes",
+                f"sha256 {done.sha256}",
+            ]
+            if done.decrypted:
+                parts.append(f"decrypted, signer {done.signer or 'none (unsigned)'}")
+            parts.append(done.status)
+            if done.records:
+                parts.append(record_counts(done.records))
+            parts.extend(f"{_ack_kind(where)} sent as {where}" for where in done.acks)
+            if done.archived_as:
+                parts.append(f"archived as {done.archived_as}")
+            if done.note:
+                parts.append(done.note)
+            click.echo("; ".join(parts))
+    return failed
+
+
+def _ack_kind(remote_path: str) -> str:
+    """TA1 or 999, from an acknowledgment's name (``STEM.ISA13.CONTROL.KIND[.pgp]``)."""
+    return "TA1" if ".ta1" in remote_path.rsplit("/", 1)[-1] else "999"
+
+
+def _pull(conf: Settings, name: str, dry_run: bool, stable_seconds: float | None) -> bool:
+    """Pull and decrypt into staging only: no lease, nothing stored or sent."""
+    import dataclasses
+
+    from edi.audit.chain import AuditLog
+    from edi.errors import EdiError
+    from edi.partners import our_pgp
+    from edi.partners import partner as find_partner
+    from edi.pipeline.transfer import Transfer
+    from edi.store.session import open_store
+
+    p = find_partner(conf, name)
+    if stable_seconds is not None:
+        p = dataclasses.replace(p, stable_seconds=stable_seconds)
+    store = open_store(conf, keys=False)
+    failed = False
+    with Transfer(
+        p, p.remote(), AuditLog(store.engine), conf.staging_dir, our_pgp=our_pgp(conf)
+    ) as transfer:
+        selection = (
+            transfer.remote.select(p.inbound, p.patterns, p.stable_seconds)
+            if dry_run
+            else transfer.offered()
         )
-    except MissingFieldMap:
-        exchange.discard(pulled)  # the partner's inbound copy stays, to be taken again
-        raise
-    parts.append(result.status)
-    if result.records:
-        parts.append(record_counts(result.records))
-    from edi.cli.validate import write_ack
-    from edi.pipeline.transfer import plaintext_name
+        failed = _listed(selection, p.inbound)
+        if dry_run:
+            for f in selection.ready:
+                click.echo(f"{p.inbound}/{f.name}: would pull {f.size} bytes")
+            return failed
+        for entry in selection.ready:
+            try:
+                pulled = transfer.decrypt(transfer.pull(entry))
+            except EdiError as exc:
+                failed = True
+                click.echo(f"{p.inbound}/{entry.name}: not taken: {exc}", err=True)
+                continue
+            parts = [
+                f"{pulled.remote_path}: pulled {pulled.size} bytes",
+                f"sha256 {pulled.received_sha256[:16]}",
+            ]
+            if pulled.plaintext is not None:
+                parts.append(f"decrypted, signer {pulled.signer or 'none (unsigned)'}")
+            parts.append(f"staged {pulled.x12}")
+            click.echo("; ".join(parts))
+    return failed
 
-    ack_dir = exchange.staging / "acks"
-    ack_dir.mkdir(mode=0o700, exist_ok=True)
-    for ack in result.ack_texts:
-        local = write_ack(ack_dir, plaintext_name(pulled.name), ack)
-        done = exchange.upload_ack(local, local.name)
-        local.unlink(missing_ok=True)
-        parts.append(f"{ack.kind} {ack.control} sent as {done.remote_path}")
-    where = exchange.finish(pulled)
-    if where:
-        parts.append(f"archived as {where}")
-    exchange.discard(pulled)
-    return "; ".join(parts)
 
-
-def _ingestor(conf: Any, store: Any, partner: Any, operator: Any) -> Any:
-    from edi.store.ingest import configured_ingestor
-
-    return configured_ingestor(
-        conf,
-        store,
-        operator=operator,
-        partner=partner.name,
-        expected_sets=partner.sets,
-        expected_versions=partner.versions,
-        allow_duplicate_interchange=partner.allow_duplicate_interchange,
-    )
+def _listed(selection: Selection, inbound: str) -> bool:
+    """Print the refused and still-changing entries; whether any was refused."""
+    for r in selection.refused:
+        click.echo(f"refused: {r.reason}")
+    for f in selection.waiting:
+        click.echo(f"{inbound}/{f.name}: still changing or empty ({f.size} bytes), not taken")
+    return bool(selection.refused)

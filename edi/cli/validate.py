@@ -90,14 +90,11 @@ def _write_acks(ctx: click.Context, results: list[Any], ack_dir: Path) -> list[s
 
 
 def write_ack(ack_dir: Path, stem: str, ack: Any) -> Path:
-    """Write one acknowledgment as ``STEM.ISA13.CONTROL.KIND`` (temp name, then rename)."""
-    from edi.parsers.acks import ack_file_name
+    """Write one acknowledgment as ``STEM.ISA13.CONTROL.KIND`` (owner-only, whole or not
+    at all: :func:`edi.pipeline.ack_files.write_ack`)."""
+    from edi.pipeline.ack_files import write_ack as write
 
-    target = ack_dir / ack_file_name(stem, ack)
-    tmp = target.with_suffix(target.suffix + ".part")
-    tmp.write_text(ack.text, encoding="ascii")
-    tmp.replace(target)
-    return target
+    return write(ack_dir, stem, ack).path
 
 
 def error_dict(error: Any) -> dict[str, Any]:

@@ -48,25 +48,30 @@ import errno
 import hashlib
 import os
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
+from edi.audit.chain import AuditLog, Operator
+from edi.config import Settings
 from edi.errors import CiphertextError, EdiError, QueryError, ReprocessError
+from edi.partners import load_partners
+from edi.pipeline import bootstrap
+from edi.pipeline.context import Incoming, IngestResult, Policy, Progress, record_counts
+from edi.pipeline.ingest import ingest_file
+from edi.query.base import id_condition, one_row
 from edi.store import models as m
-from edi.store.ingest import IngestResult, configured_ingestor, record_counts
 from edi.store.private import private_folder
+from edi.store.session import Store
 
 # -- finding a file and its original ------------------------------------------------------------
 
 
 def find_file(engine: Engine, given: str) -> Mapping[str, Any]:
     """The file row named by an id or a unique prefix of 4+ characters."""
-    from edi.query.base import id_condition, one_row
-
     try:
         with engine.connect() as conn:
             return dict(
@@ -200,10 +205,26 @@ class _DryRunEnd(BaseException):
 class _DryRunAudit:
     """Stands in for the audit log in a dry run: its first append ends the run."""
 
-    def append(self, action: str, entry: Mapping[str, Any], outcome: str, **_kwargs: Any) -> None:
-        raise _DryRunEnd(action, entry, outcome)
+    def append(
+        self,
+        action: str,
+        object: Mapping[str, Any],  # noqa: A002 - as AuditLog.append names it
+        outcome: str,
+        *,
+        operator: Operator | str | None = None,
+        connection: Connection | None = None,
+    ) -> None:
+        raise _DryRunEnd(action, object, outcome)
 
-    def maybe_checkpoint(self, *args: Any, **kwargs: Any) -> None:  # never reached
+    def maybe_checkpoint(
+        self,
+        every: int,
+        signing_key: Any,
+        key_id: str,
+        *,
+        operator: Operator | str | None = None,
+        connection: Connection | None = None,
+    ) -> None:  # never reached
         return None
 
 
@@ -212,32 +233,28 @@ def _no_numbers() -> str:
     return "000000000"
 
 
-def partner_options(settings: Any, name: str | None) -> tuple[dict[str, Any], list[str]]:
-    """The ingest options of the partner recorded on a file (when still configured)."""
-    from edi.partners import load_partners
-
+def partner_policy(
+    settings: Settings, name: str | None, *, allow_duplicate_interchange: bool = False
+) -> tuple[Policy, list[str]]:
+    """The policy of the partner recorded on a file (when still configured), and notes."""
+    allow = allow_duplicate_interchange
     if name is None:
-        return {}, ["no partner recorded: no expected sets or guides"]
+        notes = ["no partner recorded: no expected sets or guides"]
+        return bootstrap.policy(None, allow_duplicate_interchange=allow), notes
     found = load_partners(settings).get(name)
-    if found is None:
-        return {"partner": name}, [f"partner {name} is not configured: no expected sets or guides"]
-    return {
-        "partner": name,
-        "expected_sets": found.sets,
-        "expected_versions": found.versions,
-        "allow_duplicate_interchange": found.allow_duplicate_interchange,
-    }, []
+    notes = [] if found else [f"partner {name} is not configured: no expected sets or guides"]
+    return bootstrap.policy(found, name=name, allow_duplicate_interchange=allow), notes
 
 
 def reprocess(
-    settings: Any,
-    store: Any,
+    settings: Settings,
+    store: Store,
     given: str,
     *,
-    operator: Any,
+    operator: Operator,
     dry_run: bool = False,
     allow_duplicate_interchange: bool = False,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> Reprocessed:
     """Run the file ``given`` (an id or a prefix) again as a new row superseding it (see the
     module docstring); raises :class:`ReprocessError` for what cannot be reprocessed."""
@@ -253,22 +270,26 @@ def reprocess(
         archive_path(settings.archive_dir, row)  # raises
     if row["status"] not in m.REPROCESSABLE:
         raise ReprocessError(f"file {file_id}: status {row['status']} cannot be reprocessed")
-    options, notes = partner_options(settings, row["partner"])
-    if allow_duplicate_interchange:
-        options["allow_duplicate_interchange"] = True
+    policy, notes = partner_policy(
+        settings, row["partner"], allow_duplicate_interchange=allow_duplicate_interchange
+    )
     with decrypted_original(settings.home, settings.archive_dir, row, store.ring) as plain:
-        if dry_run:
-            options.update(audit=_DryRunAudit(), numbers=_no_numbers, archive_dir=plain.parent)
-        ingestor = configured_ingestor(
-            settings, store, operator=operator, progress=progress, **options
-        )
-        try:
-            result = ingestor.ingest(
-                plain,
-                original_name=row["original_name"],
-                received_sha256=row["received_sha256"],
-                supersedes=file_id,
+        wired = (
+            bootstrap.wiring(
+                settings,
+                store,
+                operator=operator,
+                progress=progress,
+                audit=_DryRunAudit(),
+                numbers=_no_numbers,
+                archive_dir=plain.parent,
             )
+            if dry_run
+            else bootstrap.wiring(settings, store, operator=operator, progress=progress)
+        )
+        incoming = Incoming(plain, row["original_name"], row["received_sha256"], file_id)
+        try:
+            result = ingest_file(wired, policy, incoming)
         except _DryRunEnd as end:
             entry = end.entry
             result = IngestResult(
@@ -320,8 +341,6 @@ def export_original(
 ) -> Exported:
     """Decrypt the original of file ``given`` into ``target``, a new file (see the module
     docstring); audited as ``file.exported``."""
-    from edi.audit.chain import AuditLog
-
     row = find_file(store.engine, given)
     file_id = row["id"]
     source = archive_path(settings.archive_dir, row)
@@ -393,6 +412,6 @@ __all__ = [
     "export_original",
     "find_file",
     "newest_of",
-    "partner_options",
+    "partner_policy",
     "reprocess",
 ]

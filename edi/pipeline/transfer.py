@@ -59,7 +59,7 @@ def plaintext_name(name: str) -> str:
     return name
 
 
-class Exchange:
+class Transfer:
     """One run of the transfer steps for one partner (see the module docstring)."""
 
     def __init__(
@@ -290,7 +290,7 @@ class Exchange:
             shutil.rmtree(home, ignore_errors=True)
             self._gpg = None
 
-    def __enter__(self) -> Exchange:
+    def __enter__(self) -> Transfer:
         return self
 
     def __exit__(self, *exc: object) -> None:

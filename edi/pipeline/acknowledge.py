@@ -1,0 +1,39 @@
+"""Stage: acknowledge. The TA1s and 999s a verdict calls for, written as files to send.
+
+The texts are built by :mod:`edi.parsers.acks` (pure); this stage numbers them from the
+store's series, names them ``STEM.ISA13.CONTROL.KIND`` and writes them owner-only, and
+says which of them go to the partner under its ``ack_999`` policy.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from edi.parsers.acks import Ack, acknowledgments
+from edi.pipeline.ack_files import AckFile, ack_code, write_ack
+from edi.pipeline.context import Wiring
+from edi.pipeline.validate import Verdict
+from edi.store.write import AckRow
+
+
+def acknowledge(wiring: Wiring, verdict: Verdict) -> list[Ack]:
+    """The TA1s and 999s answering ``verdict``, numbered from the wiring's series."""
+    return acknowledgments(verdict.result, wiring.numbers, datetime.now(UTC))
+
+
+def stored(acks: list[Ack]) -> list[AckRow]:
+    """The acknowledgments as the store keeps them."""
+    return [AckRow(a.kind, a.interchange, a.group, a.control, a.text) for a in acks]
+
+
+def from_stored(rows: list[AckRow]) -> list[Ack]:
+    """Stored acknowledgments as the ones first made (to send again)."""
+    return [
+        Ack("TA1", r.interchange, None, r.text, r.control)
+        if r.kind == "TA1"
+        else Ack("999", r.interchange, r.group, r.text, r.control)
+        for r in rows
+    ]
+
+
+__all__ = ["AckFile", "ack_code", "acknowledge", "from_stored", "stored", "write_ack"]

@@ -1,0 +1,97 @@
+"""The one place that builds the pipeline's objects from the settings.
+
+Every entry point (``edi ingest``, ``edi pull``, ``edi files reprocess``, the Prefect
+flows) asks here for its :class:`~edi.pipeline.context.Wiring` and a partner's
+:class:`~edi.pipeline.context.Policy`, so they all run with the same store, key ring,
+audit log, archive folder, control-number series and ingest settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from edi.audit.chain import AuditLog, Operator
+from edi.config import Settings
+from edi.errors import ConfigError
+from edi.parsers.fields import FieldMapCatalog
+from edi.partners import Partner
+from edi.pipeline.context import AuditSink, Policy, Progress, Wiring
+from edi.store.sequence import StoreControlNumbers
+from edi.store.session import Store
+
+#: audit checkpoint interval, in entries, when ``[audit] checkpoint_every`` is not set
+CHECKPOINT_EVERY = 1000
+
+
+def wiring(
+    settings: Settings,
+    store: Store,
+    *,
+    operator: Operator | None,
+    audit: AuditSink | None = None,
+    archive_dir: Path | None = None,
+    numbers: Callable[[], str] | None = None,
+    progress: Progress | None = None,
+    field_maps: FieldMapCatalog | None = None,
+    workers: int | None = None,
+) -> Wiring:
+    """The pipeline's objects on ``store`` as the configuration says: its audit log, the
+    archive folder under ``EDI_HOME``, the acknowledgments' control numbers from the
+    store's series (shared by every worker; it starts after the counter file under
+    ``EDI_HOME`` that stores without it used), the checkpoint interval (``[audit]
+    checkpoint_every``) and the record workers (``[ingest] workers``). A dry run gives its
+    own audit log, archive folder and numbers."""
+    if store.ring is None:
+        raise ConfigError("the pipeline needs the store's key ring")
+    every = settings.options.get("audit", {}).get("checkpoint_every", CHECKPOINT_EVERY)
+    return Wiring(
+        store.engine,
+        store.ring,
+        audit or AuditLog(store.engine),
+        archive_dir or settings.archive_dir,
+        numbers
+        or StoreControlNumbers(
+            store.engine, legacy_file=settings.home / "ack-control-number"
+        ).next_isa,
+        operator=operator,
+        checkpoint_every=int(every),
+        workers=workers if workers is not None else workers_setting(settings),
+        field_maps=field_maps,
+        progress=progress,
+    )
+
+
+def workers_setting(settings: Settings) -> int | None:
+    """``[ingest] workers``: ``"auto"`` (the default) -> None (the ingest decides per file),
+    1 (never a record worker) or 2 (a record worker for every file: forked, or spawned
+    where other threads run)."""
+    value = settings.options.get("ingest", {}).get("workers", "auto")
+    if value == "auto":
+        return None
+    if type(value) is int and value in (1, 2):
+        return value
+    raise ConfigError(f'{settings.config_path}: [ingest] workers is "auto", 1 or 2, not {value!r}')
+
+
+def policy(
+    partner: Partner | None,
+    *,
+    name: str | None = None,
+    allow_duplicate_interchange: bool = False,
+) -> Policy:
+    """A partner's policy (``[partners.NAME]``); without one, any set and guide is taken,
+    under ``name`` when given. ``allow_duplicate_interchange`` allows them whatever the
+    partner's setting (a command-line flag)."""
+    if partner is None:
+        return Policy(name, allow_duplicate_interchange=allow_duplicate_interchange)
+    return Policy(
+        partner.name,
+        partner.sets,
+        partner.versions,
+        allow_duplicate_interchange or partner.allow_duplicate_interchange,
+        partner.ack_999,
+    )
+
+
+__all__ = ["CHECKPOINT_EVERY", "policy", "wiring", "workers_setting"]

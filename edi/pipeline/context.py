@@ -1,0 +1,171 @@
+"""What the pipeline's stages share and pass: the wiring, the partner's policy, one
+incoming file, and what became of it. Typed: no stage takes or returns ``Any``.
+
+:mod:`edi.pipeline.bootstrap` builds :class:`Wiring` from the settings; tests may build
+one by hand (see :class:`edi.pipeline.ingest.Ingestor`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Engine
+
+from edi.audit.chain import Operator
+from edi.parsers.acks import Ack
+from edi.parsers.fields import FieldMapCatalog
+from edi.parsers.normalize import FieldMapFinder
+from edi.parsers.validate import Validator
+from edi.store.keys import KeyRing
+from edi.store.rows import RowMaker
+
+#: progress of one file: (bytes read, file size)
+Progress = Callable[[int, int], None]
+
+
+class AuditSink(Protocol):
+    """Where the pipeline's audit entries go: :class:`edi.audit.chain.AuditLog`, or a dry
+    run's stand-in (:mod:`edi.pipeline.reprocess`)."""
+
+    def append(
+        self,
+        action: str,
+        object: Mapping[str, Any],  # noqa: A002 - the entry's field is called object
+        outcome: str,
+        *,
+        operator: Operator | str | None = None,
+        connection: Connection | None = None,
+    ) -> object: ...
+
+    def maybe_checkpoint(
+        self,
+        every: int,
+        signing_key: Any,
+        key_id: str,
+        *,
+        operator: Operator | str | None = None,
+        connection: Connection | None = None,
+    ) -> object: ...
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the agreement with the sender says about its files (``[partners.NAME]``)."""
+
+    partner: str | None = None
+    #: the transaction kinds it sends (837P, 835, ...); others are rejected (IK502 1).
+    #: Empty: any.
+    expected_sets: tuple[str, ...] = ()
+    #: the guides (GS08) it sends; a group of another is rejected (AK9 R, AK905 2).
+    #: Empty: any.
+    expected_versions: tuple[str, ...] = ()
+    #: store an interchange whose (sender, ISA13) is stored already (else TA1 R 025)
+    allow_duplicate_interchange: bool = False
+    #: "always": every 999 is sent; "errors": only those of a group with a set not accepted
+    ack_999: str = "always"
+
+
+@dataclass
+class Wiring:
+    """The objects one process's pipeline runs with, built once (:mod:`.bootstrap`)."""
+
+    engine: Engine
+    ring: KeyRing
+    audit: AuditSink
+    #: where originals are kept, encrypted (``<file id>.x12.enc``)
+    archive_dir: Path
+    #: hands out the acknowledgments' ISA13 control numbers
+    numbers: Callable[[], str]
+    operator: Operator | None = None
+    #: sign an audit checkpoint each time this many entries have passed (0: never)
+    checkpoint_every: int = 0
+    #: processes making a file's rows: 2 a record worker for each file (forked when this
+    #: process runs one thread, else spawned), 1 never; None: decided by the file's size
+    workers: int | None = None
+    #: the field maps records are made with (None: the default catalog)
+    field_maps: FieldMapCatalog | None = None
+    #: called as progress(bytes parsed, file size) while a file's records are stored
+    progress: Progress | None = None
+    #: made on first use and reused for every file (:mod:`.validate`, :mod:`.parse`)
+    validator: Validator | None = field(default=None, repr=False)
+    finder: FieldMapFinder | None = field(default=None, repr=False)
+    rows: RowMaker | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One local file to take through the pipeline."""
+
+    path: Path
+    #: the name it was received under (default: the file's own name)
+    original_name: str | None = None
+    #: sha256 of the bytes as received, before decryption (default: the file's)
+    received_sha256: str | None = None
+    #: the id of an earlier row of these same bytes this run replaces (reprocessing)
+    supersedes: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.original_name or self.path.name
+
+
+@dataclass
+class IngestResult:
+    """What became of one file (no values: counts, codes, checksums)."""
+
+    path: str
+    status: str
+    sha256: str
+    size: int
+    file_id: str | None = None
+    sets_accepted: int = 0
+    sets_rejected: int = 0
+    records: dict[str, int] = field(default_factory=dict)
+    acks: list[str] = field(default_factory=list)
+    note: str = ""
+    #: the acknowledgments made, for the caller to write or send
+    ack_texts: list[Ack] = field(default_factory=list, repr=False)
+    #: who made the rows: "" this process, "forked" or "spawned" a record worker
+    record_worker: str = ""
+    #: the earlier row of the same file this run replaces, and how many of its record
+    #: rows were deleted, per table
+    supersedes: str | None = None
+    replaced: dict[str, int] = field(default_factory=dict)
+
+    def facts(self) -> list[str]:
+        """Checksum, size and sets, as the summary lines give them."""
+        return [
+            f"sha256 {self.sha256[:16]}",
+            f"{self.size} bytes",
+            f"sets {self.sets_accepted} accepted, {self.sets_rejected} rejected",
+        ]
+
+    def line(self) -> str:
+        """The one summary line `edi ingest` prints."""
+        parts = [f"{self.path}: {self.status}", *self.facts()]
+        if self.records:
+            parts.append(record_counts(self.records))
+        if self.acks:
+            parts.append("acks " + " ".join(self.acks))
+        if self.note:
+            parts.append(self.note)
+        return "; ".join(parts)
+
+
+def record_counts(counts: Mapping[str, int]) -> str:
+    """``2 claim, 5 service_line``: a count per record type, by type ("" for none)."""
+    return ", ".join(f"{n} {t}" for t, n in sorted(counts.items()))
+
+
+__all__ = [
+    "AuditSink",
+    "Incoming",
+    "IngestResult",
+    "Policy",
+    "Progress",
+    "Wiring",
+    "record_counts",
+]

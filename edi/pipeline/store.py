@@ -1,0 +1,176 @@
+"""Stage: store. Archive the original encrypted, then write the file's rows and its audit
+entry in one database transaction: a crash at any point leaves all of them or none.
+
+The original's archive file (``<file id>.x12.enc``) is written before the transaction, so
+a rejected file is never lost; one whose transaction never committed names no row and is
+removed here on error, or later (:func:`edi.store.write.orphan_archives`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO, cast
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from edi.parsers.acks import Ack
+from edi.pipeline import acknowledge as ack_stage
+from edi.pipeline.context import Incoming, IngestResult, Policy, Wiring
+from edi.pipeline.parse import normalizer, row_maker
+from edi.pipeline.record_worker import CountingReader, RecordWorker
+from edi.pipeline.validate import Verdict, envelope_rows, error_summary
+from edi.store.crypto import FieldCipher
+from edi.store.rows import ConnectionSink, SetKey
+from edi.store.write import (
+    archive_original,
+    insert_acknowledgments,
+    insert_envelopes,
+    insert_file,
+    insert_records,
+    large_page_cache,
+    link_superseded,
+    set_kinds,
+    supersede,
+)
+
+
+class StoredFirst(Exception):
+    """Another worker stored the same bytes first (the unique sha256 said so)."""
+
+
+def store(
+    wiring: Wiring,
+    policy: Policy,
+    incoming: Incoming,
+    out: IngestResult,
+    verdict: Verdict,
+    acks: list[Ack],
+    *,
+    seed: bytes,
+    worker: RecordWorker | None,
+) -> None:
+    """Archive and write the file (see the module docstring); ``out`` gets the counts.
+
+    Raises :class:`StoredFirst` when a concurrent ingest committed the same bytes first.
+    """
+    file_id = cast(str, out.file_id)
+    archive = archive_original(incoming.path, wiring.archive_dir, file_id, wiring.ring)
+    try:
+        with wiring.engine.begin() as conn:
+            if out.supersedes is not None:  # first: it releases the sha256's uniqueness
+                out.replaced = supersede(conn, out.supersedes)
+            insert_file(conn, _file_row(wiring, policy, incoming, out, verdict, archive))
+            if out.supersedes is not None:
+                link_superseded(conn, out.supersedes, file_id)
+            set_rows = insert_envelopes(conn, file_id, envelope_rows(verdict), seed)
+            insert_acknowledgments(conn, FieldCipher(wiring.ring), file_id, ack_stage.stored(acks))
+            if set_rows:
+                out.records = (
+                    _worker_records(wiring, conn, worker, set_rows, out.size)
+                    if worker is not None
+                    else _records(wiring, conn, incoming.path, out, set_rows)
+                )
+            wiring.audit.append(
+                _action(out, verdict),
+                _entry(policy, incoming, out),
+                out.status,
+                operator=wiring.operator,
+                connection=conn,
+            )
+    except IntegrityError as exc:
+        archive.unlink(missing_ok=True)
+        raise StoredFirst from exc
+    except BaseException:
+        archive.unlink(missing_ok=True)
+        raise
+
+
+def _file_row(
+    wiring: Wiring,
+    policy: Policy,
+    incoming: Incoming,
+    out: IngestResult,
+    verdict: Verdict,
+    archive: Path,
+) -> dict[str, object]:
+    return {
+        "id": out.file_id,
+        "partner": policy.partner,
+        "original_name": incoming.name,
+        "received_sha256": incoming.received_sha256 or out.sha256,
+        "sha256": out.sha256,
+        "size": out.size,
+        "status": out.status,
+        "error_summary": error_summary(verdict),
+        "sets_accepted": out.sets_accepted,
+        "sets_rejected": out.sets_rejected,
+        "archive_name": archive.name,
+        "archive_key_id": wiring.ring.primary.id,
+        "stored_at": datetime.now(UTC),
+        "supersedes": out.supersedes,
+    }
+
+
+def _records(
+    wiring: Wiring,
+    conn: Connection,
+    source: Path,
+    out: IngestResult,
+    set_rows: dict[SetKey, str],
+) -> dict[str, int]:
+    """Make and write the records of the accepted sets in this process."""
+    with CountingReader(source.open("rb"), out.size, wiring.progress) as stream:
+        records = normalizer(wiring)(cast(BinaryIO, stream), str(source), out.sha256)
+        return insert_records(conn, row_maker(wiring), cast(str, out.file_id), set_rows, records)
+
+
+def _worker_records(
+    wiring: Wiring,
+    conn: Connection,
+    worker: RecordWorker,
+    set_rows: dict[SetKey, str],
+    size: int,
+) -> dict[str, int]:
+    """Write the record worker's rows of the accepted sets."""
+    progress = wiring.progress
+    with large_page_cache(conn):
+        counts, kinds = worker.store(
+            ConnectionSink(conn),
+            conn.dialect,
+            set(set_rows.values()),
+            None if progress is None else (lambda done: progress(done, size)),
+        )
+    set_kinds(conn, kinds)
+    if progress is not None:
+        progress(size, size)
+    return counts
+
+
+def _action(out: IngestResult, verdict: Verdict) -> str:
+    if out.supersedes is not None:
+        return "file.reprocessed"
+    return "file.stored" if verdict.accepted else "file.rejected"
+
+
+def _entry(policy: Policy, incoming: Incoming, out: IngestResult) -> Mapping[str, object]:
+    """The file's audit entry: ids, checksum, counts (never a value)."""
+    entry: dict[str, object] = {
+        "file_id": out.file_id,
+        "name": incoming.name,
+        "sha256": out.sha256,
+        "size": out.size,
+        "partner": policy.partner,
+        "sets_accepted": out.sets_accepted,
+        "sets_rejected": out.sets_rejected,
+        "records": out.records,
+        "acks": out.acks,
+    }
+    if out.supersedes is not None:
+        entry.update(supersedes=out.supersedes, replaced=out.replaced)
+    return entry
+
+
+__all__ = ["StoredFirst", "store"]
