@@ -452,15 +452,16 @@ def defaults(model: type[BaseModel]) -> dict[str, Any]:
 @dataclass
 class Checked:
     """A configuration validated table by table: the typed tables, and the problems of the
-    others (one line each). ``unknown`` holds the problems every command refuses at load
-    (unknown tables and keys); a wrong value is refused by whatever reads its table."""
+    others (table -> one line per problem). ``unknown`` repeats the problems every command
+    refuses at load (unknown tables and keys); a wrong value is refused by whatever reads
+    its table."""
 
     tables: dict[str, Any] = field(default_factory=dict)
     problems: dict[str, list[str]] = field(default_factory=dict)
     unknown: list[str] = field(default_factory=list)
 
     def all_problems(self) -> list[str]:
-        return [*self.unknown, *(p for lines in self.problems.values() for p in lines)]
+        return [p for lines in self.problems.values() for p in lines]
 
 
 def _table_label(loc: tuple[Any, ...], model: type[BaseModel]) -> tuple[str, str | None, Any]:
@@ -566,13 +567,13 @@ def check(
     for name, value in data.items():
         if name not in fields:
             where = origin(name, None)
-            kind = "table" if isinstance(value, dict) else "key"
-            out.unknown.append(
-                f"{where}: unknown {kind} [{name}] (known tables: {', '.join(known_keys(Config))})"
-                if kind == "table"
-                else f"{where}: unknown top-level key {name!r} (known tables: "
-                f"{', '.join(known_keys(Config))})"
-            )
+            known = ", ".join(known_keys(Config))
+            if isinstance(value, dict):
+                line = f"{where}: unknown table [{name}] (known tables: {known})"
+            else:
+                line = f"{where}: unknown top-level key {name!r} (known tables: {known})"
+            out.problems[name] = [line]
+            out.unknown.extend(out.problems[name])
             continue
         model = _model_of(fields[name].annotation)
         assert model is not None
@@ -586,10 +587,9 @@ def check(
                 table, key, where_model = _table_label(loc, Config)
                 second = loc[1] if len(loc) > 1 and not isinstance(loc[1], int) else None
                 line = f"{origin(name, second)}: [{table}]: {_phrase(error, key, where_model)}"
+                out.problems.setdefault(name, []).append(line)
                 if error["type"] == "extra_forbidden":
                     out.unknown.append(line)
-                else:
-                    out.problems.setdefault(name, []).append(line)
     for name, info in fields.items():
         if name not in out.tables and name not in out.problems and name not in data:
             default = info.default
