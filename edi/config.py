@@ -105,7 +105,7 @@ class Settings:
         problems = self.checked.problems.get(name)
         if problems:
             raise ConfigError("\n".join(problems))
-        return self.checked.tables[name]
+        return self.checked.table(name)
 
     @property
     def database(self) -> DatabaseTable:

@@ -31,7 +31,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import PydanticUndefined
 
 from edi.transport.pgp import normalize_fingerprint
 
@@ -389,14 +388,14 @@ class OurPgpTable(Table):
 class Config(Table):
     """The whole configuration: one field per table (the source of :func:`tables`)."""
 
-    database: DatabaseTable = DatabaseTable()
-    keys: KeysTable = KeysTable()
-    audit: AuditTable = AuditTable()
-    ingest: IngestTable = IngestTable()
-    flows: FlowsTable = FlowsTable()
+    database: DatabaseTable = Field(default_factory=DatabaseTable)
+    keys: KeysTable = Field(default_factory=KeysTable)
+    audit: AuditTable = Field(default_factory=AuditTable)
+    ingest: IngestTable = Field(default_factory=IngestTable)
+    flows: FlowsTable = Field(default_factory=FlowsTable)
     roles: RolesTable | None = None
     pgp: OurPgpTable | None = None
-    partners: PartnersTable = PartnersTable()
+    partners: PartnersTable = Field(default_factory=PartnersTable)
 
 
 # --- walking the model -----------------------------------------------------------------
@@ -459,6 +458,14 @@ class Checked:
     tables: dict[str, Any] = field(default_factory=dict)
     problems: dict[str, list[str]] = field(default_factory=dict)
     unknown: list[str] = field(default_factory=list)
+
+    def table(self, name: str) -> Any:
+        """The typed table ``name``: as validated, or its defaults when absent."""
+        if name not in self.tables:
+            info = Config.model_fields[name]
+            factory = info.default_factory
+            self.tables[name] = factory() if factory else info.default  # type: ignore[call-arg]
+        return self.tables[name]
 
     def all_problems(self) -> list[str]:
         return [p for lines in self.problems.values() for p in lines]
@@ -590,10 +597,6 @@ def check(
                 out.problems.setdefault(name, []).append(line)
                 if error["type"] == "extra_forbidden":
                     out.unknown.append(line)
-    for name, info in fields.items():
-        if name not in out.tables and name not in out.problems and name not in data:
-            default = info.default
-            out.tables[name] = default if default is not PydanticUndefined else None
     return out
 
 

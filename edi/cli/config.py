@@ -44,6 +44,7 @@ def run_check(ctx: click.Context, path: str | None = None) -> int:
     the exit status (0 valid, 1 not)."""
     from edi.config import load_settings
     from edi.errors import ConfigError
+    from edi.store.session import masked_url
 
     root = ctx.find_root().obj or {}
     try:
@@ -75,17 +76,6 @@ def run_check(ctx: click.Context, path: str | None = None) -> int:
         f"{len(partners)} partner(s) configured: {', '.join(partners) or 'none'}; no problems found"
     )
     return 0
-
-
-def masked_url(url: str) -> str:
-    """A database URL with its password masked."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "(unparsable database URL)"
 
 
 def _files(conf: Any) -> str:
@@ -125,11 +115,11 @@ def _state(problems: list[str]) -> str:
 
 
 def _deprecated(conf: Any) -> list[str]:
-    if "flows" not in conf.checked.tables:
+    if "flows" not in conf.options or conf.checked.problems.get("flows"):
         return []
     return [
         f"{conf.origin('flows', old)}: [flows] {old} is deprecated: rename it {new}"
-        for old, new in conf.checked.tables["flows"].deprecated_keys
+        for old, new in conf.flows.deprecated_keys
     ]
 
 
@@ -169,4 +159,4 @@ def _references(conf: Any) -> list[str]:
     return problems
 
 
-__all__ = ["config_group", "masked_url", "run_check"]
+__all__ = ["config_group", "run_check"]
