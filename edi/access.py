@@ -119,17 +119,16 @@ class Access:
 
 
 def parse_roles(table: Any) -> dict[str, frozenset[str]]:
-    """``[roles]`` as role -> users, checked: known roles, lists of user names."""
+    """``[roles]`` as role -> users, checked by :class:`edi.settings.RolesTable`: known
+    roles, lists of user names."""
+    from edi.settings import check
+
     if not isinstance(table, Mapping):
         raise ConfigError('[roles] must be a table: role = ["user", ...]')
-    out: dict[str, frozenset[str]] = {}
-    for role, users in table.items():
-        if role not in ROLES:
-            raise ConfigError(f"[roles]: unknown role {role!r} (known: {', '.join(ROLES)})")
-        if not isinstance(users, list) or not all(isinstance(u, str) and u.strip() for u in users):
-            raise ConfigError(f"[roles] {role}: expected a list of OS user names")
-        out[role] = frozenset(u.strip() for u in users)
-    return out
+    checked = check({"roles": table}, base=Path.cwd(), origin=lambda *_: "configuration")
+    if checked.all_problems():
+        raise ConfigError("\n".join(checked.all_problems()))
+    return dict(checked.tables["roles"].table())
 
 
 def roles_of(user: str, table: Mapping[str, Iterable[str]]) -> frozenset[str]:
@@ -139,9 +138,9 @@ def roles_of(user: str, table: Mapping[str, Iterable[str]]) -> frozenset[str]:
 def access_for(settings: Any, user: str | None = None) -> Access:
     """The roles of ``user`` (default: this process's OS user) under ``settings``."""
     user = user or os_user()
-    table = settings.options.get("roles")
+    table = settings.roles
     if table is not None:
-        return Access(user, roles_of(user, parse_roles(table)), configured=True)
+        return Access(user, roles_of(user, table.table()), configured=True)
     owner = _owns(settings.home)
     return Access(user, frozenset(ROLES) if owner else frozenset(), configured=False)
 

@@ -14,11 +14,24 @@ from __future__ import annotations
 import os
 import sys
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edi.errors import ConfigError
+
+if TYPE_CHECKING:
+    from edi.settings import (
+        AuditTable,
+        Checked,
+        DatabaseTable,
+        FlowsTable,
+        IngestTable,
+        KeysTable,
+        OurPgpTable,
+        PartnerTable,
+        RolesTable,
+    )
 
 APP = "edi"
 
@@ -42,12 +55,92 @@ def default_home() -> Path:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Resolved locations; build with :func:`load_settings`."""
+    """Resolved locations and the configuration; build with :func:`load_settings`.
+
+    ``options`` is the configuration as read (merged TOML); each table's typed, checked
+    values are attributes (``settings.flows.lease_ttl_seconds``, ``settings.partners``...,
+    models in :mod:`edi.settings`). Reading a table whose values are wrong raises the
+    :class:`~edi.errors.ConfigError` naming the file, the table and each key.
+    """
 
     home: Path
     config_path: Path | None
     database_url: str
     options: dict[str, Any]
+    #: (table, key) -> the file that set it (key None: the first file with the table)
+    origins: dict[tuple[str, str | None], Path] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    _checked: Checked | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def checked(self) -> Checked:
+        """The configuration validated table by table (done once, on first use)."""
+        if self._checked is None:
+            from edi.settings import check
+
+            found = check(self.options, base=self.config_base, origin=self.origin)
+            object.__setattr__(self, "_checked", found)
+        assert self._checked is not None
+        return self._checked
+
+    @property
+    def config_base(self) -> Path:
+        """The folder relative paths of the configuration start from (the folder itself
+        for a folder of files; the working directory without a configuration)."""
+        path = self.config_path
+        if path is None:
+            return Path.cwd()
+        return path if path.is_dir() else path.parent
+
+    def origin(self, table: str, key: str | None = None) -> str:
+        """The file that set ``[table] key`` (for messages)."""
+        found = self.origins.get((table, key)) or self.origins.get((table, None))
+        if found is not None:
+            return str(found)
+        return str(self.config_path) if self.config_path is not None else "configuration"
+
+    def table(self, name: str) -> Any:
+        """The typed table ``name``; ConfigError listing its problems when it has any."""
+        problems = self.checked.problems.get(name)
+        if problems:
+            raise ConfigError("\n".join(problems))
+        return self.checked.table(name)
+
+    @property
+    def database(self) -> DatabaseTable:
+        return self.table("database")  # type: ignore[no-any-return]
+
+    @property
+    def keys(self) -> KeysTable:
+        return self.table("keys")  # type: ignore[no-any-return]
+
+    @property
+    def audit(self) -> AuditTable:
+        return self.table("audit")  # type: ignore[no-any-return]
+
+    @property
+    def ingest(self) -> IngestTable:
+        return self.table("ingest")  # type: ignore[no-any-return]
+
+    @property
+    def flows(self) -> FlowsTable:
+        return self.table("flows")  # type: ignore[no-any-return]
+
+    @property
+    def roles(self) -> RolesTable | None:
+        """``[roles]``, or None when the configuration has no such table."""
+        return self.table("roles")  # type: ignore[no-any-return]
+
+    @property
+    def pgp(self) -> OurPgpTable | None:
+        """``[pgp]`` (our key), or None when absent."""
+        return self.table("pgp")  # type: ignore[no-any-return]
+
+    @property
+    def partners(self) -> dict[str, PartnerTable]:
+        """``[partners.NAME]`` tables by name (sorted)."""
+        return dict(sorted(self.table("partners").root.items()))
 
     @property
     def staging_dir(self) -> Path:
@@ -86,9 +179,11 @@ def _check_renamed(file: Path, data: dict[str, Any], seen: dict[tuple[str, str],
             )
 
 
-def _read_config(path: Path) -> dict[str, Any]:
+def _read_config(path: Path) -> tuple[dict[str, Any], dict[tuple[str, str | None], Path]]:
+    """The merged configuration, and which file set each (table, key)."""
     files = sorted(path.glob("*.toml")) if path.is_dir() else [path]
     merged: dict[str, Any] = {}
+    origins: dict[tuple[str, str | None], Path] = {}
     seen: dict[tuple[str, str], Path] = {}
     for file in files:
         try:
@@ -106,15 +201,24 @@ def _read_config(path: Path) -> dict[str, Any]:
                 merged[key] = {**merged[key], **value}
             else:
                 merged[key] = value
-    return merged
+            origins.setdefault((key, None), file)
+            if isinstance(value, dict):
+                origins.update({(key, sub): file for sub in value})
+    return merged, origins
 
 
 def load_settings(
     config: str | Path | None = None,
     database: str | None = None,
     env: dict[str, str] | None = None,
+    *,
+    refuse_unknown: bool = True,
 ) -> Settings:
-    """Resolve settings: explicit arguments, then environment, then defaults."""
+    """Resolve settings: explicit arguments, then environment, then defaults.
+
+    The configuration is validated here (:mod:`edi.settings`): an unknown table or key
+    raises :class:`ConfigError` at once, naming the file, the table and the key.
+    """
     env = dict(os.environ) if env is None else env
     home = Path(env["EDI_HOME"]).expanduser() if env.get("EDI_HOME") else default_home()
     config_path: Path | None
@@ -125,8 +229,22 @@ def load_settings(
     else:
         candidate = home / "edi.toml"
         config_path = candidate if candidate.exists() else None
-    options = _read_config(config_path) if config_path is not None else {}
-    url = database or env.get("EDI_DATABASE_URL") or options.get("database", {}).get("url")
+    options: dict[str, Any] = {}
+    origins: dict[tuple[str, str | None], Path] = {}
+    if config_path is not None:
+        options, origins = _read_config(config_path)
+    settings = Settings(home, config_path, "", options, origins)
+    # checked now: an unknown table or key is refused by every command; a wrong value by
+    # whatever reads its table (and by edi config check)
+    if options and refuse_unknown and settings.checked.unknown:
+        raise ConfigError("\n".join(settings.checked.unknown))
+    url = database or env.get("EDI_DATABASE_URL")
+    if not url and "database" in options:
+        try:
+            url = settings.database.url
+        except ConfigError:
+            if refuse_unknown:
+                raise  # else edi config check reports it
     if not url:
         url = f"sqlite:///{home / 'edi.sqlite3'}"
-    return Settings(home=home, config_path=config_path, database_url=url, options=options)
+    return Settings(home, config_path, url, options, origins, settings._checked)

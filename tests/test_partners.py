@@ -71,9 +71,8 @@ passphrase_env = "EDI_PGP_PASSPHRASE"
 def test_errors_name_the_partner_the_key_and_the_file(
     tmp_path: Path, body: str, message: str
 ) -> None:
-    s = settings_with(tmp_path, f"[partners.acme]\n{body}\n")
-    with pytest.raises(ConfigError) as caught:
-        load_partners(s)
+    with pytest.raises(ConfigError) as caught:  # unknown keys when loaded, values when read
+        load_partners(settings_with(tmp_path, f"[partners.acme]\n{body}\n"))
     text = str(caught.value)
     assert str(tmp_path / "edi.toml") in text and "partners.acme" in text
     assert message in text

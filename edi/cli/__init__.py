@@ -37,6 +37,7 @@ COMMANDS = {
     "search": "edi.cli.search:search_command",
     "report": "edi.cli.report:report_group",
     "whoami": "edi.cli.whoami:whoami_command",
+    "config": "edi.cli.config:config_group",
 }
 SHORT_HELP = {
     "inspect": "Show the envelopes and loop tree of X12 files.",
@@ -61,6 +62,7 @@ SHORT_HELP = {
     "search": "Find records by member id, SSN, claim id ... (blind indexes).",
     "report": "Operations reports: daily counts and amounts per partner and set.",
     "whoami": "Show this OS user's roles and what they allow.",
+    "config": "Check the configuration: every table and key, and what it resolves to.",
 }
 
 

@@ -116,7 +116,7 @@ class Reader:
             self.reason = text
         elif reason is not None:
             raise click.UsageError("--reason goes with --reveal")
-        store = open_store(self.settings)
+        store = open_store(self.settings, create=False)
         self.engine = store.engine
         self.ring = store.ring
         self.index = BlindIndex(store.ring)

@@ -50,45 +50,13 @@ def list_command() -> None:
 
 
 @partners_group.command("validate")
-def validate_command() -> None:
-    """Check the configuration of every partner; exit 1 naming the first error's key and file."""
-    from edi.partners import our_pgp
+@click.pass_context
+def validate_command(ctx: click.Context) -> None:
+    """Check the whole configuration, partners included: the same check as ``edi config
+    check`` (an alias kept for scripts); exit 1 listing each problem's file, table and key."""
+    from edi.cli.config import run_check
 
-    ctx = click.get_current_context()
-    conf, partners = _partners(ctx)
-    ours = our_pgp(conf)
-    problems = []
-    for p in partners.values():
-        for label, path in (
-            ("key_file", p.key_file),
-            ("pgp.public_key_file", p.pgp.public_key_file if p.pgp else None),
-        ):
-            if path is not None and not path.exists():
-                problems.append(f"{p.source}: [partners.{p.name}] {label}: {path} does not exist")
-        if p.transport == "local" and p.path is not None and not p.path.is_dir():
-            problems.append(f"{p.source}: [partners.{p.name}] path: {p.path} is not a folder")
-        if p.pgp is not None and p.pgp.encrypted != "never" and ours is None:
-            problems.append(
-                f"{p.source}: [partners.{p.name}.pgp] needs our key: [pgp] secret_key_file"
-            )
-        if (
-            p.transport == "sftp"
-            and not p.host_fingerprints
-            and not (p.known_hosts and p.known_hosts.exists())
-        ):
-            problems.append(
-                f"{p.source}: [partners.{p.name}] no host key pinned (host_fingerprints, or "
-                f"known_hosts {p.known_hosts}): run edi partners trust {p.name}"
-            )
-    if ours is not None and not ours.secret_key_file.exists():
-        problems.append(f"[pgp] secret_key_file: {ours.secret_key_file} does not exist")
-    for problem in problems:
-        click.echo(problem, err=True)
-    if problems:
-        raise SystemExit(1)
-    click.echo(
-        f"{len(partners)} partner(s) configured: {', '.join(partners) or 'none'}; no problems found"
-    )
+    raise SystemExit(run_check(ctx))
 
 
 @partners_group.command("check")

@@ -68,7 +68,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from edi.errors import KeyRingError
+from edi.errors import ConfigError, KeyRingError
 
 if TYPE_CHECKING:
     from edi.config import Settings
@@ -221,35 +221,30 @@ class EnvKek(LocalKek):
         super().__init__(key, source=f"${name}")
 
 
-def _keys_options(settings: Settings) -> dict[str, Any]:
-    options = settings.options.get("keys", {})
-    if not isinstance(options, dict):
-        raise KeyRingError("configuration: [keys] must be a table")
-    return options
+def _keys_table(settings: Settings) -> Any:
+    """``[keys]``, typed (:class:`edi.settings.KeysTable`); its problems as a KeyRingError."""
+    try:
+        return settings.keys
+    except ConfigError as exc:
+        raise KeyRingError(str(exc)) from None
 
 
 def default_kek_path(settings: Settings) -> Path | None:
     """The embedded default KEK file, or None when the configuration names a KEK source."""
-    options = _keys_options(settings)
-    if options.get("kek_file") or options.get("kek_env"):
+    keys = _keys_table(settings)
+    if keys.kek_file is not None or keys.kek_env is not None:
         return None
     return settings.home / "kek"
 
 
 def kek_from_settings(settings: Settings) -> KeyEncryptionKey:
-    """The KEK the configuration names: ``keys.kek_file``, ``keys.kek_env``, or the default."""
-    options = _keys_options(settings)
-    kek_file, kek_env = options.get("kek_file"), options.get("kek_env")
-    if kek_file and kek_env:
-        raise KeyRingError("configuration: set only one of keys.kek_file and keys.kek_env")
-    if kek_env:
-        return EnvKek(str(kek_env))
-    if kek_file:
-        path = Path(str(kek_file)).expanduser()
-        if not path.is_absolute() and settings.config_path is not None:
-            base = settings.config_path
-            path = (base if base.is_dir() else base.parent) / path
-        return FileKek(path)
+    """The KEK the configuration names: ``keys.kek_file`` (relative to the configuration's
+    folder), ``keys.kek_env``, or the default; never both (refused)."""
+    keys = _keys_table(settings)
+    if keys.kek_env is not None:
+        return EnvKek(keys.kek_env)
+    if keys.kek_file is not None:
+        return FileKek(keys.kek_file)
     return FileKek(settings.home / "kek")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, inspect, text
@@ -54,13 +55,52 @@ def _at_newest(engine: Engine) -> bool:
     return found == SCHEMA_REVISION
 
 
-def open_store(settings: Settings, *, keys: bool = True) -> Store:
-    """The engine (schema checked, created when the database is new) and the key ring."""
-    settings.ensure_home()
+def masked_url(url: str) -> str:
+    """A database URL fit to print: its password masked."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparsable database URL)"
+
+
+def _no_store(where: object) -> ConfigError:
+    return ConfigError(f"no store at {where}: run edi ingest or edi db upgrade first")
+
+
+def _refuse_missing(settings: Settings) -> None:
+    """A read-only command's checks, before anything is opened: the data directory and an
+    SQLite database file exist (opening a missing SQLite file would create it)."""
+    from sqlalchemy.engine import make_url
+
+    if not settings.home.is_dir():
+        raise _no_store(f"{settings.home} (EDI_HOME does not exist)")
+    url = make_url(settings.database_url)
+    database = url.database
+    sqlite_file = url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:")
+    if sqlite_file and not Path(str(database)).is_file():
+        raise _no_store(database)
+
+
+def open_store(settings: Settings, *, keys: bool = True, create: bool = True) -> Store:
+    """The engine (schema checked, created when the database is new) and the key ring.
+
+    ``create=False``, for commands that only read: nothing is created (no data directory,
+    no database, no schema); a missing or empty store is a :class:`ConfigError` naming it.
+    """
+    if create:
+        settings.ensure_home()
+    else:
+        _refuse_missing(settings)
     sweep(settings.home)  # plaintext a killed reprocess left behind
     engine = make_engine(settings.database_url)
     if not _at_newest(engine):
-        ensure_schema(engine)
+        if not create and not inspect(engine).get_table_names():
+            engine.dispose()
+            raise _no_store(masked_url(settings.database_url))
+        ensure_schema(engine)  # creates the schema of an empty database only
     ring = None
     if keys:
         from edi.store.keys import open_keyring
@@ -69,4 +109,4 @@ def open_store(settings: Settings, *, keys: bool = True) -> Store:
     return Store(engine, ring)
 
 
-__all__ = ["SCHEMA_REVISION", "Store", "ensure_schema", "open_store"]
+__all__ = ["SCHEMA_REVISION", "Store", "ensure_schema", "masked_url", "open_store"]
