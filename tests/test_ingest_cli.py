@@ -122,12 +122,11 @@ def test_installed_executable(env: dict[str, str]):
 )
 def test_the_ingest_workers_setting(tmp_path: Path, setting: str, workers: int | None):
     from edi.config import load_settings
-    from edi.pipeline.bootstrap import workers_setting
 
     config = tmp_path / "edi.toml"
     config.write_text(f"[ingest]\n{setting}\n")
     settings = load_settings(env={"EDI_HOME": str(tmp_path / "home"), "EDI_CONFIG": str(config)})
-    assert workers_setting(settings) == workers
+    assert settings.ingest.worker_count == workers
 
 
 @pytest.mark.parametrize("value", ["3", "0", '"two"', "true"])
@@ -139,7 +138,7 @@ def test_a_bad_ingest_workers_setting_is_refused(env: dict[str, str], tmp_path: 
     result = run(env, "ingest", str(SAMPLES / "837D-dental-claim.x12"))
     assert result.exit_code == 1 and result.exception is not None, result.output
     assert isinstance(result.exception, SystemExit)  # a message, not a traceback
-    assert f'{config}: [ingest] workers is "auto", 1 or 2' in result.output
+    assert f'{config}: [ingest]: workers is "auto", 1 or 2' in result.output
     assert "stored" not in result.output
 
 

@@ -36,9 +36,8 @@ def run_command(name: str | None) -> None:
         partner(conf, name)
     elif not load_partners(conf):
         raise click.ClickException("no partners in the configuration ([partners.NAME])")
-    from edi.store.leases import ttl_from
 
-    ttl_from(conf.options, conf.config_path or "the configuration")
+    conf.table("flows")  # a bad [flows] table is refused before the run starts
 
     from edi.flows.deploy import config_parameter
     from edi.flows.exchange import NOT_OK, environment, run_now, summary_line

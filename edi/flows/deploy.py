@@ -53,9 +53,8 @@ def plan(settings: Settings, *, work_pool: str | None = None) -> Plan:
     """One deployment of ``exchange`` per scheduled partner (see the module docstring)."""
     from edi.flows.exchange import exchange
     from edi.partners import load_partners
-    from edi.store.leases import ttl_from
 
-    ttl_from(settings.options, settings.config_path or "the configuration")
+    settings.table("flows")  # a bad [flows] table is refused before anything is deployed
     config = config_parameter(settings)
     out = Plan()
     for name, p in load_partners(settings).items():

@@ -236,7 +236,7 @@ def notify_failure(flow: Any, flow_run: Any, state: Any) -> None:
     parameters = dict(getattr(flow_run, "parameters", None) or {})
     try:
         settings = load_settings(parameters.get("config"))
-        command = settings.options.get("flows", {}).get("on_failure")
+        command = settings.flows.on_failure
     except EdiError as exc:
         logger.warning("failure hook: configuration unreadable: %s", exc)
         return

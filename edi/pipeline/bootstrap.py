@@ -20,9 +20,6 @@ from edi.pipeline.context import AuditSink, Policy, Progress, Wiring
 from edi.store.sequence import StoreControlNumbers
 from edi.store.session import Store
 
-#: audit checkpoint interval, in entries, when ``[audit] checkpoint_every`` is not set
-CHECKPOINT_EVERY = 1000
-
 
 def wiring(
     settings: Settings,
@@ -44,7 +41,6 @@ def wiring(
     own audit log, archive folder and numbers."""
     if store.ring is None:
         raise ConfigError("the pipeline needs the store's key ring")
-    every = settings.options.get("audit", {}).get("checkpoint_every", CHECKPOINT_EVERY)
     return Wiring(
         store.engine,
         store.ring,
@@ -55,23 +51,11 @@ def wiring(
             store.engine, legacy_file=settings.home / "ack-control-number"
         ).next_isa,
         operator=operator,
-        checkpoint_every=int(every),
-        workers=workers if workers is not None else workers_setting(settings),
+        checkpoint_every=settings.audit.checkpoint_every,
+        workers=workers if workers is not None else settings.ingest.worker_count,
         field_maps=field_maps,
         progress=progress,
     )
-
-
-def workers_setting(settings: Settings) -> int | None:
-    """``[ingest] workers``: ``"auto"`` (the default) -> None (the ingest decides per file),
-    1 (never a record worker) or 2 (a record worker for every file: forked, or spawned
-    where other threads run)."""
-    value = settings.options.get("ingest", {}).get("workers", "auto")
-    if value == "auto":
-        return None
-    if type(value) is int and value in (1, 2):
-        return value
-    raise ConfigError(f'{settings.config_path}: [ingest] workers is "auto", 1 or 2, not {value!r}')
 
 
 def policy(
@@ -94,4 +78,4 @@ def policy(
     )
 
 
-__all__ = ["CHECKPOINT_EVERY", "policy", "wiring", "workers_setting"]
+__all__ = ["policy", "wiring"]

@@ -73,11 +73,9 @@ class ExchangeRun:
         self.engine = wiring.engine
         self.flow_run_id = flow_run_id
         self.worker = leases.worker_id(flow_run_id)
-        self.ttl = leases.ttl_from(settings.options, settings.config_path or "the configuration")
-        if leases.OLD_TTL_KEY in settings.options.get("flows", {}):
-            _log.warning(
-                "[flows] %s is deprecated: rename it %s", leases.OLD_TTL_KEY, leases.TTL_KEY
-            )
+        self.ttl = settings.flows.lease_ttl_seconds
+        for old, new in settings.flows.deprecated_keys:
+            _log.warning("[flows] %s is deprecated: rename it %s", old, new)
         self.ack_dir = transfer.staging / "acks"
         self.ack_dir.mkdir(mode=0o700, exist_ok=True)
         #: local ack path -> remote path, for acks already sent (a retried step skips them)
