@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import click
 
-from edi.cli import EdiGroup
-from edi.cli.analyst import Listing, listing_options, parse_amount, parse_day
+from edi.cli import EdiGroup, filters
+from edi.cli.analyst import Listing, listing_options, parse_amount
 
 COLUMNS = (
     "id",
@@ -32,12 +32,9 @@ def claims_group() -> None:
 
 
 @claims_group.command("list")
-@click.option("--partner", help="Only this partner's claims.")
+@filters.partner("claims")
 @click.option("--kind", type=click.Choice(["837P", "837I", "837D"], case_sensitive=False))
-@click.option(
-    "--from", "date_from", callback=parse_day, help="Service date on or after (YYYY-MM-DD)."
-)
-@click.option("--to", "date_to", callback=parse_day, help="Service date on or before (YYYY-MM-DD).")
+@filters.days("Service date")
 @click.option("--payer", help="Payer id (2010BB NM109).")
 @click.option("--billing-npi", help="Billing provider NPI.")
 @click.option(
@@ -47,7 +44,7 @@ def claims_group() -> None:
 )
 @click.option("--min-charge", callback=parse_amount, help="Total charge at least.")
 @click.option("--max-charge", callback=parse_amount, help="Total charge at most.")
-@click.option("--file", "file_id", help="Only the claims of this file (id or prefix).")
+@filters.file("claims")
 @listing_options("-received", reveal=True)
 def claims_list(
     listing: Listing,

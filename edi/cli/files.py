@@ -8,9 +8,10 @@ from typing import Any
 
 import click
 
-from edi.cli import EdiGroup
-from edi.cli.analyst import Listing, listing_options, parse_time
+from edi.cli import EdiGroup, filters
+from edi.cli.analyst import Listing, listing_options
 from edi.cli.output import emit_detail, emit_rows
+from edi.cli.validate import ack_dir_option, write_ack
 
 FILE_COLUMNS = (
     "id",
@@ -48,13 +49,14 @@ def files_group() -> None:
 
 
 @files_group.command("list")
-@click.option("--partner", help="Only this partner's files.")
+@filters.partner("files")
 @click.option(
     "--status", type=click.Choice(["stored", "rejected", "superseded", "duplicate", "received"])
 )
 @click.option("--name", help="File names containing this text.")
-@click.option("--since", callback=parse_time, help="Received at or after (ISO date or time, UTC).")
-@click.option("--until", callback=parse_time, help="Received before (ISO date or time, UTC).")
+@filters.received(
+    "Received at or after (ISO date or time, UTC).", "Received before (ISO date or time, UTC)."
+)
 @listing_options("-received")
 def files_list(
     listing: Listing,
@@ -100,10 +102,8 @@ def _operator_store(ctx: click.Context) -> tuple[Any, Any]:
     is_flag=True,
     help="Validate and count what would be stored; change nothing (no audit entry).",
 )
-@click.option(
-    "--ack-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Also write the new TA1/999 acknowledgments here (they are not sent to the partner).",
+@ack_dir_option(
+    "Also write the new TA1/999 acknowledgments here (they are not sent to the partner)."
 )
 @click.option(
     "--allow-duplicate-interchange",
@@ -134,7 +134,6 @@ def files_reprocess(
     --dry-run, would be) rejected.
     """
     from edi.audit.chain import Operator
-    from edi.cli.validate import write_ack
     from edi.store.reprocess import reprocess
 
     conf, store = _operator_store(ctx)
@@ -192,13 +191,12 @@ def transactions_group() -> None:
 
 
 @transactions_group.command("list")
-@click.option("--file", "file_id", help="Only the sets of this file (id or prefix).")
-@click.option("--partner", help="Only this partner's sets.")
+@filters.file("sets")
+@filters.partner("sets")
 @click.option("--set", "set_id", help="Set id (834, 835, 837) or kind (837P, 837I, 837D).")
 @click.option("--version", help="Guide versions containing this text (e.g. X222A1).")
 @click.option("--status", help="accepted, rejected, or a 999 code (A, E, R).")
-@click.option("--since", callback=parse_time, help="File received at or after (ISO, UTC).")
-@click.option("--until", callback=parse_time, help="File received before (ISO, UTC).")
+@filters.received("File received at or after (ISO, UTC).", "File received before (ISO, UTC).")
 @listing_options("-received")
 def transactions_list(
     listing: Listing,

@@ -6,8 +6,8 @@ from datetime import date
 
 import click
 
-from edi.cli import EdiGroup
-from edi.cli.analyst import Listing, listing_options, parse_day
+from edi.cli import EdiGroup, filters
+from edi.cli.analyst import Listing, listing_options
 
 COLUMNS = (
     "id",
@@ -29,19 +29,14 @@ def members_group() -> None:
 
 
 @members_group.command("list")
-@click.option("--partner", help="Only this partner's members.")
+@filters.partner("members")
 @click.option(
     "--maintenance", help="INS03 maintenance type (001 change, 021 add, 024 cancel, 030 audit)."
 )
 @click.option("--line", "insurance_line", help="Coverage line (HD03: HLT, DEN, VIS, ...).")
-@click.option(
-    "--effective-from", callback=parse_day, help="Coverage begins on or after (YYYY-MM-DD)."
-)
-@click.option(
-    "--effective-to", callback=parse_day, help="Coverage begins on or before (YYYY-MM-DD)."
-)
+@filters.days("Coverage begins", ("--effective-from",), ("--effective-to",))
 @click.option("--subscribers", is_flag=True, help="Subscribers only, no dependents.")
-@click.option("--file", "file_id", help="Only the members of this file (id or prefix).")
+@filters.file("members")
 @listing_options("-received", reveal=True)
 def members_list(
     listing: Listing,

@@ -6,8 +6,8 @@ from datetime import date
 
 import click
 
-from edi.cli import EdiGroup
-from edi.cli.analyst import Listing, listing_options, parse_day
+from edi.cli import EdiGroup, filters
+from edi.cli.analyst import Listing, listing_options
 
 COLUMNS = (
     "id",
@@ -30,13 +30,12 @@ def payments_group() -> None:
 
 
 @payments_group.command("list")
-@click.option("--partner", help="Only this partner's payments.")
+@filters.partner("payments")
 @click.option("--payer", help="Payer id.")
 @click.option("--payee-npi", help="Payee NPI.")
 @click.option("--trace", help="EFT or check trace number (TRN02).")
-@click.option("--from", "date_from", callback=parse_day, help="Paid on or after (YYYY-MM-DD).")
-@click.option("--to", "date_to", callback=parse_day, help="Paid on or before (YYYY-MM-DD).")
-@click.option("--file", "file_id", help="Only the payments of this file (id or prefix).")
+@filters.days("Paid")
+@filters.file("payments")
 @listing_options("-received")
 def payments_list(
     listing: Listing,

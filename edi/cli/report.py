@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from edi.cli import EdiGroup
-from edi.cli.analyst import Listing, listing_options, parse_time
+from edi.cli import EdiGroup, filters
+from edi.cli.analyst import Listing, listing_options
 
 COLUMNS = (
     "day",
@@ -29,10 +29,9 @@ def report_group() -> None:
 
 
 @report_group.command("daily")
-@click.option(
-    "--since", callback=parse_time, help="From this date or time (UTC) [default: 24 hours ago]."
+@filters.received(
+    "From this date or time (UTC) [default: 24 hours ago].", "Up to this date or time (UTC)."
 )
-@click.option("--until", callback=parse_time, help="Up to this date or time (UTC).")
 @listing_options()
 def daily_command(listing: Listing, since: datetime | None, until: datetime | None) -> None:
     """Per day, partner and set kind: files, sets accepted and rejected, claims and charges,
