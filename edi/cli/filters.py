@@ -28,12 +28,10 @@ def days(
     """Two dates (YYYY-MM-DD) that ``what`` falls on or after, and on or before."""
 
     def wrap(func: Any) -> Any:
-        func = click.option(*end, callback=parse_day, help=f"{what} on or before (YYYY-MM-DD).")(
-            func
-        )
-        return click.option(*start, callback=parse_day, help=f"{what} on or after (YYYY-MM-DD).")(
-            func
-        )
+        for decls, side in ((end, "before"), (start, "after")):
+            text = f"{what} on or {side} (YYYY-MM-DD)."
+            func = click.option(*decls, callback=parse_day, help=text)(func)
+        return func
 
     return wrap
 
