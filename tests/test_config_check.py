@@ -135,9 +135,8 @@ def test_typed_tables_and_their_defaults(tmp_path: Path) -> None:
 
 
 def test_the_lease_time_default_is_the_leases_default() -> None:
-    from edi.store.leases import TTL_SECONDS
-
     from edi.settings import LEASE_TTL_SECONDS
+    from edi.store.leases import TTL_SECONDS
 
     assert TTL_SECONDS == LEASE_TTL_SECONDS
 

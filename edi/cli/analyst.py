@@ -4,11 +4,13 @@ Every command reads through a :class:`Reader`: it checks the OS user's role
 (:mod:`edi.access`), opens the store, and decodes rows masked, or whole when
 ``--reveal --reason`` is given by a user whose role allows it. A reveal is written to the
 audit chain (who, which rows, why) before anything is printed; if that entry cannot be
-written nothing is shown.
+written nothing is shown. A command declared with :func:`listing_options` gets its
+paging, reveal and format options as one :class:`Listing`, which prints what it reads.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -17,6 +19,7 @@ from typing import Any
 import click
 
 from edi.cli import settings
+from edi.cli.output import emit_detail, emit_rows, format_option
 
 #: shortest reason accepted for a reveal
 MIN_REASON = 8
@@ -159,6 +162,71 @@ class Reader:
         )
 
 
+class Listing:
+    """A listing or show command's paging, reveal and output format, and its reader (opened
+    when first used, so that a command's own usage errors come before the role checks)."""
+
+    def __init__(self, ctx: click.Context, options: dict[str, Any]) -> None:
+        """Take the shared options out of ``options``: what is left are the command's own."""
+        self.ctx = ctx
+        self.fmt: str = options.pop("fmt")
+        self.sort: str | None = options.pop("sort", None)
+        self.paging = (options.pop("limit", None), options.pop("offset", None))
+        self.reveal: bool = options.pop("reveal", False)
+        self.reason: str | None = options.pop("reason", None)
+
+    @functools.cached_property
+    def reader(self) -> Reader:
+        return Reader(self.ctx, reveal=self.reveal, reason=self.reason)
+
+    def rows(self, query: Callable[..., Any], *args: Any, columns: tuple[str, ...]) -> None:
+        """Print the rows ``query(engine, *args)`` returns, once a reveal of them is on
+        record; a paging command's query also gets ``page`` and (when given) ``sort``."""
+        from edi.query.base import Page
+
+        kwargs: dict[str, Any] = {}
+        if self.paging[0] is not None:
+            kwargs["page"] = Page(*self.paging)
+        if self.sort is not None:
+            kwargs["sort"] = self.sort
+        reader = self.reader
+        found = reader.run(query, reader.engine, *args, **kwargs)
+        reader.audit_reveal()
+        emit_rows(found, self.fmt, columns)
+
+    def detail(self, query: Callable[..., Any], *args: Any) -> None:
+        """Print the one object ``query(engine, *args)`` returns, once a reveal of it is on
+        record."""
+        reader = self.reader
+        found = reader.run(query, reader.engine, *args)
+        reader.audit_reveal()
+        emit_detail(found, self.fmt)
+
+
+def listing_options(
+    default_sort: str | None = None, *, reveal: bool = False
+) -> Callable[[Callable[..., Any]], Any]:
+    """The options every listing or show command shares, handed to it as its first
+    argument, a :class:`Listing`: ``--sort``, ``--offset`` and ``--limit`` when it pages
+    (``default_sort`` named in the help), ``--reveal`` and ``--reason`` when it can show
+    PHI, and ``--format``."""
+
+    def wrap(func: Callable[..., Any]) -> Any:
+        @functools.wraps(func)
+        def command(ctx: click.Context, /, **params: Any) -> Any:
+            listing = Listing(ctx, params)
+            return func(listing, **params)
+
+        decorated: Any = format_option(command)
+        if reveal:
+            decorated = reveal_options(decorated)
+        if default_sort is not None:
+            decorated = paging_options(default_sort)(decorated)
+        return click.pass_context(decorated)
+
+    return wrap
+
+
 def require(ctx: click.Context, permission: str) -> None:
     """Refuse the command unless the OS user's role allows ``permission``."""
     from edi.access import access_for
@@ -167,7 +235,9 @@ def require(ctx: click.Context, permission: str) -> None:
 
 
 __all__ = [
+    "Listing",
     "Reader",
+    "listing_options",
     "paging_options",
     "parse_amount",
     "parse_day",

@@ -7,9 +7,8 @@ from decimal import Decimal
 
 import click
 
-from edi.cli import EdiGroup
-from edi.cli.analyst import Reader, paging_options, parse_amount, parse_day, reveal_options
-from edi.cli.output import emit_detail, emit_rows, format_option
+from edi.cli import EdiGroup, filters
+from edi.cli.analyst import Listing, listing_options, parse_amount
 
 COLUMNS = (
     "id",
@@ -33,12 +32,9 @@ def claims_group() -> None:
 
 
 @claims_group.command("list")
-@click.option("--partner", help="Only this partner's claims.")
+@filters.partner("claims")
 @click.option("--kind", type=click.Choice(["837P", "837I", "837D"], case_sensitive=False))
-@click.option(
-    "--from", "date_from", callback=parse_day, help="Service date on or after (YYYY-MM-DD)."
-)
-@click.option("--to", "date_to", callback=parse_day, help="Service date on or before (YYYY-MM-DD).")
+@filters.days("Service date")
 @click.option("--payer", help="Payer id (2010BB NM109).")
 @click.option("--billing-npi", help="Billing provider NPI.")
 @click.option(
@@ -48,13 +44,10 @@ def claims_group() -> None:
 )
 @click.option("--min-charge", callback=parse_amount, help="Total charge at least.")
 @click.option("--max-charge", callback=parse_amount, help="Total charge at most.")
-@click.option("--file", "file_id", help="Only the claims of this file (id or prefix).")
-@paging_options("-received")
-@reveal_options
-@format_option
-@click.pass_context
+@filters.file("claims")
+@listing_options("-received", reveal=True)
 def claims_list(
-    ctx: click.Context,
+    listing: Listing,
     partner: str | None,
     kind: str | None,
     date_from: date | None,
@@ -65,22 +58,15 @@ def claims_list(
     min_charge: Decimal | None,
     max_charge: Decimal | None,
     file_id: str | None,
-    sort: str | None,
-    limit: int,
-    offset: int,
-    reveal: bool,
-    reason: str | None,
-    fmt: str,
 ) -> None:
     """List claims, PHI masked. Sort keys: received, charge, payer, npi, kind, lines, partner.
 
     A service date range matches the claim's own date or any of its lines' dates.
     """
-    from edi.query.base import Page
     from edi.query.claims import ClaimFilter, list_claims
     from edi.query.dates import span
 
-    reader = Reader(ctx, reveal=reveal, reason=reason)
+    reader = listing.reader
     service = reader.run(span, date_from, date_to)
     flt = ClaimFilter(
         partner=partner,
@@ -93,32 +79,15 @@ def claims_list(
         max_charge=max_charge,
         file_id=file_id,
     )
-    rows = reader.run(
-        list_claims,
-        reader.engine,
-        reader.decoder,
-        reader.index,
-        flt,
-        sort=sort,
-        page=Page(limit, offset),
-    )
-    reader.audit_reveal()
-    emit_rows(rows, fmt, COLUMNS)
+    listing.rows(list_claims, reader.decoder, reader.index, flt, columns=COLUMNS)
 
 
 @claims_group.command("show")
 @click.argument("claim_id")
-@reveal_options
-@format_option
-@click.pass_context
-def claims_show(
-    ctx: click.Context, claim_id: str, reveal: bool, reason: str | None, fmt: str
-) -> None:
+@listing_options(reveal=True)
+def claims_show(listing: Listing, claim_id: str) -> None:
     """One claim: header, parties, diagnoses, lines; and when an 835 pays it, the status
     of the claim and each line, adjustments (CARC/RARC) and patient responsibility."""
     from edi.query.claims import show_claim
 
-    reader = Reader(ctx, reveal=reveal, reason=reason)
-    detail = reader.run(show_claim, reader.engine, reader.decoder, claim_id)
-    reader.audit_reveal()
-    emit_detail(detail, fmt)
+    listing.detail(show_claim, listing.reader.decoder, claim_id)

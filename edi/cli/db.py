@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from edi.access import OPERATE
@@ -18,13 +20,10 @@ def db_group() -> None:
 @click.pass_context
 def init_command(ctx: click.Context) -> None:
     """Create the schema in an empty database (nothing to do when it is current)."""
-    require(ctx, OPERATE)
-    from edi.store.db import make_engine
     from edi.store.session import ensure_schema
 
-    conf = settings(ctx)
-    conf.ensure_home()
-    done = ensure_schema(make_engine(conf.database_url))
+    conf, engine = _engine(ctx)
+    done = ensure_schema(engine)
     click.echo(f"schema {done}: {_where(conf.database_url)}")
 
 
@@ -32,16 +31,23 @@ def init_command(ctx: click.Context) -> None:
 @click.pass_context
 def upgrade_command(ctx: click.Context) -> None:
     """Migrate the schema to the newest revision this edi knows."""
-    require(ctx, OPERATE)
-    from edi.store.db import make_engine
     from edi.store.migrate import current_revision, head_revision, upgrade
 
-    conf = settings(ctx)
-    conf.ensure_home()
-    engine = make_engine(conf.database_url)
+    conf, engine = _engine(ctx)
     before = current_revision(engine)
     upgrade(engine)
     click.echo(f"schema {before or 'none'} -> {head_revision(engine)}: {_where(conf.database_url)}")
+
+
+def _engine(ctx: click.Context) -> tuple[Any, Any]:
+    """The settings and an engine on the store (its home made), after the operator role
+    check."""
+    require(ctx, OPERATE)
+    from edi.store.db import make_engine
+
+    conf = settings(ctx)
+    conf.ensure_home()
+    return conf, make_engine(conf.database_url)
 
 
 def _where(url: str) -> str:

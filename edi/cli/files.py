@@ -8,9 +8,10 @@ from typing import Any
 
 import click
 
-from edi.cli import EdiGroup
-from edi.cli.analyst import Reader, paging_options, parse_time
-from edi.cli.output import emit_detail, emit_rows, format_option
+from edi.cli import EdiGroup, filters
+from edi.cli.analyst import Listing, listing_options
+from edi.cli.output import emit_detail, emit_rows
+from edi.cli.validate import ack_dir_option, write_ack
 
 FILE_COLUMNS = (
     "id",
@@ -48,48 +49,38 @@ def files_group() -> None:
 
 
 @files_group.command("list")
-@click.option("--partner", help="Only this partner's files.")
+@filters.partner("files")
 @click.option(
     "--status", type=click.Choice(["stored", "rejected", "superseded", "duplicate", "received"])
 )
 @click.option("--name", help="File names containing this text.")
-@click.option("--since", callback=parse_time, help="Received at or after (ISO date or time, UTC).")
-@click.option("--until", callback=parse_time, help="Received before (ISO date or time, UTC).")
-@paging_options("-received")
-@format_option
-@click.pass_context
+@filters.received(
+    "Received at or after (ISO date or time, UTC).", "Received before (ISO date or time, UTC)."
+)
+@listing_options("-received")
 def files_list(
-    ctx: click.Context,
+    listing: Listing,
     partner: str | None,
     status: str | None,
     name: str | None,
     since: datetime | None,
     until: datetime | None,
-    sort: str | None,
-    limit: int,
-    offset: int,
-    fmt: str,
 ) -> None:
     """List stored files, newest first. Sort keys: received, partner, name, size, status."""
-    from edi.query.base import Page
     from edi.query.files import FileFilter, list_files
 
-    reader = Reader(ctx)
     flt = FileFilter(partner=partner, status=status, since=since, until=until, name=name)
-    rows = reader.run(list_files, reader.engine, flt, sort=sort, page=Page(limit, offset))
-    emit_rows(rows, fmt, FILE_COLUMNS)
+    listing.rows(list_files, flt, columns=FILE_COLUMNS)
 
 
 @files_group.command("show")
 @click.argument("file_id")
-@format_option
-@click.pass_context
-def files_show(ctx: click.Context, file_id: str, fmt: str) -> None:
+@listing_options()
+def files_show(listing: Listing, file_id: str) -> None:
     """One file: checksums, interchanges, sets with their codes, acknowledgments sent."""
     from edi.query.files import show_file
 
-    reader = Reader(ctx)
-    emit_detail(reader.run(show_file, reader.engine, file_id), fmt)
+    listing.detail(show_file, file_id)
 
 
 def _operator_store(ctx: click.Context) -> tuple[Any, Any]:
@@ -111,10 +102,8 @@ def _operator_store(ctx: click.Context) -> tuple[Any, Any]:
     is_flag=True,
     help="Validate and count what would be stored; change nothing (no audit entry).",
 )
-@click.option(
-    "--ack-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Also write the new TA1/999 acknowledgments here (they are not sent to the partner).",
+@ack_dir_option(
+    "Also write the new TA1/999 acknowledgments here (they are not sent to the partner)."
 )
 @click.option(
     "--allow-duplicate-interchange",
@@ -145,7 +134,6 @@ def files_reprocess(
     --dry-run, would be) rejected.
     """
     from edi.audit.chain import Operator
-    from edi.cli.validate import write_ack
     from edi.pipeline.reprocess import reprocess
 
     conf, store = _operator_store(ctx)
@@ -203,18 +191,15 @@ def transactions_group() -> None:
 
 
 @transactions_group.command("list")
-@click.option("--file", "file_id", help="Only the sets of this file (id or prefix).")
-@click.option("--partner", help="Only this partner's sets.")
+@filters.file("sets")
+@filters.partner("sets")
 @click.option("--set", "set_id", help="Set id (834, 835, 837) or kind (837P, 837I, 837D).")
 @click.option("--version", help="Guide versions containing this text (e.g. X222A1).")
 @click.option("--status", help="accepted, rejected, or a 999 code (A, E, R).")
-@click.option("--since", callback=parse_time, help="File received at or after (ISO, UTC).")
-@click.option("--until", callback=parse_time, help="File received before (ISO, UTC).")
-@paging_options("-received")
-@format_option
-@click.pass_context
+@filters.received("File received at or after (ISO, UTC).", "File received before (ISO, UTC).")
+@listing_options("-received")
 def transactions_list(
-    ctx: click.Context,
+    listing: Listing,
     file_id: str | None,
     partner: str | None,
     set_id: str | None,
@@ -222,16 +207,10 @@ def transactions_list(
     status: str | None,
     since: datetime | None,
     until: datetime | None,
-    sort: str | None,
-    limit: int,
-    offset: int,
-    fmt: str,
 ) -> None:
     """List transaction sets. Sort keys: received, set, kind, status, errors, control."""
-    from edi.query.base import Page
     from edi.query.files import SetFilter, list_transactions
 
-    reader = Reader(ctx)
     flt = SetFilter(
         file_id=file_id,
         partner=partner,
@@ -241,28 +220,26 @@ def transactions_list(
         since=since,
         until=until,
     )
-    rows = reader.run(list_transactions, reader.engine, flt, sort=sort, page=Page(limit, offset))
-    emit_rows(rows, fmt, SET_COLUMNS)
+    listing.rows(list_transactions, flt, columns=SET_COLUMNS)
 
 
 @transactions_group.command("show")
 @click.argument("set_id")
-@format_option
-@click.pass_context
-def transactions_show(ctx: click.Context, set_id: str, fmt: str) -> None:
+@listing_options()
+def transactions_show(listing: Listing, set_id: str) -> None:
     """One set; a rejected set's errors with segment positions, loops and codes."""
     from edi.query.files import show_transaction
 
-    reader = Reader(ctx)
+    reader = listing.reader
     detail = reader.run(show_transaction, reader.engine, set_id)
-    if fmt == "table" and detail["error_list"]:
+    if listing.fmt == "table" and detail["error_list"]:
         errors = detail.pop("error_list")
-        emit_detail(detail, fmt)
+        emit_detail(detail, listing.fmt)
         click.echo("\nerrors:")
         emit_rows(
             errors,
-            fmt,
+            listing.fmt,
             ("level", "code", "segment", "position", "loop", "element", "component", "snip"),
         )
         return
-    emit_detail(detail, fmt)
+    emit_detail(detail, listing.fmt)

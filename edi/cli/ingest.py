@@ -11,6 +11,7 @@ import click
 from edi.access import OPERATE
 from edi.cli import settings
 from edi.cli.analyst import require
+from edi.cli.validate import ack_dir_option
 
 #: files at least this large get a progress bar (when stderr is a terminal)
 PROGRESS_FROM_BYTES = 5_000_000
@@ -24,11 +25,7 @@ PROGRESS_FROM_BYTES = 5_000_000
     is_flag=True,
     help="Store an interchange whose sender and ISA13 are already stored (else TA1 R 025).",
 )
-@click.option(
-    "--ack-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Also write the TA1/999 acknowledgments here (they are always kept in the store).",
-)
+@ack_dir_option("Also write the TA1/999 acknowledgments here (they are always kept in the store).")
 @click.pass_context
 def ingest_command(
     ctx: click.Context,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
@@ -32,22 +32,19 @@ TYPES = (
 )
 
 
+def _repeatable(option: str, dest: str, values: tuple[str, ...], text: str) -> Callable[[Any], Any]:
+    """An option given any number of times, each time one of ``values``."""
+    return click.option(option, dest, multiple=True, type=click.Choice(values), help=text)
+
+
 @click.command("parse")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl", show_default=True)
-@click.option(
-    "--set",
-    "kinds",
-    multiple=True,
-    type=click.Choice(KINDS),
-    help="Read only these transaction kinds (repeatable; default: all).",
+@_repeatable(
+    "--set", "kinds", KINDS, "Read only these transaction kinds (repeatable; default: all)."
 )
-@click.option(
-    "--type",
-    "types",
-    multiple=True,
-    type=click.Choice(TYPES),
-    help="Write only these record types (repeatable; csv takes exactly one).",
+@_repeatable(
+    "--type", "types", TYPES, "Write only these record types (repeatable; csv takes exactly one)."
 )
 @click.option(
     "--output",

@@ -6,9 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from edi.cli import EdiGroup
-from edi.cli.analyst import Reader, parse_time
-from edi.cli.output import emit_rows, format_option
+from edi.cli import EdiGroup, filters
+from edi.cli.analyst import Listing, listing_options
 
 COLUMNS = (
     "day",
@@ -30,19 +29,14 @@ def report_group() -> None:
 
 
 @report_group.command("daily")
-@click.option(
-    "--since", callback=parse_time, help="From this date or time (UTC) [default: 24 hours ago]."
+@filters.received(
+    "From this date or time (UTC) [default: 24 hours ago].", "Up to this date or time (UTC)."
 )
-@click.option("--until", callback=parse_time, help="Up to this date or time (UTC).")
-@format_option
-@click.pass_context
-def daily_command(
-    ctx: click.Context, since: datetime | None, until: datetime | None, fmt: str
-) -> None:
+@listing_options()
+def daily_command(listing: Listing, since: datetime | None, until: datetime | None) -> None:
     """Per day, partner and set kind: files, sets accepted and rejected, claims and charges,
     payments and amounts paid."""
     from edi.query.report import daily
 
-    reader = Reader(ctx)
     start = since or datetime.now(UTC) - timedelta(days=1)
-    emit_rows(reader.run(daily, reader.engine, start, until), fmt, COLUMNS)
+    listing.rows(daily, start, until, columns=COLUMNS)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from edi.cli.analyst import Reader, paging_options, reveal_options
-from edi.cli.output import emit_rows, format_option
+from edi.cli.analyst import Listing, listing_options
 
 COLUMNS = ("type", "id", "partner", "received", "file_id", "summary")
 TARGETS = ("member_id", "subscriber_id", "ssn", "claim_id", "payer_claim_id")
@@ -17,29 +16,19 @@ TARGETS = ("member_id", "subscriber_id", "ssn", "claim_id", "payer_claim_id")
 @click.option("--ssn", help="Social security number (834 NM1*34).")
 @click.option("--claim-id", help="Patient control number (837 CLM01, 835 CLP01).")
 @click.option("--payer-claim-id", help="Payer claim control number (REF*F8, CLP07).")
-@paging_options("-received")
-@reveal_options
-@format_option
-@click.pass_context
+@listing_options("-received", reveal=True)
 def search_command(
-    ctx: click.Context,
+    listing: Listing,
     member_id: str | None,
     subscriber_id: str | None,
     ssn: str | None,
     claim_id: str | None,
     payer_claim_id: str | None,
-    sort: str | None,
-    limit: int,
-    offset: int,
-    reveal: bool,
-    reason: str | None,
-    fmt: str,
 ) -> None:
     """Find members, claims and claim payments by one identifier (exactly one option).
 
     The value is never printed or logged; matching runs on keyed digests.
     """
-    from edi.query.base import Page
     from edi.query.search import search
 
     given = {
@@ -53,12 +42,8 @@ def search_command(
         raise click.UsageError(
             "give exactly one of --" + ", --".join(t.replace("_", "-") for t in TARGETS)
         )
-    if sort is not None:
+    if listing.sort is not None:
         raise click.UsageError("search results come newest first; --sort is not offered")
     ((target, value),) = given.items()
-    reader = Reader(ctx, reveal=reveal, reason=reason)
-    rows = reader.run(
-        search, reader.engine, reader.decoder, reader.index, target, value, page=Page(limit, offset)
-    )
-    reader.audit_reveal()
-    emit_rows(rows, fmt, COLUMNS)
+    reader = listing.reader
+    listing.rows(search, reader.decoder, reader.index, target, value, columns=COLUMNS)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,16 +13,17 @@ import click
 from edi.cli import settings
 
 
+def ack_dir_option(text: str) -> Callable[[Any], Any]:
+    """``--ack-dir``: a folder to write the TA1/999 acknowledgments into; ``text`` is its help."""
+    return click.option("--ack-dir", type=click.Path(file_okay=False, path_type=Path), help=text)
+
+
 @click.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
-@click.option(
-    "--ack-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Write a 999 per functional group (and a TA1 when asked for) into this folder.",
-)
+@ack_dir_option("Write a 999 per functional group (and a TA1 when asked for) into this folder.")
 @click.option(
     "--strict",
     is_flag=True,

@@ -17,8 +17,6 @@ from alembic import op
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 #: table -> the blind-index columns it gains
 COLUMNS = {

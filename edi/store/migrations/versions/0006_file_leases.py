@@ -25,8 +25,6 @@ from alembic import op
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 #: (table, its time-taken column, its held state) before and after
 OLD = ("file_claims", "claimed_at", "claimed")
