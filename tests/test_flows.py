@@ -709,3 +709,110 @@ def test_edi_serve_registers_its_deployments_and_serves(prefect_api: str, tmp_pa
             serving.kill()
             out, _ = serving.communicate()
     assert "exchange/beta: cron '0 6 * * 1-5' in Europe/Berlin" in out
+
+
+# -- one pipeline, every entry point --------------------------------------------------------
+
+
+#: audit entry fields that differ between two runs by nature (ids, times)
+RUN_SPECIFIC = {"file_id", "stored_as", "duration_ms", "flow_run"}
+
+
+def _undated(text: str) -> str:
+    """An acknowledgment's text without the dates and times it was made at."""
+    segments = []
+    for segment in text.split("~"):
+        fields = segment.split("*")
+        if fields[0] == "ISA" and len(fields) > 10:
+            fields[9] = fields[10] = ""
+        elif fields[0] == "GS" and len(fields) > 5:
+            fields[4] = fields[5] = ""
+        segments.append("*".join(fields))
+    return "~".join(segments)
+
+
+def stored_state(conf: Path, home: Path) -> dict[str, Any]:
+    """What a store holds, without what differs by nature between two runs (row ids, times):
+    the files, envelopes, decrypted records, acknowledgments, the audit entries."""
+    from edi.store.crypto import FieldCipher
+    from edi.store.read import records
+    from edi.store.session import open_store
+
+    settings = load_settings(conf, env={"EDI_HOME": str(home)})
+    store = open_store(settings, create=False)
+    cipher = FieldCipher(store.ring)
+    out: dict[str, Any] = {}
+    with store.engine.connect() as conn:
+        names = dict(conn.execute(select(m.File.id, m.File.original_name)).all())
+        out["files"] = sorted(
+            (r.original_name, r.sha256, r.status, r.sets_accepted, r.sets_rejected, r.error_summary)
+            for r in conn.execute(select(m.File))
+        )
+        out["sets"] = sorted(
+            (names[r.file_id], r.control, r.ack_code, r.kind, r.errors)
+            for r in conn.execute(select(m.TransactionSetRow))
+        )
+        out["acks"] = sorted(
+            (
+                names[r.file_id],
+                r.kind,
+                _undated(
+                    cipher.decrypt(
+                        r.content, table="acknowledgments", column="content", row_id=r.id
+                    ).decode()
+                ),
+            )
+            for r in conn.execute(select(m.Acknowledgment))
+        )
+    out["records"] = {
+        kind: [
+            (names[r.file_id], r.ordinal, r.parent_ordinal, r.data)
+            for r in records(store.engine, store.ring, kind)
+        ]
+        for kind in m.RECORD_TABLES
+    }
+    out["audit"] = [
+        (e.action, e.outcome, {k: v for k, v in e.object.items() if k not in RUN_SPECIFIC})
+        for e in AuditLog(store.engine).entries()
+    ]
+    store.engine.dispose()
+    return out
+
+
+def test_the_command_line_and_the_flow_store_and_answer_a_file_alike(
+    prefect_api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``edi pull --ingest`` and the Prefect flow run the same pipeline: the same rows,
+    acknowledgments and audit entries for the same files."""
+    files = {
+        "a-claims.x12": SAMPLES / "837P-professional-claim.x12",
+        "b-remit.x12": SAMPLES / "835-remittance.x12",
+        "c-broken.x12": SAMPLES / "bad" / "834-broken-envelope.x12",
+    }
+    states = {}
+    for way in ("cli", "flow"):
+        base = tmp_path / way
+        base.mkdir()
+        conf = local_config(base, "acme")
+        home = base / "home"
+        env = {"EDI_HOME": str(home), "EDI_CONFIG": str(conf)}
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        init_keyring(load_settings(conf))
+        for name, sample in files.items():
+            shutil.copy(sample, base / "acme" / "in" / name)
+        if way == "cli":
+            result = CliRunner().invoke(main, ["pull", "--partner", "acme", "--ingest"], env=env)
+            assert result.exit_code == 1, result.output  # the broken file is rejected
+        else:
+            state: Any = fx.exchange("acme", str(conf), return_state=True)
+            assert state.is_completed()
+        assert sorted(os.listdir(base / "acme" / "done")) == sorted(files)
+        sent = sorted(p.name for p in (base / "acme" / "out").iterdir())
+        states[way] = (stored_state(conf, home), sent)
+    (cli, cli_sent), (flow, flow_sent) = states["cli"], states["flow"]
+    assert [f[2] for f in cli["files"]] == ["stored", "stored", "rejected"]
+    assert cli["records"]["claim"] and cli["records"]["claim_payment"]
+    for part in ("files", "sets", "acks", "records", "audit"):
+        assert cli[part] == flow[part], part
+    assert cli_sent == flow_sent and len(cli_sent) == 3

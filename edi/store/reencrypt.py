@@ -35,10 +35,10 @@ import os
 import secrets
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import (
     ColumnElement,
@@ -66,8 +66,19 @@ from edi.store.crypto import (
 )
 from edi.store.keys import KeyRing, fsync_dir
 
-if TYPE_CHECKING:
-    from edi.audit.chain import AuditLog, Operator
+
+class Auditor(Protocol):
+    """Where the run's entry goes (an :class:`edi.audit.chain.AuditLog`); the store does
+    not import the audit log, which is stored through it."""
+
+    def append(
+        self,
+        action: str,
+        object: Mapping[str, Any],  # noqa: A002 - the entry's field is called object
+        outcome: str,
+        *,
+        operator: Any = None,
+    ) -> object: ...
 
 #: rows (or archive files) per batch
 BATCH = 500
@@ -199,8 +210,8 @@ def reencrypt(
     *,
     archive_dir: Path,
     batch: int = BATCH,
-    audit: AuditLog | None = None,
-    operator: Operator | str | None = None,
+    audit: Auditor | None = None,
+    operator: object = None,
     progress: Callable[[BatchEvent], None] | None = None,
     max_batches: int | None = None,
 ) -> ReencryptReport:
