@@ -10,12 +10,12 @@ SOURCES := pyproject.toml setup.py MANIFEST.in \
 #: the wheel `make setup` builds and installs (compiled with mypyc, as users get it)
 DIST   := dist
 #: the tests that run a second time on the pure-Python sources of the checkout
-PURE_TESTS := tests/test_reader.py tests/test_structure.py tests/test_corpus.py \
-	tests/test_validate.py tests/test_validate_cli.py tests/test_acks.py tests/test_generate.py \
-	tests/test_samples.py tests/test_checks.py tests/test_compiled.py tests/test_fields.py \
-	tests/test_x834.py tests/test_x835.py tests/test_x837.py tests/test_x837_institutional_dental.py \
-	tests/test_x837i_4010.py tests/test_parse_cli.py tests/test_store_ingest.py tests/test_store_phi.py \
-	tests/test_record_worker.py tests/test_rows.py tests/test_resources.py
+PURE_TESTS := tests/unit/test_reader.py tests/unit/test_structure.py tests/unit/test_corpus.py \
+	tests/unit/test_validate.py tests/unit/test_validate_cli.py tests/unit/test_acks.py tests/unit/test_generate.py \
+	tests/unit/test_samples.py tests/unit/test_checks.py tests/unit/test_compiled.py tests/unit/test_fields.py \
+	tests/unit/test_x834.py tests/unit/test_x835.py tests/unit/test_x837.py tests/unit/test_x837_institutional_dental.py \
+	tests/unit/test_x837i_4010.py tests/unit/test_parse_cli.py tests/store/test_store_ingest.py tests/store/test_store_phi.py \
+	tests/store/test_record_worker.py tests/unit/test_rows.py tests/unit/test_resources.py
 
 .PHONY: bench-query setup demo test bench bench-transport lint clean compile clean-compiled
 
