@@ -31,6 +31,7 @@ from typing import Any, BinaryIO, cast
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from edi import faults
 from edi.errors import ConfigError, MapError, MissingFieldMap, ReprocessError
 from edi.parsers.acks import ACKNOWLEDGMENT_GROUP, acknowledgments
 from edi.parsers.fields import FieldMapCatalog, default_field_maps
@@ -297,6 +298,7 @@ class Ingestor:
         out.ack_texts = acks
         out.status = m.STORED if accepted else m.REJECTED
         archive = self._archive(source, file_id)
+        faults.reached("ingest.archived")
         try:
             with self.engine.begin() as conn:
                 if out.supersedes is not None:  # first: it releases the sha256's uniqueness
@@ -322,6 +324,7 @@ class Ingestor:
                         }
                     ],
                 )
+                faults.reached("ingest.file_row")
                 if out.supersedes is not None:
                     link_superseded(conn, out.supersedes, file_id)
                 set_rows = self._envelopes(conn, file_id, result, seed)
@@ -331,6 +334,7 @@ class Ingestor:
                         out.records = self._worker_records(conn, worker, set_rows, size)
                     else:
                         out.records = self._records(conn, file_id, source, sha256, set_rows)
+                faults.reached("ingest.records")
                 self.audit.append(
                     _stored_action(out, accepted),
                     {
@@ -349,6 +353,7 @@ class Ingestor:
                     operator=self.operator,
                     connection=conn,
                 )
+                faults.reached("ingest.before_commit")
         except IntegrityError:
             archive.unlink(missing_ok=True)
             existing = self._file_with(sha256)
@@ -358,6 +363,7 @@ class Ingestor:
         except BaseException:
             archive.unlink(missing_ok=True)
             raise
+        faults.reached("ingest.committed")
         self._checkpoint()
         if duplicates:
             out.note = f"duplicate interchange(s) {' '.join(duplicates)}: TA1 note 025"

@@ -55,6 +55,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from edi import faults
 from edi.errors import CiphertextError, EdiError, QueryError, ReprocessError
 from edi.store import models as m
 from edi.store.ingest import IngestResult, configured_ingestor, record_counts
@@ -151,6 +152,7 @@ def decrypted_original(
         target = folder / f"{row['id']}.x12"
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         _write_checked(path, row, ring, fd)
+        faults.reached("reprocess.plaintext")
         yield target
 
 
