@@ -9,15 +9,16 @@ SOURCES := pyproject.toml setup.py MANIFEST.in \
 	$(shell find edi maps samples -type f ! -path '*/__pycache__/*' ! -name '*.so' ! -name '*.pyc')
 #: the wheel `make setup` builds and installs (compiled with mypyc, as users get it)
 DIST   := dist
-#: the tests that run a second time on the pure-Python sources of the checkout
-PURE_TESTS := tests/test_reader.py tests/test_structure.py tests/test_corpus.py \
-	tests/test_validate.py tests/test_validate_cli.py tests/test_acks.py tests/test_generate.py \
-	tests/test_samples.py tests/test_checks.py tests/test_compiled.py tests/test_fields.py \
-	tests/test_x834.py tests/test_x835.py tests/test_x837.py tests/test_x837_institutional_dental.py \
-	tests/test_x837i_4010.py tests/test_parse_cli.py tests/test_store_ingest.py tests/test_store_phi.py \
-	tests/test_record_worker.py tests/test_rows.py tests/test_resources.py
+#: the test folders by layer (each marks its tests with its name: `pytest -m unit`): unit
+#: (pure: parsers, records, acknowledgments, codes, configuration), store (SQLite and
+#: PostgreSQL, keys, audit, ingest, crashes), transport (sshd, embedded SFTP, gpg, pulls),
+#: end_to_end (the CLI and demo as run by users, Prefect flows, two workers, the wheel)
+#: the layers that run a second time on the pure-Python sources of the checkout
+PURE_TESTS := tests/unit tests/store
+#: the dependencies and dev tools alone, without building edi: enough for `make test-fast`
+DEV_STAMP := $(VENV)/.dev-installed
 
-.PHONY: bench-query setup demo test bench bench-transport lint clean compile clean-compiled
+.PHONY: bench-query setup demo test test-fast bench bench-transport lint clean compile clean-compiled
 
 setup: $(STAMP)
 
@@ -39,12 +40,27 @@ demo: setup
 
 #: the whole suite on the installed wheel (compiled), the checkout only providing the tests
 #: (--import-mode=append: the checkout after site-packages; PYTHONSAFEPATH: no interpreter
-#: puts its working folder first); then the parser and store tests again on the
-#: checkout's pure-Python sources
+#: puts its working folder first); then the unit and store layers again on the
+#: checkout's pure-Python sources (PURE_TESTS)
 test: setup clean-compiled
 	EDI_TEST_INSTALLED=1 EDI_COMPILED=1 EDI_WHEEL="$$(ls $(DIST)/edi-*.whl)" PYTHONSAFEPATH=1 \
 	  $(BIN)/pytest --import-mode=append $(PYTEST_ARGS)
 	PYTHONPATH=$(CURDIR) EDI_COMPILED=0 $(BIN)/pytest -q -p no:cacheprovider $(PURE_TESTS) $(PYTEST_ARGS)
+
+#: the unit tests on the checkout's pure-Python sources, with no build: the quick check
+#: while working (under a minute on 2 cores); uses .venv as `make setup` left it, or makes
+#: one with the dependencies and dev tools only (no `edi` console script: the test of the
+#: installed executable runs in `make test`)
+test-fast: $(DEV_STAMP) clean-compiled
+	PYTHONPATH=$(CURDIR) EDI_COMPILED=0 $(BIN)/pytest -q -p no:cacheprovider tests/unit \
+	  --deselect tests/unit/test_parse_cli.py::test_installed_executable $(PYTEST_ARGS)
+
+$(DEV_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+	  print("\n".join(p["dependencies"] + p["optional-dependencies"]["dev"]))' > $(VENV)/dev-requirements.txt
+	$(BIN)/python -m pip install --quiet -r $(VENV)/dev-requirements.txt
+	touch $@
 
 #: the same modules compiled in place, for work on the sources (run with PYTHONPATH=.)
 compile: setup

@@ -136,7 +136,7 @@ class IngestTable(Table):
 
     @property
     def worker_count(self) -> int | None:
-        """None for "auto", else 1 or 2 (what :class:`edi.store.ingest.Ingestor` takes)."""
+        """None for "auto", else 1 or 2 (what the pipeline's wiring takes)."""
         return None if self.workers == "auto" else self.workers
 
 

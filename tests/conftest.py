@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,37 @@ if INSTALLED:
 SAMPLES = ROOT / "samples"
 CORPUS = Path(os.environ.get("EDI_CORPUS", ROOT.parent / "shared" / "corpus"))
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+#: the test folders by layer, each marking its tests with its name (`pytest -m unit`)
+LAYERS = ("unit", "store", "transport", "end_to_end")
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with the layer of its folder; a test outside the layer folders is an error."""
+    for item in items:
+        path = Path(item.path).resolve()
+        layer = path.relative_to(TESTS).parts[0] if path.is_relative_to(TESTS) else None
+        if layer not in LAYERS:
+            raise pytest.UsageError(f"{path} is not in a layer folder under tests/: {LAYERS}")
+        item.add_marker(getattr(pytest.mark, layer))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """pyx12, the oracle, reads its code lists and data element table once per process.
+
+    pyx12 parses both XML tables again for every map it loads, that is for every file it
+    judges: half its time over the corpus. Both are read-only once built, so one of each
+    (per folder and exclusion list, its arguments) serves every file unchanged.
+    """
+    try:
+        import pyx12.codes
+        import pyx12.dataele
+    except ImportError:
+        return
+    pyx12.codes.ExternalCodes = functools.cache(pyx12.codes.ExternalCodes)  # type: ignore[misc]
+    pyx12.dataele.DataElements = functools.cache(pyx12.dataele.DataElements)  # type: ignore[misc]
 
 
 def require(condition: bool, what: str) -> None:

@@ -345,7 +345,7 @@ class _Loader:
         found = fields.get(name)
         if found is None:
             raise self.error(node, f"{cls.__name__} has no field {name}")
-        is_list = found.default_factory is list  # type: ignore[comparison-overlap]
+        is_list = found.default_factory is list
         if kind in ("values", "items", "many") and not is_list:
             raise self.error(node, f"{cls.__name__}.{name} is not a list")
         if kind in ("field", "attach", "ref", "count") and is_list:

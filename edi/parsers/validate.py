@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import BinaryIO, cast
 
 from edi.errors import X12SyntaxError
-from edi.parsers.checks import SegmentCheck, compile_segment, explain, extras_ok
+from edi.parsers.checks import Finding, SegmentCheck, compile_segment, explain, extras_ok
 from edi.parsers.maps import LoopDef, MapCatalog, SegmentDef
 from edi.parsers.reader import X12Reader
 from edi.parsers.results import (
@@ -360,7 +360,7 @@ class Validator:
         )
 
     def _element_errors(
-        self, state: _SetState, loc: Located, found: list, file: str, snip: int
+        self, state: _SetState, loc: Located, found: list[Finding], file: str, snip: int
     ) -> None:
         location = self._location(loc, file)
         elements = loc.segment.elements

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from edi import faults
 from edi.audit.chain import Operator
 from edi.errors import MissingFieldMap
 from edi.parsers.fields import FieldMapCatalog
@@ -80,6 +81,7 @@ def ingest_file(wiring: Wiring, policy: Policy, incoming: Incoming) -> IngestRes
     finally:
         if worker is not None:
             worker.close()
+    faults.reached("ingest.committed")
     _checkpoint(wiring)
     out.note = outcome_note(verdict)
     return out

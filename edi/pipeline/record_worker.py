@@ -44,6 +44,7 @@ from typing import IO, Any, BinaryIO, cast
 
 from sqlalchemy import Dialect
 
+from edi import faults
 from edi.errors import RecordWorkerError
 from edi.parsers.fields import FieldMapCatalog
 from edi.parsers.normalize import Normalizer
@@ -422,6 +423,7 @@ def _work(
             for record in records(cast(BinaryIO, stream), str(source), sha256):
                 batcher.take(record)
             batcher.finish()
+        faults.reached("record_worker.rows_sent")
         sink.send(("done", batcher.kinds))
         out.flush()
     except BrokenPipeError:

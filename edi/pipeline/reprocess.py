@@ -4,7 +4,7 @@
 changed, or a correction agreed with the partner out of band, the archived original
 (``EDI_HOME/archive/<file id>.x12.enc``) is decrypted to a private temporary file (mode
 0600 in a 0700 folder under ``EDI_HOME``, removed whatever happens) and ingested again
-through the one ingest path (:meth:`edi.store.ingest.Ingestor.ingest` with
+through the one ingest path (:func:`edi.pipeline.ingest.ingest_file` with
 ``supersedes=``), as a new file row that supersedes the earlier one. In that ingest's
 one database transaction:
 
@@ -55,6 +55,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from edi import faults
 from edi.audit.chain import AuditLog, Operator
 from edi.config import Settings
 from edi.errors import CiphertextError, EdiError, QueryError, ReprocessError
@@ -156,6 +157,7 @@ def decrypted_original(
         target = folder / f"{row['id']}.x12"
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         _write_checked(path, row, ring, fd)
+        faults.reached("reprocess.plaintext")
         yield target
 
 

@@ -16,6 +16,7 @@ from typing import BinaryIO, cast
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from edi import faults
 from edi.parsers.acks import Ack
 from edi.pipeline import acknowledge as ack_stage
 from edi.pipeline.context import Incoming, IngestResult, Policy, Wiring
@@ -58,11 +59,13 @@ def store(
     """
     file_id = cast(str, out.file_id)
     archive = archive_original(incoming.path, wiring.archive_dir, file_id, wiring.ring)
+    faults.reached("ingest.archived")
     try:
         with wiring.engine.begin() as conn:
             if out.supersedes is not None:  # first: it releases the sha256's uniqueness
                 out.replaced = supersede(conn, out.supersedes)
             insert_file(conn, _file_row(wiring, policy, incoming, out, verdict, archive))
+            faults.reached("ingest.file_row")
             if out.supersedes is not None:
                 link_superseded(conn, out.supersedes, file_id)
             set_rows = insert_envelopes(conn, file_id, envelope_rows(verdict), seed)
@@ -73,6 +76,7 @@ def store(
                     if worker is not None
                     else _records(wiring, conn, incoming.path, out, set_rows)
                 )
+            faults.reached("ingest.records")
             wiring.audit.append(
                 _action(out, verdict),
                 _entry(policy, incoming, out),
@@ -80,6 +84,7 @@ def store(
                 operator=wiring.operator,
                 connection=conn,
             )
+            faults.reached("ingest.before_commit")
     except IntegrityError as exc:
         archive.unlink(missing_ok=True)
         raise StoredFirst from exc

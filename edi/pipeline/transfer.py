@@ -1,7 +1,7 @@
 """The transfer steps of one partner's exchange, each recorded in the audit chain.
 
 pull (stable files only, streamed into staging with sha256) -> decrypt (OpenPGP, pinned
-signer) -> [validate, acknowledge, parse and store: :class:`edi.store.ingest.Ingestor`]
+signer) -> [validate, acknowledge, parse and store: :func:`edi.pipeline.ingest.ingest_file`]
 -> upload the acknowledgments to the partner's outbound folder -> archive (or delete)
 the file on the server. Every step appends an audit entry: ``transfer.pulled``,
 ``transfer.decrypted``, ``transfer.refused``, ``transfer.failed``,

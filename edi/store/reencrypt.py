@@ -80,6 +80,7 @@ class Auditor(Protocol):
         operator: Any = None,
     ) -> object: ...
 
+
 #: rows (or archive files) per batch
 BATCH = 500
 #: ids per IN (...) list

@@ -1,27 +1,27 @@
-"""SIGKILL of ``edi ingest`` at random points: no partial file, and each file stored once.
+"""SIGKILL of ``edi ingest`` at fixed fault points: no partial file, each file stored once.
 
 The real executable runs on a list of files (the samples, a rejected file, corpus files
-and a generated ~1 MB 837P that takes most of the run) and is killed with SIGKILL after
-a random delay, many times, on one store. After every kill the store must hold whole
-files only: each file row is stored or rejected with exactly the records its parse
-gives, no row of any table lacks its file, every file row has its archive and its audit
-entry, and the audit chain verifies. Then one run to completion must leave each file
-stored exactly once.
-
-Each trial ingests its own copy of the large file (the same X12 with more trailing
-newlines, so other bytes and another sha256), so that every trial has a large file
-still to store and the kill often lands in the middle of its transaction.
+and a generated ~1 MB 837P) with ``EDI_FAULT`` naming one of the fault points of
+:mod:`edi.faults`, where it kills itself with SIGKILL: after a file's archive is written,
+inside the file's transaction (after the file row, after the records, before the
+commit), after the commit and before the audit checkpoint, or in the record worker. It
+dies at the first file that reaches the point, then again (the files before it already
+stored) at the large one. After every kill the store must hold whole files only: each
+file row is stored or rejected with exactly the records its parse gives, no row of any
+table lacks its file, every file row has its archive and its audit entry, archives no
+row names are the ones ``orphan_archives`` reports, and the audit chain verifies. Then
+one run to completion must leave each file stored exactly once; and a reprocess killed
+once the plaintext of its original is written leaves that plaintext only until the next
+command opens the store.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import random
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -43,8 +43,16 @@ from tests.conftest import SAMPLES, corpus_path
 from tests.store_support import KEK_B64, accepted_sets
 
 EDI = Path(sys.executable).with_name("edi")
-SEED = 20240611
-TRIALS = {"sqlite": 20, "postgresql": 5}
+#: the fault points of the ingest, in the order an ingest reaches them (edi.faults)
+INGEST_FAULTS = (
+    "ingest.archived",
+    "ingest.file_row",
+    "ingest.records",
+    "ingest.before_commit",
+    "ingest.committed",
+)
+#: the record worker's point: the worker dies, the ingest reports the file and goes on
+WORKER_FAULT = "record_worker.rows_sent"
 BIG_CLAIMS = 2300  # about 1 MB of 837P
 CORPUS = (
     "pyx12/multiple_st_loops.txt",
@@ -78,24 +86,32 @@ class Rig:
     ring: KeyRing
     engine: Engine
 
-    def run(self, files: list[Path]) -> subprocess.Popen[str]:
+    def run(self, files: list[Path], fault: str = "") -> subprocess.Popen[str]:
         command = [str(EDI), "ingest", "--allow-duplicate-interchange", *map(str, files)]
+        return self.edi(command[1:], fault)
+
+    def edi(self, args: list[str], fault: str = "") -> subprocess.Popen[str]:
+        """``edi ARGS``, killing itself at the fault point ``fault`` ("": none)."""
         return subprocess.Popen(
-            command,
-            env=self.env,
+            [str(EDI), *args],
+            env={**self.env, "EDI_FAULT": fault},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
 
 
-def make_rig(home: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> Rig:
-    """A home with a config naming the KEK's variable, a key ring and the schema."""
+def make_rig(
+    home: Path, url: str, monkeypatch: pytest.MonkeyPatch, *, workers: str = '"auto"'
+) -> Rig:
+    """A home with a config naming the KEK's variable, a key ring and the schema;
+    ``workers``: its ``[ingest] workers`` (2: a record worker for every file)."""
     monkeypatch.setenv("EDI_KEK", KEK_B64)
     home.mkdir(parents=True)
-    # a checkpoint every 10 entries, so that kills also land around checkpoints
+    # a checkpoint every 2 entries, so that kills also land around checkpoints
     (home / "edi.toml").write_text(
-        '[keys]\nkek_env = "EDI_KEK"\n\n[audit]\ncheckpoint_every = 10\n'
+        '[keys]\nkek_env = "EDI_KEK"\n\n[audit]\ncheckpoint_every = 2\n\n'
+        f"[ingest]\nworkers = {workers}\n"
     )
     ring = KeyRing.create(home / "keyring.json", EnvKek())
     engine = make_engine(url)
@@ -271,14 +287,20 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def finish(proc: subprocess.Popen[str], timeout: float = 300) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+@pytest.mark.parametrize("fault", [*INGEST_FAULTS, WORKER_FAULT])
 def test_sigkill_leaves_whole_files_and_a_rerun_stores_each_once(
     backend: str,
+    fault: str,
     request: pytest.FixtureRequest,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert EDI.exists(), f"the edi executable next to {sys.executable}"
-    started = time.perf_counter()
 
     def url(name: str) -> str:
         if backend == "sqlite":
@@ -287,50 +309,45 @@ def test_sigkill_leaves_whole_files_and_a_rerun_stores_each_once(
         return str(cluster.url(cluster.create_database()))
 
     inputs = make_inputs(tmp_path / "inputs")
-    # how long a whole run takes, and when the large file is worked on, on a store of its own
-    scratch = make_rig(tmp_path / "scratch", url("scratch"), monkeypatch)
-    files = inputs.files(0)
-    began = time.perf_counter()
-    first = scratch.run(files)
-    assert first.stdout is not None
-    done_at = [time.perf_counter() - began for _line in first.stdout]  # one line per file
-    err = first.communicate(timeout=300)[1]
-    duration = time.perf_counter() - began
-    assert first.returncode == 1, err  # 1: the broken sample is rejected
-    assert len(done_at) == len(files)
-    big_from, big_to = done_at[len(inputs.head) - 1], done_at[len(inputs.head)]
-    check_store(scratch, inputs.expected)
+    in_worker = fault == WORKER_FAULT
+    rig = make_rig(
+        tmp_path / "home", url("edi"), monkeypatch, workers="2" if in_worker else '"auto"'
+    )
+    check_store(rig, inputs.expected)
+    # before the commit, the file's archive is written and no row names it
+    uncommitted = fault in INGEST_FAULTS[:-1]
+    files = inputs.files(1)
+    shas = [inputs.expected.add(p) for p in files]
+    head = shas[: len(inputs.head)]
 
-    rig = make_rig(tmp_path / "home", url("edi"), monkeypatch)
-    rng = random.Random(SEED)
-    killed = mid_list = mid_transaction = in_big = 0
-    state = check_store(rig, inputs.expected)
-    for trial in range(1, TRIALS[backend] + 1):
-        files = inputs.files(trial)
-        new = len({inputs.expected.add(p) for p in files} - set(state.files))
-        proc = rig.run(files)
-        # kill times spread over the whole run (startup, small files, the large one, the
-        # end), every other one while the large file is worked on
-        delay = rng.uniform(0.1, 1.0) * duration if trial % 2 else rng.uniform(big_from, big_to)
-        try:
-            proc.wait(timeout=delay)
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-        out, err = proc.communicate(timeout=60)
-        orphans = state.orphan_archives
-        previous = set(state.files)
+    # 1. the first file that reaches the point; 2. with the files before it stored, the
+    # large one (the point is reached after the records of a ~1 MB file were made)
+    for given, before in ((files, set()), (files[len(inputs.head) :], set(head))):
+        if before:
+            returncode, out, err = finish(rig.run(inputs.head))
+            assert returncode == 1, err  # 1: the broken sample is rejected
+        orphans = check_store(rig, inputs.expected).orphan_archives
+        returncode, out, err = finish(rig.run(given, fault))
         state = check_store(rig, inputs.expected)
-        if proc.returncode == -signal.SIGKILL:
-            killed += 1
-            done = len(list(summary_lines(out)))
-            grown = len(set(state.files) - previous)
-            mid_list += grown < new
-            mid_transaction += state.orphan_archives > orphans
-            in_big += done == len(inputs.head)
-        else:
-            assert proc.returncode in (0, 1), err
+        if in_worker:
+            # the worker died: the ingest names the file and goes on; only files whose sets
+            # were all rejected (no records to wait for) are stored
+            assert returncode in (1, 2), err
+            assert "record worker" in out + err
+            new = {sha: status for sha, status in state.files.items() if sha not in before}
+            assert set(new.values()) <= {m.REJECTED}, f"{fault}: a file stored without its worker"
+            assert state.orphan_archives == orphans  # a failed transaction removes its archive
+            continue
+        assert returncode == -signal.SIGKILL, f"{fault}: exit {returncode}: {err}"
+        assert not list(summary_lines(out)), "killed at the first file given"
+        if uncommitted:
+            assert set(state.files) == before, f"{fault}: a file committed"
+            assert state.orphan_archives == orphans + 1, f"{fault}: no archive left behind"
+        else:  # killed after the commit: that file is stored whole, its audit entry too
+            assert set(state.files) == before | {shas[len(before)]}
+            assert state.orphan_archives == orphans
 
-    # one more run to completion: every file given in any trial, each stored once
+    # one more run to completion: every file given, each stored once
     everything = inputs.everything()
     final = rig.run(everything)
     out, err = final.communicate(timeout=600)
@@ -339,19 +356,38 @@ def test_sigkill_leaves_whole_files_and_a_rerun_stores_each_once(
     assert len(lines) == len(everything)
     assert all(("stored;" in x) or ("duplicate;" in x) or ("rejected;" in x) for x in lines)
     state = check_store(rig, inputs.expected)
-    shas = {inputs.expected.add(p) for p in everything}
-    assert set(state.files) == shas  # each file once (one row per sha256), nothing else
-    assert Counter(state.files.values()) == {m.STORED: len(shas) - 1, m.REJECTED: 1}
+    shas_all = {inputs.expected.add(p) for p in everything}
+    assert set(state.files) == shas_all  # each file once (one row per sha256), nothing else
+    assert Counter(state.files.values()) == {m.STORED: len(shas_all) - 1, m.REJECTED: 1}
     verify = subprocess.run(
         [str(EDI), "audit", "verify"], env=rig.env, capture_output=True, text=True, timeout=120
     )
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert killed >= TRIALS[backend] * 3 // 4, f"only {killed} of the runs were killed"
-    assert mid_list >= 1 and mid_transaction >= 1
-    print(
-        f"\n{backend}: {TRIALS[backend]} trials, run {duration:.2f} s, {killed} killed, "
-        f"{mid_list} before all files were stored, {mid_transaction} mid-transaction "
-        f"(archive written, no commit), {in_big} in the large file; final: {len(shas)} files, "
-        f"{state.stored_records} records, {state.entries} audit entries, "
-        f"{time.perf_counter() - started:.1f} s"
-    )
+
+
+def test_a_reprocess_killed_with_its_plaintext_written_leaves_it_to_the_next_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decrypted original of a killed reprocess outlives it (no ``finally`` runs); the
+    next command that opens the store removes it, and the store is as before."""
+    inputs = make_inputs(tmp_path / "inputs")
+    rig = make_rig(tmp_path / "home", f"sqlite:///{tmp_path / 'edi'}.sqlite3", monkeypatch)
+    claim = SAMPLES / "837P-professional-claim.x12"
+    sha = inputs.expected.add(claim)
+    returncode, _out, err = finish(rig.run([claim]))
+    assert returncode == 0, err
+    before = check_store(rig, inputs.expected)
+    with rig.engine.connect() as conn:
+        file_id = conn.execute(select(m.File.id).where(m.File.sha256 == sha)).scalar_one()
+    rig.engine.dispose()
+
+    returncode, _out, err = finish(rig.edi(["files", "reprocess", file_id], "reprocess.plaintext"))
+    assert returncode == -signal.SIGKILL, err
+    left = [p for p in rig.home.glob(".reprocess-*/*") if p.is_file()]
+    assert [p.read_bytes() for p in left] == [claim.read_bytes()]  # the point is past the write
+    assert check_store(rig, inputs.expected) == before  # the old row stands, nothing else
+
+    returncode, _out, err = finish(rig.edi(["files", "list"]))
+    assert returncode == 0, err
+    assert not list(rig.home.glob(".reprocess-*")), "plaintext left after the next command"
+    assert check_store(rig, inputs.expected) == before

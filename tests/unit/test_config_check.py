@@ -308,7 +308,7 @@ def test_commands_that_read_only_the_configuration_create_nothing(
 
 
 def test_the_operations_reference_names_every_table_and_key() -> None:
-    text = (Path(__file__).parent.parent / "docs" / "OPERATIONS.md").read_text()
+    text = (Path(__file__).parents[2] / "docs" / "OPERATIONS.md").read_text()
     reference = text[text.index("## Configuration reference") :]
     for path, model in tables():
         table = "[" + ".".join(path) + "]"

@@ -33,7 +33,7 @@ from edi.parsers.results import (
 )
 from tests.pyx12_oracle import pyx12_accepts
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2025, 3, 4, 15, 6)
 
 #: (GS01, guide) per transaction set
