@@ -52,8 +52,7 @@ test: setup clean-compiled
 #: one with the dependencies and dev tools only (no `edi` console script: the test of the
 #: installed executable runs in `make test`)
 test-fast: $(DEV_STAMP) clean-compiled
-	PYTHONPATH=$(CURDIR) EDI_COMPILED=0 $(BIN)/pytest -q -p no:cacheprovider tests/unit \
-	  --deselect tests/unit/test_parse_cli.py::test_installed_executable $(PYTEST_ARGS)
+	PYTHONPATH=$(CURDIR) EDI_COMPILED=0 $(BIN)/pytest -q -p no:cacheprovider tests/unit $(PYTEST_ARGS)
 
 $(DEV_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

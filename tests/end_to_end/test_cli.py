@@ -156,3 +156,19 @@ def test_installed_executable(tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert "ST 834" in out.stdout
+
+
+def test_installed_executable_parses_a_claim_file():
+    exe = shutil.which("edi", path=os.path.dirname(sys.executable)) or shutil.which("edi")
+    assert exe, "the edi console script is installed with the package"
+    done = subprocess.run(
+        [exe, "parse", "--type", "claim", SAMPLES / "837P-professional-claim.x12"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["patient_control_number"] for line in done.stdout.splitlines()] == [
+        "SAMPLECLM101",
+        "SAMPLECLM102",
+    ]

@@ -5,11 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import shutil
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -146,16 +142,3 @@ def test_an_unreadable_field_map_fails_in_one_line(broken_837p_maps: BrokenMaps)
     broken_837p_maps.restore()
     again = run(CLAIMS)
     assert again.exit_code == 0 and len(again.stdout.splitlines()) == 7
-
-
-def test_installed_executable(tmp_path: Path):
-    exe = shutil.which("edi", path=os.path.dirname(sys.executable)) or shutil.which("edi")
-    assert exe, "the edi console script is installed with the package"
-    done = subprocess.run(
-        [exe, "parse", "--type", "claim", CLAIMS], capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    assert [json.loads(line)["patient_control_number"] for line in done.stdout.splitlines()] == [
-        "SAMPLECLM101",
-        "SAMPLECLM102",
-    ]
