@@ -24,18 +24,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
-from edi import resources
 from edi.errors import EdiError
+from edi.kinds import kind_names, sample
 from edi.parsers.reader import X12Reader
 from edi.parsers.structure import StructureWalker
 
-TEMPLATES = {
-    "837P": "837P-professional-claim.x12",
-    "837I": "837I-institutional-claim.x12",
-    "837D": "837D-dental-claim.x12",
-    "835": "835-remittance.x12",
-    "834": "834-enrollment.x12",
-}
 #: the loop whose instances are copied, per transaction set
 UNIT_LOOP = {"837": "2000B", "835": "2100", "834": "2000"}
 
@@ -148,14 +141,18 @@ def generate(
     template: Path | None = None,
     per_set: int = 5000,
 ) -> int:
-    """Write a file of ``count`` units of ``set_name`` (837P, 837I, 837D, 835, 834); return bytes written."""
-    if set_name not in TEMPLATES:
-        raise EdiError(
-            f"unknown transaction set {set_name!r}: choose one of {', '.join(TEMPLATES)}"
-        )
+    """Write a file of ``count`` units of kind ``set_name`` (834, 835, 837D, 837I, 837P),
+    scaling ``template`` (default: the kind's sample); return bytes written."""
+    names = kind_names()
+    if set_name not in names:
+        raise EdiError(f"unknown transaction set {set_name!r}: choose one of {', '.join(names)}")
     if count < 1:
         raise EdiError("count must be at least 1")
-    tpl = load_template(template or resources.folder("samples") / TEMPLATES[set_name])
+    if template is None:
+        template = sample(set_name)
+        if template is None:
+            raise EdiError(f"no sample of {set_name} to scale in the samples folder")
+    tpl = load_template(template)
     if isinstance(out, (str, os.PathLike)):
         with open(out, "w", encoding="ascii", newline="\n") as handle:
             return _write(tpl, count, handle, per_set)

@@ -49,13 +49,13 @@ from typing import Any
 
 from edi.config import Settings
 from edi.errors import ConfigError
+from edi.kinds import kind_names
 
 TRANSPORTS = ("sftp", "local")
 AFTER_PULL = ("archive", "delete", "keep")
 ENCRYPTED = ("always", "by-extension", "never")
 PGP_SUFFIXES = (".pgp", ".gpg", ".asc")
 ACK_999 = ("always", "errors")
-SETS = ("834", "835", "837P", "837I", "837D")
 DEFAULT_PATTERNS = ("*.x12", "*.edi", "*.txt", "*.dat", "*.pgp", "*.gpg", "*.asc")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _FINGERPRINT = re.compile(r"SHA256:[A-Za-z0-9+/]{43}")
@@ -292,8 +292,8 @@ def _partner(name: str, data: Any, source: str, base: Path, home: Path) -> Partn
         raise ConfigError(f"{where}: timezone {zone!r} is not an IANA time zone name") from None
     sets = t.texts("sets")
     for name_ in sets:
-        if name_ not in SETS:
-            raise ConfigError(f"{where}: sets: {name_!r} is not one of {', '.join(SETS)}")
+        if name_ not in kind_names():
+            raise ConfigError(f"{where}: sets: {name_!r} is not one of {', '.join(kind_names())}")
     versions = t.texts("versions")
     for guide in versions:
         if not _GUIDE.fullmatch(guide):

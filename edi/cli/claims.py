@@ -10,6 +10,7 @@ import click
 from edi.cli import EdiGroup
 from edi.cli.analyst import Reader, paging_options, parse_amount, parse_day, reveal_options
 from edi.cli.output import emit_detail, emit_rows, format_option
+from edi.kinds import kinds_of_set
 
 COLUMNS = (
     "id",
@@ -34,7 +35,7 @@ def claims_group() -> None:
 
 @claims_group.command("list")
 @click.option("--partner", help="Only this partner's claims.")
-@click.option("--kind", type=click.Choice(["837P", "837I", "837D"], case_sensitive=False))
+@click.option("--kind", type=click.Choice(kinds_of_set("837"), case_sensitive=False))
 @click.option(
     "--from", "date_from", callback=parse_day, help="Service date on or after (YYYY-MM-DD)."
 )

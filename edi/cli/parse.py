@@ -17,8 +17,8 @@ from typing import IO, Any
 import click
 
 from edi.errors import EdiError
+from edi.kinds import kind_names
 
-KINDS = ("834", "835", "837P", "837I", "837D")
 FORMATS = ("jsonl", "json", "xml", "csv")
 TYPES = (
     "claim",
@@ -39,7 +39,7 @@ TYPES = (
     "--set",
     "kinds",
     multiple=True,
-    type=click.Choice(KINDS),
+    type=click.Choice(kind_names()),
     help="Read only these transaction kinds (repeatable; default: all).",
 )
 @click.option(
