@@ -5,9 +5,10 @@ The template's repeating unit is copied as often as asked:
 - 837P/I/D: the subscriber hierarchy (loop 2000B with its 2000C and claims); HL ids
   and parent pointers are renumbered, CLM01 made unique per copy;
 - 835: the claim payment (loop 2100); BPR02 is recomputed as the sum of CLP04 less the
-  PLB adjustments;
+  PLB adjustments (:func:`edi.parsers.rules.x835.payment_amount`, the validator's rule);
 - 834: the subscriber family (an INS*Y member and the dependents after it); member ids
-  are made unique, QTY control totals (TO, ET, DT) recomputed.
+  are made unique, QTY control totals (TO, ET, DT) recomputed
+  (:func:`edi.parsers.rules.x834.count_member`, as the validator counts).
 
 Copies are spread over transaction sets of at most ``per_set`` units (5,000 claims per
 837 set is the guides' recommendation), each with its own ST02 and a true SE01; GE01,
@@ -27,6 +28,7 @@ from typing import TextIO
 from edi.errors import EdiError
 from edi.kinds import kind_names, sample
 from edi.parsers.reader import X12Reader
+from edi.parsers.rules import x834, x835
 from edi.parsers.structure import StructureWalker
 
 #: the loop whose instances are copied, per transaction set
@@ -214,6 +216,7 @@ def _money(value: Decimal) -> str:
 def _fix_totals(
     set_id: str, prefix: list[list[str]], units: list[list[list[str]]], suffix: list[list[str]]
 ) -> None:
+    """The set's totals recomputed with the set's rules (:mod:`edi.parsers.rules`)."""
     if set_id == "835":
         paid = sum(
             (Decimal(seg[4]) for unit in units for seg in unit if seg[0] == "CLP"), Decimal(0)
@@ -221,17 +224,16 @@ def _fix_totals(
         plb = Decimal(0)
         for seg in suffix:
             if seg[0] == "PLB":
-                plb += sum((Decimal(seg[i]) for i in range(4, len(seg), 2) if seg[i]), Decimal(0))
+                plb += sum((Decimal(a) for a in x835.plb_amounts(seg) if a), Decimal(0))
         for seg in prefix:
             if seg[0] == "BPR":
-                seg[2] = _money(paid - plb)
+                seg[2] = _money(x835.payment_amount(paid, plb))
     elif set_id == "834":
-        members = [seg for unit in units for seg in unit if seg[0] == "INS"]
-        totals = {
-            "TO": len(members),
-            "ET": sum(1 for s in members if s[1] == "Y"),
-            "DT": sum(1 for s in members if s[1] == "N"),
-        }
+        totals = x834.new_totals()
+        for unit in units:
+            for seg in unit:
+                if seg[0] == "INS":
+                    x834.count_member(totals, seg[1])
         for seg in prefix:
             if seg[0] == "QTY" and seg[1] in totals:
                 seg[2] = str(totals[seg[1]])
