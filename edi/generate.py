@@ -5,9 +5,10 @@ The template's repeating unit is copied as often as asked:
 - 837P/I/D: the subscriber hierarchy (loop 2000B with its 2000C and claims); HL ids
   and parent pointers are renumbered, CLM01 made unique per copy;
 - 835: the claim payment (loop 2100); BPR02 is recomputed as the sum of CLP04 less the
-  PLB adjustments;
+  PLB adjustments (:func:`edi.parsers.rules.x835.payment_amount`, the validator's rule);
 - 834: the subscriber family (an INS*Y member and the dependents after it); member ids
-  are made unique, QTY control totals (TO, ET, DT) recomputed.
+  are made unique, QTY control totals (TO, ET, DT) recomputed
+  (:func:`edi.parsers.rules.x834.count_member`, as the validator counts).
 
 Copies are spread over transaction sets of at most ``per_set`` units (5,000 claims per
 837 set is the guides' recommendation), each with its own ST02 and a true SE01; GE01,
@@ -24,18 +25,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
-from edi import resources
 from edi.errors import EdiError
+from edi.kinds import kind_names, sample
 from edi.parsers.reader import X12Reader
+from edi.parsers.rules import x834, x835
 from edi.parsers.structure import StructureWalker
 
-TEMPLATES = {
-    "837P": "837P-professional-claim.x12",
-    "837I": "837I-institutional-claim.x12",
-    "837D": "837D-dental-claim.x12",
-    "835": "835-remittance.x12",
-    "834": "834-enrollment.x12",
-}
 #: the loop whose instances are copied, per transaction set
 UNIT_LOOP = {"837": "2000B", "835": "2100", "834": "2000"}
 
@@ -148,14 +143,18 @@ def generate(
     template: Path | None = None,
     per_set: int = 5000,
 ) -> int:
-    """Write a file of ``count`` units of ``set_name`` (837P, 837I, 837D, 835, 834); return bytes written."""
-    if set_name not in TEMPLATES:
-        raise EdiError(
-            f"unknown transaction set {set_name!r}: choose one of {', '.join(TEMPLATES)}"
-        )
+    """Write a file of ``count`` units of kind ``set_name`` (834, 835, 837D, 837I, 837P),
+    scaling ``template`` (default: the kind's sample); return bytes written."""
+    names = kind_names()
+    if set_name not in names:
+        raise EdiError(f"unknown transaction set {set_name!r}: choose one of {', '.join(names)}")
     if count < 1:
         raise EdiError("count must be at least 1")
-    tpl = load_template(template or resources.folder("samples") / TEMPLATES[set_name])
+    if template is None:
+        template = sample(set_name)
+        if template is None:
+            raise EdiError(f"no sample of {set_name} to scale in the samples folder")
+    tpl = load_template(template)
     if isinstance(out, (str, os.PathLike)):
         with open(out, "w", encoding="ascii", newline="\n") as handle:
             return _write(tpl, count, handle, per_set)
@@ -217,6 +216,7 @@ def _money(value: Decimal) -> str:
 def _fix_totals(
     set_id: str, prefix: list[list[str]], units: list[list[list[str]]], suffix: list[list[str]]
 ) -> None:
+    """The set's totals recomputed with the set's rules (:mod:`edi.parsers.rules`)."""
     if set_id == "835":
         paid = sum(
             (Decimal(seg[4]) for unit in units for seg in unit if seg[0] == "CLP"), Decimal(0)
@@ -224,17 +224,16 @@ def _fix_totals(
         plb = Decimal(0)
         for seg in suffix:
             if seg[0] == "PLB":
-                plb += sum((Decimal(seg[i]) for i in range(4, len(seg), 2) if seg[i]), Decimal(0))
+                plb += sum((Decimal(a) for a in x835.plb_amounts(seg) if a), Decimal(0))
         for seg in prefix:
             if seg[0] == "BPR":
-                seg[2] = _money(paid - plb)
+                seg[2] = _money(x835.payment_amount(paid, plb))
     elif set_id == "834":
-        members = [seg for unit in units for seg in unit if seg[0] == "INS"]
-        totals = {
-            "TO": len(members),
-            "ET": sum(1 for s in members if s[1] == "Y"),
-            "DT": sum(1 for s in members if s[1] == "N"),
-        }
+        totals = x834.new_totals()
+        for unit in units:
+            for seg in unit:
+                if seg[0] == "INS":
+                    x834.count_member(totals, seg[1])
         for seg in prefix:
             if seg[0] == "QTY" and seg[1] in totals:
                 seg[2] = str(totals[seg[1]])

@@ -55,7 +55,6 @@ from edi.settings import (
     DEFAULT_PATTERNS,
     ENCRYPTED,
     PGP_SUFFIXES,
-    SETS,
     TRANSPORTS,
     PartnerTable,
 )
@@ -254,7 +253,6 @@ __all__ = [
     "DEFAULT_PATTERNS",
     "ENCRYPTED",
     "PGP_SUFFIXES",
-    "SETS",
     "TRANSPORTS",
     "OurPgp",
     "Partner",

@@ -32,13 +32,13 @@ from pydantic import (
     model_validator,
 )
 
+from edi.kinds import kind_names
 from edi.transport.pgp import normalize_fingerprint
 
 TRANSPORTS = ("sftp", "local")
 AFTER_PULL = ("archive", "delete", "keep")
 ENCRYPTED = ("always", "by-extension", "never")
 ACK_999 = ("always", "errors")
-SETS = ("834", "835", "837P", "837I", "837D")
 ROLES = ("analyst", "phi-reader", "operator", "auditor", "admin")
 PGP_SUFFIXES = (".pgp", ".gpg", ".asc")
 DEFAULT_PATTERNS = ("*.x12", "*.edi", "*.txt", "*.dat", "*.pgp", "*.gpg", "*.asc")
@@ -317,8 +317,8 @@ class PartnerTable(Table):
     @classmethod
     def _sets(cls, value: list[str]) -> list[str]:
         for name in value:
-            if name not in SETS:
-                raise ValueError(f"sets: {name!r} is not one of {', '.join(SETS)}")
+            if name not in kind_names():
+                raise ValueError(f"sets: {name!r} is not one of {', '.join(kind_names())}")
         return value
 
     @field_validator("versions")
@@ -609,7 +609,6 @@ __all__ = [
     "PGP_SUFFIXES",
     "LEASE_TTL_SECONDS",
     "ROLES",
-    "SETS",
     "TRANSPORTS",
     "AuditTable",
     "Checked",

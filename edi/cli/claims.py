@@ -9,6 +9,7 @@ import click
 
 from edi.cli import EdiGroup, filters
 from edi.cli.analyst import Listing, listing_options, parse_amount
+from edi.kinds import kinds_of_set
 
 COLUMNS = (
     "id",
@@ -33,7 +34,7 @@ def claims_group() -> None:
 
 @claims_group.command("list")
 @filters.partner("claims")
-@click.option("--kind", type=click.Choice(["837P", "837I", "837D"], case_sensitive=False))
+@click.option("--kind", type=click.Choice(kinds_of_set("837"), case_sensitive=False))
 @filters.days("Service date")
 @click.option("--payer", help="Payer id (2010BB NM109).")
 @click.option("--billing-npi", help="Billing provider NPI.")

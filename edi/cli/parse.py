@@ -17,8 +17,8 @@ from typing import IO, Any
 import click
 
 from edi.errors import EdiError
+from edi.kinds import kind_names
 
-KINDS = ("834", "835", "837P", "837I", "837D")
 FORMATS = ("jsonl", "json", "xml", "csv")
 TYPES = (
     "claim",
@@ -41,7 +41,7 @@ def _repeatable(option: str, dest: str, values: tuple[str, ...], text: str) -> C
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="jsonl", show_default=True)
 @_repeatable(
-    "--set", "kinds", KINDS, "Read only these transaction kinds (repeatable; default: all)."
+    "--set", "kinds", kind_names(), "Read only these transaction kinds (repeatable; default: all)."
 )
 @_repeatable(
     "--type", "types", TYPES, "Write only these record types (repeatable; csv takes exactly one)."

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from edi.cli import EdiGroup
+from edi.kinds import kind_names
 
 
 @click.group("samples", cls=EdiGroup)
@@ -15,9 +16,7 @@ def samples_group() -> None:
 
 
 @samples_group.command("generate")
-@click.option(
-    "--set", "set_name", type=click.Choice(["837P", "837I", "837D", "835", "834"]), required=True
-)
+@click.option("--set", "set_name", type=click.Choice(kind_names()), required=True)
 @click.option(
     "--count", type=click.IntRange(min=1), help="Claims (837, 835) or subscriber families (834)."
 )

@@ -283,10 +283,19 @@ class _Loader:
     def __init__(self, file: Path) -> None:
         self.file = file
         self.fieldsets: dict[str, etree._Element] = {}
+        #: the folders of this map and of the maps it extends, this one's first
+        self.folders: list[Path] = []
 
     def error(self, node: etree._Element | None, message: str) -> MapError:
+        """``message`` naming the file and line of ``node`` (a map this one extends, when
+        the node came from there)."""
         line = _line(node) if node is not None else 0
-        return MapError(f"{self.file}:{line}: {message}")
+        file = self.file
+        if node is not None:
+            url = node.getroottree().docinfo.URL
+            if url and Path(url) != file:
+                file = Path(url)
+        return MapError(f"{file}:{line}: {message}")
 
     def parse(self, file: Path, root_tag: str) -> etree._Element:
         try:
@@ -303,21 +312,21 @@ class _Loader:
         return root
 
     def load(self) -> FieldMap:
-        shared = self.file.parent / SHARED_FIELDSETS
-        if shared.is_file():
-            for node in self.parse(shared, "fieldsets"):
-                if isinstance(node.tag, str):
-                    self.fieldsets[node.get("name", "")] = node
         root = self.parse(self.file, "fieldmap")
-        for node in root:
-            if isinstance(node.tag, str) and node.tag == "fieldset":
+        top = self.merged(root, self.file, ())
+        # the shared fieldsets of the folders of the maps extended, then of this map's
+        # (which win), then the maps' own fieldsets (this map's win)
+        for folder in dict.fromkeys(reversed(self.folders)):
+            shared = folder / SHARED_FIELDSETS
+            if shared.is_file():
+                for node in self.parse(shared, "fieldsets"):
+                    if isinstance(node.tag, str):
+                        self.fieldsets[node.get("name", "")] = node
+        for node in top:
+            if node.tag == "fieldset":
                 self.fieldsets[node.get("name", "")] = node
         scopes: dict[str, ScopeSpec] = {}
-        roots = [
-            self.scope(node, None, scopes)
-            for node in root
-            if isinstance(node.tag, str) and node.tag in ("scope", "record")
-        ]
+        roots = [self.scope(node, None, scopes) for node in top if node.tag in ("scope", "record")]
         fmap = FieldMap(
             self.file, root.get("kind", ""), tuple(root.get("guides", "").split()), roots, scopes
         )
@@ -332,6 +341,53 @@ class _Loader:
                         f"ref to unknown scope {target}"
                     )
         return fmap
+
+    def merged(
+        self, root: etree._Element, file: Path, seen: tuple[Path, ...]
+    ) -> list[etree._Element]:
+        """The top-level fieldsets and scopes of the map ``root`` (read from ``file``): with
+        ``extends``, those of the map it names, changed by its ``change`` and ``remove``
+        elements, then its own."""
+        own = [node for node in root if isinstance(node.tag, str)]
+        self.folders.append(file.parent)
+        base_name = root.get("extends")
+        if not base_name:
+            return own
+        base_file = file.parent / base_name
+        if not base_file.is_file():
+            base_file = field_maps_folder() / base_name
+        if not base_file.is_file():
+            raise self.error(root, f"extends {base_name}: no such field map")
+        if base_file.resolve() in seen or base_file.resolve() == file.resolve():
+            raise self.error(root, f"extends {base_name}: the maps extend each other")
+        base_root = self.parse(base_file, "fieldmap")
+        top = self.merged(base_root, base_file, (*seen, file.resolve()))
+        named = {
+            node.get("name", ""): node
+            for element in top
+            for node in element.iter("scope", "record")
+        }
+        added = []
+        for node in own:
+            if node.tag not in ("change", "remove"):
+                added.append(node)
+                continue
+            target = named.get(node.get("scope", ""))
+            if target is None:
+                raise self.error(node, f"{base_name} has no scope {node.get('scope')}")
+            if node.tag == "change":
+                for attribute, value in node.attrib.items():
+                    if attribute != "scope":
+                        target.set(attribute, value)
+                continue
+            gone = [child for child in target if _removed_by(node, child)]
+            if not gone:
+                raise self.error(
+                    node, f"scope {node.get('scope')} of {base_name} has no such member"
+                )
+            for child in gone:
+                target.remove(child)
+        return [*top, *added]
 
     def cls(self, node: etree._Element) -> type:
         name = node.get("class", "")
@@ -395,9 +451,20 @@ class _Loader:
                 fieldset = self.fieldsets.get(child.get("fieldset", ""))
                 if fieldset is None:
                     raise self.error(child, f"no fieldset named {child.get('fieldset')}")
+                without = set((child.get("without") or "").split())
+                extra = child.get("when")
+                used = 0
                 for member in fieldset:
-                    if isinstance(member.tag, str):
-                        self.member(spec, member, child.get("loop", default_loop))
+                    if not isinstance(member.tag, str):
+                        continue
+                    if member.get("name") in without:
+                        used += 1
+                        continue
+                    self.member(spec, member, child.get("loop", default_loop), extra)
+                if used != len(without):
+                    raise self.error(
+                        child, f"without {child.get('without')}: not all in {child.get('fieldset')}"
+                    )
             elif child.tag == "ref":
                 self.check_field(child, cls, child.get("field", ""), "ref")
                 spec.refs.append((child.get("field", ""), child.get("scope", "")))
@@ -405,14 +472,17 @@ class _Loader:
                 spec.children.append(self.scope(child, spec, scopes))
         return spec
 
-    def member(self, spec: ScopeSpec, node: etree._Element, loop: str) -> None:
-        """A field, values or items of ``spec`` read in ``loop`` unless it names its own."""
+    def member(
+        self, spec: ScopeSpec, node: etree._Element, loop: str, extra: str | None = None
+    ) -> None:
+        """A field, values or items of ``spec`` read in ``loop`` unless it names its own;
+        ``extra``: conditions of a ``use``, added to a member on their segment."""
         if node.tag == "field":
-            spec.fields.append(self.field(node, spec.cls, loop, relative=False))
+            spec.fields.append(self.field(node, spec.cls, loop, relative=False, extra=extra))
         elif node.tag == "values":
-            spec.values.append(self.values(node, spec.cls, loop))
+            spec.values.append(self.values(node, spec.cls, loop, extra))
         else:
-            spec.items.append(self.items(node, spec.cls, loop))
+            spec.items.append(self.items(node, spec.cls, loop, extra))
 
     def hook(self, node: etree._Element, text: str) -> Callable[..., None]:
         module, _, func = text.partition(":")
@@ -430,11 +500,21 @@ class _Loader:
             raise self.error(node, f"bad position {text!r}")
         return m.group(1), int(m.group(2) or 0), int(m.group(3) or 0)
 
-    def when(self, node: etree._Element, segment: str) -> tuple[Condition, ...]:
+    def when(
+        self, node: etree._Element, segment: str, extra: str | None = None
+    ) -> tuple[Condition, ...]:
+        """The conditions of ``node``, after those of ``extra`` (a ``use``'s) that are on
+        ``segment``: a use's conditions apply to the members that read their segment."""
+        out = []
+        if extra:
+            for part in extra.split():
+                place, _, codes = part.partition("=")
+                seg, element, component = self.at(node, place)
+                if seg == segment:
+                    out.append(Condition(element, component, frozenset(codes.split(","))))
         text = node.get("when")
         if not text:
-            return ()
-        out = []
+            return tuple(out)
         for part in text.split():
             place, _, codes = part.partition("=")
             seg, element, component = self.at(node, place)
@@ -455,6 +535,7 @@ class _Loader:
         *,
         relative: bool,
         segment: str = "",
+        extra: str | None = None,
     ) -> FieldSpec:
         name = node.get("name", "")
         self.check_field(node, cls, name, "field")
@@ -485,12 +566,14 @@ class _Loader:
             component,
             int(offset or 0),
             node.get("loop", loop),
-            self.when(node, segment),
+            self.when(node, segment, extra),
             type_name,
             convert,
         )
 
-    def values(self, node: etree._Element, cls: type, loop: str) -> ValuesSpec:
+    def values(
+        self, node: etree._Element, cls: type, loop: str, extra: str | None = None
+    ) -> ValuesSpec:
         name = node.get("name", "")
         self.check_field(node, cls, name, "values")
         seg, element, component = self.at(node, node.get("at", ""))
@@ -512,12 +595,14 @@ class _Loader:
             elements,
             comps,
             node.get("loop", loop),
-            self.when(node, seg),
+            self.when(node, seg, extra),
             type_name,
             convert,
         )
 
-    def items(self, node: etree._Element, owner: type, loop: str) -> ItemsSpec:
+    def items(
+        self, node: etree._Element, owner: type, loop: str, extra: str | None = None
+    ) -> ItemsSpec:
         name = node.get("name", "")
         self.check_field(node, owner, name, "items")
         cls = self.cls(node)
@@ -544,8 +629,19 @@ class _Loader:
         if starts and not any(f.element == 0 for f in fields):
             raise self.error(node, f"items {name}: elements given but no field uses offset")
         return ItemsSpec(
-            name, _line(node), cls, seg, starts, loop, self.when(node, seg), fields, values
+            name, _line(node), cls, seg, starts, loop, self.when(node, seg, extra), fields, values
         )
+
+
+def _removed_by(remove: etree._Element, child: Any) -> bool:
+    """Whether ``<remove use="F"/>`` or ``<remove member="N"/>`` names ``child``."""
+    if not isinstance(child.tag, str):
+        return False
+    if remove.get("use") is not None:
+        return bool(child.tag == "use" and child.get("fieldset") == remove.get("use"))
+    return bool(
+        child.tag in ("field", "values", "items") and child.get("name") == remove.get("member")
+    )
 
 
 def unreadable(file: Path, exc: MapError) -> MapError:

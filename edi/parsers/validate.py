@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from typing import BinaryIO, cast
 
 from edi.errors import X12SyntaxError
@@ -34,6 +32,8 @@ from edi.parsers.results import (
     SegmentError,
     TransactionResult,
 )
+from edi.parsers.rules import SetRules, rules_for
+from edi.parsers.rules.common import npi_ok
 from edi.parsers.segments import (
     INTERCHANGE,
     SEGMENT,
@@ -49,44 +49,10 @@ AK905_CODES = frozenset({"1", "2", "3", "4", "5", "6", "17", "18", "19", "23", "
 BUSINESS = "I12"  # IK403 code used for SNIP 3 and SNIP 5 findings on an element
 
 
-#: amounts are kept as integers in millionths: exact, and faster to add than Decimal
-SCALE = 1_000_000
-
-
-@functools.lru_cache(maxsize=8192)
-def _amount(value: str) -> int | None:
-    """An X12 decimal as an integer number of millionths; None when empty or not a number."""
-    if not value:
-        return None
-    try:
-        scaled = Decimal(value).scaleb(6)
-    except InvalidOperation:
-        return None
-    if scaled != scaled.to_integral_value():
-        return None
-    return int(scaled)
-
-
 @functools.lru_cache(maxsize=64)
 def _canonical(delims: Delimiters) -> Delimiters:
     """One shared object per set of delimiters, so a compiled check is found by identity."""
     return delims
-
-
-@functools.lru_cache(maxsize=4096)
-def npi_ok(npi: str) -> bool:
-    """The NPI check digit: Luhn over '80840' + the first nine digits."""
-    if len(npi) != 10 or not npi.isdigit():
-        return False
-    digits = [int(d) for d in "80840" + npi[:9]]
-    total = 0
-    for index, digit in enumerate(reversed(digits)):
-        if index % 2 == 0:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return (10 - total % 10) % 10 == int(npi[9])
 
 
 class _Instance:
@@ -100,56 +66,13 @@ class _Instance:
         self.loops: dict[LoopDef, int] = {}
 
 
-@dataclass(slots=True)
-class _Claim:
-    segment: Segment
-    loop: str
-    total: int | None
-    lines: int = 0
-    has_lines: bool = False
-
-
-class _Line:
-    """An 835 service line (SVC) and the line adjustments (CAS) seen for it so far."""
-
-    __slots__ = ("segment", "charge", "paid", "adjusted", "path")
-
-    def __init__(self, segment: Segment, charge: int | None, paid: int | None, path: str) -> None:
-        self.segment = segment
-        self.charge = charge
-        self.paid = paid
-        self.adjusted = 0
-        self.path = path
-
-
-@dataclass(slots=True)
-class _Payment:
-    segment: Segment
-    loop: str
-    charge: int | None
-    paid: int | None
-    claim_adjustments: int = 0
-    line_adjustments: int = 0
-    line_paid: int = 0
-    has_lines: bool = False
-
-
 class _SetState:
-    """Per transaction set: loop instances, HL links and running totals."""
+    """Per transaction set: loop instances and the set's business rules."""
 
-    def __init__(self, result: TransactionResult, root: LoopDef) -> None:
+    def __init__(self, result: TransactionResult, root: LoopDef, rules: SetRules) -> None:
         self.result = result
         self.stack: list[_Instance] = [_Instance(root)]
-        self.hl_ids: dict[str, tuple[Segment, str]] = {}
-        self.hl_children: set[str] = set()
-        self.claim: _Claim | None = None
-        self.payment: _Payment | None = None
-        self.line: _Line | None = None
-        self.paid_total = 0
-        self.plb_total = 0
-        self.bpr: Segment | None = None
-        self.members = {"TO": 0, "ET": 0, "DT": 0}
-        self.quantities: list[Segment] = []
+        self.rules = rules
         self.delimiters: Delimiters = Delimiters("*", ":", "~")
 
 
@@ -205,7 +128,9 @@ class Validator:
                 sets.append((ts, tr))
                 groups[-1][1].transactions.append(tr)
                 node = loc.node
-                state = _SetState(tr, node.parent) if node is not None else None
+                state = (
+                    _SetState(tr, node.parent, rules_for(ts.set_id)) if node is not None else None
+                )
                 if state is not None:
                     tr.map_file = self.walker.choose(ts).entry.file.name
                     state.delimiters = _canonical(ts.interchange.delimiters)
@@ -217,7 +142,7 @@ class Validator:
             if node.check_delimiters is delims:
                 check = cast(SegmentCheck, node.check)
             else:
-                check = compile_segment(node, delims, _RULE_IDS)
+                check = compile_segment(node, delims, state.rules.ids)
                 node.check, node.check_delimiters = check, delims
             elements = seg.elements
             if check.regex.fullmatch(seg.raw) is None:
@@ -237,9 +162,12 @@ class Validator:
                 counts[node] = seen
                 if seen > node.max_use or node.usage == "N":
                     self._segment_usage(state, loc, node, seen, file)
-            # SNIP 2 HL, SNIP 3 balancing, SNIP 5
+            # SNIP 2 HL, SNIP 3 balancing, SNIP 5: the set's rules (edi.parsers.rules)
             if check.rule:
-                _apply_rule(self, state, loc, file, seg.id)
+                rules = state.rules
+                rules.segment(loc, seg.id)
+                if rules.found:
+                    self._report(state, file)
         if state is not None and current_ts is not None:
             self._finish_set(state, current_ts, file)
         self._fold_envelopes(ic_results, groups, sets, file)
@@ -546,12 +474,22 @@ class Validator:
         last = trailer_loc
         if last is None:
             return
-        _finish_claim(self, state, last, file)
-        _finish_payment(self, state, last, file)
+        rules = state.rules
+        rules.before_close(last)
+        self._report(state, file)
         while state.stack:
             self._close(state, state.stack.pop(), last, file)
-        _finish_hl(self, state, file)
-        _finish_totals(self, state, last, file)
+        rules.after_close(last)
+        self._report(state, file)
+
+    def _report(self, state: _SetState, file: str) -> None:
+        """The findings of the set's rules, as element errors with IK403 ``I12``."""
+        found = state.rules.found
+        for where, element, message, ref, snip in found:
+            self._element_errors(
+                state, where, [(element, 0, 0, BUSINESS, message, ref)], file, snip
+            )
+        found.clear()
 
 
 def _loop_id(node: SegmentDef) -> str:
@@ -571,274 +509,4 @@ def _first_segment(loop: LoopDef) -> SegmentDef | None:
     return None
 
 
-# -- per-segment rules: HL links, balancing, SNIP 5 ----------------------------------
-
-
-def _flag(
-    v: Validator, state: _SetState, loc: Located, element: int, message: str, file: str, snip: int
-) -> None:
-    """A business-rule finding (SNIP 2 HL links, 3, 5) on one element of the segment at ``loc``."""
-    ref = ""
-    node = loc.node
-    if node is not None and 0 < element <= len(node.elements):
-        ref = node.elements[element - 1].data_ele
-    v._element_errors(state, loc, [(element, 0, 0, BUSINESS, message, ref)], file, snip)
-
-
-def _hl(v: Validator, state: _SetState, loc: Located, file: str) -> None:
-    seg = loc.segment
-    hl_id, parent = seg[1], seg[2]
-    _finish_claim(v, state, loc, file)
-    if hl_id in state.hl_ids:
-        _flag(v, state, loc, 1, "HL01 repeats an earlier hierarchical id", file, 2)
-    if parent:
-        if parent not in state.hl_ids:
-            _flag(v, state, loc, 2, "HL02 names no earlier HL", file, 2)
-        state.hl_children.add(parent)
-    state.hl_ids[hl_id] = (seg, loc.path)
-
-
-def _finish_hl(v: Validator, state: _SetState, file: str) -> None:
-    for hl_id, (seg, path) in state.hl_ids.items():
-        has_children = hl_id in state.hl_children
-        if seg[4] == "1" and not has_children or seg[4] == "0" and has_children:
-            where = Located(seg, None, path, ())
-            v._element_errors(
-                state,
-                where,
-                [(4, 0, 0, BUSINESS, "HL04 does not match the HL levels under it", "736")],
-                file,
-                2,
-            )
-
-
-def _clm(v: Validator, state: _SetState, loc: Located, file: str) -> None:
-    _finish_claim(v, state, loc, file)
-    state.claim = _Claim(loc.segment, loc.path, _amount(loc.segment[2]))
-
-
-def _finish_claim(v: Validator, state: _SetState, loc: Located, file: str) -> None:
-    claim = state.claim
-    state.claim = None
-    if claim is None or claim.total is None or not claim.has_lines:
-        return
-    if claim.total != claim.lines:
-        where = Located(claim.segment, None, claim.loop, ())
-        message = "CLM02 total charge does not equal the sum of the service line charges"
-        v._element_errors(state, where, [(2, 0, 0, BUSINESS, message, "782")], file, 3)
-
-
-def _clp(v: Validator, state: _SetState, loc: Located, file: str) -> None:
-    _finish_payment(v, state, loc, file)
-    seg = loc.segment
-    state.payment = _Payment(seg, loc.path, _amount(seg[3]), _amount(seg[4]))
-    paid = _amount(seg[4])
-    if paid is not None:
-        state.paid_total += paid
-
-
-def _svc(v: Validator, state: _SetState, loc: Located, file: str) -> None:
-    _finish_line(v, state, file)
-    seg = loc.segment
-    payment = state.payment
-    if payment is not None:
-        payment.has_lines = True
-        paid = _amount(seg[3])
-        if paid is not None:
-            payment.line_paid += paid
-    state.line = _Line(seg, _amount(seg[2]), _amount(seg[3]), loc.path)
-
-
-def _cas(v: Validator, state: _SetState, loc: Located, file: str) -> None:
-    seg = loc.segment
-    total = 0
-    for index in range(3, min(len(seg.elements), 19), 3):
-        amount = _amount(seg[index])
-        if amount is not None:
-            total += amount
-    line = state.line
-    if line is not None and loc.path.endswith("2110"):
-        line.adjusted += total
-        if state.payment is not None:
-            state.payment.line_adjustments += total
-    elif loc.path.endswith("2100") and state.payment is not None:
-        state.payment.claim_adjustments += total
-
-
-def _finish_line(v: Validator, state: _SetState, file: str) -> None:
-    line = state.line
-    state.line = None
-    if line is None:
-        return
-    charge, paid = line.charge, line.paid
-    if charge is not None and paid is not None and charge - line.adjusted != paid:
-        where = Located(line.segment, None, line.path, ())
-        message = "SVC03 paid does not equal SVC02 charge less the line adjustments (CAS)"
-        v._element_errors(state, where, [(3, 0, 0, BUSINESS, message, "782")], file, 3)
-
-
-def _finish_payment(v: Validator, state: _SetState, loc: Located, file: str) -> None:
-    _finish_line(v, state, file)
-    payment = state.payment
-    state.payment = None
-    if payment is None or payment.charge is None or payment.paid is None:
-        return
-    where = Located(payment.segment, None, payment.loop, ())
-    adjustments = payment.claim_adjustments + payment.line_adjustments
-    if payment.charge - adjustments != payment.paid:
-        message = "CLP03 charge less all claim and line adjustments (CAS) does not equal CLP04 paid"
-        v._element_errors(state, where, [(4, 0, 0, BUSINESS, message, "782")], file, 3)
-    elif payment.has_lines and payment.line_paid - payment.claim_adjustments != payment.paid:
-        message = "CLP04 paid does not equal the service lines' SVC03 less claim adjustments"
-        v._element_errors(state, where, [(4, 0, 0, BUSINESS, message, "782")], file, 3)
-
-
-def _bpr(v: Validator, state: _SetState, loc: Located, file: str) -> None:
-    state.bpr = loc.segment
-
-
-def _plb(v: Validator, state: _SetState, loc: Located, file: str) -> None:
-    _finish_payment(v, state, loc, file)
-    seg = loc.segment
-    for index in range(4, min(len(seg.elements), 16), 2):
-        amount = _amount(seg[index])
-        if amount is not None:
-            state.plb_total += amount
-
-
-def _lx(v: Validator, state: _SetState, loc: Located, file: str) -> None:
-    if state.payment is not None:
-        _finish_payment(v, state, loc, file)
-
-
-def _ins(v: Validator, state: _SetState, loc: Located, file: str) -> None:
-    state.members["TO"] += 1
-    state.members["ET" if loc.segment[1] == "Y" else "DT"] += 1
-
-
-def _qty(v: Validator, state: _SetState, loc: Located, file: str) -> None:
-    if loc.path == "HEADER":
-        state.quantities.append(loc.segment)
-
-
-def _finish_totals(v: Validator, state: _SetState, last: Located, file: str) -> None:
-    if state.bpr is not None:
-        amount = _amount(state.bpr[2])
-        if amount is not None and amount != state.paid_total - state.plb_total:
-            where = Located(state.bpr, None, "", ())
-            message = "BPR02 does not equal the sum of CLP04 less the PLB adjustments"
-            v._element_errors(state, where, [(2, 0, 0, BUSINESS, message, "782")], file, 3)
-    for seg in state.quantities:
-        expected = state.members.get(seg[1])
-        if expected is not None and _amount(seg[2]) != expected * SCALE:
-            where = Located(seg, None, "", ())
-            message = f"QTY*{seg[1]} control total does not match the members in the set"
-            v._element_errors(state, where, [(2, 0, 0, BUSINESS, message, "380")], file, 3)
-
-
-def _nm1(v: Validator, state: _SetState, loc: Located, file: str) -> None:
-    seg = loc.segment
-    if seg[8] == "XX" and seg[9] and not npi_ok(seg[9]):
-        v._element_errors(
-            state, loc, [(9, 0, 0, BUSINESS, "NM109 NPI check digit is wrong", "67")], file, 5
-        )
-
-
-def _n1(v: Validator, state: _SetState, loc: Located, file: str) -> None:
-    seg = loc.segment
-    if seg[3] == "XX" and seg[4] and not npi_ok(seg[4]):
-        v._element_errors(
-            state, loc, [(4, 0, 0, BUSINESS, "N104 NPI check digit is wrong", "67")], file, 5
-        )
-
-
-def _n4(v: Validator, state: _SetState, loc: Located, file: str) -> None:
-    seg = loc.segment
-    zip_code = seg[3]
-    if zip_code and not seg[4] and not (zip_code.isdigit() and len(zip_code) in (5, 9)):
-        v._element_errors(
-            state,
-            loc,
-            [(3, 0, 0, BUSINESS, "N403 is not a 5 or 9 digit US ZIP code", "116")],
-            file,
-            5,
-        )
-
-
-def _apply_rule(v: Validator, state: _SetState, loc: Located, file: str, sid: str) -> None:
-    """Direct calls (compiled code calls these natively; a table of callables would not)."""
-    if sid == "CAS":
-        _cas(v, state, loc, file)
-    elif sid == "SVC":
-        _svc(v, state, loc, file)
-    elif sid == "CLP":
-        _clp(v, state, loc, file)
-    elif sid == "NM1":
-        _nm1(v, state, loc, file)
-    elif sid == "SV1":
-        _sv1(v, state, loc, file)
-    elif sid == "HL":
-        _hl(v, state, loc, file)
-    elif sid == "CLM":
-        _clm(v, state, loc, file)
-    elif sid == "N4":
-        _n4(v, state, loc, file)
-    elif sid == "LX":
-        _lx(v, state, loc, file)
-    elif sid == "SV2":
-        _sv2(v, state, loc, file)
-    elif sid == "SV3":
-        _sv3(v, state, loc, file)
-    elif sid == "BPR":
-        _bpr(v, state, loc, file)
-    elif sid == "PLB":
-        _plb(v, state, loc, file)
-    elif sid == "INS":
-        _ins(v, state, loc, file)
-    elif sid == "QTY":
-        _qty(v, state, loc, file)
-    elif sid == "N1":
-        _n1(v, state, loc, file)
-
-
-def _sv1(v: Validator, state: _SetState, loc: Located, file: str) -> None:
-    _add_line_charge(state, loc.segment[2])
-
-
-def _sv2(v: Validator, state: _SetState, loc: Located, file: str) -> None:
-    _add_line_charge(state, loc.segment[3])
-
-
-def _sv3(v: Validator, state: _SetState, loc: Located, file: str) -> None:
-    _add_line_charge(state, loc.segment[2])
-
-
-def _add_line_charge(state: _SetState, value: str) -> None:
-    claim = state.claim
-    amount = _amount(value)
-    if claim is not None and amount is not None:
-        claim.lines += amount
-        claim.has_lines = True
-
-
-#: segment ids with rules in :func:`_apply_rule` (HL links, SNIP 3 totals, SNIP 5 checks)
-_RULE_IDS = frozenset(
-    {
-        "HL",
-        "CLM",
-        "SV1",
-        "SV2",
-        "SV3",
-        "CLP",
-        "SVC",
-        "CAS",
-        "BPR",
-        "PLB",
-        "LX",
-        "INS",
-        "QTY",
-        "NM1",
-        "N1",
-        "N4",
-    }
-)
+__all__ = ["AK905_CODES", "BUSINESS", "Validator", "npi_ok"]

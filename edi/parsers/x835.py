@@ -8,7 +8,8 @@ comes last in its transaction set, because its provider adjustments (PLB) come l
 
 The hooks below are named by the field map and run when a scope closes:
 :func:`claim_payment_closed` adds each claim's CLP04 to the payment's ``claims_paid``,
-and :func:`payment_closed` checks the 835 balance: the claims paid minus the provider
+and :func:`payment_closed` checks the 835 balance with the validator's rule
+(:func:`edi.parsers.rules.x835.payment_amount`): the claims paid minus the provider
 adjustments equals the payment amount (BPR02).
 """
 
@@ -21,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from edi.parsers.normalize import Normalizer
+from edi.parsers.rules import x835 as rules
 from edi.records import ClaimPayment, Party, Payment, Record
 
 #: the kind of the 835 field map
@@ -72,7 +74,7 @@ def payment_closed(payment: Payment, registry: dict[str, Any], context: dict[str
         payment.balanced = None
         return
     total = sum((a for a in adjustments if a is not None), Decimal(0))
-    payment.balanced = payment.claims_paid - total == payment.amount
+    payment.balanced = rules.payment_amount(payment.claims_paid, total) == payment.amount
 
 
 def remittances(path: str | os.PathLike[str]) -> Iterator[Record]:

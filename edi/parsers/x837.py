@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 
+from edi.kinds import kinds_of_set
 from edi.parsers.normalize import Normalizer
 from edi.records import Record
 
-#: the kinds of 837
-KINDS = frozenset({"837P", "837I", "837D"})
+#: the kinds of 837 (those the field maps declare)
+KINDS = frozenset(kinds_of_set("837"))
 
 
 def claims(path: str | os.PathLike[str], kinds: Iterable[str] = KINDS) -> Iterator[Record]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edi.errors import MapError, MissingFieldMap
+from edi.kinds import transaction_kind
 from edi.parsers.acks import ACKNOWLEDGMENT_GROUP
 from edi.parsers.fields import default_field_maps
 from edi.parsers.normalize import FieldMapFinder
@@ -36,26 +37,6 @@ VERSION_NOT_SUPPORTED = "2"
 ACCEPTED_CODES = ("A", "E")
 #: error lines kept in a file's or a set's summary
 MAX_ERRORS = 20
-
-#: 837 implementation guides (GS08) -> transaction kind
-_837_GUIDES = {
-    "X222": "837P",
-    "X098": "837P",
-    "X223": "837I",
-    "X096": "837I",
-    "X224": "837D",
-    "X097": "837D",
-}
-
-
-def transaction_kind(set_id: str, version: str) -> str:
-    """834, 835, or 837P/837I/837D from the set id and its guide (GS08 or ST03)."""
-    if set_id != "837":
-        return set_id
-    for guide, kind in _837_GUIDES.items():
-        if guide in version:
-            return kind
-    return set_id
 
 
 @dataclass
@@ -294,6 +275,5 @@ __all__ = [
     "error_summary",
     "outcome_note",
     "set_errors",
-    "transaction_kind",
     "validate",
 ]

@@ -161,7 +161,7 @@ def test_rolled_back_ingest_leaves_nothing(kit: StoreKit, monkeypatch: pytest.Mo
 
 
 def test_sets_the_partner_does_not_send_are_rejected_as_not_supported(kit: StoreKit):
-    from edi.pipeline.validate import transaction_kind
+    from edi.kinds import transaction_kind
 
     assert transaction_kind("837", "005010X223A2") == "837I"
     assert transaction_kind("837", "004010X098A1") == "837P"

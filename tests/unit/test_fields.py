@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from edi.errors import MapError
-from edi.parsers.fields import FieldMapCatalog, field_maps_folder, load_field_map
+from edi.kinds import kind_names
+from edi.parsers.fields import (
+    Condition,
+    FieldMap,
+    FieldMapCatalog,
+    ItemsSpec,
+    field_maps_folder,
+    load_field_map,
+)
 from edi.parsers.maps import default_catalog
 from edi.parsers.normalize import Normalizer, Plan
 from edi.parsers.reader import X12Reader
@@ -24,7 +33,7 @@ MAPS = sorted(p for p in FIELD_MAPS_DIR.glob("*.xml") if p.name != "fieldsets.xm
 
 def test_there_is_a_map_for_every_kind():
     kinds = {load_field_map(p).kind for p in MAPS}
-    assert kinds == {"834", "835", "837P", "837I", "837D"}
+    assert kinds == set(kind_names())
 
 
 @pytest.mark.parametrize("path", MAPS, ids=lambda p: p.name)
@@ -143,3 +152,149 @@ def test_kinds_filter_and_unknown_sets_are_reported():
     normalizer = Normalizer()
     records = list(normalizer.records(SAMPLES / "multi-interchange.x12"))
     assert records and normalizer.summary.sets >= 2
+
+
+# -- extending: a map from another, a fieldset with parameters -----------------------
+
+
+def shape(fmap: FieldMap, *, skip: frozenset[str] = frozenset()) -> dict[str, tuple]:
+    """What a map reads, scope by scope, without the lines it was written on."""
+
+    def members(specs: list) -> list[tuple]:
+        out = []
+        for spec in specs:
+            if spec.name in skip:
+                continue
+            parts = [spec.name, spec.segment, spec.loop, spec.when]
+            for attribute in ("element", "component", "offset", "elements", "comps", "starts"):
+                parts.append(getattr(spec, attribute, None))
+            parts.append(getattr(spec, "type", None))
+            if isinstance(spec, ItemsSpec):
+                parts.append(members(spec.fields))
+                parts.append(members(spec.values))
+            out.append(tuple(parts))
+        return out
+
+    return {
+        scope.name: (
+            scope.cls,
+            scope.loop,
+            scope.record,
+            scope.attach,
+            scope.many,
+            scope.count,
+            scope.after_parent,
+            scope.hook,
+            scope.refs,
+            [c.name for c in scope.children],
+            members(scope.fields),
+            members(scope.values),
+            members(scope.items),
+        )
+        for scope in fmap.walk()
+    }
+
+
+def test_the_4010_837p_map_is_the_5010_one_with_its_changes():
+    old = shape(load_field_map(FIELD_MAPS_DIR / "837P.5010.X222A1.xml"))
+    new_map = load_field_map(FIELD_MAPS_DIR / "837P.4010.X098A1.xml")
+    assert (new_map.kind, new_map.guides) == ("837P", ("004010X098A1", "004010X098"))
+    new = shape(new_map)
+    assert new.keys() == old.keys()
+    changed = {name for name in old if old[name] != new[name]}
+    assert changed == {"service_facility", "supervising_provider", "other_payer"}
+    assert (new["service_facility"][1], new["supervising_provider"][1]) == ("2310D", "2310E")
+    address = {"address_line1", "address_line2", "city", "state", "postal_code", "country"}
+    assert (
+        new["other_payer"]
+        == shape(load_field_map(FIELD_MAPS_DIR / "837P.5010.X222A1.xml"), skip=frozenset(address))[
+            "other_payer"
+        ]
+    )
+
+
+def test_the_835_parties_are_the_shared_party_read_from_their_own_nm1():
+    fmap = load_field_map(FIELD_MAPS_DIR / "835.5010.X221A1.xml")
+    names = ["entity_type", "last_name", "first_name", "middle_name", "suffix"]
+    names += ["id_qualifier", "id"]
+    for scope, qualifier in [
+        ("patient", "QC"),
+        ("insured", "IL"),
+        ("corrected_patient", "74"),
+        ("rendering_provider", "82"),
+    ]:
+        fields = fmap.scopes[scope].fields
+        expected = names + (["npi"] if scope == "rendering_provider" else [])
+        assert [f.name for f in fields] == expected
+        for spec in fields:
+            assert spec.when[0] == Condition(1, 0, frozenset({qualifier}))
+    (npi,) = [f for f in fmap.scopes["rendering_provider"].fields if f.name == "npi"]
+    assert npi.when == (Condition(1, 0, frozenset({"82"})), Condition(8, 0, frozenset({"XX"})))
+    # the use's NM101 condition is on NM1 only: the rendering provider's REF items keep theirs
+    (refs,) = fmap.scopes["rendering_provider"].items
+    assert [c.element for c in refs.when] == [1] and "0B" in refs.when[0].codes
+
+
+def extending(folder: Path, body: str, *, base: str = "837P.5010.X222A1.xml") -> Path:
+    path = folder / "extending.xml"
+    path.write_text(
+        '<?xml version="1.0"?>\n<fieldmap kind="837P" guides="004010X098A1" '
+        f'extends="{base}">\n{body}\n</fieldmap>\n'
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "base", "message"),
+    [
+        ('<change scope="no_such_scope" loop="2310D"/>', None, "has no scope no_such_scope"),
+        ('<remove scope="other_payer" use="person"/>', None, "has no such member"),
+        ('<remove scope="other_payer" member="taxonomy"/>', None, "has no such member"),
+        ('<change scope="claim" loop="2300"/>', "no-such-map.xml", "no such field map"),
+        ('<change scope="claim" loop="2300"/>', "extending.xml", "extend each other"),
+    ],
+)
+def test_a_bad_extension_names_file_line_and_fault(
+    tmp_path: Path, body: str, base: str | None, message: str
+):
+    path = extending(tmp_path, body, base=base or "837P.5010.X222A1.xml")
+    with pytest.raises(MapError, match=message) as caught:
+        load_field_map(path)
+    assert str(caught.value).startswith(f"{path}:")
+
+
+def test_an_extension_adds_its_own_scopes_and_fieldsets(tmp_path: Path):
+    body = (
+        '<fieldset name="charge_only"><field name="total_charge" at="CLM02" type="amount"/>'
+        "</fieldset>"
+        '<record name="other_claim" class="Claim" loop="2300">'
+        '<use fieldset="charge_only"/></record>'
+    )
+    with pytest.raises(MapError, match="scope claim is declared twice"):
+        load_field_map(extending(tmp_path, body.replace("other_claim", "claim")))
+    fmap = load_field_map(extending(tmp_path, body))
+    assert "other_claim" in fmap.scopes and fmap.scopes["other_claim"].fields[0].name == (
+        "total_charge"
+    )
+
+
+def test_a_use_without_a_member_the_fieldset_lacks_is_refused(tmp_path: Path):
+    shutil.copy(FIELD_MAPS_DIR / "fieldsets.xml", tmp_path / "fieldsets.xml")
+    body = CLAIM.format(
+        '<scope name="p" class="Party" loop="2310B" attach="rendering_provider">'
+        '<use fieldset="party" without="taxonomy"/></scope>'
+    )
+    with pytest.raises(MapError, match="without taxonomy: not all in party"):
+        load_field_map(write_map(tmp_path, body))
+
+
+def test_an_error_in_the_extended_map_names_that_map(tmp_path: Path):
+    base = tmp_path / "base.xml"
+    base.write_text(
+        '<?xml version="1.0"?>\n<fieldmap kind="837P" guides="005010X222A1">\n'
+        '<record name="claim" class="Claim" loop="2300">\n'
+        '<field name="no_such_field" at="CLM02"/>\n</record>\n</fieldmap>\n'
+    )
+    with pytest.raises(MapError, match="Claim has no field") as caught:
+        load_field_map(extending(tmp_path, '<change scope="claim" loop="2300"/>', base="base.xml"))
+    assert str(caught.value).startswith(f"{base}:4:")

@@ -10,6 +10,7 @@ import pytest
 
 from edi.parsers.validate import Validator, npi_ok
 from tests.conftest import SAMPLES, corpus_manifest, corpus_path
+from tests.mutations import P837, R835, findings, mutate, replace
 from tests.pyx12_oracle import oracle_map_dir
 
 ROWS = [r for r in corpus_manifest() if r.is_5010_claim_remit_enroll]
@@ -17,53 +18,6 @@ ROWS = [r for r in corpus_manifest() if r.is_5010_claim_remit_enroll]
 #: Corpus files where our verdict differs from pyx12's, with the reason. Empty today:
 #: every 834/835/837 5010 file pyx12 can judge gets the same accept/reject per set.
 DISAGREEMENTS: dict[str, str] = {}
-
-
-def mutate(tmp_path: Path, source: Path, change, *, recount: bool = True) -> Path:
-    """Copy ``source`` with ``change(segments)`` applied; SE01 recounted unless told not to."""
-    text = source.read_text()
-    segments = [s.strip() for s in text.split("~") if s.strip()]
-    segments = change(segments)
-    if recount:
-        start = next(i for i, s in enumerate(segments) if s.startswith("ST*"))
-        end = next(i for i, s in enumerate(segments) if s.startswith("SE*"))
-        parts = segments[end].split("*")
-        parts[1] = str(end - start + 1)
-        segments[end] = "*".join(parts)
-    out = tmp_path / source.name
-    out.write_text("~\n".join(segments) + "~\n")
-    return out
-
-
-def replace(line: int, old: str, new: str):
-    """Change segment number ``line`` (1-based in the file)."""
-
-    def change(segments: list[str]) -> list[str]:
-        assert old in segments[line - 1], segments[line - 1]
-        segments[line - 1] = segments[line - 1].replace(old, new, 1)
-        return segments
-
-    return change
-
-
-def findings(path: Path, **kwargs):
-    result = Validator(**kwargs).validate(path)
-    (tx,) = [t for ic in result.interchanges for g in ic.groups for t in g.transactions]
-    return tx, [
-        (
-            e.location.segment_position,
-            e.location.segment,
-            e.location.loop,
-            e.element,
-            getattr(e, "component", 0),
-            e.code,
-        )
-        for e in tx.errors
-    ]
-
-
-P837 = "lfh/demo.example1.837"
-R835 = "badx12/X221-era-sample.edi"
 
 
 def test_the_unbroken_files_are_accepted():
@@ -102,40 +56,6 @@ def test_one_repeat_too_many(tmp_path):
     path = mutate(tmp_path, corpus_path(P837), lambda s: s[:22] + [s[21]] + s[22:])  # PAT twice
     tx, errors = findings(path)
     assert errors == [(21, "PAT", "2000C", 0, 0, "5")]
-
-
-def test_bad_npi_check_digit_is_noted_or_rejected_when_strict(tmp_path):
-    path = mutate(tmp_path, corpus_path(P837), replace(10, "1912301953", "1912301954"))
-    tx, errors = findings(path)
-    assert (tx.ack_code, errors) == ("E", [(8, "NM1", "2010AA", 9, 0, "I12")])
-    tx, _ = findings(path, strict=True)
-    assert tx.ack_code == "R"
-
-
-def test_unbalanced_claim(tmp_path):
-    path = mutate(tmp_path, corpus_path(P837), replace(27, "*100.00*", "*101.00*"))
-    tx, errors = findings(path)
-    assert (tx.ack_code, errors) == ("E", [(25, "CLM", "2300", 2, 0, "I12")])
-    assert tx.errors[0].snip == 3
-
-
-def test_wrong_hl_parent(tmp_path):
-    path = mutate(tmp_path, corpus_path(P837), replace(21, "HL*3*2*", "HL*3*9*"))
-    tx, errors = findings(path)
-    # HL02 names no earlier HL; HL 2 then claims children it does not have (HL04)
-    assert errors == [(15, "HL", "2000B", 4, 0, "I12"), (19, "HL", "2000C", 2, 0, "I12")]
-
-
-def test_unbalanced_payment(tmp_path):
-    path = mutate(tmp_path, corpus_path(R835), replace(4, "BPR*I*132*", "BPR*I*133*"))
-    tx, errors = findings(path)
-    assert (tx.ack_code, errors) == ("E", [(2, "BPR", "", 2, 0, "I12")])
-
-
-def test_unbalanced_service_line(tmp_path):
-    path = mutate(tmp_path, corpus_path(R835), replace(19, "CAS*CO*131*21", "CAS*CO*131*22"))
-    tx, errors = findings(path)
-    assert errors == [(11, "CLP", "2100", 4, 0, "I12"), (15, "SVC", "2110", 3, 0, "I12")]
 
 
 def test_errors_carry_positions_not_values(tmp_path):

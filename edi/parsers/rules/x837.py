@@ -1,0 +1,75 @@
+"""837 claims (837P, 837I, 837D): the claim's total charge (CLM02) is the sum of its
+service lines' charges (SV102 professional, SV203 institutional, SV302 dental): SNIP 3."""
+
+from __future__ import annotations
+
+from edi.parsers.rules.common import COMMON_IDS, SetRules, amount
+from edi.parsers.segments import Segment
+from edi.parsers.structure import Located
+
+#: the element of each service line segment that holds the line's charge
+LINE_CHARGE = {"SV1": 2, "SV2": 3, "SV3": 2}
+
+
+def claim_balances(total: int, lines: int) -> bool:
+    """CLM02 (total charge) equals the sum of the line charges."""
+    return total == lines
+
+
+class _Claim:
+    """The claim (CLM) being read and the sum of its line charges so far."""
+
+    __slots__ = ("segment", "loop", "total", "lines", "has_lines")
+
+    def __init__(self, segment: Segment, loop: str, total: int | None) -> None:
+        self.segment = segment
+        self.loop = loop
+        self.total = total
+        self.lines = 0
+        self.has_lines = False
+
+
+class Rules(SetRules):
+    """The rules of an 837 set: the common ones and the claim total."""
+
+    ids = COMMON_IDS | {"CLM", *LINE_CHARGE}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.claim: _Claim | None = None
+
+    def segment(self, loc: Located, sid: str) -> None:
+        if sid == "SV1" or sid == "SV3":
+            self.line_charge(loc.segment[2])
+        elif sid == "CLM":
+            self.finish_claim()
+            self.claim = _Claim(loc.segment, loc.path, amount(loc.segment[2]))
+        elif sid == "SV2":
+            self.line_charge(loc.segment[3])
+        else:
+            if sid == "HL":
+                self.finish_claim()  # a new subscriber or patient level: the claim is over
+            self.common(loc, sid)
+
+    def line_charge(self, value: str) -> None:
+        claim = self.claim
+        charge = amount(value)
+        if claim is not None and charge is not None:
+            claim.lines += charge
+            claim.has_lines = True
+
+    def finish_claim(self) -> None:
+        claim = self.claim
+        self.claim = None
+        if claim is None or claim.total is None or not claim.has_lines:
+            return
+        if not claim_balances(claim.total, claim.lines):
+            where = Located(claim.segment, None, claim.loop, ())
+            message = "CLM02 total charge does not equal the sum of the service line charges"
+            self.flag(where, 2, message, "782", 3)
+
+    def before_close(self, last: Located) -> None:
+        self.finish_claim()
+
+
+__all__ = ["LINE_CHARGE", "Rules", "claim_balances"]
