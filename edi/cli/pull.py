@@ -101,9 +101,8 @@ def _pull(conf: Settings, name: str, dry_run: bool, stable_seconds: float | None
 
     from edi.audit.chain import AuditLog
     from edi.errors import EdiError
-    from edi.partners import our_pgp
     from edi.partners import partner as find_partner
-    from edi.pipeline.transfer import Transfer
+    from edi.pipeline import bootstrap
     from edi.store.session import open_store
 
     p = find_partner(conf, name)
@@ -111,9 +110,7 @@ def _pull(conf: Settings, name: str, dry_run: bool, stable_seconds: float | None
         p = dataclasses.replace(p, stable_seconds=stable_seconds)
     store = open_store(conf, keys=False)
     failed = False
-    with Transfer(
-        p, p.remote(), AuditLog(store.engine), conf.staging_dir, our_pgp=our_pgp(conf)
-    ) as transfer:
+    with bootstrap.transfer(conf, p, AuditLog(store.engine)) as transfer:
         selection = (
             transfer.remote.select(p.inbound, p.patterns, p.stable_seconds)
             if dry_run

@@ -35,7 +35,7 @@ TAGS = ("edi", "exchange")
 
 
 @dataclass
-class Plan:
+class Deployments:
     """The deployments to register, and the partners left out (no schedule)."""
 
     deployments: list[Any] = field(default_factory=list)
@@ -49,14 +49,14 @@ def config_parameter(settings: Settings) -> str | None:
     return str(settings.config_path.resolve()) if settings.config_path is not None else None
 
 
-def plan(settings: Settings, *, work_pool: str | None = None) -> Plan:
+def plan(settings: Settings, *, work_pool: str | None = None) -> Deployments:
     """One deployment of ``exchange`` per scheduled partner (see the module docstring)."""
     from edi.flows.exchange import exchange
     from edi.partners import load_partners
 
     settings.table("flows")  # a bad [flows] table is refused before anything is deployed
     config = config_parameter(settings)
-    out = Plan()
+    out = Deployments()
     for name, p in load_partners(settings).items():
         if p.schedule is None:
             out.unscheduled.append(name)
@@ -132,4 +132,12 @@ def deploy(deployments: list[Any], work_pool: str) -> list[str]:
     return [str(i) for i in ids]
 
 
-__all__ = ["Plan", "api_url", "config_parameter", "deploy", "ensure_work_pool", "plan", "serve"]
+__all__ = [
+    "Deployments",
+    "api_url",
+    "config_parameter",
+    "deploy",
+    "ensure_work_pool",
+    "plan",
+    "serve",
+]

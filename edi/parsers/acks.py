@@ -19,10 +19,10 @@ from datetime import datetime
 from typing import Literal
 
 from edi.parsers.results import (
-    ACCEPTED,
-    ACCEPTED_WITH_ERRORS,
-    PARTIAL,
-    REJECTED,
+    CODE_ACCEPTED,
+    CODE_ACCEPTED_WITH_ERRORS,
+    CODE_PARTIAL,
+    CODE_REJECTED,
     ElementError,
     Error,
     FileResult,
@@ -65,7 +65,7 @@ IK502_CODES = frozenset(
 AK905_CODES = frozenset(
     {"1", "2", "3", "4", "5", "6"} | {str(n) for n in range(10, 20)} | {"23", "24", "25", "26"}
 )
-TA104_CODES = frozenset({ACCEPTED, ACCEPTED_WITH_ERRORS, REJECTED})
+TA104_CODES = frozenset({CODE_ACCEPTED, CODE_ACCEPTED_WITH_ERRORS, CODE_REJECTED})
 TA105_CODES = frozenset(f"{n:03d}" for n in range(32))
 #: IK502 code for a set in error: X12 syntax (SNIP 1) and implementation-guide findings
 SEGMENTS_IN_ERROR, IMPLEMENTATION_SEGMENTS_IN_ERROR = "5", "I5"
@@ -201,7 +201,7 @@ def ta1(
     """
     control = _digits(control, 9, "control")
     _, short_date, hhmm = _date_time(date, time)
-    code = ic.ta1_code if ic.ta1_code in TA104_CODES else REJECTED
+    code = ic.ta1_code if ic.ta1_code in TA104_CODES else CODE_REJECTED
     if ic.ta1_note not in TA105_CODES:
         raise ValueError("ta1_note is not a TA105 note code (000-031)")
     return "".join(
@@ -290,9 +290,9 @@ def _error_loops(errors: Iterable[Error]) -> list[str]:
 
 
 def _ik5_code(ts: TransactionResult) -> str:
-    code = ts.ack_code if ts.ack_code in IK501_CODES else REJECTED
-    if code == ACCEPTED and (ts.errors or ts.syntax_codes):
-        return ACCEPTED_WITH_ERRORS
+    code = ts.ack_code if ts.ack_code in IK501_CODES else CODE_REJECTED
+    if code == CODE_ACCEPTED and (ts.errors or ts.syntax_codes):
+        return CODE_ACCEPTED_WITH_ERRORS
     return code
 
 
@@ -302,7 +302,7 @@ def _ik5_codes(ts: TransactionResult, code: str) -> list[str]:
     for value in ts.syntax_codes:
         if value in IK502_CODES and value not in codes:
             codes.append(value)
-    if not codes and code != ACCEPTED:
+    if not codes and code != CODE_ACCEPTED:
         if any(e.snip <= 1 for e in ts.errors):
             codes.append(SEGMENTS_IN_ERROR)
         if any(e.snip >= 2 for e in ts.errors):
@@ -319,17 +319,17 @@ def _count(value: int) -> str:
 def group_code(group: GroupResult) -> str:
     """AK901: R when the group or every set is rejected, P when some sets are, E when all
     sets are accepted but errors were noted, else A."""
-    if group.ack_code == REJECTED or not group.transactions:
-        return REJECTED
+    if group.ack_code == CODE_REJECTED or not group.transactions:
+        return CODE_REJECTED
     codes = [_ik5_code(ts) for ts in group.transactions]
-    accepted = sum(1 for c in codes if c in (ACCEPTED, ACCEPTED_WITH_ERRORS))
+    accepted = sum(1 for c in codes if c in (CODE_ACCEPTED, CODE_ACCEPTED_WITH_ERRORS))
     if accepted == 0:
-        return REJECTED
+        return CODE_REJECTED
     if accepted < len(codes):
-        return PARTIAL
-    if ACCEPTED_WITH_ERRORS in codes or group.syntax_codes:
-        return ACCEPTED_WITH_ERRORS
-    return ACCEPTED
+        return CODE_PARTIAL
+    if CODE_ACCEPTED_WITH_ERRORS in codes or group.syntax_codes:
+        return CODE_ACCEPTED_WITH_ERRORS
+    return CODE_ACCEPTED
 
 
 def ack999(
@@ -367,7 +367,7 @@ def ack999(
     accepted = 0
     for ts in group.transactions:
         code = _ik5_code(ts)
-        if code in (ACCEPTED, ACCEPTED_WITH_ERRORS):
+        if code in (CODE_ACCEPTED, CODE_ACCEPTED_WITH_ERRORS):
             accepted += 1
         body.append(
             _segment(
@@ -423,7 +423,7 @@ def ack999(
 # -- all acknowledgments of a file ----------------------------------------------------------
 def wants_ta1(ic: InterchangeResult) -> bool:
     """A TA1 answers an interchange that asked for one (ISA14 1) or has a note to report."""
-    return ic.ack_requested or ic.ta1_note != "000" or ic.ta1_code != ACCEPTED
+    return ic.ack_requested or ic.ta1_note != "000" or ic.ta1_code != CODE_ACCEPTED
 
 
 def acknowledgments(
@@ -457,7 +457,7 @@ def acknowledgments(
                     unanswered.append(f"interchange {_printable(ic.control)}: no TA1: {exc}")
             else:
                 acks.append(Ack("TA1", ic.control, None, text, control))
-        if ic.ta1_code == REJECTED:
+        if ic.ta1_code == CODE_REJECTED:
             continue
         for group in ic.groups:
             if group.functional_id == ACKNOWLEDGMENT_GROUP:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 #: transaction set acknowledgment codes (IK501) and group codes (AK901)
-ACCEPTED, ACCEPTED_WITH_ERRORS, REJECTED, PARTIAL = "A", "E", "R", "P"
+CODE_ACCEPTED, CODE_ACCEPTED_WITH_ERRORS, CODE_REJECTED, CODE_PARTIAL = "A", "E", "R", "P"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +71,7 @@ class TransactionResult:
     control: str
     version: str
     reference: str = ""  # ST03
-    ack_code: str = ACCEPTED
+    ack_code: str = CODE_ACCEPTED
     syntax_codes: list[str] = field(default_factory=list)  # IK502..IK506
     errors: list[Error] = field(default_factory=list)
     segment_count: int = 0
@@ -80,7 +80,7 @@ class TransactionResult:
 
     @property
     def accepted(self) -> bool:
-        return self.ack_code in (ACCEPTED, ACCEPTED_WITH_ERRORS)
+        return self.ack_code in (CODE_ACCEPTED, CODE_ACCEPTED_WITH_ERRORS)
 
 
 @dataclass(slots=True)
@@ -92,7 +92,7 @@ class GroupResult:
     version: str
     sender: str
     receiver: str
-    ack_code: str = ACCEPTED
+    ack_code: str = CODE_ACCEPTED
     syntax_codes: list[str] = field(default_factory=list)  # AK905..AK909
     transactions: list[TransactionResult] = field(default_factory=list)
     declared_count: str = ""  # GE01 as received
@@ -120,7 +120,7 @@ class InterchangeResult:
     version: str
     usage: str
     ack_requested: bool
-    ta1_code: str = ACCEPTED  # TA104: A, E or R
+    ta1_code: str = CODE_ACCEPTED  # TA104: A, E or R
     ta1_note: str = "000"  # TA105 note code
     notes: list[str] = field(default_factory=list)  # all TA1 note codes found, first is ta1_note
     messages: list[str] = field(default_factory=list)
@@ -140,7 +140,7 @@ class FileResult:
         if self.fatal is not None or not self.interchanges:
             return False
         return all(
-            ic.ta1_code != REJECTED
+            ic.ta1_code != CODE_REJECTED
             and all(t.accepted for g in ic.groups for t in g.transactions)
             and all(g.transactions for g in ic.groups)
             for ic in self.interchanges

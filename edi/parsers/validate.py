@@ -20,10 +20,10 @@ from edi.parsers.checks import Finding, SegmentCheck, compile_segment, explain, 
 from edi.parsers.maps import LoopDef, MapCatalog, SegmentDef
 from edi.parsers.reader import X12Reader
 from edi.parsers.results import (
-    ACCEPTED,
-    ACCEPTED_WITH_ERRORS,
-    PARTIAL,
-    REJECTED,
+    CODE_ACCEPTED,
+    CODE_ACCEPTED_WITH_ERRORS,
+    CODE_PARTIAL,
+    CODE_REJECTED,
     ElementError,
     FileResult,
     GroupResult,
@@ -238,21 +238,21 @@ class Validator:
             if rejecting and not tr.syntax_codes:
                 tr.syntax_codes.append("5")
             if tr.syntax_codes or rejecting:
-                tr.ack_code = REJECTED
+                tr.ack_code = CODE_REJECTED
             else:
-                tr.ack_code = ACCEPTED_WITH_ERRORS if tr.errors else ACCEPTED
+                tr.ack_code = CODE_ACCEPTED_WITH_ERRORS if tr.errors else CODE_ACCEPTED
         for grp, gr in groups:
             for problem in grp.problems:
                 if problem.code in AK905_CODES and problem.code not in gr.syntax_codes:
                     gr.syntax_codes.append(problem.code)
             accepted = gr.accepted_count
             if gr.syntax_codes or grp.problems or not gr.transactions:
-                gr.ack_code = REJECTED
+                gr.ack_code = CODE_REJECTED
             elif accepted == len(gr.transactions):
-                errors = any(t.ack_code == ACCEPTED_WITH_ERRORS for t in gr.transactions)
-                gr.ack_code = ACCEPTED_WITH_ERRORS if errors else ACCEPTED
+                errors = any(t.ack_code == CODE_ACCEPTED_WITH_ERRORS for t in gr.transactions)
+                gr.ack_code = CODE_ACCEPTED_WITH_ERRORS if errors else CODE_ACCEPTED
             else:
-                gr.ack_code = PARTIAL if accepted else REJECTED
+                gr.ack_code = CODE_PARTIAL if accepted else CODE_REJECTED
         for ic, ir in ic_results.values():
             # TA1 notes are the interchange-level codes; anything else found outside the
             # groups (a garbled segment between ISA and GS) is invalid interchange content
@@ -264,7 +264,7 @@ class Validator:
             ir.messages = [p.message for p in ic.problems]
             if notes:
                 ir.ta1_note = notes[0]
-                ir.ta1_code = REJECTED
+                ir.ta1_code = CODE_REJECTED
 
     # -- errors ---------------------------------------------------------------------
     def _location(self, loc: Located, file: str) -> Location:

@@ -15,8 +15,9 @@ from edi.audit.chain import AuditLog, Operator
 from edi.config import Settings
 from edi.errors import ConfigError
 from edi.parsers.fields import FieldMapCatalog
-from edi.partners import Partner
+from edi.partners import Partner, our_pgp
 from edi.pipeline.context import AuditSink, Policy, Progress, Wiring
+from edi.pipeline.transfer import Transfer
 from edi.store.sequence import StoreControlNumbers
 from edi.store.session import Store
 
@@ -58,6 +59,21 @@ def wiring(
     )
 
 
+def transfer(
+    settings: Settings, partner: Partner, audit: AuditLog, *, flow_run_id: str | None = None
+) -> Transfer:
+    """The transfer steps for ``partner``: its remote (not connected yet), our OpenPGP key
+    (``[pgp]``), staging under ``EDI_HOME``; every step audited in ``audit``."""
+    return Transfer(
+        partner,
+        partner.remote(),
+        audit,
+        settings.staging_dir,
+        our_pgp=our_pgp(settings),
+        flow_run_id=flow_run_id,
+    )
+
+
 def policy(
     partner: Partner | None,
     *,
@@ -78,4 +94,4 @@ def policy(
     )
 
 
-__all__ = ["policy", "wiring"]
+__all__ = ["policy", "transfer", "wiring"]

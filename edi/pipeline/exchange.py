@@ -25,27 +25,23 @@ from dataclasses import dataclass, field, replace
 from edi.audit.chain import AuditLog
 from edi.config import Settings
 from edi.errors import DecryptError, EdiError, LeaseLost, MissingFieldMap, SignatureError
-from edi.partners import Partner, our_pgp
+from edi.partners import Partner
 from edi.partners import partner as find_partner
 from edi.pipeline import bootstrap
 from edi.pipeline.acknowledge import AckFile, from_stored, write_ack
 from edi.pipeline.context import Incoming, Policy, Wiring
-from edi.pipeline.ingest import ingest_file
+from edi.pipeline.ingest import REFUSED, ingest_file
 from edi.pipeline.transfer import Pulled, Transfer, plaintext_name
 from edi.store import leases
 from edi.store.crypto import FieldCipher
+from edi.store.models import DUPLICATE, REJECTED, STORED
 from edi.store.session import open_store
 from edi.store.write import stored_acknowledgments, stored_name
 from edi.transport.base import RemoteFile
 
-#: file statuses in a run's summary
-STORED, REJECTED, DUPLICATE, REFUSED, FAILED = (
-    "stored",
-    "rejected",
-    "duplicate",
-    "refused",
-    "failed",
-)
+#: a file's status in a run's summary: a files row's (stored, rejected, duplicate), or
+#: refused (nothing stored: a bad signature, a missing field map) or failed (a step raised)
+FAILED = "failed"
 #: statuses that make ``edi run`` and ``edi pull`` exit 1
 NOT_OK = (REJECTED, REFUSED, FAILED)
 
@@ -95,14 +91,7 @@ class ExchangeRun:
             p = replace(p, stable_seconds=stable_seconds)
         store = open_store(settings)
         audit = AuditLog(store.engine)
-        transfer = Transfer(
-            p,
-            p.remote(),
-            audit,
-            settings.staging_dir,
-            our_pgp=our_pgp(settings),
-            flow_run_id=flow_run_id,
-        )
+        transfer = bootstrap.transfer(settings, p, audit, flow_run_id=flow_run_id)
         wired = bootstrap.wiring(settings, store, operator=transfer.operator, audit=audit)
         return cls(settings, p, transfer, wired, bootstrap.policy(p), flow_run_id)
 
