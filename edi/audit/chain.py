@@ -81,7 +81,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -104,6 +103,7 @@ from sqlalchemy import (
 )
 
 from edi.access import os_user
+from edi.atomic import write_atomic
 from edi.audit.tables import AuditHead, AuditRow, CheckpointRow
 from edi.errors import AuditError
 
@@ -381,12 +381,9 @@ class Checkpoint:
 def write_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> None:
     """Write a checkpoint as JSON to ``path`` (replaced atomically) to keep elsewhere."""
     target = Path(path)
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        tmp.write_text(json.dumps(checkpoint.to_dict(), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, target)
+    try:  # 0666 less the umask, as for any file the operator writes: it holds no secret
+        write_atomic(target, json.dumps(checkpoint.to_dict(), indent=2) + "\n", mode=0o666)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise AuditError(f"cannot write checkpoint file {target} ({exc.strerror})") from None
 
 

@@ -31,8 +31,6 @@ Nothing read is logged or reported: counts, table names, row ids and key ids onl
 from __future__ import annotations
 
 import contextlib
-import os
-import secrets
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -55,6 +53,7 @@ from sqlalchemy import (
     update,
 )
 
+from edi.atomic import atomic_file
 from edi.errors import CiphertextError, KeyRingError
 from edi.store import models as m
 from edi.store.crypto import (
@@ -62,9 +61,9 @@ from edi.store.crypto import (
     FILE_MAGIC,
     KEY_ID_BYTES,
     FieldCipher,
-    rewrap_file_key,
+    rewrapped_header,
 )
-from edi.store.keys import KeyRing, fsync_dir
+from edi.store.keys import KeyRing
 
 
 class Auditor(Protocol):
@@ -405,24 +404,18 @@ class _Run:
         current = archive_key_id(path, file_id)
         if current == self.primary_id:
             return None
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.rewrap")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-            # re-wraps the header of the copy in place and fsyncs the whole copy
-            now = rewrap_file_key(tmp, ring=self.ring, file_id=file_id)
+        with open(path, "rb") as src:
+            header, now = rewrapped_header(src, ring=self.ring, file_id=file_id, name=str(path))
             if now != self.primary_id:  # the ring was rotated again during this run
                 raise KeyRingError(
                     f"file {file_id}: the primary data key changed to {now} during the run; "
                     "run edi keys reencrypt again"
                 )
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            raise
-        fsync_dir(path.parent)
+            if header is None:  # moved to the primary key since it was read above
+                return current
+            with atomic_file(path, sync_dir=True) as out:
+                out.write(header)
+                shutil.copyfileobj(src, out, 1 << 20)
         return current
 
     # -- what is left
