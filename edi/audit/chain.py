@@ -149,15 +149,9 @@ def canonical_entry(
     seq: int, at: str, operator: str, action: str, obj: Mapping[str, Any], outcome: str
 ) -> bytes:
     """The bytes an entry's hash covers (see the module docstring)."""
-    entry = {
-        "action": action,
-        "at": at,
-        "object": obj,
-        "operator": operator,
-        "outcome": outcome,
-        "seq": seq,
-    }
-    return canonical_json(entry).encode("ascii")
+    return _canonical_bytes(
+        action=action, at=at, object=obj, operator=operator, outcome=outcome, seq=seq
+    )
 
 
 def entry_hash(prev_hash: str, canonical: bytes) -> str:
@@ -167,14 +161,14 @@ def entry_hash(prev_hash: str, canonical: bytes) -> str:
 
 def checkpoint_message(seq: int, entry_hash: str, at: str, key_id: str) -> bytes:
     """The bytes a checkpoint's Ed25519 signature covers."""
-    doc = {
-        "at": at,
-        "entry_hash": entry_hash,
-        "format": CHECKPOINT_FORMAT,
-        "key_id": key_id,
-        "seq": seq,
-    }
-    return canonical_json(doc).encode("ascii")
+    return _canonical_bytes(
+        at=at, entry_hash=entry_hash, format=CHECKPOINT_FORMAT, key_id=key_id, seq=seq
+    )
+
+
+def _canonical_bytes(**fields: Any) -> bytes:
+    """The canonical JSON of ``fields`` as the bytes that are hashed or signed."""
+    return canonical_json(fields).encode("ascii")
 
 
 def _check_value(value: Any, where: str) -> None:

@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine, select
 
 from edi import faults
 from edi.atomic import atomic_file, fsync_dir
@@ -64,6 +64,7 @@ from edi.pipeline.context import Incoming, IngestResult, Policy, Progress, recor
 from edi.pipeline.ingest import ingest_file
 from edi.query.base import id_condition, one_row
 from edi.store import models as m
+from edi.store.auditing import AuditSink
 from edi.store.private import private_folder
 from edi.store.session import Store
 
@@ -199,29 +200,13 @@ class _DryRunEnd(BaseException):
         self.action, self.entry, self.outcome = action, dict(entry), outcome
 
 
-class _DryRunAudit:
+class _DryRunAudit(AuditSink):
     """Stands in for the audit log in a dry run: its first append ends the run."""
 
-    def append(
-        self,
-        action: str,
-        object: Mapping[str, Any],  # noqa: A002 - as AuditLog.append names it
-        outcome: str,
-        *,
-        operator: Operator | str | None = None,
-        connection: Connection | None = None,
-    ) -> None:
+    def append(self, action: str, object: Mapping[str, Any], outcome: str, **_: Any) -> None:  # noqa: A002
         raise _DryRunEnd(action, object, outcome)
 
-    def maybe_checkpoint(
-        self,
-        every: int,
-        signing_key: Any,
-        key_id: str,
-        *,
-        operator: Operator | str | None = None,
-        connection: Connection | None = None,
-    ) -> None:  # never reached
+    def maybe_checkpoint(self, *_: Any, **__: Any) -> None:  # never reached
         return None
 
 

@@ -33,10 +33,10 @@ from __future__ import annotations
 import contextlib
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
@@ -56,6 +56,7 @@ from sqlalchemy import (
 from edi.atomic import atomic_file
 from edi.errors import CiphertextError, KeyRingError
 from edi.store import models as m
+from edi.store.auditing import AuditSink
 from edi.store.crypto import (
     FIELD_VERSION,
     FILE_MAGIC,
@@ -64,21 +65,6 @@ from edi.store.crypto import (
     rewrapped_header,
 )
 from edi.store.keys import KeyRing
-
-
-class Auditor(Protocol):
-    """Where the run's entry goes (an :class:`edi.audit.chain.AuditLog`); the store does
-    not import the audit log, which is stored through it."""
-
-    def append(
-        self,
-        action: str,
-        object: Mapping[str, Any],  # noqa: A002 - the entry's field is called object
-        outcome: str,
-        *,
-        operator: Any = None,
-    ) -> object: ...
-
 
 #: rows (or archive files) per batch
 BATCH = 500
@@ -210,7 +196,7 @@ def reencrypt(
     *,
     archive_dir: Path,
     batch: int = BATCH,
-    audit: Auditor | None = None,
+    audit: AuditSink | None = None,
     operator: object = None,
     progress: Callable[[BatchEvent], None] | None = None,
     max_batches: int | None = None,
