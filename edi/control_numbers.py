@@ -9,12 +9,11 @@ never loses one that was handed out. Numbers start at 1 and wrap from 999999999 
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
-import tempfile
 from pathlib import Path
 
+from edi.atomic import write_atomic
 from edi.errors import ConfigError
 
 FIRST = 1
@@ -71,23 +70,7 @@ class ControlNumbers:
         return int(text)
 
     def _write(self, number: int) -> None:
-        directory = self.path.parent
-        fd, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(f"{number}\n".encode())
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp)
-            raise
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_atomic(self.path, f"{number}\n", sync_dir=True)
 
 
 __all__ = ["ControlNumbers"]

@@ -19,10 +19,11 @@ import zoneinfo
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     RootModel,
@@ -76,6 +77,11 @@ def _resolve(value: Any, info: ValidationInfo) -> Path | None:
     return path if path.is_absolute() else Path(base) / path
 
 
+#: field types of the configuration's paths, resolved by :func:`_resolve`
+ConfigPath = Annotated[Path, BeforeValidator(_resolve)]
+OptionalConfigPath = Annotated[Path | None, BeforeValidator(_resolve)]
+
+
 def _text() -> Any:
     """An optional non-empty string."""
     return Field(default=None, min_length=1)
@@ -98,14 +104,9 @@ class KeysTable(Table):
     """``[keys]``: where the key-encryption key comes from (default ``$EDI_HOME/kek``)."""
 
     #: a file of 32 random bytes (raw or base64), relative to the configuration's folder
-    kek_file: Path | None = None
+    kek_file: OptionalConfigPath = None
     #: the environment variable holding the KEK (base64 of 32 bytes)
     kek_env: str | None = _text()
-
-    @field_validator("kek_file", mode="before")
-    @classmethod
-    def _path(cls, value: Any, info: ValidationInfo) -> Any:
-        return _resolve(value, info)
 
     @model_validator(mode="after")
     def _one_source(self) -> KeysTable:
@@ -213,15 +214,10 @@ class PartnerPgpTable(Table):
     #: the partner's pinned signing fingerprints (40 or 64 hex digits)
     signers: list[str] = []
     #: their public key (signature checks, encrypted acks), relative to the configuration
-    public_key_file: Path | None = None
+    public_key_file: OptionalConfigPath = None
     require_signature: bool = True
     encrypted: Literal["always", "by-extension", "never"] = "always"
     encrypt_acks: bool = False
-
-    @field_validator("public_key_file", mode="before")
-    @classmethod
-    def _path(cls, value: Any, info: ValidationInfo) -> Any:
-        return _resolve(value, info)
 
     @field_validator("signers")
     @classmethod
@@ -249,15 +245,15 @@ class PartnerTable(Table):
     port: int = Field(default=22, ge=1, le=65535)
     user: str | None = _text()
     #: SSH private key (ed25519 or RSA), relative to the configuration
-    key_file: Path | None = None
+    key_file: OptionalConfigPath = None
     key_passphrase_env: str | None = _text()
     password_env: str | None = _text()
     #: default: $EDI_HOME/known_hosts
-    known_hosts: Path | None = None
+    known_hosts: OptionalConfigPath = None
     #: pinned host keys, SHA256:<43 base64 characters>
     host_fingerprints: list[str] = []
     #: the partner's folder (transport local), relative to the configuration
-    path: Path | None = None
+    path: OptionalConfigPath = None
     inbound: str = Field(default="inbound", min_length=1)
     outbound: str = Field(default="outbound", min_length=1)
     archive: str = Field(default="archive", min_length=1)
@@ -281,11 +277,6 @@ class PartnerTable(Table):
     versions: list[str] = []
     ack_999: Literal["always", "errors"] = "always"
     allow_duplicate_interchange: bool = False
-
-    @field_validator("key_file", "known_hosts", "path", mode="before")
-    @classmethod
-    def _paths(cls, value: Any, info: ValidationInfo) -> Any:
-        return _resolve(value, info)
 
     @field_validator("host_fingerprints")
     @classmethod
@@ -363,16 +354,11 @@ class OurPgpTable(Table):
     """``[pgp]``: our own OpenPGP key, shared by every partner."""
 
     #: our secret key (decrypts what partners send), relative to the configuration
-    secret_key_file: Path
+    secret_key_file: ConfigPath
     #: the environment variable holding its passphrase
     passphrase_env: str | None = _text()
     #: our signing fingerprint for outbound acknowledgments
     sign_with: str | None = _text()
-
-    @field_validator("secret_key_file", mode="before")
-    @classmethod
-    def _path(cls, value: Any, info: ValidationInfo) -> Any:
-        return _resolve(value, info)
 
     @field_validator("sign_with")
     @classmethod

@@ -1,21 +1,7 @@
-"""The tamper-evident audit log: a hash chain of entries with Ed25519-signed checkpoints."""
+"""The tamper-evident audit log: a hash chain of entries with Ed25519-signed checkpoints.
 
-from edi.audit.chain import (
-    AuditEntry,
-    AuditLog,
-    Checkpoint,
-    Operator,
-    VerifyResult,
-    load_checkpoint,
-)
-from edi.errors import AuditError
+The package hands on the public names of :mod:`edi.audit.chain` (its ``__all__``).
+"""
 
-__all__ = [
-    "AuditEntry",
-    "AuditError",
-    "AuditLog",
-    "Checkpoint",
-    "Operator",
-    "VerifyResult",
-    "load_checkpoint",
-]
+from edi.audit.chain import *  # noqa: F403
+from edi.audit.chain import __all__ as __all__

@@ -81,7 +81,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -104,6 +103,7 @@ from sqlalchemy import (
 )
 
 from edi.access import os_user
+from edi.atomic import write_atomic
 from edi.audit.tables import AuditHead, AuditRow, CheckpointRow
 from edi.errors import AuditError
 
@@ -149,15 +149,9 @@ def canonical_entry(
     seq: int, at: str, operator: str, action: str, obj: Mapping[str, Any], outcome: str
 ) -> bytes:
     """The bytes an entry's hash covers (see the module docstring)."""
-    entry = {
-        "action": action,
-        "at": at,
-        "object": obj,
-        "operator": operator,
-        "outcome": outcome,
-        "seq": seq,
-    }
-    return canonical_json(entry).encode("ascii")
+    return _canonical_bytes(
+        action=action, at=at, object=obj, operator=operator, outcome=outcome, seq=seq
+    )
 
 
 def entry_hash(prev_hash: str, canonical: bytes) -> str:
@@ -167,14 +161,14 @@ def entry_hash(prev_hash: str, canonical: bytes) -> str:
 
 def checkpoint_message(seq: int, entry_hash: str, at: str, key_id: str) -> bytes:
     """The bytes a checkpoint's Ed25519 signature covers."""
-    doc = {
-        "at": at,
-        "entry_hash": entry_hash,
-        "format": CHECKPOINT_FORMAT,
-        "key_id": key_id,
-        "seq": seq,
-    }
-    return canonical_json(doc).encode("ascii")
+    return _canonical_bytes(
+        at=at, entry_hash=entry_hash, format=CHECKPOINT_FORMAT, key_id=key_id, seq=seq
+    )
+
+
+def _canonical_bytes(**fields: Any) -> bytes:
+    """The canonical JSON of ``fields`` as the bytes that are hashed or signed."""
+    return canonical_json(fields).encode("ascii")
 
 
 def _check_value(value: Any, where: str) -> None:
@@ -381,12 +375,9 @@ class Checkpoint:
 def write_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> None:
     """Write a checkpoint as JSON to ``path`` (replaced atomically) to keep elsewhere."""
     target = Path(path)
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        tmp.write_text(json.dumps(checkpoint.to_dict(), indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, target)
+    try:  # 0666 less the umask, as for any file the operator writes: it holds no secret
+        write_atomic(target, json.dumps(checkpoint.to_dict(), indent=2) + "\n", mode=0o666)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise AuditError(f"cannot write checkpoint file {target} ({exc.strerror})") from None
 
 

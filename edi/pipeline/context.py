@@ -10,45 +10,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 
 from edi.audit.chain import Operator
 from edi.parsers.acks import Ack
 from edi.parsers.fields import FieldMapCatalog
 from edi.parsers.normalize import FieldMapFinder
 from edi.parsers.validate import Validator
+from edi.store.auditing import AuditSink
 from edi.store.keys import KeyRing
 from edi.store.rows import RowMaker
 
 #: progress of one file: (bytes read, file size)
 Progress = Callable[[int, int], None]
-
-
-class AuditSink(Protocol):
-    """Where the pipeline's audit entries go: :class:`edi.audit.chain.AuditLog`, or a dry
-    run's stand-in (:mod:`edi.pipeline.reprocess`)."""
-
-    def append(
-        self,
-        action: str,
-        object: Mapping[str, Any],  # noqa: A002 - the entry's field is called object
-        outcome: str,
-        *,
-        operator: Operator | str | None = None,
-        connection: Connection | None = None,
-    ) -> object: ...
-
-    def maybe_checkpoint(
-        self,
-        every: int,
-        signing_key: Any,
-        key_id: str,
-        *,
-        operator: Operator | str | None = None,
-        connection: Connection | None = None,
-    ) -> object: ...
 
 
 @dataclass(frozen=True)

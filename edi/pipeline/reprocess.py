@@ -44,18 +44,17 @@ file is removed again if that entry cannot be written.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import os
-import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine, select
 
 from edi import faults
+from edi.atomic import atomic_file, fsync_dir
 from edi.audit.chain import AuditLog, Operator
 from edi.config import Settings
 from edi.errors import CiphertextError, EdiError, QueryError, ReprocessError
@@ -65,6 +64,7 @@ from edi.pipeline.context import Incoming, IngestResult, Policy, Progress, recor
 from edi.pipeline.ingest import ingest_file
 from edi.query.base import id_condition, one_row
 from edi.store import models as m
+from edi.store.auditing import AuditSink
 from edi.store.private import private_folder
 from edi.store.session import Store
 
@@ -127,17 +127,13 @@ def _decrypted_chunks(path: Path, row: Mapping[str, Any], ring: Any) -> Iterator
         ) from None
 
 
-def _write_checked(path: Path, row: Mapping[str, Any], ring: Any, fd: int) -> tuple[int, str]:
-    """Decrypt into the open ``fd`` (closed here), fsynced; (size, sha256), checked against
-    the row's sha256."""
+def _write_checked(path: Path, row: Mapping[str, Any], ring: Any, out: BinaryIO) -> tuple[int, str]:
+    """Decrypt into ``out``; (size, sha256), checked against the row's sha256."""
     digest, size = hashlib.sha256(), 0
-    with os.fdopen(fd, "wb") as out:
-        for chunk in _decrypted_chunks(path, row, ring):
-            out.write(chunk)
-            digest.update(chunk)
-            size += len(chunk)
-        out.flush()
-        os.fsync(out.fileno())
+    for chunk in _decrypted_chunks(path, row, ring):
+        out.write(chunk)
+        digest.update(chunk)
+        size += len(chunk)
     if digest.hexdigest() != row["sha256"]:
         raise ReprocessError(
             f"file {row['id']}: its archived original decrypts to other bytes than the stored "
@@ -155,8 +151,8 @@ def decrypted_original(
     path = archive_path(archive_dir, row)
     with private_folder(home) as folder:
         target = folder / f"{row['id']}.x12"
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        _write_checked(path, row, ring, fd)
+        with atomic_file(target, exclusive=True) as out:
+            _write_checked(path, row, ring, out)
         faults.reached("reprocess.plaintext")
         yield target
 
@@ -204,29 +200,13 @@ class _DryRunEnd(BaseException):
         self.action, self.entry, self.outcome = action, dict(entry), outcome
 
 
-class _DryRunAudit:
+class _DryRunAudit(AuditSink):
     """Stands in for the audit log in a dry run: its first append ends the run."""
 
-    def append(
-        self,
-        action: str,
-        object: Mapping[str, Any],  # noqa: A002 - as AuditLog.append names it
-        outcome: str,
-        *,
-        operator: Operator | str | None = None,
-        connection: Connection | None = None,
-    ) -> None:
+    def append(self, action: str, object: Mapping[str, Any], outcome: str, **_: Any) -> None:  # noqa: A002
         raise _DryRunEnd(action, object, outcome)
 
-    def maybe_checkpoint(
-        self,
-        every: int,
-        signing_key: Any,
-        key_id: str,
-        *,
-        operator: Operator | str | None = None,
-        connection: Connection | None = None,
-    ) -> None:  # never reached
+    def maybe_checkpoint(self, *_: Any, **__: Any) -> None:  # never reached
         return None
 
 
@@ -351,19 +331,20 @@ def export_original(
         raise _exists(file_id, target)
     if not target.parent.is_dir():
         raise ReprocessError(f"file {file_id}: no folder {target.parent}")
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+    writing = contextlib.ExitStack()
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        out = writing.enter_context(atomic_file(target, exclusive=True))
     except OSError as exc:
         raise ReprocessError(
             f"file {file_id}: cannot write in {target.parent}: {exc.strerror}"
         ) from None
     try:
-        size, sha256 = _write_checked(source, row, store.ring, fd)
-        _place(tmp, target, file_id)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        with writing:  # named target only when whole and checked
+            size, sha256 = _write_checked(source, row, store.ring, out)
+    except FileExistsError:  # appeared meanwhile
+        raise _exists(file_id, target) from None
+    with contextlib.suppress(OSError):  # the file is there: it must reach the audit log
+        fsync_dir(target.parent)
     log = audit if audit is not None else AuditLog(store.engine)
     try:
         log.append(
@@ -383,26 +364,6 @@ def export_original(
 
 def _exists(file_id: str, target: Path) -> ReprocessError:
     return ReprocessError(f"file {file_id}: {target} exists; export never overwrites a file")
-
-
-def _place(tmp: Path, target: Path, file_id: str) -> None:
-    """Give ``tmp`` the name ``target``, never replacing a file that appeared meanwhile."""
-    try:
-        os.link(tmp, target)  # fails if target exists, unlike a rename
-    except FileExistsError:
-        raise _exists(file_id, target) from None
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
-            raise
-        if target.exists() or target.is_symlink():  # a file system without hard links
-            raise _exists(file_id, target) from None
-        os.rename(tmp, target)
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 __all__ = [

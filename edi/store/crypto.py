@@ -38,7 +38,6 @@ import contextlib
 import functools
 import hashlib
 import os
-import secrets
 import struct
 import tempfile
 import time
@@ -52,9 +51,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hmac import HMAC
 
+from edi.atomic import atomic_file
 from edi.errors import CiphertextError, KeyRingError
 from edi.store.forks import generation
-from edi.store.keys import KEY_ID_HEX, KeyRing, fsync_dir
+from edi.store.keys import KEY_ID_HEX, KeyRing
 
 FIELD_VERSION = 1
 NONCE_BYTES = 12
@@ -348,36 +348,26 @@ def encrypt_file(
         aead = AESGCM(file_key)
         base = _chunk_aad_base(chunk_size, file_id)
         digest = hashlib.sha256()
-        tmp = dst.with_name(f".{dst.name}.{secrets.token_hex(4)}.part")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         size = chunks = 0
-        try:
-            with os.fdopen(fd, "wb", buffering=0) as out:
-                out.write(header)
-                stored = len(header)
-                current = _read_exactly(stream, chunk_size)
-                while True:
-                    following = _read_exactly(stream, chunk_size)
-                    final = not following
-                    if chunks >= 1 << 32:
-                        raise ValueError("file too large for the chunk counter")
-                    nonce = prefix + chunks.to_bytes(4, "big")
-                    sealed = aead.encrypt(nonce, current, _chunk_aad(base, chunks, final))
-                    out.write(sealed)
-                    digest.update(current)
-                    stored += len(sealed)
-                    size += len(current)
-                    chunks += 1
-                    if final:
-                        break
-                    current = following
-                os.fsync(out.fileno())
-            os.replace(tmp, dst)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            raise
-        fsync_dir(dst.parent)
+        with atomic_file(dst, sync_dir=True) as out:
+            out.write(header)
+            stored = len(header)
+            current = _read_exactly(stream, chunk_size)
+            while True:
+                following = _read_exactly(stream, chunk_size)
+                final = not following
+                if chunks >= 1 << 32:
+                    raise ValueError("file too large for the chunk counter")
+                nonce = prefix + chunks.to_bytes(4, "big")
+                sealed = aead.encrypt(nonce, current, _chunk_aad(base, chunks, final))
+                out.write(sealed)
+                digest.update(current)
+                stored += len(sealed)
+                size += len(current)
+                chunks += 1
+                if final:
+                    break
+                current = following
     return FileEnvelope(dst, file_id, primary.id, size, stored, chunks, digest.hexdigest())
 
 
@@ -473,20 +463,8 @@ def decrypt_file(src: Path | BinaryIO, dst_stream: BinaryIO, *, ring: KeyRing, f
 
 def decrypt_to_path(src: Path, dst: Path, *, ring: KeyRing, file_id: str) -> int:
     """Decrypt into ``dst`` (mode 0600) via a temp name renamed only on success."""
-    dst = Path(dst)
-    tmp = dst.with_name(f".{dst.name}.{secrets.token_hex(4)}.part")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            size = decrypt_file(src, out, ring=ring, file_id=file_id)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dst)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    return size
+    with atomic_file(dst) as out:
+        return decrypt_file(src, out, ring=ring, file_id=file_id)
 
 
 def rewrap_file_key(path: Path, *, ring: KeyRing, file_id: str) -> str:
@@ -496,18 +474,29 @@ def rewrap_file_key(path: Path, *, ring: KeyRing, file_id: str) -> str:
     """
     path = Path(path)
     with open(path, "r+b") as handle:
-        header = _read_header(handle, str(path), file_id)
-        primary = ring.primary
-        if header.key_id == primary.id:
-            return primary.id
-        file_key = _unwrap_file_key(header, ring, str(path), file_id)
-        kid = bytes.fromhex(primary.id)
-        nonce = os.urandom(NONCE_BYTES)
-        wrapped = nonce + AESGCM(primary.key).encrypt(nonce, file_key, _file_key_aad(kid, file_id))
-        new = _HEADER.pack(FILE_MAGIC, FILE_VERSION, kid, header.chunk_size, header.prefix, wrapped)
-        os.pwrite(handle.fileno(), new, 0)
-        os.fsync(handle.fileno())
-    return primary.id
+        new, key_id = rewrapped_header(handle, ring=ring, file_id=file_id, name=str(path))
+        if new is not None:
+            os.pwrite(handle.fileno(), new, 0)
+            os.fsync(handle.fileno())
+    return key_id
+
+
+def rewrapped_header(
+    stream: BinaryIO, *, ring: KeyRing, file_id: str, name: str
+) -> tuple[bytes | None, str]:
+    """The header read from ``stream`` (at the start of an encrypted file) with the file key
+    wrapped under the primary data key, and that key's id; None for a header that is on the
+    primary key already. The chunks that follow stay valid under either header."""
+    header = _read_header(stream, name, file_id)
+    primary = ring.primary
+    if header.key_id == primary.id:
+        return None, primary.id
+    file_key = _unwrap_file_key(header, ring, name, file_id)
+    kid = bytes.fromhex(primary.id)
+    nonce = os.urandom(NONCE_BYTES)
+    wrapped = nonce + AESGCM(primary.key).encrypt(nonce, file_key, _file_key_aad(kid, file_id))
+    new = _HEADER.pack(FILE_MAGIC, FILE_VERSION, kid, header.chunk_size, header.prefix, wrapped)
+    return new, primary.id
 
 
 # --- measurement -----------------------------------------------------------------------

@@ -68,6 +68,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from edi.atomic import write_atomic
 from edi.errors import ConfigError, KeyRingError
 
 if TYPE_CHECKING:
@@ -200,13 +201,9 @@ class FileKek(LocalKek):
         path = Path(path).expanduser()
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            write_atomic(path, base64.b64encode(os.urandom(KEY_BYTES)) + b"\n", exclusive=True)
         except FileExistsError:
             raise KeyRingError(f"key-encryption key file {path} already exists") from None
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(base64.b64encode(os.urandom(KEY_BYTES)) + b"\n")
-            handle.flush()
-            os.fsync(handle.fileno())
         return cls(path)
 
 
@@ -601,33 +598,8 @@ class KeyRing:
     def _write(self) -> None:
         """Replace the ring file: temp file (0600) + fsync + rename + fsync of the folder."""
         payload = json.dumps(self._document(), indent=2).encode("utf-8") + b"\n"
-        _atomic_write(self.path, payload)
+        write_atomic(self.path, payload, sync_dir=True)
         self._file_kek_id = self.kek.key_id
-
-
-def _atomic_write(path: Path, payload: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    fsync_dir(path.parent)
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` durable."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def open_keyring(settings: Settings) -> KeyRing:

@@ -31,14 +31,12 @@ Nothing read is logged or reported: counts, table names, row ids and key ids onl
 from __future__ import annotations
 
 import contextlib
-import os
-import secrets
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
@@ -55,31 +53,18 @@ from sqlalchemy import (
     update,
 )
 
+from edi.atomic import atomic_file
 from edi.errors import CiphertextError, KeyRingError
 from edi.store import models as m
+from edi.store.auditing import AuditSink
 from edi.store.crypto import (
     FIELD_VERSION,
     FILE_MAGIC,
     KEY_ID_BYTES,
     FieldCipher,
-    rewrap_file_key,
+    rewrapped_header,
 )
-from edi.store.keys import KeyRing, fsync_dir
-
-
-class Auditor(Protocol):
-    """Where the run's entry goes (an :class:`edi.audit.chain.AuditLog`); the store does
-    not import the audit log, which is stored through it."""
-
-    def append(
-        self,
-        action: str,
-        object: Mapping[str, Any],  # noqa: A002 - the entry's field is called object
-        outcome: str,
-        *,
-        operator: Any = None,
-    ) -> object: ...
-
+from edi.store.keys import KeyRing
 
 #: rows (or archive files) per batch
 BATCH = 500
@@ -211,7 +196,7 @@ def reencrypt(
     *,
     archive_dir: Path,
     batch: int = BATCH,
-    audit: Auditor | None = None,
+    audit: AuditSink | None = None,
     operator: object = None,
     progress: Callable[[BatchEvent], None] | None = None,
     max_batches: int | None = None,
@@ -405,24 +390,18 @@ class _Run:
         current = archive_key_id(path, file_id)
         if current == self.primary_id:
             return None
-        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.rewrap")
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-            # re-wraps the header of the copy in place and fsyncs the whole copy
-            now = rewrap_file_key(tmp, ring=self.ring, file_id=file_id)
+        with open(path, "rb") as src:
+            header, now = rewrapped_header(src, ring=self.ring, file_id=file_id, name=str(path))
             if now != self.primary_id:  # the ring was rotated again during this run
                 raise KeyRingError(
                     f"file {file_id}: the primary data key changed to {now} during the run; "
                     "run edi keys reencrypt again"
                 )
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            raise
-        fsync_dir(path.parent)
+            if header is None:  # moved to the primary key since it was read above
+                return current
+            with atomic_file(path, sync_dir=True) as out:
+                out.write(header)
+                shutil.copyfileobj(src, out, 1 << 20)
         return current
 
     # -- what is left
