@@ -606,7 +606,7 @@ def test_edi_run_refuses_a_bad_lease_time_before_starting_prefect(tmp_path: Path
     conf = local_config(tmp_path, "alpha", extra="[flows]\nlease_ttl_seconds = 0\n")
     result = CliRunner().invoke(main, ["run"], env={**env, "EDI_CONFIG": str(conf)})
     assert result.exit_code == 1
-    assert f"{conf}: [flows] lease_ttl_seconds must be a positive number" in result.output
+    assert f"{conf}: [flows]: lease_ttl_seconds must be a positive number" in result.output
     both = "[flows]\nlease_ttl_seconds = 60\nclaim_ttl_seconds = 60\n"
     conf = local_config(tmp_path, "alpha", extra=both)
     result = CliRunner().invoke(main, ["run"], env={**env, "EDI_CONFIG": str(conf)})
