@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from edi.parsers.normalize import Normalizer
-from edi.records import Member, OtherCoverage, Party, Record
+from edi.records import Member, Organization, OtherCoverage, Record
 
 #: the kind of transaction this module reads
 KIND = "834"
@@ -49,7 +49,7 @@ def link_member(member: Member, registry: dict[str, Any], context: dict[str, Any
         member.subscriber_ordinal = ordinal
 
 
-def keep_insurer(party: Party, registry: dict[str, Any], context: dict[str, Any]) -> None:
+def keep_insurer(party: Organization, registry: dict[str, Any], context: dict[str, Any]) -> None:
     """Make a loop 2330 entity the insurer of its 2320 COB when it was sent as NM1*IN.
 
     The map fills the NM1 fields of a 2330 entity only when NM101 is ``IN`` (other

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, Connection, Select, and_, exists, func, se
 
 from edi.errors import QueryError
 from edi.masking import mask_phi
+from edi.records import RECORD_TYPES
 from edi.records.phi import merge
 from edi.store import models as m
 from edi.store.read import phi_half
@@ -19,6 +20,10 @@ from edi.store.read import phi_half
 WALK_FIRST, WALK_MAX = 8, 1024
 #: at most this many candidate rows are sorted by the database instead of walked
 SMALL_SET = 20_000
+#: record table name -> the record class whose declarations mask its rows
+TABLE_CLASSES: dict[str, type] = {
+    table.__tablename__: RECORD_TYPES[kind] for kind, table in m.RECORD_TABLES.items()
+}
 #: rows per page unless asked
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 10_000
@@ -183,12 +188,12 @@ class Decoder:
 
     def record(self, table: str, row: Any) -> dict[str, Any]:
         """A stored record's data fields (its ``data`` and decoded ``phi`` merged), PHI
-        masked unless revealing."""
+        masked unless revealing, each field as its record class declares it."""
         half = phi_half(self._cipher, table, row)
         if half and self.reveal:
             self.revealed.append((table, row["id"]))
         plain: dict[str, Any] = json.loads(row["data"])
-        return merge(plain, half if self.reveal else mask_phi(half))
+        return merge(plain, half if self.reveal else mask_phi(half, TABLE_CLASSES[table]))
 
     def revealed_ids(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}

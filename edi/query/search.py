@@ -9,29 +9,35 @@ from sqlalchemy import Engine, select
 from edi.errors import QueryError
 from edi.query.base import FIRST_PAGE, Decoder, Page, amount, person
 from edi.store import models as m
+from edi.store.rows import BLIND_INDEXES
+
+#: what is searched -> the blind index it is looked up by
+SEARCHED: dict[str, str] = {
+    "member_id": "member_id",
+    "subscriber_id": "subscriber_id",
+    "ssn": "ssn",
+    "claim_id": "patient_control_number",
+    "payer_claim_id": "payer_claim_control_number",
+}
+#: the order in which the tables of one index are searched (and their rows listed)
+ORDER = ("member", "claim", "claim_payment")
+
+
+def _places(index: str) -> list[tuple[Any, Any]]:
+    """(record table, its column) of every record field declared with blind index ``index``."""
+    found = [
+        (kind, column)
+        for kind, columns in BLIND_INDEXES.items()
+        for column, (name, _path) in columns.items()
+        if name == index
+    ]
+    found.sort(key=lambda place: ORDER.index(place[0]) if place[0] in ORDER else len(ORDER))
+    return [(m.RECORD_TABLES[kind], getattr(m.RECORD_TABLES[kind], col)) for kind, col in found]
+
 
 #: what is searched -> (blind index name, [(record table, its column)])
 TARGETS: dict[str, tuple[str, list[tuple[Any, Any]]]] = {
-    "member_id": (
-        "member_id",
-        [(m.MemberRow, m.MemberRow.member_id_bidx), (m.ClaimRow, m.ClaimRow.member_id_bidx)],
-    ),
-    "subscriber_id": ("subscriber_id", [(m.MemberRow, m.MemberRow.subscriber_id_bidx)]),
-    "ssn": ("ssn", [(m.MemberRow, m.MemberRow.ssn_bidx)]),
-    "claim_id": (
-        "patient_control_number",
-        [
-            (m.ClaimRow, m.ClaimRow.patient_control_number_bidx),
-            (m.ClaimPaymentRow, m.ClaimPaymentRow.patient_control_number_bidx),
-        ],
-    ),
-    "payer_claim_id": (
-        "payer_claim_control_number",
-        [
-            (m.ClaimRow, m.ClaimRow.payer_claim_control_number_bidx),
-            (m.ClaimPaymentRow, m.ClaimPaymentRow.payer_claim_control_number_bidx),
-        ],
-    ),
+    target: (index, _places(index)) for target, index in SEARCHED.items()
 }
 
 

@@ -2,12 +2,23 @@
 
 The classes name every field a record can hold; the field maps in ``maps/fields/``
 say which X12 element fills which field. ``CLASSES`` is the registry the maps name
-classes from.
+classes from; a map names :class:`Person` or :class:`Organization` for a party, by its
+role (a bare ``Party`` is a person). Each field's declaration (PHI or not, kind, plain
+column, blind indexes) is in :mod:`edi.records.base`'s terms, on the class.
 """
 
 from __future__ import annotations
 
-from edi.records.base import Adjustment, Diagnosis, Party, Record, Reference, Source
+from edi.records.base import (
+    Adjustment,
+    Diagnosis,
+    Organization,
+    Party,
+    Person,
+    Record,
+    Reference,
+    Source,
+)
 from edi.records.claims import (
     Claim,
     ClaimHeader,
@@ -33,9 +44,11 @@ CLASSES: dict[str, type] = {
         Enrollment,
         Member,
         OtherCoverage,
+        Organization,
         OtherSubscriber,
         Party,
         Patient,
+        Person,
         Payment,
         Provider,
         ProviderAdjustment,
@@ -63,9 +76,11 @@ __all__ = [
     "Enrollment",
     "Member",
     "OtherCoverage",
+    "Organization",
     "OtherSubscriber",
     "Party",
     "Patient",
+    "Person",
     "Payment",
     "Provider",
     "ProviderAdjustment",

@@ -2,191 +2,189 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar
 
-from edi.records.base import Adjustment, Diagnosis, Party, Record, Reference
+from edi.records.base import (
+    AMOUNT,
+    DATE,
+    ID,
+    TEXT,
+    Adjustment,
+    Blind,
+    Diagnosis,
+    Organization,
+    Person,
+    Record,
+    Reference,
+    declared,
+    plain,
+    protected,
+)
+
+#: the blind indexes claims and their lines are looked up by
+PATIENT_CONTROL_NUMBER = Blind("patient_control_number", "patient_control_number_bidx")
+PAYER_CLAIM_CONTROL_NUMBER = Blind("payer_claim_control_number", "payer_claim_control_number_bidx")
+MEMBER_ID = Blind("member_id", "member_id_bidx")
+SERVICE_DATE = Blind("service_date", "service_date_bidx")
+SERVICE_MONTH = Blind("service_month", "service_month_bidx")
 
 
+@declared
 @dataclass(slots=True, kw_only=True, eq=False)
 class ClaimHeader:
     """The transaction set's beginning (BHT) with submitter and receiver (1000A/B)."""
 
-    purpose: str | None = None
-    reference: str | None = None
-    created_date: str | None = None
-    claim_or_encounter: str | None = None
-    submitter: Party | None = None
-    receiver: Party | None = None
+    purpose: str | None = plain()
+    reference: str | None = plain()
+    created_date: str | None = plain()
+    claim_or_encounter: str | None = plain()
+    submitter: Organization | None = plain()
+    receiver: Organization | None = plain()
 
 
+@declared
 @dataclass(slots=True, kw_only=True, eq=False)
-class Subscriber(Party):
+class Subscriber(Person):
     """Loop 2000B/2010BA: the subscriber and the SBR facts of the coverage billed."""
 
-    payer_responsibility: str | None = None
-    relationship: str | None = None
-    group_number: str | None = None
-    group_name: str | None = None
-    insurance_type: str | None = None
-    filing_indicator: str | None = None
-
-    PHI: ClassVar[frozenset[str]] = Party.PHI | {"group_number"}
+    payer_responsibility: str | None = plain()
+    relationship: str | None = plain()
+    group_number: str | None = protected(ID)
+    group_name: str | None = plain()
+    insurance_type: str | None = plain()
+    filing_indicator: str | None = plain()
 
 
+@declared
 @dataclass(slots=True, kw_only=True, eq=False)
-class Patient(Party):
+class Patient(Person):
     """Loop 2000C/2010CA: the patient when not the subscriber."""
 
-    relationship: str | None = None
-    death_date: str | None = None
-
-    PHI: ClassVar[frozenset[str]] = Party.PHI | {"death_date"}
+    relationship: str | None = plain()
+    death_date: str | None = protected(DATE)
 
 
+@declared
 @dataclass(slots=True, kw_only=True, eq=False)
 class OtherSubscriber:
     """Loop 2320 and its 2330 loops: another payer's coverage (coordination of benefits)."""
 
-    payer_responsibility: str | None = None
-    relationship: str | None = None
-    group_number: str | None = None
-    insurance_type: str | None = None
-    filing_indicator: str | None = None
-    adjustments: list[Adjustment] = field(default_factory=list)
-    payer_paid: Decimal | None = None
-    non_covered: Decimal | None = None
-    remaining_patient_liability: Decimal | None = None
-    subscriber: Party | None = None
-    payer: Party | None = None
-    adjudication_date: str | None = None
-
-    PHI: ClassVar[frozenset[str]] = frozenset({"group_number", "adjudication_date"})
+    payer_responsibility: str | None = plain()
+    relationship: str | None = plain()
+    group_number: str | None = protected(ID)
+    insurance_type: str | None = plain()
+    filing_indicator: str | None = plain()
+    adjustments: list[Adjustment] = plain(factory=list)
+    payer_paid: Decimal | None = plain(AMOUNT)
+    non_covered: Decimal | None = plain(AMOUNT)
+    remaining_patient_liability: Decimal | None = plain(AMOUNT)
+    subscriber: Person | None = plain()
+    payer: Organization | None = plain()
+    adjudication_date: str | None = protected(DATE)
 
 
+@declared
 @dataclass(slots=True, kw_only=True, eq=False)
 class Tooth:
     """An 837D tooth: a line's TOO (number, surfaces treated) or a claim's DN2 (status)."""
 
-    code_qualifier: str | None = None
-    number: str | None = None
-    surfaces: list[str] = field(default_factory=list)
+    code_qualifier: str | None = plain()
+    number: str | None = plain()
+    surfaces: list[str] = plain(factory=list)
     #: DN202 tooth status: E extraction, I impacted, M missing (claim-level DN2 only)
-    status: str | None = None
-
-    PHI: ClassVar[frozenset[str]] = frozenset()
+    status: str | None = plain()
 
 
+@declared
 @dataclass(slots=True, kw_only=True, eq=False)
 class Claim(Record):
     """One CLM with its parties, dates, diagnoses, providers and COB data (loop 2300)."""
 
     TYPE: ClassVar[str] = "claim"
-    PHI: ClassVar[frozenset[str]] = frozenset(
-        {
-            "patient_control_number",
-            "statement_date_from",
-            "statement_date_to",
-            "admission_date",
-            "discharge_date",
-            "discharge_hour",
-            "onset_date",
-            "accident_date",
-            "service_date_from",
-            "service_date_to",
-            "diagnoses",
-            "procedures",
-            "procedure_dates",
-            "occurrence_codes",
-            "occurrence_spans",
-            "appliance_placement_date",
-            "prior_authorization",
-            "referral_number",
-            "payer_claim_control_number",
-            "medical_record_number",
-            "clearinghouse_trace",
-            "references",
-        }
-    )
 
-    header: ClaimHeader | None = None
-    billing_provider: Party | None = None
-    pay_to_provider: Party | None = None
-    subscriber: Subscriber | None = None
-    payer: Party | None = None
-    patient: Patient | None = None
-    patient_control_number: str | None = None
-    total_charge: Decimal | None = None
-    facility_code: str | None = None
-    facility_code_qualifier: str | None = None
-    frequency_code: str | None = None
-    provider_signature: str | None = None
-    assignment_participation: str | None = None
-    benefits_assignment: str | None = None
-    release_of_information: str | None = None
-    patient_signature_source: str | None = None
-    related_causes: list[str] = field(default_factory=list)
-    accident_state: str | None = None
-    special_program: str | None = None
-    delay_reason: str | None = None
+    header: ClaimHeader | None = plain()
+    billing_provider: Organization | None = plain(column="billing_npi", path="billing_provider.npi")
+    pay_to_provider: Organization | None = plain()
+    #: looked up by the subscriber's member id (NM109)
+    subscriber: Subscriber | None = plain(index=(MEMBER_ID,), path="subscriber.id")
+    payer: Organization | None = plain(column="payer_id", path="payer.id")
+    patient: Patient | None = plain()
+    patient_control_number: str | None = protected(ID, index=(PATIENT_CONTROL_NUMBER,))
+    total_charge: Decimal | None = plain(AMOUNT, column="total_charge")
+    facility_code: str | None = plain(column="facility_code")
+    facility_code_qualifier: str | None = plain()
+    frequency_code: str | None = plain(column="frequency_code")
+    provider_signature: str | None = plain()
+    assignment_participation: str | None = plain()
+    benefits_assignment: str | None = plain()
+    release_of_information: str | None = plain()
+    patient_signature_source: str | None = plain()
+    related_causes: list[str] = plain(factory=list)
+    accident_state: str | None = plain()
+    special_program: str | None = plain()
+    delay_reason: str | None = plain()
     #: 837D CLM19: PB when the claim asks for a predetermination of benefits
-    submission_reason: str | None = None
-    statement_date_from: str | None = None
-    statement_date_to: str | None = None
-    admission_date: str | None = None
-    admission_type: str | None = None
-    admission_source: str | None = None
-    patient_status: str | None = None
-    discharge_date: str | None = None
+    submission_reason: str | None = plain()
+    statement_date_from: str | None = protected(DATE)
+    statement_date_to: str | None = protected(DATE)
+    admission_date: str | None = protected(DATE)
+    admission_type: str | None = plain()
+    admission_source: str | None = plain()
+    patient_status: str | None = plain()
+    discharge_date: str | None = protected(DATE)
     #: 837I DTP*096 (TM): the hour of discharge, HHMM as sent
-    discharge_hour: str | None = None
-    onset_date: str | None = None
-    accident_date: str | None = None
-    service_date_from: str | None = None
-    service_date_to: str | None = None
-    diagnoses: list[Diagnosis] = field(default_factory=list)
+    discharge_hour: str | None = protected(DATE)
+    onset_date: str | None = protected(DATE)
+    accident_date: str | None = protected(DATE)
+    #: indexed by the claim's first date of service: its own, else its statement's
+    service_date_from: str | None = protected(
+        DATE, index=(SERVICE_DATE, SERVICE_MONTH), path="first_service_date"
+    )
+    service_date_to: str | None = protected(DATE)
+    diagnoses: list[Diagnosis] = protected(TEXT, factory=list)
     #: 837I HI principal/other procedures (BBR, BR, CAH, BBQ, BQ): qualifier and code
-    procedures: list[Diagnosis] = field(default_factory=list)
+    procedures: list[Diagnosis] = protected(TEXT, factory=list)
     #: the date of each of ``procedures``, in the same order (the guide requires one each)
-    procedure_dates: list[str] = field(default_factory=list)
-    drg_code: str | None = None
+    procedure_dates: list[str] = protected(DATE, factory=list)
+    drg_code: str | None = plain()
     #: 837I HI condition codes (BG)
-    condition_codes: list[str] = field(default_factory=list)
+    condition_codes: list[str] = plain(factory=list)
     #: 837I HI occurrence codes (BH): the code as qualifier, its date as value
-    occurrence_codes: list[Reference] = field(default_factory=list)
+    occurrence_codes: list[Reference] = protected(ID, factory=list)
     #: 837I HI occurrence span codes (BI): the code as qualifier, the RD8 span as sent
-    occurrence_spans: list[Reference] = field(default_factory=list)
+    occurrence_spans: list[Reference] = protected(ID, factory=list)
     #: 837I HI value codes (BE) and, in the same order, their amounts
-    value_codes: list[str] = field(default_factory=list)
-    value_amounts: list[Decimal] = field(default_factory=list)
+    value_codes: list[str] = plain(factory=list)
+    value_amounts: list[Decimal] = plain(AMOUNT, factory=list)
     #: 837D DTP*452: orthodontic appliance placement
-    appliance_placement_date: str | None = None
+    appliance_placement_date: str | None = protected(DATE)
     #: 837D DN1: orthodontic treatment months, in total and remaining
-    orthodontic_total_months: int | None = None
-    orthodontic_remaining_months: int | None = None
+    orthodontic_total_months: int | None = plain(AMOUNT)
+    orthodontic_remaining_months: int | None = plain(AMOUNT)
     #: 837D DN2: teeth missing, extracted or impacted (number and status)
-    tooth_status: list[Tooth] = field(default_factory=list)
+    tooth_status: list[Tooth] = plain(factory=list)
     #: AMT*F5: what the patient has paid already
-    patient_amount_paid: Decimal | None = None
-    prior_authorization: str | None = None
-    referral_number: str | None = None
-    payer_claim_control_number: str | None = None
-    medical_record_number: str | None = None
-    clearinghouse_trace: str | None = None
-    references: list[Reference] = field(default_factory=list)
-    referring_provider: Party | None = None
-    rendering_provider: Party | None = None
-    attending_provider: Party | None = None
-    operating_provider: Party | None = None
-    other_operating_provider: Party | None = None
-    supervising_provider: Party | None = None
-    assistant_surgeon: Party | None = None
+    patient_amount_paid: Decimal | None = plain(AMOUNT)
+    prior_authorization: str | None = protected(ID)
+    referral_number: str | None = protected(ID)
+    payer_claim_control_number: str | None = protected(ID, index=(PAYER_CLAIM_CONTROL_NUMBER,))
+    medical_record_number: str | None = protected(ID)
+    clearinghouse_trace: str | None = protected(ID)
+    references: list[Reference] = protected(ID, factory=list)
+    referring_provider: Organization | None = plain()
+    rendering_provider: Organization | None = plain()
+    attending_provider: Organization | None = plain()
+    operating_provider: Organization | None = plain()
+    other_operating_provider: Organization | None = plain()
+    supervising_provider: Organization | None = plain()
+    assistant_surgeon: Organization | None = plain()
     #: 837I 4010 2310C (NM1*73): the other provider (PRV01 OT other, PE performing)
-    other_provider: Party | None = None
-    service_facility: Party | None = None
-    other_subscribers: list[OtherSubscriber] = field(default_factory=list)
-    line_count: int = 0
+    other_provider: Organization | None = plain()
+    service_facility: Organization | None = plain()
+    other_subscribers: list[OtherSubscriber] = plain(factory=list)
+    line_count: int = plain(AMOUNT, column="line_count", default=0)
 
     @property
     def first_service_date(self) -> str | None:
@@ -194,68 +192,57 @@ class Claim(Record):
         return self.service_date_from or self.statement_date_from
 
 
+@declared
 @dataclass(slots=True, kw_only=True, eq=False)
 class ServiceLine(Record):
     """One service line (loop 2400): SV1 (837P), SV2 (837I) or SV3 with TOO (837D)."""
 
     TYPE: ClassVar[str] = "service_line"
-    PHI: ClassVar[frozenset[str]] = frozenset(
-        {
-            "service_date_from",
-            "service_date_to",
-            "line_control_number",
-            "prior_authorization",
-            "prior_placement_date",
-            "appliance_placement_date",
-            "replacement_date",
-            "treatment_start_date",
-            "treatment_completion_date",
-        }
-    )
+    PARENT: ClassVar[tuple[str, str] | None] = ("claim_id", "claim")
 
-    line_number: int | None = None
-    procedure_qualifier: str | None = None
-    procedure_code: str | None = None
-    modifiers: list[str] = field(default_factory=list)
-    description: str | None = None
-    revenue_code: str | None = None
-    charge: Decimal | None = None
+    line_number: int | None = plain(AMOUNT, column="line_number")
+    procedure_qualifier: str | None = plain()
+    procedure_code: str | None = plain(column="procedure_code")
+    modifiers: list[str] = plain(factory=list)
+    description: str | None = plain()
+    revenue_code: str | None = plain(column="revenue_code")
+    charge: Decimal | None = plain(AMOUNT, column="charge")
     #: 837I SV207: the part of the charge not covered
-    non_covered_charge: Decimal | None = None
-    unit_basis: str | None = None
-    units: Decimal | None = None
-    place_of_service: str | None = None
-    diagnosis_pointers: list[int] = field(default_factory=list)
-    emergency: str | None = None
-    oral_cavity: list[str] = field(default_factory=list)
-    prosthesis: str | None = None
-    teeth: list[Tooth] = field(default_factory=list)
-    service_date_from: str | None = None
-    service_date_to: str | None = None
+    non_covered_charge: Decimal | None = plain(AMOUNT)
+    unit_basis: str | None = plain()
+    units: Decimal | None = plain(AMOUNT, column="units")
+    place_of_service: str | None = plain(column="place_of_service")
+    diagnosis_pointers: list[int] = plain(AMOUNT, factory=list)
+    emergency: str | None = plain()
+    oral_cavity: list[str] = plain(factory=list)
+    prosthesis: str | None = plain()
+    teeth: list[Tooth] = plain(factory=list)
+    service_date_from: str | None = protected(DATE, index=(SERVICE_DATE, SERVICE_MONTH))
+    service_date_to: str | None = protected(DATE)
     #: 837D line dates: prior placement (441), appliance placement (452), replacement
     #: (446), treatment start (196) and completion (198)
-    prior_placement_date: str | None = None
-    appliance_placement_date: str | None = None
-    replacement_date: str | None = None
-    treatment_start_date: str | None = None
-    treatment_completion_date: str | None = None
-    line_control_number: str | None = None
-    prior_authorization: str | None = None
-    rendering_provider: Party | None = None
+    prior_placement_date: str | None = protected(DATE)
+    appliance_placement_date: str | None = protected(DATE)
+    replacement_date: str | None = protected(DATE)
+    treatment_start_date: str | None = protected(DATE)
+    treatment_completion_date: str | None = protected(DATE)
+    line_control_number: str | None = protected(ID)
+    prior_authorization: str | None = protected(ID)
+    rendering_provider: Organization | None = plain()
     #: 837I 2420A/B/D, 837D 2420B/C/D: the line's other providers
-    operating_provider: Party | None = None
-    other_operating_provider: Party | None = None
-    referring_provider: Party | None = None
-    assistant_surgeon: Party | None = None
-    supervising_provider: Party | None = None
+    operating_provider: Organization | None = plain()
+    other_operating_provider: Organization | None = plain()
+    referring_provider: Organization | None = plain()
+    assistant_surgeon: Organization | None = plain()
+    supervising_provider: Organization | None = plain()
     #: 837I 4010 2420A (NM1*71) and 2420C (NM1*73): the line's attending and other provider
-    attending_provider: Party | None = None
-    other_provider: Party | None = None
-    service_facility: Party | None = None
-    ndc: str | None = None
-    ndc_quantity: Decimal | None = None
-    ndc_unit: str | None = None
-    adjustments: list[Adjustment] = field(default_factory=list)
+    attending_provider: Organization | None = plain()
+    other_provider: Organization | None = plain()
+    service_facility: Organization | None = plain()
+    ndc: str | None = plain()
+    ndc_quantity: Decimal | None = plain(AMOUNT)
+    ndc_unit: str | None = plain()
+    adjustments: list[Adjustment] = plain(factory=list)
 
 
 __all__ = [

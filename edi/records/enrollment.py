@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
-from edi.records.base import Party, Record, Reference
+from edi.records.base import (
+    ADDRESS,
+    AMOUNT,
+    DATE,
+    ID,
+    NAME,
+    TEXT,
+    Blind,
+    Organization,
+    Record,
+    Reference,
+    declared,
+    plain,
+    protected,
+)
 
 
+@declared
 @dataclass(slots=True, kw_only=True, eq=False)
 class Enrollment(Record):
     """The 834 header: BGN, file dates, sponsor (1000A), payer (1000B), control totals.
@@ -16,25 +31,25 @@ class Enrollment(Record):
     """
 
     TYPE: ClassVar[str] = "enrollment"
-    PHI: ClassVar[frozenset[str]] = frozenset()
 
-    purpose: str | None = None
-    reference: str | None = None
-    created_date: str | None = None
-    action: str | None = None
-    file_effective_date: str | None = None
-    master_policy: str | None = None
-    sponsor: Party | None = None
-    payer: Party | None = None
-    broker: Party | None = None
-    total_count: int | None = None
-    employee_count: int | None = None
-    dependent_count: int | None = None
-    member_count: int = 0
+    purpose: str | None = plain(column="purpose")
+    reference: str | None = plain()
+    created_date: str | None = plain()
+    action: str | None = plain(column="action")
+    file_effective_date: str | None = plain()
+    master_policy: str | None = plain()
+    sponsor: Organization | None = plain(column="sponsor_id", path="sponsor.id")
+    payer: Organization | None = plain(column="payer_id", path="payer.id")
+    broker: Organization | None = plain()
+    total_count: int | None = plain(AMOUNT)
+    employee_count: int | None = plain(AMOUNT)
+    dependent_count: int | None = plain(AMOUNT)
+    member_count: int = plain(AMOUNT, column="member_count", default=0)
 
 
+@declared
 @dataclass(slots=True, kw_only=True, eq=False)
-class Provider(Party):
+class Provider(Organization):
     """An 834 loop 2310 provider of a coverage, with its relationship.
 
     ``provider_code`` is the NM101 entity code (``P3`` primary care provider, ``QN``
@@ -43,14 +58,13 @@ class Provider(Party):
     reason of a change of provider.
     """
 
-    PHI: ClassVar[frozenset[str]] = Party.PHI | {"change_date"}
-
-    provider_code: str | None = None
-    relationship: str | None = None
-    change_date: str | None = None
-    change_reason: str | None = None
+    provider_code: str | None = plain()
+    relationship: str | None = plain()
+    change_date: str | None = protected(DATE)
+    change_reason: str | None = plain()
 
 
+@declared
 @dataclass(slots=True, kw_only=True, eq=False)
 class OtherCoverage:
     """An 834 loop 2320 COB: another insurer covering the member.
@@ -60,19 +74,16 @@ class OtherCoverage:
     member id, ``60`` account suffix).
     """
 
-    payer_responsibility: str | None = None
-    policy_number: str | None = None
-    coordination: str | None = None
-    begin_date: str | None = None
-    end_date: str | None = None
-    references: list[Reference] = field(default_factory=list)
-    insurer: Party | None = None
-
-    PHI: ClassVar[frozenset[str]] = frozenset(
-        {"policy_number", "begin_date", "end_date", "references"}
-    )
+    payer_responsibility: str | None = plain()
+    policy_number: str | None = protected(ID)
+    coordination: str | None = plain()
+    begin_date: str | None = protected(DATE)
+    end_date: str | None = protected(DATE)
+    references: list[Reference] = protected(ID, factory=list)
+    insurer: Organization | None = plain()
 
 
+@declared
 @dataclass(slots=True, kw_only=True, eq=False)
 class Member(Record):
     """One INS loop (2000): a subscriber or dependent and their demographics.
@@ -84,73 +95,49 @@ class Member(Record):
     """
 
     TYPE: ClassVar[str] = "member"
-    PHI: ClassVar[frozenset[str]] = frozenset(
-        {
-            "subscriber_id",
-            "group_policy",
-            "other_ids",
-            "death_date",
-            "eligibility_begin",
-            "eligibility_end",
-            "dates",
-            "last_name",
-            "first_name",
-            "middle_name",
-            "suffix",
-            "id",
-            "ssn",
-            "address_line1",
-            "address_line2",
-            "city",
-            "postal_code",
-            "phone",
-            "email",
-            "contacts",
-            "birth_date",
-        }
-    )
 
-    subscriber_ordinal: int | None = None
-    is_subscriber: bool | None = None
-    relationship: str | None = None
-    maintenance_type: str | None = None
-    maintenance_reason: str | None = None
-    benefit_status: str | None = None
-    medicare_plan: str | None = None
-    cobra_event: str | None = None
-    employment_status: str | None = None
-    student_status: str | None = None
-    handicap: str | None = None
-    death_date: str | None = None
-    subscriber_id: str | None = None
-    group_policy: str | None = None
-    other_ids: list[Reference] = field(default_factory=list)
-    eligibility_begin: str | None = None
-    eligibility_end: str | None = None
-    dates: list[Reference] = field(default_factory=list)
-    entity_type: str | None = None
-    last_name: str | None = None
-    first_name: str | None = None
-    middle_name: str | None = None
-    suffix: str | None = None
-    id_qualifier: str | None = None
-    id: str | None = None
-    ssn: str | None = None
-    address_line1: str | None = None
-    address_line2: str | None = None
-    city: str | None = None
-    state: str | None = None
-    postal_code: str | None = None
-    country: str | None = None
-    phone: str | None = None
-    email: str | None = None
-    contacts: list[Reference] = field(default_factory=list)
-    birth_date: str | None = None
-    gender: str | None = None
-    marital_status: str | None = None
-    coverage_count: int = 0
+    subscriber_ordinal: int | None = plain(AMOUNT, column="subscriber_ordinal")
+    is_subscriber: bool | None = plain(AMOUNT, column="is_subscriber")
+    relationship: str | None = plain(column="relationship")
+    maintenance_type: str | None = plain(column="maintenance_type")
+    maintenance_reason: str | None = plain(column="maintenance_reason")
+    benefit_status: str | None = plain(column="benefit_status")
+    medicare_plan: str | None = plain()
+    cobra_event: str | None = plain()
+    employment_status: str | None = plain()
+    student_status: str | None = plain()
+    handicap: str | None = plain()
+    death_date: str | None = protected(DATE)
+    subscriber_id: str | None = protected(ID, index=(Blind("subscriber_id", "subscriber_id_bidx"),))
+    group_policy: str | None = protected(ID)
+    other_ids: list[Reference] = protected(ID, factory=list)
+    eligibility_begin: str | None = protected(DATE)
+    eligibility_end: str | None = protected(DATE)
+    dates: list[Reference] = protected(DATE, factory=list)
+    entity_type: str | None = plain()
+    last_name: str | None = protected(NAME)
+    first_name: str | None = protected(NAME)
+    middle_name: str | None = protected(NAME)
+    suffix: str | None = protected(TEXT)
+    id_qualifier: str | None = plain()
+    id: str | None = protected(ID, index=(Blind("member_id", "member_id_bidx"),))
+    ssn: str | None = protected(ID, index=(Blind("ssn", "ssn_bidx"),))
+    address_line1: str | None = protected(ADDRESS)
+    address_line2: str | None = protected(ADDRESS)
+    city: str | None = protected(ADDRESS)
+    state: str | None = plain()
+    postal_code: str | None = protected(ADDRESS)
+    country: str | None = plain()
+    phone: str | None = protected(TEXT)
+    email: str | None = protected(TEXT)
+    contacts: list[Reference] = protected(ID, factory=list)
+    birth_date: str | None = protected(DATE)
+    gender: str | None = plain()
+    marital_status: str | None = plain()
+    coverage_count: int = plain(AMOUNT, default=0)
 
 
+@declared
 @dataclass(slots=True, kw_only=True, eq=False)
 class Coverage(Record):
     """One HD loop (2300) of a member: the insurance line, plan, level and dates.
@@ -159,21 +146,25 @@ class Coverage(Record):
     """
 
     TYPE: ClassVar[str] = "coverage"
-    PHI: ClassVar[frozenset[str]] = frozenset(
-        {"begin_date", "end_date", "dates", "policy_number", "references"}
-    )
+    PARENT: ClassVar[tuple[str, str] | None] = ("member_row_id", "member")
 
-    maintenance_type: str | None = None
-    insurance_line: str | None = None
-    plan_description: str | None = None
-    coverage_level: str | None = None
-    begin_date: str | None = None
-    end_date: str | None = None
-    dates: list[Reference] = field(default_factory=list)
-    policy_number: str | None = None
-    references: list[Reference] = field(default_factory=list)
-    providers: list[Provider] = field(default_factory=list)
-    other_coverages: list[OtherCoverage] = field(default_factory=list)
+    maintenance_type: str | None = plain(column="maintenance_type")
+    insurance_line: str | None = plain(column="insurance_line")
+    plan_description: str | None = plain()
+    coverage_level: str | None = plain(column="coverage_level")
+    begin_date: str | None = protected(
+        DATE,
+        index=(
+            Blind("coverage_date", "begin_date_bidx"),
+            Blind("coverage_month", "begin_month_bidx"),
+        ),
+    )
+    end_date: str | None = protected(DATE)
+    dates: list[Reference] = protected(DATE, factory=list)
+    policy_number: str | None = protected(ID)
+    references: list[Reference] = protected(ID, factory=list)
+    providers: list[Provider] = plain(factory=list)
+    other_coverages: list[OtherCoverage] = plain(factory=list)
 
 
 __all__ = ["Coverage", "Enrollment", "Member", "OtherCoverage", "Provider"]

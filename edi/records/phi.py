@@ -1,9 +1,12 @@
 """Which parts of a record are PHI: split a record's data into plain and PHI halves.
 
-The classes name their PHI fields (``PHI``); a field named there is PHI whole (a list of
-diagnoses, a list of references); a nested object (a party) is split by its own class's
-``PHI``, and so is each object of a list that is not PHI whole (the other subscribers of
-a claim: the PHI half holds a list of the same length, ``{}`` for an item with none).
+Each class's ``PHI`` is derived from its fields' declarations (:mod:`edi.records.base`):
+a field declared PHI is PHI whole (a list of diagnoses, a list of references); a nested
+object (a party) is split by its own class's ``PHI``, which for a party follows its role
+(a :class:`~edi.records.base.Person`'s names and ids are PHI, an
+:class:`~edi.records.base.Organization`'s are not), and so is each object of a list that
+is not PHI whole (the other subscribers of a claim: the PHI half holds a list of the same
+length, ``{}`` for an item with none).
 :func:`split` gives two JSON-ready dicts, :func:`merge` puts them back together:
 ``merge(*split(record)) == record_dict(record)``.
 """

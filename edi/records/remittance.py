@@ -2,26 +2,44 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import ClassVar
 
-from edi.records.base import Adjustment, Party, Record, Reference
+from edi.records.base import (
+    AMOUNT,
+    DATE,
+    ID,
+    TEXT,
+    Adjustment,
+    Blind,
+    Organization,
+    Person,
+    Record,
+    Reference,
+    declared,
+    plain,
+    protected,
+)
+
+#: the blind indexes claim payments are looked up by (the same as claims': CLP01 = CLM01)
+PATIENT_CONTROL_NUMBER = Blind("patient_control_number", "patient_control_number_bidx")
+PAYER_CLAIM_CONTROL_NUMBER = Blind("payer_claim_control_number", "payer_claim_control_number_bidx")
 
 
+@declared
 @dataclass(slots=True, kw_only=True, eq=False)
 class ProviderAdjustment:
     """One PLB reason/amount pair (a PLB segment carries up to six)."""
 
-    provider_id: str | None = None
-    fiscal_period_date: str | None = None
-    reason: str | None = None
-    reference: str | None = None
-    amount: Decimal | None = None
-
-    PHI: ClassVar[frozenset[str]] = frozenset({"reference"})
+    provider_id: str | None = plain()
+    fiscal_period_date: str | None = plain()
+    reason: str | None = plain()
+    reference: str | None = protected(ID)
+    amount: Decimal | None = plain(AMOUNT)
 
 
+@declared
 @dataclass(slots=True, kw_only=True, eq=False)
 class Payment(Record):
     """The 835 header (BPR, TRN, payer 1000A, payee 1000B) and the PLB trailer.
@@ -33,129 +51,109 @@ class Payment(Record):
     """
 
     TYPE: ClassVar[str] = "payment"
-    #: the payer's contact people (names, telephone, e-mail); payer and payee are
-    #: parties with their own PHI
-    PHI: ClassVar[frozenset[str]] = frozenset(
-        {
-            "payer_business_contact",
-            "payer_technical_contact",
-            "payer_technical_phone",
-            "payer_email",
-        }
-    )
 
-    handling_code: str | None = None
-    amount: Decimal | None = None
-    credit_debit: str | None = None
-    method: str | None = None
-    payment_format: str | None = None
-    payment_date: str | None = None
-    trace_type: str | None = None
-    trace_number: str | None = None
-    originator_id: str | None = None
+    handling_code: str | None = plain()
+    amount: Decimal | None = plain(AMOUNT, column="amount")
+    credit_debit: str | None = plain(column="credit_debit")
+    method: str | None = plain(column="method")
+    payment_format: str | None = plain()
+    payment_date: str | None = plain(column="payment_date")
+    trace_type: str | None = plain()
+    trace_number: str | None = plain(column="trace_number")
+    originator_id: str | None = plain()
     #: TRN04, the originating company's division or subsidiary
-    originator_supplemental_code: str | None = None
+    originator_supplemental_code: str | None = plain()
     #: CUR02 when the payment is not in US dollars
-    currency: str | None = None
-    production_date: str | None = None
-    receiver_id: str | None = None
+    currency: str | None = plain()
+    production_date: str | None = plain()
+    receiver_id: str | None = plain()
     #: REF*F2, the version of the payer's adjudication system
-    version_id: str | None = None
-    payer: Party | None = None
+    version_id: str | None = plain()
+    payer: Organization | None = plain(column="payer_id", path="payer.id")
     #: 1000A PER*CX name (its telephone is ``payer.phone``)
-    payer_business_contact: str | None = None
+    payer_business_contact: str | None = protected(TEXT)
     #: 1000A PER*BL name and telephone
-    payer_technical_contact: str | None = None
-    payer_technical_phone: str | None = None
-    payer_email: str | None = None
-    payer_website: str | None = None
-    payee: Party | None = None
-    provider_adjustments: list[ProviderAdjustment] = field(default_factory=list)
-    claim_count: int = 0
-    claims_paid: Decimal | None = None
-    balanced: bool | None = None
+    payer_technical_contact: str | None = protected(TEXT)
+    payer_technical_phone: str | None = protected(TEXT)
+    payer_email: str | None = protected(TEXT)
+    payer_website: str | None = plain()
+    payee: Organization | None = plain(column="payee_npi", path="payee.npi")
+    provider_adjustments: list[ProviderAdjustment] = plain(factory=list)
+    claim_count: int = plain(AMOUNT, column="claim_count", default=0)
+    claims_paid: Decimal | None = plain(AMOUNT)
+    balanced: bool | None = plain(AMOUNT, column="balanced")
 
 
+@declared
 @dataclass(slots=True, kw_only=True, eq=False)
 class ClaimPayment(Record):
     """One CLP (loop 2100): the payer's decision on one claim."""
 
     TYPE: ClassVar[str] = "claim_payment"
-    PHI: ClassVar[frozenset[str]] = frozenset(
-        {
-            "patient_control_number",
-            "payer_claim_control_number",
-            "statement_date_from",
-            "statement_date_to",
-            "received_date",
-            "coverage_expiration_date",
-            "references",
-        }
-    )
+    PARENT: ClassVar[tuple[str, str] | None] = ("payment_id", "payment")
 
-    patient_control_number: str | None = None
-    status: str | None = None
-    charge: Decimal | None = None
-    paid: Decimal | None = None
-    patient_responsibility: Decimal | None = None
-    filing_indicator: str | None = None
-    payer_claim_control_number: str | None = None
-    facility_code: str | None = None
-    frequency_code: str | None = None
+    patient_control_number: str | None = protected(ID, index=(PATIENT_CONTROL_NUMBER,))
+    status: str | None = plain(column="status")
+    charge: Decimal | None = plain(AMOUNT, column="charge")
+    paid: Decimal | None = plain(AMOUNT, column="paid")
+    patient_responsibility: Decimal | None = plain(AMOUNT, column="patient_responsibility")
+    filing_indicator: str | None = plain(column="filing_indicator")
+    payer_claim_control_number: str | None = protected(ID, index=(PAYER_CLAIM_CONTROL_NUMBER,))
+    facility_code: str | None = plain()
+    frequency_code: str | None = plain()
     #: CLP10, the patient's discharge status code
-    patient_status: str | None = None
-    drg_code: str | None = None
-    drg_weight: Decimal | None = None
-    discharge_fraction: Decimal | None = None
-    adjustments: list[Adjustment] = field(default_factory=list)
-    patient: Party | None = None
-    insured: Party | None = None
-    corrected_patient: Party | None = None
-    rendering_provider: Party | None = None
-    statement_date_from: str | None = None
-    statement_date_to: str | None = None
-    received_date: str | None = None
-    coverage_expiration_date: str | None = None
-    inpatient_remarks: list[str] = field(default_factory=list)
-    outpatient_remarks: list[str] = field(default_factory=list)
-    references: list[Reference] = field(default_factory=list)
-    coverage_amount: Decimal | None = None
+    patient_status: str | None = plain()
+    drg_code: str | None = plain()
+    drg_weight: Decimal | None = plain(AMOUNT)
+    discharge_fraction: Decimal | None = plain(AMOUNT)
+    adjustments: list[Adjustment] = plain(factory=list)
+    patient: Person | None = plain()
+    insured: Person | None = plain()
+    corrected_patient: Person | None = plain()
+    rendering_provider: Organization | None = plain()
+    statement_date_from: str | None = protected(DATE)
+    statement_date_to: str | None = protected(DATE)
+    received_date: str | None = protected(DATE)
+    coverage_expiration_date: str | None = protected(DATE)
+    inpatient_remarks: list[str] = plain(factory=list)
+    outpatient_remarks: list[str] = plain(factory=list)
+    references: list[Reference] = protected(ID, factory=list)
+    coverage_amount: Decimal | None = plain(AMOUNT)
     #: AMT*I, AMT*D8, AMT*F5
-    interest: Decimal | None = None
-    prompt_pay_discount: Decimal | None = None
-    patient_amount_paid: Decimal | None = None
-    service_count: int = 0
+    interest: Decimal | None = plain(AMOUNT)
+    prompt_pay_discount: Decimal | None = plain(AMOUNT)
+    patient_amount_paid: Decimal | None = plain(AMOUNT)
+    service_count: int = plain(AMOUNT, default=0)
 
 
+@declared
 @dataclass(slots=True, kw_only=True, eq=False)
 class ServicePayment(Record):
     """One SVC (loop 2110): the payment of one service line."""
 
     TYPE: ClassVar[str] = "service_payment"
-    PHI: ClassVar[frozenset[str]] = frozenset(
-        {"service_date_from", "service_date_to", "line_control_number", "references"}
-    )
+    PARENT: ClassVar[tuple[str, str] | None] = ("claim_payment_id", "claim_payment")
 
-    procedure_qualifier: str | None = None
-    procedure_code: str | None = None
-    modifiers: list[str] = field(default_factory=list)
-    description: str | None = None
-    charge: Decimal | None = None
-    paid: Decimal | None = None
-    revenue_code: str | None = None
-    units: Decimal | None = None
-    original_procedure_qualifier: str | None = None
-    original_procedure_code: str | None = None
-    original_modifiers: list[str] = field(default_factory=list)
-    original_units: Decimal | None = None
-    adjustments: list[Adjustment] = field(default_factory=list)
-    service_date_from: str | None = None
-    service_date_to: str | None = None
-    line_control_number: str | None = None
+    procedure_qualifier: str | None = plain()
+    procedure_code: str | None = plain(column="procedure_code")
+    modifiers: list[str] = plain(factory=list)
+    description: str | None = plain()
+    charge: Decimal | None = plain(AMOUNT, column="charge")
+    paid: Decimal | None = plain(AMOUNT, column="paid")
+    revenue_code: str | None = plain()
+    units: Decimal | None = plain(AMOUNT, column="units")
+    original_procedure_qualifier: str | None = plain()
+    original_procedure_code: str | None = plain()
+    original_modifiers: list[str] = plain(factory=list)
+    original_units: Decimal | None = plain(AMOUNT)
+    adjustments: list[Adjustment] = plain(factory=list)
+    service_date_from: str | None = protected(DATE)
+    service_date_to: str | None = protected(DATE)
+    line_control_number: str | None = protected(ID)
     #: other 2110 REF identifiers (rendering provider, authorization, policy)
-    references: list[Reference] = field(default_factory=list)
-    allowed_amount: Decimal | None = None
-    remarks: list[str] = field(default_factory=list)
+    references: list[Reference] = protected(ID, factory=list)
+    allowed_amount: Decimal | None = plain(AMOUNT)
+    remarks: list[str] = plain(factory=list)
 
 
 __all__ = ["ClaimPayment", "Payment", "ProviderAdjustment", "ServicePayment"]

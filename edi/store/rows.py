@@ -23,7 +23,8 @@ from typing import Any, Protocol, cast
 
 from sqlalchemy import Connection, Dialect, LargeBinary, Table, update
 
-from edi.records import Record
+from edi.records import RECORD_TYPES, Record
+from edi.records.base import specs
 from edi.store import models as m
 from edi.store.forks import generation
 
@@ -32,108 +33,32 @@ BATCH = 500
 #: (ISA13, GS06, ST02) of a transaction set
 SetKey = tuple[str, str, str]
 
-#: record type -> {column: attribute path in the record}
+
+def _plain_columns(cls: type) -> dict[str, str]:
+    """{column: attribute path} of the fields a record class declares a plain column for."""
+    return {spec.column: spec.path or name for name, spec in specs(cls).items() if spec.column}
+
+
+def _blind_indexes(cls: type) -> dict[str, tuple[str, str]]:
+    """{blind index column: (index name, attribute path)} of a record class's fields."""
+    return {
+        blind.column: (blind.name, spec.path or name)
+        for name, spec in specs(cls).items()
+        for blind in spec.indexes
+    }
+
+
+#: record type -> {column: attribute path in the record}, from the fields' declarations
 PLAIN_COLUMNS: dict[str, dict[str, str]] = {
-    "claim": {
-        "payer_id": "payer.id",
-        "billing_npi": "billing_provider.npi",
-        "total_charge": "total_charge",
-        "facility_code": "facility_code",
-        "frequency_code": "frequency_code",
-        "line_count": "line_count",
-    },
-    "service_line": {
-        "line_number": "line_number",
-        "procedure_code": "procedure_code",
-        "revenue_code": "revenue_code",
-        "charge": "charge",
-        "units": "units",
-        "place_of_service": "place_of_service",
-    },
-    "payment": {
-        "amount": "amount",
-        "credit_debit": "credit_debit",
-        "method": "method",
-        "trace_number": "trace_number",
-        "payment_date": "payment_date",
-        "payer_id": "payer.id",
-        "payee_npi": "payee.npi",
-        "claim_count": "claim_count",
-        "balanced": "balanced",
-    },
-    "claim_payment": {
-        "status": "status",
-        "charge": "charge",
-        "paid": "paid",
-        "patient_responsibility": "patient_responsibility",
-        "filing_indicator": "filing_indicator",
-    },
-    "service_payment": {
-        "procedure_code": "procedure_code",
-        "charge": "charge",
-        "paid": "paid",
-        "units": "units",
-    },
-    "enrollment": {
-        "action": "action",
-        "purpose": "purpose",
-        "sponsor_id": "sponsor.id",
-        "payer_id": "payer.id",
-        "member_count": "member_count",
-    },
-    "member": {
-        "subscriber_ordinal": "subscriber_ordinal",
-        "is_subscriber": "is_subscriber",
-        "relationship": "relationship",
-        "maintenance_type": "maintenance_type",
-        "maintenance_reason": "maintenance_reason",
-        "benefit_status": "benefit_status",
-    },
-    "coverage": {
-        "maintenance_type": "maintenance_type",
-        "insurance_line": "insurance_line",
-        "coverage_level": "coverage_level",
-    },
+    kind: columns for kind, cls in RECORD_TYPES.items() if (columns := _plain_columns(cls))
 }
-#: record type -> {blind index column: (index name, attribute path)}
+#: record type -> {blind index column: (index name, attribute path)}, from the declarations
 BLIND_INDEXES: dict[str, dict[str, tuple[str, str]]] = {
-    "claim": {
-        "patient_control_number_bidx": ("patient_control_number", "patient_control_number"),
-        "member_id_bidx": ("member_id", "subscriber.id"),
-        "payer_claim_control_number_bidx": (
-            "payer_claim_control_number",
-            "payer_claim_control_number",
-        ),
-        "service_date_bidx": ("service_date", "first_service_date"),
-        "service_month_bidx": ("service_month", "first_service_date"),
-    },
-    "service_line": {
-        "service_date_bidx": ("service_date", "service_date_from"),
-        "service_month_bidx": ("service_month", "service_date_from"),
-    },
-    "coverage": {
-        "begin_date_bidx": ("coverage_date", "begin_date"),
-        "begin_month_bidx": ("coverage_month", "begin_date"),
-    },
-    "claim_payment": {
-        "patient_control_number_bidx": ("patient_control_number", "patient_control_number"),
-        "payer_claim_control_number_bidx": (
-            "payer_claim_control_number",
-            "payer_claim_control_number",
-        ),
-    },
-    "member": {
-        "member_id_bidx": ("member_id", "id"),
-        "subscriber_id_bidx": ("subscriber_id", "subscriber_id"),
-        "ssn_bidx": ("ssn", "ssn"),
-    },
+    kind: indexes for kind, cls in RECORD_TYPES.items() if (indexes := _blind_indexes(cls))
 }
-#: record type -> (parent id column, parent record type)
+#: record type -> (parent id column, parent record type), from each class's ``PARENT``
 PARENTS: dict[str, tuple[str, str]] = {
-    "service_line": ("claim_id", "claim"),
-    "claim_payment": ("payment_id", "payment"),
-    "service_payment": ("claim_payment_id", "claim_payment"),
-    "coverage": ("member_row_id", "member"),
+    kind: cls.PARENT for kind, cls in RECORD_TYPES.items() if cls.PARENT is not None
 }
 
 
@@ -195,7 +120,8 @@ _VARIANT = "89ab"
 class RowPlan:
     """How one record type becomes a row: its table, plain columns, blind indexes, parent.
 
-    Compiled once from PLAIN_COLUMNS, BLIND_INDEXES and PARENTS.
+    Compiled once from PLAIN_COLUMNS, BLIND_INDEXES and PARENTS (which the record
+    classes' field declarations give, see :mod:`edi.records.base`).
     """
 
     def __init__(self, kind: str) -> None:

@@ -420,6 +420,29 @@ def test_claim_linked_to_its_835_payment(store: Store):
     assert _claim_by_pcn(store, "SAMPLECLM102") in denied_ids and paid not in denied_ids
 
 
+def test_organizations_shown_in_the_clear_people_masked(store: Store):
+    """A payer's, submitter's and billing provider's names and ids are not PHI: `claims
+    show` and `payments show` print them as sent; the subscriber and patient are masked."""
+    claim = json.loads(
+        store.ok("claims", "show", _claim_by_pcn(store, "SAMPLECLM101"), "--format", "json")
+    )["claim"]
+    assert claim["payer"]["last_name"] == "SAMPLE HEALTH PLAN"
+    assert claim["payer"]["id"] == "SAMPLEPAYER01"
+    assert claim["billing_provider"]["last_name"] == "SAMPLE MEDICAL GROUP"
+    assert claim["billing_provider"]["npi"] == "1234567893"
+    assert claim["header"]["submitter"]["last_name"] == "SAMPLE BILLING SERVICE"
+    assert claim["header"]["receiver"]["id"] == "SAMPLERCV01"
+    assert claim["subscriber"]["last_name"] == "S." and claim["subscriber"]["first_name"] == "A."
+    assert claim["subscriber"]["id"] == "****R001"
+    listed = json.loads(store.ok("payments", "list", "--format", "json"))
+    payment_id = next(p["id"] for p in listed if p["trace"] == "SAMPLEEFT0002")
+    payment = json.loads(store.ok("payments", "show", payment_id, "--format", "json"))["payment"]
+    assert payment["payer"]["last_name"] == "SAMPLE HEALTH PLAN"
+    assert payment["payer"]["id"] == "SAMPLEPAYER01"
+    assert payment["payee"]["last_name"] == "SAMPLE MEDICAL GROUP"
+    assert payment["payee"]["npi"] == "1234567893"
+
+
 def _claim_by_pcn(store: Store, pcn: str) -> str:
     rows = json.loads(store.ok("search", "--claim-id", pcn, "--format", "json"))
     claims = [

@@ -636,5 +636,7 @@ def test_person_fields_are_phi() -> None:
         assert name in Member.PHI, name
     assert {"gender", "relationship", "maintenance_type", "state"}.isdisjoint(Member.PHI)
     assert {"begin_date", "end_date", "dates", "policy_number", "references"} <= Coverage.PHI
-    assert {"last_name", "id", "change_date"} <= Provider.PHI
+    # a coverage's provider is public (NPPES); only the member's date of change is PHI
+    assert "change_date" in Provider.PHI
+    assert {"last_name", "id", "npi"}.isdisjoint(Provider.PHI)
     assert {"policy_number", "begin_date", "end_date", "references"} <= OtherCoverage.PHI
