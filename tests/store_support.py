@@ -76,17 +76,17 @@ def accepted_sets(engine: Engine) -> dict[str, set[tuple[str, str, str]]]:
     query = (
         select(
             m.TransactionSetRow.file_id,
-            m.Interchange.control,
-            m.FunctionalGroup.control,
+            m.InterchangeRow.control,
+            m.GroupRow.control,
             m.TransactionSetRow.control,
         )
-        .join(m.FunctionalGroup, m.TransactionSetRow.group_id == m.FunctionalGroup.id)
-        .join(m.Interchange, m.FunctionalGroup.interchange_id == m.Interchange.id)
+        .join(m.GroupRow, m.TransactionSetRow.group_id == m.GroupRow.id)
+        .join(m.InterchangeRow, m.GroupRow.interchange_id == m.InterchangeRow.id)
         .join(m.File, m.TransactionSetRow.file_id == m.File.id)
         .where(
             m.File.status == m.STORED,
-            m.Interchange.ta1_code != "R",
-            m.FunctionalGroup.ack_code != "R",
+            m.InterchangeRow.ta1_code != "R",
+            m.GroupRow.ack_code != "R",
             m.TransactionSetRow.ack_code.in_(("A", "E")),
         )
     )

@@ -13,7 +13,7 @@ from edi.parsers.acks import Ack, acknowledgments
 from edi.pipeline.ack_files import AckFile, ack_code, write_ack
 from edi.pipeline.context import Wiring
 from edi.pipeline.validate import Verdict
-from edi.store.write import AckRow
+from edi.store.write import AckValues
 
 
 def acknowledge(wiring: Wiring, verdict: Verdict) -> list[Ack]:
@@ -21,12 +21,12 @@ def acknowledge(wiring: Wiring, verdict: Verdict) -> list[Ack]:
     return acknowledgments(verdict.result, wiring.numbers, datetime.now(UTC))
 
 
-def stored(acks: list[Ack]) -> list[AckRow]:
+def stored(acks: list[Ack]) -> list[AckValues]:
     """The acknowledgments as the store keeps them."""
-    return [AckRow(a.kind, a.interchange, a.group, a.control, a.text) for a in acks]
+    return [AckValues(a.kind, a.interchange, a.group, a.control, a.text) for a in acks]
 
 
-def from_stored(rows: list[AckRow]) -> list[Ack]:
+def from_stored(rows: list[AckValues]) -> list[Ack]:
     """Stored acknowledgments as the ones first made (to send again)."""
     return [
         Ack("TA1", r.interchange, None, r.text, r.control)

@@ -25,7 +25,7 @@ from edi.parsers.structure import StructureWalker
 from edi.parsers.validate import Validator
 from edi.pipeline.context import Policy, Wiring
 from edi.store.rows import SetKey
-from edi.store.write import GroupRow, InterchangeRow, SetRow, interchange_stored
+from edi.store.write import GroupValues, InterchangeValues, SetValues, interchange_stored
 
 #: TA1 note: duplicate interchange control number
 DUPLICATE_INTERCHANGE = "025"
@@ -167,7 +167,7 @@ def _check_field_maps(wiring: Wiring, path: str, result: FileResult) -> None:
 # -- what the store keeps of a verdict --------------------------------------------------------
 
 
-def envelope_rows(verdict: Verdict) -> list[InterchangeRow]:
+def envelope_rows(verdict: Verdict) -> list[InterchangeValues]:
     """The interchanges, groups and sets as the store writes them (codes, never values)."""
     out = []
     for ic in verdict.result.interchanges:
@@ -177,7 +177,7 @@ def envelope_rows(verdict: Verdict) -> list[InterchangeRow]:
             for tx in group.transactions:
                 key = (ic.control, group.control, tx.control)
                 sets.append(
-                    SetRow(
+                    SetValues(
                         key,
                         tx.set_id,
                         tx.version,
@@ -188,10 +188,10 @@ def envelope_rows(verdict: Verdict) -> list[InterchangeRow]:
                     )
                 )
             groups.append(
-                GroupRow(group.functional_id, group.control, group.version, group.ack_code, sets)
+                GroupValues(group.functional_id, group.control, group.version, group.ack_code, sets)
             )
         out.append(
-            InterchangeRow(
+            InterchangeValues(
                 ic.sender_qualifier,
                 ic.sender_id,
                 ic.receiver_qualifier,

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, exists, func, or_, select
 
 from edi.codes import describe_adjustment, describe_remark
 from edi.errors import QueryError
+from edi.kinds import kinds_of_set
 from edi.query.base import (
     FIRST_PAGE,
     Decoder,
@@ -60,7 +61,7 @@ SORT_KEYS = {
 }
 NEWEST, OLDEST = "-received", "received"
 #: the transaction kinds whose files hold claims
-KINDS = ("837P", "837I", "837D")
+KINDS = kinds_of_set("837")
 
 
 @dataclass(frozen=True, slots=True)

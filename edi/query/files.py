@@ -51,14 +51,14 @@ def _ack_codes(conn: Any, file_ids: list[str]) -> dict[str, str]:
     if not file_ids:
         return {}
     ta1 = conn.execute(
-        select(m.Interchange.file_id, m.Interchange.ta1_code).where(
-            m.Interchange.file_id.in_(file_ids)
+        select(m.InterchangeRow.file_id, m.InterchangeRow.ta1_code).where(
+            m.InterchangeRow.file_id.in_(file_ids)
         )
     ).all()
     groups = conn.execute(
-        select(m.Interchange.file_id, m.FunctionalGroup.ack_code)
-        .join(m.FunctionalGroup, m.FunctionalGroup.interchange_id == m.Interchange.id)
-        .where(m.Interchange.file_id.in_(file_ids))
+        select(m.InterchangeRow.file_id, m.GroupRow.ack_code)
+        .join(m.GroupRow, m.GroupRow.interchange_id == m.InterchangeRow.id)
+        .where(m.InterchangeRow.file_id.in_(file_ids))
     ).all()
     out: dict[str, list[str]] = {}
     for file_id, code in ta1:
@@ -116,7 +116,9 @@ def show_file(engine: Engine, file_id: str) -> dict[str, Any]:
         row = one_row(conn, select(m.File).where(id_condition(m.File.id, file_id)), "file", file_id)
         acks = _ack_codes(conn, [row["id"]])
         interchanges = list(
-            conn.execute(select(m.Interchange).where(m.Interchange.file_id == row["id"])).mappings()
+            conn.execute(
+                select(m.InterchangeRow).where(m.InterchangeRow.file_id == row["id"])
+            ).mappings()
         )
         sets = _sets(conn, [m.TransactionSetRow.file_id == row["id"]], None, None)
         sent = list(
@@ -213,12 +215,12 @@ def _sets(
             m.File.partner,
             m.File.original_name,
             m.File.received_at,
-            m.FunctionalGroup.control.label("group_control"),
-            m.Interchange.control.label("interchange_control"),
+            m.GroupRow.control.label("group_control"),
+            m.InterchangeRow.control.label("interchange_control"),
         )
         .join(m.File, m.File.id == tx.file_id)
-        .join(m.FunctionalGroup, m.FunctionalGroup.id == tx.group_id)
-        .join(m.Interchange, m.Interchange.id == m.FunctionalGroup.interchange_id)
+        .join(m.GroupRow, m.GroupRow.id == tx.group_id)
+        .join(m.InterchangeRow, m.InterchangeRow.id == m.GroupRow.interchange_id)
         .where(*conditions)
     )
     query = order_by(query, sort, SET_SORT, "-received")

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, exists, select
 
+from edi.kinds import kinds_of_set
 from edi.query.base import (
     FIRST_PAGE,
     Decoder,
@@ -22,7 +23,7 @@ from edi.query.dates import DateRange, range_condition
 from edi.store import models as m
 
 #: the transaction kinds whose files hold members
-KINDS = ("834",)
+KINDS = kinds_of_set("834")
 #: sort keys besides the default newest-first order (each an indexed column)
 SORT_KEYS = {"maintenance": m.MemberRow.maintenance_type}
 

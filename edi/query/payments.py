@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from edi.kinds import kinds_of_set
+from edi.parsers.rules.x835 import payment_amount
 from edi.query.base import (
     FIRST_PAGE,
     Decoder,
@@ -92,7 +94,13 @@ def list_payments(
     with engine.connect() as conn:
         if sort in (None, "-received", "received"):
             ids = newest_first(
-                conn, pay, conditions, files, page, kinds=("835",), oldest=sort == "received"
+                conn,
+                pay,
+                conditions,
+                files,
+                page,
+                kinds=kinds_of_set("835"),
+                oldest=sort == "received",
             )
         else:
             query = select(pay.id).join(m.File, m.File.id == pay.file_id)
@@ -137,9 +145,9 @@ def show_payment(engine: Engine, decoder: Decoder, payment_id: str) -> dict[str,
         "balance": {
             "claims_paid": amount(paid),
             "provider_adjustments": amount(plb),
-            "expected_payment": amount(paid - plb),
+            "expected_payment": amount(payment_amount(paid, plb)),
             "payment": amount(total),
-            "balances": total is not None and paid - plb == total,
+            "balances": total is not None and payment_amount(paid, plb) == total,
         },
     }
 

@@ -104,7 +104,7 @@ class File(Base):
     )
 
 
-class Interchange(Base):
+class InterchangeRow(Base):
     __tablename__ = "interchanges"
 
     id: Mapped[str] = _id()
@@ -124,7 +124,7 @@ class Interchange(Base):
     __table_args__ = (Index("ix_interchanges_sender_control", "sender_id", "control"),)
 
 
-class FunctionalGroup(Base):
+class GroupRow(Base):
     __tablename__ = "groups"
 
     id: Mapped[str] = _id()
@@ -378,8 +378,8 @@ __all__ = [
     "EnrollmentRow",
     "File",
     "FileLease",
-    "FunctionalGroup",
-    "Interchange",
+    "GroupRow",
+    "InterchangeRow",
     "MemberRow",
     "PaymentRow",
     "ServiceLineRow",

@@ -35,7 +35,7 @@ INGEST_CACHE_KIB = 64 * 1024
 
 
 @dataclass(frozen=True)
-class SetRow:
+class SetValues:
     """A transaction set's row: its control numbers, its verdict, its errors (codes only)."""
 
     key: SetKey
@@ -49,16 +49,16 @@ class SetRow:
 
 
 @dataclass(frozen=True)
-class GroupRow:
+class GroupValues:
     functional_id: str
     control: str
     version: str
     ack_code: str
-    sets: list[SetRow]
+    sets: list[SetValues]
 
 
 @dataclass(frozen=True)
-class InterchangeRow:
+class InterchangeValues:
     sender_qualifier: str
     sender_id: str
     receiver_qualifier: str
@@ -70,11 +70,11 @@ class InterchangeRow:
     usage: str
     ta1_code: str
     ta1_note: str
-    groups: list[GroupRow] = field(default_factory=list)
+    groups: list[GroupValues] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
-class AckRow:
+class AckValues:
     """An acknowledgment as stored (its text is encrypted in the row)."""
 
     kind: str
@@ -102,15 +102,15 @@ def interchange_stored(
     other than ``besides``."""
     with engine.connect() as conn:
         hit = conn.execute(
-            select(m.Interchange.id)
-            .join(m.File, m.File.id == m.Interchange.file_id)
+            select(m.InterchangeRow.id)
+            .join(m.File, m.File.id == m.InterchangeRow.file_id)
             .where(
                 m.File.status != m.SUPERSEDED,
                 m.File.id != (besides or ""),
-                m.Interchange.sender_qualifier == sender_qualifier,
-                m.Interchange.sender_id == sender_id,
-                m.Interchange.control == control,
-                m.Interchange.ta1_code != "R",
+                m.InterchangeRow.sender_qualifier == sender_qualifier,
+                m.InterchangeRow.sender_id == sender_id,
+                m.InterchangeRow.control == control,
+                m.InterchangeRow.ta1_code != "R",
             )
         ).first()
     return hit is not None
@@ -124,7 +124,7 @@ def stored_name(engine: Engine, file_id: str) -> str | None:
 
 def stored_acknowledgments(
     engine: Engine, cipher: FieldCipher, file_id: str
-) -> tuple[str, list[AckRow]]:
+) -> tuple[str, list[AckValues]]:
     """A stored file's status and its acknowledgments (decrypted), by control number."""
     with engine.connect() as conn:
         status = conn.execute(select(m.File.status).where(m.File.id == file_id)).scalar_one()
@@ -134,7 +134,7 @@ def stored_acknowledgments(
             .order_by(m.Acknowledgment.control)
         ).all()
     acks = [
-        AckRow(
+        AckValues(
             row.kind,
             row.answers_interchange,
             row.answers_group if row.kind != "TA1" else None,
@@ -174,7 +174,7 @@ def insert_file(conn: Connection, row: Mapping[str, Any]) -> None:
 
 
 def insert_envelopes(
-    conn: Connection, file_id: str, interchanges: Iterable[InterchangeRow], seed: bytes
+    conn: Connection, file_id: str, interchanges: Iterable[InterchangeValues], seed: bytes
 ) -> dict[SetKey, str]:
     """Insert interchanges, groups and sets; (ISA13, GS06, ST02) -> set row id of the
     accepted sets, whose records are stored.
@@ -188,7 +188,7 @@ def insert_envelopes(
     for ic in interchanges:
         ic_id = m.new_id()
         conn.execute(
-            insert(m.Interchange),
+            insert(m.InterchangeRow),
             [
                 {
                     "id": ic_id,
@@ -210,7 +210,7 @@ def insert_envelopes(
         for group in ic.groups:
             group_id = m.new_id()
             conn.execute(
-                insert(m.FunctionalGroup),
+                insert(m.GroupRow),
                 [
                     {
                         "id": group_id,
@@ -252,7 +252,7 @@ def insert_envelopes(
 
 
 def insert_acknowledgments(
-    conn: Connection, cipher: FieldCipher, file_id: str, acks: Iterable[AckRow]
+    conn: Connection, cipher: FieldCipher, file_id: str, acks: Iterable[AckValues]
 ) -> None:
     rows = []
     for ack in acks:
@@ -373,11 +373,11 @@ def old_objects_frozen() -> Iterator[None]:
 Progress = Callable[[int, int], None]
 
 __all__ = [
-    "AckRow",
-    "GroupRow",
-    "InterchangeRow",
+    "AckValues",
+    "GroupValues",
+    "InterchangeValues",
     "Progress",
-    "SetRow",
+    "SetValues",
     "archive_original",
     "current_file_with",
     "insert_acknowledgments",

@@ -120,7 +120,7 @@ def phi_values(store: Store) -> set[str]:
 
     cipher = FieldCipher(ring)
     # envelope control numbers, dates and ids are plain; a PHI id equal to one is chance
-    for envelope in (m.File, m.Interchange, m.FunctionalGroup, m.TransactionSetRow):
+    for envelope in (m.File, m.InterchangeRow, m.GroupRow, m.TransactionSetRow):
         with engine.connect() as conn:
             for row in conn.execute(select(envelope)).mappings():  # type: ignore[call-overload]
                 plain.update(v.strip() for v in row.values() if isinstance(v, str))

@@ -313,7 +313,7 @@ def kit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> StoreKit:
 
 def _nothing_stored(kit: StoreKit) -> None:
     with kit.engine.connect() as conn:
-        for table in (m.File, m.Interchange, m.TransactionSetRow, m.ClaimRow, m.ServiceLineRow):
+        for table in (m.File, m.InterchangeRow, m.TransactionSetRow, m.ClaimRow, m.ServiceLineRow):
             assert conn.execute(select(func.count()).select_from(table)).scalar() == 0, table
     assert list((kit.home / "archive").glob("*")) == []
     assert list(kit.audit.entries()) == []

@@ -32,8 +32,8 @@ REMIT = SAMPLES / "835-remittance.x12"
 #: every table whose rows a reprocessing may add or delete
 TABLES = (
     m.File,
-    m.Interchange,
-    m.FunctionalGroup,
+    m.InterchangeRow,
+    m.GroupRow,
     m.TransactionSetRow,
     m.Acknowledgment,
     *m.RECORD_TABLES.values(),

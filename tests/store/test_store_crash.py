@@ -61,9 +61,9 @@ CORPUS = (
 )
 #: (child table, its column, parent table): a child row must have its parent
 LINKS: list[tuple[Any, Any, Any]] = [
-    (m.Interchange, m.Interchange.file_id, m.File),
-    (m.FunctionalGroup, m.FunctionalGroup.interchange_id, m.Interchange),
-    (m.TransactionSetRow, m.TransactionSetRow.group_id, m.FunctionalGroup),
+    (m.InterchangeRow, m.InterchangeRow.file_id, m.File),
+    (m.GroupRow, m.GroupRow.interchange_id, m.InterchangeRow),
+    (m.TransactionSetRow, m.TransactionSetRow.group_id, m.GroupRow),
     (m.TransactionSetRow, m.TransactionSetRow.file_id, m.File),
     (m.Acknowledgment, m.Acknowledgment.file_id, m.File),
     (m.ServiceLineRow, m.ServiceLineRow.claim_id, m.ClaimRow),

@@ -152,7 +152,7 @@ def test_rolled_back_ingest_leaves_nothing(kit: StoreKit, monkeypatch: pytest.Mo
     monkeypatch.setattr(pipeline_store, "insert_acknowledgments", explode)
     with pytest.raises(RuntimeError):
         ingestor.ingest(SAMPLES / "837P-professional-claim.x12")
-    for table in (m.File, m.Interchange, m.ClaimRow, m.ServiceLineRow):
+    for table in (m.File, m.InterchangeRow, m.ClaimRow, m.ServiceLineRow):
         assert count(kit, table) == 0
     assert list((kit.home / "archive").glob("*")) == []
     assert list(kit.audit.entries()) == []
@@ -199,7 +199,7 @@ CLAIMS = SAMPLES / "837P-professional-claim.x12"
 
 
 def nothing_stored(kit: StoreKit) -> None:
-    for table in (m.File, m.Interchange, m.TransactionSetRow, m.Acknowledgment, m.ClaimRow):
+    for table in (m.File, m.InterchangeRow, m.TransactionSetRow, m.Acknowledgment, m.ClaimRow):
         assert count(kit, table) == 0, table
     archive = kit.home / "archive"
     assert not archive.exists() or list(archive.iterdir()) == []
