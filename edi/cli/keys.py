@@ -30,7 +30,7 @@ def _audit_key_operation(conf: Any, action: str, obj: dict[str, Any]) -> None:
     from edi.audit.chain import AuditLog, Operator
     from edi.errors import EdiError
     from edi.store.db import make_engine
-    from edi.store.session import ensure_schema
+    from edi.store.session import ensure_schema, masked_url
 
     engine = None
     try:
@@ -43,23 +43,12 @@ def _audit_key_operation(conf: Any, action: str, obj: dict[str, Any]) -> None:
     except (SQLAlchemyError, EdiError, OSError) as exc:
         click.echo(
             f"note: {action} not recorded in the audit log: the store at "
-            f"{_where(conf.database_url)} cannot be opened ({_reason(exc)})",
+            f"{masked_url(conf.database_url)} cannot be opened ({_reason(exc)})",
             err=True,
         )
     finally:
         if engine is not None:
             engine.dispose()
-
-
-def _where(url: str) -> str:
-    """The database named without its password."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "(unparsable database URL)"
 
 
 def _reason(exc: BaseException) -> str:

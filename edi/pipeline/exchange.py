@@ -21,6 +21,9 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from sqlalchemy import Engine
 
 from edi.audit.chain import AuditLog
 from edi.config import Settings
@@ -48,34 +51,42 @@ NOT_OK = (REJECTED, REFUSED, FAILED)
 _log = logging.getLogger("edi.pipeline")
 
 
+@dataclass
 class ExchangeRun:
     """What one partner's run shares: the partner, the transfer steps, the store's wiring,
     the lessee. ``open`` connects nothing yet: the SFTP connection opens on first use."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        partner: Partner,
-        transfer: Transfer,
-        wiring: Wiring,
-        policy: Policy,
-        flow_run_id: str | None = None,
-    ) -> None:
-        self.settings = settings
-        self.partner = partner
-        self.transfer = transfer
-        self.wiring = wiring
-        self.policy = policy
-        self.engine = wiring.engine
-        self.flow_run_id = flow_run_id
-        self.worker = leases.worker_id(flow_run_id)
-        self.ttl = settings.flows.lease_ttl_seconds
-        for old, new in settings.flows.deprecated_keys:
+    settings: Settings
+    partner: Partner
+    transfer: Transfer
+    wiring: Wiring
+    policy: Policy
+    flow_run_id: str | None = None
+    #: local ack path -> remote path, for acks already sent (a retried step skips them)
+    sent: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for old, new in self.settings.flows.deprecated_keys:
             _log.warning("[flows] %s is deprecated: rename it %s", old, new)
-        self.ack_dir = transfer.staging / "acks"
         self.ack_dir.mkdir(mode=0o700, exist_ok=True)
-        #: local ack path -> remote path, for acks already sent (a retried step skips them)
-        self.sent: dict[str, str] = {}
+
+    @property
+    def engine(self) -> Engine:
+        return self.wiring.engine
+
+    @property
+    def worker(self) -> str:
+        """This process as its leases name it."""
+        return leases.worker_id(self.flow_run_id)
+
+    @property
+    def ttl(self) -> float:
+        return self.settings.flows.lease_ttl_seconds
+
+    @property
+    def ack_dir(self) -> Path:
+        """Where the acknowledgments to send are written (owner-only)."""
+        return self.transfer.staging / "acks"
 
     @classmethod
     def open(

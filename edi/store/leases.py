@@ -109,40 +109,6 @@ def worker_id(flow_run_id: str | None = None) -> str:
     return f"{base}/{flow_run_id}" if flow_run_id else base
 
 
-def ttl_from(options: Any, source: object = "the configuration") -> float:
-    """``[flows] lease_ttl_seconds`` (default :data:`TTL_SECONDS`) of a configuration: the
-    typed value of :class:`edi.config.Settings` (``settings.flows``), or of a configuration
-    as read (a mapping), checked by :class:`edi.settings.FlowsTable`.
-
-    ``claim_ttl_seconds``, its deprecated name, is read when it is the only one given;
-    both given is an error (naming ``source``, the configuration file).
-    """
-    from collections.abc import Mapping
-
-    from edi.errors import ConfigError
-
-    if not isinstance(options, Mapping):
-        return float(options.flows.lease_ttl_seconds)
-    from pydantic import ValidationError
-
-    from edi.settings import FlowsTable, phrases
-
-    flows = options.get("flows", {})
-    if not isinstance(flows, Mapping):
-        raise ConfigError(f"{source}: [flows] must be a table")
-    if TTL_KEY in flows and OLD_TTL_KEY in flows:
-        raise ConfigError(
-            f"{source}: [flows] sets both {TTL_KEY} and {OLD_TTL_KEY} (its deprecated "
-            f"name): keep {TTL_KEY} only"
-        )
-    try:
-        return FlowsTable.model_validate(flows).lease_ttl_seconds
-    except ValidationError as exc:
-        raise ConfigError(
-            "\n".join(f"{source}: [flows] {what}" for what in phrases(exc, FlowsTable))
-        ) from None
-
-
 def now(conn: Connection) -> datetime:
     """The time leases are compared against: the database's clock on PostgreSQL."""
     if conn.dialect.name == "postgresql":
@@ -332,6 +298,5 @@ __all__ = [
     "lease",
     "leases",
     "renew",
-    "ttl_from",
     "worker_id",
 ]

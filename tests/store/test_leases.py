@@ -195,28 +195,36 @@ def test_one_of_many_processes_wins(engine: Engine, url: str) -> None:
     assert held is not None and held.worker == winners[0]
 
 
-def test_worker_id_and_ttl_setting() -> None:
+def _ttl(tmp_path: Path, flows: str) -> float:
+    """The lease time a configuration with this ``[flows]`` table gives."""
+    from edi.config import load_settings
+
+    config = tmp_path / "edi.toml"
+    config.write_text(f"[flows]\n{flows}\n")
+    return load_settings(config=config, env={"EDI_HOME": str(tmp_path)}).flows.lease_ttl_seconds
+
+
+def test_worker_id_and_ttl_setting(tmp_path: Path) -> None:
     assert leases.worker_id().count(":") == 1
     assert leases.worker_id("abc").endswith("/abc")
-    assert leases.ttl_from({}) == 3600.0
-    assert leases.ttl_from({"flows": {"lease_ttl_seconds": 90}}) == 90.0
+    assert _ttl(tmp_path, "") == leases.TTL_SECONDS == 3600.0
+    assert _ttl(tmp_path, "lease_ttl_seconds = 90") == 90.0
     from edi.errors import ConfigError
 
     with pytest.raises(ConfigError, match="lease_ttl_seconds"):
-        leases.ttl_from({"flows": {"lease_ttl_seconds": 0}})
+        _ttl(tmp_path, "lease_ttl_seconds = 0")
 
 
-def test_the_deprecated_ttl_key_is_still_read() -> None:
+def test_the_deprecated_ttl_key_is_still_read(tmp_path: Path) -> None:
     from edi.errors import ConfigError
 
-    assert leases.ttl_from({"flows": {"claim_ttl_seconds": 90}}) == 90.0
+    assert _ttl(tmp_path, "claim_ttl_seconds = 90") == 90.0
     with pytest.raises(ConfigError, match="claim_ttl_seconds"):
-        leases.ttl_from({"flows": {"claim_ttl_seconds": 0}})
-    both = {"flows": {"lease_ttl_seconds": 90, "claim_ttl_seconds": 60}}
+        _ttl(tmp_path, "claim_ttl_seconds = 0")
     with pytest.raises(ConfigError) as refused:
-        leases.ttl_from(both, Path("/etc/edi/edi.toml"))
+        _ttl(tmp_path, "lease_ttl_seconds = 90\nclaim_ttl_seconds = 60")
     message = str(refused.value)
-    assert message.startswith("/etc/edi/edi.toml: ")
+    assert message.startswith(f"{tmp_path / 'edi.toml'}: ")
     assert "lease_ttl_seconds" in message and "claim_ttl_seconds" in message
 
 

@@ -54,17 +54,15 @@ def test_ensure_home_is_private(tmp_path):
 
 
 def test_the_lease_time_and_its_deprecated_name(tmp_path):
-    from edi.store.leases import ttl_from
-
     env = {"EDI_HOME": str(tmp_path)}
     config = tmp_path / "edi.toml"
     config.write_text("[flows]\nlease_ttl_seconds = 120\n")
     settings = load_settings(config=config, env=env)
-    assert ttl_from(settings.options, settings.config_path) == 120.0
+    assert settings.flows.lease_ttl_seconds == 120.0
     # the old name is still read when it is the only one
     config.write_text("[flows]\nclaim_ttl_seconds = 90\n")
     settings = load_settings(config=config, env=env)
-    assert ttl_from(settings.options, settings.config_path) == 90.0
+    assert settings.flows.lease_ttl_seconds == 90.0
     # both in one file: refused, naming the file and both keys
     config.write_text("[flows]\nlease_ttl_seconds = 120\nclaim_ttl_seconds = 90\n")
     with pytest.raises(ConfigError) as both:
