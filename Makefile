@@ -10,11 +10,12 @@ SOURCES := pyproject.toml setup.py MANIFEST.in \
 #: the wheel `make setup` builds and installs (compiled with mypyc, as users get it)
 DIST   := dist
 #: the test folders by layer (each marks its tests with its name: `pytest -m unit`): unit
-#: (pure: parsers, records, acknowledgments, codes, configuration), store (SQLite and
+#: (pure: parsers, records, acknowledgments, codes, configuration), conformance (pure but
+#: slow: edi beside pyx12 over the whole shared corpus), store (SQLite and
 #: PostgreSQL, keys, audit, ingest, crashes), transport (sshd, embedded SFTP, gpg, pulls),
 #: end_to_end (the CLI and demo as run by users, Prefect flows, two workers, the wheel)
 #: the layers that run a second time on the pure-Python sources of the checkout
-PURE_TESTS := tests/unit tests/store
+PURE_TESTS := tests/unit tests/conformance tests/store
 #: the dependencies and dev tools alone, without building edi: enough for `make test-fast`
 DEV_STAMP := $(VENV)/.dev-installed
 
@@ -40,7 +41,7 @@ demo: setup
 
 #: the whole suite on the installed wheel (compiled), the checkout only providing the tests
 #: (--import-mode=append: the checkout after site-packages; PYTHONSAFEPATH: no interpreter
-#: puts its working folder first); then the unit and store layers again on the
+#: puts its working folder first); then the unit, conformance and store layers again on the
 #: checkout's pure-Python sources (PURE_TESTS)
 test: setup clean-compiled
 	EDI_TEST_INSTALLED=1 EDI_COMPILED=1 EDI_WHEEL="$$(ls $(DIST)/edi-*.whl)" PYTHONSAFEPATH=1 \

@@ -30,7 +30,7 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 #: the test folders by layer, each marking its tests with its name (`pytest -m unit`)
-LAYERS = ("unit", "store", "transport", "end_to_end")
+LAYERS = ("unit", "conformance", "store", "transport", "end_to_end")
 TESTS = Path(__file__).resolve().parent
 
 

@@ -1,0 +1,95 @@
+"""Validation beside pyx12 on the whole corpus: the same verdict for every set pyx12 can
+judge, and acknowledgments of every corpus file that pyx12 accepts as valid X12."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from edi.parsers.validate import Validator
+from tests.conftest import corpus_manifest
+from tests.pyx12_oracle import oracle_map_dir
+
+ROWS = [r for r in corpus_manifest() if r.is_5010_claim_remit_enroll]
+
+#: Corpus files where our verdict differs from pyx12's, with the reason. Empty today:
+#: every 834/835/837 5010 file pyx12 can judge gets the same accept/reject per set.
+DISAGREEMENTS: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def oracle_maps(tmp_path_factory):
+    return oracle_map_dir(tmp_path_factory.mktemp("maps") / "map")
+
+
+def pyx12_verdicts(path: Path, maps: Path) -> list[tuple[str, bool]] | None:
+    import pyx12.errors
+    import pyx12.params
+    from pyx12.x12n_document import x12n_document
+
+    params = pyx12.params.params()
+    params.set("map_path", str(maps))
+    out = io.StringIO()
+    try:
+        x12n_document(params, str(path), None, None, fd_json=out, map_path=str(maps))
+    except pyx12.errors.EngineError:
+        return None  # pyx12 cannot judge it (no map)
+    data = json.loads(out.getvalue())
+    return [
+        (t["trn_set_control_num"], t["ack_code"] in ("A", "E"))
+        for ic in data.get("interchanges", [])
+        for g in ic.get("groups", [])
+        for t in g.get("transactions", [])
+    ]
+
+
+def test_verdicts_agree_with_pyx12_on_the_corpus(oracle_maps):
+    validator = Validator()
+    judged, differ = 0, []
+    for row in ROWS:
+        theirs = pyx12_verdicts(row.path, oracle_maps)
+        if theirs is None:
+            continue
+        judged += 1
+        result = validator.validate(row.path)
+        ours = [
+            (t.control, t.accepted)
+            for ic in result.interchanges
+            for g in ic.groups
+            for t in g.transactions
+        ]
+        if ours != theirs and row.file not in DISAGREEMENTS:
+            differ.append((row.file, ours, theirs))
+    assert judged >= 70
+    assert differ == []
+    assert (judged - len(DISAGREEMENTS)) / judged >= 0.95
+
+
+def test_acknowledgments_for_the_whole_corpus_are_valid_x12(tmp_path):
+    from datetime import UTC, datetime
+
+    from edi.parsers.acks import acknowledgments
+    from edi.parsers.reader import X12Reader
+    from tests.pyx12_oracle import pyx12_accepts
+
+    counter = iter(range(1, 10**6))
+    validator = Validator()
+    kinds = {"999": 0, "TA1": 0}
+    for row in corpus_manifest():
+        result = validator.validate(row.path)
+        for ack in acknowledgments(
+            result, lambda: f"{next(counter):09d}", datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+        ):
+            kinds[ack.kind] += 1
+            reader = X12Reader(io.BytesIO(ack.text.encode("ascii")), "ack")
+            list(reader)
+            assert reader.summary.problems == [], (row.file, ack.kind)
+            if ack.kind == "999":
+                path = tmp_path / f"{kinds['999']}.999"
+                path.write_text(ack.text)
+                ok, errors = pyx12_accepts(path)
+                assert ok and errors == [], (row.file, errors[:2])
+    assert kinds["999"] >= 100 and kinds["TA1"] >= 10
