@@ -62,6 +62,21 @@ SORT_KEYS = {
 }
 #: the transaction kinds whose files hold claims
 KINDS = kinds_of_set("837")
+#: the columns of the listing as a table or CSV, in order (JSON has every key of a row)
+COLUMNS = (
+    "id",
+    "partner",
+    "received",
+    "kind",
+    "patient",
+    "claim_id",
+    "service_date",
+    "payer",
+    "billing_npi",
+    "charge",
+    "lines",
+    "remittance",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,4 +433,4 @@ def _line_payment(
     return None
 
 
-__all__ = ["CLAIM_STATUS", "STATUSES", "ClaimFilter", "list_claims", "show_claim"]
+__all__ = ["CLAIM_STATUS", "COLUMNS", "STATUSES", "ClaimFilter", "list_claims", "show_claim"]

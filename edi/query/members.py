@@ -27,6 +27,19 @@ from edi.store import models as m
 KINDS = kinds_of_set("834")
 #: sort keys besides the default newest-first order (each an indexed column)
 SORT_KEYS = {"maintenance": m.MemberRow.maintenance_type}
+#: the columns of the listing as a table or CSV, in order (JSON has every key of a row)
+COLUMNS = (
+    "id",
+    "partner",
+    "received",
+    "name",
+    "member_id",
+    "birth_date",
+    "subscriber",
+    "relationship",
+    "maintenance",
+    "coverage",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,4 +197,4 @@ def show_member(engine: Engine, decoder: Decoder, member_id: str) -> dict[str, A
     }
 
 
-__all__ = ["MemberFilter", "list_members", "show_member"]
+__all__ = ["COLUMNS", "MemberFilter", "list_members", "show_member"]

@@ -31,6 +31,20 @@ SORT_KEYS = {
     "payer": m.PaymentRow.payer_id,
     "trace": m.PaymentRow.trace_number,
 }
+#: the columns of the listing as a table or CSV, in order (JSON has every key of a row)
+COLUMNS = (
+    "id",
+    "partner",
+    "received",
+    "trace",
+    "date",
+    "amount",
+    "method",
+    "payer",
+    "payee_npi",
+    "claims",
+    "balanced",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,4 +155,4 @@ def show_payment(engine: Engine, decoder: Decoder, payment_id: str) -> dict[str,
     }
 
 
-__all__ = ["PaymentFilter", "list_payments", "show_payment"]
+__all__ = ["COLUMNS", "PaymentFilter", "list_payments", "show_payment"]
