@@ -11,21 +11,6 @@ from edi.cli import EdiGroup, filters
 from edi.cli.analyst import Listing, listing_options, parse_amount
 from edi.kinds import kinds_of_set
 
-COLUMNS = (
-    "id",
-    "partner",
-    "received",
-    "kind",
-    "patient",
-    "claim_id",
-    "service_date",
-    "payer",
-    "billing_npi",
-    "charge",
-    "lines",
-    "remittance",
-)
-
 
 @click.group("claims", cls=EdiGroup)
 def claims_group() -> None:
@@ -64,7 +49,7 @@ def claims_list(
 
     A service date range matches the claim's own date or any of its lines' dates.
     """
-    from edi.query.claims import ClaimFilter, list_claims
+    from edi.query.claims import COLUMNS, ClaimFilter, list_claims
     from edi.query.dates import span
 
     reader = listing.reader

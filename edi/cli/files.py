@@ -13,31 +13,6 @@ from edi.cli.analyst import Listing, listing_options
 from edi.cli.output import emit_detail, emit_rows
 from edi.cli.validate import ack_dir_option, write_ack
 
-FILE_COLUMNS = (
-    "id",
-    "partner",
-    "name",
-    "received",
-    "status",
-    "size",
-    "sets_accepted",
-    "sets_rejected",
-    "acks",
-    "sha256",
-)
-SET_COLUMNS = (
-    "id",
-    "partner",
-    "file",
-    "received",
-    "set",
-    "kind",
-    "version",
-    "control",
-    "status",
-    "errors",
-)
-
 
 @click.group("files", cls=EdiGroup)
 def files_group() -> None:
@@ -67,7 +42,7 @@ def files_list(
     until: datetime | None,
 ) -> None:
     """List stored files, newest first. Sort keys: received, partner, name, size, status."""
-    from edi.query.files import FileFilter, list_files
+    from edi.query.files import FILE_COLUMNS, FileFilter, list_files
 
     flt = FileFilter(partner=partner, status=status, since=since, until=until, name=name)
     listing.rows(list_files, flt, columns=FILE_COLUMNS)
@@ -209,7 +184,7 @@ def transactions_list(
     until: datetime | None,
 ) -> None:
     """List transaction sets. Sort keys: received, set, kind, status, errors, control."""
-    from edi.query.files import SetFilter, list_transactions
+    from edi.query.files import SET_COLUMNS, SetFilter, list_transactions
 
     flt = SetFilter(
         file_id=file_id,

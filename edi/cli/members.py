@@ -9,19 +9,6 @@ import click
 from edi.cli import EdiGroup, filters
 from edi.cli.analyst import Listing, listing_options
 
-COLUMNS = (
-    "id",
-    "partner",
-    "received",
-    "name",
-    "member_id",
-    "birth_date",
-    "subscriber",
-    "relationship",
-    "maintenance",
-    "coverage",
-)
-
 
 @click.group("members", cls=EdiGroup)
 def members_group() -> None:
@@ -50,7 +37,7 @@ def members_list(
 ) -> None:
     """List members, PHI masked. Sort keys: received, partner, maintenance, relationship."""
     from edi.query.dates import span
-    from edi.query.members import MemberFilter, list_members
+    from edi.query.members import COLUMNS, MemberFilter, list_members
 
     reader = listing.reader
     effective = reader.run(span, effective_from, effective_to)

@@ -9,20 +9,6 @@ import click
 from edi.cli import EdiGroup, filters
 from edi.cli.analyst import Listing, listing_options
 
-COLUMNS = (
-    "id",
-    "partner",
-    "received",
-    "trace",
-    "date",
-    "amount",
-    "method",
-    "payer",
-    "payee_npi",
-    "claims",
-    "balanced",
-)
-
 
 @click.group("payments", cls=EdiGroup)
 def payments_group() -> None:
@@ -48,7 +34,7 @@ def payments_list(
     file_id: str | None,
 ) -> None:
     """List payments. Sort keys: received, date, amount, payer, trace."""
-    from edi.query.payments import PaymentFilter, list_payments
+    from edi.query.payments import COLUMNS, PaymentFilter, list_payments
 
     flt = PaymentFilter(
         partner=partner,

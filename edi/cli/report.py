@@ -9,19 +9,6 @@ import click
 from edi.cli import EdiGroup, filters
 from edi.cli.analyst import Listing, listing_options
 
-COLUMNS = (
-    "day",
-    "partner",
-    "kind",
-    "files",
-    "sets_accepted",
-    "sets_rejected",
-    "claims",
-    "charges",
-    "payments",
-    "paid",
-)
-
 
 @click.group("report", cls=EdiGroup)
 def report_group() -> None:
@@ -36,7 +23,7 @@ def report_group() -> None:
 def daily_command(listing: Listing, since: datetime | None, until: datetime | None) -> None:
     """Per day, partner and set kind: files, sets accepted and rejected, claims and charges,
     payments and amounts paid."""
-    from edi.query.report import daily
+    from edi.query.report import COLUMNS, daily
 
     start = since or datetime.now(UTC) - timedelta(days=1)
     listing.rows(daily, start, until, columns=COLUMNS)

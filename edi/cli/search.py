@@ -6,7 +6,6 @@ import click
 
 from edi.cli.analyst import Listing, listing_options
 
-COLUMNS = ("type", "id", "partner", "received", "file_id", "summary")
 TARGETS = ("member_id", "subscriber_id", "ssn", "claim_id", "payer_claim_id")
 
 
@@ -29,7 +28,7 @@ def search_command(
 
     The value is never printed or logged; matching runs on keyed digests.
     """
-    from edi.query.search import search
+    from edi.query.search import COLUMNS, search
 
     given = {
         name: value

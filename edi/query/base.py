@@ -46,6 +46,8 @@ class Page:
 
 #: the default page: the first DEFAULT_LIMIT rows
 FIRST_PAGE = Page()
+#: the sort keys of the newest-first (default) and oldest-first orders of a record listing
+NEWEST, OLDEST = "-received", "received"
 
 
 def order_by(
@@ -112,6 +114,57 @@ def newest_first(
         out.extend(r[0] for r in rows[skip : skip + page.limit - len(out)])
         skip = 0
     return out
+
+
+def page_ids(
+    conn: Connection,
+    table: Any,
+    conditions: list[Any],
+    file_conditions: list[Any],
+    page: Page,
+    *,
+    sort: str | None,
+    sort_keys: dict[str, Any],
+    default: str,
+    kinds: tuple[str, ...],
+    indexed: list[Any] | None = None,
+) -> list[str]:
+    """Row ids of one page of a record listing: by the indexed columns of ``sort_keys``
+    when sorted so (``default``: the keys a bare ``--sort`` means), else newest file first
+    (:data:`OLDEST`: oldest first); with ``indexed`` (the filters in the form an index
+    answers) the database sorts a small candidate set itself, a large one is walked by
+    file (:func:`newest_first`)."""
+    joined = select(table.id).join(m.File, m.File.id == table.file_id)
+    joined = joined.where(*conditions, *file_conditions)
+    if sort not in (None, NEWEST, OLDEST):
+        ordered = order_by(joined, sort, sort_keys, default).order_by(table.id)
+        return list(conn.execute(page.apply(ordered)).scalars())
+    oldest = sort == OLDEST
+    if indexed is not None and small_set(conn, table, indexed):
+        received = m.File.received_at.asc() if oldest else m.File.received_at.desc()
+        file_order = m.File.id.asc() if oldest else m.File.id.desc()
+        ordered = joined.order_by(received, file_order, table.ordinal)
+        return list(conn.execute(page.apply(ordered)).scalars())
+    return newest_first(conn, table, conditions, file_conditions, page, kinds=kinds, oldest=oldest)
+
+
+def with_file(table: Any, *columns: Any) -> Select[Any]:
+    """Rows of a record ``table`` with their file's partner, ``columns`` and receipt time."""
+    return select(table, m.File.partner, *columns, m.File.received_at).join(
+        m.File, m.File.id == table.file_id
+    )
+
+
+def rows_by_id(conn: Connection, query: Select[Any], table: Any, ids: list[str]) -> list[Any]:
+    """The rows of ``query`` whose ``table.id`` is in ``ids``, in the order of ``ids``."""
+    found = {r["id"]: r for r in conn.execute(query.where(table.id.in_(ids))).mappings()}
+    return [found[i] for i in ids]
+
+
+def children(conn: Connection, table: Any, parent: Any, parent_id: Any) -> list[Any]:
+    """The rows of ``table`` whose ``parent`` column is ``parent_id``, in file order."""
+    query = select(table).where(parent == parent_id).order_by(table.ordinal)
+    return list(conn.execute(query).mappings())
 
 
 def unindexed(column: Any) -> Any:
@@ -215,17 +268,23 @@ def person(data: Any) -> str | None:
 __all__ = [
     "DEFAULT_LIMIT",
     "FIRST_PAGE",
+    "NEWEST",
+    "OLDEST",
     "Decoder",
     "Page",
     "QueryError",
     "amount",
+    "children",
     "id_condition",
     "newest_first",
     "one_row",
     "only",
+    "page_ids",
+    "rows_by_id",
     "small_set",
     "unindexed",
     "order_by",
     "person",
     "quantity",
+    "with_file",
 ]

@@ -23,14 +23,15 @@ from edi.query.base import (
     Decoder,
     Page,
     amount,
+    children,
     id_condition,
-    newest_first,
     one_row,
-    order_by,
+    page_ids,
     person,
     quantity,
-    small_set,
+    rows_by_id,
     unindexed,
+    with_file,
 )
 from edi.query.dates import DateRange, range_condition
 from edi.store import models as m
@@ -59,9 +60,23 @@ SORT_KEYS = {
     "npi": m.ClaimRow.billing_npi,
     "kind": m.ClaimRow.kind,
 }
-NEWEST, OLDEST = "-received", "received"
 #: the transaction kinds whose files hold claims
 KINDS = kinds_of_set("837")
+#: the columns of the listing as a table or CSV, in order (JSON has every key of a row)
+COLUMNS = (
+    "id",
+    "partner",
+    "received",
+    "kind",
+    "patient",
+    "claim_id",
+    "service_date",
+    "payer",
+    "billing_npi",
+    "charge",
+    "lines",
+    "remittance",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,24 +176,6 @@ def _where(flt: ClaimFilter, index: Any) -> _Where:
     return out
 
 
-def _page_ids(conn: Any, where: _Where, sort: str | None, page: Page) -> list[str]:
-    """The ids of one page: by an indexed column when sorted so, else newest file first
-    (the database sorts a small candidate set itself; a large one is walked by file)."""
-    claim = m.ClaimRow
-    joined = select(claim.id).join(m.File, m.File.id == claim.file_id)
-    joined = joined.where(*where.claims, *where.files)
-    if sort not in (None, NEWEST, OLDEST):
-        ordered = order_by(joined, sort, SORT_KEYS, "-charge").order_by(claim.id)
-        return list(conn.execute(page.apply(ordered)).scalars())
-    oldest = sort == OLDEST
-    if small_set(conn, claim, where.indexed):
-        received = m.File.received_at.asc() if oldest else m.File.received_at.desc()
-        file_order = m.File.id.asc() if oldest else m.File.id.desc()
-        ordered = joined.order_by(received, file_order, claim.ordinal)
-        return list(conn.execute(page.apply(ordered)).scalars())
-    return newest_first(conn, claim, where.claims, where.files, page, kinds=KINDS, oldest=oldest)
-
-
 def list_claims(
     engine: Engine,
     decoder: Decoder,
@@ -191,17 +188,21 @@ def list_claims(
     """One page of claims, newest files first unless sorted by ``charge``, ``payer``,
     ``npi`` or ``kind`` (``-key`` descending)."""
     claim = m.ClaimRow
+    where = _where(flt, index)
     with engine.connect() as conn:
-        ids = _page_ids(conn, _where(flt, index), sort, page)
-        found = {
-            r["id"]: r
-            for r in conn.execute(
-                select(claim, m.File.partner, m.File.received_at)
-                .join(m.File, m.File.id == claim.file_id)
-                .where(claim.id.in_(ids))
-            ).mappings()
-        }
-        rows = [found[i] for i in ids]
+        ids = page_ids(
+            conn,
+            claim,
+            where.claims,
+            where.files,
+            page,
+            sort=sort,
+            sort_keys=SORT_KEYS,
+            default="-charge",
+            kinds=KINDS,
+            indexed=where.indexed,
+        )
+        rows = rows_by_id(conn, with_file(claim), claim, ids)
         remits = _remit_codes(conn, rows)
         decoded = [decoder.record("claims", row) for row in rows]
         undated = [
@@ -291,19 +292,10 @@ def show_claim(engine: Engine, decoder: Decoder, claim_id: str) -> dict[str, Any
     """A claim whole: file, header, parties, diagnoses, lines, and its remittance."""
     claim = m.ClaimRow
     with engine.connect() as conn:
-        query = (
-            select(claim, m.File.partner, m.File.original_name, m.File.received_at)
-            .join(m.File, m.File.id == claim.file_id)
-            .where(id_condition(claim.id, claim_id))
-        )
+        query = with_file(claim, m.File.original_name).where(id_condition(claim.id, claim_id))
         row = one_row(conn, query, "claim", claim_id)
-        lines = list(
-            conn.execute(
-                select(m.ServiceLineRow)
-                .where(m.ServiceLineRow.claim_id == row["id"])
-                .order_by(m.ServiceLineRow.ordinal)
-            ).mappings()
-        )
+        sl = m.ServiceLineRow
+        lines = children(conn, sl, sl.claim_id, row["id"])
         payments = _matching_payments(conn, row)
     data = decoder.record("claims", row)
     out: dict[str, Any] = {
@@ -380,13 +372,8 @@ def _matching_payments(conn: Any, row: Any) -> list[tuple[Any, list[Any], Any]]:
         payer = cp["payment_payer"]
         if payer is not None and row["payer_id"] is not None and payer != row["payer_id"]:
             continue
-        services = list(
-            conn.execute(
-                select(m.ServicePaymentRow)
-                .where(m.ServicePaymentRow.claim_payment_id == cp["id"])
-                .order_by(m.ServicePaymentRow.ordinal)
-            ).mappings()
-        )
+        sp = m.ServicePaymentRow
+        services = children(conn, sp, sp.claim_payment_id, cp["id"])
         payment = None
         if cp["payment_id"] is not None:
             payment = (
@@ -446,4 +433,4 @@ def _line_payment(
     return None
 
 
-__all__ = ["CLAIM_STATUS", "STATUSES", "ClaimFilter", "list_claims", "show_claim"]
+__all__ = ["CLAIM_STATUS", "COLUMNS", "STATUSES", "ClaimFilter", "list_claims", "show_claim"]

@@ -31,6 +31,31 @@ SET_SORT = {
     "errors": m.TransactionSetRow.error_count,
     "control": m.TransactionSetRow.control,
 }
+#: the columns of the file and transaction set listings as a table or CSV, in order
+FILE_COLUMNS = (
+    "id",
+    "partner",
+    "name",
+    "received",
+    "status",
+    "size",
+    "sets_accepted",
+    "sets_rejected",
+    "acks",
+    "sha256",
+)
+SET_COLUMNS = (
+    "id",
+    "partner",
+    "file",
+    "received",
+    "set",
+    "kind",
+    "version",
+    "control",
+    "status",
+    "errors",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +297,8 @@ def show_transaction(engine: Engine, set_row_id: str) -> dict[str, Any]:
 
 
 __all__ = [
+    "FILE_COLUMNS",
+    "SET_COLUMNS",
     "FileFilter",
     "SetFilter",
     "list_files",

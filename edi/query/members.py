@@ -13,11 +13,12 @@ from edi.query.base import (
     Decoder,
     Page,
     id_condition,
-    newest_first,
     one_row,
-    order_by,
+    page_ids,
     person,
+    rows_by_id,
     unindexed,
+    with_file,
 )
 from edi.query.dates import DateRange, range_condition
 from edi.store import models as m
@@ -26,6 +27,19 @@ from edi.store import models as m
 KINDS = kinds_of_set("834")
 #: sort keys besides the default newest-first order (each an indexed column)
 SORT_KEYS = {"maintenance": m.MemberRow.maintenance_type}
+#: the columns of the listing as a table or CSV, in order (JSON has every key of a row)
+COLUMNS = (
+    "id",
+    "partner",
+    "received",
+    "name",
+    "member_id",
+    "birth_date",
+    "subscriber",
+    "relationship",
+    "maintenance",
+    "coverage",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,25 +125,19 @@ def list_members(
 ) -> list[dict[str, Any]]:
     member = m.MemberRow
     conditions, files = _conditions(flt, index)
-    base = select(member, m.File.partner, m.File.received_at).join(
-        m.File, m.File.id == member.file_id
-    )
     with engine.connect() as conn:
-        if sort in (None, "-received", "received"):
-            ids = newest_first(
-                conn, member, conditions, files, page, kinds=KINDS, oldest=sort == "received"
-            )
-        else:
-            query = order_by(
-                select(member.id).join(m.File, m.File.id == member.file_id),
-                sort,
-                SORT_KEYS,
-                "maintenance",
-            )
-            query = query.where(*conditions, *files).order_by(member.id)
-            ids = list(conn.execute(page.apply(query)).scalars())
-        found = {r["id"]: r for r in conn.execute(base.where(member.id.in_(ids))).mappings()}
-        rows = [found[i] for i in ids]
+        ids = page_ids(
+            conn,
+            member,
+            conditions,
+            files,
+            page,
+            sort=sort,
+            sort_keys=SORT_KEYS,
+            default="maintenance",
+            kinds=KINDS,
+        )
+        rows = rows_by_id(conn, with_file(member), member, ids)
         coverages = _coverages(conn, ids)
     return [_summary(r, decoder.record("members", r), coverages.get(r["id"], [])) for r in rows]
 
@@ -137,9 +145,7 @@ def list_members(
 def show_member(engine: Engine, decoder: Decoder, member_id: str) -> dict[str, Any]:
     """A member: demographics, dependents (of a subscriber) and coverage in every file."""
     member = m.MemberRow
-    base = select(member, m.File.partner, m.File.received_at).join(
-        m.File, m.File.id == member.file_id
-    )
+    base = with_file(member)
     with engine.connect() as conn:
         row = one_row(conn, base.where(id_condition(member.id, member_id)), "member", member_id)
         dependents: list[Any] = []
@@ -191,4 +197,4 @@ def show_member(engine: Engine, decoder: Decoder, member_id: str) -> dict[str, A
     }
 
 
-__all__ = ["MemberFilter", "list_members", "show_member"]
+__all__ = ["COLUMNS", "MemberFilter", "list_members", "show_member"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from edi.kinds import kinds_of_set
 from edi.parsers.rules.x835 import payment_amount
@@ -15,11 +15,13 @@ from edi.query.base import (
     Decoder,
     Page,
     amount,
+    children,
     id_condition,
-    newest_first,
     one_row,
-    order_by,
+    page_ids,
+    rows_by_id,
     unindexed,
+    with_file,
 )
 from edi.store import models as m
 
@@ -29,6 +31,20 @@ SORT_KEYS = {
     "payer": m.PaymentRow.payer_id,
     "trace": m.PaymentRow.trace_number,
 }
+#: the columns of the listing as a table or CSV, in order (JSON has every key of a row)
+COLUMNS = (
+    "id",
+    "partner",
+    "received",
+    "trace",
+    "date",
+    "amount",
+    "method",
+    "payer",
+    "payee_npi",
+    "claims",
+    "balanced",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,46 +96,33 @@ def _summary(row: Any) -> dict[str, Any]:
     }
 
 
-def _base() -> Any:
-    return select(m.PaymentRow, m.File.partner, m.File.received_at).join(
-        m.File, m.File.id == m.PaymentRow.file_id
-    )
-
-
 def list_payments(
     engine: Engine, flt: PaymentFilter, *, sort: str | None = None, page: Page = FIRST_PAGE
 ) -> list[dict[str, Any]]:
     pay = m.PaymentRow
     conditions, files = _conditions(flt)
     with engine.connect() as conn:
-        if sort in (None, "-received", "received"):
-            ids = newest_first(
-                conn,
-                pay,
-                conditions,
-                files,
-                page,
-                kinds=kinds_of_set("835"),
-                oldest=sort == "received",
-            )
-        else:
-            query = select(pay.id).join(m.File, m.File.id == pay.file_id)
-            query = order_by(query.where(*conditions, *files), sort, SORT_KEYS, "-date")
-            ids = list(conn.execute(page.apply(query.order_by(pay.id))).scalars())
-        found = {r["id"]: r for r in conn.execute(_base().where(pay.id.in_(ids))).mappings()}
-    return [_summary(found[i]) for i in ids]
+        ids = page_ids(
+            conn,
+            pay,
+            conditions,
+            files,
+            page,
+            sort=sort,
+            sort_keys=SORT_KEYS,
+            default="-date",
+            kinds=kinds_of_set("835"),
+        )
+        rows = rows_by_id(conn, with_file(pay), pay, ids)
+    return [_summary(row) for row in rows]
 
 
 def show_payment(engine: Engine, decoder: Decoder, payment_id: str) -> dict[str, Any]:
     cp = m.ClaimPaymentRow
     with engine.connect() as conn:
-        query = _base().where(id_condition(m.PaymentRow.id, payment_id))
+        query = with_file(m.PaymentRow).where(id_condition(m.PaymentRow.id, payment_id))
         row = one_row(conn, query, "payment", payment_id)
-        claims = list(
-            conn.execute(
-                select(cp).where(cp.payment_id == row["id"]).order_by(cp.ordinal)
-            ).mappings()
-        )
+        claims = children(conn, cp, cp.payment_id, row["id"])
     data = decoder.record("payments", row)
     paid = sum((Decimal(str(c["paid"])) for c in claims if c["paid"] is not None), Decimal(0))
     plb = sum(
@@ -152,4 +155,4 @@ def show_payment(engine: Engine, decoder: Decoder, payment_id: str) -> dict[str,
     }
 
 
-__all__ = ["PaymentFilter", "list_payments", "show_payment"]
+__all__ = ["COLUMNS", "PaymentFilter", "list_payments", "show_payment"]

@@ -14,6 +14,20 @@ from sqlalchemy import Engine, func, select
 from edi.query.base import amount
 from edi.store import models as m
 
+#: the columns of the daily report as a table or CSV, in order
+COLUMNS = (
+    "day",
+    "partner",
+    "kind",
+    "files",
+    "sets_accepted",
+    "sets_rejected",
+    "claims",
+    "charges",
+    "payments",
+    "paid",
+)
+
 
 def daily(engine: Engine, since: datetime, until: datetime | None = None) -> list[dict[str, Any]]:
     """Rows of (day, partner, kind): files, sets accepted and rejected, claims and charges,
@@ -93,4 +107,4 @@ def _sums(conn: Any, table: Any, column: Any, window: list[Any]) -> Any:
         yield set_row_id, (count, Decimal(str(total)))
 
 
-__all__ = ["daily"]
+__all__ = ["COLUMNS", "daily"]

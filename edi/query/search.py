@@ -22,6 +22,9 @@ SEARCHED: dict[str, str] = {
 #: the order in which the tables of one index are searched (and their rows listed)
 ORDER = ("member", "claim", "claim_payment")
 
+#: the columns of the search results as a table or CSV, in order
+COLUMNS = ("type", "id", "partner", "received", "file_id", "summary")
+
 
 def _places(index: str) -> list[tuple[Any, Any]]:
     """(record table, its column) of every record field declared with blind index ``index``."""
@@ -90,4 +93,4 @@ def search(
     return out[page.offset : page.offset + page.limit]
 
 
-__all__ = ["TARGETS", "search"]
+__all__ = ["COLUMNS", "TARGETS", "search"]

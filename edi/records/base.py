@@ -68,6 +68,14 @@ class Blind:
     column: str
 
 
+#: blind indexes shared by several record types (one name, one HMAC key): a claim and the
+#: 835 claim payment answering it are both found by CLM01 = CLP01 and by the payer's claim
+#: control number, a claim's subscriber and an 834 member by the member id
+PATIENT_CONTROL_NUMBER = Blind("patient_control_number", "patient_control_number_bidx")
+PAYER_CLAIM_CONTROL_NUMBER = Blind("payer_claim_control_number", "payer_claim_control_number_bidx")
+MEMBER_ID = Blind("member_id", "member_id_bidx")
+
+
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
     """The one declaration of a record field.
@@ -173,9 +181,18 @@ def declared(cls: T) -> T:
     return cls
 
 
+class Part:
+    """What :func:`declared` gives a record class or part: its ``FIELDS`` and ``PHI``."""
+
+    __slots__ = ()
+
+    FIELDS: ClassVar[dict[str, FieldSpec]]
+    PHI: ClassVar[frozenset[str]]
+
+
 @declared
 @dataclass(slots=True, eq=False)
-class Source:
+class Source(Part):
     """The bytes a record came from: file checksum and envelope control numbers.
 
     Shared by every record of one transaction set; each record adds the ordinal of
@@ -195,7 +212,7 @@ class Source:
 
 @declared
 @dataclass(slots=True, kw_only=True, eq=False)
-class Party:
+class Party(Part):
     """A person or organization named in an NM1 (or N1) loop, with address and ids.
 
     Which of its fields are PHI depends on its role (:attr:`ROLE`): a field map names
@@ -204,8 +221,6 @@ class Party:
 
     #: PERSON: names, ids, address and birth date are PHI; ORGANIZATION: nothing is
     ROLE: ClassVar[str] = PERSON
-    FIELDS: ClassVar[dict[str, FieldSpec]]
-    PHI: ClassVar[frozenset[str]]
 
     entity_type: str | None = plain()
     #: last name, or the organization's name
@@ -255,15 +270,12 @@ class Organization(Party):
 
 @declared
 @dataclass(slots=True, kw_only=True, eq=False)
-class Reference:
+class Reference(Part):
     """A qualified identifier (REF01/REF02 and the like).
 
     PHI or not by the field that holds it: a person's references are PHI whole (the
     value masked as an identifier, the qualifier kept), an organization's are not.
     """
-
-    FIELDS: ClassVar[dict[str, FieldSpec]]
-    PHI: ClassVar[frozenset[str]]
 
     qualifier: str | None = plain()
     value: str | None = plain(ID)
@@ -271,11 +283,8 @@ class Reference:
 
 @declared
 @dataclass(slots=True, kw_only=True, eq=False)
-class Adjustment:
+class Adjustment(Part):
     """One CAS reason: group code, reason code, amount and quantity."""
-
-    FIELDS: ClassVar[dict[str, FieldSpec]]
-    PHI: ClassVar[frozenset[str]]
 
     group: str | None = plain()
     reason: str | None = plain()
@@ -285,11 +294,8 @@ class Adjustment:
 
 @declared
 @dataclass(slots=True, kw_only=True, eq=False)
-class Diagnosis:
+class Diagnosis(Part):
     """One HI composite: code list qualifier, code, and the present-on-admission flag."""
-
-    FIELDS: ClassVar[dict[str, FieldSpec]]
-    PHI: ClassVar[frozenset[str]]
 
     qualifier: str | None = plain()
     code: str | None = protected(TEXT)
@@ -298,7 +304,7 @@ class Diagnosis:
 
 @declared
 @dataclass(slots=True, kw_only=True, eq=False)
-class Record:
+class Record(Part):
     """A normalized record: its type, source and place in the file.
 
     ``ordinal`` is the ordinal in the file of the record's first segment (with
@@ -310,8 +316,6 @@ class Record:
     TYPE: ClassVar[str] = "record"
     #: (parent id column, parent record type), for a record stored under another
     PARENT: ClassVar[tuple[str, str] | None] = None
-    FIELDS: ClassVar[dict[str, FieldSpec]]
-    PHI: ClassVar[frozenset[str]]
 
     source: Source | None = plain()
     ordinal: int = plain(AMOUNT, default=0)
@@ -331,7 +335,10 @@ __all__ = [
     "KEPT",
     "KINDS",
     "NAME",
+    "MEMBER_ID",
     "ORGANIZATION",
+    "PATIENT_CONTROL_NUMBER",
+    "PAYER_CLAIM_CONTROL_NUMBER",
     "PERSON",
     "TEXT",
     "Adjustment",
@@ -339,6 +346,7 @@ __all__ = [
     "Diagnosis",
     "FieldSpec",
     "Organization",
+    "Part",
     "Party",
     "Person",
     "Record",

@@ -10,11 +10,15 @@ from edi.records.base import (
     AMOUNT,
     DATE,
     ID,
+    MEMBER_ID,
+    PATIENT_CONTROL_NUMBER,
+    PAYER_CLAIM_CONTROL_NUMBER,
     TEXT,
     Adjustment,
     Blind,
     Diagnosis,
     Organization,
+    Part,
     Person,
     Record,
     Reference,
@@ -23,17 +27,15 @@ from edi.records.base import (
     protected,
 )
 
-#: the blind indexes claims and their lines are looked up by
-PATIENT_CONTROL_NUMBER = Blind("patient_control_number", "patient_control_number_bidx")
-PAYER_CLAIM_CONTROL_NUMBER = Blind("payer_claim_control_number", "payer_claim_control_number_bidx")
-MEMBER_ID = Blind("member_id", "member_id_bidx")
+#: the blind indexes claims and their lines are looked up by (the control numbers and the
+#: member id are shared with claim payments and members, see edi.records.base)
 SERVICE_DATE = Blind("service_date", "service_date_bidx")
 SERVICE_MONTH = Blind("service_month", "service_month_bidx")
 
 
 @declared
 @dataclass(slots=True, kw_only=True, eq=False)
-class ClaimHeader:
+class ClaimHeader(Part):
     """The transaction set's beginning (BHT) with submitter and receiver (1000A/B)."""
 
     purpose: str | None = plain()
@@ -68,7 +70,7 @@ class Patient(Person):
 
 @declared
 @dataclass(slots=True, kw_only=True, eq=False)
-class OtherSubscriber:
+class OtherSubscriber(Part):
     """Loop 2320 and its 2330 loops: another payer's coverage (coordination of benefits)."""
 
     payer_responsibility: str | None = plain()
@@ -87,7 +89,7 @@ class OtherSubscriber:
 
 @declared
 @dataclass(slots=True, kw_only=True, eq=False)
-class Tooth:
+class Tooth(Part):
     """An 837D tooth: a line's TOO (number, surfaces treated) or a claim's DN2 (status)."""
 
     code_qualifier: str | None = plain()

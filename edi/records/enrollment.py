@@ -10,10 +10,12 @@ from edi.records.base import (
     AMOUNT,
     DATE,
     ID,
+    MEMBER_ID,
     NAME,
     TEXT,
     Blind,
     Organization,
+    Part,
     Record,
     Reference,
     declared,
@@ -66,7 +68,7 @@ class Provider(Organization):
 
 @declared
 @dataclass(slots=True, kw_only=True, eq=False)
-class OtherCoverage:
+class OtherCoverage(Part):
     """An 834 loop 2320 COB: another insurer covering the member.
 
     ``insurer`` is the loop 2330 entity sent as ``NM1*IN`` (the other insurance
@@ -120,7 +122,7 @@ class Member(Record):
     middle_name: str | None = protected(NAME)
     suffix: str | None = protected(TEXT)
     id_qualifier: str | None = plain()
-    id: str | None = protected(ID, index=(Blind("member_id", "member_id_bidx"),))
+    id: str | None = protected(ID, index=(MEMBER_ID,))
     ssn: str | None = protected(ID, index=(Blind("ssn", "ssn_bidx"),))
     address_line1: str | None = protected(ADDRESS)
     address_line2: str | None = protected(ADDRESS)

@@ -10,10 +10,12 @@ from edi.records.base import (
     AMOUNT,
     DATE,
     ID,
+    PATIENT_CONTROL_NUMBER,
+    PAYER_CLAIM_CONTROL_NUMBER,
     TEXT,
     Adjustment,
-    Blind,
     Organization,
+    Part,
     Person,
     Record,
     Reference,
@@ -22,14 +24,10 @@ from edi.records.base import (
     protected,
 )
 
-#: the blind indexes claim payments are looked up by (the same as claims': CLP01 = CLM01)
-PATIENT_CONTROL_NUMBER = Blind("patient_control_number", "patient_control_number_bidx")
-PAYER_CLAIM_CONTROL_NUMBER = Blind("payer_claim_control_number", "payer_claim_control_number_bidx")
-
 
 @declared
 @dataclass(slots=True, kw_only=True, eq=False)
-class ProviderAdjustment:
+class ProviderAdjustment(Part):
     """One PLB reason/amount pair (a PLB segment carries up to six)."""
 
     provider_id: str | None = plain()
