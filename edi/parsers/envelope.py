@@ -75,13 +75,57 @@ class EnvelopeTracker:
             owner.problems.append(problem)  # type: ignore[attr-defined]
         self.problems.append(problem)
 
+    def _unclosed(
+        self,
+        owner: Interchange | Group | TransactionSet,
+        level: str,
+        code: str,
+        what: str,
+        trailer: str,
+        at: Segment | None,
+        why: str,
+    ) -> None:
+        """``owner`` (a ``what``) ends at ``at`` (at its header when None): its ``trailer``
+        is missing unless it was read."""
+        if owner.trailer is None:
+            pos = at.position() if at is not None else owner.header.position()
+            self.add(owner, level, code, f"{what} {owner.control}: {trailer} missing ({why})", pos)
+
+    def _check_trailer(
+        self,
+        owner: Interchange | Group | TransactionSet,
+        level: str,
+        codes: tuple[str, str],
+        seg: Segment,
+        header: str,
+        what: str,
+        count: int,
+        items: str,
+    ) -> None:
+        """The trailer ``seg`` of ``owner`` (a ``what``): its 02 repeats the control number
+        that ``header`` holds, its 01 counts the ``count`` ``items`` read."""
+        if seg[2] != owner.control:
+            self.add(
+                owner,
+                level,
+                codes[0],
+                f"{seg.id}02 does not match {header} {owner.control}",
+                seg.position(2),
+            )
+        if seg[1] != str(count):
+            self.add(
+                owner,
+                level,
+                codes[1],
+                f"{seg.id}01 says {seg[1] or 'nothing'}, the {what} has {count} {items}",
+                seg.position(1),
+            )
+
     def _close_transaction(self, at: Segment | None, why: str) -> None:
         ts = self.transaction
         if ts is None:
             return
-        if ts.trailer is None:
-            pos = at.position() if at is not None else ts.header.position()
-            self.add(ts, TRANSACTION, "2", f"transaction set {ts.control}: SE missing ({why})", pos)
+        self._unclosed(ts, TRANSACTION, "2", "transaction set", "SE", at, why)
         self.transaction = None
 
     def _close_group(self, at: Segment | None, why: str) -> None:
@@ -89,9 +133,7 @@ class EnvelopeTracker:
         grp = self.group
         if grp is None:
             return
-        if grp.trailer is None:
-            pos = at.position() if at is not None else grp.header.position()
-            self.add(grp, GROUP, "3", f"group {grp.control}: GE missing ({why})", pos)
+        self._unclosed(grp, GROUP, "3", "group", "GE", at, why)
         self.group = None
 
     # -- segments ----------------------------------------------------------------
@@ -146,18 +188,9 @@ class EnvelopeTracker:
         seg.interchange = ic
         self._close_group(seg, "IEA reached")
         ic.trailer = seg
-        if seg[2] != ic.control:
-            self.add(
-                ic, INTERCHANGE, "001", f"IEA02 does not match ISA13 {ic.control}", seg.position(2)
-            )
-        if seg[1] != str(ic.group_count):
-            self.add(
-                ic,
-                INTERCHANGE,
-                "021",
-                f"IEA01 says {seg[1] or 'nothing'}, the interchange has {ic.group_count} groups",
-                seg.position(1),
-            )
+        self._check_trailer(
+            ic, INTERCHANGE, ("001", "021"), seg, "ISA13", "interchange", ic.group_count, "groups"
+        )
         self.interchange = None
 
     def close_interchange(self, at: Segment | None, why: str) -> None:
@@ -165,9 +198,7 @@ class EnvelopeTracker:
         if ic is None:
             return
         self._close_group(at, why)
-        if ic.trailer is None:
-            pos = at.position() if at is not None else ic.header.position()
-            self.add(ic, INTERCHANGE, "023", f"interchange {ic.control}: IEA missing ({why})", pos)
+        self._unclosed(ic, INTERCHANGE, "023", "interchange", "IEA", at, why)
         self.interchange = None
 
     def gs(self, seg: Segment) -> Group | None:
@@ -196,16 +227,9 @@ class EnvelopeTracker:
         seg.group = grp
         self._close_transaction(seg, "GE reached")
         grp.trailer = seg
-        if seg[2] != grp.control:
-            self.add(grp, GROUP, "4", f"GE02 does not match GS06 {grp.control}", seg.position(2))
-        if seg[1] != str(grp.transaction_count):
-            self.add(
-                grp,
-                GROUP,
-                "5",
-                f"GE01 says {seg[1] or 'nothing'}, the group has {grp.transaction_count} sets",
-                seg.position(1),
-            )
+        self._check_trailer(
+            grp, GROUP, ("4", "5"), seg, "GS06", "group", grp.transaction_count, "sets"
+        )
         self.group = None
 
     def st(self, seg: Segment) -> TransactionSet | None:
@@ -254,18 +278,7 @@ class EnvelopeTracker:
             return
         ts.trailer = seg
         ts.segment_count = count
-        if seg[2] != ts.control:
-            self.add(
-                ts, TRANSACTION, "3", f"SE02 does not match ST02 {ts.control}", seg.position(2)
-            )
-        if seg[1] != str(count):
-            self.add(
-                ts,
-                TRANSACTION,
-                "4",
-                f"SE01 says {seg[1] or 'nothing'}, the set has {count} segments",
-                seg.position(1),
-            )
+        self._check_trailer(ts, TRANSACTION, ("3", "4"), seg, "ST02", "set", count, "segments")
         self.transaction = None
 
     def stray(self, seg: Segment) -> None:

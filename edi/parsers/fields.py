@@ -505,23 +505,23 @@ class _Loader:
     ) -> tuple[Condition, ...]:
         """The conditions of ``node``, after those of ``extra`` (a ``use``'s) that are on
         ``segment``: a use's conditions apply to the members that read their segment."""
-        out = []
-        if extra:
-            for part in extra.split():
-                place, _, codes = part.partition("=")
-                seg, element, component = self.at(node, place)
-                if seg == segment:
-                    out.append(Condition(element, component, frozenset(codes.split(","))))
-        text = node.get("when")
-        if not text:
-            return tuple(out)
-        for part in text.split():
-            place, _, codes = part.partition("=")
-            seg, element, component = self.at(node, place)
+        out = [cond for _, seg, cond in self.conditions(node, extra) if seg == segment]
+        for place, seg, cond in self.conditions(node, node.get("when")):
             if seg != segment:
                 raise self.error(node, f"condition {place} is not on segment {segment}")
-            out.append(Condition(element, component, frozenset(codes.split(","))))
+            out.append(cond)
         return tuple(out)
+
+    def conditions(
+        self, node: etree._Element, text: str | None
+    ) -> list[tuple[str, str, Condition]]:
+        """``SEGnn[-c]=A,B ...`` as (place, segment id, condition), one per part."""
+        out = []
+        for part in (text or "").split():
+            place, _, codes = part.partition("=")
+            seg, element, component = self.at(node, place)
+            out.append((place, seg, Condition(element, component, frozenset(codes.split(",")))))
+        return out
 
     def converter(self, node: etree._Element) -> tuple[str, Callable[[str], Any]]:
         kind = node.get("type", "text")

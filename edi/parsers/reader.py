@@ -223,34 +223,6 @@ class X12Reader:
                                 ordinal,
                                 "binary",
                             )
-                    if seg_id not in known_ids:
-                        if _SEGMENT_ID.match(seg_id) is None:
-                            seg = Segment(
-                                seg_id,
-                                elements,
-                                ordinal,
-                                0,
-                                seg_offset,
-                                seg_line,
-                                ic,
-                                grp,
-                                ts,
-                                text,
-                            )
-                            if ts is not None:
-                                set_ordinal += 1
-                                seg.set_ordinal = set_ordinal
-                            tracker.add(
-                                ts or grp or ic,
-                                SEGMENT,
-                                "1",
-                                "segment identifier is not 2-3 upper-case letters or digits",
-                                seg.position(),
-                            )
-                            last = seg
-                            yield seg
-                            continue
-                        known_ids.add(seg_id)
                     if ts is not None and seg_id not in ENVELOPE_IDS:
                         set_ordinal += 1
                         seg = Segment(
@@ -269,7 +241,8 @@ class X12Reader:
                         seg = Segment(
                             seg_id, elements, ordinal, 0, seg_offset, seg_line, ic, grp, None, text
                         )
-                        tracker.stray(seg)
+                        if _SEGMENT_ID.match(seg_id) is not None:  # else reported below
+                            tracker.stray(seg)
                     else:
                         seg = Segment(
                             seg_id, elements, ordinal, 0, seg_offset, seg_line, ic, grp, None, text
@@ -307,6 +280,17 @@ class X12Reader:
                             last = seg
                             yield seg
                             break
+                    if seg_id not in known_ids:  # the first of its id, or no segment id
+                        if _SEGMENT_ID.match(seg_id) is None:
+                            tracker.add(
+                                ts or grp or ic,
+                                SEGMENT,
+                                "1",
+                                "segment identifier is not 2-3 upper-case letters or digits",
+                                seg.position(),
+                            )
+                        else:
+                            known_ids.add(seg_id)
                     last = seg
                     yield seg
                 else:
