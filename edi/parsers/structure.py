@@ -258,9 +258,13 @@ class StructureWalker:
         except MapError as exc:
             ts.problems.append(Problem(TRANSACTION, "1", str(exc), ts.header.position()))
             return None, None
+        try:
+            compiled = self.compiled(choice)
+        except MapError as exc:  # a map that is no transaction's (GS01 empty: the control map)
+            ts.problems.append(Problem(TRANSACTION, "1", str(exc), ts.header.position()))
+            return None, None
         if choice.warning:
             self.warnings.append(Problem(WARNING, "", choice.warning, ts.header.position()))
-        compiled = self.compiled(choice)
         if not compiled.map.xid.startswith(ts.set_id):
             ts.problems.append(
                 Problem(

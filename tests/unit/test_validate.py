@@ -142,3 +142,19 @@ def test_validator_never_crashes_on_damaged_files(name, tmp_path):
             )
 
     damaged()
+
+
+def test_an_empty_gs01_is_a_set_not_supported_not_a_crash(tmp_path):
+    """GS01 empty picks the interchange control map, which has no transaction in it: the
+    set is rejected as not supported (IK502 1), and its acknowledgments are made."""
+    from datetime import UTC, datetime
+
+    from edi.parsers.acks import acknowledgments
+
+    path = mutate(tmp_path, corpus_path(R835), replace(2, "GS*HP*", "GS**"), recount=False)
+    result = Validator().validate(path)
+    (group,) = result.interchanges[0].groups
+    (tx,) = group.transactions
+    assert (group.ack_code, tx.ack_code, tx.syntax_codes) == ("R", "R", ["1"])
+    acks = acknowledgments(result, lambda: "000000001", datetime(2026, 1, 2, tzinfo=UTC))
+    assert [a.kind for a in acks] == ["999"] and "\nIK5*R*1~" in acks[0].text
