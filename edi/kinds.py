@@ -72,15 +72,29 @@ def _root_attributes(file: Path) -> dict[str, str]:
     return {}
 
 
+#: a kind's name: the set id and at most one letter (837P); a field map's file name
+#: starts with its kind (837P.5010.X222A1.xml)
+_KIND_NAME = re.compile(r"^\d{3}[A-Z]?$")
+_KIND_FILE = re.compile(r"^(\d{3}[A-Z]?)\.")
+
+
 def _field_map_declarations(folders: list[Path]) -> list[tuple[str, tuple[str, ...]]]:
     """(kind, guides) of every field map, the most specific folder first."""
-    out = []
+    out: list[tuple[str, tuple[str, ...]]] = []
     for folder in folders:
         fields = folder / FIELDS_FOLDER
         if not fields.is_dir():
             continue
         for file in sorted(fields.glob("*.xml")):
-            attrs = _root_attributes(file)
+            try:
+                attrs = _root_attributes(file)
+            except MapError:
+                # a broken map still names its kind (837P.5010.X222A1.xml): the set is
+                # refused where the map is used, naming the file, not every file of any kind
+                named = _KIND_FILE.match(file.name)
+                if named is not None:
+                    out.append((named.group(1), ()))
+                continue
             if attrs.get("kind"):
                 out.append((attrs["kind"], tuple(attrs.get("guides", "").split())))
     return out
@@ -145,13 +159,23 @@ def kinds_of_set(set_id: str) -> tuple[str, ...]:
 def transaction_kind(set_id: str, version: str) -> str:
     """The kind of a set from its id and guide (GS08 or ST03): ``834``, ``835``,
     ``837P``/``837I``/``837D`` by the guide's stem; the set id when no kind says more."""
+    for abbr, guide in _guides():  # the guide maps first: they do not depend on field maps
+        if abbr != set_id and abbr.startswith(set_id) and _KIND_NAME.match(abbr):
+            stem = _GUIDE.match(guide)
+            if stem is not None and stem.group(2) in version:
+                return abbr
     for found in kinds():
         if found.set_id != set_id or found.name == set_id:
             continue
-        for stem in found.stems:
-            if stem in version:
+        for stem_text in found.stems:
+            if stem_text in version:
                 return found.name
     return set_id
+
+
+@functools.lru_cache(maxsize=1)
+def _guides() -> tuple[tuple[str, str], ...]:
+    return tuple(_guide_map_declarations(_map_folders()))
 
 
 def sample(name: str) -> Path | None:

@@ -64,3 +64,28 @@ def test_kinds_of_a_set():
     assert kinds.kinds_of_set("270") == ()
     with pytest.raises(KeyError):
         kinds.kind("270")
+
+
+def test_an_unreadable_field_map_keeps_its_kind_and_the_guides_still_name_kinds(monkeypatch):
+    """A broken 837P field map is refused where it is used (the ingest names it); it does not
+    take 837P out of the kinds, nor make every other file's kind unknown."""
+    from edi.errors import MapError
+
+    real = kinds._root_attributes
+
+    def broken(file):
+        if file.name.startswith("837P."):
+            raise MapError(f"field map {file} cannot be read: not XML")
+        return real(file)
+
+    monkeypatch.setattr(kinds, "_root_attributes", broken)
+    for cached in (kinds.kinds, kinds.transaction_kind):
+        cached.cache_clear()
+    try:
+        assert "837P" in kinds.kind_names()
+        assert kinds.transaction_kind("837", "005010X222A1") == "837P"
+        assert kinds.transaction_kind("837", "005010X223A2") == "837I"
+    finally:
+        monkeypatch.undo()
+        for cached in (kinds.kinds, kinds.transaction_kind):
+            cached.cache_clear()
