@@ -206,6 +206,39 @@ def id_condition(column: Any, text: str) -> ColumnElement[bool]:
     return and_(column >= text, column < text + "g")
 
 
+@dataclass(frozen=True, slots=True)
+class FileScope:
+    """The filters every listing of stored rows shares: one partner's files, one file.
+
+    The listings' filters extend it (their own fields come after these two, so they are
+    built by keyword)."""
+
+    partner: str | None = None
+    #: a file id or a unique prefix of one
+    file_id: str | None = None
+
+    def on_files(self) -> list[Any]:
+        """The conditions on the rows' files."""
+        return [] if self.partner is None else [m.File.partner == self.partner]
+
+    def in_file(self, table: Any) -> list[Any]:
+        """The conditions on the rows of ``table`` (which has a ``file_id``)."""
+        return [] if self.file_id is None else [id_condition(table.file_id, self.file_id)]
+
+
+#: the columns every record listing starts with: the record, its file's partner and receipt
+LISTED = ("id", "partner", "received")
+
+
+def listed(row: Any) -> dict[str, Any]:
+    """The :data:`LISTED` keys of a row of :func:`with_file`."""
+    return {
+        "id": row["id"],
+        "partner": row["partner"],
+        "received": row["received_at"].isoformat(timespec="seconds"),
+    }
+
+
 def amount(value: Any) -> str | None:
     """An amount as decimal text (``120.00``), whatever the database handed back."""
     if value is None:
@@ -268,14 +301,17 @@ def person(data: Any) -> str | None:
 __all__ = [
     "DEFAULT_LIMIT",
     "FIRST_PAGE",
+    "LISTED",
     "NEWEST",
     "OLDEST",
     "Decoder",
+    "FileScope",
     "Page",
     "QueryError",
     "amount",
     "children",
     "id_condition",
+    "listed",
     "newest_first",
     "one_row",
     "only",

@@ -20,11 +20,14 @@ from edi.errors import QueryError
 from edi.kinds import kinds_of_set
 from edi.query.base import (
     FIRST_PAGE,
+    LISTED,
     Decoder,
+    FileScope,
     Page,
     amount,
     children,
     id_condition,
+    listed,
     one_row,
     page_ids,
     person,
@@ -64,9 +67,7 @@ SORT_KEYS = {
 KINDS = kinds_of_set("837")
 #: the columns of the listing as a table or CSV, in order (JSON has every key of a row)
 COLUMNS = (
-    "id",
-    "partner",
-    "received",
+    *LISTED,
     "kind",
     "patient",
     "claim_id",
@@ -80,8 +81,7 @@ COLUMNS = (
 
 
 @dataclass(frozen=True, slots=True)
-class ClaimFilter:
-    partner: str | None = None
+class ClaimFilter(FileScope):
     kind: str | None = None
     service: DateRange | None = None
     payer: str | None = None
@@ -89,7 +89,6 @@ class ClaimFilter:
     status: str | None = None
     min_charge: Decimal | None = None
     max_charge: Decimal | None = None
-    file_id: str | None = None
 
 
 def _remit_exists(*conditions: Any) -> Any:
@@ -135,9 +134,7 @@ class _Where:
 
 def _where(flt: ClaimFilter, index: Any) -> _Where:
     claim = m.ClaimRow
-    out = _Where()
-    if flt.partner is not None:
-        out.files.append(m.File.partner == flt.partner)
+    out = _Where(files=flt.on_files())
     plain: list[tuple[Any, Any, Any]] = []
     for column, value in (
         (claim.kind, flt.kind.upper() if flt.kind else None),
@@ -154,9 +151,8 @@ def _where(flt: ClaimFilter, index: Any) -> _Where:
         out.indexed.append(compare(column, value))
         # walking by file, the file_id index must drive: the same test, unindexable
         out.claims.append(compare(unindexed(column), value))
-    if flt.file_id is not None:
-        out.indexed.append(id_condition(claim.file_id, flt.file_id))
-        out.claims.append(id_condition(claim.file_id, flt.file_id))
+    out.indexed.extend(flt.in_file(claim))
+    out.claims.extend(flt.in_file(claim))
     if flt.service is not None:
         line = m.ServiceLineRow
         by_line = exists(
@@ -216,9 +212,7 @@ def list_claims(
         patient = data.get("patient") or data.get("subscriber")
         out.append(
             {
-                "id": row["id"],
-                "partner": row["partner"],
-                "received": row["received_at"].isoformat(timespec="seconds"),
+                **listed(row),
                 "kind": row["kind"],
                 "patient": person(patient),
                 "claim_id": data.get("patient_control_number"),

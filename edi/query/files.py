@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from edi.errors import QueryError
-from edi.query.base import FIRST_PAGE, Page, id_condition, one_row, only, order_by
+from edi.query.base import FIRST_PAGE, FileScope, Page, id_condition, one_row, only, order_by
 from edi.store import models as m
 
 FILE_SORT = {
@@ -196,9 +196,7 @@ def show_file(engine: Engine, file_id: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
-class SetFilter:
-    file_id: str | None = None
-    partner: str | None = None
+class SetFilter(FileScope):
     set_id: str | None = None
     version: str | None = None
     status: str | None = None
@@ -208,11 +206,7 @@ class SetFilter:
 
 def _set_conditions(flt: SetFilter) -> list[Any]:
     tx = m.TransactionSetRow
-    out: list[Any] = []
-    if flt.file_id is not None:
-        out.append(id_condition(tx.file_id, flt.file_id))
-    if flt.partner is not None:
-        out.append(m.File.partner == flt.partner)
+    out = [*flt.in_file(tx), *flt.on_files()]
     if flt.set_id is not None:
         wanted = flt.set_id.upper()
         out.append(tx.kind == wanted if len(wanted) == 4 else tx.set_id == wanted)

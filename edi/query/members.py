@@ -10,9 +10,12 @@ from sqlalchemy import Engine, exists, select
 from edi.kinds import kinds_of_set
 from edi.query.base import (
     FIRST_PAGE,
+    LISTED,
     Decoder,
+    FileScope,
     Page,
     id_condition,
+    listed,
     one_row,
     page_ids,
     person,
@@ -29,9 +32,7 @@ KINDS = kinds_of_set("834")
 SORT_KEYS = {"maintenance": m.MemberRow.maintenance_type}
 #: the columns of the listing as a table or CSV, in order (JSON has every key of a row)
 COLUMNS = (
-    "id",
-    "partner",
-    "received",
+    *LISTED,
     "name",
     "member_id",
     "birth_date",
@@ -43,28 +44,23 @@ COLUMNS = (
 
 
 @dataclass(frozen=True, slots=True)
-class MemberFilter:
-    partner: str | None = None
+class MemberFilter(FileScope):
     maintenance_type: str | None = None
     insurance_line: str | None = None
     effective: DateRange | None = None
     subscribers_only: bool = False
-    file_id: str | None = None
 
 
 def _conditions(flt: MemberFilter, index: Any) -> tuple[list[Any], list[Any]]:
     """(conditions on members, conditions on their files)."""
     member, coverage = m.MemberRow, m.CoverageRow
     out: list[Any] = []
-    files: list[Any] = []
-    if flt.partner is not None:
-        files.append(m.File.partner == flt.partner)
+    files = flt.on_files()
     if flt.maintenance_type is not None:
         out.append(unindexed(member.maintenance_type) == flt.maintenance_type)
     if flt.subscribers_only:
         out.append(member.is_subscriber.is_(True))
-    if flt.file_id is not None:
-        out.append(id_condition(member.file_id, flt.file_id))
+    out.extend(flt.in_file(member))
     covered = []
     if flt.insurance_line is not None:
         covered.append(unindexed(coverage.insurance_line) == flt.insurance_line.upper())
@@ -98,9 +94,7 @@ def _coverages(conn: Any, member_ids: list[str]) -> dict[str, list[Any]]:
 
 def _summary(row: Any, data: dict[str, Any], coverages: list[Any]) -> dict[str, Any]:
     return {
-        "id": row["id"],
-        "partner": row["partner"],
-        "received": row["received_at"].isoformat(timespec="seconds"),
+        **listed(row),
         "name": person(data),
         "member_id": data.get("id"),
         "subscriber_id": data.get("subscriber_id"),

@@ -12,11 +12,14 @@ from edi.kinds import kinds_of_set
 from edi.parsers.rules.x835 import payment_amount
 from edi.query.base import (
     FIRST_PAGE,
+    LISTED,
     Decoder,
+    FileScope,
     Page,
     amount,
     children,
     id_condition,
+    listed,
     one_row,
     page_ids,
     rows_by_id,
@@ -33,9 +36,7 @@ SORT_KEYS = {
 }
 #: the columns of the listing as a table or CSV, in order (JSON has every key of a row)
 COLUMNS = (
-    "id",
-    "partner",
-    "received",
+    *LISTED,
     "trace",
     "date",
     "amount",
@@ -48,23 +49,19 @@ COLUMNS = (
 
 
 @dataclass(frozen=True, slots=True)
-class PaymentFilter:
-    partner: str | None = None
+class PaymentFilter(FileScope):
     payer: str | None = None
     payee_npi: str | None = None
     trace: str | None = None
     since: str | None = None  # payment dates, ISO
     until: str | None = None
-    file_id: str | None = None
 
 
 def _conditions(flt: PaymentFilter) -> tuple[list[Any], list[Any]]:
     """(conditions on payments, conditions on their files)."""
     pay = m.PaymentRow
     out: list[Any] = []
-    files: list[Any] = []
-    if flt.partner is not None:
-        files.append(m.File.partner == flt.partner)
+    files = flt.on_files()
     if flt.payer is not None:
         out.append(unindexed(pay.payer_id) == flt.payer)
     if flt.payee_npi is not None:
@@ -75,16 +72,13 @@ def _conditions(flt: PaymentFilter) -> tuple[list[Any], list[Any]]:
         out.append(unindexed(pay.payment_date) >= flt.since)
     if flt.until is not None:
         out.append(unindexed(pay.payment_date) <= flt.until)
-    if flt.file_id is not None:
-        out.append(id_condition(pay.file_id, flt.file_id))
+    out.extend(flt.in_file(pay))
     return out, files
 
 
 def _summary(row: Any) -> dict[str, Any]:
     return {
-        "id": row["id"],
-        "partner": row["partner"],
-        "received": row["received_at"].isoformat(timespec="seconds"),
+        **listed(row),
         "trace": row["trace_number"],
         "date": row["payment_date"],
         "amount": amount(row["amount"]),

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from edi.errors import QueryError
-from edi.query.base import FIRST_PAGE, Decoder, Page, amount, person
+from edi.query.base import FIRST_PAGE, LISTED, Decoder, Page, amount, listed, person
 from edi.store import models as m
 from edi.store.rows import BLIND_INDEXES
 
@@ -23,7 +23,7 @@ SEARCHED: dict[str, str] = {
 ORDER = ("member", "claim", "claim_payment")
 
 #: the columns of the search results as a table or CSV, in order
-COLUMNS = ("type", "id", "partner", "received", "file_id", "summary")
+COLUMNS = ("type", *LISTED, "file_id", "summary")
 
 
 def _places(index: str) -> list[tuple[Any, Any]]:
@@ -83,9 +83,7 @@ def search(
                 out.append(
                     {
                         "type": table.__tablename__.rstrip("s"),
-                        "id": row["id"],
-                        "partner": row["partner"],
-                        "received": row["received_at"].isoformat(timespec="seconds"),
+                        **listed(row),
                         "file_id": row["file_id"],
                         "summary": _describe(table, row, data),
                     }

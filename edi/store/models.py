@@ -62,6 +62,11 @@ def _id() -> Mapped[str]:
     return mapped_column(String(36), primary_key=True, default=new_id)
 
 
+def _bidx() -> Mapped[str | None]:
+    """A blind-index column: the hex HMAC-SHA256 of a PHI value, indexed for lookups."""
+    return mapped_column(String(64), index=True)
+
+
 class File(Base):
     """One file as received: checksums, sizes, status, the encrypted original's place."""
 
@@ -195,12 +200,12 @@ class ClaimRow(_Record, Base):
     facility_code: Mapped[str | None] = mapped_column(String(2))
     frequency_code: Mapped[str | None] = mapped_column(String(1))
     line_count: Mapped[int] = mapped_column(Integer)
-    patient_control_number_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
-    member_id_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
-    payer_claim_control_number_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+    patient_control_number_bidx: Mapped[str | None] = _bidx()
+    member_id_bidx: Mapped[str | None] = _bidx()
+    payer_claim_control_number_bidx: Mapped[str | None] = _bidx()
     #: the claim's first date of service (or statement date), by day and by month
-    service_date_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
-    service_month_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+    service_date_bidx: Mapped[str | None] = _bidx()
+    service_month_bidx: Mapped[str | None] = _bidx()
 
 
 class ServiceLineRow(_Record, Base):
@@ -213,8 +218,8 @@ class ServiceLineRow(_Record, Base):
     charge: Mapped[Decimal | None] = mapped_column(AMOUNT)
     units: Mapped[Decimal | None] = mapped_column(AMOUNT)
     place_of_service: Mapped[str | None] = mapped_column(String(2))
-    service_date_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
-    service_month_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+    service_date_bidx: Mapped[str | None] = _bidx()
+    service_month_bidx: Mapped[str | None] = _bidx()
 
 
 class PaymentRow(_Record, Base):
@@ -240,8 +245,8 @@ class ClaimPaymentRow(_Record, Base):
     paid: Mapped[Decimal | None] = mapped_column(AMOUNT)
     patient_responsibility: Mapped[Decimal | None] = mapped_column(AMOUNT)
     filing_indicator: Mapped[str | None] = mapped_column(String(2))
-    patient_control_number_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
-    payer_claim_control_number_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+    patient_control_number_bidx: Mapped[str | None] = _bidx()
+    payer_claim_control_number_bidx: Mapped[str | None] = _bidx()
 
 
 class ServicePaymentRow(_Record, Base):
@@ -275,9 +280,9 @@ class MemberRow(_Record, Base):
     maintenance_type: Mapped[str | None] = mapped_column(String(3), index=True)
     maintenance_reason: Mapped[str | None] = mapped_column(String(3))
     benefit_status: Mapped[str | None] = mapped_column(String(1))
-    member_id_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
-    subscriber_id_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
-    ssn_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+    member_id_bidx: Mapped[str | None] = _bidx()
+    subscriber_id_bidx: Mapped[str | None] = _bidx()
+    ssn_bidx: Mapped[str | None] = _bidx()
 
 
 class CoverageRow(_Record, Base):
@@ -288,8 +293,8 @@ class CoverageRow(_Record, Base):
     insurance_line: Mapped[str | None] = mapped_column(String(3), index=True)
     coverage_level: Mapped[str | None] = mapped_column(String(3))
     #: the coverage's effective (begin) date, by day and by month
-    begin_date_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
-    begin_month_bidx: Mapped[str | None] = mapped_column(String(64), index=True)
+    begin_date_bidx: Mapped[str | None] = _bidx()
+    begin_month_bidx: Mapped[str | None] = _bidx()
 
 
 # -- leases on remote files (edi.store.leases) -----------------------------------------------

@@ -7,11 +7,82 @@ Create Date: 2026-11-25 07:08:34.383911
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0001"
 down_revision = None
+
+#: the record tables in the order they are created, each with its indexed columns besides
+#: ``file_id`` and ``set_row_id`` (which every record table indexes)
+_RECORD_INDEXED: dict[str, tuple[str, ...]] = {
+    "claims": (
+        "billing_npi",
+        "kind",
+        "member_id_bidx",
+        "patient_control_number_bidx",
+        "payer_claim_control_number_bidx",
+        "payer_id",
+    ),
+    "enrollments": ("payer_id", "sponsor_id"),
+    "members": ("maintenance_type", "member_id_bidx", "ssn_bidx", "subscriber_id_bidx"),
+    "payments": ("payee_npi", "payer_id", "payment_date", "trace_number"),
+    "claim_payments": (
+        "patient_control_number_bidx",
+        "payer_claim_control_number_bidx",
+        "payment_id",
+        "status",
+    ),
+    "coverages": ("insurance_line", "member_row_id"),
+    "service_lines": ("claim_id",),
+    "service_payments": ("claim_payment_id",),
+}
+
+
+def _record_indexes(table: str) -> list[str]:
+    return sorted(("file_id", "set_row_id", *_RECORD_INDEXED[table]))
+
+
+def _create_record_table(
+    table: str, *columns: sa.Column[Any], parent: tuple[str, str] | None = None
+) -> None:
+    """Create a record table: its own ``columns``, then the columns every record table has
+    (``edi.store.models._Record``), its foreign keys (``parent``: its column and the parent
+    record's table) and its indexes."""
+    references = [("file_id", "files"), ("set_row_id", "transaction_sets")]
+    if parent is not None:
+        references.append(parent)
+    op.create_table(
+        table,
+        *columns,
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("file_id", sa.String(length=36), nullable=False),
+        sa.Column("set_row_id", sa.String(length=36), nullable=False),
+        sa.Column("ordinal", sa.Integer(), nullable=False),
+        sa.Column("parent_ordinal", sa.Integer(), nullable=True),
+        sa.Column("data", sa.Text(), nullable=False),
+        sa.Column("phi", sa.LargeBinary(), nullable=True),
+        *(
+            sa.ForeignKeyConstraint(
+                [column], [f"{target}.id"], name=op.f(f"fk_{table}_{column}_{target}")
+            )
+            for column, target in sorted(references)
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f(f"pk_{table}")),
+    )
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        for column in _record_indexes(table):
+            batch_op.create_index(batch_op.f(f"ix_{table}_{column}"), [column], unique=False)
+
+
+def _drop_record_table(table: str) -> None:
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        for column in reversed(_record_indexes(table)):
+            batch_op.drop_index(batch_op.f(f"ix_{table}_{column}"))
+
+    op.drop_table(table)
 
 
 def upgrade() -> None:
@@ -173,7 +244,7 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_transaction_sets_kind"), ["kind"], unique=False)
 
-    op.create_table(
+    _create_record_table(
         "claims",
         sa.Column("kind", sa.String(length=4), nullable=False),
         sa.Column("payer_id", sa.String(length=80), nullable=True),
@@ -185,72 +256,16 @@ def upgrade() -> None:
         sa.Column("patient_control_number_bidx", sa.String(length=64), nullable=True),
         sa.Column("member_id_bidx", sa.String(length=64), nullable=True),
         sa.Column("payer_claim_control_number_bidx", sa.String(length=64), nullable=True),
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("file_id", sa.String(length=36), nullable=False),
-        sa.Column("set_row_id", sa.String(length=36), nullable=False),
-        sa.Column("ordinal", sa.Integer(), nullable=False),
-        sa.Column("parent_ordinal", sa.Integer(), nullable=True),
-        sa.Column("data", sa.Text(), nullable=False),
-        sa.Column("phi", sa.LargeBinary(), nullable=True),
-        sa.ForeignKeyConstraint(["file_id"], ["files.id"], name=op.f("fk_claims_file_id_files")),
-        sa.ForeignKeyConstraint(
-            ["set_row_id"],
-            ["transaction_sets.id"],
-            name=op.f("fk_claims_set_row_id_transaction_sets"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_claims")),
     )
-    with op.batch_alter_table("claims", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_claims_billing_npi"), ["billing_npi"], unique=False)
-        batch_op.create_index(batch_op.f("ix_claims_file_id"), ["file_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_claims_kind"), ["kind"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_claims_member_id_bidx"), ["member_id_bidx"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_claims_patient_control_number_bidx"),
-            ["patient_control_number_bidx"],
-            unique=False,
-        )
-        batch_op.create_index(
-            batch_op.f("ix_claims_payer_claim_control_number_bidx"),
-            ["payer_claim_control_number_bidx"],
-            unique=False,
-        )
-        batch_op.create_index(batch_op.f("ix_claims_payer_id"), ["payer_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_claims_set_row_id"), ["set_row_id"], unique=False)
-
-    op.create_table(
+    _create_record_table(
         "enrollments",
         sa.Column("action", sa.String(length=2), nullable=True),
         sa.Column("purpose", sa.String(length=2), nullable=True),
         sa.Column("sponsor_id", sa.String(length=80), nullable=True),
         sa.Column("payer_id", sa.String(length=80), nullable=True),
         sa.Column("member_count", sa.Integer(), nullable=False),
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("file_id", sa.String(length=36), nullable=False),
-        sa.Column("set_row_id", sa.String(length=36), nullable=False),
-        sa.Column("ordinal", sa.Integer(), nullable=False),
-        sa.Column("parent_ordinal", sa.Integer(), nullable=True),
-        sa.Column("data", sa.Text(), nullable=False),
-        sa.Column("phi", sa.LargeBinary(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["file_id"], ["files.id"], name=op.f("fk_enrollments_file_id_files")
-        ),
-        sa.ForeignKeyConstraint(
-            ["set_row_id"],
-            ["transaction_sets.id"],
-            name=op.f("fk_enrollments_set_row_id_transaction_sets"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_enrollments")),
     )
-    with op.batch_alter_table("enrollments", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_enrollments_file_id"), ["file_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_enrollments_payer_id"), ["payer_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_enrollments_set_row_id"), ["set_row_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_enrollments_sponsor_id"), ["sponsor_id"], unique=False)
-
-    op.create_table(
+    _create_record_table(
         "members",
         sa.Column("subscriber_ordinal", sa.Integer(), nullable=True),
         sa.Column("is_subscriber", sa.Boolean(), nullable=True),
@@ -261,36 +276,8 @@ def upgrade() -> None:
         sa.Column("member_id_bidx", sa.String(length=64), nullable=True),
         sa.Column("subscriber_id_bidx", sa.String(length=64), nullable=True),
         sa.Column("ssn_bidx", sa.String(length=64), nullable=True),
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("file_id", sa.String(length=36), nullable=False),
-        sa.Column("set_row_id", sa.String(length=36), nullable=False),
-        sa.Column("ordinal", sa.Integer(), nullable=False),
-        sa.Column("parent_ordinal", sa.Integer(), nullable=True),
-        sa.Column("data", sa.Text(), nullable=False),
-        sa.Column("phi", sa.LargeBinary(), nullable=True),
-        sa.ForeignKeyConstraint(["file_id"], ["files.id"], name=op.f("fk_members_file_id_files")),
-        sa.ForeignKeyConstraint(
-            ["set_row_id"],
-            ["transaction_sets.id"],
-            name=op.f("fk_members_set_row_id_transaction_sets"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_members")),
     )
-    with op.batch_alter_table("members", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_members_file_id"), ["file_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_members_maintenance_type"), ["maintenance_type"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_members_member_id_bidx"), ["member_id_bidx"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_members_set_row_id"), ["set_row_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_members_ssn_bidx"), ["ssn_bidx"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_members_subscriber_id_bidx"), ["subscriber_id_bidx"], unique=False
-        )
-
-    op.create_table(
+    _create_record_table(
         "payments",
         sa.Column("amount", sa.Numeric(precision=20, scale=4), nullable=True),
         sa.Column("credit_debit", sa.String(length=1), nullable=True),
@@ -301,34 +288,8 @@ def upgrade() -> None:
         sa.Column("payee_npi", sa.String(length=80), nullable=True),
         sa.Column("claim_count", sa.Integer(), nullable=False),
         sa.Column("balanced", sa.Boolean(), nullable=True),
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("file_id", sa.String(length=36), nullable=False),
-        sa.Column("set_row_id", sa.String(length=36), nullable=False),
-        sa.Column("ordinal", sa.Integer(), nullable=False),
-        sa.Column("parent_ordinal", sa.Integer(), nullable=True),
-        sa.Column("data", sa.Text(), nullable=False),
-        sa.Column("phi", sa.LargeBinary(), nullable=True),
-        sa.ForeignKeyConstraint(["file_id"], ["files.id"], name=op.f("fk_payments_file_id_files")),
-        sa.ForeignKeyConstraint(
-            ["set_row_id"],
-            ["transaction_sets.id"],
-            name=op.f("fk_payments_set_row_id_transaction_sets"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
     )
-    with op.batch_alter_table("payments", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_payments_file_id"), ["file_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_payments_payee_npi"), ["payee_npi"], unique=False)
-        batch_op.create_index(batch_op.f("ix_payments_payer_id"), ["payer_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_payments_payment_date"), ["payment_date"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_payments_set_row_id"), ["set_row_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_payments_trace_number"), ["trace_number"], unique=False
-        )
-
-    op.create_table(
+    _create_record_table(
         "claim_payments",
         sa.Column("payment_id", sa.String(length=36), nullable=True),
         sa.Column("status", sa.String(length=2), nullable=True),
@@ -338,81 +299,17 @@ def upgrade() -> None:
         sa.Column("filing_indicator", sa.String(length=2), nullable=True),
         sa.Column("patient_control_number_bidx", sa.String(length=64), nullable=True),
         sa.Column("payer_claim_control_number_bidx", sa.String(length=64), nullable=True),
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("file_id", sa.String(length=36), nullable=False),
-        sa.Column("set_row_id", sa.String(length=36), nullable=False),
-        sa.Column("ordinal", sa.Integer(), nullable=False),
-        sa.Column("parent_ordinal", sa.Integer(), nullable=True),
-        sa.Column("data", sa.Text(), nullable=False),
-        sa.Column("phi", sa.LargeBinary(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["file_id"], ["files.id"], name=op.f("fk_claim_payments_file_id_files")
-        ),
-        sa.ForeignKeyConstraint(
-            ["payment_id"], ["payments.id"], name=op.f("fk_claim_payments_payment_id_payments")
-        ),
-        sa.ForeignKeyConstraint(
-            ["set_row_id"],
-            ["transaction_sets.id"],
-            name=op.f("fk_claim_payments_set_row_id_transaction_sets"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_claim_payments")),
+        parent=("payment_id", "payments"),
     )
-    with op.batch_alter_table("claim_payments", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_claim_payments_file_id"), ["file_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_claim_payments_patient_control_number_bidx"),
-            ["patient_control_number_bidx"],
-            unique=False,
-        )
-        batch_op.create_index(
-            batch_op.f("ix_claim_payments_payer_claim_control_number_bidx"),
-            ["payer_claim_control_number_bidx"],
-            unique=False,
-        )
-        batch_op.create_index(
-            batch_op.f("ix_claim_payments_payment_id"), ["payment_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_claim_payments_set_row_id"), ["set_row_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_claim_payments_status"), ["status"], unique=False)
-
-    op.create_table(
+    _create_record_table(
         "coverages",
         sa.Column("member_row_id", sa.String(length=36), nullable=True),
         sa.Column("maintenance_type", sa.String(length=3), nullable=True),
         sa.Column("insurance_line", sa.String(length=3), nullable=True),
         sa.Column("coverage_level", sa.String(length=3), nullable=True),
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("file_id", sa.String(length=36), nullable=False),
-        sa.Column("set_row_id", sa.String(length=36), nullable=False),
-        sa.Column("ordinal", sa.Integer(), nullable=False),
-        sa.Column("parent_ordinal", sa.Integer(), nullable=True),
-        sa.Column("data", sa.Text(), nullable=False),
-        sa.Column("phi", sa.LargeBinary(), nullable=True),
-        sa.ForeignKeyConstraint(["file_id"], ["files.id"], name=op.f("fk_coverages_file_id_files")),
-        sa.ForeignKeyConstraint(
-            ["member_row_id"], ["members.id"], name=op.f("fk_coverages_member_row_id_members")
-        ),
-        sa.ForeignKeyConstraint(
-            ["set_row_id"],
-            ["transaction_sets.id"],
-            name=op.f("fk_coverages_set_row_id_transaction_sets"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_coverages")),
+        parent=("member_row_id", "members"),
     )
-    with op.batch_alter_table("coverages", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_coverages_file_id"), ["file_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_coverages_insurance_line"), ["insurance_line"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_coverages_member_row_id"), ["member_row_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_coverages_set_row_id"), ["set_row_id"], unique=False)
-
-    op.create_table(
+    _create_record_table(
         "service_lines",
         sa.Column("claim_id", sa.String(length=36), nullable=True),
         sa.Column("line_number", sa.Integer(), nullable=True),
@@ -421,140 +318,26 @@ def upgrade() -> None:
         sa.Column("charge", sa.Numeric(precision=20, scale=4), nullable=True),
         sa.Column("units", sa.Numeric(precision=20, scale=4), nullable=True),
         sa.Column("place_of_service", sa.String(length=2), nullable=True),
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("file_id", sa.String(length=36), nullable=False),
-        sa.Column("set_row_id", sa.String(length=36), nullable=False),
-        sa.Column("ordinal", sa.Integer(), nullable=False),
-        sa.Column("parent_ordinal", sa.Integer(), nullable=True),
-        sa.Column("data", sa.Text(), nullable=False),
-        sa.Column("phi", sa.LargeBinary(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["claim_id"], ["claims.id"], name=op.f("fk_service_lines_claim_id_claims")
-        ),
-        sa.ForeignKeyConstraint(
-            ["file_id"], ["files.id"], name=op.f("fk_service_lines_file_id_files")
-        ),
-        sa.ForeignKeyConstraint(
-            ["set_row_id"],
-            ["transaction_sets.id"],
-            name=op.f("fk_service_lines_set_row_id_transaction_sets"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_service_lines")),
+        parent=("claim_id", "claims"),
     )
-    with op.batch_alter_table("service_lines", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_service_lines_claim_id"), ["claim_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_service_lines_file_id"), ["file_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_service_lines_set_row_id"), ["set_row_id"], unique=False
-        )
-
-    op.create_table(
+    _create_record_table(
         "service_payments",
         sa.Column("claim_payment_id", sa.String(length=36), nullable=True),
         sa.Column("procedure_code", sa.String(length=48), nullable=True),
         sa.Column("charge", sa.Numeric(precision=20, scale=4), nullable=True),
         sa.Column("paid", sa.Numeric(precision=20, scale=4), nullable=True),
         sa.Column("units", sa.Numeric(precision=20, scale=4), nullable=True),
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("file_id", sa.String(length=36), nullable=False),
-        sa.Column("set_row_id", sa.String(length=36), nullable=False),
-        sa.Column("ordinal", sa.Integer(), nullable=False),
-        sa.Column("parent_ordinal", sa.Integer(), nullable=True),
-        sa.Column("data", sa.Text(), nullable=False),
-        sa.Column("phi", sa.LargeBinary(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["claim_payment_id"],
-            ["claim_payments.id"],
-            name=op.f("fk_service_payments_claim_payment_id_claim_payments"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["file_id"], ["files.id"], name=op.f("fk_service_payments_file_id_files")
-        ),
-        sa.ForeignKeyConstraint(
-            ["set_row_id"],
-            ["transaction_sets.id"],
-            name=op.f("fk_service_payments_set_row_id_transaction_sets"),
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_service_payments")),
+        parent=("claim_payment_id", "claim_payments"),
     )
-    with op.batch_alter_table("service_payments", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_service_payments_claim_payment_id"), ["claim_payment_id"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_service_payments_file_id"), ["file_id"], unique=False)
-        batch_op.create_index(
-            batch_op.f("ix_service_payments_set_row_id"), ["set_row_id"], unique=False
-        )
 
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table("service_payments", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_service_payments_set_row_id"))
-        batch_op.drop_index(batch_op.f("ix_service_payments_file_id"))
-        batch_op.drop_index(batch_op.f("ix_service_payments_claim_payment_id"))
+    for table in reversed(_RECORD_INDEXED):
+        _drop_record_table(table)
 
-    op.drop_table("service_payments")
-    with op.batch_alter_table("service_lines", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_service_lines_set_row_id"))
-        batch_op.drop_index(batch_op.f("ix_service_lines_file_id"))
-        batch_op.drop_index(batch_op.f("ix_service_lines_claim_id"))
-
-    op.drop_table("service_lines")
-    with op.batch_alter_table("coverages", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_coverages_set_row_id"))
-        batch_op.drop_index(batch_op.f("ix_coverages_member_row_id"))
-        batch_op.drop_index(batch_op.f("ix_coverages_insurance_line"))
-        batch_op.drop_index(batch_op.f("ix_coverages_file_id"))
-
-    op.drop_table("coverages")
-    with op.batch_alter_table("claim_payments", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_claim_payments_status"))
-        batch_op.drop_index(batch_op.f("ix_claim_payments_set_row_id"))
-        batch_op.drop_index(batch_op.f("ix_claim_payments_payment_id"))
-        batch_op.drop_index(batch_op.f("ix_claim_payments_payer_claim_control_number_bidx"))
-        batch_op.drop_index(batch_op.f("ix_claim_payments_patient_control_number_bidx"))
-        batch_op.drop_index(batch_op.f("ix_claim_payments_file_id"))
-
-    op.drop_table("claim_payments")
-    with op.batch_alter_table("payments", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_payments_trace_number"))
-        batch_op.drop_index(batch_op.f("ix_payments_set_row_id"))
-        batch_op.drop_index(batch_op.f("ix_payments_payment_date"))
-        batch_op.drop_index(batch_op.f("ix_payments_payer_id"))
-        batch_op.drop_index(batch_op.f("ix_payments_payee_npi"))
-        batch_op.drop_index(batch_op.f("ix_payments_file_id"))
-
-    op.drop_table("payments")
-    with op.batch_alter_table("members", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_members_subscriber_id_bidx"))
-        batch_op.drop_index(batch_op.f("ix_members_ssn_bidx"))
-        batch_op.drop_index(batch_op.f("ix_members_set_row_id"))
-        batch_op.drop_index(batch_op.f("ix_members_member_id_bidx"))
-        batch_op.drop_index(batch_op.f("ix_members_maintenance_type"))
-        batch_op.drop_index(batch_op.f("ix_members_file_id"))
-
-    op.drop_table("members")
-    with op.batch_alter_table("enrollments", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_enrollments_sponsor_id"))
-        batch_op.drop_index(batch_op.f("ix_enrollments_set_row_id"))
-        batch_op.drop_index(batch_op.f("ix_enrollments_payer_id"))
-        batch_op.drop_index(batch_op.f("ix_enrollments_file_id"))
-
-    op.drop_table("enrollments")
-    with op.batch_alter_table("claims", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_claims_set_row_id"))
-        batch_op.drop_index(batch_op.f("ix_claims_payer_id"))
-        batch_op.drop_index(batch_op.f("ix_claims_payer_claim_control_number_bidx"))
-        batch_op.drop_index(batch_op.f("ix_claims_patient_control_number_bidx"))
-        batch_op.drop_index(batch_op.f("ix_claims_member_id_bidx"))
-        batch_op.drop_index(batch_op.f("ix_claims_kind"))
-        batch_op.drop_index(batch_op.f("ix_claims_file_id"))
-        batch_op.drop_index(batch_op.f("ix_claims_billing_npi"))
-
-    op.drop_table("claims")
     with op.batch_alter_table("transaction_sets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_transaction_sets_kind"))
         batch_op.drop_index(batch_op.f("ix_transaction_sets_group_id"))
