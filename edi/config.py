@@ -155,9 +155,13 @@ class Settings:
         return self.home / "keyring.json"
 
     def ensure_home(self) -> Path:
-        """Create the data directory (and its private subfolders) with owner-only access."""
+        """Create the data directory (and its private subfolders) with owner-only access; one
+        that exists already, owned by this user, loses any access of group and others."""
         for path in (self.home, self.staging_dir, self.archive_dir):
             path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            info = path.stat()
+            if info.st_uid == os.geteuid() and info.st_mode & 0o077:
+                path.chmod(0o700)
         return self.home
 
 

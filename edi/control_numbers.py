@@ -28,7 +28,7 @@ class ControlNumbers:
 
     def next(self) -> int:
         """The next control number, 1 to 999999999."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             try:

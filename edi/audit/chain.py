@@ -375,8 +375,8 @@ class Checkpoint:
 def write_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> None:
     """Write a checkpoint as JSON to ``path`` (replaced atomically) to keep elsewhere."""
     target = Path(path)
-    try:  # 0666 less the umask, as for any file the operator writes: it holds no secret
-        write_atomic(target, json.dumps(checkpoint.to_dict(), indent=2) + "\n", mode=0o666)
+    try:  # readable by all (it holds no secret), writable by its owner only, whatever the umask
+        write_atomic(target, json.dumps(checkpoint.to_dict(), indent=2) + "\n", mode=0o644)
     except OSError as exc:
         raise AuditError(f"cannot write checkpoint file {target} ({exc.strerror})") from None
 

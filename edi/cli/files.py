@@ -122,7 +122,7 @@ def files_reprocess(
     )
     click.echo(done.line())
     if ack_dir is not None and not dry_run:
-        ack_dir.mkdir(parents=True, exist_ok=True)
+        ack_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         for ack in done.result.ack_texts:
             click.echo(
                 f"{ack.kind} {ack.control} written to {write_ack(ack_dir, Path(done.result.path).name, ack)}"

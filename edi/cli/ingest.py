@@ -80,7 +80,7 @@ def ingest_command(
         click.echo(result.line())
         rejected = rejected or result.status == "rejected"
         if ack_dir is not None:
-            ack_dir.mkdir(parents=True, exist_ok=True)
+            ack_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             for ack in result.ack_texts:
                 write_ack(ack_dir, Path(path).name, ack)
     if rejected:

@@ -78,7 +78,7 @@ def _write_acks(ctx: click.Context, results: list[Any], ack_dir: Path) -> list[s
     conf = settings(ctx)
     conf.ensure_home()
     numbers = ControlNumbers(conf.home / "ack-control-number")
-    ack_dir.mkdir(parents=True, exist_ok=True)
+    ack_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     written: list[str] = []
     now = datetime.now(UTC)
     for result in results:
