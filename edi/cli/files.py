@@ -160,6 +160,33 @@ def files_export(ctx: click.Context, file_id: str, output: Path) -> None:
     click.echo(done.line())
 
 
+@files_group.command("verify")
+@click.pass_context
+def files_verify(ctx: click.Context) -> None:
+    """Check that every archived original decrypts to its recorded sha256 and that every
+    stored or rejected file holds the record rows its audit entry counted (role auditor).
+
+    One line per problem (file ids, archive names, tables, counts; never a value), then a
+    summary. Exits 1 when anything is wrong.
+    """
+    from edi.access import AUDIT
+    from edi.audit.chain import AuditLog
+    from edi.cli import settings
+    from edi.cli.analyst import require
+    from edi.integrity import verify
+    from edi.store.session import open_store
+
+    require(ctx, AUDIT)
+    conf = settings(ctx)
+    store = open_store(conf, create=False)
+    report = verify(store.engine, store.ring, conf.archive_dir, AuditLog(store.engine))
+    for finding in report.findings:
+        click.echo(finding.line())
+    click.echo(report.line())
+    if not report.ok:
+        raise SystemExit(1)
+
+
 @click.group("transactions", cls=EdiGroup)
 def transactions_group() -> None:
     """Transaction sets: kind, version, control numbers, acknowledgment code, errors."""
