@@ -101,6 +101,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 
 from edi.access import os_user
 from edi.atomic import write_atomic
@@ -372,6 +373,11 @@ class Checkpoint:
         return checkpoint
 
 
+#: the newest checkpoint, kept in EDI_HOME beside the key ring: ``edi audit verify`` checks
+#: the chain against it, so a log emptied or cut short in the database is found
+ANCHOR_FILE = "audit-anchor.json"
+
+
 def write_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> None:
     """Write a checkpoint as JSON to ``path`` (replaced atomically) to keep elsewhere."""
     target = Path(path)
@@ -590,28 +596,23 @@ class AuditLog:
         key recorded in the checkpoint, which proves only that the row is self-consistent.
         ``anchors`` are exported checkpoints kept elsewhere (:func:`load_checkpoint`).
         """
-        with self._snapshot() as conn:  # head and checkpoints as of one moment
+        anchors = list(anchors)
+        with self._snapshot() as conn:  # head, checkpoints and every entry as of one moment
             head_row = conn.execute(select(_HEAD.c.seq, _HEAD.c.entry_hash)).first()
             rows = conn.execute(select(_CHECKPOINTS).order_by(_CHECKPOINTS.c.id)).all()
-        limit = head_row.seq if head_row is not None else None
-        marks = [(f"checkpoint {row.id}", _checkpoint(row)) for row in rows]
-        marks += [("exported checkpoint", anchor) for anchor in anchors]
-        wanted = {mark.seq for _, mark in marks}
-
-        walk = _Walk(wanted)
-        last = 0
-        while walk.failure is None:
-            query = select(_LOG).where(_LOG.c.seq > last).order_by(_LOG.c.seq).limit(PAGE)
-            if limit is not None:
-                query = query.where(_LOG.c.seq <= limit)
-            with self.engine.connect() as conn:
+            marks = [(f"checkpoint {row.id}", _checkpoint(row)) for row in rows]
+            marks += [("exported checkpoint", anchor) for anchor in anchors]
+            walk = _Walk({mark.seq for _, mark in marks})
+            last = 0
+            while walk.failure is None:  # every row, also any after the head
+                query = select(_LOG).where(_LOG.c.seq > last).order_by(_LOG.c.seq).limit(PAGE)
                 page = conn.execute(query).all()
-            for row in page:
-                if not walk.step(row):
+                for row in page:
+                    if not walk.step(row):
+                        break
+                if len(page) < PAGE:
                     break
-            if len(page) < PAGE:
-                break
-            last = page[-1].seq
+                last = page[-1].seq
 
         failures: list[tuple[int, str]] = []
         if walk.failure is not None:
@@ -619,6 +620,14 @@ class AuditLog:
         elif head_row is None:
             if walk.count:
                 failures.append((walk.count, "the chain head (table audit_head) is missing"))
+        elif walk.count > head_row.seq:
+            failures.append(
+                (
+                    head_row.seq + 1,
+                    f"entries {head_row.seq + 1} to {walk.count} are after the chain head "
+                    f"(entry {head_row.seq}): added outside the log",
+                )
+            )
         elif walk.count < head_row.seq:
             failures.append(
                 (
@@ -693,19 +702,25 @@ class AuditLog:
         at = format_time(self._clock())
         obj = json.loads(text)
         digest = entry_hash(head.entry_hash, canonical_entry(seq, at, who, action, obj, outcome))
-        conn.execute(
-            _INSERT_ENTRY,
-            {
-                "seq": seq,
-                "at": at,
-                "operator": who,
-                "action": action,
-                "object": text,
-                "outcome": outcome,
-                "prev_hash": head.entry_hash,
-                "entry_hash": digest,
-            },
-        )
+        try:
+            conn.execute(
+                _INSERT_ENTRY,
+                {
+                    "seq": seq,
+                    "at": at,
+                    "operator": who,
+                    "action": action,
+                    "object": text,
+                    "outcome": outcome,
+                    "prev_hash": head.entry_hash,
+                    "entry_hash": digest,
+                },
+            )
+        except IntegrityError:
+            raise AuditError(
+                f"the audit log already holds an entry {seq}, after its head: entries were "
+                "added outside the log (run edi audit verify)"
+            ) from None
         conn.execute(_MOVE_HEAD, {"new_seq": seq, "new_hash": digest})
         prev = head.entry_hash
         head.seq, head.entry_hash = seq, digest

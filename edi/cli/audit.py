@@ -165,14 +165,18 @@ def verify_command(
     """Check every hash and checkpoint.
 
     Prints "intact: N entries, K checkpoints" (exit 0) or "broken at sequence N: reason"
-    (exit 1). Checkpoint signatures are checked with --public-key keys, else the key
-    ring's audit keys.
+    (exit 1). Every entry is checked, also any after the chain head. Checkpoint signatures
+    are checked with --public-key keys, else the key ring's audit keys. The newest
+    checkpoint is also kept in EDI_HOME (audit-anchor.json) and checked too, so a log
+    emptied or cut short in the database is found; keep exported checkpoints off the host
+    (--checkpoint) against someone who can write EDI_HOME as well.
     """
     require(ctx, AUDIT)
-    from edi.audit.chain import load_checkpoint
+    from edi.audit.chain import ANCHOR_FILE, load_checkpoint
 
     log = _open_log(ctx)
-    marks = [load_checkpoint(path) for path in anchors]
+    local = settings(ctx).home / ANCHOR_FILE
+    marks = [load_checkpoint(path) for path in (*anchors, *([local] if local.is_file() else []))]
     result = log.verify(_trusted_keys(ctx, public_keys), marks)
     click.echo(result.line())
     if not result.ok:
@@ -193,7 +197,7 @@ def checkpoint_command(ctx: click.Context, export: Path | None) -> None:
     Appends an audit.checkpoint entry and signs it with Ed25519.
     """
     require(ctx, AUDIT)
-    from edi.audit.chain import write_checkpoint
+    from edi.audit.chain import ANCHOR_FILE, write_checkpoint
     from edi.store.keys import open_keyring
 
     log = _open_log(ctx)
@@ -203,6 +207,7 @@ def checkpoint_command(ctx: click.Context, export: Path | None) -> None:
         f"checkpoint at sequence {checkpoint.seq}: entry hash {checkpoint.entry_hash}, "
         f"signed by key {checkpoint.key_id}"
     )
+    write_checkpoint(checkpoint, settings(ctx).home / ANCHOR_FILE)
     if export is not None:
         write_checkpoint(checkpoint, export)
         click.echo(f"exported to {export}")

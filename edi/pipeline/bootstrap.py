@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from edi.audit.chain import AuditLog, Operator
+from edi.audit.chain import ANCHOR_FILE, AuditLog, Operator
 from edi.config import Settings
 from edi.errors import ConfigError
 from edi.parsers.fields import FieldMapCatalog
@@ -56,6 +56,7 @@ def wiring(
         workers=workers if workers is not None else settings.ingest.worker_count,
         field_maps=field_maps,
         progress=progress,
+        anchor=settings.home / ANCHOR_FILE,
     )
 
 

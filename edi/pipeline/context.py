@@ -64,6 +64,8 @@ class Wiring:
     field_maps: FieldMapCatalog | None = None
     #: called as progress(bytes parsed, file size) while a file's records are stored
     progress: Progress | None = None
+    #: where each new audit checkpoint is also written (EDI_HOME/audit-anchor.json)
+    anchor: Path | None = None
     #: made on first use and reused for every file (:mod:`.validate`, :mod:`.parse`)
     validator: Validator | None = field(default=None, repr=False)
     finder: FieldMapFinder | None = field(default=None, repr=False)

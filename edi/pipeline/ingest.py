@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from edi import faults
-from edi.audit.chain import Operator
+from edi.audit.chain import Checkpoint, Operator, write_checkpoint
 from edi.errors import MissingFieldMap
 from edi.parsers.fields import FieldMapCatalog
 from edi.parsers.normalize import file_sha256
@@ -127,12 +127,14 @@ def _refused(
 def _checkpoint(wiring: Wiring) -> None:
     if wiring.checkpoint_every > 0:
         ring = wiring.ring
-        wiring.audit.maybe_checkpoint(
+        made = wiring.audit.maybe_checkpoint(
             wiring.checkpoint_every,
             ring.audit_signing_key(),
             ring.audit_signing_key_id,
             operator=wiring.operator,
         )
+        if isinstance(made, Checkpoint) and wiring.anchor is not None:
+            write_checkpoint(made, wiring.anchor)
 
 
 class Ingestor:

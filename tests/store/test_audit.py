@@ -645,7 +645,8 @@ def test_cli_checkpoint_export_and_verify_with_the_key_ring(tmp_path: Path):
         f"{checkpoint.key_id}\nexported to {exported}\n"
     )
     done = invoke(home, url, "verify", "--checkpoint", str(exported))
-    assert (done.exit_code, done.stdout) == (0, "intact: 4 entries, 2 checkpoints\n")
+    # the row, the exported file and the copy kept in EDI_HOME (audit-anchor.json)
+    assert (done.exit_code, done.stdout) == (0, "intact: 4 entries, 3 checkpoints\n")
     assert done.stderr == ""
     # a checkpoint re-signed with another key fails against the ring's keys
     forger = Ed25519PrivateKey.generate()
@@ -662,6 +663,10 @@ def test_cli_checkpoint_export_and_verify_with_the_key_ring(tmp_path: Path):
         "does not verify\n"
     )
     pub = forger.public_key().public_bytes_raw().hex()
+    done = invoke(home, url, "verify", "--public-key", f"{checkpoint.key_id}={pub}")
+    # the copy kept in EDI_HOME was signed by the ring's key: not by the key trusted now
+    assert done.exit_code == 1 and "exported checkpoint: the signature by key" in done.stdout
+    (home / "audit-anchor.json").unlink()
     done = invoke(home, url, "verify", "--public-key", f"{checkpoint.key_id}={pub}")
     assert done.stdout == "intact: 4 entries, 1 checkpoint\n"
     bad = invoke(home, url, "verify", "--public-key", "nohex")
