@@ -145,6 +145,10 @@ class CiphertextError(DecryptError):
     """A stored field or encrypted file is malformed, altered, moved, or under an unknown key."""
 
 
+class PlaintextTooLarge(DecryptError):
+    """An OpenPGP message decrypts to more than its partner's max_file_bytes or max_expansion."""
+
+
 class AccessDenied(EdiError):
     """The OS user's roles do not allow what was asked."""
 

@@ -25,6 +25,8 @@ sets = ["837P", "835"]                # expected sets; others get IK5 R, IK502 1
 versions = ["005010X222A1"]           # expected guides (GS08); others get AK9 R, AK905 2
 ack_999 = "always"                    # or "errors": a 999 only when a set is not accepted
 allow_duplicate_interchange = false   # true: a repeated (sender, ISA13) is stored (backfills)
+max_file_bytes = 2147483648           # an encrypted file decrypts to at most this (2 GiB)
+max_expansion = 100                   # and to at most 100 plaintext bytes per received byte
 
 [partners.acme.pgp]
 signers = ["0123...CDEF"]             # the partner's pinned signing fingerprints
@@ -52,6 +54,8 @@ from edi.errors import ConfigError
 from edi.settings import (
     ACK_999,
     AFTER_PULL,
+    DEFAULT_MAX_EXPANSION,
+    DEFAULT_MAX_FILE_BYTES,
     DEFAULT_PATTERNS,
     ENCRYPTED,
     PGP_SUFFIXES,
@@ -133,6 +137,10 @@ class Partner:
     ack_999: str = "always"
     #: store an interchange whose (sender, ISA13) is already stored (backfills, replays)
     allow_duplicate_interchange: bool = False
+    #: the most bytes one of its encrypted files may decrypt to (a decompression bomb stops)
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    #: the most plaintext bytes per received byte of an encrypted file
+    max_expansion: int = DEFAULT_MAX_EXPANSION
     options: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def remote(self, env: dict[str, str] | None = None) -> Any:
@@ -220,6 +228,8 @@ def _partner(name: str, table: PartnerTable, settings: Settings) -> Partner:
         versions=tuple(table.versions),
         ack_999=table.ack_999,
         allow_duplicate_interchange=table.allow_duplicate_interchange,
+        max_file_bytes=table.max_file_bytes,
+        max_expansion=table.max_expansion,
         options=dict(settings.options.get("partners", {}).get(name, {})),
     )
 

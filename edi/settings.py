@@ -42,6 +42,10 @@ ENCRYPTED = ("always", "by-extension", "never")
 ACK_999 = ("always", "errors")
 ROLES = ("analyst", "phi-reader", "operator", "auditor", "admin")
 PGP_SUFFIXES = (".pgp", ".gpg", ".asc")
+#: the largest plaintext a partner's encrypted file may decrypt to (docs/OPERATIONS.md)
+DEFAULT_MAX_FILE_BYTES = 2 * 1024**3
+#: the largest plaintext size as a multiple of the encrypted size received
+DEFAULT_MAX_EXPANSION = 100
 DEFAULT_PATTERNS = ("*.x12", "*.edi", "*.txt", "*.dat", "*.pgp", "*.gpg", "*.asc")
 #: how long a lease lasts unless renewed, in seconds
 LEASE_TTL_SECONDS = 3600.0
@@ -267,6 +271,10 @@ class PartnerTable(Table):
     #: seconds a connection or read may take
     timeout: float = Field(default=30.0, ge=1)
     pgp: PartnerPgpTable | None = None
+    #: the most bytes an encrypted file may decrypt to (gpg is stopped past it)
+    max_file_bytes: int = Field(default=DEFAULT_MAX_FILE_BYTES, gt=0)
+    #: the most plaintext bytes per received byte of an encrypted file
+    max_expansion: int = Field(default=DEFAULT_MAX_EXPANSION, gt=0)
     #: cron expression of five fields (or @daily ...), in ``timezone``; none: manual runs
     schedule: str | None = _text()
     #: IANA time zone name

@@ -147,6 +147,17 @@ class World:
         )
         return out
 
+    def bomb(self, party: Party, out: Path, size: int = 64 << 20) -> Path:
+        """``party`` signs and encrypts ``size`` zero bytes, compressed (bzip2, level 9) to
+        a message of a few hundred bytes."""
+        zeros = out.with_name(out.name + ".zeros")
+        with zeros.open("wb") as handle:
+            handle.truncate(size)
+        try:
+            return self.send(party, zeros, out, "--compress-algo", "bzip2", "-z", "9")
+        finally:
+            zeros.unlink()
+
     def pgp_toml(self, folder: Path, partner: str = "acme") -> str:
         """Our secret key and the partner's public key written under ``folder/keys``, and
         the ``[partners.NAME.pgp]`` and ``[pgp]`` tables naming them (acks encrypted)."""

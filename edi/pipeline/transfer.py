@@ -9,9 +9,16 @@ the file on the server. Every step appends an audit entry: ``transfer.pulled``,
 the remote path, sizes and checksums, and the operator (OS user, flow run, partner and
 remote user). Never a value from a file.
 
-A file refused on the way (unsafe name, symbolic link, bad signature, tampered message)
-stays on the server where it was, its received bytes (still OpenPGP-encrypted) are kept
-in ``staging/<partner>/refused/`` and no plaintext is left behind.
+A file refused on the way (unsafe name, symbolic link, bad signature, tampered message,
+a plaintext past the partner's ``max_file_bytes`` or ``max_expansion``) stays on the
+server where it was, its received bytes (still OpenPGP-encrypted) are kept in
+``staging/<partner>/refused/`` and no plaintext is left behind.
+
+What holds secrets lives in folders named after the process that made them, so that a
+run killed on the way (SIGKILL, out of memory) is cleaned up by the next one: the run's
+GnuPG home with our secret key in ``EDI_HOME/gnupg/<pid>-<random>/`` and its plaintext in
+``staging/<partner>/plain/<pid>-<random>/``. Each :class:`Transfer` removes, when it
+starts, those whose process no longer runs (stopping a leftover gpg-agent first).
 """
 
 from __future__ import annotations
@@ -28,7 +35,12 @@ from typing import Any
 from edi.audit.chain import AuditLog, Operator
 from edi.errors import DecryptError, EdiError, SignatureError, TransferError
 from edi.partners import PGP_SUFFIXES, OurPgp, Partner
+from edi.store.private import pid_folder, sweep
 from edi.transport.base import Remote, RemoteFile, Selection, Uploaded, describe_name
+
+#: the short folders in the system temporary folder that hold only a GnuPG home's
+#: sockets, when the home's own path is too long for them
+SOCKET_PREFIX = "edi-sock-"
 
 
 @dataclass
@@ -72,7 +84,10 @@ class Transfer:
         our_pgp: OurPgp | None = None,
         flow_run_id: str | None = None,
         env: dict[str, str] | None = None,
+        gnupg_dir: Path | None = None,
     ) -> None:
+        """``gnupg_dir`` holds the run's GnuPG home (default: ``gnupg`` beside staging,
+        that is ``EDI_HOME/gnupg``)."""
         self.partner = partner
         self.remote = remote
         self.audit = audit
@@ -87,8 +102,12 @@ class Transfer:
         self.refused_dir = self.staging / "refused"
         for folder in (self.staging, self.received_dir, self.plain_dir, self.refused_dir):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.gnupg_dir = staging_dir.parent / "gnupg" if gnupg_dir is None else gnupg_dir
         self._gpg: Any = None
+        self._sockets: Path | None = None
+        self._plain_run: Path | None = None
         self._recipients: list[str] = []
+        self.swept = sweep_leftovers(staging_dir, self.gnupg_dir)
 
     # -- audit
     def _log(self, action: str, outcome: str, **obj: Any) -> None:
@@ -147,10 +166,12 @@ class Transfer:
     def gpg(self) -> Any:
         """A GnuPG home for this run holding our secret key and the partner's public key."""
         if self._gpg is None:
-            from edi.transport.pgp import Gpg
+            from edi.transport.pgp import Gpg, sockets_fit
 
-            home = Path(tempfile.mkdtemp(prefix="edi-gpg-"))
-            gpg = Gpg(home)
+            home = pid_folder(self.gnupg_dir)
+            if not sockets_fit(home):
+                self._sockets = pid_folder(Path(tempfile.gettempdir()), SOCKET_PREFIX)
+            gpg = Gpg(home, socket_dir=self._sockets)
             if self.our_pgp is not None:
                 gpg.import_key(self.our_pgp.secret_key_file)
             pgp = self.partner.pgp
@@ -172,7 +193,9 @@ class Transfer:
             raise TransferError(
                 f"partner {self.partner.name}: files are encrypted but [pgp] secret_key_file is not configured"
             )
-        dest = self.plain_dir / plaintext_name(pulled.name)
+        if self._plain_run is None:
+            self._plain_run = pid_folder(self.plain_dir)
+        dest = self._plain_run / plaintext_name(pulled.name)
         try:
             done = self.gpg().decrypt(
                 pulled.received,
@@ -180,6 +203,8 @@ class Transfer:
                 signers=pgp.signers,
                 require_signature=pgp.require_signature,
                 passphrase=self.our_pgp.passphrase(self.env),
+                max_bytes=self.partner.max_file_bytes,
+                max_expansion=self.partner.max_expansion,
             )
         except (DecryptError, SignatureError) as exc:
             self.refuse(pulled, f"{type(exc).__name__}: {exc}")
@@ -282,6 +307,7 @@ class Transfer:
                 path.unlink(missing_ok=True)
 
     def close(self) -> None:
+        """Disconnect; stop the run's gpg-agent and remove its home and plaintext folder."""
         self.remote.close()
         if self._gpg is not None:
             home = self._gpg.home
@@ -289,9 +315,30 @@ class Transfer:
                 self._gpg.close()
             shutil.rmtree(home, ignore_errors=True)
             self._gpg = None
+        for folder in (self._sockets, self._plain_run):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+        self._sockets = self._plain_run = None
 
     def __enter__(self) -> Transfer:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def sweep_leftovers(staging_dir: Path, gnupg_dir: Path) -> list[Path]:
+    """Remove what killed runs left: GnuPG homes (their agent stopped first), socket
+    folders and plaintext folders whose process no longer runs, and plaintext files left
+    loose in ``plain/``; what was removed."""
+    from edi.transport.pgp import stop_agent
+
+    removed = sweep(gnupg_dir, "", before_removal=stop_agent) if gnupg_dir.is_dir() else []
+    removed += sweep(Path(tempfile.gettempdir()), SOCKET_PREFIX)
+    for plain in staging_dir.glob("*/plain"):
+        removed += sweep(plain, "")
+        for loose in plain.iterdir():  # plaintext of a run of the layout before pid folders
+            if not loose.is_dir():
+                loose.unlink(missing_ok=True)
+                removed.append(loose)
+    return removed

@@ -12,25 +12,36 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 #: the private folders' name prefix, followed by the pid of the process that made them
 TEMP_PREFIX = ".reprocess-"
 
 
-def sweep(home: Path) -> None:
-    """Remove the private folders under ``home`` whose process no longer runs."""
-    for folder in home.glob(TEMP_PREFIX + "*"):
-        pid = folder.name[len(TEMP_PREFIX) :].split("-", 1)[0]
-        if not pid.isdigit() or int(pid) == os.getpid():
+def sweep(
+    home: Path,
+    prefix: str = TEMP_PREFIX,
+    *,
+    before_removal: Callable[[Path], None] | None = None,
+) -> list[Path]:
+    """Remove the folders ``<prefix><pid>-...`` under ``home`` whose process no longer
+    runs (``before_removal`` called on each first); the folders removed."""
+    removed: list[Path] = []
+    for folder in home.glob(prefix + "*"):
+        pid = folder.name[len(prefix) :].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or not folder.is_dir():
             continue
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
+            if before_removal is not None:
+                before_removal(folder)
             shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
         except PermissionError:
             pass  # another user's live process
+    return removed
 
 
 @contextlib.contextmanager
@@ -45,4 +56,11 @@ def private_folder(home: Path) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-__all__ = ["TEMP_PREFIX", "private_folder", "sweep"]
+def pid_folder(parent: Path, prefix: str = "") -> Path:
+    """A new 0700 folder ``<prefix><pid>-<random>`` under ``parent`` (made 0700 too), for
+    :func:`sweep` to find once this process is gone."""
+    parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
+
+
+__all__ = ["TEMP_PREFIX", "pid_folder", "private_folder", "sweep"]

@@ -13,6 +13,11 @@ counts only when it is good and made by a fingerprint pinned for the partner.
 Each :class:`Gpg` runs gpg with ``--homedir`` and a minimal environment (``PATH``,
 ``GNUPGHOME``, ``LANG=C``), ignores ``gpg.conf`` (``--no-options``), and never lets
 the agent cache a passphrase, so a wrong passphrase fails even after a right one.
+
+A decryption is bounded: gpg writes the plaintext to a pipe that is read here in chunks
+and counted, and gpg is killed as soon as the plaintext would pass the caller's limit, so
+a small compressed message (a decompression bomb, from anyone, signed or not: gpg judges
+the signature only at the end) never fills the disk.
 """
 
 from __future__ import annotations
@@ -22,19 +27,31 @@ import hashlib
 import os
 import re
 import secrets
+import select
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from edi.errors import ConfigError, DecryptError, EdiError, SignatureError, TransferError
+from edi.errors import (
+    ConfigError,
+    DecryptError,
+    EdiError,
+    PlaintextTooLarge,
+    SignatureError,
+    TransferError,
+)
 
 _PREFIX = b"[GNUPG:] "
 _FINGERPRINT = re.compile(r"[0-9A-F]{40}|[0-9A-F]{64}")
 #: agent settings written into a new home: no passphrase caching
 _AGENT_CONF = "default-cache-ttl 0\nmax-cache-ttl 0\n"
 _MAX_SOCKET = 107  # longest agent socket path (sun_path is 108 bytes on Linux)
+#: the agent's sockets in a home (the longest name last)
+_SOCKETS = ("S.gpg-agent", "S.gpg-agent.ssh", "S.gpg-agent.extra", "S.gpg-agent.browser")
+_CHUNK = 1 << 20  # most bytes read from gpg's output at once (a pipe gives at most 64 KiB)
 #: fatal in a decryption; NO_SECKEY is not (a message to several recipients has it)
 _DECRYPT_PROBLEMS = ("DECRYPTION_FAILED", "BADMDC", "ERROR", "NODATA")
 _SIG_PROBLEMS = ("BADSIG", "ERRSIG", "EXPSIG", "EXPKEYSIG", "REVKEYSIG", "NO_PUBKEY")
@@ -176,19 +193,54 @@ def _partial(dest: Path) -> Iterator[tuple[int, Path]]:
         os.close(fd)
 
 
+def sockets_fit(folder: Path) -> bool:
+    """Whether gpg-agent's sockets can live in ``folder`` (their path fits in sun_path), or
+    gpg puts them under ``/run/user/<uid>`` anyway."""
+    socket = os.fsencode(Path(folder).absolute() / _SOCKETS[-1])
+    return len(socket) <= _MAX_SOCKET or Path(f"/run/user/{os.getuid()}").is_dir()
+
+
+def stop_agent(home: Path, binary: str = "gpg") -> None:
+    """Stop the gpg-agent of ``home`` (``gpgconf --kill all``); nothing when none runs."""
+    gpgconf = str(Path(binary).with_name("gpgconf")) if "/" in binary else "gpgconf"
+    command = [gpgconf, "--homedir", str(home), "--kill", "all"]
+    env = dict(PATH=os.environ.get("PATH", os.defpath), GNUPGHOME=str(home), LANG="C")
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run(command, env=env, capture_output=True, timeout=30, check=False)
+
+
 class Gpg:
     """One GnuPG home (GNUPGHOME) used for one partner or one run; created 0700."""
 
-    def __init__(self, home: Path, *, binary: str = "gpg", timeout: float = 600.0) -> None:
-        """Create (0700) or adopt the home; its agent never caches passphrases."""
+    def __init__(
+        self,
+        home: Path,
+        *,
+        binary: str = "gpg",
+        timeout: float = 600.0,
+        socket_dir: Path | None = None,
+    ) -> None:
+        """Create (0700) or adopt the home; its agent never caches passphrases.
+
+        When the home's path is too long for the agent's sockets, they are redirected
+        (libassuan's ``%Assuan%`` socket files) into ``socket_dir``, a short 0700 folder
+        that holds nothing but the sockets; without one, that is a ConfigError.
+        """
         self.home = Path(home).absolute()
         self.binary = binary
         self.timeout = timeout
-        socket = os.fsencode(self.home / "S.gpg-agent.browser")
-        if len(socket) > _MAX_SOCKET and not Path(f"/run/user/{os.getuid()}").is_dir():
+        redirect = not sockets_fit(self.home)
+        if redirect and (socket_dir is None or not sockets_fit(socket_dir)):
             raise ConfigError(f"GnuPG home path too long for the agent's socket: {self.home}")
         self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.home, 0o700)
+        if redirect:
+            assert socket_dir is not None
+            target = Path(socket_dir).absolute()
+            target.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(target, 0o700)
+            for name in _SOCKETS:
+                (self.home / name).write_text(f"%Assuan%\nsocket={target / name}\n")
         agent_conf = self.home / "gpg-agent.conf"
         if not agent_conf.exists():
             agent_conf.write_text(_AGENT_CONF)
@@ -217,19 +269,7 @@ class Gpg:
         # starting a pinentry prompt in a worker with no terminal
         args = ["--pinentry-mode", "loopback", *args]
         with tempfile.TemporaryFile() as status:
-            command = [self.binary, "--homedir", str(self.home), "--no-options", "--batch",
-                       "--no-tty", "--yes", "--status-fd", str(status.fileno()), *args]  # fmt: skip
-            try:
-                process = subprocess.Popen(
-                    command,
-                    stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
-                    stdout=subprocess.PIPE if stdout is None else stdout,
-                    stderr=subprocess.DEVNULL,
-                    pass_fds=(status.fileno(),),
-                    env=self._env(),
-                )
-            except OSError as exc:
-                raise ConfigError(f"cannot run {self.binary}: {exc.strerror}") from None
+            process = self._start(args, status.fileno(), data is not None, stdout)
             try:
                 out, _ = process.communicate(data, timeout=self.timeout)
             except subprocess.TimeoutExpired:
@@ -238,6 +278,73 @@ class Gpg:
                 raise error(f"{name}: gpg timed out after {self.timeout:g} s") from None
             status.seek(0)
             return process.returncode, _parse(status.read()), out or b""
+
+    def _start(
+        self, args: Sequence[str], status_fd: int, stdin: bool, stdout: int | None
+    ) -> subprocess.Popen[bytes]:
+        """Start gpg on this home with its status lines going to ``status_fd``."""
+        command = [self.binary, "--homedir", str(self.home), "--no-options", "--batch",
+                   "--no-tty", "--yes", "--status-fd", str(status_fd), *args]  # fmt: skip
+        try:
+            return subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                stdout=subprocess.PIPE if stdout is None else stdout,
+                stderr=subprocess.DEVNULL,
+                pass_fds=(status_fd,),
+                env=self._env(),
+            )
+        except OSError as exc:
+            raise ConfigError(f"cannot run {self.binary}: {exc.strerror}") from None
+
+    def _run_bounded(
+        self, args: Sequence[str], *, name: str, fd: int, limit: int | None, passphrase: str | None
+    ) -> tuple[int, _Status] | None:
+        """Run gpg, copying its stdout into ``fd`` while it stays within ``limit`` bytes.
+
+        (exit code, status lines); None when gpg was killed for passing the limit (``fd``
+        then holds at most ``limit`` bytes).
+        """
+        data = None
+        if passphrase is not None:
+            if "\n" in passphrase or "\r" in passphrase:
+                raise ConfigError(f"{name}: a passphrase cannot contain a line break")
+            data = passphrase.encode("utf-8") + b"\n"
+            args = ["--passphrase-fd", "0", *args]
+        args = ["--pinentry-mode", "loopback", *args]
+        deadline = time.monotonic() + self.timeout
+        with tempfile.TemporaryFile() as status:
+            process = self._start(args, status.fileno(), data is not None, None)
+            assert process.stdout is not None
+            try:
+                if process.stdin is not None:
+                    with contextlib.suppress(BrokenPipeError):
+                        process.stdin.write(data or b"")
+                    with contextlib.suppress(BrokenPipeError):
+                        process.stdin.close()
+                pipe, written = process.stdout.fileno(), 0
+                while True:
+                    if not select.select([pipe], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                        raise DecryptError(f"{name}: gpg timed out after {self.timeout:g} s")
+                    chunk = os.read(pipe, _CHUNK)
+                    if not chunk:
+                        break
+                    if limit is not None and written + len(chunk) > limit:
+                        return None
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                    written += len(chunk)
+                code = process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                raise DecryptError(f"{name}: gpg timed out after {self.timeout:g} s") from None
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
+                process.stdout.close()
+            status.seek(0)
+            return code, _parse(status.read())
 
     def import_key(self, data: bytes | Path) -> list[str]:
         """Import public or secret keys; the primary fingerprints gpg reports as imported."""
@@ -315,19 +422,37 @@ class Gpg:
         signers: Sequence[str],
         require_signature: bool = True,
         passphrase: str | None = None,
+        max_bytes: int | None = None,
+        max_expansion: int | None = None,
     ) -> Decrypted:
-        """Decrypt ``source`` to ``dest`` (0600) only if it passes every check; else raise."""
+        """Decrypt ``source`` to ``dest`` (0600) only if it passes every check; else raise.
+
+        The plaintext may hold at most ``max_bytes`` bytes and ``max_expansion`` times the
+        size of ``source``: past either, gpg is killed, the partial plaintext removed and
+        :class:`PlaintextTooLarge` raised, before the signature is judged.
+        """
         pins = _pins(signers, f"{source.name}: pinned signer")
         if require_signature and not pins:
             raise ConfigError(f"{source.name}: a signature is required but no signer is pinned")
         if not source.is_file():
             raise DecryptError(f"{source.name}: no such file")
+        received = source.stat().st_size
+        limits = [(max_bytes, "max_file_bytes")] if max_bytes is not None else []
+        if max_expansion is not None:
+            limits.append((max_expansion * received, f"max_expansion {max_expansion}"))
+        limit, rule = min(limits) if limits else (None, "")
         args = ["--trust-model", "always", "--no-auto-key-retrieve", "--output", "-"]
         args += ["--decrypt", "--", str(source)]
         with _partial(dest) as (fd, temp):
-            code, status, _ = self._run(
-                args, error=DecryptError, name=source.name, stdout=fd, passphrase=passphrase
+            done = self._run_bounded(
+                args, name=source.name, fd=fd, limit=limit, passphrase=passphrase
             )
+            if done is None:
+                raise PlaintextTooLarge(
+                    f"{source.name}: plaintext passed {limit} bytes ({rule}), "
+                    f"received {received} bytes; gpg stopped"
+                )
+            code, status = done
             signer = _judge(source.name, code, status, pins, require_signature)
             digest, size = hashlib.sha256(), 0
             with temp.open("rb") as handle:
@@ -383,10 +508,7 @@ class Gpg:
 
     def close(self) -> None:
         """Stop this home's gpg-agent (``gpgconf --kill all``)."""
-        gpgconf = str(Path(self.binary).with_name("gpgconf")) if "/" in self.binary else "gpgconf"
-        command = [gpgconf, "--homedir", str(self.home), "--kill", "all"]
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            subprocess.run(command, env=self._env(), capture_output=True, timeout=30, check=False)
+        stop_agent(self.home, self.binary)
 
     def __enter__(self) -> Gpg:
         """Use as a context manager that stops the agent on exit."""

@@ -6,18 +6,27 @@ must leave nothing in the destination folder and no plaintext in the error messa
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import random
 import shutil
 import stat
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from edi.errors import ConfigError, DecryptError, EdiError, SignatureError, TransferError
-from edi.transport.pgp import Decrypted, Gpg, _judge, _parse, normalize_fingerprint
+from edi.errors import (
+    ConfigError,
+    DecryptError,
+    EdiError,
+    PlaintextTooLarge,
+    SignatureError,
+    TransferError,
+)
+from edi.transport.pgp import Decrypted, Gpg, _judge, _parse, normalize_fingerprint, sockets_fit
 from tests.gpg_support import (
     PASSPHRASE,
     World,
@@ -179,6 +188,108 @@ def test_signed_by_stranger_in_ring_not_pinned(
     message = pgp_world.send(pgp_world.stranger, plain, inbox / "m.pgp")
     text = refused(pgp_world, message, out, SignatureError)
     assert pgp_world.stranger.fpr in text and "not pinned" in text
+
+
+class PeakSize:
+    """The largest total size the files of a folder reached while it was watched."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.peak = folder, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            total = 0
+            for path in self.folder.iterdir():
+                with contextlib.suppress(OSError):
+                    total += path.stat().st_size
+            self.peak = max(self.peak, total)
+
+    def __enter__(self) -> PeakSize:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@pytest.mark.parametrize("signer", ["unknown", "partner"])
+def test_decompression_bomb_is_stopped_at_the_limit(
+    pgp_world: World, inbox: Path, out: Path, signer: str
+) -> None:
+    # 64 MiB of zeros in a message of a few hundred bytes: gpg writes the plaintext before
+    # it can judge the signature, so the limit must hold for any sender, pinned or not
+    message = pgp_world.bomb(getattr(pgp_world, signer), inbox / "zeros.x12.pgp")
+    received = message.stat().st_size
+    assert received < 10_000
+    limit = 1 << 20
+    with PeakSize(out) as watched, pytest.raises(PlaintextTooLarge) as caught:
+        pgp_world.ours.decrypt(
+            message, out / "zeros.x12", signers=[pgp_world.partner.fpr], max_bytes=limit
+        )
+    assert watched.peak <= limit
+    assert sorted(out.iterdir()) == []
+    assert isinstance(caught.value, DecryptError)  # refused like any undecryptable message
+    text = str(caught.value)
+    assert text == (
+        f"zeros.x12.pgp: plaintext passed {limit} bytes (max_file_bytes), "
+        f"received {received} bytes; gpg stopped"
+    )
+
+
+def test_expansion_limit_and_a_file_within_the_limits(
+    pgp_world: World, plain: Path, inbox: Path, out: Path
+) -> None:
+    message = pgp_world.bomb(pgp_world.partner, inbox / "zeros.pgp", size=8 << 20)
+    received = message.stat().st_size
+    with pytest.raises(PlaintextTooLarge, match=r"\(max_expansion 100\), received"):
+        pgp_world.ours.decrypt(
+            message, out / "zeros", signers=[pgp_world.partner.fpr], max_bytes=1 << 30,
+            max_expansion=100,
+        )  # fmt: skip
+    assert sorted(out.iterdir()) == []
+    assert f"passed {100 * received} bytes" in text_of_limit(pgp_world, message, out)
+
+    # a real file exactly at max_file_bytes, well within the expansion, decrypts
+    size = plain.stat().st_size
+    message = pgp_world.send(pgp_world.partner, plain, inbox / "m.pgp")
+    result = pgp_world.ours.decrypt(
+        message, out / "claims.x12", signers=[pgp_world.partner.fpr], max_bytes=size,
+        max_expansion=100,
+    )  # fmt: skip
+    check_ok(result, plain, out / "claims.x12")
+    (out / "claims.x12").unlink()
+    with pytest.raises(PlaintextTooLarge, match=f"passed {size - 1} bytes"):
+        pgp_world.ours.decrypt(
+            message, out / "claims.x12", signers=[pgp_world.partner.fpr], max_bytes=size - 1
+        )
+    assert sorted(out.iterdir()) == []
+
+
+def text_of_limit(world: World, message: Path, out: Path) -> str:
+    with pytest.raises(PlaintextTooLarge) as caught:
+        world.ours.decrypt(message, out / "x", signers=[world.partner.fpr], max_expansion=100)
+    return str(caught.value)
+
+
+def test_long_home_gets_its_sockets_redirected(tmp_path: Path, scratch_home: Path) -> None:
+    home = tmp_path / ("h" * 120) / "gnupg"
+    assert not sockets_fit(home)
+    gpg = Gpg(home, socket_dir=scratch_home)
+    try:
+        fpr = gpg.generate_key("Demo Long <long@example.test>")
+        assert gpg.fingerprints(secret=True) == [fpr]
+        # the sockets, and only they, are in the short folder; the keys stay in the home
+        assert {p.name for p in scratch_home.iterdir()} <= {
+            "S.gpg-agent", "S.gpg-agent.ssh", "S.gpg-agent.extra", "S.gpg-agent.browser",
+        }  # fmt: skip
+        assert all(p.is_socket() for p in scratch_home.iterdir())
+        assert (home / "private-keys-v1.d").is_dir()
+    finally:
+        gpg.close()
+        kill_agent(home)
 
 
 def test_signed_by_key_not_in_ring(pgp_world: World, plain: Path, inbox: Path, out: Path) -> None:

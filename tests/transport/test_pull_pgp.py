@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,7 +13,12 @@ from click.testing import CliRunner
 
 from edi.audit.chain import AuditLog
 from edi.cli import main
+from edi.errors import PlaintextTooLarge
+from edi.partners import OurPgp, Partner, PartnerPgp
+from edi.pipeline.transfer import Transfer
 from edi.store.db import make_engine
+from edi.store.migrate import upgrade
+from edi.transport.pgp import sockets_fit
 from tests.conftest import SAMPLES
 from tests.gpg_support import World, gpg_cli, status_of
 from tests.sshd import SshServer
@@ -103,3 +111,100 @@ def test_encrypted_signed_files_are_decrypted_and_bad_ones_refused(
     text = " ".join(str(e.object) for e in entries) + out
     for value in ("SAMPLECLM101", "TESTPERSON"):
         assert value not in text
+
+
+# --- a decompression bomb and what a killed run leaves, through Transfer itself ----------
+
+
+def local_transfer(world: World, home: Path, folder: Path, **limits: int) -> Transfer:
+    """A Transfer of partner acme (transport local, ``folder``) with staging in ``home``."""
+    keys = home / "keys"
+    keys.mkdir(parents=True, exist_ok=True)
+    (keys / "us.asc").write_bytes(world.us.secret())
+    (keys / "partner.asc").write_bytes(world.partner.public())
+    partner = Partner(
+        "acme", "local", "test", path=folder, stable_seconds=0,
+        pgp=PartnerPgp((world.partner.fpr,), keys / "partner.asc"), **limits,
+    )  # fmt: skip
+    engine = make_engine(f"sqlite:///{home}/edi.sqlite3")
+    upgrade(engine)
+    return Transfer(
+        partner, partner.remote(), AuditLog(engine), home / "staging",
+        our_pgp=OurPgp(keys / "us.asc"),
+    )  # fmt: skip
+
+
+def test_a_bomb_is_refused_and_audited(pgp_world: World, tmp_path: Path) -> None:
+    folder = tmp_path / "acme"
+    (folder / "inbound").mkdir(parents=True)
+    pgp_world.bomb(pgp_world.unknown, folder / "inbound" / "zeros.x12.pgp")
+    with local_transfer(
+        pgp_world, tmp_path / "h", folder, max_file_bytes=1 << 20, max_expansion=10**6
+    ) as transfer:
+        [entry] = transfer.offered().ready
+        pulled = transfer.pull(entry)
+        with pytest.raises(PlaintextTooLarge):
+            transfer.decrypt(pulled)
+        staging = transfer.staging
+        assert [p for p in (staging / "plain").rglob("*") if p.is_file()] == []
+        assert [p.name for p in (staging / "refused").iterdir()] == [
+            f"{pulled.received_sha256[:16]}.zeros.x12.pgp"
+        ]
+        [refused] = [e for e in transfer.audit.entries() if e.action == "transfer.refused"]
+        assert refused.object["remote_path"] == "inbound/zeros.x12.pgp"
+        assert refused.object["reason"].startswith(
+            "PlaintextTooLarge: zeros.x12.pgp: plaintext passed 1048576 bytes (max_file_bytes)"
+        )
+    assert os.listdir(folder / "inbound") == ["zeros.x12.pgp"]  # stays on the server
+
+
+@pytest.mark.parametrize("home_name", ["h", "h" * 80], ids=["short", "long"])
+def test_a_killed_run_leaves_nothing_for_long(
+    pgp_world: World, tmp_path: Path, home_name: str
+) -> None:
+    home, folder = tmp_path / home_name, tmp_path / "acme"
+    (folder / "inbound").mkdir(parents=True)
+    message = pgp_world.send(
+        pgp_world.partner, SAMPLES / "837P-professional-claim.x12", folder / "inbound" / "c.pgp"
+    )
+    # a child process decrypts the file, then is killed with SIGKILL before it closes
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child never returns
+        try:
+            transfer = local_transfer(pgp_world, home, folder)
+            [entry] = transfer.offered().ready
+            transfer.decrypt(transfer.pull(entry))
+        finally:
+            os.kill(os.getpid(), signal.SIGKILL)
+    os.waitpid(pid, 0)
+    [left_home] = (home / "gnupg").iterdir()
+    assert left_home.name.startswith(f"{pid}-") and (left_home / "private-keys-v1.d").is_dir()
+    left_plain = list((home / "staging" / "acme" / "plain").rglob("c"))
+    assert len(left_plain) == 1 and left_plain[0].read_bytes().startswith(b"ISA*")
+    assert agents(left_home)
+    sockets = [p for p in Path(tempfile.gettempdir()).glob(f"edi-sock-{pid}-*")]
+    assert len(sockets) == (not sockets_fit(left_home)) and (home_name == "h" or sockets)
+    loose = home / "staging" / "acme" / "plain" / "old.x12"  # the layout before pid folders
+    loose.write_bytes(message.read_bytes())
+
+    with local_transfer(pgp_world, home, folder) as transfer:
+        assert left_home in transfer.swept
+        assert list((home / "gnupg").iterdir()) == []
+        assert list((home / "staging" / "acme" / "plain").iterdir()) == []
+        assert not any(p.exists() for p in sockets)
+        assert agents(left_home) == []
+        # this run's own home is under EDI_HOME too, and goes when it closes
+        gpg_home = transfer.gpg().home
+        assert gpg_home.parent == home / "gnupg"
+    assert not gpg_home.exists() and agents(gpg_home) == []
+
+
+def agents(home: Path) -> list[int]:
+    """The pids of the gpg-agents running for ``home``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            line = (proc / "cmdline").read_bytes().split(b"\0")
+            if line and line[0].endswith(b"gpg-agent") and os.fsencode(home) in line:
+                found.append(int(proc.name))
+    return found
