@@ -448,6 +448,26 @@ class _Head:
 # --- the log -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Signer:
+    """When and how an :class:`AuditLog` signs checkpoints on its own (:meth:`sign_every`):
+    every ``every`` entries, with the key ``key()`` gives (read when needed), written to
+    ``anchor`` too (EDI_HOME/audit-anchor.json) when given."""
+
+    every: int
+    key: Callable[[], Ed25519PrivateKey]
+    key_id: str
+    anchor: Path | None = None
+
+    def sign(self, log: AuditLog, *, operator: Operator | str | None = None) -> Checkpoint | None:
+        if self.every < 1:
+            return None
+        made = log.maybe_checkpoint(self.every, self.key(), self.key_id, operator=operator)
+        if made is not None and self.anchor is not None:
+            write_checkpoint(made, self.anchor)
+        return made
+
+
 class AuditLog:
     """The audit chain in one database (SQLite or PostgreSQL); see the module docstring.
 
@@ -458,6 +478,15 @@ class AuditLog:
         self.engine = engine
         self._clock = clock or (lambda: datetime.now(UTC))
         self._operator: Operator | None = None
+        self._signer: Signer | None = None
+
+    def sign_every(self, signer: Signer) -> AuditLog:
+        """Sign a checkpoint after any append (of any kind) that leaves ``signer.every``
+        entries or more since the last one; each is also written to ``signer.anchor``.
+        Appends inside a caller's transaction are signed by that caller after its commit
+        (:meth:`maybe_checkpoint`)."""
+        self._signer = signer
+        return self
 
     # -- writing
 
@@ -481,7 +510,10 @@ class AuditLog:
         who = self._operator_text(operator)
         with self._transaction(connection) as conn:
             head = self._lock_head(conn)
-            return self._append_locked(conn, head, action, text, outcome, who)
+            entry = self._append_locked(conn, head, action, text, outcome, who)
+        if connection is None and self._signer is not None:
+            self._signer.sign(self, operator=operator)
+        return entry
 
     def checkpoint(
         self,

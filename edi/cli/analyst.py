@@ -136,11 +136,13 @@ class Reader:
         """Record who saw which rows' PHI and why, before it is printed."""
         if not self.decoder.reveal:
             return
-        from edi.audit.chain import AuditLog, Operator
+        from edi.audit.chain import Operator
+        from edi.audit.configured import audit_log
 
         rows = self.decoder.revealed_ids()
         try:
-            self._append_reveal(AuditLog(self.engine), Operator.current(), rows)
+            log = audit_log(self.settings, self.engine, self.ring)
+            self._append_reveal(log, Operator.current(), rows)
         except Exception as exc:  # nothing is shown that is not on record
             raise click.ClickException(
                 f"the reveal could not be written to the audit log ({type(exc).__name__}); "

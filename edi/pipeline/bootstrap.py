@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from edi.audit.chain import ANCHOR_FILE, AuditLog, Operator
+from edi.audit.configured import audit_log as configured_audit_log
 from edi.config import Settings
 from edi.errors import ConfigError
 from edi.parsers.fields import FieldMapCatalog
@@ -20,6 +21,12 @@ from edi.pipeline.context import AuditSink, Policy, Progress, Wiring
 from edi.pipeline.transfer import Transfer
 from edi.store.sequence import StoreControlNumbers
 from edi.store.session import Store
+
+
+def audit_log(settings: Settings, store: Store) -> AuditLog:
+    """The store's audit log, signing checkpoints as ``[audit]`` says
+    (:func:`edi.audit.configured.audit_log`)."""
+    return configured_audit_log(settings, store.engine, store.ring)
 
 
 def wiring(
@@ -45,7 +52,7 @@ def wiring(
     return Wiring(
         store.engine,
         store.ring,
-        audit or AuditLog(store.engine),
+        audit or audit_log(settings, store),
         archive_dir or settings.archive_dir,
         numbers
         or StoreControlNumbers(
@@ -95,4 +102,4 @@ def policy(
     )
 
 
-__all__ = ["policy", "transfer", "wiring"]
+__all__ = ["audit_log", "policy", "transfer", "wiring"]

@@ -25,7 +25,6 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
-from edi.audit.chain import AuditLog
 from edi.config import Settings
 from edi.errors import DecryptError, EdiError, LeaseLost, MissingFieldMap, SignatureError
 from edi.partners import Partner
@@ -101,7 +100,7 @@ class ExchangeRun:
         if stable_seconds is not None:
             p = replace(p, stable_seconds=stable_seconds)
         store = open_store(settings)
-        audit = AuditLog(store.engine)
+        audit = bootstrap.audit_log(settings, store)
         transfer = bootstrap.transfer(settings, p, audit, flow_run_id=flow_run_id)
         wired = bootstrap.wiring(settings, store, operator=transfer.operator, audit=audit)
         return cls(settings, p, transfer, wired, bootstrap.policy(p), flow_run_id)

@@ -92,3 +92,26 @@ def test_a_log_emptied_in_the_database_is_found_by_the_local_anchor(home: Path) 
     done = run(home, "audit", "verify")
     assert done.exit_code == 1, done.output
     assert f"covers entry {anchor['seq']} but the chain ends at entry 0" in done.stdout
+
+
+def test_checkpoints_come_every_n_entries_whatever_their_kind(tmp_path: Path) -> None:
+    """Duplicates (and transfers, refusals, reveals) count towards [audit] checkpoint_every
+    like stored files: four ingests of one file, one stored and three duplicates, with a
+    checkpoint every three entries sign one; the anchor in EDI_HOME is the newest."""
+    home = tmp_path / "home"
+    config = tmp_path / "edi.toml"
+    config.write_text("[audit]\ncheckpoint_every = 3\n")
+    env = {"EDI_HOME": str(home), "EDI_CONFIG": str(config)}
+    runner = CliRunner()
+    assert runner.invoke(main, ["keys", "init"], env=env).exit_code == 0
+    for _ in range(4):
+        done = runner.invoke(main, ["ingest", str(SAMPLES / "834-enrollment.x12")], env=env)
+        assert done.exit_code == 0, done.output
+    engine = engine_of(home)
+    with engine.connect() as conn:
+        actions = conn.execute(text("SELECT action FROM audit_log ORDER BY seq")).scalars().all()
+        signed = conn.execute(text("SELECT seq FROM audit_checkpoints")).scalars().all()
+    engine.dispose()
+    assert actions.count("file.duplicate") == 3 and "audit.checkpoint" in actions
+    assert signed and json.loads((home / "audit-anchor.json").read_text())["seq"] == max(signed)
+    assert runner.invoke(main, ["audit", "verify"], env=env).exit_code == 0
