@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from edi.audit.chain import AuditLog, Operator
-from edi.errors import DecryptError, EdiError, SignatureError, TransferError
+from edi.errors import DecryptError, EdiError, HostKeyMismatch, SignatureError, TransferError
 from edi.partners import PGP_SUFFIXES, OurPgp, Partner
 from edi.store.private import pid_folder, sweep
 from edi.transport.base import Remote, RemoteFile, Selection, Uploaded, describe_name
@@ -117,13 +117,15 @@ class Transfer:
 
     @contextlib.contextmanager
     def _failing(self, step: str, remote_path: str) -> Iterator[None]:
-        """Log ``transfer.failed`` when the step's transfer fails; the error goes on."""
+        """Log ``transfer.failed`` when the step's transfer fails (``transfer.refused`` when
+        the server's host key is not the pinned one); the error goes on."""
         try:
             yield
         except TransferError as exc:
+            refused = isinstance(exc, HostKeyMismatch)
             self._log(
-                "transfer.failed",
-                "failed",
+                "transfer.refused" if refused else "transfer.failed",
+                "refused" if refused else "failed",
                 remote_path=remote_path,
                 step=step,
                 reason=str(exc)[:300],
@@ -134,7 +136,8 @@ class Transfer:
     def offered(self) -> Selection:
         """The inbound files ready to take; refused entries are logged (``transfer.refused``)."""
         p = self.partner
-        selection = self.remote.select(p.inbound, p.patterns, p.stable_seconds)
+        with self._failing("list", p.inbound):
+            selection = self.remote.select(p.inbound, p.patterns, p.stable_seconds)
         for refused in selection.refused:
             self._log(
                 "transfer.refused",

@@ -260,3 +260,24 @@ def test_partners_trust_records_a_confirmed_key(sftp_partner: SshServer, tmp_pat
     log = AuditLog(make_engine(f"sqlite:///{tmp_path}/home/edi.sqlite3"))
     trust = [e for e in log.entries() if e.action == "partner.host_key_trusted"]
     assert len(trust) == 1 and trust[0].object["fingerprint"] == sftp_partner.host_fingerprint
+
+
+def test_edi_pull_refusing_a_changed_host_key_is_audited(
+    sftp_partner: SshServer, tmp_path: Path
+) -> None:
+    """A host key that is not the pinned one is refused (exit 1, both fingerprints named)
+    and written to the audit log as transfer.refused, the step and both keys in its reason."""
+    env = {
+        "EDI_HOME": str(tmp_path / "home"),
+        "EDI_KEK": KEK_B64,
+        "EDI_CONFIG": str(
+            write_config(sftp_partner, tmp_path, known_hosts=str(sftp_partner.other_known_hosts))
+        ),
+    }
+    assert run(env, "keys", "init").exit_code == 0
+    done = run(env, "pull", "--partner", "acme")
+    assert done.exit_code == 1 and "has changed" in done.output and "Traceback" not in done.output
+    log = AuditLog(make_engine(f"sqlite:///{tmp_path}/home/edi.sqlite3"))
+    (refused,) = [e for e in log.entries() if e.action == "transfer.refused"]
+    assert refused.outcome == "refused" and refused.object["step"] == "list"
+    assert sftp_partner.host_fingerprint in refused.object["reason"]
