@@ -48,7 +48,7 @@ _PREFIX = b"[GNUPG:] "
 _FINGERPRINT = re.compile(r"[0-9A-F]{40}|[0-9A-F]{64}")
 #: agent settings written into a new home: no passphrase caching
 _AGENT_CONF = "default-cache-ttl 0\nmax-cache-ttl 0\n"
-_MAX_SOCKET = 107  # longest agent socket path (sun_path is 108 bytes on Linux)
+_MAX_SOCKET = 104  # longest agent socket path: sun_path is 108 bytes, gpg-agent 2.2 refuses 107
 #: the agent's sockets in a home (the longest name last)
 _SOCKETS = ("S.gpg-agent", "S.gpg-agent.ssh", "S.gpg-agent.extra", "S.gpg-agent.browser")
 _CHUNK = 1 << 20  # most bytes read from gpg's output at once (a pipe gives at most 64 KiB)
