@@ -23,6 +23,7 @@ import csv
 import io
 import os
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -93,6 +94,9 @@ SPECIAL = (
     "1.5",
     "991332",
     "2599",
+)
+TA1 = re.compile(
+    r"TA1\*\d{9}\*\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\*([01]\d|2[0-3])[0-5]\d\*[AER]\*0[0-3]\d"
 )
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ abc-.,!@#$%&()_=+?/\\\"'éü中ßÆ\u00a0²"
 
@@ -189,6 +193,11 @@ def ack_problem(validator: Validator, ack: Ack) -> str | None:
             return f"999 rejected by the 999 guide: {[t.syntax_codes for t in sets]} {found[:5]}"
     elif sets:
         return "TA1 with sets"
+    else:
+        # the validator reads TA1 as envelope: check its elements here (I12, I08, I09, I17, I18)
+        ta1 = raw.decode().split("~\n")[1]
+        if not TA1.fullmatch(ta1):
+            return "TA1 elements do not fit their types"
     return None
 
 

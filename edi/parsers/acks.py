@@ -186,7 +186,10 @@ def _group_control(value: str) -> str:
 
 
 def _date_ok(value: str, fmt: str) -> bool:
-    if not _is_digits(value):
+    """``value`` is a date or time of ``fmt``, every field at its full width (strptime
+    alone takes ``2599`` for a YYMMDD date)."""
+    width = {"%y%m%d": 6, "%H%M": 4}[fmt]
+    if not _is_digits(value) or len(value) != width:
         return False
     try:
         datetime.strptime(value, fmt)

@@ -666,3 +666,11 @@ def test_a_set_reference_that_does_not_fit_is_left_out(tmp_path):
     ak2 = next(r for r in read_back(ack.text) if r[0] == "AK2")
     assert ak2[1:] == ["835", "35681"]
     assert_valid_x12(ack, tmp_path)
+
+
+def test_an_isa09_with_short_fields_is_not_echoed(tmp_path):
+    # strptime would read 2599 as 2025-09-09: TA102 is DT 6/6
+    path = mutate(tmp_path, corpus_path(R835), isa_value(9, "2599"), recount=False)
+    acks, _ = answer(path)
+    assert ta1_row(acks[0])[2] == "250304"
+    assert_valid_x12(acks[0], tmp_path)
