@@ -8,6 +8,25 @@ Every acknowledgment is its own interchange with the parties of the original swa
 written with ``*`` between elements, ``:`` between components, ``^`` as repetition
 separator and ``~`` plus a newline after each segment. A 999 follows the 005010X231A1
 guide; it never copies a bad value (IK404), which may be PHI.
+
+Nothing is copied from the original that does not fit the element it goes to (type, length,
+code list, printable ASCII, none of our delimiters), so whatever the input, what we write is
+valid X12. When a value the answer must echo does not fit, the answer moves up a level:
+
+* a set whose ST01 is not an AK201 code or whose ST02 is not AN 4-9 gets no AK2 (it cannot
+  be named); its group is rejected in AK9 with AK905 ``5`` (X12 RFI 1339's advice, the
+  999 having no code of its own for it);
+* a group whose GS01 is not an AK101 code, GS06 not N0 1-9, GS08 (or its sets' ST03) not
+  AN 1-12, or GS02/GS03 not AN 2-15 gets no 999: the interchange's TA1 answers it, with
+  TA104 ``E`` and TA105 ``024`` (invalid interchange content) unless it already has a note;
+* an interchange is addressed only from what fits: our ISA05/ISA06 is ``sender`` when given,
+  else the original ISA07/ISA08; their ISA07/ISA08 the original ISA05/ISA06; a qualifier
+  must be an ISA05 code, an id AN 1-15. With no partner address that fits, nothing is
+  sent (never to a guessed address) and the reason goes to ``unanswered``;
+* TA101 echoes ISA13 only when it is 9 digits; otherwise it is ``000000000`` with TA104 ``R``
+  and TA105 ``018`` (invalid control number) unless the interchange already has a note;
+  TA102/TA103 echo ISA09/ISA10 only when they are a valid date and time, else they carry
+  the acknowledgment's own (the note says what was wrong).
 """
 
 from __future__ import annotations
@@ -67,6 +86,15 @@ AK905_CODES = frozenset(
 )
 TA104_CODES = frozenset({CODE_ACCEPTED, CODE_ACCEPTED_WITH_ERRORS, CODE_REJECTED})
 TA105_CODES = frozenset(f"{n:03d}" for n in range(32))
+#: AK101 and AK201 code lists of 005010X231A1, and ISA05/ISA07 of the 00501 envelope
+AK101_CODES = frozenset({"BE", "HB", "HC", "HI", "HN", "HP", "HR", "HS", "RA"})
+AK201_CODES = frozenset({"270", "271", "276", "277", "278", "820", "834", "835", "837"})
+ISA_QUALIFIERS = frozenset({"01", "14", "20", "27", "28", "29", "30", "33", "ZZ"})
+#: TA105 notes we add: invalid control number (ISA13), invalid interchange content (a GS)
+NOTE_NONE, NOTE_CONTROL_NUMBER, NOTE_CONTENT = "000", "018", "024"
+#: AK905 when a set cannot be named in an AK2 (X12 RFI 1339: no code of its own)
+SETS_NOT_COUNTED = "5"
+UNECHOED_CONTROL = "000000000"
 #: IK502 code for a set in error: X12 syntax (SNIP 1) and implementation-guide findings
 SEGMENTS_IN_ERROR, IMPLEMENTATION_SEGMENTS_IN_ERROR = "5", "I5"
 ACKNOWLEDGMENT_GROUP = "FA"  # GS01 of 999 and 997 groups
@@ -116,24 +144,58 @@ def _segment(*elements: str) -> str:
     return ELEMENT.join(values) + TERMINATOR + "\n"
 
 
-def _echo(value: str, what: str) -> str:
-    """A value copied from the original: it must not hold one of our delimiters."""
-    if any(ch in value for ch in DELIMITERS):
-        raise ValueError(f"{what} holds a delimiter of the acknowledgment ({DELIMITERS!r})")
+def _is_digits(value: str) -> bool:
+    """ASCII digits only (``str.isdigit`` also takes superscripts and other scripts)."""
+    return value.isascii() and value.isdigit()
+
+
+def _an(value: str, low: int, high: int) -> str | None:
+    """``value`` when it fits an AN element of ``low``-``high`` characters in what we write:
+    printable ASCII, none of our delimiters, no leading or trailing space; else None."""
+    if not low <= len(value) <= high or value != value.strip():
+        return None
+    if not (value.isascii() and value.isprintable()) or any(ch in DELIMITERS for ch in value):
+        return None
     return value
+
+
+def _n0(value: str, high: int) -> str | None:
+    """``value`` when it is 1 to ``high`` ASCII digits (an N0 element), else None."""
+    return value if _is_digits(value) and len(value) <= high else None
+
+
+def _echo(value: str, what: str, low: int, high: int) -> str:
+    """A required AN value copied from the original, refused when it does not fit."""
+    fitted = _an(value, low, high)
+    if fitted is None:
+        raise ValueError(f"{what} is not {low}-{high} printable ASCII characters")
+    return fitted
 
 
 def _digits(value: str, width: int, what: str) -> str:
     """A control number of up to ``width`` digits, zero-padded to ``width``."""
-    if not value.isdigit() or len(value) > width:
+    if not _is_digits(value) or len(value) > width:
         raise ValueError(f"{what} must be 1 to {width} digits")
     return value.zfill(width)
 
 
 def _group_control(value: str) -> str:
-    if not value.isdigit() or len(value) > 9:
+    if not _is_digits(value) or len(value) > 9:
         raise ValueError("group_control must be 1 to 9 digits")
     return str(int(value))
+
+
+def _date_ok(value: str, fmt: str) -> bool:
+    """``value`` is a date or time of ``fmt``, every field at its full width (strptime
+    alone takes ``2599`` for a YYMMDD date)."""
+    width = {"%y%m%d": 6, "%H%M": 4}[fmt]
+    if not _is_digits(value) or len(value) != width:
+        return False
+    try:
+        datetime.strptime(value, fmt)
+    except ValueError:
+        return False
+    return True
 
 
 def _date_time(date: str, time: str) -> tuple[str, str, str]:
@@ -146,25 +208,35 @@ def _date_time(date: str, time: str) -> tuple[str, str, str]:
     return long_date, long_date[2:], time[:4]
 
 
+def _party(qualifier: str, ident: str) -> tuple[str, str] | None:
+    """(ISA05-style qualifier, id padded to 15) when both fit the 00501 ISA, else None."""
+    ident = _an(ident.strip(), 1, 15) or ""
+    if qualifier not in ISA_QUALIFIERS or not ident:
+        return None
+    return qualifier, ident.ljust(15)
+
+
+def _parties(ic: InterchangeResult, sender: tuple[str, str] | None) -> tuple[str, ...]:
+    """Our ISA05-ISA08: from ``sender`` (else the original receiver) to the original sender."""
+    if sender is not None:
+        ours = _party(*sender)
+        if ours is None:
+            raise ValueError("sender must be an ISA05 qualifier and an id of 1-15 characters")
+    else:
+        ours = _party(ic.receiver_qualifier, ic.receiver_id)
+        if ours is None:
+            raise ValueError("ISA07/ISA08 (our id) is not an ISA qualifier and id: set a sender")
+    theirs = _party(ic.sender_qualifier, ic.sender_id)
+    if theirs is None:
+        raise ValueError("ISA05/ISA06 (the partner's id) is not an ISA qualifier and id")
+    return (*ours, *theirs)
+
+
 def _isa(
     ic: InterchangeResult, control: str, date: str, time: str, sender: tuple[str, str] | None
 ) -> str:
-    """Our ISA: the original's receiver (or ``sender``) sends to the original's sender."""
-    if sender is None:
-        sender = (ic.receiver_qualifier, ic.receiver_id)
-    from_qualifier, from_id = sender
-    to_qualifier, to_id = ic.sender_qualifier, ic.sender_id
-    parties = []
-    for value, width, what in (
-        (from_qualifier, 2, "sender qualifier"),
-        (from_id, 15, "sender id"),
-        (to_qualifier, 2, "receiver qualifier"),
-        (to_id, 15, "receiver id"),
-    ):
-        value = _echo(value.strip(), what)
-        if not value or len(value) > width:
-            raise ValueError(f"{what} must be 1 to {width} characters")
-        parties.append(value.ljust(width))
+    """Our ISA (106 characters with its terminator): the original's receiver (or
+    ``sender``) sends to the original's sender."""
     usage = ic.usage if ic.usage in ("P", "T", "I") else "T"
     fields = [
         "ISA",
@@ -172,7 +244,7 @@ def _isa(
         " " * 10,
         "00",
         " " * 10,
-        *parties,
+        *_parties(ic, sender),
         date,
         time,
         REPETITION,
@@ -186,6 +258,22 @@ def _isa(
 
 
 # -- TA1 ------------------------------------------------------------------------------------
+def ta1_verdict(ic: InterchangeResult, groups_unanswered: bool = False) -> tuple[str, str]:
+    """(TA104, TA105) answering ``ic``: its own verdict; ``018`` and R when ISA13 cannot be
+    echoed; ``024`` and E when one of its groups cannot get a 999 (if it has no note yet)."""
+    code = ic.ta1_code if ic.ta1_code in TA104_CODES else CODE_REJECTED
+    note = ic.ta1_note if ic.ta1_note in TA105_CODES else NOTE_CONTENT
+    if not (_is_digits(ic.control) and len(ic.control) == 9):
+        code = CODE_REJECTED
+        if note == NOTE_NONE:
+            note = NOTE_CONTROL_NUMBER
+    if groups_unanswered and note == NOTE_NONE:
+        note = NOTE_CONTENT
+        if code == CODE_ACCEPTED:
+            code = CODE_ACCEPTED_WITH_ERRORS
+    return code, note
+
+
 def ta1(
     ic: InterchangeResult,
     *,
@@ -193,27 +281,30 @@ def ta1(
     date: str,
     time: str,
     sender: tuple[str, str] | None = None,
+    groups_unanswered: bool = False,
 ) -> str:
     """A whole interchange (ISA, TA1, IEA; no group) answering the interchange ``ic``.
 
     ``control`` is our ISA13 (up to 9 digits), ``date`` CCYYMMDD (or YYMMDD) and ``time``
     HHMM; ``sender`` (qualifier, id) replaces the original receiver as our ISA05/ISA06.
+    ``groups_unanswered``: some group of ``ic`` gets no 999 (note 024 when it has none).
     """
     control = _digits(control, 9, "control")
     _, short_date, hhmm = _date_time(date, time)
-    code = ic.ta1_code if ic.ta1_code in TA104_CODES else CODE_REJECTED
     if ic.ta1_note not in TA105_CODES:
         raise ValueError("ta1_note is not a TA105 note code (000-031)")
+    code, note = ta1_verdict(ic, groups_unanswered)
+    echoed = ic.control if _is_digits(ic.control) and len(ic.control) == 9 else UNECHOED_CONTROL
     return "".join(
         (
             _isa(ic, control, short_date, hhmm, sender),
             _segment(
                 "TA1",
-                _echo(ic.control, "ISA13"),
-                _echo(ic.date, "ISA09"),
-                _echo(ic.time, "ISA10"),
+                echoed,
+                ic.date if _date_ok(ic.date, "%y%m%d") else short_date,
+                ic.time if _date_ok(ic.time, "%H%M") else hhmm,
                 code,
-                ic.ta1_note,
+                note,
             ),
             _segment("IEA", "0", control),
         )
@@ -316,10 +407,17 @@ def _count(value: int) -> str:
     return str(min(value, MAX_COUNT))
 
 
+def _named(ts: TransactionResult) -> bool:
+    """Whether an AK2 can name the set: ST01 an AK201 code, ST02 AN 4-9."""
+    return ts.set_id in AK201_CODES and _an(ts.control, 4, 9) is not None
+
+
 def group_code(group: GroupResult) -> str:
-    """AK901: R when the group or every set is rejected, P when some sets are, E when all
-    sets are accepted but errors were noted, else A."""
+    """AK901: R when the group or every set is rejected, or a set cannot be named in an
+    AK2; P when some sets are, E when all sets are accepted but errors were noted, else A."""
     if group.ack_code == CODE_REJECTED or not group.transactions:
+        return CODE_REJECTED
+    if not all(_named(ts) for ts in group.transactions):
         return CODE_REJECTED
     codes = [_ik5_code(ts) for ts in group.transactions]
     accepted = sum(1 for c in codes if c in (CODE_ACCEPTED, CODE_ACCEPTED_WITH_ERRORS))
@@ -330,6 +428,28 @@ def group_code(group: GroupResult) -> str:
     if CODE_ACCEPTED_WITH_ERRORS in codes or group.syntax_codes:
         return CODE_ACCEPTED_WITH_ERRORS
     return CODE_ACCEPTED
+
+
+def _version(group: GroupResult) -> str:
+    """AK103: GS08, else the first set's ST03 (or guide), when it fits AN 1-12."""
+    candidates = [group.version] + [t.reference or t.version for t in group.transactions]
+    for value in candidates:
+        if value:
+            return _an(value, 1, 12) or ""
+    return ""
+
+
+def unanswerable(group: GroupResult) -> str | None:
+    """Why a 999 cannot answer ``group`` (a value it must echo does not fit), or None."""
+    if group.functional_id not in AK101_CODES:
+        return "GS01 is not a functional identifier a 999 acknowledges"
+    if _n0(group.control, 9) is None:
+        return "GS06 is not a control number of 1-9 digits"
+    if not _version(group):
+        return "GS08 is not a version of 1-12 characters"
+    if _an(group.sender, 2, 15) is None or _an(group.receiver, 2, 15) is None:
+        return "GS02 or GS03 is not 2-15 printable ASCII characters"
+    return None
 
 
 def ack999(
@@ -346,41 +466,36 @@ def ack999(
 
     Every transaction set gets an AK2 and an IK5, accepted ones included; each segment in
     error an IK3 (IK304 8 when it only has element errors) and its IK4s, without IK404.
+    A set an AK2 cannot name gets none, and rejects the group (AK905 5).
     ``interchange_control`` is our ISA13, ``group_control`` our GS06; ``date`` CCYYMMDD
-    (or YYMMDD), ``time`` HHMM.
+    (or YYMMDD), ``time`` HHMM. Raises ValueError when the group cannot be answered
+    (:func:`unanswerable`) or the parties cannot be addressed.
     """
     control = _digits(interchange_control, 9, "interchange_control")
     gs06 = _group_control(group_control)
     long_date, short_date, hhmm = _date_time(date, time)
-    version = group.version or next(
-        (t.reference or t.version for t in group.transactions if t.reference or t.version), ""
-    )
+    reason = unanswerable(group)
+    if reason is not None:
+        raise ValueError(reason)
+    isa = _isa(ic, control, short_date, hhmm, sender)
     body: list[str] = [
         _segment("ST", "999", "0001", VERSION_999),
-        _segment(
-            "AK1",
-            _echo(group.functional_id, "GS01"),
-            _echo(group.control, "GS06"),
-            _echo(version, "GS08"),
-        ),
+        _segment("AK1", group.functional_id, group.control, _version(group)),
     ]
     accepted = 0
+    unnamed = False
     for ts in group.transactions:
+        if not _named(ts):
+            unnamed = True
+            continue
         code = _ik5_code(ts)
         if code in (CODE_ACCEPTED, CODE_ACCEPTED_WITH_ERRORS):
             accepted += 1
-        body.append(
-            _segment(
-                "AK2",
-                _echo(ts.set_id, "ST01"),
-                _echo(ts.control, "ST02"),
-                _echo(ts.reference, "ST03"),
-            )
-        )
+        body.append(_segment("AK2", ts.set_id, ts.control, _an(ts.reference, 1, 35) or ""))
         body.extend(_error_loops(ts.errors))
         body.append(_segment("IK5", code, *_ik5_codes(ts, code)))
     declared = group.declared_count
-    if declared.isdigit() and int(declared) <= MAX_COUNT:
+    if _is_digits(declared) and int(declared) <= MAX_COUNT:
         declared = str(int(declared))
     else:
         declared = _count(group.received)
@@ -388,6 +503,10 @@ def ack999(
     for value in group.syntax_codes:
         if value in AK905_CODES and value not in ak905:
             ak905.append(value)
+    if unnamed:
+        accepted = 0  # the group is rejected: none of its sets is accepted
+        if SETS_NOT_COUNTED not in ak905:
+            ak905.insert(0, SETS_NOT_COUNTED)
     body.append(
         _segment(
             "AK9",
@@ -401,12 +520,12 @@ def ack999(
     body.append(_segment("SE", str(len(body) + 1), "0001"))
     return "".join(
         (
-            _isa(ic, control, short_date, hhmm, sender),
+            isa,
             _segment(
                 "GS",
-                "FA",
-                _echo(group.receiver, "GS03"),
-                _echo(group.sender, "GS02"),
+                ACKNOWLEDGMENT_GROUP,
+                group.receiver,
+                group.sender,
                 long_date,
                 hhmm,
                 gs06,
@@ -439,29 +558,47 @@ def acknowledgments(
     ``numbers()`` hands out the next control number (a string of digits) for each ISA13
     and GS06 we write. An interchange rejected by its TA1 (code R) gets no 999, nor does
     a group of acknowledgments (GS01 FA); a file that is not X12 at all (``result.fatal``)
-    gets nothing. An interchange or group too damaged to be answered (no usable sender
-    id, control number, date) gets no acknowledgment: the reason goes to ``unanswered``
-    so the caller can tell an operator, rather than send an ack to a guessed address.
+    gets nothing. A group a 999 cannot echo (:func:`unanswerable`) is answered by its
+    interchange's TA1 (note 024). An interchange that cannot be addressed (no partner id
+    that fits an ISA) gets no acknowledgment: the reason goes to ``unanswered`` so the
+    caller can tell an operator, rather than send an ack to a guessed address.
     """
     if result.fatal is not None:
         return []
     date, time = now.strftime("%Y%m%d"), now.strftime("%H%M")
     acks: list[Ack] = []
+
+    def note(what: str, value: str, reason: str) -> None:
+        if unanswered is not None:
+            unanswered.append(f"{what} {_printable(value)}: {reason}")
+
     for ic in result.interchanges:
-        if wants_ta1(ic):
+        groups = [g for g in ic.groups if g.functional_id != ACKNOWLEDGMENT_GROUP]
+        reasons = [unanswerable(g) for g in groups]
+        for group, reason in zip(groups, reasons, strict=True):
+            if reason is not None:
+                note("group", group.control, f"no 999: {reason}; answered by the TA1")
+        groups_unanswered = any(r is not None for r in reasons)
+        if wants_ta1(ic) or groups_unanswered:
             control = _digits(numbers(), 9, "control number")
             try:
-                text = ta1(ic, control=control, date=date, time=time, sender=sender)
+                text = ta1(
+                    ic,
+                    control=control,
+                    date=date,
+                    time=time,
+                    sender=sender,
+                    groups_unanswered=groups_unanswered,
+                )
             except ValueError as exc:
-                if unanswered is not None:
-                    unanswered.append(f"interchange {_printable(ic.control)}: no TA1: {exc}")
+                note("interchange", ic.control, f"no TA1: {exc}")
             else:
                 acks.append(Ack("TA1", ic.control, None, text, control))
         if ic.ta1_code == CODE_REJECTED:
             continue
-        for group in ic.groups:
-            if group.functional_id == ACKNOWLEDGMENT_GROUP:
-                continue  # acknowledgments are not acknowledged (AK101 has no FA)
+        for group, reason in zip(groups, reasons, strict=True):
+            if reason is not None:
+                continue
             control = _digits(numbers(), 9, "control number")
             try:
                 text = ack999(
@@ -474,8 +611,7 @@ def acknowledgments(
                     sender=sender,
                 )
             except ValueError as exc:
-                if unanswered is not None:
-                    unanswered.append(f"group {_printable(group.control)}: no 999: {exc}")
+                note("group", group.control, f"no 999: {exc}")
                 continue
             acks.append(Ack("999", ic.control, group.control, text, control))
     return acks
@@ -483,7 +619,17 @@ def acknowledgments(
 
 def _printable(value: str) -> str:
     """A control number for a message: shown only when it is plain digits."""
-    return value if value.isdigit() and len(value) <= 9 else "(unreadable)"
+    return value if _is_digits(value) and len(value) <= 9 else "(unreadable)"
 
 
-__all__ = ["Ack", "ack999", "ack_file_name", "acknowledgments", "group_code", "ta1", "wants_ta1"]
+__all__ = [
+    "Ack",
+    "ack999",
+    "ack_file_name",
+    "acknowledgments",
+    "group_code",
+    "ta1",
+    "ta1_verdict",
+    "unanswerable",
+    "wants_ta1",
+]

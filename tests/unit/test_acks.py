@@ -31,6 +31,9 @@ from edi.parsers.results import (
     SegmentError,
     TransactionResult,
 )
+from edi.parsers.validate import Validator
+from tests.conftest import corpus_path
+from tests.mutations import R835, mutate
 from tests.pyx12_oracle import pyx12_accepts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -506,3 +509,168 @@ def test_control_numbers_never_repeat_across_processes(tmp_path: Path):
     assert len(set(seen)) == 400
     assert sorted(seen) == list(range(1, 401))
     assert ControlNumbers(path).next() == 401
+
+
+# -- damaged envelopes: what we write stays valid X12 ------------------------------------
+def isa_value(position: int, value: str):
+    """Replace ISA element ``position`` keeping its fixed width (the ISA stays 106)."""
+
+    def change(segments: list[str]) -> list[str]:
+        parts = segments[0].split("*")
+        parts[position] = value[: len(parts[position])].ljust(len(parts[position]))
+        segments[0] = "*".join(parts)
+        return segments
+
+    return change
+
+
+def element(segment_id: str, position: int, value: str):
+    """Replace element ``position`` of every ``segment_id`` segment."""
+
+    def change(segments: list[str]) -> list[str]:
+        for i, seg in enumerate(segments):
+            parts = seg.split("*")
+            if parts[0] == segment_id:
+                parts += [""] * (position + 1 - len(parts))
+                parts[position] = value
+                segments[i] = "*".join(parts)
+        return segments
+
+    return change
+
+
+def answer(path: Path, sender: tuple[str, str] | None = None) -> tuple[list[Ack], list[str]]:
+    result = Validator().validate(path)
+    assert result.fatal is None
+    unanswered: list[str] = []
+    acks = acknowledgments(result, Counter(), NOW, sender=sender, unanswered=unanswered)
+    return acks, unanswered
+
+
+def assert_valid_x12(ack: Ack, tmp_path: Path) -> None:
+    """Our reader, our validator (005010X231A1 for a 999) and pyx12 all accept ``ack``."""
+    raw = ack.text.encode("ascii")
+    assert raw.index(b"~") == 105  # the ISA is 106 characters with its terminator
+    read_back(ack.text)
+    result = Validator().validate(io.BytesIO(raw), "ack.x12")
+    assert result.fatal is None and result.accepted
+    (ic,) = result.interchanges
+    assert (ic.ta1_code, ic.notes) == ("A", [])
+    sets = [t for g in ic.groups for t in g.transactions]
+    if ack.kind == "999":
+        assert [(t.set_id, t.ack_code, t.errors) for t in sets] == [("999", "A", [])]
+    else:
+        assert sets == []
+    ok, errors = pyx12_verdict(ack.text, tmp_path, f"check.{ack.kind.lower()}")
+    assert errors == []
+    assert ok is True
+
+
+def ta1_row(ack: Ack) -> list[str]:
+    return next(r for r in read_back(ack.text) if r[0] == "TA1")
+
+
+@pytest.mark.parametrize(
+    ("gs_position", "value"),
+    [
+        (6, "1" * 30),
+        (6, "NaN"),
+        (6, ""),
+        (1, ""),
+        (1, "PO"),  # not a functional group a 999 acknowledges (AK101)
+        (2, "SENDÉR"),
+        (8, "005010X221A1-TOO-LONG"),
+    ],
+    ids=[
+        "gs06-30-digits",
+        "gs06-nan",
+        "gs06-empty",
+        "gs01-empty",
+        "gs01-po",
+        "gs02-non-ascii",
+        "gs08-long",
+    ],
+)
+def test_a_group_a_999_cannot_echo_is_answered_by_a_ta1(gs_position, value, tmp_path):
+    change = element("GS", gs_position, value)
+    if gs_position == 6:
+        change = lambda s, c=change: element("GE", 2, value)(c(s))  # noqa: E731
+    path = mutate(tmp_path, corpus_path(R835), change)
+    acks, unanswered = answer(path)
+    assert [a.kind for a in acks] == ["TA1"]
+    # accepted with errors: invalid interchange content (a GS), 024
+    assert ta1_row(acks[0])[1:] == ["000000195", "140401", "0820", "E", "024"]
+    assert len(unanswered) == 1 and "no 999" in unanswered[0] and "TA1" in unanswered[0]
+    assert value not in unanswered[0] or value in ("", "1")
+    assert_valid_x12(acks[0], tmp_path)
+
+
+def test_a_set_an_ak2_cannot_name_rejects_its_group(tmp_path):
+    path = mutate(
+        tmp_path,
+        corpus_path(R835),
+        lambda s: element("SE", 2, "ABCDEFGHIJKL")(element("ST", 2, "ABCDEFGHIJKL")(s)),
+    )
+    acks, unanswered = answer(path)
+    assert [a.kind for a in acks] == ["999"] and unanswered == []
+    rows = read_back(acks[0].text)
+    ids = [r[0] for r in rows]
+    assert "AK2" not in ids and "IK5" not in ids and "ABCDEFGHIJKL" not in acks[0].text
+    assert next(r for r in rows if r[0] == "AK1")[1:] == ["HP", "278", "005010X221A1"]
+    # the group is rejected: one set received, none accepted, 5 (RFI 1339)
+    assert next(r for r in rows if r[0] == "AK9")[1:] == ["R", "1", "1", "0", "5"]
+    assert_valid_x12(acks[0], tmp_path)
+
+
+def test_a_partner_id_that_is_not_ascii_gets_nothing(tmp_path):
+    path = mutate(tmp_path, corpus_path(R835), isa_value(6, "PARTNÉR"), recount=False)
+    for sender in (None, ("ZZ", "OURID")):
+        acks, unanswered = answer(path, sender)
+        assert acks == []
+        assert unanswered and all("ISA05/ISA06" in reason for reason in unanswered)
+        assert all("PARTN" not in reason for reason in unanswered)
+
+
+def test_our_id_that_is_not_ascii_is_replaced_by_the_configured_sender(tmp_path):
+    path = mutate(tmp_path, corpus_path(R835), isa_value(8, "OÜRS"), recount=False)
+    acks, unanswered = answer(path)
+    assert acks == [] and all("ISA07/ISA08" in reason for reason in unanswered)
+    acks, unanswered = answer(path, ("ZZ", "OURID"))
+    assert [a.kind for a in acks] == ["999"] and unanswered == []
+    isa = read_back(acks[0].text)[0]
+    assert isa[5:9] == ["ZZ", "OURID          ", "ZZ", "123456789      "]
+    assert_valid_x12(acks[0], tmp_path)
+
+
+def test_an_isa13_that_is_not_digits_is_answered_with_zeros_and_note_018(tmp_path):
+    path = mutate(tmp_path, corpus_path(R835), isa_value(13, "ABC"), recount=False)
+    acks, unanswered = answer(path)
+    assert [a.kind for a in acks] == ["TA1"] and unanswered == []
+    assert ta1_row(acks[0])[1:] == ["000000000", "140401", "0820", "R", "018"]
+    assert_valid_x12(acks[0], tmp_path)
+
+
+def test_an_isa09_that_is_not_a_date_is_not_echoed(tmp_path):
+    path = mutate(tmp_path, corpus_path(R835), isa_value(9, "991332"), recount=False)
+    acks, _ = answer(path)
+    assert [a.kind for a in acks] == ["TA1"]
+    # the acknowledgment's own date; the note says ISA09 was wrong
+    assert ta1_row(acks[0])[1:] == ["000000195", "250304", "0820", "R", "014"]
+    assert_valid_x12(acks[0], tmp_path)
+
+
+def test_a_set_reference_that_does_not_fit_is_left_out(tmp_path):
+    path = mutate(tmp_path, corpus_path(R835), element("ST", 3, "X" * 40))
+    acks, _ = answer(path)
+    (ack,) = [a for a in acks if a.kind == "999"]
+    ak2 = next(r for r in read_back(ack.text) if r[0] == "AK2")
+    assert ak2[1:] == ["835", "35681"]
+    assert_valid_x12(ack, tmp_path)
+
+
+def test_an_isa09_with_short_fields_is_not_echoed(tmp_path):
+    # strptime would read 2599 as 2025-09-09: TA102 is DT 6/6
+    path = mutate(tmp_path, corpus_path(R835), isa_value(9, "2599"), recount=False)
+    acks, _ = answer(path)
+    assert ta1_row(acks[0])[2] == "250304"
+    assert_valid_x12(acks[0], tmp_path)

@@ -146,7 +146,8 @@ def test_validator_never_crashes_on_damaged_files(name, tmp_path):
 
 def test_an_empty_gs01_is_a_set_not_supported_not_a_crash(tmp_path):
     """GS01 empty picks the interchange control map, which has no transaction in it: the
-    set is rejected as not supported (IK502 1), and its acknowledgments are made."""
+    set is rejected as not supported (IK502 1). A 999 cannot echo an empty GS01 (AK101 is
+    required): the interchange's TA1 answers the group (E, note 024)."""
     from datetime import UTC, datetime
 
     from edi.parsers.acks import acknowledgments
@@ -157,4 +158,4 @@ def test_an_empty_gs01_is_a_set_not_supported_not_a_crash(tmp_path):
     (tx,) = group.transactions
     assert (group.ack_code, tx.ack_code, tx.syntax_codes) == ("R", "R", ["1"])
     acks = acknowledgments(result, lambda: "000000001", datetime(2026, 1, 2, tzinfo=UTC))
-    assert [a.kind for a in acks] == ["999"] and "\nIK5*R*1~" in acks[0].text
+    assert [a.kind for a in acks] == ["TA1"] and "*E*024~" in acks[0].text
