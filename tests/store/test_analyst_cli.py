@@ -45,13 +45,15 @@ class Store:
         self.url = f"sqlite:///{home}/edi.sqlite3"
 
     def env(self, roles: dict[str, list[str]] | None = None) -> dict[str, str]:
-        config = ""
+        """The environment of a run; ``roles`` go to the data directory's own edi.toml, the
+        one configuration roles are read from (None: no [roles], the owner holds all)."""
+        trusted = self.home / "edi.toml"
+        trusted.unlink(missing_ok=True)
         if roles is not None:
-            path = self.home / f"roles-{abs(hash(json.dumps(roles, sort_keys=True)))}.toml"
             lines = ["[roles]"] + [f"{role} = {json.dumps(users)}" for role, users in roles.items()]
-            path.write_text("\n".join(lines) + "\n")
-            config = str(path)
-        return {"EDI_HOME": str(self.home), "EDI_KEK": KEK_B64, "EDI_CONFIG": config}
+            trusted.write_text("\n".join(lines) + "\n")
+            trusted.chmod(0o600)
+        return {"EDI_HOME": str(self.home), "EDI_KEK": KEK_B64, "EDI_CONFIG": ""}
 
     def run(self, *args: str, roles: dict[str, list[str]] | None = None) -> Result:
         return CliRunner().invoke(main, list(args), env=self.env(roles))
