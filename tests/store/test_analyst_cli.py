@@ -248,6 +248,23 @@ def test_reveal_is_refused_without_the_role_and_not_audited(store: Store):
     assert "****M101" in store.ok("claims", "show", claim, roles=roles)
 
 
+def test_roles_in_a_chosen_configuration_do_not_reveal(store: Store, tmp_path: Path):
+    claim = _claim_by_pcn(store, "SAMPLECLM101")
+    mine = tmp_path / "mine.toml"
+    mine.write_text(f'[roles]\nphi-reader = ["{os_user()}"]\n')
+    trusted = {"analyst": [os_user()]}  # the data directory's own roles: no phi-reader
+    args = ("claims", "show", claim, "--reveal", "--reason", "TICKET-1234 check")
+    for how in ("--config", "EDI_CONFIG"):
+        env = {**store.env(trusted), **({"EDI_CONFIG": str(mine)} if how == "EDI_CONFIG" else {})}
+        given = ["--config", str(mine)] if how == "--config" else []
+        result = CliRunner().invoke(main, [*given, *args], env=env)
+        assert result.exit_code == 1 and "Traceback" not in result.output, how
+        assert f"{mine}: [roles] is not read from a configuration given with" in result.output
+        assert f"roles belong in {store.home / 'edi.toml'}" in result.output
+        assert "SAMPLECLM101" not in result.output
+    assert store.reveals() == []
+
+
 def test_reveal_needs_a_reason(store: Store):
     claim = _claim_by_pcn(store, "SAMPLECLM101")
     result = store.run("claims", "show", claim, "--reveal", roles={"phi-reader": [os_user()]})
