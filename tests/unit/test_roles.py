@@ -24,7 +24,8 @@ OTHER_UID = 54321  # no account: a data directory owned by somebody else
 
 @pytest.fixture
 def as_root() -> None:
-    """chown to another user needs root (skipped locally without it, failed in CI)."""
+    """chown to another user, and a file of root's, need root (skipped locally without
+    it, failed in CI)."""
     require(hasattr(os, "geteuid") and os.geteuid() == 0, "root (to chown to another user)")
 
 
@@ -169,6 +170,7 @@ def test_a_trusted_config_owned_by_another_user_is_refused(tmp_path: Path) -> No
     assert access_for(load_settings(env={"EDI_HOME": str(home)}), "pat").roles == frozenset()
 
 
+@pytest.mark.usefixtures("as_root")  # the system file must be root's
 def test_the_system_roles_file(tmp_path: Path) -> None:
     home = home_of(tmp_path)
     system = grant(tmp_path / "roles.toml", {"auditor": ["aud"]}, mode=0o644)
