@@ -129,7 +129,8 @@ class Settings:
 
     @property
     def roles(self) -> RolesTable | None:
-        """``[roles]``, or None when the configuration has no such table."""
+        """``[roles]`` as this configuration writes it, or None without one; roles are
+        granted only from a trusted file (:func:`edi.access.access_for` decides)."""
         return self.table("roles")  # type: ignore[no-any-return]
 
     @property

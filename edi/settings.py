@@ -187,7 +187,8 @@ UserList = list[str]
 
 
 class RolesTable(Table):
-    """``[roles]``: role = ["OS user", ...] (see :mod:`edi.access`)."""
+    """``[roles]``: role = ["OS user", ...]; granted only from the trusted files
+    :mod:`edi.access` names (``$EDI_HOME/edi.toml``, ``/etc/edi/roles.toml``)."""
 
     analyst: UserList | None = None
     phi_reader: UserList | None = Field(default=None, alias="phi-reader")

@@ -9,13 +9,13 @@ from edi.cli import settings
 
 @click.command("whoami")
 def whoami_command() -> None:
-    """Show this OS user's roles ([roles] in the configuration) and what they allow."""
+    """Show this OS user's roles (the trusted [roles] table) and what they allow."""
     from edi.access import DOING, GRANTS, access_for
 
     ctx = click.get_current_context()
     access = access_for(settings(ctx))
     source = (
-        "[roles]"
+        f"[roles] in {access.source}"
         if access.configured
         else "no [roles] table: the data directory's owner holds every role"
     )

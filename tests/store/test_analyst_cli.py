@@ -45,13 +45,15 @@ class Store:
         self.url = f"sqlite:///{home}/edi.sqlite3"
 
     def env(self, roles: dict[str, list[str]] | None = None) -> dict[str, str]:
-        config = ""
+        """The environment of a run; ``roles`` go to the data directory's own edi.toml, the
+        one configuration roles are read from (None: no [roles], the owner holds all)."""
+        trusted = self.home / "edi.toml"
+        trusted.unlink(missing_ok=True)
         if roles is not None:
-            path = self.home / f"roles-{abs(hash(json.dumps(roles, sort_keys=True)))}.toml"
             lines = ["[roles]"] + [f"{role} = {json.dumps(users)}" for role, users in roles.items()]
-            path.write_text("\n".join(lines) + "\n")
-            config = str(path)
-        return {"EDI_HOME": str(self.home), "EDI_KEK": KEK_B64, "EDI_CONFIG": config}
+            trusted.write_text("\n".join(lines) + "\n")
+            trusted.chmod(0o600)
+        return {"EDI_HOME": str(self.home), "EDI_KEK": KEK_B64, "EDI_CONFIG": ""}
 
     def run(self, *args: str, roles: dict[str, list[str]] | None = None) -> Result:
         return CliRunner().invoke(main, list(args), env=self.env(roles))
@@ -244,6 +246,23 @@ def test_reveal_is_refused_without_the_role_and_not_audited(store: Store):
     assert store.reveals() == []
     # masked reading still works for the analyst
     assert "****M101" in store.ok("claims", "show", claim, roles=roles)
+
+
+def test_roles_in_a_chosen_configuration_do_not_reveal(store: Store, tmp_path: Path):
+    claim = _claim_by_pcn(store, "SAMPLECLM101")
+    mine = tmp_path / "mine.toml"
+    mine.write_text(f'[roles]\nphi-reader = ["{os_user()}"]\n')
+    trusted = {"analyst": [os_user()]}  # the data directory's own roles: no phi-reader
+    args = ("claims", "show", claim, "--reveal", "--reason", "TICKET-1234 check")
+    for how in ("--config", "EDI_CONFIG"):
+        env = {**store.env(trusted), **({"EDI_CONFIG": str(mine)} if how == "EDI_CONFIG" else {})}
+        given = ["--config", str(mine)] if how == "--config" else []
+        result = CliRunner().invoke(main, [*given, *args], env=env)
+        assert result.exit_code == 1 and "Traceback" not in result.output, how
+        assert f"{mine}: [roles] is not read from a configuration given with" in result.output
+        assert f"roles belong in {store.home / 'edi.toml'}" in result.output
+        assert "SAMPLECLM101" not in result.output
+    assert store.reveals() == []
 
 
 def test_reveal_needs_a_reason(store: Store):

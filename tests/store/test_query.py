@@ -107,6 +107,18 @@ def test_a_backwards_range_is_refused():
 
 
 def _settings(tmp_path: Path, options: dict[str, object]) -> Settings:
+    """Settings on the data directory ``tmp_path``; a ``roles`` option is written to its
+    own edi.toml, the one configuration roles are read from."""
+    trusted = tmp_path / "edi.toml"
+    trusted.unlink(missing_ok=True)
+    if "roles" in options:
+        table = options["roles"]
+        assert isinstance(table, dict)
+        trusted.write_text(
+            "[roles]\n" + "".join(f"{r} = {json.dumps(u)}\n" for r, u in table.items())
+        )
+        trusted.chmod(0o600)
+        options = {k: v for k, v in options.items() if k != "roles"}
     return Settings(home=tmp_path, config_path=None, database_url="sqlite://", options=options)
 
 

@@ -330,13 +330,17 @@ class Home:
     def run(
         self, *args: str, roles: dict[str, list[str]] | None = None, config: str = ""
     ) -> Result:
-        text = config
+        trusted = self.home / "edi.toml"  # roles are read from the data directory only
+        trusted.unlink(missing_ok=True)
         if roles is not None:
-            text += "[roles]\n" + "".join(f"{r} = {json.dumps(u)}\n" for r, u in roles.items())
+            self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+            text = "[roles]\n" + "".join(f"{r} = {json.dumps(u)}\n" for r, u in roles.items())
+            trusted.write_text(text)
+            trusted.chmod(0o600)
         path = ""
-        if text:
-            conf = self.tmp / f"edi-{abs(hash(text))}.toml"
-            conf.write_text(text)
+        if config:
+            conf = self.tmp / f"edi-{abs(hash(config))}.toml"
+            conf.write_text(config)
             path = str(conf)
         env = {"EDI_HOME": str(self.home), "EDI_KEK": KEK_B64, "EDI_CONFIG": path}
         return CliRunner().invoke(main, list(args), env=env)
