@@ -62,7 +62,7 @@ def run_check(ctx: click.Context, path: str | None = None) -> int:
     click.echo(f"database: {masked_url(conf.database_url)}")
     for line in _tables(conf):
         click.echo(line)
-    problems = conf.checked.all_problems()
+    problems = conf.checked.all_problems() + _roles_problems(conf)
     for note in _deprecated(conf):
         click.echo(f"note: {note}", err=True)
     if not problems:
@@ -76,6 +76,18 @@ def run_check(ctx: click.Context, path: str | None = None) -> int:
         f"{len(partners)} partner(s) configured: {', '.join(partners) or 'none'}; no problems found"
     )
     return 0
+
+
+def _roles_problems(conf: Any) -> list[str]:
+    """A [roles] table where roles are not read from (a chosen configuration): a problem."""
+    from edi.access import refuse_chosen_roles
+    from edi.errors import ConfigError
+
+    try:
+        refuse_chosen_roles(conf)
+    except ConfigError as exc:
+        return [str(exc)]
+    return []
 
 
 def _files(conf: Any) -> str:

@@ -16,9 +16,12 @@ from edi.pipeline.validate import Verdict
 from edi.store.write import AckValues
 
 
-def acknowledge(wiring: Wiring, verdict: Verdict) -> list[Ack]:
-    """The TA1s and 999s answering ``verdict``, numbered from the wiring's series."""
-    return acknowledgments(verdict.result, wiring.numbers, datetime.now(UTC))
+def acknowledge(wiring: Wiring, verdict: Verdict) -> tuple[list[Ack], list[str]]:
+    """The TA1s and 999s answering ``verdict``, numbered from the wiring's series, and what
+    could not be answered and why (codes and control numbers, never a value)."""
+    unanswered: list[str] = []
+    made = acknowledgments(verdict.result, wiring.numbers, datetime.now(UTC), unanswered=unanswered)
+    return made, unanswered
 
 
 def stored(acks: list[Ack]) -> list[AckValues]:

@@ -67,7 +67,7 @@ def ingest_file(wiring: Wiring, policy: Policy, incoming: Incoming) -> IngestRes
                 raise exc
         out.sets_accepted = len(verdict.accepted)
         out.sets_rejected = verdict.sets_rejected
-        acks = acknowledge(wiring, verdict)
+        acks, unanswered = acknowledge(wiring, verdict)
         out.acks = [f"{a.kind}:{a.control}" for a in acks]
         out.ack_texts = acks
         out.status = m.STORED if verdict.accepted else m.REJECTED
@@ -83,7 +83,7 @@ def ingest_file(wiring: Wiring, policy: Policy, incoming: Incoming) -> IngestRes
             worker.close()
     faults.reached("ingest.committed")
     _checkpoint(wiring)
-    out.note = outcome_note(verdict)
+    out.note = "; ".join(n for n in (outcome_note(verdict), *unanswered[:3]) if n)
     return out
 
 

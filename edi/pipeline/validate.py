@@ -17,7 +17,7 @@ from pathlib import Path
 
 from edi.errors import MapError, MissingFieldMap
 from edi.kinds import transaction_kind
-from edi.parsers.acks import ACKNOWLEDGMENT_GROUP
+from edi.parsers.acks import ACKNOWLEDGMENT_GROUP, group_code, unanswerable
 from edi.parsers.fields import default_field_maps
 from edi.parsers.normalize import FieldMapFinder
 from edi.parsers.results import FileResult, GroupResult, InterchangeResult, TransactionResult
@@ -74,12 +74,17 @@ def validate(wiring: Wiring, policy: Policy, source: Path, *, supersedes: str | 
 def accepted(
     result: FileResult,
 ) -> Iterator[tuple[SetKey, InterchangeResult, GroupResult, TransactionResult]]:
-    """The sets validation accepts (IK5 A or E in a group and interchange not rejected)."""
+    """The sets validation accepts (IK5 A or E in a group and interchange not rejected), in
+    groups the 999 answers as not rejected: a group it cannot echo (answered by the TA1,
+    note 024) or one with a set its AK2 cannot name is not stored, as it is not accepted."""
     for ic in result.interchanges:
         if ic.ta1_code == "R":
             continue
         for group in ic.groups:
             if group.ack_code == "R":
+                continue
+            answered = group.functional_id != ACKNOWLEDGMENT_GROUP  # 999s are not answered
+            if answered and (unanswerable(group) or group_code(group) == "R"):
                 continue
             for tx in group.transactions:
                 if tx.ack_code in ACCEPTED_CODES:

@@ -286,3 +286,26 @@ def test_only_accepted_sets_need_a_field_map(kit: StoreKit, tmp_path: Path):
     ack = corpus_path("pyx12/834_lui_id_5010.999.txt")
     received = ingestor.ingest(ack)
     assert received.status == "stored" and received.records == {}
+
+
+def test_a_group_the_999_cannot_echo_is_answered_by_the_ta1_and_not_stored(
+    kit: StoreKit, tmp_path: Path
+):
+    """GS06 of 30 digits cannot be echoed in AK102: no 999 for the group, the TA1 says E 024,
+    and the group's records are not stored (nothing acknowledges them to the sender)."""
+    text = (SAMPLES / "837P-professional-claim.x12").read_text()
+    gs = next(s for s in text.split("~") if s.strip().startswith("GS*"))
+    ge = next(s for s in text.split("~") if s.strip().startswith("GE*"))
+    control = gs.split("*")[6]
+    damaged = tmp_path / "gs06.x12"
+    damaged.write_text(
+        text.replace(gs, gs.replace(f"*{control}*", "*" + "9" * 30 + "*"), 1).replace(
+            ge, ge.rsplit("*", 1)[0] + "*" + "9" * 30, 1
+        )
+    )
+    result = kit.ingestor().ingest(damaged)
+    assert result.status == "rejected" and result.records == {}
+    assert [a.kind for a in result.ack_texts] == ["TA1"]
+    assert "*E*024~" in result.ack_texts[0].text
+    assert "answered by the TA1" in result.note
+    assert count(kit, m.ClaimRow) == 0

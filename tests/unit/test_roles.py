@@ -200,3 +200,18 @@ def test_bad_values_in_the_trusted_config_name_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as refused:
         access_for(load_settings(env={"EDI_HOME": str(home)}), "ana")
     assert f"{trusted}: [roles]: analyst: expected a list of OS user names" in str(refused.value)
+
+
+def test_config_check_reports_roles_in_a_chosen_configuration(tmp_path: Path) -> None:
+    """edi config check calls a [roles] table in a --config file a problem (exit 1), since
+    roles are never read from there."""
+    from click.testing import CliRunner
+
+    from edi.cli import main
+
+    conf = tmp_path / "mine.toml"
+    conf.write_text('[roles]\nphi-reader = ["me"]\n')
+    done = CliRunner().invoke(
+        main, ["config", "check", "--config", str(conf)], env={"EDI_HOME": str(tmp_path / "h")}
+    )
+    assert done.exit_code == 1 and "[roles] is not read from a configuration" in done.output
