@@ -237,7 +237,7 @@ def csv_row(record: Record) -> dict[str, Any]:
 
 #: what XML 1.0 cannot hold (its Char production): C0 controls but tab, line feed and
 #: carriage return, lone surrogates, U+FFFE and U+FFFF
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def xml_text(value: str) -> str:
