@@ -182,8 +182,8 @@ class TransientError(TransferError):
     """A transfer step failed in a way that trying again may mend (a cut connection)."""
 
 
-class RecordWorkerError(RuntimeError):
+class RecordWorkerError(EdiError):
     """The record worker failed or ended before its last batch (the file is not stored).
 
-    Not an :class:`EdiError`: its message may quote an exception raised in the worker
-    (Python's or a library's, which may hold a value), so a flow withholds it."""
+    Its message names the file and the type of the worker's exception, never that
+    exception's own message (Python's or a library's may hold a value)."""

@@ -139,18 +139,28 @@ def segment_regex(seg: SegmentDef, delims: Delimiters) -> re.Pattern[str]:
     specials = {delims.element, delims.component, delims.segment}
     if delims.repetition:
         specials.add(delims.repetition)
-    chars = "[^" + "".join(re.escape(c) for c in sorted(specials)) + "]"
+    # AN and ID values: any character but the delimiters and the control characters (the
+    # X12 basic and extended character sets hold none; SNIP 1, IK403 6)
+    chars = "[^" + "".join(re.escape(c) for c in sorted(specials)) + r"\x00-\x1f\x7f]"
     parts = [_element_pattern(e, delims, chars) for e in seg.elements]
-    # a required element forces every element before it to be written (maybe empty)
-    return re.compile(re.escape(seg.id) + _optional_tail(parts, delims.element))
+    # a required element forces every element before it to be written (maybe empty);
+    # ASCII: a digit is 0-9 (\d would take other scripts' digits too)
+    return re.compile(re.escape(seg.id) + _optional_tail(parts, delims.element), re.ASCII)
 
 
 # -- Python checks for what the expression states badly ---------------------------
 
 
+def _ascii_digits(value: str) -> bool:
+    """Only 0-9 (``str.isdigit`` takes superscripts and other scripts' digits too)."""
+    return value.isascii() and value.isdigit()
+
+
 @functools.lru_cache(maxsize=8192)
 def _valid_date(text: str) -> bool:
     """A real calendar date, CCYYMMDD or YYMMDD (dates repeat: the answer is kept)."""
+    if not _ascii_digits(text):
+        return False
     try:
         dt.datetime.strptime(text, "%Y%m%d" if len(text) == 8 else "%y%m%d")
     except ValueError:
@@ -161,7 +171,7 @@ def _valid_date(text: str) -> bool:
 @functools.lru_cache(maxsize=8192)
 def _period_ok(qualifier: str, value: str) -> bool:
     if qualifier == "D8":
-        return len(value) == 8 and value.isdigit() and _valid_date(value)
+        return len(value) == 8 and _valid_date(value)
     if qualifier == "RD8":
         start, _, end = value.partition("-")
         return (
@@ -198,7 +208,7 @@ def _period_check(qualifier_at: int, value_at: int, data_ele: str) -> Extra:
         if value_at >= len(elements):
             return []
         qualifier, value = elements[qualifier_at], elements[value_at]
-        if qualifier == "D8" and not (len(value) == 8 and value.isdigit() and _valid_date(value)):
+        if qualifier == "D8" and not (len(value) == 8 and _valid_date(value)):
             return [
                 (value_at, 0, 0, "8", f"element {value_at:02d} is not a CCYYMMDD date", data_ele)
             ]
@@ -444,21 +454,22 @@ def _check_value(
         return [(position, component, repeat, "6", f"{where} has an invalid character", ref)]
     if kind.startswith("N"):
         body = value[1:] if value.startswith("-") else value
-        if not body.isdigit():
+        if not (body.isascii() and body.isdigit()):
             return [(position, component, repeat, "6", f"{where} is not a number", ref)]
         size = len(body)
     elif kind == "R":
         body = value[1:] if value.startswith("-") else value
-        if not re.fullmatch(r"\d+\.?\d*|\.\d+", body):
+        if not re.fullmatch(r"[0-9]+\.?[0-9]*|\.[0-9]+", body):
             return [(position, component, repeat, "6", f"{where} is not a decimal number", ref)]
         size = sum(ch.isdigit() for ch in body)
     elif kind == "DT":
-        if not (value.isdigit() and len(value) in (6, 8) and _valid_date(value)):
+        if not (len(value) in (6, 8) and _valid_date(value)):
             return [(position, component, repeat, "8", f"{where} is not a valid date", ref)]
         size = len(value)
     elif kind == "TM":
         if not (
-            value.isdigit() and re.fullmatch(r"(?:[01]\d|2[0-3])[0-5]\d(?:[0-5]\d\d{0,2})?", value)
+            _ascii_digits(value)
+            and re.fullmatch(r"(?:[01]\d|2[0-3])[0-5]\d(?:[0-5]\d\d{0,2})?", value)
         ):
             return [(position, component, repeat, "9", f"{where} is not a valid time", ref)]
         size = len(value)

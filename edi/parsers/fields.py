@@ -54,17 +54,26 @@ def _text(value: str) -> str:
     return value
 
 
+#: an X12 R or N value: ASCII digits, an optional leading minus and decimal point; no
+#: exponent, Infinity or NaN, which Decimal would take (and a sum of them overflow)
+_NUMBER = re.compile(r"-?(?:[0-9]{1,30}(?:\.[0-9]{0,30})?|\.[0-9]{1,30})")
+
+
 def _decimal(value: str) -> Decimal:
+    if _NUMBER.fullmatch(value) is None:
+        raise ValueError("not an X12 decimal")
     return Decimal(value)
 
 
 def _int(value: str) -> int:
+    if _NUMBER.fullmatch(value) is None or "." in value:
+        raise ValueError("not an X12 integer")
     return int(value)
 
 
 def _date(value: str) -> str:
     """CCYYMMDD (or CCYYMMDDHHMM, the DT format) as ISO ``CCYY-MM-DD``."""
-    if len(value) >= 8 and value[:8].isdigit():
+    if len(value) >= 8 and value[:8].isascii() and value[:8].isdigit():
         return f"{value[:4]}-{value[4:6]}-{value[6:8]}"
     raise ValueError("not a date")
 

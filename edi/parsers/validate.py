@@ -104,6 +104,13 @@ class Validator:
             self._run(reader, result)
         except X12SyntaxError as exc:
             result.fatal = str(exc)
+            # the reading stopped (binary data, a segment with no end): no set of the
+            # file is accepted, the one it stopped in least of all, so that nothing of a
+            # file read in part is stored
+            for group in (g for ic in result.interchanges for g in ic.groups):
+                group.ack_code = CODE_REJECTED
+                for tx in group.transactions:
+                    tx.ack_code = CODE_REJECTED
         return result
 
     # -- the pass ---------------------------------------------------------------------

@@ -30,8 +30,10 @@ class AckFile:
 
 def write_ack(folder: Path, stem: str, ack: Ack) -> AckFile:
     """Write one acknowledgment as ``STEM.ISA13.CONTROL.KIND`` in ``folder`` (owner-only,
-    whole or not at all)."""
-    target = write_atomic(folder / ack_file_name(stem, ack), ack.text)
+    whole or not at all), in ASCII: a character X12 cannot send (one an envelope held)
+    is written as ``?``, one byte for one character, so the ISA keeps its 106 bytes."""
+    data = ack.text.encode("ascii", "replace")
+    target = write_atomic(folder / ack_file_name(stem, ack), data)
     return AckFile(ack.kind, ack.control, target, ack_code(ack))
 
 

@@ -45,7 +45,7 @@ from typing import IO, Any, BinaryIO, cast
 from sqlalchemy import Dialect
 
 from edi import faults
-from edi.errors import RecordWorkerError
+from edi.errors import EdiError, RecordWorkerError, X12SyntaxError
 from edi.parsers.fields import FieldMapCatalog
 from edi.parsers.normalize import Normalizer
 from edi.records import Record
@@ -374,8 +374,15 @@ def normalized_records(
     stream: BinaryIO, name: str, sha256: str, field_maps: FieldMapCatalog | None = None
 ) -> Iterator[Record]:
     """The records of one file's stream (the ingest's normalizer, in either process), with
-    ``field_maps`` (default: the default catalog)."""
-    return Normalizer(field_maps=field_maps).records(stream, name, sha256=sha256)
+    ``field_maps`` (default: the default catalog).
+
+    They end where the reading of the file stops (binary data, a segment with no end):
+    validation reads the same bytes, stops at the same place and accepts no set of such a
+    file, so none of these records is stored, and a record worker must not fail on it.
+    """
+    records = Normalizer(field_maps=field_maps).records(stream, name, sha256=sha256)
+    with contextlib.suppress(X12SyntaxError):
+        yield from records
 
 
 def records_with(
@@ -431,10 +438,19 @@ def _work(
     except BaseException as exc:  # noqa: BLE001 - reported to the ingest, which raises
         status = _FAILED
         with contextlib.suppress(BaseException):
-            sink.send(("error", f"{type(exc).__name__}: {str(exc)[:300]}"))
+            sink.send(("error", _described(exc)))
             out.flush()
     finally:
         os._exit(status)
+
+
+def _described(exc: BaseException) -> str:
+    """What the ingest is told of the worker's exception: its type, and the message of
+    an :class:`EdiError` only (edi's messages hold no values; Python's and a library's
+    may quote one)."""
+    if isinstance(exc, EdiError):
+        return f"{type(exc).__name__}: {str(exc)[:300]}"
+    return type(exc).__name__
 
 
 class _JobRing:

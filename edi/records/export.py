@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import types
 import typing
 from collections.abc import Iterable, Iterator
@@ -234,6 +235,17 @@ def csv_row(record: Record) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------
 
 
+#: what XML 1.0 cannot hold (its Char production): C0 controls but tab, line feed and
+#: carriage return, lone surrogates, U+FFFE and U+FFFF
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: str) -> str:
+    """``value`` with each character XML 1.0 cannot hold replaced by U+FFFD (lxml refuses
+    them; a record value is whatever its file held)."""
+    return _NOT_XML.sub("\ufffd", value)
+
+
 def _xml_value(parent: etree._Element, name: str, value: Any) -> None:
     node = etree.SubElement(parent, name)
     if isinstance(value, list):
@@ -241,7 +253,9 @@ def _xml_value(parent: etree._Element, name: str, value: Any) -> None:
             _xml_value(node, "item", item)
     elif isinstance(value, bool):
         node.text = "Y" if value else "N"
-    elif isinstance(value, str | int | Decimal):
+    elif isinstance(value, str):
+        node.text = xml_text(value)
+    elif isinstance(value, int | Decimal):
         node.text = str(value)
     else:
         _xml_object(node, value)
@@ -260,9 +274,19 @@ def to_element(record: Record) -> etree._Element:
     node = etree.Element(record.TYPE, ordinal=str(record.ordinal))
     if record.parent_ordinal is not None:
         node.set("parent_ordinal", str(record.parent_ordinal))
-    etree.SubElement(node, "source", source_dict(record.source))
+    source = {key: xml_text(value) for key, value in source_dict(record.source).items()}
+    etree.SubElement(node, "source", source)
     _xml_object(node, record)
     return node
 
 
-__all__ = ["JsonLines", "columns", "csv_row", "jsonl", "source_dict", "to_dict", "to_element"]
+__all__ = [
+    "JsonLines",
+    "columns",
+    "csv_row",
+    "jsonl",
+    "source_dict",
+    "to_dict",
+    "to_element",
+    "xml_text",
+]

@@ -322,7 +322,8 @@ def _nothing_stored(kit: StoreKit) -> None:
 @pytest.mark.parametrize(
     ("fault", "message"),
     [
-        ("fail", "the record worker failed: ValueError: no more room"),
+        # the type of the worker's exception, not its message (which may hold a value)
+        ("fail", "the record worker failed: ValueError"),
         ("kill", "the record worker ended before its last batch"),
     ],
 )
@@ -334,6 +335,46 @@ def test_a_failing_or_killed_worker_stores_nothing(kit: StoreKit, fault: str, me
     _nothing_stored(kit)
     (again,) = ingest_fresh(kit, url, [sample], workers=2)
     assert again["status"] == "stored" and again["record_worker"] == "forked"
+
+
+def test_a_record_worker_error_is_an_edi_error_that_crosses_processes() -> None:
+    """Entry points report an EdiError as a file not ingested, in one line."""
+    import pickle
+
+    from edi.errors import EdiError, RecordWorkerError
+
+    error = RecordWorkerError("big.x12: the record worker failed: ValueError")
+    again = pickle.loads(pickle.dumps(error))
+    assert isinstance(again, EdiError) and str(again) == str(error)
+
+
+@pytest.mark.parametrize("byte", [b"\x01", b"\x00", b"\x7f"])
+def test_a_control_byte_is_a_verdict_whoever_makes_the_records(
+    kit: StoreKit, tmp_path: Path, byte: bytes
+) -> None:
+    """One binary byte in a large file stops the reading in validation and in the record
+    worker alike: the file is stored rejected ("not X12"), with no records and no
+    traceback, with a worker or without."""
+    from edi.pipeline.parse import WORKER_MIN_BYTES
+
+    big = tmp_path / "837P-big.x12"
+    generate("837P", 2000, big)
+    data = big.read_bytes()
+    at = data.index(b"NM1*IL*", len(data) // 2) + len(b"NM1*IL*")
+    damaged = tmp_path / "837P-one-control-byte.x12"
+    damaged.write_bytes(data[:at] + byte + data[at:])
+    assert damaged.stat().st_size >= WORKER_MIN_BYTES
+    url = str(kit.engine.url)
+    (forked,) = ingest_fresh(kit, url, [damaged], workers=2)
+    assert "error" not in forked, forked
+    assert (forked["status"], forked["records"], forked["record_worker"]) == (
+        "rejected",
+        {},
+        "forked",
+    )
+    with kit.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(m.ClaimRow)).scalar() == 0
+        assert conn.execute(select(m.File.status)).scalars().all() == ["rejected"]
 
 
 def test_no_worker_is_forked_while_other_threads_run(kit: StoreKit) -> None:

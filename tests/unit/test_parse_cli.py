@@ -142,3 +142,17 @@ def test_an_unreadable_field_map_fails_in_one_line(broken_837p_maps: BrokenMaps)
     broken_837p_maps.restore()
     again = run(CLAIMS)
     assert again.exit_code == 0 and len(again.stdout.splitlines()) == 7
+
+
+def test_xml_holds_any_record_value(tmp_path: Path):
+    """lxml refuses the characters XML 1.0 cannot hold (a form feed, a vertical tab, NUL):
+    a record value with one (validation rejects such a set; ``edi parse`` does not
+    validate) is written with U+FFFD in its place."""
+    text = Path(REMIT).read_text().replace("N3*123 EXAMPLE ST~", "N3*123 EXAMPLE\x0cS\x0bT~")
+    path = tmp_path / "835-control.x12"
+    path.write_text(text)
+    result = run("--format", "xml", "--type", "payment", str(path))
+    assert result.exit_code == 0, result.output
+    root = etree.fromstring(result.stdout.encode())
+    streets = [n.text for n in root.iter("address_line1")]
+    assert "123 EXAMPLE\ufffdS\ufffdT" in streets

@@ -159,3 +159,62 @@ def test_an_empty_gs01_is_a_set_not_supported_not_a_crash(tmp_path):
     assert (group.ack_code, tx.ack_code, tx.syntax_codes) == ("R", "R", ["1"])
     acks = acknowledgments(result, lambda: "000000001", datetime(2026, 1, 2, tzinfo=UTC))
     assert [a.kind for a in acks] == ["TA1"] and "*E*024~" in acks[0].text
+
+
+@pytest.mark.parametrize("value", ["1E999999", "Infinity", "NaN", "-1E-999999", "1e2", "+5"])
+@pytest.mark.parametrize(
+    ("line", "old", "new", "where"),
+    [
+        (4, "BPR*I*132*", "BPR*I*{}*", (2, "BPR", "", 2, 0)),
+        (13, "*1*226*", "*1*{}*", (11, "CLP", "2100", 3, 0)),
+        (17, "*46*", "*{}*", (15, "SVC", "2110", 2, 0)),
+        (19, "*131*21", "*131*{}", (17, "CAS", "2110", 3, 0)),
+    ],
+)
+def test_an_amount_that_is_not_an_x12_decimal_is_an_element_error(
+    tmp_path, value, line, old, new, where
+):
+    """R is digits with an optional minus and decimal point: an exponent, Infinity or NaN
+    fails the element check (IK403 6, or 5 when too long) and rejects the set; the
+    balancing rules pass the value over (their findings are I12) instead of raising."""
+    path = mutate(tmp_path, corpus_path(R835), replace(line, old, new.format(value)))
+    tx, errors = findings(path)
+    assert tx.ack_code == "R"
+    (element_error,) = [e for e in errors if e[5] != "I12"]
+    assert element_error[:5] == where and element_error[5] in ("5", "6")
+
+
+def test_a_superscript_digit_in_an_npi_is_a_finding_not_a_crash(tmp_path):
+    """``str.isdigit`` takes U+00B2, ``int`` does not: the NPI check digit reads 0-9 only."""
+    path = mutate(tmp_path, corpus_path(R835), replace(15, "XX*1811901945", "XX*181190194\u00b2"))
+    tx, errors = findings(path)
+    assert tx.ack_code == "E"
+    assert errors == [(13, "NM1", "2100", 9, 0, "I12")]
+    assert not npi_ok("181190194\u00b2")
+
+
+@pytest.mark.parametrize("control", ["\x0c", "\x0b", "\t"])
+def test_a_control_character_in_a_text_element_is_an_invalid_character(tmp_path, control):
+    """The X12 basic and extended character sets hold no control characters: one in an AN
+    element (a form feed, a vertical tab: not binary to the reader) rejects the set."""
+    path = mutate(
+        tmp_path, corpus_path(R835), replace(8, "225 MAIN STREET", f"225 MAIN{control}ST")
+    )
+    tx, errors = findings(path)
+    assert tx.ack_code == "R"
+    assert errors == [(6, "N3", "1000A", 1, 0, "6")]
+
+
+@pytest.mark.parametrize("control", ["\x01", "\x7f"])
+def test_binary_data_in_a_set_ends_the_reading_and_rejects_every_set(tmp_path, control):
+    """A control byte that is not whitespace is binary data to the reader: the file is
+    not read on (``fatal``), and no set of it is accepted, the one read in part least of
+    all (a record worker reading the same bytes stops at the same place)."""
+    path = mutate(
+        tmp_path, corpus_path(R835), replace(8, "225 MAIN STREET", f"225 MAIN{control}ST")
+    )
+    result = Validator().validate(path)
+    assert "binary data" in result.fatal and not result.accepted
+    (group,) = result.interchanges[0].groups
+    (tx,) = group.transactions
+    assert (group.ack_code, tx.ack_code) == ("R", "R")

@@ -915,3 +915,24 @@ def test_phi_sets_name_real_fields_and_cover_people() -> None:
     assert "reference" in ProviderAdjustment.PHI
     # amounts and codes analysts aggregate stay plain
     assert not {"paid", "charge", "status", "adjustments"} & ClaimPayment.PHI
+
+
+@pytest.mark.parametrize("value", ["1E999999", "Infinity", "NaN", "-1E-999999", "1e2"])
+def test_an_amount_that_is_not_an_x12_decimal_is_dropped(tmp_path: Path, value: str) -> None:
+    """Decimal takes exponents, Infinity and NaN, X12 R does not: such an amount (the set
+    is rejected by validation) becomes no value, counted as dropped, and the payment's
+    balance cannot be told; nothing raises."""
+    from tests.mutations import R835, mutate, replace
+
+    path = mutate(
+        tmp_path,
+        corpus_path(R835),
+        lambda s: replace(13, "*1*226*", f"*1*{value}*")(
+            replace(4, "BPR*I*132*", f"BPR*I*{value}*")(s)
+        ),
+    )
+    payments, claims, _services, _records, normalizer = parse(path)
+    (payment,) = payments
+    assert payment.amount is None and payment.balanced is None
+    assert claims[0].charge is None and claims[0].paid == Decimal(132)
+    assert normalizer.summary.dropped >= 2

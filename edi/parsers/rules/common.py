@@ -10,7 +10,7 @@ validator to report with IK403 code ``I12``, in the order found.
 from __future__ import annotations
 
 import functools
-from decimal import Decimal, InvalidOperation
+import re
 
 from edi.parsers.segments import Segment
 from edi.parsers.structure import Located
@@ -25,24 +25,31 @@ Finding = tuple[Located, int, str, str, int]
 COMMON_IDS = frozenset({"HL", "NM1", "N1", "N4"})
 
 
+#: an X12 R value: ASCII digits with an optional leading minus and decimal point, no
+#: exponent, no Infinity or NaN; at most 30 digits (R elements hold 18 at most: a longer
+#: one is reported by the element check, and no rule reads it)
+_DECIMAL = re.compile(r"(-?)([0-9]{0,30})(?:\.([0-9]{0,30}))?")
+
+
 @functools.lru_cache(maxsize=8192)
 def amount(value: str) -> int | None:
-    """An X12 decimal as an integer number of millionths; None when empty or not a number."""
-    if not value:
+    """An X12 decimal as an integer number of millionths; None when empty, not an X12
+    decimal or finer than a millionth."""
+    found = _DECIMAL.fullmatch(value)
+    if found is None:
         return None
-    try:
-        scaled = Decimal(value).scaleb(6)
-    except InvalidOperation:
+    sign, whole, fraction = found.groups()
+    fraction = (fraction or "").rstrip("0")
+    if not (whole or found.group(3)) or len(fraction) > 6:
         return None
-    if scaled != scaled.to_integral_value():
-        return None
-    return int(scaled)
+    scaled = int(whole or "0") * SCALE + int(fraction.ljust(6, "0"))
+    return -scaled if sign else scaled
 
 
 @functools.lru_cache(maxsize=4096)
 def npi_ok(npi: str) -> bool:
     """The NPI check digit: Luhn over '80840' + the first nine digits."""
-    if len(npi) != 10 or not npi.isdigit():
+    if len(npi) != 10 or not (npi.isascii() and npi.isdigit()):
         return False
     digits = [int(d) for d in "80840" + npi[:9]]
     total = 0
@@ -57,7 +64,13 @@ def npi_ok(npi: str) -> bool:
 
 def zip_ok(postal_code: str, country: str) -> bool:
     """N403 of a US address (no N404) is a 5 or 9 digit ZIP code."""
-    return not postal_code or bool(country) or postal_code.isdigit() and len(postal_code) in (5, 9)
+    return (
+        not postal_code
+        or bool(country)
+        or postal_code.isascii()
+        and postal_code.isdigit()
+        and len(postal_code) in (5, 9)
+    )
 
 
 class SetRules:

@@ -1,0 +1,45 @@
+"""Acknowledgments as files: written whole and in ASCII whatever the envelope held."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from edi.cli import main
+from tests.conftest import SAMPLES
+from tests.store_support import KEK_B64
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("*ZZ*SAMPLEPAYER    *", "*ZZ*SAMPLEPAY\u00c9R    *"),  # ISA06
+        ("*ZZ*SAMPLEPROVIDER *", "*ZZ*SAMPLEPROVID\u00c9R *"),  # ISA08
+        ("GS*HP*SAMPLEPAYER*", "GS*HP*SAMPLEPAY\u00c9R*"),  # GS02
+        ("*SAMPLEPROVIDER*20250120", "*SAMPLEPROVID\u00c9R*20250120"),  # GS03
+    ],
+)
+def test_an_envelope_id_that_is_not_ascii_still_gets_its_acknowledgments(
+    tmp_path: Path, old: str, new: str
+) -> None:
+    """The ingest stores the file and writes its TA1 (ISA14 asks for one) and 999, in
+    ASCII (a character X12 cannot send becomes ``?``, one for one: the ISA keeps its
+    106 bytes)."""
+    env = {"EDI_HOME": str(tmp_path / "home"), "EDI_KEK": KEK_B64, "EDI_CONFIG": ""}
+    assert CliRunner().invoke(main, ["keys", "init"], env=env).exit_code == 0
+    text = (SAMPLES / "835-remittance.x12").read_text()
+    assert old in text
+    text = text.replace(old, new, 1).replace("*000000201*0*T*", "*000000201*1*T*", 1)
+    path = tmp_path / "835-envelope-not-ascii.x12"
+    path.write_bytes(text.encode("latin-1"))
+    acks = tmp_path / "acks"
+    result = CliRunner().invoke(main, ["ingest", "--ack-dir", str(acks), str(path)], env=env)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+    written = sorted(acks.iterdir())
+    assert sorted(p.suffix for p in written) == [".999", ".ta1"]
+    for ack in written:
+        data = ack.read_bytes()
+        assert data.isascii() and data.startswith(b"ISA*") and data[105:106] == b"~"
