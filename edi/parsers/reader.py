@@ -51,7 +51,7 @@ _NOT_WHITESPACE_B = re.compile(rb"[^ \t\r\n\x0b\x0c]")
 #: after a change of terminator, the next split covers this many bytes, doubled each time
 #: it is used up: a file whose interchanges alternate terminators is split once, not once
 #: per interchange
-RESPLIT_WINDOW = 4096
+RESPLIT_WINDOW = 512
 ENVELOPE_IDS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}\Z")
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -96,6 +96,9 @@ class X12Reader:
         self.chunk_size = chunk_size
         self.max_segment = max_segment
         self.summary = ReadSummary(self.name)
+        #: bytes cut into segments so far: the reader's work, the file size (plus at most
+        #: a window per change of terminator), never a multiple of it
+        self.split_bytes = 0
 
     def __iter__(self) -> Iterator[Segment]:
         if self._path is not None:
@@ -154,10 +157,11 @@ class X12Reader:
                     break
                 more = read(chunk_size)
                 eof = not more
-                buf = buf[start:] + more
-                base += start
-                start = 0
-                resume = -1
+                if more:  # else the buffer and the split in progress stay as they are
+                    buf = buf[start:] + more
+                    base += start
+                    start = 0
+                    resume = -1
             if start >= len(buf):
                 if ordinal == 0:
                     raise self._fail("empty file: no ISA segment", base + start, 0, "empty")
@@ -228,6 +232,7 @@ class X12Reader:
                             break
                         cut = len(buf)  # the last segment has no terminator
                     region = buf[start:cut]
+                    self.split_bytes += len(region)
                     has_binary = binary.search(region) is not None
                     if region.isascii():
                         pieces = region.decode("latin-1").split(term)
