@@ -357,8 +357,8 @@ class X12Reader:
                     yield seg
                 else:
                     start = cut + len(term_b)
-                    if window:
-                        window *= 2
+                    if window:  # grow the window; once it covers the buffer, drop it
+                        window = 0 if 2 * window >= len(buf) else 2 * window
             if start >= len(buf) and eof:
                 break
 
