@@ -50,6 +50,12 @@ TARGET_INGEST_CLAIMS_PER_S = 5000.0
 #: "pyx12 validates 0.19 MB/s here"); the ingest's claims per second are also given scaled
 #: by the pyx12 speed of the same run to that machine's
 REFERENCE_PYX12_VALIDATE_MBPS = 0.19
+#: the many-interchanges case: a file of this many empty interchanges (ISA, IEA), whose
+#: validate CPU seconds per MB must stay within TARGET_MANY_RATIO of the small 837P's (the
+#: reader once split the rest of its chunk again after every IEA: 250 times slower a MB)
+MANY = "many-interchanges"
+MANY_INTERCHANGES = 8000
+TARGET_MANY_RATIO = 2.0
 
 #: measurement kinds, in the order they run and are shown
 SPLIT, SPLIT_NOGC, READER, STRUCTURE, VALIDATE, PARSE, PYX12, PYX12_VALIDATE, PYX12_PARSE = (
@@ -513,6 +519,23 @@ def ensure_file(spec: BenchFile, manifest: dict[str, Any], generator: str) -> di
     }
 
 
+def write_many_interchanges(path: Path, count: int) -> dict[str, Any]:
+    """``count`` empty interchanges: the ISA of the sample 837P, ISA13 renumbered, and IEA."""
+    text = (ROOT / "samples" / "837P-professional-claim.x12").read_text()
+    sep = text[3]
+    fields = text[:105].split(sep)  # an ISA is 106 bytes, its terminator included
+    term = text[105]
+    out = []
+    for number in range(1, count + 1):
+        control = f"{number:09d}"
+        fields[13] = control
+        out.append(f"{sep.join(fields)}{term}\nIEA{sep}0{sep}{control}{term}\n")
+    path.write_text("".join(out))
+    size = path.stat().st_size
+    log(f"  {path.relative_to(ROOT)}: {count:,} interchanges ({size / MB:.2f} MB)")
+    return {"path": str(path.relative_to(ROOT)), "bytes": size, "interchanges": count}
+
+
 def run_child(args: list[str], timeout: float | None = None) -> dict[str, Any]:
     proc = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), *args],
@@ -748,11 +771,32 @@ def _scaled_ingest(measurements: list[Measurement]) -> list[dict[str, Any]]:
     return out
 
 
+def _many_interchanges(
+    measurements: list[Measurement], files: list[BenchFile]
+) -> list[dict[str, Any]]:
+    """Validate CPU seconds per MB of the many-interchanges file against the small 837P's."""
+    many = next((m for m in measurements if m.set_name == MANY and m.kind == VALIDATE), None)
+    small = {f.path.name for f in files if f.set_name == "837P" and f.tier == "small"}
+    normal = next((m for m in measurements if m.file in small and m.kind == VALIDATE), None)
+    if many is None or normal is None:
+        return []
+    many_s, normal_s = many.cpu_seconds / many.size_mb, normal.cpu_seconds / normal.size_mb
+    return [
+        {
+            "target": f"{VALIDATE} CPU s per MB of {MANY_INTERCHANGES:,} empty interchanges "
+            f"({many.file}) within {TARGET_MANY_RATIO:g}x of {normal.file}'s",
+            "value": f"{many_s:.3f} / {normal_s:.3f} s/MB = {many_s / normal_s:.2f}x",
+            "met": many_s / normal_s <= TARGET_MANY_RATIO,
+        }
+    ]
+
+
 def targets(
     measurements: list[Measurement], files: list[BenchFile], cli: dict[str, Any] | None
 ) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     by_key = {(m.file, m.kind): m for m in measurements}
+    out.extend(_many_interchanges(measurements, files))
     for f in files:
         if f.set_name != "837P":
             continue
@@ -1067,11 +1111,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="do not measure ingest (SQLite, and PostgreSQL when its initdb is found)",
     )
     parser.add_argument(
+        "--skip-many",
+        action="store_true",
+        help=f"do not measure the file of {MANY_INTERCHANGES:,} empty interchanges",
+    )
+    parser.add_argument(
         "--only",
-        choices=["ingest"],
+        choices=["ingest", "many"],
         help="measure only this: ingest (the 837P 50 MB file into SQLite and PostgreSQL, and "
         "pyx12 validate on the 837P 5 MB one unless --skip-pyx12, for the scaled figure); "
-        "results go to bench/out/results-<what>.json",
+        f"many ({MANY_INTERCHANGES:,} empty interchanges in one file, validated beside the "
+        "837P 5 MB one); results go to bench/out/results-<what>.json",
     )
     parser.add_argument(
         "--markdown",
@@ -1090,6 +1140,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.only == "ingest" and args.skip_ingest:
         parser.error("--only ingest and --skip-ingest contradict each other")
+    if args.only == "many" and args.skip_many:
+        parser.error("--only many and --skip-many contradict each other")
     if args.only is not None and (args.markdown or args.report_only):
         parser.error("--only writes bench/out/results-<what>.json, not the docs: drop --markdown")
     for name in ("runs", "runs_large", "runs_small", "pyx12_runs"):
@@ -1113,6 +1165,8 @@ def plan(args: argparse.Namespace) -> list[BenchFile]:
         ours = [f for f in files if f.set_name == "837P"]
         large = [f for f in ours if f.tier == "large"][-1:]
         return large + ([] if args.skip_pyx12 else [f for f in ours if f.tier == "small"])
+    if args.only == "many":  # the small 837P, the normal file it is compared with
+        return [f for f in files if f.set_name == "837P" and f.tier == "small"]
     return files
 
 
@@ -1180,6 +1234,8 @@ def main(argv: list[str]) -> int:
         ]
         if args.only == "ingest":
             todo = [(PYX12_VALIDATE, pyx12_runs)] if f.tier == "small" else []
+        if args.only == "many":
+            todo = [(VALIDATE, runs)]
         if f.set_name == "837P" and f.tier == "large" and not args.skip_ingest:
             todo.append((INGEST_SQLITE, 1))
             if os.environ.get(PG_URL_ENV):
@@ -1196,6 +1252,19 @@ def main(argv: list[str]) -> int:
                 warnings.append(f"{f.path.name}: {kind} failed: {str(exc).splitlines()[0]}")
     if cluster is not None:
         cluster.stop()
+    if args.only in (None, "many") and not args.skip_many:
+        many = BenchFile(MANY, 1, "small")
+        log(f"{MANY_INTERCHANGES:,} empty interchanges:")
+        file_info[many.path.name] = write_many_interchanges(many.path, MANY_INTERCHANGES)
+        todo = [(VALIDATE, runs_small), (READER, runs_small)]
+        if not args.skip_pyx12:
+            todo.append((PYX12_VALIDATE, pyx12_runs))
+        for kind, n in todo:
+            try:
+                measurements.append(measure(many, kind, n))
+            except (RuntimeError, ValueError) as exc:
+                log(f"    {kind}: FAILED\n{exc}")
+                warnings.append(f"{many.path.name}: {kind} failed: {str(exc).splitlines()[0]}")
 
     cli = None
     if not args.skip_cli and args.only is None:

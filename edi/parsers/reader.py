@@ -4,7 +4,10 @@ Reads a byte stream in chunks, so memory stays bounded whatever the file size:
 each chunk is split on the segment terminator of the current interchange, and the
 unfinished tail is carried into the next chunk. After an IEA the delimiters are
 read again from the next ISA, so interchanges with different separators can follow
-one another in one file.
+one another in one file. A chunk is split once however many interchanges it holds:
+the next interchange goes on with the same split when its terminator is the same,
+and a new terminator re-splits a window that grows as it is used, so the work stays
+proportional to the file size.
 
 Encoding: ASCII, UTF-8 with or without a byte-order mark, and latin-1 bytes (a
 segment that is not valid UTF-8 is decoded as latin-1). UTF-16 and UTF-32 are
@@ -43,6 +46,12 @@ MAX_SEGMENT = 1 << 20
 ISA_SEARCH = 512
 WHITESPACE = " \t\r\n\x0b\x0c"
 WHITESPACE_B = WHITESPACE.encode()
+#: the first byte that is not whitespace (found without copying the rest of the buffer)
+_NOT_WHITESPACE_B = re.compile(rb"[^ \t\r\n\x0b\x0c]")
+#: after a change of terminator, the next split covers this many bytes, doubled each time
+#: it is used up: a file whose interchanges alternate terminators is split once, not once
+#: per interchange
+RESPLIT_WINDOW = 512
 ENVELOPE_IDS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE"})
 _SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}\Z")
 _UTF8_BOM = b"\xef\xbb\xbf"
@@ -87,6 +96,9 @@ class X12Reader:
         self.chunk_size = chunk_size
         self.max_segment = max_segment
         self.summary = ReadSummary(self.name)
+        #: bytes cut into segments so far: the reader's work, the file size (plus at most
+        #: a window per change of terminator), never a multiple of it
+        self.split_bytes = 0
 
     def __iter__(self) -> Iterator[Segment]:
         if self._path is not None:
@@ -108,6 +120,8 @@ class X12Reader:
         chunk_size = self.chunk_size
         max_segment = self.max_segment
         known_ids: set[str] = set()
+        #: the binary-data pattern of each set of delimiters met (one per file, as a rule)
+        binaries: dict[str, re.Pattern[bytes]] = {}
 
         first = read(chunk_size)
         buf, base = self._check_encoding(first, 0)
@@ -116,11 +130,25 @@ class X12Reader:
         line = 1
         ordinal = 0
         last: Segment | None = None
+        # The split of the buffer in progress, kept across an IEA: the next interchange
+        # goes on from piece ``resume`` when its terminator is the same (and the buffer
+        # was not refilled), so the rest of the chunk is split once, not once per
+        # interchange.
+        pieces: list[str] = []
+        sizes: list[int] | None = None
+        cut = 0
+        has_binary = False
+        resume = -1  # index of the next piece to read in ``pieces``, -1: split anew
+        resume_offset = resume_line = 0
+        split_term = ""
+        split_binary = b""
+        window = 0  # bytes to split at most, 0: up to the last terminator in the buffer
 
         while True:
             # ---- the next ISA: skip whitespace, make sure the whole ISA is buffered ----
             while True:
-                skipped = len(buf) - start - len(buf[start:].lstrip(WHITESPACE_B))
+                found = _NOT_WHITESPACE_B.search(buf, start)
+                skipped = (len(buf) if found is None else found.start()) - start
                 line += buf.count(b"\n", start, start + skipped)
                 start += skipped
                 if start < len(buf) and (len(buf) - start >= ISA_SEARCH or eof):
@@ -129,9 +157,11 @@ class X12Reader:
                     break
                 more = read(chunk_size)
                 eof = not more
-                buf = buf[start:] + more
-                base += start
-                start = 0
+                if more:  # else the buffer and the split in progress stay as they are
+                    buf = buf[start:] + more
+                    base += start
+                    start = 0
+                    resume = -1
             if start >= len(buf):
                 if ordinal == 0:
                     raise self._fail("empty file: no ISA segment", base + start, 0, "empty")
@@ -145,8 +175,23 @@ class X12Reader:
             term = delims.segment
             term_b = term.encode("latin-1")
             sep = delims.element
-            binary = _control_bytes(sep + delims.component + (delims.repetition or "") + term)
+            allowed = sep + delims.component + (delims.repetition or "") + term
+            found_binary = binaries.get(allowed)
+            if found_binary is None:
+                found_binary = binaries[allowed] = _control_bytes(allowed)
+            binary = found_binary
             newline_terminated = term == "\n"
+            if term != split_term:
+                resume = -1
+                if split_term:
+                    window = RESPLIT_WINDOW
+            elif resume >= 0:
+                # the same terminator: go on with the split already made; binary bytes
+                # are looked for segment by segment when the delimiters differ
+                offset = resume_offset
+                line = resume_line
+                if binary.pattern != split_binary:
+                    has_binary = True
             ic: Interchange | None = None
             grp: Group | None = None
             ts: TransactionSet | None = None
@@ -155,38 +200,53 @@ class X12Reader:
 
             # ---- split segments until IEA (or the next ISA) -----------------------
             while not next_interchange:
-                cut = buf.rfind(term_b, start)
-                if cut < 0:
-                    if not eof:
-                        if len(buf) - start > max_segment:
-                            head = buf[start : start + 256]
-                            raise self._fail(
-                                f"no segment terminator {term!r} within {max_segment} bytes",
-                                base + start + len(head) - len(head.lstrip(WHITESPACE_B)),
-                                ordinal,
-                                "no_terminator",
-                            )
-                        more = read(chunk_size)
-                        eof = not more
-                        buf = buf[start:] + more
-                        base += start
-                        start = 0
-                        continue
-                    if not buf[start:].strip(WHITESPACE_B):
-                        start = len(buf)
-                        break
-                    cut = len(buf)  # the last segment has no terminator
-                region = buf[start:cut]
-                has_binary = binary.search(region) is not None
-                if region.isascii():
-                    pieces = region.decode("latin-1").split(term)
-                    sizes = None
+                if resume >= 0:
+                    from_piece = resume
+                    resume = -1
                 else:
-                    raw_pieces = region.split(term_b)
-                    pieces = [self._decode(p) for p in raw_pieces]
-                    sizes = [len(p) for p in raw_pieces]
-                offset = base + start
-                for index, piece in enumerate(pieces):
+                    limit = len(buf)
+                    if window and start + window < limit:
+                        limit = start + window
+                    cut = buf.rfind(term_b, start, limit)
+                    if cut < 0 and limit < len(buf):
+                        window *= 2
+                        continue
+                    if cut < 0:
+                        if not eof:
+                            if len(buf) - start > max_segment:
+                                head = buf[start : start + 256]
+                                raise self._fail(
+                                    f"no segment terminator {term!r} within {max_segment} bytes",
+                                    base + start + len(head) - len(head.lstrip(WHITESPACE_B)),
+                                    ordinal,
+                                    "no_terminator",
+                                )
+                            more = read(chunk_size)
+                            eof = not more
+                            buf = buf[start:] + more
+                            base += start
+                            start = 0
+                            continue
+                        if not buf[start:].strip(WHITESPACE_B):
+                            start = len(buf)
+                            break
+                        cut = len(buf)  # the last segment has no terminator
+                    region = buf[start:cut]
+                    self.split_bytes += len(region)
+                    has_binary = binary.search(region) is not None
+                    if region.isascii():
+                        pieces = region.decode("latin-1").split(term)
+                        sizes = None
+                    else:
+                        raw_pieces = region.split(term_b)
+                        pieces = [self._decode(p) for p in raw_pieces]
+                        sizes = [len(p) for p in raw_pieces]
+                    offset = base + start
+                    from_piece = 0
+                    split_term = term
+                    split_binary = binary.pattern
+                for index in range(from_piece, len(pieces)):
+                    piece = pieces[index]
                     size = len(piece) if sizes is None else sizes[index]
                     text = piece.lstrip(WHITESPACE)
                     lead = len(piece) - len(text)
@@ -207,6 +267,7 @@ class X12Reader:
                     seg_id = elements[0]
                     if seg_id == "ISA" and ic is not None:
                         # an ISA before this interchange's IEA: read its delimiters anew
+                        resume, resume_offset, resume_line = index, offset, line
                         start = offset - base + lead
                         line = seg_line
                         next_interchange = True
@@ -276,6 +337,7 @@ class X12Reader:
                             ic = grp = ts = None
                             set_ordinal = 0
                             start = offset - base
+                            resume, resume_offset, resume_line = index + 1, offset, line
                             next_interchange = True
                             last = seg
                             yield seg
@@ -295,6 +357,8 @@ class X12Reader:
                     yield seg
                 else:
                     start = cut + len(term_b)
+                    if window:  # grow the window; once it covers the buffer, drop it
+                        window = 0 if 2 * window >= len(buf) else 2 * window
             if start >= len(buf) and eof:
                 break
 
@@ -358,11 +422,9 @@ class X12Reader:
                 ordinal,
                 "separator",
             )
-        position = 3
-        for _ in range(15):
-            position = isa.find(sep, position + 1)
-            if position < 0:
-                break
+        # the 16th separator ends ISA15; one split finds it (the 1st is at byte 3)
+        parts = isa.split(sep, 16)
+        position = len(isa) - len(parts[16]) - 1 if len(parts) == 17 else -1
         if position < 0 or position + 2 >= len(isa):
             if len(isa) >= ISA_SEARCH:
                 raise self._fail("ISA does not have 16 elements", offset, ordinal, "truncated_isa")

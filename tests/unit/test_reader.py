@@ -10,7 +10,18 @@ from hypothesis import strategies as st
 
 from edi.errors import X12SyntaxError
 from edi.parsers.reader import X12Reader, read_segments
-from tests.x12text import MEMBER, interchange
+from tests.x12text import MEMBER, interchange, isa
+
+
+def many_interchanges(count: int, terms: tuple[str, ...] = ("~",)) -> bytes:
+    """``count`` empty interchanges (ISA, IEA) numbered 1..count, terminators in turn."""
+    out = []
+    for number in range(1, count + 1):
+        control = f"{number:09d}"
+        term = terms[number % len(terms)]
+        after = "" if term == "\n" else "\n"
+        out.append(f"{isa(control)}{term}{after}IEA*0*{control}{term}{after}")
+    return "".join(out).encode()
 
 
 def read(data: bytes | str, **kwargs):
@@ -270,3 +281,40 @@ def test_chunk_boundaries_do_not_change_the_result(chunk, crlf):
         (s.id, s.elements, s.offset, s.line, s.set_ordinal) for s in whole
     ]
     assert summary.problems == []
+
+
+def _work(raw: bytes) -> int:
+    reader = X12Reader(io.BytesIO(raw), "many.x12")
+    segments = list(reader)
+    assert reader.summary.interchanges == len(segments) // 2 and reader.summary.problems == []
+    return reader.split_bytes
+
+
+@pytest.mark.parametrize("terms", [("~",), ("~", "\n", "'")], ids=["same", "alternating"])
+def test_many_interchanges_cost_work_in_proportion_to_the_file(terms):
+    # Each chunk was split again after every IEA: 4 times the interchanges cost 16 times
+    # the work. Now every byte is split once (a change of terminator re-splits a window).
+    small, large = many_interchanges(1000, terms), many_interchanges(4000, terms)
+    work_small, work_large = _work(small), _work(large)
+    # a change of terminator re-splits at most a window (RESPLIT_WINDOW, 512 bytes) ahead
+    assert work_small <= 8 * len(small) and work_large <= 8 * len(large)
+    assert 3.5 < work_large / work_small < 4.5
+    if terms == ("~",):
+        assert work_large <= len(large)
+
+
+@pytest.mark.parametrize("chunk", [1 << 20, 700, 97])
+def test_many_interchanges_keep_their_positions(chunk):
+    raw = many_interchanges(300, ("~", "~", "\n", "'"))
+    segments, summary = read(raw, chunk_size=chunk)
+    assert summary.interchanges == 300 and summary.problems == []
+    assert [s[13] for s in segments if s.id == "ISA"] == [f"{n:09d}" for n in range(1, 301)]
+    lines = raw.split(b"\n")
+    for ordinal, seg in enumerate(segments, start=1):
+        assert seg.ordinal == ordinal
+        assert raw[seg.offset : seg.offset + 3] == seg.id.encode()
+        assert lines[seg.line - 1].startswith(seg.id.encode())
+        assert (
+            seg.interchange is not None
+            and seg.interchange.control == seg[13 if seg.id == "ISA" else 2]
+        )
