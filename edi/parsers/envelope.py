@@ -47,12 +47,25 @@ ISA_LENGTH = 106
 KNOWN_VERSIONS = frozenset({"00401", "00501"})
 
 
+#: answers of _date_ok kept (a file of many interchanges repeats its ISA09/ISA10)
+_DATES_SEEN: dict[tuple[str, str], bool] = {}
+_DATES_KEPT = 4096
+
+
 def _date_ok(value: str, fmt: str) -> bool:
+    key = (value, fmt)
+    known = _DATES_SEEN.get(key)
+    if known is not None:
+        return known
     try:
         dt.datetime.strptime(value, fmt)
+        ok = True
     except ValueError:
-        return False
-    return True
+        ok = False
+    if len(_DATES_SEEN) >= _DATES_KEPT:
+        _DATES_SEEN.clear()
+    _DATES_SEEN[key] = ok
+    return ok
 
 
 class EnvelopeTracker:
