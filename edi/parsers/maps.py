@@ -494,7 +494,7 @@ def _distance(candidate: str, wanted: str) -> tuple[int, int]:
     """How far apart two addenda (A1, A2 ...) are: the nearest wins, then the newer."""
 
     def addenda(vriic: str) -> int:
-        digits = "".join(ch for ch in vriic[10:] if ch.isdigit())
+        digits = "".join(ch for ch in vriic[10:] if "0" <= ch <= "9")  # ASCII: not "²"
         return int(digits) if digits else 0
 
     return (abs(addenda(candidate) - addenda(wanted)), -addenda(candidate))

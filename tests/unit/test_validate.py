@@ -218,3 +218,14 @@ def test_binary_data_in_a_set_ends_the_reading_and_rejects_every_set(tmp_path, c
     (group,) = result.interchanges[0].groups
     (tx,) = group.transactions
     assert (group.ack_code, tx.ack_code) == ("R", "R")
+
+
+def test_a_guide_with_a_non_ascii_digit_in_its_addenda_is_not_a_crash(tmp_path):
+    """GS08 005010X221A\u00b2: the nearest-addenda choice reads ASCII digits only (found by
+    tools/fuzz_files.py: int() refused the superscript two that isdigit() let through)."""
+    path = mutate(
+        tmp_path, corpus_path(R835), replace(2, "005010X221A1", "005010X221A\u00b2"), recount=False
+    )
+    result = Validator().validate(path)
+    (tx,) = [t for ic in result.interchanges for g in ic.groups for t in g.transactions]
+    assert tx.ack_code in ("A", "E", "R")
