@@ -488,6 +488,11 @@ class AuditLog:
         self._signer = signer
         return self
 
+    def sign_if_due(self, *, operator: Operator | str | None = None) -> Checkpoint | None:
+        """Sign a checkpoint now if the interval of :meth:`sign_every` has passed (after a
+        caller's own transaction with appends in it has committed)."""
+        return self._signer.sign(self, operator=operator) if self._signer is not None else None
+
     # -- writing
 
     def append(
@@ -511,8 +516,8 @@ class AuditLog:
         with self._transaction(connection) as conn:
             head = self._lock_head(conn)
             entry = self._append_locked(conn, head, action, text, outcome, who)
-        if connection is None and self._signer is not None:
-            self._signer.sign(self, operator=operator)
+        if connection is None:
+            self.sign_if_due(operator=operator)
         return entry
 
     def checkpoint(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from edi.audit.chain import ANCHOR_FILE, AuditLog, Operator
+from edi.audit.chain import AuditLog, Operator
 from edi.audit.configured import audit_log as configured_audit_log
 from edi.config import Settings
 from edi.errors import ConfigError
@@ -44,8 +44,8 @@ def wiring(
     """The pipeline's objects on ``store`` as the configuration says: its audit log, the
     archive folder under ``EDI_HOME``, the acknowledgments' control numbers from the
     store's series (shared by every worker; it starts after the counter file under
-    ``EDI_HOME`` that stores without it used), the checkpoint interval (``[audit]
-    checkpoint_every``) and the record workers (``[ingest] workers``). A dry run gives its
+    ``EDI_HOME`` that stores without it used; the log signs checkpoints as ``[audit]
+    checkpoint_every`` says) and the record workers (``[ingest] workers``). A dry run gives its
     own audit log, archive folder and numbers."""
     if store.ring is None:
         raise ConfigError("the pipeline needs the store's key ring")
@@ -59,11 +59,9 @@ def wiring(
             store.engine, legacy_file=settings.home / "ack-control-number"
         ).next_isa,
         operator=operator,
-        checkpoint_every=settings.audit.checkpoint_every,
         workers=workers if workers is not None else settings.ingest.worker_count,
         field_maps=field_maps,
         progress=progress,
-        anchor=settings.home / ANCHOR_FILE,
     )
 
 

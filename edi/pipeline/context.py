@@ -55,8 +55,6 @@ class Wiring:
     #: hands out the acknowledgments' ISA13 control numbers
     numbers: Callable[[], str]
     operator: Operator | None = None
-    #: sign an audit checkpoint each time this many entries have passed (0: never)
-    checkpoint_every: int = 0
     #: processes making a file's rows: 2 a record worker for each file (forked when this
     #: process runs one thread, else spawned), 1 never; None: decided by the file's size
     workers: int | None = None
@@ -64,8 +62,6 @@ class Wiring:
     field_maps: FieldMapCatalog | None = None
     #: called as progress(bytes parsed, file size) while a file's records are stored
     progress: Progress | None = None
-    #: where each new audit checkpoint is also written (EDI_HOME/audit-anchor.json)
-    anchor: Path | None = None
     #: made on first use and reused for every file (:mod:`.validate`, :mod:`.parse`)
     validator: Validator | None = field(default=None, repr=False)
     finder: FieldMapFinder | None = field(default=None, repr=False)

@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from edi import faults
-from edi.audit.chain import Checkpoint, Operator, write_checkpoint
+from edi.audit.chain import Operator
 from edi.errors import MissingFieldMap
 from edi.parsers.fields import FieldMapCatalog
 from edi.parsers.normalize import file_sha256
@@ -125,16 +125,9 @@ def _refused(
 
 
 def _checkpoint(wiring: Wiring) -> None:
-    if wiring.checkpoint_every > 0:
-        ring = wiring.ring
-        made = wiring.audit.maybe_checkpoint(
-            wiring.checkpoint_every,
-            ring.audit_signing_key(),
-            ring.audit_signing_key_id,
-            operator=wiring.operator,
-        )
-        if isinstance(made, Checkpoint) and wiring.anchor is not None:
-            write_checkpoint(made, wiring.anchor)
+    """A checkpoint when the audit log's interval has passed (the file's entry was written
+    inside its transaction, where the log does not sign)."""
+    wiring.audit.sign_if_due(operator=wiring.operator)
 
 
 class Ingestor:
@@ -154,7 +147,6 @@ class Ingestor:
         allow_duplicate_interchange: bool = False,
         expected_sets: tuple[str, ...] = (),
         expected_versions: tuple[str, ...] = (),
-        checkpoint_every: int = 0,
         progress: Progress | None = None,
         workers: int | None = None,
         field_maps: FieldMapCatalog | None = None,
@@ -166,7 +158,6 @@ class Ingestor:
             archive_dir,
             numbers,
             operator=operator,
-            checkpoint_every=checkpoint_every,
             workers=workers,
             field_maps=field_maps,
             progress=progress,

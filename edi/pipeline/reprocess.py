@@ -206,7 +206,7 @@ class _DryRunAudit(AuditSink):
     def append(self, action: str, object: Mapping[str, Any], outcome: str, **_: Any) -> None:  # noqa: A002
         raise _DryRunEnd(action, object, outcome)
 
-    def maybe_checkpoint(self, *_: Any, **__: Any) -> None:  # never reached
+    def sign_if_due(self, *, operator: Any = None) -> None:  # never reached
         return None
 
 

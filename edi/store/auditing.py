@@ -24,15 +24,9 @@ class AuditSink(Protocol):
         connection: Connection | None = None,
     ) -> object: ...
 
-    def maybe_checkpoint(
-        self,
-        every: int,
-        signing_key: Any,
-        key_id: str,
-        *,
-        operator: Any = None,
-        connection: Connection | None = None,
-    ) -> object: ...
+    def sign_if_due(self, *, operator: Any = None) -> object:
+        """Sign a checkpoint when the log's interval has passed (a log that signs none: no)."""
+        ...
 
 
 __all__ = ["AuditSink"]
