@@ -32,8 +32,9 @@ if TYPE_CHECKING:
 def pull_command(name: str, dry_run: bool, ingest: bool, stable_seconds: float | None) -> None:
     """Take the partner's stable inbound files into staging, decrypted and verified.
 
-    One line per file: remote name, size, sha256 as received, signer, where it is staged;
-    never a value. Every step is an audit entry. With --ingest, each file goes through
+    One line per file: remote name, size, sha256 as received, signer, where the received
+    bytes are kept (``staging/NAME/pulled/``, still encrypted when the partner encrypts:
+    the plaintext made to verify the signature is not kept); never a value. Every step is an audit entry. With --ingest, each file goes through
     the whole pipeline as the scheduled exchange takes it (leased, so a running flow and
     this command never take the same file; acknowledgments sent as the partner's ack_999
     says); a file with a transaction set that validation accepts but no field map can
@@ -96,7 +97,8 @@ def _ack_kind(remote_path: str) -> str:
 
 
 def _pull(conf: Settings, name: str, dry_run: bool, stable_seconds: float | None) -> bool:
-    """Pull and decrypt into staging only: no lease, nothing stored or sent."""
+    """Pull into staging and decrypt (to verify) only: no lease, nothing stored or sent;
+    what was received is kept in ``staging/<partner>/pulled/``, no plaintext."""
     import dataclasses
 
     from edi.audit.chain import AuditLog
@@ -134,7 +136,7 @@ def _pull(conf: Settings, name: str, dry_run: bool, stable_seconds: float | None
             ]
             if pulled.plaintext is not None:
                 parts.append(f"decrypted, signer {pulled.signer or 'none (unsigned)'}")
-            parts.append(f"staged {pulled.x12}")
+            parts.append(f"kept as received in {transfer.keep(pulled)}")
             click.echo("; ".join(parts))
     return failed
 

@@ -56,6 +56,7 @@ from edi.pipeline.exchange import (
     exchange_file,
     summary_line,
 )
+from edi.tether import tether
 from edi.transport.base import RemoteFile
 
 #: statuses that make the flow run end Failed
@@ -275,6 +276,7 @@ def exchange(partner: str, config: str | None = None) -> dict[str, Any]:
 
     logger = _logger()
     settings = load_settings(config)
+    tether(home=settings.home)  # a SIGKILL leaves no plaintext nor gpg-agent for long
     run_id = _flow_run_id()
     with ExchangeRun.open(settings, partner, run_id) as run:
         p = run.partner
@@ -389,11 +391,30 @@ def environment(**values: str | None) -> Iterator[None]:
                 os.environ[key] = old
 
 
+def temporary_server() -> list[int]:
+    """Start Prefect's temporary API server now, as its first client would when there is
+    no PREFECT_API_URL (Prefect then uses this one); its pid, or [] when there is none."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return []
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()
+    server.start()
+    return [server.server_process.pid] if server.server_process is not None else []
+
+
 def run_now(partner: str | None, config: str | None) -> tuple[list[dict[str, Any]], bool]:
     """Run ``exchange`` (or ``nightly`` without a partner) here and now.
 
-    Returns one summary per partner and whether every run completed.
+    Returns one summary per partner and whether every run completed. Without
+    PREFECT_API_URL, Prefect's temporary API server is started first, here, so that it
+    is stopped with this process however it ends (:mod:`edi.tether`).
     """
+    from edi.config import load_settings
+
+    tether(temporary_server(), home=load_settings(config).home)
     if partner is not None:
         one: Any = exchange(partner, config, return_state=True)
         return [partner_summary(partner, one)], one.is_completed()

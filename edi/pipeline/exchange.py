@@ -25,6 +25,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from edi import faults
 from edi.config import Settings
 from edi.errors import DecryptError, EdiError, LeaseLost, MissingFieldMap, SignatureError
 from edi.partners import Partner
@@ -168,12 +169,15 @@ def pull(run: ExchangeRun, entry: RemoteFile) -> Pulled:
     """Download the file into staging (sha256 as received)."""
     pulled = run.transfer.pull(entry)
     _renew(run, entry, "pulled")
+    faults.reached("exchange.pulled")
     return pulled
 
 
 def decrypt(run: ExchangeRun, pulled: Pulled) -> Pulled:
     """Decrypt and verify the pinned signer when the partner's files are encrypted."""
-    return run.transfer.decrypt(pulled)
+    decrypted = run.transfer.decrypt(pulled)
+    faults.reached("exchange.decrypted")
+    return decrypted
 
 
 def ingest(run: ExchangeRun, entry: RemoteFile, pulled: Pulled, leased: Leased) -> Ingested:
@@ -232,12 +236,14 @@ def acknowledge(run: ExchangeRun, entry: RemoteFile, ingested: Ingested) -> list
         run.sent[key] = where
         sent.append(where)
     _renew(run, entry, "acknowledged")
+    faults.reached("exchange.acknowledged")
     return sent
 
 
 def archive(run: ExchangeRun, entry: RemoteFile, pulled: Pulled, file_id: str | None) -> str | None:
     """Archive (or delete) the file on the server, per ``after_pull``; the lease is done."""
     where = run.transfer.finish(pulled)
+    faults.reached("exchange.archived")
     leases.complete(run.engine, run.partner.name, entry, run.worker, file_id)
     return where
 

@@ -16,7 +16,8 @@ server where it was, its received bytes (still OpenPGP-encrypted) are kept in
 
 What holds secrets lives in folders named after the process that made them, so that a
 run killed on the way (SIGKILL, out of memory) is cleaned up by the next one: the run's
-GnuPG home with our secret key in ``EDI_HOME/gnupg/<pid>-<random>/`` and its plaintext in
+GnuPG home with our secret key in ``EDI_HOME/gnupg/<pid>-<random>/``, the files it
+received in ``staging/<partner>/received/<pid>-<random>/`` and its plaintext in
 ``staging/<partner>/plain/<pid>-<random>/``. Each :class:`Transfer` removes, when it
 starts, those whose process no longer runs (stopping a leftover gpg-agent first).
 """
@@ -106,6 +107,7 @@ class Transfer:
         self._gpg: Any = None
         self._sockets: Path | None = None
         self._plain_run: Path | None = None
+        self._received_run: Path | None = None
         self._recipients: list[str] = []
         self.swept = sweep_leftovers(staging_dir, self.gnupg_dir)
 
@@ -151,8 +153,10 @@ class Transfer:
     def pull(self, entry: RemoteFile) -> Pulled:
         """Download one file into staging (``transfer.pulled``; ``transfer.failed`` on error)."""
         remote_path = f"{self.partner.inbound}/{entry.name}"
+        if self._received_run is None:
+            self._received_run = pid_folder(self.received_dir)
         with self._failing("pull", remote_path):
-            got = self.remote.download(self.partner.inbound, entry, self.received_dir)
+            got = self.remote.download(self.partner.inbound, entry, self._received_run)
         self._log(
             "transfer.pulled",
             "ok",
@@ -173,7 +177,7 @@ class Transfer:
 
             home = pid_folder(self.gnupg_dir)
             if not sockets_fit(home):
-                self._sockets = pid_folder(Path(tempfile.gettempdir()), SOCKET_PREFIX)
+                self._sockets = socket_folder()
             gpg = Gpg(home, socket_dir=self._sockets)
             if self.our_pgp is not None:
                 gpg.import_key(self.our_pgp.secret_key_file)
@@ -303,6 +307,19 @@ class Transfer:
         )
         return where
 
+    def keep(self, pulled: Pulled) -> Path:
+        """Keep a file's received bytes (as received: still encrypted when the partner
+        encrypts) in ``staging/<partner>/pulled/``, beyond this run; its plaintext goes."""
+        kept = self.staging / "pulled"
+        kept.mkdir(mode=0o700, exist_ok=True)
+        target = kept / pulled.name
+        os.replace(pulled.received, target)
+        if pulled.plaintext is not None:
+            pulled.plaintext.unlink(missing_ok=True)
+            pulled.plaintext = None
+        pulled.received = target
+        return target
+
     def discard(self, pulled: Pulled) -> None:
         """Remove a file's staged copies once it is stored (the store keeps it encrypted)."""
         for path in (pulled.received, pulled.plaintext):
@@ -318,10 +335,10 @@ class Transfer:
                 self._gpg.close()
             shutil.rmtree(home, ignore_errors=True)
             self._gpg = None
-        for folder in (self._sockets, self._plain_run):
+        for folder in (self._sockets, self._plain_run, self._received_run):
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
-        self._sockets = self._plain_run = None
+        self._sockets = self._plain_run = self._received_run = None
 
     def __enter__(self) -> Transfer:
         return self
@@ -330,14 +347,37 @@ class Transfer:
         self.close()
 
 
+def socket_parents() -> list[Path]:
+    """Where a GnuPG home's socket folder may go: the temporary folder, else ``/tmp``."""
+    return list(dict.fromkeys([Path(tempfile.gettempdir()), Path("/tmp")]))
+
+
+def socket_folder() -> Path | None:
+    """A new socket folder (0700, named for :func:`sweep`) in the first of
+    :func:`socket_parents` short enough for the agent's sockets; None when none is."""
+    from edi.transport.pgp import sockets_fit
+
+    for parent in socket_parents():
+        if parent.is_dir():
+            folder = pid_folder(parent, SOCKET_PREFIX)
+            if sockets_fit(folder):
+                return folder
+            folder.rmdir()
+    return None
+
+
 def sweep_leftovers(staging_dir: Path, gnupg_dir: Path) -> list[Path]:
     """Remove what killed runs left: GnuPG homes (their agent stopped first), socket
-    folders and plaintext folders whose process no longer runs, and plaintext files left
-    loose in ``plain/``; what was removed."""
+    folders, folders of received files (plaintext when a partner does not encrypt) and
+    plaintext folders whose process no longer runs, and plaintext files left loose in
+    ``plain/``; what was removed."""
     from edi.transport.pgp import stop_agent
 
     removed = sweep(gnupg_dir, "", before_removal=stop_agent) if gnupg_dir.is_dir() else []
-    removed += sweep(Path(tempfile.gettempdir()), SOCKET_PREFIX)
+    for parent in socket_parents():
+        removed += sweep(parent, SOCKET_PREFIX)
+    for received in staging_dir.glob("*/received"):
+        removed += sweep(received, "")
     for plain in staging_dir.glob("*/plain"):
         removed += sweep(plain, "")
         for loose in plain.iterdir():  # plaintext of a run of the layout before pid folders

@@ -10,7 +10,8 @@ States::
 
     (none) --lease--> leased --complete--> done        (final: never leased again)
                         |  \\--fail------> failed      (leased again on the next run)
-                        \\-- expires_at passes: another worker's lease takes it over
+                        \\-- expires_at passes, or its process on this machine ends:
+                             another worker's lease takes it over
 
 :func:`lease` inserts the row; when it exists already, one ``UPDATE ... WHERE`` takes
 it over only if it is ``failed`` or ``leased`` with ``expires_at`` in the past, and
@@ -34,10 +35,13 @@ messages, never a value from a file. Pure SQLAlchemy Core: no Prefect here.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -55,6 +59,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from edi.store.models import DONE, FAILED, LEASED, FileLease, new_id
+from edi.store.private import running
 
 #: how long a lease lasts unless renewed, in seconds (config: [flows] lease_ttl_seconds)
 TTL_SECONDS = 3600.0
@@ -104,9 +109,31 @@ class Lease:
 
 
 def worker_id(flow_run_id: str | None = None) -> str:
-    """This process as a lease names it: ``host:pid``, then ``/flow-run-id`` when given."""
-    base = f"{socket.gethostname()}:{os.getpid()}"
+    """This process as a lease names it: ``host~machine:pid``, then ``/flow-run-id`` when
+    given (``machine``: :func:`machine_tag`)."""
+    base = f"{machine_tag()}:{os.getpid()}"
     return f"{base}/{flow_run_id}" if flow_run_id else base
+
+
+def machine_tag() -> str:
+    """The host name and, after ``~``, a digest of what makes a pid this machine's (the
+    kernel's boot id, the pid namespace): two containers of the same name differ."""
+    parts = []
+    with contextlib.suppress(OSError):
+        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
+        parts.append(os.readlink("/proc/self/ns/pid"))
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:10] if parts else ""
+    return f"{socket.gethostname()}~{digest}" if digest else socket.gethostname()
+
+
+def ended(worker: str) -> bool:
+    """Whether ``worker`` (a :func:`worker_id`) was a process of this machine that has
+    ended: its lease need not wait for its expiry. Another machine's never has."""
+    tag, _, rest = worker.partition(":")
+    pid = rest.split("/", 1)[0]
+    if "~" not in tag or tag != machine_tag() or not pid.isdigit():
+        return False
+    return int(pid) != os.getpid() and not running(int(pid))
 
 
 def now(conn: Connection) -> datetime:
@@ -153,8 +180,9 @@ def lease(
     """Lease a remote file to ``worker`` for ``ttl`` seconds; False when someone else has it.
 
     A new file is leased by inserting its row. An existing row is taken over only when
-    it is ``failed`` (a retry) or ``leased`` and expired (its worker died or hung); a
-    ``done`` file is never leased again. Exactly one of any number of concurrent
+    it is ``failed`` (a retry) or ``leased`` and expired (its worker died or hung), or
+    leased by a process of this machine that has ended (:func:`ended`: killed, out of
+    memory) without waiting for the expiry; a ``done`` file is never leased again. Exactly one of any number of concurrent
     callers gets True. The holder leasing again gets True (and a renewed lease): a
     retried call whose first try committed but never answered does not lock itself out.
     """
@@ -175,15 +203,16 @@ def lease(
         }
         if _insert_new(conn, row):
             return True
+        holder = conn.execute(
+            select(_C.worker).where(_is(partner, entry), _C.state == LEASED)
+        ).scalar_one_or_none()
+        free = [_C.state == FAILED, and_(_C.state == LEASED, _C.expires_at < at)]
+        free.append(and_(_C.state == LEASED, _C.worker == worker))
+        if holder is not None and holder != worker and ended(holder):
+            free.append(and_(_C.state == LEASED, _C.worker == holder))
         taken = conn.execute(
             update(_LEASES)
-            .where(
-                _is(partner, entry),
-                or_(
-                    _C.state == FAILED,
-                    and_(_C.state == LEASED, or_(_C.expires_at < at, _C.worker == worker)),
-                ),
-            )
+            .where(_is(partner, entry), or_(*free))
             .values(
                 worker=worker,
                 leased_at=at,
@@ -289,6 +318,8 @@ __all__ = [
     "LEASED",
     "OLD_TTL_KEY",
     "TTL_KEY",
+    "ended",
+    "machine_tag",
     "TTL_SECONDS",
     "Lease",
     "Listed",

@@ -32,16 +32,31 @@ def sweep(
         pid = folder.name[len(prefix) :].split("-", 1)[0]
         if not pid.isdigit() or int(pid) == os.getpid() or not folder.is_dir():
             continue
-        try:
-            os.kill(int(pid), 0)
-        except ProcessLookupError:
+        if not running(int(pid)):
             if before_removal is not None:
                 before_removal(folder)
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
-        except PermissionError:
-            pass  # another user's live process
     return removed
+
+
+def running(pid: int) -> bool:
+    """Whether process ``pid`` runs: it exists (another user's counts) and is not a
+    zombie, a process that has ended and waits only for its parent to read its status."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except FileNotFoundError:
+        return not Path("/proc/self").exists()  # gone since, or no /proc at all
+    except OSError:
+        return True
+    state = stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3]  # after "pid (name) "
+    return state not in (b"Z", b"X")
 
 
 @contextlib.contextmanager
@@ -63,4 +78,4 @@ def pid_folder(parent: Path, prefix: str = "") -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent))
 
 
-__all__ = ["TEMP_PREFIX", "pid_folder", "private_folder", "sweep"]
+__all__ = ["TEMP_PREFIX", "pid_folder", "private_folder", "running", "sweep"]

@@ -73,6 +73,30 @@ def test_an_expired_lease_is_taken_over(engine: Engine) -> None:
     assert not leases.lease(engine, "acme", FILE, "third:3", ttl=60)
 
 
+def test_a_lease_of_an_ended_process_of_this_machine_is_taken_over_at_once(
+    engine: Engine,
+) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True,
+                          capture_output=True, text=True)  # fmt: skip
+    ended = f"{leases.machine_tag()}:{done.stdout.strip()}/run-1"  # a pid that has ended
+    alive = f"{leases.machine_tag()}:1/run-2"  # init: runs as long as the machine
+    elsewhere = f"{leases.machine_tag()}x:{done.stdout.strip()}"  # another machine's
+    assert leases.ended(ended) and not leases.ended(alive) and not leases.ended(elsewhere)
+    assert not leases.ended(leases.worker_id()) and not leases.ended("dead:1")
+    for holder in (alive, elsewhere):
+        other = RemoteFile(f"{holder[-5:]}.x12", 1, 1)
+        assert leases.lease(engine, "acme", other, holder, ttl=3600)
+        assert not leases.lease(engine, "acme", other, leases.worker_id(), ttl=3600)
+    assert leases.lease(engine, "acme", FILE, ended, ttl=3600)
+    me = leases.worker_id()
+    assert leases.lease(engine, "acme", FILE, me, ttl=3600)
+    held = leases.get(engine, "acme", FILE)
+    assert held is not None and held.worker == me and held.attempts == 2
+
+
 def test_renew_keeps_a_lease_and_records_the_step(engine: Engine) -> None:
     assert leases.lease(engine, "acme", FILE, "a:1", ttl=0.2)
     time.sleep(0.1)
