@@ -11,7 +11,6 @@ Findings name file ids, archive names, tables and counts; never a value.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from sqlalchemy import Engine, func, select
 from edi.audit.chain import AuditLog
 from edi.errors import CiphertextError
 from edi.store import models as m
-from edi.store.crypto import iter_decrypted
+from edi.store.crypto import DigestMismatch, verify_file
 from edi.store.keys import KeyRing
 
 #: the audit actions whose entry counts a file's records
@@ -80,15 +79,12 @@ def _archive(
     if Path(name).name != name or not path.is_file():
         yield Finding(file_id, f"archived original {name} is missing")
         return
-    digest = hashlib.sha256()
     try:
-        for chunk in iter_decrypted(path, ring=ring, file_id=file_id, name=name):
-            digest.update(chunk)
+        verify_file(path, sha256, ring=ring, file_id=file_id, name=name)
+    except DigestMismatch:
+        yield Finding(file_id, f"archived original {name} decrypts to other bytes than stored")
     except CiphertextError as exc:
         yield Finding(file_id, f"archived original {name} does not decrypt: {exc}")
-        return
-    if digest.hexdigest() != sha256:
-        yield Finding(file_id, f"archived original {name} decrypts to other bytes than stored")
 
 
 def _rows(engine: Engine, audit: AuditLog, current: set[str]) -> Iterator[Finding]:

@@ -447,6 +447,21 @@ def iter_decrypted(
             index += 1
 
 
+class DigestMismatch(CiphertextError):
+    """An encrypted file that decrypts soundly, but to other bytes than recorded."""
+
+
+def verify_file(path: Path, sha256: str, *, ring: KeyRing, file_id: str, name: str) -> None:
+    """Check that an encrypted file decrypts, chunk by authenticated chunk, to the bytes
+    whose sha256 is ``sha256``; :class:`CiphertextError` naming ``name`` when it does not
+    (a chunk altered, reordered, truncated or extended; another file's archive)."""
+    digest = hashlib.sha256()
+    for chunk in iter_decrypted(path, ring=ring, file_id=file_id, name=name):
+        digest.update(chunk)
+    if digest.hexdigest() != sha256:
+        raise DigestMismatch(f"{name} (file {file_id}): decrypts to other bytes than stored")
+
+
 def decrypt_file(src: Path | BinaryIO, dst_stream: BinaryIO, *, ring: KeyRing, file_id: str) -> int:
     """Write the plaintext of an encrypted file to ``dst_stream``; return its size.
 

@@ -16,9 +16,11 @@ How it stays safe while ingest runs and across crashes:
 - Every value is re-encrypted bound to the same table, column and row id, so nothing
   else about it changes. Nothing is kept between batches, so a crash loses nothing: run
   again and the values already on the primary key are not selected.
-- An archive file is copied, re-wrapped and renamed over the original (the chunks are
-  untouched), so a crash leaves either the old or the new header, never a torn one; then
-  its ``files.archive_key_id`` is updated. A re-run finds a header already on the primary
+- An archive file is first checked (every chunk decrypts and the whole is the sha256
+  its file row records: ``edi files verify``'s check); a damaged one is reported and
+  left on its old key. A sound one is copied, re-wrapped and renamed over the original
+  (the chunks are untouched), so a crash leaves either the old or the new header, never
+  a torn one; then its ``files.archive_key_id`` is updated. A re-run finds a header already on the primary
   key and only updates the row.
 - New values written by ingest are under the primary key already. An ingest process that
   loaded the key ring before the rotation may still write under the previous key, and its
@@ -63,6 +65,7 @@ from edi.store.crypto import (
     KEY_ID_BYTES,
     FieldCipher,
     rewrapped_header,
+    verify_file,
 )
 from edi.store.keys import KeyRing
 
@@ -347,15 +350,15 @@ class _Run:
 
     def archives(self) -> None:
         files = _FILES.c
-        query = select(files.id, files.archive_name, files.archive_key_id).where(
+        query = select(files.id, files.archive_name, files.archive_key_id, files.sha256).where(
             files.archive_name.is_not(None),
             or_(files.archive_key_id.is_(None), files.archive_key_id != self.primary_id),
         )
         for rows in self._batches(query, files.id):
             changes: list[tuple[str, str | None]] = []
-            for file_id, archive_name, recorded in rows:
+            for file_id, archive_name, recorded, sha256 in rows:
                 try:
-                    rewrapped_from = self._rewrap(file_id, archive_name)
+                    rewrapped_from = self._rewrap(file_id, archive_name, sha256)
                 except (CiphertextError, KeyRingError) as exc:
                     self._fail(str(exc))
                     continue
@@ -381,15 +384,18 @@ class _Run:
                         self.report.skipped[ARCHIVES] += 1
             self._tell("written", ARCHIVES, row_ids)
 
-    def _rewrap(self, file_id: str, archive_name: str) -> str | None:
+    def _rewrap(self, file_id: str, archive_name: str, sha256: str) -> str | None:
         """Move one archive file's key to the primary key; the key id it had, or None
-        when its header was on the primary key already."""
+        when its header was on the primary key already. An archive that does not decrypt
+        to its recorded sha256 is left as it is (:class:`CiphertextError`): re-wrapping
+        would put a damaged original under the new key as if it were sound."""
         if not archive_name or Path(archive_name).name != archive_name:
             raise CiphertextError(f"file {file_id}: archive name is not a plain file name")
         path = self.archive_dir / archive_name
         current = archive_key_id(path, file_id)
         if current == self.primary_id:
             return None
+        verify_file(path, sha256, ring=self.ring, file_id=file_id, name=str(path))
         with open(path, "rb") as src:
             header, now = rewrapped_header(src, ring=self.ring, file_id=file_id, name=str(path))
             if now != self.primary_id:  # the ring was rotated again during this run

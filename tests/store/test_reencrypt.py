@@ -20,7 +20,7 @@ from edi.generate import generate
 from edi.parsers.normalize import Normalizer
 from edi.records.phi import record_dict
 from edi.store import models as m
-from edi.store.crypto import FieldCipher, decrypt_file, key_id_of
+from edi.store.crypto import FieldCipher, decrypt_file, encrypt_file, key_id_of
 from edi.store.db import make_engine
 from edi.store.keys import EnvKek, KeyRing
 from edi.store.read import StoredRecord, records
@@ -508,3 +508,37 @@ def test_key_operations_go_on_when_the_database_is_down(tmp_path: Path, url: str
     assert second != first
     assert rotated.stdout.strip() == f"new primary data key {second}; 2 data keys"
     assert "note: keys.rotated not recorded in the audit log" in rotated.stderr
+
+
+@pytest.mark.parametrize("damage", ["flipped", "truncated", "replaced"])
+def test_a_damaged_archive_is_not_rewrapped(kit: StoreKit, damage: str):
+    ingest_samples(kit)
+    archive_dir = kit.home / "archive"
+    with kit.engine.connect() as conn:
+        first_id, first = conn.execute(
+            select(m.File.id, m.File.archive_name).order_by(m.File.id)
+        ).first() or ("", "")
+    path = archive_dir / first
+    if damage == "flipped":  # one bit of the last chunk
+        data = bytearray(path.read_bytes())
+        data[-20] ^= 0x01
+        path.write_bytes(bytes(data))
+    elif damage == "truncated":  # the last chunk gone
+        path.write_bytes(path.read_bytes()[:-64])
+    else:  # sound, under this file's id and key, but of other bytes than were stored
+        other = kit.home / "other.x12"
+        other.write_bytes((SAMPLES / "835-remittance.x12").read_bytes())
+        encrypt_file(other, path, ring=kit.ring, file_id=first_id)
+    damaged = path.read_bytes()
+    kit.ring.rotate()
+    report = reencrypt(kit.engine, kit.ring, archive_dir=archive_dir)
+    mine = [f for f in report.failures if f"(file {first_id})" in f]
+    assert len(mine) == 1, report.failures
+    expected = {
+        "flipped": "fails authentication",
+        "truncated": "fails authentication",
+        "replaced": "decrypts to other bytes than stored",
+    }
+    assert expected[damage] in mine[0], mine[0]
+    assert path.read_bytes() == damaged  # left as it was, on its old key
+    assert report.remaining == {ARCHIVES: 1}
