@@ -2,7 +2,11 @@
 
 The lists are tab-separated files in the ``codes/`` folder of the maps
 (``maps/codes/claim-adjustment-group.tsv``, ``carc.tsv``, ``rarc.tsv``): ``#`` comment
-lines, then one ``code<TAB>description`` line per code. They are found in the folders
+lines, then one line per code, ``code<TAB>start<TAB>stop<TAB>description`` (``start`` and
+``stop`` are CCYY-MM-DD dates, empty when the list's sources give none) or the short form
+``code<TAB>description``. A ``# Coverage: complete`` header line says the file lists every
+code of its list; without it the file is a subset, and a code it lacks is not judged.
+They are found in the folders
 :func:`edi.parsers.maps.map_dirs` searches (``$EDI_MAPS`` first, then the project's
 ``maps/``); a code in an earlier folder's file wins over the same code in a later one, so
 ``$EDI_MAPS/codes/carc.tsv`` may add or reword codes. Each list is read once, when first
@@ -11,11 +15,17 @@ asked for.
 A code missing from the lists is not an error: :func:`describe` answers ``None`` and
 :func:`describe_adjustment` says which list lacks it. A malformed line is:
 :class:`~edi.errors.MapError` names the file and the line.
+
+:func:`usable` says whether a listed code may be used in a remittance of a given date:
+its start date is on or before it and it has no stop date before it (X12/WPC: a code
+"can no longer be used in original business messages after" its stop date).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+from dataclasses import dataclass
 from pathlib import Path
 
 from edi.errors import MapError
@@ -29,30 +39,79 @@ FILES: dict[str, str] = {
 CODES_FOLDER = "codes"
 
 
-def load_codes(path: Path) -> dict[str, str]:
-    """One list file as code -> description (raises :class:`MapError` naming file:line)."""
+@dataclass(frozen=True, slots=True)
+class Code:
+    """One code of a list: its description and its start and stop dates (CCYYMMDD or "")."""
+
+    description: str
+    start: str = ""
+    stop: str = ""
+
+    def usable_on(self, date: str) -> bool:
+        """Whether the code may be used in a message of ``date`` (CCYYMMDD)."""
+        return (not self.start or self.start <= date) and (not self.stop or date <= self.stop)
+
+
+def _date(path: Path, number: int, what: str, text: str) -> str:
+    """A CCYY-MM-DD date of a list line as CCYYMMDD ("" when empty)."""
+    text = text.strip()
+    if not text:
+        return ""
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        return dt.date.fromisoformat(text).strftime("%Y%m%d")
+    except ValueError:
+        raise MapError(f"{path}:{number}: {what} date {text!r} is not CCYY-MM-DD") from None
+
+
+def load_entries(path: Path) -> dict[str, Code]:
+    """One list file as code -> :class:`Code` (raises :class:`MapError` naming file:line)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise MapError(f"{path}: cannot read the code list: {exc}") from exc
-    table: dict[str, str] = {}
+    table: dict[str, Code] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split("\t")
-        if len(parts) != 2:
+        if len(parts) == 2:
+            code, start, stop, description = parts[0], "", "", parts[1]
+        elif len(parts) == 4:
+            code = parts[0]
+            start = _date(path, number, "start", parts[1])
+            stop = _date(path, number, "stop", parts[2])
+            description = parts[3]
+        else:
             raise MapError(
-                f"{path}:{number}: expected code<TAB>description, found {len(parts) - 1} tabs"
+                f"{path}:{number}: expected code<TAB>start<TAB>stop<TAB>description "
+                f"(or code<TAB>description), found {len(parts) - 1} tabs"
             )
-        code, description = parts[0].strip(), parts[1].strip()
+        code, description = code.strip(), description.strip()
         if not code or not description:
             raise MapError(f"{path}:{number}: empty {'code' if not code else 'description'}")
         if not code.isalnum() or code != code.upper():
             raise MapError(f"{path}:{number}: code {code!r} is not upper-case letters and digits")
         if code in table:
             raise MapError(f"{path}:{number}: code {code} is listed twice")
-        table[code] = description
+        if start and stop and stop < start:
+            raise MapError(f"{path}:{number}: code {code} stops before it starts")
+        table[code] = Code(description, start, stop)
     return table
+
+
+def load_codes(path: Path) -> dict[str, str]:
+    """One list file as code -> description (raises :class:`MapError` naming file:line)."""
+    return {code: entry.description for code, entry in load_entries(path).items()}
+
+
+def is_complete(path: Path) -> bool:
+    """Whether the file says it lists every code of its list (``# Coverage: complete``)."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") and line[1:].strip().lower() == "coverage: complete":
+            return True
+    return False
 
 
 def code_files(kind: str) -> list[Path]:
@@ -66,15 +125,41 @@ def code_files(kind: str) -> list[Path]:
 
 
 @functools.cache
-def table(kind: str) -> dict[str, str]:
-    """Code -> description for ``kind`` (``group``, ``carc`` or ``rarc``), read once."""
+def entries(kind: str) -> dict[str, Code]:
+    """Code -> :class:`Code` for ``kind`` (``group``, ``carc`` or ``rarc``), read once."""
     files = code_files(kind)
     if not files:
         raise MapError(f"no {CODES_FOLDER}/{FILES[kind]} in the maps folders")
-    merged: dict[str, str] = {}
+    merged: dict[str, Code] = {}
     for file in reversed(files):  # the most specific folder last, so its codes win
-        merged.update(load_codes(file))
+        merged.update(load_entries(file))
     return merged
+
+
+@functools.cache
+def table(kind: str) -> dict[str, str]:
+    """Code -> description for ``kind`` (``group``, ``carc`` or ``rarc``), read once."""
+    return {code: entry.description for code, entry in entries(kind).items()}
+
+
+@functools.cache
+def complete(kind: str) -> bool:
+    """Whether the ``kind`` list holds every code (a code it lacks is then not valid)."""
+    return any(is_complete(file) for file in code_files(kind))
+
+
+def usable(kind: str, code: str, date: str) -> bool | None:
+    """Whether ``code`` may be used in a message of ``date`` (CCYYMMDD) by the ``kind``
+    list's start and stop dates; ``None`` when the list does not hold the code."""
+    entry = entries(kind).get(code)
+    return None if entry is None else entry.usable_on(date)
+
+
+def clear() -> None:
+    """Forget the lists read (they are read again when next asked for)."""
+    entries.cache_clear()
+    table.cache_clear()
+    complete.cache_clear()
 
 
 def describe(kind: str, code: str) -> str | None:
@@ -112,6 +197,13 @@ def describe_remark(code: str) -> str:
 
 __all__ = [
     "FILES",
+    "Code",
+    "clear",
+    "complete",
+    "entries",
+    "is_complete",
+    "load_entries",
+    "usable",
     "code_files",
     "describe",
     "describe_adjustment",

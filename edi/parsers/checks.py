@@ -20,6 +20,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from edi import codes
 from edi.parsers.maps import CompositeDef, ElementDef, SegmentDef, pyx12_maps
 from edi.parsers.segments import Delimiters
 
@@ -28,10 +29,20 @@ Finding = tuple[int, int, int, str, str, str]
 Extra = Callable[[list[str]], list[Finding]]
 
 
+#: pyx12 external list id -> the list of ``maps/codes/`` (edi.codes) that extends it: pyx12's
+#: remark codes are WPC's list of 2014; a code ours holds is valid too (its start and stop
+#: dates are checked against the remittance's date by the 835 rules)
+EXTENDED_LISTS: dict[str, str] = {"remark_code": "rarc"}
+
+
 @functools.lru_cache(maxsize=1)
 def external_codes() -> dict[str, frozenset[str]]:
-    """The external code lists of pyx12's ``codes.xml`` (states, country, pos ...)."""
-    return _read_codes(pyx12_maps() / "codes.xml")
+    """The external code lists of pyx12's ``codes.xml`` (states, country, pos ...), each
+    extended by the list of ``maps/codes/`` named in :data:`EXTENDED_LISTS`."""
+    lists = _read_codes(pyx12_maps() / "codes.xml")
+    for key, kind in EXTENDED_LISTS.items():
+        lists[key] = lists.get(key, frozenset()) | frozenset(codes.table(kind))
+    return lists
 
 
 def _read_codes(path: Path) -> dict[str, frozenset[str]]:

@@ -13,6 +13,15 @@ Encoding: ASCII, UTF-8 with or without a byte-order mark, and latin-1 bytes (a
 segment that is not valid UTF-8 is decoded as latin-1). UTF-16 and UTF-32 are
 refused with a clear error. Byte offsets are offsets in the file as stored.
 
+Wrapped files: a file cut into fixed 80-byte lines (the mainframe record length many
+Medicare contractors and clearinghouses still send 835s and 999s in, breaking segments
+anywhere, the ISA itself at byte 80) is recognised by its ISA, whose 106 bytes never hold
+a line break otherwise, and read unwrapped: the line break after every 80 bytes is
+dropped, any other CR or LF stays data (an invalid character, IK403 6, inside a segment).
+:attr:`ReadSummary.wrapped` says so; offsets and lines are then those of the unwrapped
+text. CR/LF after a segment terminator (``~\r\n``) is whitespace between segments, as
+always.
+
 Fatal conditions (no ISA, a truncated ISA, binary data, a segment with no
 terminator within ``max_segment`` bytes) raise :class:`X12SyntaxError` naming the
 file and byte offset; everything else is a :class:`Problem` on the envelope it
@@ -24,7 +33,7 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -44,6 +53,9 @@ CHUNK_SIZE = 1 << 20
 MAX_SEGMENT = 1 << 20
 #: How far into a chunk the 16 ISA element separators may be looked for.
 ISA_SEARCH = 512
+#: the line width of wrapped files (fixed 80-byte records): a line break at this offset
+#: of the ISA (106 bytes) means the file is wrapped
+WRAP_WIDTH = 80
 WHITESPACE = " \t\r\n\x0b\x0c"
 WHITESPACE_B = WHITESPACE.encode()
 #: the first byte that is not whitespace (found without copying the rest of the buffer)
@@ -116,7 +128,7 @@ class X12Reader:
     def _segments(self, stream: BinaryIO) -> Iterator[Segment]:
         summary = self.summary
         tracker = EnvelopeTracker(self.name, summary.problems)
-        read = stream.read
+        read: Callable[[int], bytes] = stream.read
         chunk_size = self.chunk_size
         max_segment = self.max_segment
         known_ids: set[str] = set()
@@ -125,6 +137,12 @@ class X12Reader:
 
         first = read(chunk_size)
         buf, base = self._check_encoding(first, 0)
+        width = _wrapped_width(buf)
+        if width:
+            summary.wrapped = width
+            unwrap = _Unwrap(width, read)
+            read = unwrap.read
+            buf, base = unwrap.first(buf), 0
         eof = not first
         start = 0  # index in buf of the first byte not yet consumed
         line = 1
@@ -466,6 +484,57 @@ class X12Reader:
             ):
                 repetition = candidate
         return Delimiters(element, component, terminator, repetition), padded
+
+
+def _wrapped_width(buf: bytes) -> int:
+    """``WRAP_WIDTH`` when the file's ISA (after leading whitespace) is cut by a line break
+    at byte ``WRAP_WIDTH``, as in a file wrapped into fixed lines; else 0."""
+    found = _NOT_WHITESPACE_B.search(buf)
+    if found is None or found.start() != 0 or not buf.startswith(b"ISA"):
+        return 0
+    head = buf[: WRAP_WIDTH + 2]
+    if b"\n" in head[:WRAP_WIDTH] or b"\r" in head[:WRAP_WIDTH]:
+        return 0
+    return WRAP_WIDTH if head[WRAP_WIDTH : WRAP_WIDTH + 1] in (b"\r", b"\n") else 0
+
+
+class _Unwrap:
+    """A wrapped file's bytes with the line break after every ``width`` bytes dropped."""
+
+    def __init__(self, width: int, read: Callable[[int], bytes]) -> None:
+        self.width = width
+        self.source = read
+        self.column = 0  # bytes of the current line taken so far
+        self.pending_lf = False  # a CR ended a line: an LF right after it belongs to it
+
+    def first(self, buf: bytes) -> bytes:
+        return self.unwrap(buf)
+
+    def read(self, size: int) -> bytes:
+        return self.unwrap(self.source(size))
+
+    def unwrap(self, data: bytes) -> bytes:
+        out = bytearray()
+        i, n, width = 0, len(data), self.width
+        while i < n:
+            if self.pending_lf:
+                self.pending_lf = False
+                if data[i] == 0x0A:
+                    i += 1
+                    continue
+            if self.column == width:
+                byte = data[i]
+                if byte == 0x0D or byte == 0x0A:
+                    self.column = 0
+                    self.pending_lf = byte == 0x0D
+                    i += 1
+                    continue
+                self.column = 0  # not a line break: a longer line; keep counting
+            take = min(width - self.column, n - i)
+            out += data[i : i + take]
+            self.column += take
+            i += take
+        return bytes(out)
 
 
 def read_segments(

@@ -319,6 +319,8 @@ class ReadSummary:
     size: int = 0
     encoding: str = "ascii"
     bom: bool = False
+    #: the width of the lines a wrapped file was cut into and read unwrapped (0: not wrapped)
+    wrapped: int = 0
     segments: int = 0
     interchanges: int = 0
     groups: int = 0

@@ -490,12 +490,10 @@ class Validator:
         self._report(state, file)
 
     def _report(self, state: _SetState, file: str) -> None:
-        """The findings of the set's rules, as element errors with IK403 ``I12``."""
+        """The findings of the set's rules, as element errors (IK403 ``I12`` as a rule)."""
         found = state.rules.found
-        for where, element, message, ref, snip in found:
-            self._element_errors(
-                state, where, [(element, 0, 0, BUSINESS, message, ref)], file, snip
-            )
+        for where, element, message, ref, snip, code in found:
+            self._element_errors(state, where, [(element, 0, 0, code, message, ref)], file, snip)
         found.clear()
 
 

@@ -93,3 +93,32 @@ def test_acknowledgments_for_the_whole_corpus_are_valid_x12(tmp_path):
                 ok, errors = pyx12_accepts(path)
                 assert ok and errors == [], (row.file, errors[:2])
     assert kinds["999"] >= 100 and kinds["TA1"] >= 10
+
+
+#: remark codes edi accepts and pyx12 rejects on purpose: pyx12's remark list is WPC's of
+#: 2014 (it ends at N734 and lacks MA15 and MA28); maps/codes/rarc.tsv lists them
+NEWER_REMARKS = ("MA15", "MA28")
+
+
+@pytest.mark.parametrize("remark", [*NEWER_REMARKS, "N9999"])
+def test_remark_codes_beside_pyx12(tmp_path, oracle_maps, remark):
+    from tests.conftest import corpus_path
+    from tests.mutations import R835, mutate
+
+    def change(segments: list[str]) -> list[str]:
+        at = next(i for i, s in enumerate(segments) if s.startswith("NM1*82"))
+        segments.insert(at + 1, f"MOA***{remark}")
+        return segments
+
+    path = mutate(tmp_path, corpus_path(R835), change)
+    ours = [
+        t.accepted
+        for ic in Validator().validate(path).interchanges
+        for g in ic.groups
+        for t in g.transactions
+    ]
+    theirs = [accepted for _, accepted in pyx12_verdicts(path, oracle_maps) or []]
+    if remark in NEWER_REMARKS:
+        assert (ours, theirs) == ([True], [False])  # a deliberate difference: newer list
+    else:
+        assert ours == theirs == [False]  # in no list: both reject

@@ -22,9 +22,9 @@ CODES = project_maps() / "codes"
 def fresh_tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test reads the lists anew, from the project's maps unless it says otherwise."""
     monkeypatch.delenv("EDI_MAPS", raising=False)
-    codes.table.cache_clear()
+    codes.clear()
     yield
-    codes.table.cache_clear()
+    codes.clear()
 
 
 @pytest.mark.parametrize("kind", sorted(codes.FILES))
@@ -90,6 +90,10 @@ def test_unknown_codes_fall_back() -> None:
         ("46\t ", "empty description"),
         ("co-1\tlower case", "not upper-case"),
         ("1\tagain", "listed twice"),
+        ("47\t2001-02-30\t\tbad start", "start date '2001-02-30' is not CCYY-MM-DD"),
+        ("47\t2001-02-01\t20050101\tbad stop", "stop date '20050101' is not CCYY-MM-DD"),
+        ("47\t2005-01-01\t2001-01-01\tbackwards", "code 47 stops before it starts"),
+        ("47\t\t\t\ttoo many", "found 4 tabs"),
     ],
 )
 def test_a_malformed_line_names_file_and_line(tmp_path: Path, line: str, problem: str) -> None:
@@ -100,11 +104,30 @@ def test_a_malformed_line_names_file_and_line(tmp_path: Path, line: str, problem
     assert str(caught.value).startswith(f"{path}:4: ")
 
 
+def test_start_and_stop_dates_bound_a_code(tmp_path: Path) -> None:
+    path = tmp_path / "rarc.tsv"
+    path.write_text("# list\nN1\tOld form\nN2\t2010-03-01\t2020-06-30\tDated\nN3\t\t\tNo dates\n")
+    table = codes.load_entries(path)
+    assert table["N1"] == codes.Code("Old form")
+    assert table["N2"] == codes.Code("Dated", "20100301", "20200630")
+    assert table["N3"] == codes.Code("No dates")
+    assert [table["N2"].usable_on(d) for d in ("20100228", "20100301", "20200630", "20200701")] == [
+        False,
+        True,
+        True,
+        False,
+    ]
+    assert codes.load_codes(path) == {"N1": "Old form", "N2": "Dated", "N3": "No dates"}
+    assert not codes.is_complete(path)
+    path.write_text("# list\n# Coverage: complete\nN1\tOld form\n")
+    assert codes.is_complete(path)
+
+
 def test_edi_maps_codes_come_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "codes").mkdir()
     (tmp_path / "codes" / "carc.tsv").write_text("# local\n45\tLocal wording\nZZ1\tLocal code\n")
     monkeypatch.setenv("EDI_MAPS", str(tmp_path))
-    codes.table.cache_clear()
+    codes.clear()
     assert codes.describe("carc", "45") == "Local wording"
     assert codes.describe("carc", "ZZ1") == "Local code"
     assert codes.describe("carc", "1") == "Deductible amount"  # the project's list fills in
@@ -115,7 +138,7 @@ def test_a_broken_extra_list_fails_loudly(tmp_path: Path, monkeypatch: pytest.Mo
     bad = tmp_path / "codes" / "rarc.tsv"
     bad.write_text("N14 missing tab\n")
     monkeypatch.setenv("EDI_MAPS", str(tmp_path))
-    codes.table.cache_clear()
+    codes.clear()
     with pytest.raises(MapError, match=f"{bad}:1: "):
         codes.describe("rarc", "N14")
 

@@ -3,8 +3,10 @@
 
 A set's rules see the segments that have a rule (:attr:`SetRules.ids`) as the validator
 meets them, and the end of the set; what they find is kept in :attr:`SetRules.found`
-as :data:`Finding` tuples (where, element, message, data element, SNIP level) for the
-validator to report with IK403 code ``I12``, in the order found.
+as :data:`Finding` tuples (where, element, message, data element, SNIP level, IK403 code)
+for the validator to report, in the order found; the code is ``I12`` (implementation
+pattern match failure) unless the rule says otherwise (``7``: a code value not valid on
+the message's date).
 """
 
 from __future__ import annotations
@@ -18,8 +20,11 @@ from edi.parsers.structure import Located
 #: amounts are kept as integers in millionths: exact, and faster to add than Decimal
 SCALE = 1_000_000
 
-#: (where, element position, message, data element number, SNIP level)
-Finding = tuple[Located, int, str, str, int]
+#: IK403 code of a rule's finding unless it says otherwise
+IMPLEMENTATION_PATTERN = "I12"
+
+#: (where, element position, message, data element number, SNIP level, IK403 code)
+Finding = tuple[Located, int, str, str, int, str]
 
 #: segment ids the common rules read
 COMMON_IDS = frozenset({"HL", "NM1", "N1", "N4"})
@@ -102,17 +107,32 @@ class SetRules:
         """The set's control totals, checked at its end."""
 
     # -- reporting -------------------------------------------------------------------
-    def flag(self, loc: Located, element: int, message: str, ref: str, snip: int) -> None:
+    def flag(
+        self,
+        loc: Located,
+        element: int,
+        message: str,
+        ref: str,
+        snip: int,
+        code: str = IMPLEMENTATION_PATTERN,
+    ) -> None:
         """A finding on element ``element`` of the segment at ``loc`` (data element ``ref``)."""
-        self.found.append((loc, element, message, ref, snip))
+        self.found.append((loc, element, message, ref, snip, code))
 
-    def flag_here(self, loc: Located, element: int, message: str, snip: int) -> None:
+    def flag_here(
+        self,
+        loc: Located,
+        element: int,
+        message: str,
+        snip: int,
+        code: str = IMPLEMENTATION_PATTERN,
+    ) -> None:
         """A finding whose data element number comes from the guide's segment definition."""
         ref = ""
         node = loc.node
         if node is not None and 0 < element <= len(node.elements):
             ref = node.elements[element - 1].data_ele
-        self.flag(loc, element, message, ref, snip)
+        self.flag(loc, element, message, ref, snip, code)
 
     # -- the common rules ----------------------------------------------------------
     def common(self, loc: Located, sid: str) -> None:
@@ -161,4 +181,13 @@ class SetRules:
             self.flag(loc, 3, "N403 is not a 5 or 9 digit US ZIP code", "116", 5)
 
 
-__all__ = ["COMMON_IDS", "SCALE", "Finding", "SetRules", "amount", "npi_ok", "zip_ok"]
+__all__ = [
+    "COMMON_IDS",
+    "IMPLEMENTATION_PATTERN",
+    "SCALE",
+    "Finding",
+    "SetRules",
+    "amount",
+    "npi_ok",
+    "zip_ok",
+]

@@ -7,6 +7,13 @@ generator (:mod:`edi.generate`) and the normalizer's payment hook
   with lines, CLP04 = the lines' SVC03 - the claim's CAS amounts;
 - the payment (the set): BPR02 = the sum of CLP04 - the PLB amounts.
 
+And the dated code lists (SNIP 5): an adjustment reason (CAS02, 05 ... 17, CARC) or a
+remark code (MOA03-07, MIA05 and MIA20-24, LQ02 when LQ01 is HE, RARC) that its list in
+``maps/codes/`` starts after the remittance's date or stops before it is an invalid code
+value (IK403 7). The remittance's date is BPR16 (check issue or EFT date), else the
+DTM*405 production date, else the interchange date (ISA09). A CARC the list lacks is
+judged only when the list says it is complete (see :mod:`edi.codes`).
+
 The functions take amounts of one type: integers of millionths in the validator,
 ``Decimal`` elsewhere.
 """
@@ -17,6 +24,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TypeVar, cast
 
+from edi import codes
 from edi.parsers.rules.common import COMMON_IDS, SetRules, amount
 from edi.parsers.segments import Segment
 from edi.parsers.structure import Located
@@ -27,6 +35,15 @@ Amount = TypeVar("Amount", int, Decimal)
 CAS_AMOUNTS = range(3, 19, 3)
 #: PLB: provider, fiscal period, then up to six reason/amount pairs; amounts PLB04 ... PLB14
 PLB_AMOUNTS = range(4, 16, 2)
+#: CAS reason codes (CARC): CAS02, CAS05 ... CAS17
+CAS_REASONS = range(2, 18, 3)
+#: remark codes (RARC) per segment id: MOA03-07 (2100), MIA05 and MIA20-24 (2100)
+REMARK_POSITIONS: dict[str, tuple[int, ...]] = {
+    "MOA": (3, 4, 5, 6, 7),
+    "MIA": (5, 20, 21, 22, 23, 24),
+}
+#: IK403 7: code value not valid
+INVALID_CODE = "7"
 
 
 def cas_amounts(elements: Sequence[str]) -> list[str]:
@@ -101,7 +118,7 @@ class Rules(SetRules):
     """The rules of an 835 set: the common ones and the balancing of lines, claims and
     the payment."""
 
-    ids = COMMON_IDS | {"CLP", "SVC", "CAS", "BPR", "PLB", "LX"}
+    ids = COMMON_IDS | {"CLP", "SVC", "CAS", "BPR", "PLB", "LX", "MOA", "MIA", "LQ", "DTM"}
 
     def __init__(self) -> None:
         super().__init__()
@@ -110,10 +127,22 @@ class Rules(SetRules):
         self.paid_total = 0
         self.plb_total = 0
         self.bpr: Segment | None = None
+        #: the remittance's date, CCYYMMDD ("" until known)
+        self.date = ""
+        self.carc_complete: bool | None = None
 
     def segment(self, loc: Located, sid: str) -> None:
         if sid == "CAS":
             self.cas(loc)
+            self.reasons(loc)
+        elif sid == "DTM":
+            if not self.date and loc.segment[1] == "405":
+                self.date = _ccyymmdd(loc.segment[2])
+        elif sid == "MOA" or sid == "MIA":
+            self.remarks(loc, REMARK_POSITIONS[sid])
+        elif sid == "LQ":
+            if loc.segment[1] == "HE":
+                self.remarks(loc, (2,))
         elif sid == "SVC":
             self.svc(loc)
         elif sid == "CLP":
@@ -123,6 +152,7 @@ class Rules(SetRules):
                 self.finish_payment()
         elif sid == "BPR":
             self.bpr = loc.segment
+            self.date = _ccyymmdd(loc.segment[16])
         elif sid == "PLB":
             self.finish_payment()
             for value in plb_amounts(loc.segment.elements):
@@ -131,6 +161,51 @@ class Rules(SetRules):
                     self.plb_total += found
         else:
             self.common(loc, sid)
+
+    # -- dated code lists --------------------------------------------------------------
+    def remittance_date(self, loc: Located) -> str:
+        """BPR16, else DTM*405, else the interchange date (CCYYMMDD; "" when none)."""
+        if not self.date:
+            ic = loc.segment.interchange
+            if ic is not None:
+                found = ic.date.strip()
+                if len(found) == 6 and found.isascii() and found.isdigit():
+                    self.date = "20" + found
+        return self.date
+
+    def reasons(self, loc: Located) -> None:
+        """CAS02, 05 ... 17: claim adjustment reason codes usable on the remittance's date."""
+        seg = loc.segment
+        for position in CAS_REASONS:
+            value = seg[position]
+            if value:
+                self.dated(loc, "carc", position, value)
+
+    def remarks(self, loc: Located, positions: tuple[int, ...]) -> None:
+        """Remark codes usable on the remittance's date."""
+        seg = loc.segment
+        for position in positions:
+            value = seg[position]
+            if value:
+                self.dated(loc, "rarc", position, value)
+
+    def dated(self, loc: Located, kind: str, position: int, value: str) -> None:
+        usable = codes.usable(kind, value, self.remittance_date(loc))
+        name = "adjustment reason code (CARC)" if kind == "carc" else "remark code (RARC)"
+        sid = loc.segment.id
+        if usable is None:
+            if kind == "carc" and self.carc_listed_fully():
+                message = f"{sid}{position:02d} {name} is not in the code list"
+                self.flag_here(loc, position, message, 5, INVALID_CODE)
+            return
+        if not usable and self.date:
+            message = f"{sid}{position:02d} {name} is not valid on the remittance's date"
+            self.flag_here(loc, position, message, 5, INVALID_CODE)
+
+    def carc_listed_fully(self) -> bool:
+        if self.carc_complete is None:
+            self.carc_complete = codes.complete("carc")
+        return self.carc_complete
 
     def clp(self, loc: Located) -> None:
         self.finish_payment()
@@ -212,8 +287,15 @@ class Rules(SetRules):
                 self.flag(where, 2, message, "782", 3)
 
 
+def _ccyymmdd(value: str) -> str:
+    """A CCYYMMDD date element as it is, or "" when it is not one."""
+    return value if len(value) == 8 and value.isascii() and value.isdigit() else ""
+
+
 __all__ = [
     "CAS_AMOUNTS",
+    "CAS_REASONS",
+    "REMARK_POSITIONS",
     "PLB_AMOUNTS",
     "Rules",
     "cas_amounts",
