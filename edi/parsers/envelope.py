@@ -68,6 +68,13 @@ def _date_ok(value: str, fmt: str) -> bool:
     return ok
 
 
+def _time_ok(value: str) -> bool:
+    """An X12 TM value: HHMM, HHMMSS or HHMMSSd..dd, a time a clock shows."""
+    if not (len(value) in (4, 6, 7, 8) and value.isascii() and value.isdigit()):
+        return False
+    return _date_ok(value[:6] if len(value) > 4 else value, "%H%M%S" if len(value) > 4 else "%H%M")
+
+
 class EnvelopeTracker:
     """Pairs headers with trailers and checks control numbers and counts."""
 
@@ -230,6 +237,12 @@ class EnvelopeTracker:
             self.add(grp, GROUP, "6", "GS06 is not a control number of 1-9 digits", seg.position(6))
         if not seg[8]:
             self.add(grp, GROUP, "2", "GS08 version is missing", seg.position(8))
+        # GS04 CCYYMMDD, GS05 HHMM[SS[d..]]: the 999 has no AK905 code for a group date or
+        # time no calendar or clock has, the TA1 has one for the interchange content (024)
+        if not (len(seg[4]) == 8 and seg[4].isascii() and _date_ok(seg[4], "%Y%m%d")):
+            self.add(ic, INTERCHANGE, "024", "GS04 is not a date (CCYYMMDD)", seg.position(4))
+        if not _time_ok(seg[5]):
+            self.add(ic, INTERCHANGE, "024", "GS05 is not a time (HHMM)", seg.position(5))
         return grp
 
     def ge(self, seg: Segment) -> None:

@@ -154,7 +154,9 @@ class Validator:
             elements = seg.elements
             if check.regex.fullmatch(seg.raw) is None:
                 self._element_errors(state, loc, explain(node, elements, state.delimiters), file, 1)
-            elif check.program and not extras_ok(check.program, elements, check.good_masks):
+            elif check.program and not extras_ok(
+                check.program, elements, check.good_masks, check.separator
+            ):
                 for extra in check.extras:
                     found = extra(elements)
                     if found:
