@@ -87,7 +87,9 @@ def _value_pattern(element: ElementDef, chars: str) -> str:
             if high > 4
             else r"(?:[01]\d|2[0-3])[0-5]\d"
         )
-    return f"{chars}{{{low},{high}}}"
+    # X12.6: an AN value is left justified; its leading spaces are significant, trailing
+    # ones are not sent (IK403 6, as pyx12 reports them)
+    return f"{chars}{{{low},{high}}}(?<! )"
 
 
 def _optional_tail(parts: list[tuple[str, bool]], sep: str) -> str:
@@ -559,6 +561,8 @@ def _check_value(
             return [(position, component, repeat, "9", f"{where} is not a valid time", ref)]
         size = len(value)
     else:
+        if value[-1] == " " and element_codes(element) is None:
+            return [(position, component, repeat, "6", f"{where} ends with a space", ref)]
         size = len(value)
     if size < element.min_len:
         return [

@@ -191,6 +191,9 @@ class EnvelopeTracker:
         checks = (
             (9, "014", _date_ok(seg[9], "%y%m%d"), "ISA09 is not a date (YYMMDD)"),
             (10, "015", _date_ok(seg[10], "%H%M"), "ISA10 is not a time (HHMM)"),
+            # in 00401 ISA11 is the standards identifier, U (00501 made it the repetition
+            # separator)
+            (11, "016", seg[12] != "00401" or seg[11] == "U", "ISA11 is not U (00401)"),
             (12, "017", seg[12] in KNOWN_VERSIONS, "ISA12 version is not 00401 or 00501"),
             (13, "018", seg[13].isdigit() and len(seg[13]) == 9, "ISA13 is not 9 digits"),
             (14, "019", seg[14] in ("0", "1"), "ISA14 is not 0 or 1"),
