@@ -20,7 +20,7 @@ from edi.records import Claim, ClaimHeader, Diagnosis, Organization, Party, Reco
 from tests.phi_checks import phi_of
 from tests.rawx12 import count, raw_segments
 
-DATE_TYPES = ("date", "date-from", "date-to")
+DATE_TYPES = ("date", "date-from", "date-to", "time")
 #: fields that identify a person wherever a map fills them
 IDENTIFIERS = frozenset(
     {

@@ -52,3 +52,11 @@ def findings(path: Path, **kwargs):
         )
         for e in tx.errors
     ]
+
+
+def added_findings(tmp_path: Path, source: Path, change, **kwargs):
+    """The findings of ``source`` with ``change`` applied that ``source`` itself has not
+    (for corpus files that are rejected for reasons of their own)."""
+    _, before = findings(source, **kwargs)
+    tx, after = findings(mutate(tmp_path, source, change), **kwargs)
+    return tx, [f for f in after if f not in before]

@@ -98,7 +98,9 @@ def _value_pattern(element: ElementDef, chars: str) -> str:
             if high > 4
             else r"(?:[01]\d|2[0-3])[0-5]\d"
         )
-    return f"{chars}{{{low},{high}}}"
+    # X12.6: an AN value is left justified; its leading spaces are significant, trailing
+    # ones are not sent (IK403 6, as pyx12 reports them)
+    return f"{chars}{{{low},{high}}}(?<! )"
 
 
 def _optional_tail(parts: list[tuple[str, bool]], sep: str) -> str:
@@ -179,16 +181,49 @@ def _valid_date(text: str) -> bool:
     return True
 
 
+_TIME = re.compile(r"(?:[01][0-9]|2[0-3])[0-5][0-9](?:[0-5][0-9][0-9]{0,2})?")
+
+#: IK403 codes of a value its format qualifier says is a date (8) or a time (9)
+DATE_ERROR, TIME_ERROR = "8", "9"
+
+
+def _valid_time(text: str) -> bool:
+    """A clock time HHMM, HHMMSS or HHMMSSd..dd (00-23 hours, 00-59 minutes and seconds)."""
+    return _TIME.fullmatch(text) is not None
+
+
+def _date_time_code(text: str) -> str:
+    """'' for a DT value CCYYMMDDHHMM; else ``8`` (its date is wrong) or ``9`` (its time)."""
+    if len(text) != 12 or not _valid_date(text[:8]):
+        return DATE_ERROR
+    return "" if _valid_time(text[8:]) else TIME_ERROR
+
+
 @functools.lru_cache(maxsize=8192)
-def _period_ok(qualifier: str, value: str) -> bool:
+def period_code(qualifier: str, value: str) -> str:
+    """What is wrong with a date-time-period value (data element 1251) written in the
+    format its qualifier (1250) names: '' when nothing, else the IK403 code: ``8`` for a
+    date no calendar has (D8, D6, RD8, DT, RDT: ``19800230``, month 13, a range that ends
+    before it starts) and ``9`` for a time no clock shows (TM, the hour of DT and RDT).
+    Formats the guides do not use for calendar dates (CY, YY, ...) are not judged here."""
     if qualifier == "D8":
-        return len(value) == 8 and _valid_date(value)
+        return "" if len(value) == 8 and _valid_date(value) else DATE_ERROR
     if qualifier == "RD8":
         start, _, end = value.partition("-")
-        return (
-            len(start) == len(end) == 8 and _valid_date(start) and _valid_date(end) and start <= end
-        )
-    return True
+        if len(start) == len(end) == 8 and _valid_date(start) and _valid_date(end):
+            return "" if start <= end else DATE_ERROR
+        return DATE_ERROR
+    if qualifier == "DT":
+        return _date_time_code(value)
+    if qualifier == "TM":
+        return "" if _valid_time(value) else TIME_ERROR
+    if qualifier == "D6":
+        return "" if len(value) == 6 and _valid_date(value) else DATE_ERROR
+    if qualifier == "RDT":
+        start, _, end = value.partition("-")
+        code = _date_time_code(start) or _date_time_code(end)
+        return code or ("" if start <= end else DATE_ERROR)
+    return ""
 
 
 def _date_check(position: int, component: int, element: ElementDef) -> Extra:
@@ -212,44 +247,80 @@ def _date_check(position: int, component: int, element: ElementDef) -> Extra:
     return check
 
 
+#: the data elements of a date, time or period written in the format a qualifier names
+FORMAT_QUALIFIER, DATE_TIME_PERIOD = "1250", "1251"
+
+
+def _period_message(code: str, where: str, qualifier: str) -> str:
+    kind = "time" if code == TIME_ERROR else "date"
+    return f"{where} is not a valid {kind} in format {qualifier}"
+
+
 def _period_check(qualifier_at: int, value_at: int, data_ele: str) -> Extra:
-    """DTP/DTM style: D8 is a calendar date, RD8 an ordered range of two (SNIP 5)."""
+    """DTP02/DTP03, DMG01/DMG02, INS11/INS12, DTM05/DTM06 ...: the value is a real date,
+    time or ordered range in the format its qualifier names (IK403 8 or 9)."""
 
     def check(elements: list[str]) -> list[Finding]:
-        if value_at >= len(elements):
+        if value_at >= len(elements) or not elements[value_at]:
             return []
-        qualifier, value = elements[qualifier_at], elements[value_at]
-        if qualifier == "D8" and not (len(value) == 8 and _valid_date(value)):
-            return [
-                (value_at, 0, 0, "8", f"element {value_at:02d} is not a CCYYMMDD date", data_ele)
-            ]
-        if qualifier == "RD8":
-            start, _, end = value.partition("-")
-            if not (len(start) == len(end) == 8 and _valid_date(start) and _valid_date(end)):
-                return [
-                    (
-                        value_at,
-                        0,
-                        0,
-                        "8",
-                        f"element {value_at:02d} is not a CCYYMMDD-CCYYMMDD range",
-                        data_ele,
-                    )
-                ]
-            if start > end:
-                return [
-                    (
-                        value_at,
-                        0,
-                        0,
-                        "8",
-                        f"element {value_at:02d} range ends before it starts",
-                        data_ele,
-                    )
-                ]
-        return []
+        qualifier = elements[qualifier_at]
+        code = period_code(qualifier, elements[value_at])
+        if not code:
+            return []
+        message = _period_message(code, f"element {value_at:02d}", qualifier)
+        return [(value_at, 0, 0, code, message, data_ele)]
 
     return check
+
+
+def _component_period_check(
+    position: int, qualifier_at: int, value_at: int, data_ele: str, separator: str
+) -> Extra:
+    """The same inside a composite (HI value information C022-03/C022-04: ``BH:A1:D8:date``)."""
+
+    def check(elements: list[str]) -> list[Finding]:
+        if position >= len(elements) or not elements[position]:
+            return []
+        parts = elements[position].split(separator)
+        if value_at > len(parts) or not parts[value_at - 1]:
+            return []
+        qualifier = parts[qualifier_at - 1]
+        code = period_code(qualifier, parts[value_at - 1])
+        if not code:
+            return []
+        message = _period_message(code, f"element {position:02d}-{value_at}", qualifier)
+        return [(position, value_at, 0, code, message, data_ele)]
+
+    return check
+
+
+def _periods(seg: SegmentDef) -> list[tuple[int, int, int, str]]:
+    """(element position, qualifier at, value at, value's data element) of every date-time
+    period of ``seg``: an element or component 1251 right after its qualifier 1250. The
+    positions are of elements when the element position is 0, else of components."""
+    found: list[tuple[int, int, int, str]] = []
+    elements = seg.elements
+    for index in range(1, len(elements)):
+        before, element = elements[index - 1], elements[index]
+        if (
+            isinstance(before, ElementDef)
+            and isinstance(element, ElementDef)
+            and before.data_ele == FORMAT_QUALIFIER
+            and element.data_ele == DATE_TIME_PERIOD
+            and element.usage != "N"
+        ):
+            found.append((0, index, index + 1, element.data_ele))
+    for position, element in enumerate(elements, start=1):
+        if isinstance(element, CompositeDef) and element.usage != "N":
+            subs = element.elements
+            for index in range(1, len(subs)):
+                if (
+                    subs[index - 1].data_ele == FORMAT_QUALIFIER
+                    and subs[index].data_ele == DATE_TIME_PERIOD
+                    and subs[index].usage != "N"
+                ):
+                    found.append((position, index, index + 1, subs[index].data_ele))
+    return found
 
 
 _RULE = re.compile(r"^([PRCEL])(\d{2,})$")
@@ -320,18 +391,17 @@ def _data_ele(seg: SegmentDef, position: int) -> str:
     return ""
 
 
-def extra_checks(seg: SegmentDef) -> list[Extra]:
+def extra_checks(seg: SegmentDef, separator: str = ":") -> list[Extra]:
+    """The Python checks of a segment place; ``separator`` is the component separator."""
     checks: list[Extra] = []
     for position, element in enumerate(seg.elements, start=1):
         if isinstance(element, ElementDef) and element.data_type == "DT" and element.usage != "N":
             checks.append(_date_check(position, 0, element))
-    if seg.id in ("DTP", "DTM") and len(seg.elements) >= 3:
-        qualifier_at = 2 if seg.id == "DTP" else 5
-        value_at = 3 if seg.id == "DTP" else 6
-        if len(seg.elements) >= value_at:
-            checks.append(
-                _period_check(qualifier_at, value_at, seg.elements[value_at - 1].data_ele)
-            )
+    for position, qualifier_at, value_at, ref in _periods(seg):
+        if position:
+            checks.append(_component_period_check(position, qualifier_at, value_at, ref, separator))
+        else:
+            checks.append(_period_check(qualifier_at, value_at, ref))
     for rule in seg.syntax:
         found = _syntax_check(rule, seg)
         if found is not None:
@@ -340,7 +410,7 @@ def extra_checks(seg: SegmentDef) -> list[Extra]:
 
 
 #: operations of a segment place's extra-check program
-_DATE, _PERIOD, _PAIRED, _REQUIRED, _CONDITIONAL, _EXCLUSION, _LIST = range(7)
+_DATE, _PERIOD, _COMPONENT_PERIOD, _PAIRED, _REQUIRED, _CONDITIONAL, _EXCLUSION, _LIST = range(8)
 _RULE_KINDS = {"P": _PAIRED, "R": _REQUIRED, "C": _CONDITIONAL, "E": _EXCLUSION, "L": _LIST}
 Program = tuple[tuple[int, int, int, int], ...]
 
@@ -348,19 +418,22 @@ Program = tuple[tuple[int, int, int, int], ...]
 def _program(seg: SegmentDef) -> Program:
     """The extra checks of a segment place as (operation, a, b, c) integer tuples.
 
-    Dates are (_DATE, position), date ranges (_PERIOD, qualifier position, value
-    position); a syntax rule becomes bit masks over element positions: (kind, all its
-    elements, its first element, the others). :func:`extras_ok` runs them with integer
-    operations on one presence mask; the detailed checks run only when it says no.
+    Dates are (_DATE, position), date-time periods (_PERIOD, qualifier position, value
+    position) or, inside a composite, (_COMPONENT_PERIOD, element position, qualifier
+    component, value component); a syntax rule becomes bit masks over element positions:
+    (kind, all its elements, its first element, the others). :func:`extras_ok` runs them
+    with integer operations on one presence mask; the detailed checks run only when it
+    says no.
     """
     ops: list[tuple[int, int, int, int]] = []
     for position, element in enumerate(seg.elements, start=1):
         if isinstance(element, ElementDef) and element.data_type == "DT" and element.usage != "N":
             ops.append((_DATE, position, 0, 0))
-    if seg.id in ("DTP", "DTM"):
-        q, v = (2, 3) if seg.id == "DTP" else (5, 6)
-        if len(seg.elements) >= v:
-            ops.append((_PERIOD, q, v, 0))
+    for position, qualifier_at, value_at, _ref in _periods(seg):
+        if position:
+            ops.append((_COMPONENT_PERIOD, position, qualifier_at, value_at))
+        else:
+            ops.append((_PERIOD, qualifier_at, value_at, 0))
     for rule in seg.syntax:
         match = _RULE.match(rule)
         if match is None:
@@ -373,21 +446,29 @@ def _program(seg: SegmentDef) -> Program:
     return tuple(ops)
 
 
-def extras_ok(program: Program, e: list[str], good_masks: set[int] | None = None) -> bool:
-    """True when every date, date range and syntax rule of ``program`` holds for ``e``.
+def extras_ok(
+    program: Program, e: list[str], good_masks: set[int] | None = None, separator: str = ":"
+) -> bool:
+    """True when every date, date-time period and syntax rule of ``program`` holds for
+    ``e`` (``separator``: the component separator).
 
     Syntax rules depend only on which elements are present: a presence mask found to
     pass is remembered in ``good_masks`` (the same few patterns repeat all file long).
     """
     n = len(e)
     has_rules = False
-    for kind, a, b, _c in program:
+    for kind, a, b, c in program:
         if kind == _DATE:
             if a < n and e[a] and not _valid_date(e[a]):
                 return False
         elif kind == _PERIOD:
-            if b < n and not _period_ok(e[a], e[b]):
+            if b < n and e[b] and period_code(e[a], e[b]):
                 return False
+        elif kind == _COMPONENT_PERIOD:
+            if a < n and e[a] and separator in e[a]:
+                parts = e[a].split(separator)
+                if c <= len(parts) and parts[c - 1] and period_code(parts[b - 1], parts[c - 1]):
+                    return False
         else:
             has_rules = True
     if not has_rules:
@@ -436,6 +517,8 @@ class SegmentCheck:
     regex: re.Pattern[str]
     program: Program
     extras: list[Extra]
+    #: the component separator the program splits composites with
+    separator: str = ":"
     #: whether the validator has rules for this segment id (HL, CLM, CAS ...)
     rule: bool = False
     #: element presence masks known to satisfy the syntax rules
@@ -446,7 +529,11 @@ def compile_segment(
     seg: SegmentDef, delims: Delimiters, rule_ids: frozenset[str] = frozenset()
 ) -> SegmentCheck:
     return SegmentCheck(
-        segment_regex(seg, delims), _program(seg), extra_checks(seg), seg.id in rule_ids
+        segment_regex(seg, delims),
+        _program(seg),
+        extra_checks(seg, delims.component),
+        delims.component,
+        seg.id in rule_ids,
     )
 
 
@@ -485,6 +572,8 @@ def _check_value(
             return [(position, component, repeat, "9", f"{where} is not a valid time", ref)]
         size = len(value)
     else:
+        if value[-1] == " " and element_codes(element) is None:
+            return [(position, component, repeat, "6", f"{where} ends with a space", ref)]
         size = len(value)
     if size < element.min_len:
         return [

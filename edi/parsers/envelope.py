@@ -68,6 +68,13 @@ def _date_ok(value: str, fmt: str) -> bool:
     return ok
 
 
+def _time_ok(value: str) -> bool:
+    """An X12 TM value: HHMM, HHMMSS or HHMMSSd..dd, a time a clock shows."""
+    if not (len(value) in (4, 6, 7, 8) and value.isascii() and value.isdigit()):
+        return False
+    return _date_ok(value[:6] if len(value) > 4 else value, "%H%M%S" if len(value) > 4 else "%H%M")
+
+
 class EnvelopeTracker:
     """Pairs headers with trailers and checks control numbers and counts."""
 
@@ -184,6 +191,9 @@ class EnvelopeTracker:
         checks = (
             (9, "014", _date_ok(seg[9], "%y%m%d"), "ISA09 is not a date (YYMMDD)"),
             (10, "015", _date_ok(seg[10], "%H%M"), "ISA10 is not a time (HHMM)"),
+            # in 00401 ISA11 is the standards identifier, U (00501 made it the repetition
+            # separator)
+            (11, "016", seg[12] != "00401" or seg[11] == "U", "ISA11 is not U (00401)"),
             (12, "017", seg[12] in KNOWN_VERSIONS, "ISA12 version is not 00401 or 00501"),
             (13, "018", seg[13].isdigit() and len(seg[13]) == 9, "ISA13 is not 9 digits"),
             (14, "019", seg[14] in ("0", "1"), "ISA14 is not 0 or 1"),
@@ -230,6 +240,12 @@ class EnvelopeTracker:
             self.add(grp, GROUP, "6", "GS06 is not a control number of 1-9 digits", seg.position(6))
         if not seg[8]:
             self.add(grp, GROUP, "2", "GS08 version is missing", seg.position(8))
+        # GS04 CCYYMMDD, GS05 HHMM[SS[d..]]: the 999 has no AK905 code for a group date or
+        # time no calendar or clock has, the TA1 has one for the interchange content (024)
+        if not (len(seg[4]) == 8 and seg[4].isascii() and _date_ok(seg[4], "%Y%m%d")):
+            self.add(ic, INTERCHANGE, "024", "GS04 is not a date (CCYYMMDD)", seg.position(4))
+        if not _time_ok(seg[5]):
+            self.add(ic, INTERCHANGE, "024", "GS05 is not a time (HHMM)", seg.position(5))
         return grp
 
     def ge(self, seg: Segment) -> None:

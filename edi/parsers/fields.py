@@ -15,6 +15,7 @@ record is an edit of the map (and of the record class when the field is new).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import importlib
 import os
@@ -72,20 +73,42 @@ def _int(value: str) -> int:
 
 
 def _date(value: str) -> str:
-    """CCYYMMDD (or CCYYMMDDHHMM, the DT format) as ISO ``CCYY-MM-DD``."""
-    if len(value) >= 8 and value[:8].isascii() and value[:8].isdigit():
-        return f"{value[:4]}-{value[4:6]}-{value[6:8]}"
-    raise ValueError("not a date")
+    """CCYYMMDD (or CCYYMMDDHHMM, the DT format; or an RD8 range, its first date) as ISO
+    ``CCYY-MM-DD``, only when it is a calendar date (and a clock time): ``19800230`` or
+    ``202513451430`` is not converted (the field stays None, counted as dropped)."""
+    if len(value) == 17 and value[8] == "-":
+        _date(value[9:])  # a range whose other end is no date is no range
+        value = value[:8]
+    if not (len(value) in (8, 12) and value.isascii() and value.isdigit()):
+        raise ValueError("not a date")
+    # raises ValueError for a day the month lacks, month 13, hour 24, minute 60
+    dt.date(int(value[:4]), int(value[4:6]), int(value[6:8]))
+    if len(value) == 12:
+        dt.time(int(value[8:10]), int(value[10:12]))
+    return f"{value[:4]}-{value[4:6]}-{value[6:8]}"
 
 
 def _date_from(value: str) -> str:
     """The first date of an RD8 range (``CCYYMMDD-CCYYMMDD``), or the only date of a D8."""
-    return _date(value.split("-", 1)[0])
+    return _date(value)
 
 
 def _date_to(value: str) -> str:
     """The last date of an RD8 range, or the only date of a D8."""
-    return _date(value.rsplit("-", 1)[-1])
+    if len(value) == 17 and value[8] == "-":
+        _date(value[:8])
+        return _date(value[9:])
+    return _date(value)
+
+
+def _time(value: str) -> str:
+    """A TM value (HHMM, HHMMSS, HHMMSSd..) as sent, only when it is a clock time: ``9999``
+    is not converted (the field stays None, counted as dropped)."""
+    if not (4 <= len(value) <= 8 and len(value) != 5 and value.isascii() and value.isdigit()):
+        raise ValueError("not a time")
+    seconds = int(value[4:6]) if len(value) >= 6 else 0
+    dt.time(int(value[:2]), int(value[2:4]), seconds)
+    return value
 
 
 def _yes_no(value: str) -> bool:
@@ -102,6 +125,7 @@ CONVERTERS: dict[str, Callable[[str], Any]] = {
     "date": _date,
     "date-from": _date_from,
     "date-to": _date_to,
+    "time": _time,
     "yes-no": _yes_no,
 }
 #: what a failed conversion raises

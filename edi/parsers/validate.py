@@ -47,6 +47,7 @@ from edi.parsers.structure import Located, StructureWalker
 
 AK905_CODES = frozenset({"1", "2", "3", "4", "5", "6", "17", "18", "19", "23", "24", "25", "26"})
 BUSINESS = "I12"  # IK403 code used for SNIP 3 and SNIP 5 findings on an element
+TRAILING_SEPARATOR = "8"  # IK304 for a segment ending with an element separator
 
 
 @functools.lru_cache(maxsize=64)
@@ -154,11 +155,25 @@ class Validator:
             elements = seg.elements
             if check.regex.fullmatch(seg.raw) is None:
                 self._element_errors(state, loc, explain(node, elements, state.delimiters), file, 1)
-            elif check.program and not extras_ok(check.program, elements, check.good_masks):
+            elif check.program and not extras_ok(
+                check.program, elements, check.good_masks, check.separator
+            ):
                 for extra in check.extras:
                     found = extra(elements)
                     if found:
                         self._element_errors(state, loc, found, file, 1)
+            if not elements[-1] and len(elements) > 1:
+                # X12.6: an empty element at the end of a segment is not sent with its
+                # separator (``HI*ABK:R0602*``); IK304 8 on the segment, as pyx12 does
+                self._segment_error(
+                    state,
+                    loc,
+                    seg.id,
+                    _loop_id(node),
+                    TRAILING_SEPARATOR,
+                    "segment ends with an element separator",
+                    file,
+                )
             # SNIP 2: loops and segment counts (the common case inline)
             top = state.stack[-1]
             if loc.started or top.loop is not node.parent:

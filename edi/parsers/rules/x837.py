@@ -1,5 +1,7 @@
 """837 claims (837P, 837I, 837D): the claim's total charge (CLM02) is the sum of its
-service lines' charges (SV102 professional, SV203 institutional, SV302 dental): SNIP 3."""
+service lines' charges (SV102 professional, SV203 institutional, SV302 dental): SNIP 3;
+the service line numbers (2400 LX01) count 1, 2, 3 ... within each claim (SNIP 2); the
+billing provider's ZIP code (2010AA N403) has nine digits."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from edi.parsers.structure import Located
 
 #: the element of each service line segment that holds the line's charge
 LINE_CHARGE = {"SV1": 2, "SV2": 3, "SV3": 2}
+#: the billing provider's address loop: its US ZIP code is the full nine digits
+BILLING_PROVIDER = "2010AA"
 
 
 def claim_balances(total: int, lines: int) -> bool:
@@ -19,7 +23,7 @@ def claim_balances(total: int, lines: int) -> bool:
 class _Claim:
     """The claim (CLM) being read and the sum of its line charges so far."""
 
-    __slots__ = ("segment", "loop", "total", "lines", "has_lines")
+    __slots__ = ("segment", "loop", "total", "lines", "has_lines", "line_numbers")
 
     def __init__(self, segment: Segment, loop: str, total: int | None) -> None:
         self.segment = segment
@@ -27,12 +31,13 @@ class _Claim:
         self.total = total
         self.lines = 0
         self.has_lines = False
+        self.line_numbers = 0
 
 
 class Rules(SetRules):
     """The rules of an 837 set: the common ones and the claim total."""
 
-    ids = COMMON_IDS | {"CLM", *LINE_CHARGE}
+    ids = COMMON_IDS | {"CLM", "LX", *LINE_CHARGE}
 
     def __init__(self) -> None:
         super().__init__()
@@ -46,10 +51,34 @@ class Rules(SetRules):
             self.claim = _Claim(loc.segment, loc.path, amount(loc.segment[2]))
         elif sid == "SV2":
             self.line_charge(loc.segment[3])
+        elif sid == "LX":
+            self.line_number(loc)
         else:
             if sid == "HL":
                 self.finish_claim()  # a new subscriber or patient level: the claim is over
             self.common(loc, sid)
+
+    def line_number(self, loc: Located) -> None:
+        """2400 LX01: the guides number a claim's service lines 1, 2, 3 ... (pyx12 too)."""
+        claim = self.claim
+        if claim is None:
+            return
+        claim.line_numbers += 1
+        if loc.segment[1] != str(claim.line_numbers):
+            message = f"LX01 is not {claim.line_numbers}, the claim's next service line number"
+            self.flag(loc, 1, message, "554", 2)
+
+    def n4(self, loc: Located) -> None:
+        """The billing provider's US ZIP code (2010AA N403, no N404) is nine digits: a note of
+        the 837P, 837I and 837D guides that their own examples do not follow, so it is
+        noted (SNIP 5, rejected with ``strict``), not a syntax error."""
+        if not loc.path.endswith(BILLING_PROVIDER):
+            super().n4(loc)
+            return
+        seg = loc.segment
+        code = seg[3]
+        if code and not seg[4] and not (len(code) == 9 and code.isascii() and code.isdigit()):
+            self.flag(loc, 3, "N403 billing provider ZIP code is not 9 digits", "116", 5)
 
     def line_charge(self, value: str) -> None:
         claim = self.claim
@@ -72,4 +101,4 @@ class Rules(SetRules):
         self.finish_claim()
 
 
-__all__ = ["LINE_CHARGE", "Rules", "claim_balances"]
+__all__ = ["BILLING_PROVIDER", "LINE_CHARGE", "Rules", "claim_balances"]
