@@ -157,18 +157,12 @@ def latest(side: ClaimSide, matching: Matching, column: Any) -> Any:
     return query.order_by(*(c.desc() for c in CHRONOLOGY)).limit(1).scalar_subquery()
 
 
-def count(side: ClaimSide, matching: Matching) -> Any:
-    """How many adjudications answer the claim, as a scalar subquery."""
-    return answers(side, matching, func.count(m.ClaimPaymentRow.id)).scalar_subquery()
-
-
 __all__ = [
     "CHRONOLOGY",
     "REMIT_FILE",
     "ClaimSide",
     "Matching",
     "answers",
-    "count",
     "latest",
     "link_conditions",
 ]

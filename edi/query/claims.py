@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, and_, exists, func, or_, select
+from sqlalchemy import Engine, case, exists, func, or_, select
 
 from edi.codes import describe_adjustment, describe_remark
 from edi.errors import QueryError
@@ -36,7 +36,7 @@ from edi.query.base import (
     unindexed,
     with_file,
 )
-from edi.query.claim_links import CHRONOLOGY, ClaimSide, Matching, answers, count, latest
+from edi.query.claim_links import CHRONOLOGY, ClaimSide, Matching, answers, latest
 from edi.query.dates import DateRange, range_condition
 from edi.query.line_links import match_lines
 from edi.store import models as m
@@ -106,9 +106,10 @@ def _status_condition(status: str, matching: Matching) -> Any:
         return exists(answers(side, matching, cp.id))
     if status == "unremitted":
         return ~exists(answers(side, matching, cp.id))
+    if status == "paid":  # one subquery: the latest CLP02 when it paid something
+        paying = case((cp.paid > 0, cp.status), else_="")
+        return func.coalesce(latest(side, matching, paying), "").in_(PAID_CODES)
     status_of = func.coalesce(latest(side, matching, cp.status), "")
-    if status == "paid":
-        return and_(status_of.in_(PAID_CODES), latest(side, matching, cp.paid) > 0)
     if status == "denied":
         return status_of == "4"
     if status == "reversed":
@@ -195,13 +196,8 @@ def list_claims(
             kinds=KINDS,
             indexed=where.indexed,
         )
-        side = ClaimSide.of_rows(matching)
-        query = with_file(
-            claim,
-            latest(side, matching, m.ClaimPaymentRow.status).label("remit_status"),
-            count(side, matching).label("remit_count"),
-        )
-        rows = rows_by_id(conn, query, claim, ids)
+        rows = rows_by_id(conn, with_file(claim), claim, ids)
+        remits = _remit_states(conn, ids, matching)
         decoded = [decoder.record("claims", row) for row in rows]
         undated = [
             row["id"]
@@ -223,7 +219,7 @@ def list_claims(
                 "billing_npi": row["billing_npi"],
                 "charge": amount(row["total_charge"]),
                 "lines": row["line_count"],
-                "remittance": _remit_text(row["remit_status"], row["remit_count"]),
+                "remittance": _remit_text(*remits.get(row["id"], (None, 0))),
             }
         )
     return out
@@ -249,6 +245,21 @@ def _first_line_dates(conn: Any, decoder: Decoder, claim_ids: list[str]) -> dict
         date = decoder.record("service_lines", row).get("service_date_from")
         if date and (row["claim_id"] not in out or date < out[row["claim_id"]]):
             out[row["claim_id"]] = date
+    return out
+
+
+def _remit_states(conn: Any, ids: list[str], matching: Matching) -> dict[str, tuple[str, int]]:
+    """Claim row id -> (its latest adjudication's CLP02, how many there are), for a page
+    (one query: the page's claims joined to the claim payments answering them)."""
+    if not ids:
+        return {}
+    claim = m.ClaimRow
+    side = ClaimSide.of_rows(matching)
+    query = answers(side, matching, claim.id, m.ClaimPaymentRow.status)
+    found = conn.execute(query.where(claim.id.in_(ids)).order_by(*CHRONOLOGY)).all()
+    out: dict[str, tuple[str, int]] = {}
+    for claim_id, status in found:  # oldest first: the last one seen is the latest
+        out[claim_id] = (status or "", out.get(claim_id, ("", 0))[1] + 1)
     return out
 
 
