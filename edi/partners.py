@@ -27,6 +27,8 @@ ack_999 = "always"                    # or "errors": a 999 only when a set is no
 allow_duplicate_interchange = false   # true: a repeated (sender, ISA13) is stored (backfills)
 max_file_bytes = 2147483648           # an encrypted file decrypts to at most this (2 GiB)
 max_expansion = 100                   # and to at most 100 plaintext bytes per received byte
+payer_aliases = { "12345" = "PAYER01" }  # an id this partner's files name a payer by -> the
+                                      # payer id claims carry (2010BB NM109)
 
 [partners.acme.pgp]
 signers = ["0123...CDEF"]             # the partner's pinned signing fingerprints
@@ -141,6 +143,9 @@ class Partner:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     #: the most plaintext bytes per received byte of an encrypted file
     max_expansion: int = DEFAULT_MAX_EXPANSION
+    #: other ids its files name a payer by -> the payer id claims carry (see
+    #: :func:`payer_aliases`)
+    payer_aliases: dict[str, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def remote(self, env: dict[str, str] | None = None) -> Any:
@@ -230,6 +235,7 @@ def _partner(name: str, table: PartnerTable, settings: Settings) -> Partner:
         allow_duplicate_interchange=table.allow_duplicate_interchange,
         max_file_bytes=table.max_file_bytes,
         max_expansion=table.max_expansion,
+        payer_aliases=dict(table.payer_aliases),
         options=dict(settings.options.get("partners", {}).get(name, {})),
     )
 
@@ -247,6 +253,18 @@ def partner(settings: Settings, name: str) -> Partner:
         known = ", ".join(partners) or "none configured"
         raise ConfigError(f"no partner {name!r} in the configuration (known: {known})")
     return partners[name]
+
+
+def payer_aliases(settings: Settings) -> dict[str, dict[str, str]]:
+    """Partner name -> its payer id aliases (alias -> the payer id claims carry), for the
+    partners that declare any: an 835 whose N1*PR names its payer by a plan id (XV) links
+    to the claims that name it by its payer id (PI) when the 835's partner maps one to the
+    other; an 837's payer id is read through its own partner's aliases the same way."""
+    return {
+        name: dict(table.payer_aliases)
+        for name, table in settings.partners.items()
+        if table.payer_aliases
+    }
 
 
 def our_pgp(settings: Settings) -> OurPgp | None:
@@ -270,4 +288,5 @@ __all__ = [
     "load_partners",
     "our_pgp",
     "partner",
+    "payer_aliases",
 ]

@@ -286,6 +286,9 @@ class PartnerTable(Table):
     versions: list[str] = []
     ack_999: Literal["always", "errors"] = "always"
     allow_duplicate_interchange: bool = False
+    #: other ids this partner's files name a payer by (an 835's N1*PR XV plan id, a REF*2U)
+    #: -> the payer id its claims carry (2010BB NM109): 837s and 835s link through them
+    payer_aliases: dict[str, str] = {}
 
     @field_validator("host_fingerprints")
     @classmethod
@@ -319,6 +322,19 @@ class PartnerTable(Table):
         for name in value:
             if name not in kind_names():
                 raise ValueError(f"sets: {name!r} is not one of {', '.join(kind_names())}")
+        return value
+
+    @field_validator("payer_aliases")
+    @classmethod
+    def _payer_aliases(cls, value: dict[str, str]) -> dict[str, str]:
+        for alias, payer in value.items():
+            for text in (alias, payer):
+                if not 1 <= len(text) <= 80 or text != text.strip() or not text.isprintable():
+                    raise ValueError(
+                        f"payer_aliases: {text!r} is not a payer id (1-80 printable characters)"
+                    )
+            if alias == payer:
+                raise ValueError(f"payer_aliases: {alias!r} names itself")
         return value
 
     @field_validator("versions")

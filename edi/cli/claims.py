@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import click
 
@@ -26,7 +27,7 @@ def claims_group() -> None:
 @click.option(
     "--status",
     type=click.Choice(["remitted", "unremitted", "paid", "denied", "reversed"]),
-    help="Remittance status from matching 835s.",
+    help="Remittance from matching 835s: any, none, or the latest adjudication's status.",
 )
 @click.option("--min-charge", callback=parse_amount, help="Total charge at least.")
 @click.option("--max-charge", callback=parse_amount, help="Total charge at most.")
@@ -65,15 +66,26 @@ def claims_list(
         max_charge=max_charge,
         file_id=file_id,
     )
-    listing.rows(list_claims, reader.decoder, reader.index, flt, columns=COLUMNS)
+    listing.rows(list_claims, reader.decoder, reader.index, flt, _matching(reader), columns=COLUMNS)
 
 
 @claims_group.command("show")
 @click.argument("claim_id")
 @listing_options(reveal=True)
 def claims_show(listing: Listing, claim_id: str) -> None:
-    """One claim: header, parties, diagnoses, lines; and when an 835 pays it, the status
-    of the claim and each line, adjustments (CARC/RARC) and patient responsibility."""
+    """One claim: header, parties, diagnoses, lines; and each 835 adjudication of it in
+    order (a payment, its reversal, the correction), the latest giving the claim's
+    status, with adjustments (CARC), remarks (RARC, line LQ too), what each line was paid
+    after them all and its patient responsibility."""
     from edi.query.claims import show_claim
 
-    listing.detail(show_claim, listing.reader.decoder, claim_id)
+    reader = listing.reader
+    listing.detail(show_claim, reader.decoder, claim_id, _matching(reader))
+
+
+def _matching(reader: Any) -> Any:
+    """How claims meet their 835s: the configured partners' payer id aliases."""
+    from edi.partners import payer_aliases
+    from edi.query.claims import Matching
+
+    return Matching(payer_aliases(reader.settings))

@@ -281,6 +281,18 @@ class Decoder:
         plain: dict[str, Any] = json.loads(row["data"])
         return merge(plain, half if self.reveal else mask_phi(half, TABLE_CLASSES[table]))
 
+    def record_and_whole(self, table: str, row: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The record as :meth:`record` shows it, and its whole data fields (PHI decrypted,
+        one decryption), the latter to compare values with (a line's control number and
+        date against a service payment's), never to be shown."""
+        half = phi_half(self._cipher, table, row)
+        if half and self.reveal:
+            self.revealed.append((table, row["id"]))
+        plain: dict[str, Any] = json.loads(row["data"])
+        whole = merge(plain, half)
+        shown = whole if self.reveal else merge(plain, mask_phi(half, TABLE_CLASSES[table]))
+        return shown, whole
+
     def revealed_ids(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for table, row_id in self.revealed:

@@ -1,9 +1,9 @@
 """Claims: the listing (plain columns and blind indexes) and one claim with its remittance.
 
-A claim is linked to the 835 claim payments with its patient control number (CLP01 =
-CLM01, through the blind index) from the same payer: when both sides name a payer id
-they must agree; when either is missing the match rests on the control number alone,
-and the link says so.
+A claim is answered by the 835 claim payments of the same patient control number, payer
+and billing provider (:mod:`edi.query.claim_links`); its lines by their service
+payments (:mod:`edi.query.line_links`). A claim's status is its latest adjudication's;
+a reversal (CLP02 22, amounts negated) and its correction net out on each line.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, exists, func, or_, select
+from sqlalchemy import Engine, case, exists, func, or_, select
 
 from edi.codes import describe_adjustment, describe_remark
 from edi.errors import QueryError
@@ -36,7 +36,9 @@ from edi.query.base import (
     unindexed,
     with_file,
 )
+from edi.query.claim_links import CHRONOLOGY, ClaimSide, Matching, answers, latest
 from edi.query.dates import DateRange, range_condition
+from edi.query.line_links import match_lines
 from edi.store import models as m
 
 #: CLP02 claim status codes -> what the listing calls them
@@ -53,6 +55,10 @@ CLAIM_STATUS = {
     "25": "predetermination, not paid",
 }
 PAID_CODES = ("1", "2", "3", "19", "20", "21")
+#: CLP02 of a reversal of an earlier adjudication (its amounts negated)
+REVERSAL = "22"
+#: no payer id aliases
+NO_ALIASES = Matching()
 #: --status values -> a condition on the matching claim payments (None: none exists)
 STATUSES = ("remitted", "unremitted", "paid", "denied", "reversed")
 
@@ -91,34 +97,23 @@ class ClaimFilter(FileScope):
     max_charge: Decimal | None = None
 
 
-def _remit_exists(*conditions: Any) -> Any:
-    """A claim payment answers the claim: same patient control number, and the same payer
-    when both name one. Conditions on the claim payment are written so that the lookup
-    goes through the control number's index (``coalesce`` keeps a planner from choosing
-    the status index and scanning every denied claim payment for each claim)."""
-    claim, cp = m.ClaimRow, m.ClaimPaymentRow
-    payer = select(m.PaymentRow.payer_id).where(m.PaymentRow.id == cp.payment_id).scalar_subquery()
-    return exists(
-        select(cp.id).where(
-            cp.patient_control_number_bidx == claim.patient_control_number_bidx,
-            or_(claim.payer_id.is_(None), payer.is_(None), payer == claim.payer_id),
-            *conditions,
-        )
-    )
-
-
-def _status_condition(status: str) -> Any:
-    cp_status = func.coalesce(m.ClaimPaymentRow.status, "")
+def _status_condition(status: str, matching: Matching) -> Any:
+    """The claims whose remittance is ``status``: answered at all (``remitted``), not
+    (``unremitted``), or whose latest adjudication is a payment, a denial or a reversal."""
+    cp = m.ClaimPaymentRow
+    side = ClaimSide.of_rows(matching)
     if status == "remitted":
-        return _remit_exists()
+        return exists(answers(side, matching, cp.id))
     if status == "unremitted":
-        return ~_remit_exists()
-    if status == "paid":
-        return _remit_exists(cp_status.in_(PAID_CODES), m.ClaimPaymentRow.paid > 0)
+        return ~exists(answers(side, matching, cp.id))
+    if status == "paid":  # one subquery: the latest CLP02 when it paid something
+        paying = case((cp.paid > 0, cp.status), else_="")
+        return func.coalesce(latest(side, matching, paying), "").in_(PAID_CODES)
+    status_of = func.coalesce(latest(side, matching, cp.status), "")
     if status == "denied":
-        return _remit_exists(cp_status == "4")
+        return status_of == "4"
     if status == "reversed":
-        return _remit_exists(cp_status == "22")
+        return status_of == REVERSAL
     raise QueryError(f"unknown claim status {status!r}; one of {', '.join(STATUSES)}")
 
 
@@ -132,7 +127,7 @@ class _Where:
     indexed: list[Any] = field(default_factory=list)
 
 
-def _where(flt: ClaimFilter, index: Any) -> _Where:
+def _where(flt: ClaimFilter, index: Any, matching: Matching) -> _Where:
     claim = m.ClaimRow
     out = _Where(files=flt.on_files())
     plain: list[tuple[Any, Any, Any]] = []
@@ -168,7 +163,7 @@ def _where(flt: ClaimFilter, index: Any) -> _Where:
         )
         out.claims.append(or_(by_claim, by_line))
     if flt.status is not None:
-        out.claims.append(_status_condition(flt.status))
+        out.claims.append(_status_condition(flt.status, matching))
     return out
 
 
@@ -177,14 +172,17 @@ def list_claims(
     decoder: Decoder,
     index: Any,
     flt: ClaimFilter,
+    matching: Matching = NO_ALIASES,
     *,
     sort: str | None = None,
     page: Page = FIRST_PAGE,
 ) -> list[dict[str, Any]]:
     """One page of claims, newest files first unless sorted by ``charge``, ``payer``,
-    ``npi`` or ``kind`` (``-key`` descending)."""
+    ``npi`` or ``kind`` (``-key`` descending); ``matching``: the partners' payer id
+    aliases."""
     claim = m.ClaimRow
-    where = _where(flt, index)
+    matching = matching.with_dialect(engine.dialect.name)
+    where = _where(flt, index, matching)
     with engine.connect() as conn:
         ids = page_ids(
             conn,
@@ -199,7 +197,7 @@ def list_claims(
             indexed=where.indexed,
         )
         rows = rows_by_id(conn, with_file(claim), claim, ids)
-        remits = _remit_codes(conn, rows)
+        remits = _remit_states(conn, ids, matching)
         decoded = [decoder.record("claims", row) for row in rows]
         undated = [
             row["id"]
@@ -221,7 +219,7 @@ def list_claims(
                 "billing_npi": row["billing_npi"],
                 "charge": amount(row["total_charge"]),
                 "lines": row["line_count"],
-                "remittance": _remit_text(remits.get(row["id"], [])),
+                "remittance": _remit_text(*remits.get(row["id"], (None, 0))),
             }
         )
     return out
@@ -250,48 +248,50 @@ def _first_line_dates(conn: Any, decoder: Decoder, claim_ids: list[str]) -> dict
     return out
 
 
-def _remit_codes(conn: Any, rows: list[Any]) -> dict[str, list[str]]:
-    """Claim row id -> CLP02 codes of its matching claim payments (one query a page)."""
-    wanted = {r["patient_control_number_bidx"] for r in rows if r["patient_control_number_bidx"]}
-    if not wanted:
+def _remit_states(conn: Any, ids: list[str], matching: Matching) -> dict[str, tuple[str, int]]:
+    """Claim row id -> (its latest adjudication's CLP02, how many there are), for a page
+    (one query: the page's claims joined to the claim payments answering them)."""
+    if not ids:
         return {}
-    found = conn.execute(
-        select(
-            m.ClaimPaymentRow.patient_control_number_bidx,
-            m.ClaimPaymentRow.status,
-            m.PaymentRow.payer_id,
-        )
-        .outerjoin(m.PaymentRow, m.PaymentRow.id == m.ClaimPaymentRow.payment_id)
-        .where(m.ClaimPaymentRow.patient_control_number_bidx.in_(wanted))
-    ).all()
-    out: dict[str, list[str]] = {}
-    for row in rows:
-        for bidx, status, payer in found:
-            same_payer = payer is None or row["payer_id"] is None or payer == row["payer_id"]
-            if bidx == row["patient_control_number_bidx"] and same_payer:
-                out.setdefault(row["id"], []).append(status or "")
+    claim = m.ClaimRow
+    side = ClaimSide.of_rows(matching)
+    query = answers(side, matching, claim.id, m.ClaimPaymentRow.status)
+    found = conn.execute(query.where(claim.id.in_(ids)).order_by(*CHRONOLOGY)).all()
+    out: dict[str, tuple[str, int]] = {}
+    for claim_id, status in found:  # oldest first: the last one seen is the latest
+        out[claim_id] = (status or "", out.get(claim_id, ("", 0))[1] + 1)
     return out
 
 
-def _remit_text(codes: list[str]) -> str:
-    if not codes:
+def _remit_text(status: str | None, adjudications: int) -> str:
+    """The listing's remittance column: the latest adjudication's status, and how many
+    adjudications there were when more than one."""
+    if not adjudications:
         return "none"
-    return "; ".join(CLAIM_STATUS.get(code, f"status {code}") for code in codes)
+    text = CLAIM_STATUS.get(status or "", f"status {status}")
+    return text if adjudications == 1 else f"{text} (latest of {adjudications} adjudications)"
 
 
 # -- one claim ------------------------------------------------------------------------
 
 
-def show_claim(engine: Engine, decoder: Decoder, claim_id: str) -> dict[str, Any]:
-    """A claim whole: file, header, parties, diagnoses, lines, and its remittance."""
+def show_claim(
+    engine: Engine, decoder: Decoder, claim_id: str, matching: Matching = NO_ALIASES
+) -> dict[str, Any]:
+    """A claim whole: file, header, parties, diagnoses, lines, and each adjudication of
+    it in the order the payer made them, the latest giving its status."""
     claim = m.ClaimRow
+    matching = matching.with_dialect(engine.dialect.name)
     with engine.connect() as conn:
         query = with_file(claim, m.File.original_name).where(id_condition(claim.id, claim_id))
         row = one_row(conn, query, "claim", claim_id)
+        data, whole = decoder.record_and_whole("claims", row)
         sl = m.ServiceLineRow
-        lines = children(conn, sl, sl.claim_id, row["id"])
-        payments = _matching_payments(conn, row)
-    data = decoder.record("claims", row)
+        line_rows = children(conn, sl, sl.claim_id, row["id"])
+        tin = (whole.get("billing_provider") or {}).get("tax_id")
+        side = ClaimSide.of_values(row, row["partner"], tin)
+        known = row["patient_control_number_bidx"] is not None
+        payments = _adjudications(conn, side, matching) if known else []
     out: dict[str, Any] = {
         "id": row["id"],
         "file": {
@@ -302,38 +302,55 @@ def show_claim(engine: Engine, decoder: Decoder, claim_id: str) -> dict[str, Any
         },
         "kind": row["kind"],
         "charge": amount(row["total_charge"]),
+        "status": None,
         "claim": data,
         "lines": [],
         "remittance": [],
     }
-    remit_lines: list[dict[str, Any]] = []
-    for cp_row, sp_rows, pay_row in payments:
+    lines = [decoder.record_and_whole("service_lines", r) for r in line_rows]
+    #: line position -> (adjudication number, its status, the service payment shown)
+    paid_lines: dict[int, list[tuple[int, str, dict[str, Any]]]] = {}
+    for number, (cp_row, sp_rows, pay_row) in enumerate(payments, start=1):
         cp = decoder.record("claim_payments", cp_row)
-        services = [decoder.record("service_payments", sp) for sp in sp_rows]
-        remit = {
-            "claim_payment_id": cp_row["id"],
-            "status": cp_row["status"],
-            "status_text": CLAIM_STATUS.get(cp_row["status"] or "", "unknown status"),
-            "charge": amount(cp_row["charge"]),
-            "paid": amount(cp_row["paid"]),
-            "patient_responsibility": amount(cp_row["patient_responsibility"]),
-            "payer_claim_id": cp.get("payer_claim_control_number"),
-            "adjustments": [_adjustment(a) for a in cp.get("adjustments", [])],
-            "remarks": [
-                {"code": code, "description": describe_remark(code)}
-                for code in cp.get("outpatient_remarks", []) + cp.get("inpatient_remarks", [])
-            ],
-            "payment": _payment_summary(pay_row),
-            "payer_compared": pay_row is not None
-            and pay_row["payer_id"] is not None
-            and row["payer_id"] is not None,
+        services = [decoder.record_and_whole("service_payments", sp) for sp in sp_rows]
+        matched = match_lines([w for _, w in lines], [w for _, w in services])
+        line_of = {at: position for position, at in matched.items()}
+        status = cp_row["status"] or ""
+        out["remittance"].append(
+            {
+                "adjudication": number,
+                "claim_payment_id": cp_row["id"],
+                "status": cp_row["status"],
+                "status_text": CLAIM_STATUS.get(status, "unknown status"),
+                "charge": amount(cp_row["charge"]),
+                "paid": amount(cp_row["paid"]),
+                "patient_responsibility": amount(cp_row["patient_responsibility"]),
+                "payer_claim_id": cp.get("payer_claim_control_number"),
+                "adjustments": [_adjustment(a) for a in cp.get("adjustments", [])],
+                "remarks": _remarks(
+                    cp.get("outpatient_remarks", []) + cp.get("inpatient_remarks", [])
+                ),
+                "services": [
+                    _service(shown, line_rows, line_of.get(at))
+                    for at, (shown, _) in enumerate(services)
+                ],
+                "payment": _payment_summary(pay_row),
+                "payer_compared": pay_row is not None
+                and pay_row["payer_id"] is not None
+                and row["payer_id"] is not None,
+            }
+        )
+        for position, at in matched.items():
+            paid_lines.setdefault(position, []).append((number, status, services[at][0]))
+    if payments:
+        last = out["remittance"][-1]
+        out["status"] = {
+            "code": last["status"],
+            "text": last["status_text"],
+            "adjudications": len(payments),
         }
-        out["remittance"].append(remit)
-        remit_lines.extend(services)
-    taken: set[int] = set()
-    for line_row in lines:
-        line = decoder.record("service_lines", line_row)
-        paid = _line_payment(line, remit_lines, taken)
+    for position, (line_row, (line, _)) in enumerate(zip(line_rows, lines, strict=True)):
+        history = paid_lines.get(position, [])
         out["lines"].append(
             {
                 "id": line_row["id"],
@@ -342,41 +359,59 @@ def show_claim(engine: Engine, decoder: Decoder, claim_id: str) -> dict[str, Any
                 "charge": amount(line_row["charge"]),
                 "units": quantity(line_row["units"]),
                 "line": line,
-                "payment": paid,
+                "payment": _line_payment(history),
+                "adjudications": [
+                    {
+                        "adjudication": number,
+                        "status": status,
+                        "paid": service.get("paid"),
+                        "adjustments": [_adjustment(a) for a in service.get("adjustments", [])],
+                        "remarks": _remarks(service.get("remarks", [])),
+                    }
+                    for number, status, service in history
+                ],
             }
         )
     return out
 
 
-def _matching_payments(conn: Any, row: Any) -> list[tuple[Any, list[Any], Any]]:
-    if row["patient_control_number_bidx"] is None:
-        return []
-    cps = list(
-        conn.execute(
-            select(m.ClaimPaymentRow, m.PaymentRow.payer_id.label("payment_payer"))
-            .outerjoin(m.PaymentRow, m.PaymentRow.id == m.ClaimPaymentRow.payment_id)
-            .where(
-                m.ClaimPaymentRow.patient_control_number_bidx == row["patient_control_number_bidx"]
-            )
-            .order_by(m.ClaimPaymentRow.file_id, m.ClaimPaymentRow.ordinal)
-        ).mappings()
-    )
+def _adjudications(
+    conn: Any, side: ClaimSide, matching: Matching
+) -> list[tuple[Any, list[Any], Any]]:
+    """The claim payments answering a claim, oldest adjudication first, each with its
+    service payments and its payment."""
+    cp = m.ClaimPaymentRow
+    query = answers(side, matching, cp).order_by(*CHRONOLOGY)
     out = []
-    for cp in cps:
-        payer = cp["payment_payer"]
-        if payer is not None and row["payer_id"] is not None and payer != row["payer_id"]:
-            continue
+    for found in list(conn.execute(query).mappings()):
         sp = m.ServicePaymentRow
-        services = children(conn, sp, sp.claim_payment_id, cp["id"])
+        services = children(conn, sp, sp.claim_payment_id, found["id"])
         payment = None
-        if cp["payment_id"] is not None:
+        if found["payment_id"] is not None:
             payment = (
-                conn.execute(select(m.PaymentRow).where(m.PaymentRow.id == cp["payment_id"]))
+                conn.execute(select(m.PaymentRow).where(m.PaymentRow.id == found["payment_id"]))
                 .mappings()
                 .first()
             )
-        out.append((cp, services, payment))
+        out.append((found, services, payment))
     return out
+
+
+def _remarks(codes: list[str]) -> list[dict[str, Any]]:
+    return [{"code": code, "description": describe_remark(code)} for code in codes]
+
+
+def _service(shown: dict[str, Any], line_rows: list[Any], position: int | None) -> dict[str, Any]:
+    """One service payment of an adjudication: what it paid, the line it pays, its LQ
+    remarks."""
+    return {
+        "line_number": None if position is None else line_rows[position]["line_number"],
+        "procedure_code": shown.get("procedure_code"),
+        "original_procedure_code": shown.get("original_procedure_code"),
+        "charge": shown.get("charge"),
+        "paid": shown.get("paid"),
+        "remarks": _remarks(shown.get("remarks", [])),
+    }
 
 
 def _payment_summary(pay: Any) -> dict[str, Any] | None:
@@ -400,31 +435,41 @@ def _adjustment(adj: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _line_payment(
-    line: dict[str, Any], services: list[dict[str, Any]], taken: set[int]
-) -> dict[str, Any] | None:
-    """The 835 service payment for a line: same procedure code (and line control number
-    when both have one), each taken once (``taken``: the positions already matched)."""
-    for at, service in enumerate(services):
-        if at in taken:
-            continue
-        same_code = service.get("procedure_code") == line.get("procedure_code")
-        lcn = service.get("line_control_number"), line.get("line_control_number")
-        if same_code and (None in lcn or lcn[0] == lcn[1]):
-            taken.add(at)
-            adjustments = [_adjustment(a) for a in service.get("adjustments", [])]
-            responsibility = sum(
-                (Decimal(a["amount"]) for a in adjustments if a["group"] == "PR" and a["amount"]),
-                Decimal(0),
-            )
-            return {
-                "charge": service.get("charge"),
-                "paid": service.get("paid"),
-                "adjustments": adjustments,
-                "patient_responsibility": str(responsibility),
-                "state": "paid" if Decimal(service.get("paid") or 0) > 0 else "not paid",
-            }
-    return None
+def _line_payment(history: list[tuple[int, str, dict[str, Any]]]) -> dict[str, Any] | None:
+    """A line's payment after every adjudication: paid summed over them (a reversal's
+    negated amounts cancel what it reverses), the rest as its latest adjudication says."""
+    if not history:
+        return None
+    _, status, latest_service = history[-1]
+    paid = sum((Decimal(str(s.get("paid") or 0)) for _, _, s in history), Decimal(0))
+    adjustments = [_adjustment(a) for a in latest_service.get("adjustments", [])]
+    responsibility = sum(
+        (Decimal(a["amount"]) for a in adjustments if a["group"] == "PR" and a["amount"]),
+        Decimal(0),
+    )
+    if paid > 0:
+        state = "paid"
+    elif status == REVERSAL:
+        state = "reversed"
+    else:
+        state = "not paid"
+    return {
+        "charge": latest_service.get("charge"),
+        "paid": str(paid),
+        "adjustments": adjustments,
+        "patient_responsibility": str(responsibility),
+        "remarks": _remarks(latest_service.get("remarks", [])),
+        "state": state,
+    }
 
 
-__all__ = ["CLAIM_STATUS", "COLUMNS", "STATUSES", "ClaimFilter", "list_claims", "show_claim"]
+__all__ = [
+    "CLAIM_STATUS",
+    "COLUMNS",
+    "NO_ALIASES",
+    "STATUSES",
+    "ClaimFilter",
+    "Matching",
+    "list_claims",
+    "show_claim",
+]

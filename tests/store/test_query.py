@@ -179,6 +179,13 @@ def test_the_analyst_queries_on_postgresql(pg_url: str, tmp_path: Path):
     claim = next(r["id"] for r in found if r["type"] == "claim")
     detail = json.loads(ok("claims", "show", claim[:8], "--format", "json"))
     assert detail["remittance"][0]["paid"] == "120.00"
+    assert detail["status"]["code"] == "1" and detail["lines"][1]["payment"]["paid"] == "24"
+    # the link's payee tax id is read from the rows' JSON the PostgreSQL way
+    paid = json.loads(ok("claims", "list", "--status", "paid", "--format", "json"))
+    assert claim in {c["id"] for c in paid}
+    assert {c["remittance"] for c in paid} == {"paid (primary)"}
+    denied = json.loads(ok("claims", "list", "--status", "denied", "--format", "json"))
+    assert [c["claim_id"] for c in denied] == ["****M102"]
     assert json.loads(ok("members", "list", "--line", "HLT", "--format", "json"))
     assert json.loads(ok("payments", "list", "--payer", "SAMPLEPAYER01", "--format", "json"))
     report = json.loads(ok("report", "daily", "--format", "json"))

@@ -8,7 +8,7 @@ import pytest
 
 from edi.config import load_settings
 from edi.errors import ConfigError
-from edi.partners import load_partners, our_pgp, partner
+from edi.partners import load_partners, our_pgp, partner, payer_aliases
 
 FPR = "0123456789ABCDEF0123456789ABCDEF01234567"
 SHA = "SHA256:" + "A" * 43
@@ -152,3 +152,15 @@ def test_partners_validate_command(tmp_path: Path) -> None:
     conf.write_text('[partners.ok]\ntransport = "local"\npath = "share"\nretries = -1\n')
     bad = CliRunner().invoke(main, ["partners", "validate"], env=env)
     assert bad.exit_code == 1 and "[partners.ok]: retries must be at least 0" in bad.output
+
+
+def test_payer_aliases_by_partner(tmp_path: Path) -> None:
+    s = settings_with(
+        tmp_path,
+        '[partners.payer]\ntransport = "local"\npath = "p"\n'
+        'payer_aliases = { "PLAN77" = "PAYER01", "54321" = "PAYER01" }\n'
+        '[partners.clinic]\ntransport = "local"\npath = "c"\n',
+    )
+    assert partner(s, "payer").payer_aliases == {"PLAN77": "PAYER01", "54321": "PAYER01"}
+    assert partner(s, "clinic").payer_aliases == {}
+    assert payer_aliases(s) == {"payer": {"PLAN77": "PAYER01", "54321": "PAYER01"}}
