@@ -187,6 +187,9 @@ class Plan:
                 self.by_place.setdefault((spec.loop, spec.segment), []).append(
                     (scope.name, kind, spec)
                 )
+        #: scopes made only for some instances of their loop (``when``): a value of
+        #: another instance is not theirs, not a late one
+        self.conditional = frozenset(s.name for s in fmap.walk() if s.opens_on)
         #: segment definition -> its operations (filled on first sight of each)
         self.ops: dict[SegmentDef, list[_OwnerOps]] = {}
 
@@ -429,6 +432,11 @@ class Normalizer:
             for spec in by_anchor.get(loop, ()):
                 parent = spec.parent
                 if parent is None or parent.name in state.entries or parent.name in registry:
+                    if spec.opens_on and not (
+                        segment.id == spec.opens_on
+                        and _holds(spec.opens_when, segment.elements, state.component)
+                    ):
+                        continue
                     self._make(state, spec, segment)
 
     def _make(self, state: _SetState, spec: ScopeSpec, segment: Segment) -> None:
@@ -480,6 +488,10 @@ class Normalizer:
         if spec.hook is not None:
             spec.hook(entry.obj, registry, state.context)
         writable = state.writable
+        if spec.opens_on:
+            # a conditional scope's loop may begin again for another scope (2310A DN,
+            # then 2310A P3): its object takes nothing of that next instance
+            writable.pop(spec.name, None)
         for name in spec.descendants:
             registry.pop(name, None)
             writable.pop(name, None)
@@ -504,7 +516,8 @@ class Normalizer:
         for group in ops:
             obj = writable.get(group.owner)
             if obj is None:
-                if group.owner in state.registry:
+                owner = group.owner
+                if owner in state.registry and owner not in state.plan.conditional:
                     self.summary.late += 1
                 continue
             for spec in group.fields:

@@ -186,6 +186,7 @@ def shape(fmap: FieldMap, *, skip: frozenset[str] = frozenset()) -> dict[str, tu
             scope.after_parent,
             scope.hook,
             scope.refs,
+            (scope.opens_on, scope.opens_when),
             [c.name for c in scope.children],
             members(scope.fields),
             members(scope.values),
@@ -200,10 +201,40 @@ def test_the_4010_837p_map_is_the_5010_one_with_its_changes():
     new_map = load_field_map(FIELD_MAPS_DIR / "837P.4010.X098A1.xml")
     assert (new_map.kind, new_map.guides) == ("837P", ("004010X098A1", "004010X098"))
     new = shape(new_map)
-    assert new.keys() == old.keys()
-    changed = {name for name in old if old[name] != new[name]}
-    assert changed == {"service_facility", "supervising_provider", "other_payer"}
+    # no pay-to plan (2010AC) in 4010: the scope, its place in the billing provider and
+    # the claim's ref to it are gone
+    assert old.keys() - new.keys() == {"pay_to_plan"}
+    assert new.keys() <= old.keys()
+    changed = {name for name in new if old[name] != new[name]}
+    other_payer_providers = {
+        "other_payer_referring": "2330D",
+        "other_payer_rendering": "2330E",
+        "other_payer_billing": "2330F",
+        "other_payer_facility": "2330G",
+        "other_payer_supervising": "2330H",
+    }
+    assert changed == {
+        "service_facility",
+        "supervising_provider",
+        "other_payer",
+        "billing_provider",
+        "claim",
+        "line_adjudication",
+        *other_payer_providers,
+    }
     assert (new["service_facility"][1], new["supervising_provider"][1]) == ("2310D", "2310E")
+    assert {name: new[name][1] for name in other_payer_providers} == other_payer_providers
+    assert [c for c in old["billing_provider"][10] if c != "pay_to_plan"] == new[
+        "billing_provider"
+    ][10]
+    assert [r for r in old["claim"][8] if r[1] != "pay_to_plan"] == new["claim"][8]
+    assert [
+        m[0]
+        for m in old["line_adjudication"][11]
+        if m[0] not in [n[0] for n in new["line_adjudication"][11]]
+    ] == ["remaining_patient_liability"]
+    assert [m[0] for m in old["service_facility"][13]] == ["references", "contacts"]
+    assert [m[0] for m in new["service_facility"][13]] == ["references"]
     address = {"address_line1", "address_line2", "city", "state", "postal_code", "country"}
     assert (
         new["other_payer"]
@@ -215,7 +246,7 @@ def test_the_4010_837p_map_is_the_5010_one_with_its_changes():
 
 def test_the_835_parties_are_the_shared_party_read_from_their_own_nm1():
     fmap = load_field_map(FIELD_MAPS_DIR / "835.5010.X221A1.xml")
-    names = ["entity_type", "last_name", "first_name", "middle_name", "suffix"]
+    names = ["entity_code", "entity_type", "last_name", "first_name", "middle_name", "suffix"]
     names += ["id_qualifier", "id"]
     for scope, qualifier in [
         ("patient", "QC"),

@@ -530,7 +530,15 @@ def test_institutional_synthetic_claim_every_loop(tmp_path: Path) -> None:
     assert names(first.other_operating_provider) == ("SAMPLE", "LINEOTHER", "1000000008")
     assert names(first.rendering_provider) == ("SAMPLE", "LINEREND", "1000000009")
     assert names(first.referring_provider) == ("SAMPLE", "LINEREF", "1000000010")
-    assert [(a.group, a.reason, a.amount, a.quantity) for a in first.adjustments] == [
+    (adjudication,) = first.adjudications
+    assert (
+        adjudication.payer_id,
+        adjudication.paid,
+        adjudication.procedure_code,
+        adjudication.paid_units,
+        adjudication.adjudication_date,
+    ) == ("SAMPLEPAYER8", Decimal("800.00"), "27130", Decimal("1"), "2025-02-01")
+    assert [(a.group, a.reason, a.amount, a.quantity) for a in adjudication.adjustments] == [
         ("CO", "45", Decimal("300.00"), Decimal("1"))
     ]
     assert line_facts(second) == (
@@ -544,7 +552,7 @@ def test_institutional_synthetic_claim_every_loop(tmp_path: Path) -> None:
         "2025-01-10",
         "2025-01-14",
     )
-    assert second.rendering_provider is None and second.adjustments == []
+    assert second.rendering_provider is None and second.adjudications == []
 
 
 # -- 837D ----------------------------------------------------------------------------------
@@ -766,7 +774,13 @@ def test_dental_synthetic_claim_every_loop(tmp_path: Path) -> None:
     assert extraction.line_control_number == "SAMPLEDLINE1"
     assert names(extraction.rendering_provider) == ("SAMPLE", "LINEDENTIST", "1000000026")
     assert names(extraction.assistant_surgeon) == ("SAMPLE", "LINEASSIST", "1000000027")
-    assert [(a.group, a.reason, a.amount) for a in extraction.adjustments] == [
+    (adjudication,) = extraction.adjudications
+    assert (adjudication.payer_id, adjudication.paid, adjudication.adjudication_date) == (
+        "SAMPLEPAYERD2",
+        Decimal("100.00"),
+        "2024-05-01",
+    )
+    assert [(a.group, a.reason, a.amount) for a in adjudication.adjustments] == [
         ("CO", "45", Decimal("350.00"))
     ]
     assert (bridge.procedure_code, bridge.prosthesis, bridge.units) == ("D6750", "R", Decimal("1"))
