@@ -107,6 +107,33 @@ def test_binding_names_a_loop_or_segment_the_guide_lacks(tmp_path: Path):
         Plan(fmap, tmap)
 
 
+def test_a_scope_when_must_name_the_first_segment_of_its_loop(tmp_path: Path):
+    tmap = default_catalog().select("00501", "HC", "005010X222A1", "837").load()
+    good = CLAIM.format(
+        '<scope name="pcp" class="Organization" loop="2310A" attach="primary_care_provider"'
+        ' when="NM101=P3"/>'
+    )
+    fmap = load_field_map(write_map(tmp_path, good))
+    assert (fmap.scopes["pcp"].opens_on, fmap.scopes["pcp"].opens_when) == (
+        "NM1",
+        (Condition(1, 0, frozenset({"P3"})),),
+    )
+    Plan(fmap, tmap)
+    bad = CLAIM.format(
+        '<scope name="pcp" class="Organization" loop="2310A" attach="primary_care_provider"'
+        ' when="REF01=G2"/>'
+    )
+    fmap = load_field_map(write_map(tmp_path, bad))
+    with pytest.raises(MapError, match=r"test\.xml:4: when: REF is not the first segment"):
+        Plan(fmap, tmap)
+    two = CLAIM.format(
+        '<scope name="pcp" class="Organization" loop="2310A" attach="primary_care_provider"'
+        ' when="NM101=P3 REF01=G2"/>'
+    )
+    with pytest.raises(MapError, match="when names more than one segment"):
+        load_field_map(write_map(tmp_path, two))
+
+
 def test_a_broken_map_stops_only_its_own_guides(tmp_path: Path):
     folder = tmp_path / "fields"
     folder.mkdir()
