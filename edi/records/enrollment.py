@@ -93,13 +93,17 @@ class OtherCoverage(Part):
 @dataclass(slots=True, kw_only=True, eq=False)
 class ReportingCategory(Part):
     """Loop 2750 (inside 2700): one member reporting category, N1*75 with the category's
-    name, and its value: a REF (qualifier, value) or a DTP (qualifier, date)."""
+    name, and its value: a REF (qualifier, value) or a DTP (qualifier, date).
+
+    The name and qualifiers say what the category is and stay plain; the value is the
+    member's (a case number, a due date) and is PHI.
+    """
 
     name: str | None = plain()
     reference_qualifier: str | None = plain()
-    reference: str | None = plain(ID)
+    reference: str | None = protected(ID)
     date_qualifier: str | None = plain()
-    date: str | None = plain(DATE)
+    date: str | None = protected(DATE)
 
 
 @declared
@@ -167,9 +171,8 @@ class Member(Record):
     #: 2100G: the people responsible for the member (NM101: QD responsible party, GD
     #: guardian, J6 power of attorney, S1 parent...), up to 13
     responsible_persons: list[Person] = plain(factory=list)
-    #: loops 2700/2750: the member's reporting categories (what they say may be a
-    #: person's data: PHI whole)
-    reporting_categories: list[ReportingCategory] = protected(TEXT, factory=list)
+    #: loops 2700/2750: the member's reporting categories (their values are PHI)
+    reporting_categories: list[ReportingCategory] = plain(factory=list)
     coverage_count: int = plain(AMOUNT, default=0)
 
 

@@ -18,6 +18,7 @@ from edi.records import (
     Person,
     Provider,
     Record,
+    ReportingCategory,
 )
 from tests.conftest import SAMPLES, CorpusFile, corpus_manifest, corpus_path, require
 from tests.phi_checks import assert_phi_names_are_fields
@@ -696,7 +697,8 @@ def test_member_detail_of_the_reporting_category_file_read_by_hand() -> None:
     assert coverage.references and coverage.amounts == []
     # a person's data: masked and stored encrypted
     assert {"county_code", "race_ethnicity", "race_ethnicity_code"} <= Member.PHI
-    assert "reporting_categories" in Member.PHI
+    assert "reporting_categories" not in Member.PHI  # the names and qualifiers are plain
+    assert {"reference", "date"} == ReportingCategory.PHI  # the member's values are not
     assert isinstance(mailing, Person) and "address_line1" in Person.PHI
 
 
