@@ -233,6 +233,10 @@ class Claim(Record):
     #: 837I 4010 2310C (NM1*73): the other provider (PRV01 OT other, PE performing)
     other_provider: Organization | None = plain()
     service_facility: Organization | None = plain()
+    #: 837P 2310E (NM1*PW) and 2310F (NM1*45): where an ambulance took the patient from
+    #: and to; persons, since a pick-up address may be the patient's home
+    ambulance_pickup: Person | None = plain()
+    ambulance_dropoff: Person | None = plain()
     other_subscribers: list[OtherSubscriber] = plain(factory=list)
     line_count: int = plain(AMOUNT, column="line_count", default=0)
 
@@ -294,6 +298,9 @@ class ServiceLine(Record):
     attending_provider: Organization | None = plain()
     other_provider: Organization | None = plain()
     service_facility: Organization | None = plain()
+    #: 837P 2420G and 2420H: the line's ambulance pick-up and drop-off locations
+    ambulance_pickup: Person | None = plain()
+    ambulance_dropoff: Person | None = plain()
     ndc: str | None = plain()
     ndc_quantity: Decimal | None = plain(AMOUNT)
     ndc_unit: str | None = plain()

@@ -230,7 +230,13 @@ def test_the_4010_837p_map_is_the_5010_one_with_its_changes():
     new = shape(new_map)
     # no pay-to plan (2010AC) in 4010: the scope, its place in the billing provider and
     # the claim's ref to it are gone
-    assert old.keys() - new.keys() == {"pay_to_plan"}
+    assert old.keys() - new.keys() == {
+        "pay_to_plan",
+        "ambulance_pickup",
+        "ambulance_dropoff",
+        "line_ambulance_pickup",
+        "line_ambulance_dropoff",
+    }
     assert new.keys() <= old.keys()
     changed = {name for name in new if old[name] != new[name]}
     other_payer_providers = {
@@ -246,6 +252,7 @@ def test_the_4010_837p_map_is_the_5010_one_with_its_changes():
         "other_payer",
         "billing_provider",
         "claim",
+        "service_line",
         "line_adjudication",
         *other_payer_providers,
     }

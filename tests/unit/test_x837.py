@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from edi.parsers import x837
-from edi.records import Claim
+from edi.records import Claim, Person
 from tests.claim_checks import parse
 from tests.conftest import SAMPLES, corpus_manifest, corpus_path
 from tests.mutations import mutate, replace
@@ -384,3 +384,22 @@ def test_pay_to_plan_and_line_provider_references_are_kept(tmp_path):  # type: i
     assert [(c.qualifier, c.number) for c in ordering.contacts] == [("TE", "8005552222")]
     # the line's 2430 still follows its providers
     assert [a.payer_id for a in line.adjudications] == ["59999"]
+
+
+def test_ambulance_pickup_and_dropoff_are_kept_as_persons():
+    """badx12 X222 ambulance: 2310E NM1*PW and 2310F NM1*45 with their N3/N4."""
+    claim, _ = _one_claim(corpus_path("badx12/X222-ambulance.edi"))
+    pickup, dropoff = claim.ambulance_pickup, claim.ambulance_dropoff
+    assert pickup is not None and dropoff is not None
+    assert (pickup.entity_code, pickup.address_line1, pickup.city, pickup.postal_code) == (
+        "PW",
+        "1129 REINDEER ROAD",
+        "CARR",
+        "80612",
+    )
+    assert (dropoff.entity_code, dropoff.address_line1, dropoff.state) == (
+        "45",
+        "10005 BANNOCK ST",
+        "WY",
+    )
+    assert isinstance(pickup, Person) and "address_line1" in Person.PHI
