@@ -20,6 +20,7 @@ from edi.records.base import (
     Organization,
     Part,
     Person,
+    QualifiedAmount,
     Record,
     Reference,
     declared,
@@ -95,6 +96,12 @@ class OtherSubscriber(Part):
     payer_paid: Decimal | None = plain(AMOUNT)
     non_covered: Decimal | None = plain(AMOUNT)
     remaining_patient_liability: Decimal | None = plain(AMOUNT)
+    #: every 2320 AMT with its qualifier (4010 sends many more than the three above)
+    amounts: list[QualifiedAmount] = plain(factory=list)
+    #: the other payer's claim-level remark codes: MOA03-07 (outpatient), MIA05 and
+    #: MIA20-24 (837I inpatient)
+    outpatient_remarks: list[str] = plain(factory=list)
+    inpatient_remarks: list[str] = plain(factory=list)
     subscriber: Person | None = plain()
     payer: Organization | None = plain()
     adjudication_date: str | None = protected(DATE)

@@ -270,8 +270,9 @@ def test_2310a_primary_care_provider_first_is_not_called_referring(tmp_path):  #
     ]
 
 
-def test_2320_sbr04_and_oi_of_the_other_payer_are_kept():
-    claim, _ = _one_claim(corpus_path(MSP_COB))
+def test_2320_sbr04_oi_amt_and_moa_of_the_other_payer_are_kept(tmp_path):  # type: ignore[no-untyped-def]
+    path = mutate(tmp_path, corpus_path(MSP_COB), _insert_after("OI***Y*P**Y", "MOA***MA01*N211"))
+    claim, _ = _one_claim(path)
     (other,) = claim.other_subscribers
     assert other.group_name == "COMMERCE"  # SBR*P*01**COMMERCE
     # OI***Y*P**Y: benefits assignment, patient signature source, release of information
@@ -280,6 +281,12 @@ def test_2320_sbr04_and_oi_of_the_other_payer_are_kept():
         other.patient_signature_source,
         other.release_of_information,
     ) == ("Y", "P", "Y")
+    assert [(a.qualifier, a.amount) for a in other.amounts] == [
+        ("D", Decimal("80")),
+        ("A8", Decimal("15")),
+    ]
+    assert other.outpatient_remarks == ["MA01", "N211"]
+    assert other.inpatient_remarks == []
 
 
 def test_line_adjudications_of_two_prior_payers_keep_each_its_own_cas(tmp_path):  # type: ignore[no-untyped-def]

@@ -841,3 +841,25 @@ def test_phi_names_are_fields() -> None:
         "treatment_start_date",
         "treatment_completion_date",
     } <= ServiceLine.PHI
+
+
+def test_837i_other_payer_mia_moa_and_oi_are_kept(tmp_path: Path) -> None:
+    """lfh 5010 837I with one change: MIA and MOA after the 2320 OI of the other payer."""
+    from tests.mutations import mutate
+
+    def change(segments: list[str]) -> list[str]:
+        (at,) = [i for i, s in enumerate(segments) if s == "OI***Y***Y"]
+        return [*segments[: at + 1], "MIA*0***100*MA02", "MOA***MA01", *segments[at + 1 :]]
+
+    path = mutate(tmp_path, corpus_path("lfh/institutional-claim.837i"), change)
+    (claim,), _, normalizer = parse(path, "837I")
+    assert normalizer.summary.late == 0
+    (other,) = claim.other_subscribers
+    assert (other.payer_responsibility, other.group_number, other.group_name) == (
+        "S",
+        "351630",
+        "STATE TEACHERS",
+    )
+    assert (other.benefits_assignment, other.release_of_information) == ("Y", "Y")
+    assert other.inpatient_remarks == ["MA02"]
+    assert other.outpatient_remarks == ["MA01"]

@@ -667,6 +667,14 @@ def test_cob_detail_of_the_corpus_4010_claim():
         for p in other.providers
     ] == [("71", "1", [("1G", "9939533")]), ("72", "1", [("1G", "9993533")])]
     assert other.group_name == "XXX"
+    # every 2320 AMT, with its qualifier (AMT*C4 is also the payer_paid of 4010)
+    assert [(a.qualifier, a.amount) for a in other.amounts] == [
+        ("C4", Decimal("1836.47")),
+        ("B6", Decimal("5370.1")),
+        ("N1", Decimal("1836.47")),
+        ("AA", Decimal("1836.47")),
+    ]
+    assert other.payer_paid == Decimal("1836.47")
     assert (other.benefits_assignment, other.release_of_information) == ("Y", "Y")
     adjudicated = [
         (
