@@ -244,11 +244,12 @@ class _SetState:
         "context",
         "out",
         "component",
+        "repetition",
         "path",
         "chain",
     )
 
-    def __init__(self, plan: Plan, source: Source, component: str) -> None:
+    def __init__(self, plan: Plan, source: Source, component: str, repetition: str = "") -> None:
         self.plan = plan
         self.source = source
         #: scope name -> its latest object (kept until the enclosing scope closes)
@@ -262,6 +263,9 @@ class _SetState:
         self.context: dict[str, Any] = {}
         self.out: list[Record] = []
         self.component = component
+        #: ISA11 of a 00402+ interchange ("" when none): a field reading a component of a
+        #: repeated composite (DMG05) reads its first repetition
+        self.repetition = repetition
         self.path = ""
         self.chain: frozenset[str] = frozenset()
 
@@ -404,7 +408,8 @@ class Normalizer:
             kind=fmap.kind,
             guide=guide,
         )
-        return _SetState(plan, source, interchange.delimiters.component)
+        delimiters = interchange.delimiters
+        return _SetState(plan, source, delimiters.component, delimiters.repetition or "")
 
     def _finish(self, state: _SetState) -> list[Record]:
         while state.stack:
@@ -513,6 +518,7 @@ class Normalizer:
         elements = segment.elements
         count = len(elements)
         component = state.component
+        repetition = state.repetition
         for group in ops:
             obj = writable.get(group.owner)
             if obj is None:
@@ -529,6 +535,8 @@ class Normalizer:
                     continue
                 c = spec.component
                 if c:
+                    if repetition and repetition in value:
+                        value = value.split(repetition, 1)[0]
                     parts = value.split(component)
                     if c > len(parts):
                         continue

@@ -727,3 +727,20 @@ def test_coverage_ref_zz_zx_and_amt_are_kept(tmp_path: Path) -> None:
         ("ZX", "033"),
     ]
     assert [(a.qualifier, str(a.amount)) for a in coverage.amounts] == [("P3", "150.75")]
+
+
+def test_a_repeated_dmg05_gives_its_first_race_or_ethnicity(tmp_path: Path) -> None:
+    """DMG05 repeats (ISA11 "!" here): the fields read the first repetition only."""
+    from tests.mutations import mutate, replace
+
+    path = mutate(
+        tmp_path,
+        corpus_path(LS_LE),
+        replace(19, "C:RET:2186-5", ":RET:2186-5!:RET:2106-3"),
+    )
+    _, (member,), _, _ = parse(path)
+    assert (
+        member.race_ethnicity,
+        member.race_ethnicity_code_list,
+        member.race_ethnicity_code,
+    ) == (None, "RET", "2186-5")
