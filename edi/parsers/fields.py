@@ -218,6 +218,10 @@ class ScopeSpec:
     parent_record: ScopeSpec | None = None
     #: names of every scope declared inside this one (cleared when this one closes)
     descendants: tuple[str, ...] = ()
+    #: ``when``: the segment id and conditions the first segment of a loop instance must
+    #: meet for this scope to be made for it (empty id: made for every instance)
+    opens_on: str = ""
+    opens_when: tuple[Condition, ...] = ()
 
 
 @dataclass(slots=True, eq=False)
@@ -245,9 +249,13 @@ class FieldMap:
     def bind(self, tmap: TransactionMap) -> None:
         """Check every loop and segment named against the guide ``tmap`` (MapError if not)."""
         loops: dict[str, set[str]] = {}
+        firsts: dict[str, str] = {}
 
         def visit(loop: LoopDef) -> None:
             ids = loops.setdefault(loop.id, set())
+            first = loop.first()
+            if isinstance(first, SegmentDef):
+                firsts.setdefault(loop.id, first.id)
             for child in loop.children:
                 if isinstance(child, SegmentDef):
                     ids.add(child.id)
@@ -259,6 +267,11 @@ class FieldMap:
         for scope in self.walk():
             if scope.loop not in loops:
                 raise self._error(scope.line, f"loop {scope.loop} is not in {tmap.xid}")
+            if scope.opens_on and firsts.get(scope.loop) != scope.opens_on:
+                raise self._error(
+                    scope.line,
+                    f"when: {scope.opens_on} is not the first segment of loop {scope.loop}",
+                )
             specs: list[FieldSpec | ValuesSpec | ItemsSpec] = [
                 *scope.fields,
                 *scope.values,
@@ -413,6 +426,9 @@ class _Loader:
                     if attribute != "scope":
                         target.set(attribute, value)
                 continue
+            if node.get("use") is None and node.get("member") is None:
+                _drop_scope(target, top)
+                continue
             gone = [child for child in target if _removed_by(node, child)]
             if not gone:
                 raise self.error(
@@ -474,6 +490,13 @@ class _Loader:
         hook = node.get("hook")
         if hook:
             spec.hook = self.hook(node, hook)
+        opens = self.conditions(node, node.get("when"))
+        if opens:
+            segments = {seg for _, seg, _ in opens}
+            if len(segments) != 1:
+                raise self.error(node, f"scope {name}: when names more than one segment")
+            spec.opens_on = segments.pop()
+            spec.opens_when = tuple(cond for _, _, cond in opens)
         default_loop = SET_FIELD_LOOP if loop == SET_LOOP else loop
         for child in node:
             if not isinstance(child.tag, str):
@@ -664,6 +687,21 @@ class _Loader:
         return ItemsSpec(
             name, _line(node), cls, seg, starts, loop, self.when(node, seg, extra), fields, values
         )
+
+
+def _drop_scope(target: etree._Element, top: list[etree._Element]) -> None:
+    """Take the scope ``target`` out of its map, and every ``ref`` to it."""
+    name = target.get("name")
+    parent = target.getparent()
+    if parent is not None:
+        parent.remove(target)
+    else:
+        top.remove(target)
+    for element in top:
+        for ref in list(element.iter("ref")):
+            holder = ref.getparent()
+            if ref.get("scope") == name and holder is not None:
+                holder.remove(ref)
 
 
 def _removed_by(remove: etree._Element, child: Any) -> bool:

@@ -187,6 +187,9 @@ class Plan:
                 self.by_place.setdefault((spec.loop, spec.segment), []).append(
                     (scope.name, kind, spec)
                 )
+        #: scopes made only for some instances of their loop (``when``): a value of
+        #: another instance is not theirs, not a late one
+        self.conditional = frozenset(s.name for s in fmap.walk() if s.opens_on)
         #: segment definition -> its operations (filled on first sight of each)
         self.ops: dict[SegmentDef, list[_OwnerOps]] = {}
 
@@ -241,11 +244,12 @@ class _SetState:
         "context",
         "out",
         "component",
+        "repetition",
         "path",
         "chain",
     )
 
-    def __init__(self, plan: Plan, source: Source, component: str) -> None:
+    def __init__(self, plan: Plan, source: Source, component: str, repetition: str = "") -> None:
         self.plan = plan
         self.source = source
         #: scope name -> its latest object (kept until the enclosing scope closes)
@@ -259,6 +263,9 @@ class _SetState:
         self.context: dict[str, Any] = {}
         self.out: list[Record] = []
         self.component = component
+        #: ISA11 of a 00402+ interchange ("" when none): a field reading a component of a
+        #: repeated composite (DMG05) reads its first repetition
+        self.repetition = repetition
         self.path = ""
         self.chain: frozenset[str] = frozenset()
 
@@ -401,7 +408,8 @@ class Normalizer:
             kind=fmap.kind,
             guide=guide,
         )
-        return _SetState(plan, source, interchange.delimiters.component)
+        delimiters = interchange.delimiters
+        return _SetState(plan, source, delimiters.component, delimiters.repetition or "")
 
     def _finish(self, state: _SetState) -> list[Record]:
         while state.stack:
@@ -429,6 +437,11 @@ class Normalizer:
             for spec in by_anchor.get(loop, ()):
                 parent = spec.parent
                 if parent is None or parent.name in state.entries or parent.name in registry:
+                    if spec.opens_on and not (
+                        segment.id == spec.opens_on
+                        and _holds(spec.opens_when, segment.elements, state.component)
+                    ):
+                        continue
                     self._make(state, spec, segment)
 
     def _make(self, state: _SetState, spec: ScopeSpec, segment: Segment) -> None:
@@ -480,6 +493,10 @@ class Normalizer:
         if spec.hook is not None:
             spec.hook(entry.obj, registry, state.context)
         writable = state.writable
+        if spec.opens_on:
+            # a conditional scope's loop may begin again for another scope (2310A DN,
+            # then 2310A P3): its object takes nothing of that next instance
+            writable.pop(spec.name, None)
         for name in spec.descendants:
             registry.pop(name, None)
             writable.pop(name, None)
@@ -501,10 +518,12 @@ class Normalizer:
         elements = segment.elements
         count = len(elements)
         component = state.component
+        repetition = state.repetition
         for group in ops:
             obj = writable.get(group.owner)
             if obj is None:
-                if group.owner in state.registry:
+                owner = group.owner
+                if owner in state.registry and owner not in state.plan.conditional:
                     self.summary.late += 1
                 continue
             for spec in group.fields:
@@ -516,6 +535,8 @@ class Normalizer:
                     continue
                 c = spec.component
                 if c:
+                    if repetition and repetition in value:
+                        value = value.split(repetition, 1)[0]
                     parts = value.split(component)
                     if c > len(parts):
                         continue

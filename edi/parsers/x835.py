@@ -32,7 +32,15 @@ PAYMENT_SCOPE = "payment"
 #: context key: some claim payment of the set has no usable CLP04
 _UNKNOWN_PAID = "x835.unknown_paid"
 #: the claim payment's parties made for every loop 2100, kept only when their NM1 came
-_PARTIES = ("patient", "insured", "corrected_patient", "rendering_provider")
+_PARTIES = (
+    "patient",
+    "insured",
+    "corrected_patient",
+    "rendering_provider",
+    "crossover_carrier",
+    "corrected_priority_payer",
+    "other_subscriber",
+)
 
 
 def _empty(party: Party) -> bool:

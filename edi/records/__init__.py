@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from edi.records.base import (
     Adjustment,
+    Contact,
     Diagnosis,
     Organization,
     Party,
     Person,
+    QualifiedAmount,
     Record,
     Reference,
     Source,
@@ -22,13 +24,21 @@ from edi.records.base import (
 from edi.records.claims import (
     Claim,
     ClaimHeader,
+    LineAdjudication,
     OtherSubscriber,
     Patient,
     ServiceLine,
     Subscriber,
     Tooth,
 )
-from edi.records.enrollment import Coverage, Enrollment, Member, OtherCoverage, Provider
+from edi.records.enrollment import (
+    Coverage,
+    Enrollment,
+    Member,
+    OtherCoverage,
+    Provider,
+    ReportingCategory,
+)
 from edi.records.remittance import ClaimPayment, Payment, ProviderAdjustment, ServicePayment
 
 #: every class a field map may name
@@ -39,9 +49,11 @@ CLASSES: dict[str, type] = {
         Claim,
         ClaimHeader,
         ClaimPayment,
+        Contact,
         Coverage,
         Diagnosis,
         Enrollment,
+        LineAdjudication,
         Member,
         OtherCoverage,
         Organization,
@@ -52,7 +64,9 @@ CLASSES: dict[str, type] = {
         Payment,
         Provider,
         ProviderAdjustment,
+        QualifiedAmount,
         Reference,
+        ReportingCategory,
         ServiceLine,
         ServicePayment,
         Subscriber,
@@ -71,9 +85,11 @@ __all__ = [
     "Claim",
     "ClaimHeader",
     "ClaimPayment",
+    "Contact",
     "Coverage",
     "Diagnosis",
     "Enrollment",
+    "LineAdjudication",
     "Member",
     "OtherCoverage",
     "Organization",
@@ -84,8 +100,10 @@ __all__ = [
     "Payment",
     "Provider",
     "ProviderAdjustment",
+    "QualifiedAmount",
     "Record",
     "Reference",
+    "ReportingCategory",
     "ServiceLine",
     "ServicePayment",
     "Source",

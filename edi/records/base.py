@@ -222,6 +222,10 @@ class Party(Part):
     #: PERSON: names, ids, address and birth date are PHI; ORGANIZATION: nothing is
     ROLE: ClassVar[str] = PERSON
 
+    #: NM101, the entity identifier code: what the party is in its loop (``DN`` referring
+    #: provider, ``P3`` primary care provider, ``TT`` crossover carrier, ``QD`` responsible
+    #: party...), where a loop may hold several kinds
+    entity_code: str | None = plain()
     entity_type: str | None = plain()
     #: last name, or the organization's name
     last_name: str | None = personal(NAME)
@@ -246,6 +250,9 @@ class Party(Part):
     gender: str | None = plain()
     #: further REF identifiers (qualifier, value)
     references: list[Reference] = personal(ID, factory=list)
+    #: every PER number sent, one per qualifier/number pair, with its contact's function
+    #: and name (a repeated PER keeps each of its contacts)
+    contacts: list[Contact] = personal(TEXT, factory=list)
 
 
 @declared
@@ -279,6 +286,28 @@ class Reference(Part):
 
     qualifier: str | None = plain()
     value: str | None = plain(ID)
+
+
+@declared
+@dataclass(slots=True, kw_only=True, eq=False)
+class Contact(Part):
+    """One PER communication number (PER03/04, 05/06 or 07/08) with the contact's function
+    code (PER01) and name (PER02). PHI or not by the party holding it."""
+
+    function: str | None = plain()
+    name: str | None = plain(NAME)
+    #: TE telephone, EX extension, FX fax, EM e-mail, UR web address
+    qualifier: str | None = plain()
+    number: str | None = plain(ID)
+
+
+@declared
+@dataclass(slots=True, kw_only=True, eq=False)
+class QualifiedAmount(Part):
+    """An AMT or QTY value with the qualifier that says what it is (AMT01/QTY01)."""
+
+    qualifier: str | None = plain()
+    amount: Decimal | None = plain(AMOUNT)
 
 
 @declared
@@ -343,12 +372,14 @@ __all__ = [
     "TEXT",
     "Adjustment",
     "Blind",
+    "Contact",
     "Diagnosis",
     "FieldSpec",
     "Organization",
     "Part",
     "Party",
     "Person",
+    "QualifiedAmount",
     "Record",
     "Reference",
     "Source",

@@ -20,6 +20,7 @@ from edi.records.base import (
     Organization,
     Part,
     Person,
+    QualifiedAmount,
     Record,
     Reference,
     declared,
@@ -71,20 +72,69 @@ class Patient(Person):
 @declared
 @dataclass(slots=True, kw_only=True, eq=False)
 class OtherSubscriber(Part):
-    """Loop 2320 and its 2330 loops: another payer's coverage (coordination of benefits)."""
+    """Loop 2320 and its 2330 loops: another payer's coverage (coordination of benefits).
+
+    ``payer_references`` are the other payer's 2330B REF identifiers (``F8`` its claim
+    control number, ``G1`` prior authorization, ``9F`` referral, ``T4`` adjudication
+    indicator, ``2U``/``EI``/``FY``/``NF`` its secondary ids): PHI, a claim's numbers;
+    ``providers`` the other payer's ids of the claim's providers (2330C-I, each with its
+    NM101 entity code and REF ids).
+    """
 
     payer_responsibility: str | None = plain()
     relationship: str | None = plain()
     group_number: str | None = protected(ID)
+    #: SBR04, the other coverage's plan or group name
+    group_name: str | None = plain()
     insurance_type: str | None = plain()
     filing_indicator: str | None = plain()
+    #: OI03 benefits assignment, OI04 patient signature source, OI06 release of information
+    benefits_assignment: str | None = plain()
+    patient_signature_source: str | None = plain()
+    release_of_information: str | None = plain()
     adjustments: list[Adjustment] = plain(factory=list)
     payer_paid: Decimal | None = plain(AMOUNT)
     non_covered: Decimal | None = plain(AMOUNT)
     remaining_patient_liability: Decimal | None = plain(AMOUNT)
+    #: every 2320 AMT with its qualifier (4010 sends many more than the three above)
+    amounts: list[QualifiedAmount] = plain(factory=list)
+    #: the other payer's claim-level remark codes: MOA03-07 (outpatient), MIA05 and
+    #: MIA20-24 (837I inpatient)
+    outpatient_remarks: list[str] = plain(factory=list)
+    inpatient_remarks: list[str] = plain(factory=list)
     subscriber: Person | None = plain()
     payer: Organization | None = plain()
     adjudication_date: str | None = protected(DATE)
+    payer_references: list[Reference] = protected(ID, factory=list)
+    providers: list[Organization] = plain(factory=list)
+
+
+@declared
+@dataclass(slots=True, kw_only=True, eq=False)
+class LineAdjudication(Part):
+    """Loop 2430: one prior payer's adjudication of a service line (SVD, CAS, DTP, AMT).
+
+    ``payer_id`` (SVD01) is the id of the other payer (its 2330B NM109) that paid
+    ``paid``; ``adjustments`` are that payer's CAS of the line, and only its own.
+    """
+
+    payer_id: str | None = plain()
+    paid: Decimal | None = plain(AMOUNT)
+    procedure_qualifier: str | None = plain()
+    procedure_code: str | None = plain()
+    modifiers: list[str] = plain(factory=list)
+    description: str | None = plain()
+    #: 837I SVD04: the revenue code the payer paid under
+    revenue_code: str | None = plain()
+    #: SVD05: the units the payer paid
+    paid_units: Decimal | None = plain(AMOUNT)
+    #: SVD06: the line number this line was bundled into
+    bundled_line_number: int | None = plain(AMOUNT)
+    adjustments: list[Adjustment] = plain(factory=list)
+    #: DTP*573: when the payer adjudicated the line
+    adjudication_date: str | None = protected(DATE)
+    #: AMT*EAF: what remains the patient's to pay after this payer
+    remaining_patient_liability: Decimal | None = plain(AMOUNT)
 
 
 @declared
@@ -109,6 +159,8 @@ class Claim(Record):
     header: ClaimHeader | None = plain()
     billing_provider: Organization | None = plain(column="billing_npi", path="billing_provider.npi")
     pay_to_provider: Organization | None = plain()
+    #: 5010 2010AC: the health plan paid in the provider's stead (a subrogation claim)
+    pay_to_plan: Organization | None = plain()
     #: looked up by the subscriber's member id (NM109)
     subscriber: Subscriber | None = plain(index=(MEMBER_ID,), path="subscriber.id")
     payer: Organization | None = plain(column="payer_id", path="payer.id")
@@ -175,7 +227,10 @@ class Claim(Record):
     medical_record_number: str | None = protected(ID)
     clearinghouse_trace: str | None = protected(ID)
     references: list[Reference] = protected(ID, factory=list)
+    #: 2310A NM1*DN (837P, 837D); 837I 2310F
     referring_provider: Organization | None = plain()
+    #: 2310A NM1*P3, the second referring provider loop of 837P and 837D
+    primary_care_provider: Organization | None = plain()
     rendering_provider: Organization | None = plain()
     attending_provider: Organization | None = plain()
     operating_provider: Organization | None = plain()
@@ -185,6 +240,10 @@ class Claim(Record):
     #: 837I 4010 2310C (NM1*73): the other provider (PRV01 OT other, PE performing)
     other_provider: Organization | None = plain()
     service_facility: Organization | None = plain()
+    #: 837P 2310E (NM1*PW) and 2310F (NM1*45): where an ambulance took the patient from
+    #: and to; persons, since a pick-up address may be the patient's home
+    ambulance_pickup: Person | None = plain()
+    ambulance_dropoff: Person | None = plain()
     other_subscribers: list[OtherSubscriber] = plain(factory=list)
     line_count: int = plain(AMOUNT, column="line_count", default=0)
 
@@ -235,21 +294,31 @@ class ServiceLine(Record):
     operating_provider: Organization | None = plain()
     other_operating_provider: Organization | None = plain()
     referring_provider: Organization | None = plain()
+    #: 837P 2420F NM1*P3: the line's primary care provider
+    primary_care_provider: Organization | None = plain()
     assistant_surgeon: Organization | None = plain()
     supervising_provider: Organization | None = plain()
+    #: 837P 2420B (NM1*QB) and 2420E (NM1*DK)
+    purchased_service_provider: Organization | None = plain()
+    ordering_provider: Organization | None = plain()
     #: 837I 4010 2420A (NM1*71) and 2420C (NM1*73): the line's attending and other provider
     attending_provider: Organization | None = plain()
     other_provider: Organization | None = plain()
     service_facility: Organization | None = plain()
+    #: 837P 2420G and 2420H: the line's ambulance pick-up and drop-off locations
+    ambulance_pickup: Person | None = plain()
+    ambulance_dropoff: Person | None = plain()
     ndc: str | None = plain()
     ndc_quantity: Decimal | None = plain(AMOUNT)
     ndc_unit: str | None = plain()
-    adjustments: list[Adjustment] = plain(factory=list)
+    #: loop 2430, one per prior payer's adjudication of the line, each with its own CAS
+    adjudications: list[LineAdjudication] = plain(factory=list)
 
 
 __all__ = [
     "Claim",
     "ClaimHeader",
+    "LineAdjudication",
     "OtherSubscriber",
     "Patient",
     "ServiceLine",

@@ -16,6 +16,8 @@ from edi.records.base import (
     Blind,
     Organization,
     Part,
+    Person,
+    QualifiedAmount,
     Record,
     Reference,
     declared,
@@ -37,6 +39,8 @@ class Enrollment(Record):
     purpose: str | None = plain(column="purpose")
     reference: str | None = plain()
     created_date: str | None = plain()
+    #: BGN04, the time the file was made (HHMM[SS[dd]], as sent)
+    created_time: str | None = plain()
     action: str | None = plain(column="action")
     file_effective_date: str | None = plain()
     master_policy: str | None = plain()
@@ -87,6 +91,23 @@ class OtherCoverage(Part):
 
 @declared
 @dataclass(slots=True, kw_only=True, eq=False)
+class ReportingCategory(Part):
+    """Loop 2750 (inside 2700): one member reporting category, N1*75 with the category's
+    name, and its value: a REF (qualifier, value) or a DTP (qualifier, date).
+
+    The name and qualifiers say what the category is and stay plain; the value is the
+    member's (a case number, a due date) and is PHI.
+    """
+
+    name: str | None = plain()
+    reference_qualifier: str | None = plain()
+    reference: str | None = protected(ID)
+    date_qualifier: str | None = plain()
+    date: str | None = protected(DATE)
+
+
+@declared
+@dataclass(slots=True, kw_only=True, eq=False)
 class Member(Record):
     """One INS loop (2000): a subscriber or dependent and their demographics.
 
@@ -130,12 +151,28 @@ class Member(Record):
     state: str | None = plain()
     postal_code: str | None = protected(ADDRESS)
     country: str | None = plain()
+    #: N406 when N405 = CY: the county (FIPS) code, a place smaller than a state
+    county_code: str | None = protected(ADDRESS)
     phone: str | None = protected(TEXT)
     email: str | None = protected(TEXT)
     contacts: list[Reference] = protected(ID, factory=list)
     birth_date: str | None = protected(DATE)
     gender: str | None = plain()
     marital_status: str | None = plain()
+    #: DMG05: race or ethnicity code (C05601), the code list (C05602, RET) and the code
+    #: (C05603, CDC race and ethnicity); a person's demographics, kept encrypted
+    race_ethnicity: str | None = protected(TEXT)
+    race_ethnicity_code_list: str | None = plain()
+    race_ethnicity_code: str | None = protected(TEXT)
+    #: 2100A AMT: premiums, co-payment, coinsurance, deductible... (AMT01, AMT02)
+    amounts: list[QualifiedAmount] = plain(factory=list)
+    #: 2100C (NM1*31): where the member's mail goes
+    mailing_address: Person | None = plain()
+    #: 2100G: the people responsible for the member (NM101: QD responsible party, GD
+    #: guardian, J6 power of attorney, S1 parent...), up to 13
+    responsible_persons: list[Person] = plain(factory=list)
+    #: loops 2700/2750: the member's reporting categories (their values are PHI)
+    reporting_categories: list[ReportingCategory] = plain(factory=list)
     coverage_count: int = plain(AMOUNT, default=0)
 
 
@@ -165,8 +202,10 @@ class Coverage(Record):
     dates: list[Reference] = protected(DATE, factory=list)
     policy_number: str | None = protected(ID)
     references: list[Reference] = protected(ID, factory=list)
+    #: 2300 AMT: the coverage's premium, co-payment, coinsurance... (AMT01, AMT02)
+    amounts: list[QualifiedAmount] = plain(factory=list)
     providers: list[Provider] = plain(factory=list)
     other_coverages: list[OtherCoverage] = plain(factory=list)
 
 
-__all__ = ["Coverage", "Enrollment", "Member", "OtherCoverage", "Provider"]
+__all__ = ["Coverage", "Enrollment", "Member", "OtherCoverage", "Provider", "ReportingCategory"]

@@ -17,6 +17,7 @@ from edi.records.base import (
     Organization,
     Part,
     Person,
+    QualifiedAmount,
     Record,
     Reference,
     declared,
@@ -46,6 +47,13 @@ class Payment(Record):
     provider adjustments come last. ``claims_paid`` is the sum of CLP04 over the set's
     claim payments; ``balanced`` says whether claims paid minus adjustments equals
     BPR02 (``None`` when BPR02, a CLP04 or a PLB amount is missing).
+
+    BPR06-15 are the bank data that reassociate the payment with its EFT: the
+    originating (payer's) and receiving (payee's) depository financial institutions,
+    their account numbers, and the originating company id. Routing numbers (DFI ids) are
+    public bank identifiers and stay plain; account numbers are HIPAA Safe Harbor
+    identifiers ("account numbers") and a payee may be an individual provider's own
+    account, so they are stored encrypted and shown masked (last four) like PHI.
     """
 
     TYPE: ClassVar[str] = "payment"
@@ -55,6 +63,20 @@ class Payment(Record):
     credit_debit: str | None = plain(column="credit_debit")
     method: str | None = plain(column="method")
     payment_format: str | None = plain()
+    #: BPR06/07 the originating DFI (01 ABA routing number, 04 Canadian) and its id
+    sender_dfi_qualifier: str | None = plain()
+    sender_dfi_id: str | None = plain()
+    #: BPR08/09 the payer's account (DA demand deposit) and its number
+    sender_account_qualifier: str | None = plain()
+    sender_account_number: str | None = protected(ID)
+    #: BPR10/11 the originating company (the payer) and its supplemental code
+    originating_company_id: str | None = plain()
+    originating_company_supplemental_code: str | None = plain()
+    #: BPR12/13 the receiving DFI and its id; BPR14/15 the payee's account and number
+    receiver_dfi_qualifier: str | None = plain()
+    receiver_dfi_id: str | None = plain()
+    receiver_account_qualifier: str | None = plain()
+    receiver_account_number: str | None = protected(ID)
     payment_date: str | None = plain(column="payment_date")
     trace_type: str | None = plain()
     trace_number: str | None = plain(column="trace_number")
@@ -109,6 +131,12 @@ class ClaimPayment(Record):
     insured: Person | None = plain()
     corrected_patient: Person | None = plain()
     rendering_provider: Organization | None = plain()
+    #: NM1*TT: the payer the claim was crossed over to (coordination of benefits)
+    crossover_carrier: Organization | None = plain()
+    #: NM1*PR: the payer that should have been billed first (corrected priority payer)
+    corrected_priority_payer: Organization | None = plain()
+    #: NM1*GB: the subscriber of the other coverage
+    other_subscriber: Person | None = plain()
     statement_date_from: str | None = protected(DATE)
     statement_date_to: str | None = protected(DATE)
     received_date: str | None = protected(DATE)
@@ -121,6 +149,9 @@ class ClaimPayment(Record):
     interest: Decimal | None = plain(AMOUNT)
     prompt_pay_discount: Decimal | None = plain(AMOUNT)
     patient_amount_paid: Decimal | None = plain(AMOUNT)
+    #: every claim AMT and QTY sent, each with its qualifier (AMT01/QTY01)
+    amounts: list[QualifiedAmount] = plain(factory=list)
+    quantities: list[QualifiedAmount] = plain(factory=list)
     service_count: int = plain(AMOUNT, default=0)
 
 
@@ -151,6 +182,9 @@ class ServicePayment(Record):
     #: other 2110 REF identifiers (rendering provider, authorization, policy)
     references: list[Reference] = protected(ID, factory=list)
     allowed_amount: Decimal | None = plain(AMOUNT)
+    #: every line AMT and QTY sent, each with its qualifier (AMT01/QTY01)
+    amounts: list[QualifiedAmount] = plain(factory=list)
+    quantities: list[QualifiedAmount] = plain(factory=list)
     remarks: list[str] = plain(factory=list)
 
 

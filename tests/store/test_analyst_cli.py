@@ -138,8 +138,10 @@ def phi_values(store: Store) -> set[str]:
                     text = cipher.decrypt(row["phi"], table=name, column="phi", row_id=row["id"])
                     leaves(json.loads(text), phi)
     assert list(records(engine, ring, "claim"))  # the store reads back
-    # a surname that is also a word of plain text ("SAMPLE PPO PLAN") is shown by that text
-    plain |= {word for text in plain for word in text.split()}
+    # a surname that is also a word of plain text ("SAMPLE PPO PLAN") is shown by that
+    # text, and an id that is a part of a plain hyphenated id (a reporting category's
+    # "1234567" in a payer's "91-1234567") by that id
+    plain |= {word for text in plain for word in re.split(r"[\s-]+", text) if word}
     engine.dispose()
     return {v for v in phi - plain if len(v) >= 5}
 

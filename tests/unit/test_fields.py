@@ -107,6 +107,33 @@ def test_binding_names_a_loop_or_segment_the_guide_lacks(tmp_path: Path):
         Plan(fmap, tmap)
 
 
+def test_a_scope_when_must_name_the_first_segment_of_its_loop(tmp_path: Path):
+    tmap = default_catalog().select("00501", "HC", "005010X222A1", "837").load()
+    good = CLAIM.format(
+        '<scope name="pcp" class="Organization" loop="2310A" attach="primary_care_provider"'
+        ' when="NM101=P3"/>'
+    )
+    fmap = load_field_map(write_map(tmp_path, good))
+    assert (fmap.scopes["pcp"].opens_on, fmap.scopes["pcp"].opens_when) == (
+        "NM1",
+        (Condition(1, 0, frozenset({"P3"})),),
+    )
+    Plan(fmap, tmap)
+    bad = CLAIM.format(
+        '<scope name="pcp" class="Organization" loop="2310A" attach="primary_care_provider"'
+        ' when="REF01=G2"/>'
+    )
+    fmap = load_field_map(write_map(tmp_path, bad))
+    with pytest.raises(MapError, match=r"test\.xml:4: when: REF is not the first segment"):
+        Plan(fmap, tmap)
+    two = CLAIM.format(
+        '<scope name="pcp" class="Organization" loop="2310A" attach="primary_care_provider"'
+        ' when="NM101=P3 REF01=G2"/>'
+    )
+    with pytest.raises(MapError, match="when names more than one segment"):
+        load_field_map(write_map(tmp_path, two))
+
+
 def test_a_broken_map_stops_only_its_own_guides(tmp_path: Path):
     folder = tmp_path / "fields"
     folder.mkdir()
@@ -186,6 +213,7 @@ def shape(fmap: FieldMap, *, skip: frozenset[str] = frozenset()) -> dict[str, tu
             scope.after_parent,
             scope.hook,
             scope.refs,
+            (scope.opens_on, scope.opens_when),
             [c.name for c in scope.children],
             members(scope.fields),
             members(scope.values),
@@ -200,10 +228,47 @@ def test_the_4010_837p_map_is_the_5010_one_with_its_changes():
     new_map = load_field_map(FIELD_MAPS_DIR / "837P.4010.X098A1.xml")
     assert (new_map.kind, new_map.guides) == ("837P", ("004010X098A1", "004010X098"))
     new = shape(new_map)
-    assert new.keys() == old.keys()
-    changed = {name for name in old if old[name] != new[name]}
-    assert changed == {"service_facility", "supervising_provider", "other_payer"}
+    # no pay-to plan (2010AC) in 4010: the scope, its place in the billing provider and
+    # the claim's ref to it are gone
+    assert old.keys() - new.keys() == {
+        "pay_to_plan",
+        "ambulance_pickup",
+        "ambulance_dropoff",
+        "line_ambulance_pickup",
+        "line_ambulance_dropoff",
+    }
+    assert new.keys() <= old.keys()
+    changed = {name for name in new if old[name] != new[name]}
+    other_payer_providers = {
+        "other_payer_referring": "2330D",
+        "other_payer_rendering": "2330E",
+        "other_payer_billing": "2330F",
+        "other_payer_facility": "2330G",
+        "other_payer_supervising": "2330H",
+    }
+    assert changed == {
+        "service_facility",
+        "supervising_provider",
+        "other_payer",
+        "billing_provider",
+        "claim",
+        "service_line",
+        "line_adjudication",
+        *other_payer_providers,
+    }
     assert (new["service_facility"][1], new["supervising_provider"][1]) == ("2310D", "2310E")
+    assert {name: new[name][1] for name in other_payer_providers} == other_payer_providers
+    assert [c for c in old["billing_provider"][10] if c != "pay_to_plan"] == new[
+        "billing_provider"
+    ][10]
+    assert [r for r in old["claim"][8] if r[1] != "pay_to_plan"] == new["claim"][8]
+    assert [
+        m[0]
+        for m in old["line_adjudication"][11]
+        if m[0] not in [n[0] for n in new["line_adjudication"][11]]
+    ] == ["remaining_patient_liability"]
+    assert [m[0] for m in old["service_facility"][13]] == ["references", "contacts"]
+    assert [m[0] for m in new["service_facility"][13]] == ["references"]
     address = {"address_line1", "address_line2", "city", "state", "postal_code", "country"}
     assert (
         new["other_payer"]
@@ -215,7 +280,7 @@ def test_the_4010_837p_map_is_the_5010_one_with_its_changes():
 
 def test_the_835_parties_are_the_shared_party_read_from_their_own_nm1():
     fmap = load_field_map(FIELD_MAPS_DIR / "835.5010.X221A1.xml")
-    names = ["entity_type", "last_name", "first_name", "middle_name", "suffix"]
+    names = ["entity_code", "entity_type", "last_name", "first_name", "middle_name", "suffix"]
     names += ["id_qualifier", "id"]
     for scope, qualifier in [
         ("patient", "QC"),

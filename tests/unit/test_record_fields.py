@@ -239,3 +239,75 @@ def test_a_row_stored_before_the_split_shows_its_organizations_in_the_clear():
         "patient_control_number": "****M101",
         "unknown_field": "***",
     }
+
+
+def _masked(record: Record) -> dict[str, Any]:
+    plain, phi = split(record)
+    return merge(plain, mask_phi(phi, type(record)))
+
+
+def test_the_detail_records_keep_is_masked_by_its_declarations():
+    """Bank accounts, a prior payer's adjudication date and claim control number, a
+    reporting category's value: masked; the payer ids, amounts and qualifiers: shown."""
+    from decimal import Decimal
+
+    from edi.records import (
+        Claim,
+        LineAdjudication,
+        Member,
+        OtherSubscriber,
+        Payment,
+        Reference,
+        ReportingCategory,
+        ServiceLine,
+    )
+
+    payment = _masked(
+        Payment(
+            sender_dfi_id="999999992",
+            sender_account_number="123456",
+            receiver_account_number="98765",
+        )
+    )
+    assert (payment["sender_dfi_id"], payment["sender_account_number"]) == (
+        "999999992",
+        "****3456",
+    )
+    assert payment["receiver_account_number"] == "****8765"
+    line = _masked(
+        ServiceLine(
+            adjudications=[
+                LineAdjudication(
+                    payer_id="59999", paid=Decimal("80"), adjudication_date="2005-01-28"
+                )
+            ]
+        )
+    )
+    (adjudication,) = line["adjudications"]
+    assert (adjudication["payer_id"], adjudication["paid"]) == ("59999", "80")
+    assert adjudication["adjudication_date"] == "2005"
+    claim = _masked(
+        Claim(
+            other_subscribers=[
+                OtherSubscriber(payer_references=[Reference(qualifier="F8", value="1229630212")])
+            ]
+        )
+    )
+    (other,) = claim["other_subscribers"]
+    assert other["payer_references"] == [{"qualifier": "F8", "value": "****0212"}]
+    member = _masked(
+        Member(
+            reporting_categories=[
+                ReportingCategory(
+                    name="BRANCH - WORKER", reference_qualifier="3L", reference="1234567"
+                ),
+                ReportingCategory(name="DUE DATE", date_qualifier="007", date="2013-06-20"),
+            ],
+            county_code="033",
+        )
+    )
+    assert member["county_code"] == "***"
+    assert member["reporting_categories"] == [
+        {"name": "BRANCH - WORKER", "reference_qualifier": "3L", "reference": "****4567"},
+        {"name": "DUE DATE", "date_qualifier": "007", "date": "2013"},
+    ]

@@ -9,7 +9,17 @@ import pytest
 
 from edi.parsers import x834
 from edi.parsers.normalize import Normalizer
-from edi.records import Coverage, Enrollment, Member, OtherCoverage, Party, Provider, Record
+from edi.records import (
+    Coverage,
+    Enrollment,
+    Member,
+    OtherCoverage,
+    Party,
+    Person,
+    Provider,
+    Record,
+    ReportingCategory,
+)
 from tests.conftest import SAMPLES, CorpusFile, corpus_manifest, corpus_path, require
 from tests.phi_checks import assert_phi_names_are_fields
 from tests.rawx12 import envelopes, raw_segments
@@ -640,3 +650,97 @@ def test_person_fields_are_phi() -> None:
     assert "change_date" in Provider.PHI
     assert {"last_name", "id", "npi"}.isdisjoint(Provider.PHI)
     assert {"policy_number", "begin_date", "end_date", "references"} <= OtherCoverage.PHI
+
+
+# -- detail the 834 carries: reporting categories, mailing address, responsible people ------
+
+LS_LE = "pyx12/834_ls_le_ls.txt"
+
+
+def test_member_detail_of_the_reporting_category_file_read_by_hand() -> None:
+    """pyx12 834_ls_le_ls: BGN04, N4 county (N405 CY), DMG05, 2100A AMT, 2100C mailing
+    address, 2100G responsible people and the 2700/2750 reporting categories."""
+    (enrollment,), (member,), (coverage,), _ = parse(corpus_path(LS_LE))
+    assert enrollment.created_time == "0206"  # BGN*00*...*20130312*0206
+    assert member.county_code == "033"  # N4*GRANTS PASS*OR*975260000**CY*033
+    # DMG*D8*19830719*F**C:RET:2186-5
+    assert (
+        member.race_ethnicity,
+        member.race_ethnicity_code_list,
+        member.race_ethnicity_code,
+    ) == ("C", "RET", "2186-5")
+    assert [(a.qualifier, str(a.amount)) for a in member.amounts] == [("P3", "82.25")]
+    mailing = member.mailing_address
+    assert mailing is not None
+    assert (mailing.entity_code, mailing.address_line1, mailing.address_line2) == (
+        "31",
+        "RECIPIENT MAIL ADDRESS LINE 1",
+        "RECIPIENT MAIL ADDRESS LINE 2",
+    )
+    assert (mailing.city, mailing.state, mailing.postal_code) == ("SALEM", "OR", "97301")
+    assert [(p.entity_code, p.last_name, p.first_name) for p in member.responsible_persons] == [
+        ("QD", "RESPONSIBLE PARTY", "SMITH"),
+        ("GD", "COMPANY NAME 40 CHARACTER OF DATA", None),
+    ]
+    categories = [
+        (c.name, c.reference_qualifier, c.reference, c.date_qualifier, c.date)
+        for c in member.reporting_categories
+    ]
+    assert len(categories) == 13
+    assert categories[:4] == [
+        ("NEWBORN INDICATOR", "ZZ", "Y", None, None),
+        ("PREVIOUS PMP END DATE", None, None, "007", "2013-06-15"),
+        ("ALTERNATE FORMAT", "ZZ", "10", None, None),
+        ("DUE DATE", None, None, "007", "2013-06-20"),
+    ]
+    assert categories[-1] == ("END REASON", "17", "11", None, None)
+    assert coverage.references and coverage.amounts == []
+    # a person's data: masked and stored encrypted
+    assert {"county_code", "race_ethnicity", "race_ethnicity_code"} <= Member.PHI
+    assert "reporting_categories" not in Member.PHI  # the names and qualifiers are plain
+    assert {"reference", "date"} == ReportingCategory.PHI  # the member's values are not
+    assert isinstance(mailing, Person) and "address_line1" in Person.PHI
+
+
+def test_coverage_ref_zz_zx_and_amt_are_kept(tmp_path: Path) -> None:
+    """2300 REF*ZZ and REF*ZX (once dropped by a list of qualifiers) and AMT*P3."""
+    from tests.mutations import mutate
+
+    def change(segments: list[str]) -> list[str]:
+        (at,) = [i for i, s in enumerate(segments) if s == "DTP*348*D8*20120901"]
+        (ref,) = [i for i, s in enumerate(segments) if s == "REF*17*D4"]
+        assert ref == at + 1
+        return [
+            *segments[: at + 1],
+            "AMT*P3*150.75",
+            "REF*17*D4",
+            "REF*ZZ*PLANVARIANT9",
+            "REF*ZX*033",
+            *segments[ref + 1 :],
+        ]
+
+    path = mutate(tmp_path, corpus_path(LS_LE), change)
+    _, _, (coverage,), _ = parse(path)
+    assert [(r.qualifier, r.value) for r in coverage.references] == [
+        ("17", "D4"),
+        ("ZZ", "PLANVARIANT9"),
+        ("ZX", "033"),
+    ]
+    assert [(a.qualifier, str(a.amount)) for a in coverage.amounts] == [("P3", "150.75")]
+
+
+def test_a_repeated_dmg05_gives_its_first_race_or_ethnicity(tmp_path: Path) -> None:
+    """DMG05 repeats (ISA11 "!" here): the fields read the first repetition only."""
+    from tests.mutations import mutate, replace
+
+    path = mutate(
+        tmp_path,
+        corpus_path(LS_LE),
+        replace(19, "C:RET:2186-5", ":RET:2186-5!:RET:2106-3"),
+    )
+    _, (member,), _, _ = parse(path)
+    assert (
+        member.race_ethnicity,
+        member.race_ethnicity_code_list,
+        member.race_ethnicity_code,
+    ) == (None, "RET", "2186-5")

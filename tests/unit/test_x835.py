@@ -19,6 +19,7 @@ from edi.records import (
     ClaimPayment,
     Party,
     Payment,
+    Person,
     ProviderAdjustment,
     Record,
     Reference,
@@ -941,3 +942,76 @@ def test_an_amount_that_is_not_an_x12_decimal_is_dropped(tmp_path: Path, value: 
     assert payment.amount is None and payment.balanced is None
     assert claims[0].charge is None and claims[0].paid == Decimal(132)
     assert normalizer.summary.dropped >= 2
+
+
+# -- payment bank data, COB parties, claim and line AMT/QTY ---------------------------------
+
+DOLLARS_AND_DATA = "badx12/X221-dollars-and-data-sent-together.edi"
+
+
+def test_bpr_bank_data_is_kept_and_account_numbers_are_phi() -> None:
+    """BPR*C*150000*C*ACH*CTX*01*999999992*DA*123456*1512345678**01*999988880*DA*98765*..."""
+    (payment,), claims, _, _, _ = parse(corpus_path(DOLLARS_AND_DATA))
+    assert (payment.sender_dfi_qualifier, payment.sender_dfi_id) == ("01", "999999992")
+    assert (payment.sender_account_qualifier, payment.sender_account_number) == ("DA", "123456")
+    assert payment.originating_company_id == "1512345678"
+    assert payment.originating_company_supplemental_code is None
+    assert (payment.receiver_dfi_qualifier, payment.receiver_dfi_id) == ("01", "999988880")
+    assert (payment.receiver_account_qualifier, payment.receiver_account_number) == (
+        "DA",
+        "98765",
+    )
+    # account numbers are stored encrypted and shown masked; routing numbers are public
+    assert {"sender_account_number", "receiver_account_number"} <= Payment.PHI
+    assert not {"sender_dfi_id", "receiver_dfi_id", "originating_company_id"} & Payment.PHI
+    # the claim's QTY*CA (covered days), with its qualifier
+    assert [(q.qualifier, q.amount) for q in claims[0].quantities] == [("CA", Decimal("8"))]
+    assert claims[1].quantities == [] and claims[0].amounts == []
+
+
+def test_claim_and_line_amounts_keep_their_qualifiers() -> None:
+    _, claims, services, _, _ = parse(corpus_path("lfh/secondary-payment.835"))
+    assert [(a.qualifier, a.amount) for a in claims[0].amounts] == [("AU", Decimal("912.00"))]
+    assert claims[0].coverage_amount == Decimal("912.00")
+
+
+def test_crossover_carrier_corrected_priority_payer_and_other_subscriber(tmp_path: Path) -> None:
+    """Loop 2100 NM1*TT, NM1*PR and NM1*GB after the patient's NM1*QC (none in the corpus)."""
+    from tests.mutations import mutate
+
+    def change(segments: list[str]) -> list[str]:
+        (at,) = [i for i, s in enumerate(segments) if s.startswith("NM1*QC*1*JONES")]
+        new = [
+            "NM1*TT*2*CROSSOVER HEALTH*****PI*CX123",
+            "NM1*PR*2*FIRST PAYER*****PI*FP9",
+            "NM1*GB*1*OTHERSUB*ALEX****MI*OS555",
+        ]
+        return [*segments[: at + 1], *new, *segments[at + 1 :]]
+
+    path = mutate(tmp_path, corpus_path(DOLLARS_AND_DATA), change)
+    _, claims, _, _, normalizer = parse(path)
+    assert normalizer.summary.late == 0
+    first, second = claims
+    assert first.patient is not None and first.patient.last_name == "JONES"
+    carrier = first.crossover_carrier
+    assert carrier is not None
+    assert (carrier.entity_code, carrier.last_name, carrier.id_qualifier, carrier.id) == (
+        "TT",
+        "CROSSOVER HEALTH",
+        "PI",
+        "CX123",
+    )
+    priority = first.corrected_priority_payer
+    assert priority is not None and (priority.entity_code, priority.id) == ("PR", "FP9")
+    other = first.other_subscriber
+    assert other is not None
+    assert (other.entity_code, other.last_name, other.first_name, other.id) == (
+        "GB",
+        "OTHERSUB",
+        "ALEX",
+        "OS555",
+    )
+    assert isinstance(other, Person) and "id" in Person.PHI  # a person: masked
+    # parties whose NM1 was not sent are dropped
+    assert (second.crossover_carrier, second.corrected_priority_payer) == (None, None)
+    assert second.other_subscriber is None

@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 
 from edi.parsers import x837
-from edi.records import Claim
+from edi.records import Claim, Person
 from tests.claim_checks import parse
 from tests.conftest import SAMPLES, corpus_manifest, corpus_path
+from tests.mutations import mutate, replace
 from tests.rawx12 import count, raw_segments
 
 PROFESSIONAL = [
@@ -106,7 +107,9 @@ def test_cob_claim_read_by_hand():
     )
     referring = claim.referring_provider
     assert referring is not None and (referring.last_name, referring.first_name) == ("BRYHT", "LEE")
-    assert [(r.qualifier, r.value) for r in referring.references] == []  # REF*1G is 2310A's own
+    assert referring.entity_code == "DN"
+    assert [(r.qualifier, r.value) for r in referring.references] == [("1G", "B01010")]
+    assert claim.primary_care_provider is None
     rendering = claim.rendering_provider
     assert rendering is not None
     assert (rendering.last_name, rendering.npi, rendering.taxonomy) == (
@@ -136,7 +139,17 @@ def test_cob_claim_read_by_hand():
     assert (line.charge, line.unit_basis, line.units) == (Decimal("120.00"), "UN", Decimal("1.00"))
     assert line.diagnosis_pointers == [1, 2]
     assert (line.service_date_from, line.service_date_to) == ("2005-01-19", "2005-01-19")
-    assert [(a.group, a.reason, a.amount, a.quantity) for a in line.adjustments] == [
+    # the prior payer's adjudication of the line (2430), its CAS its own
+    (adjudication,) = line.adjudications
+    assert (adjudication.payer_id, adjudication.paid, adjudication.paid_units) == (
+        "59999",
+        Decimal("80"),
+        Decimal("1"),
+    )
+    assert (adjudication.procedure_qualifier, adjudication.procedure_code) == ("HC", "99203")
+    assert adjudication.modifiers == ["25"]
+    assert adjudication.adjudication_date == "2005-01-28"
+    assert [(a.group, a.reason, a.amount, a.quantity) for a in adjudication.adjustments] == [
         ("CO", "42", Decimal("25.00"), None),
         ("PR", "2", Decimal("15.00"), None),
     ]
@@ -195,3 +208,205 @@ def test_synthetic_sample_read_by_hand():
     assert [(d.qualifier, d.code) for d in first.diagnoses] == [("ABK", "J029"), ("ABF", "R509")]
     assert [ln.procedure_code for ln in lines] == ["99213", "87880", "99203", "73610", "29540"]
     assert lines[0].diagnosis_pointers == [1, 2]
+
+
+# -- claim, line and COB detail: every loop kept, with the qualifier that says what it is ---
+
+MSP_COB = "badx12/X222-medicare-secondary-payer-COB.edi"
+
+
+def _insert_after(anchor: str, *new: str):
+    """Insert ``new`` segments after the one segment equal to ``anchor``."""
+
+    def change(segments: list[str]) -> list[str]:
+        (at,) = [i for i, s in enumerate(segments) if s == anchor]
+        return [*segments[: at + 1], *new, *segments[at + 1 :]]
+
+    return change
+
+
+def _one_claim(path) -> tuple[Claim, list]:  # type: ignore[no-untyped-def]
+    claims, lines, normalizer = parse(path, "837P")
+    assert normalizer.summary.late == 0 and normalizer.summary.dropped == 0
+    (claim,) = claims
+    return claim, lines
+
+
+def test_2310a_referring_and_primary_care_providers_are_both_kept(tmp_path):  # type: ignore[no-untyped-def]
+    """2310A repeats: NM1*DN then NM1*P3, each with its REF; neither takes the other's."""
+    path = mutate(
+        tmp_path,
+        corpus_path(MSP_COB),
+        _insert_after("REF*1G*B01010", "NM1*P3*1*CARE*PRIMA****XX*1234567893", "REF*G2*PCP55"),
+    )
+    claim, _ = _one_claim(path)
+    referring, primary = claim.referring_provider, claim.primary_care_provider
+    assert referring is not None and primary is not None
+    assert (referring.entity_code, referring.last_name, referring.first_name) == (
+        "DN",
+        "BRYHT",
+        "LEE",
+    )
+    assert [(r.qualifier, r.value) for r in referring.references] == [("1G", "B01010")]
+    assert (primary.entity_code, primary.last_name, primary.npi) == ("P3", "CARE", "1234567893")
+    assert [(r.qualifier, r.value) for r in primary.references] == [("G2", "PCP55")]
+
+
+def test_2310a_primary_care_provider_first_is_not_called_referring(tmp_path):  # type: ignore[no-untyped-def]
+    path = mutate(
+        tmp_path,
+        corpus_path(MSP_COB),
+        replace(25, "NM1*DN*1*BRYHT*LEE*T", "NM1*P3*1*BRYHT*LEE*T"),
+    )
+    claim, _ = _one_claim(path)
+    assert claim.referring_provider is None
+    assert claim.primary_care_provider is not None
+    assert (claim.primary_care_provider.entity_code, claim.primary_care_provider.last_name) == (
+        "P3",
+        "BRYHT",
+    )
+    assert [(r.qualifier, r.value) for r in claim.primary_care_provider.references] == [
+        ("1G", "B01010")
+    ]
+
+
+def test_2320_sbr04_oi_amt_and_moa_of_the_other_payer_are_kept(tmp_path):  # type: ignore[no-untyped-def]
+    path = mutate(tmp_path, corpus_path(MSP_COB), _insert_after("OI***Y*P**Y", "MOA***MA01*N211"))
+    claim, _ = _one_claim(path)
+    (other,) = claim.other_subscribers
+    assert other.group_name == "COMMERCE"  # SBR*P*01**COMMERCE
+    # OI***Y*P**Y: benefits assignment, patient signature source, release of information
+    assert (
+        other.benefits_assignment,
+        other.patient_signature_source,
+        other.release_of_information,
+    ) == ("Y", "P", "Y")
+    assert [(a.qualifier, a.amount) for a in other.amounts] == [
+        ("D", Decimal("80")),
+        ("A8", Decimal("15")),
+    ]
+    assert other.outpatient_remarks == ["MA01", "N211"]
+    assert other.inpatient_remarks == []
+
+
+def test_line_adjudications_of_two_prior_payers_keep_each_its_own_cas(tmp_path):  # type: ignore[no-untyped-def]
+    """A second 2430 (another payer's SVD, CAS, DTP*573, AMT*EAF) after the corpus one."""
+    path = mutate(
+        tmp_path,
+        corpus_path(MSP_COB),
+        _insert_after(
+            "DTP*573*D8*20050128",
+            "SVD*10234*12.5*HC:99203:25**1",
+            "CAS*OA*23*80*1",
+            "DTP*573*D8*20050210",
+            "AMT*EAF*2.5",
+        ),
+    )
+    _, lines = _one_claim(path)
+    (line,) = lines
+    first, second = line.adjudications
+    assert (first.payer_id, first.paid, first.adjudication_date) == (
+        "59999",
+        Decimal("80"),
+        "2005-01-28",
+    )
+    assert [(a.group, a.reason, a.amount) for a in first.adjustments] == [
+        ("CO", "42", Decimal("25")),
+        ("PR", "2", Decimal("15")),
+    ]
+    assert first.remaining_patient_liability is None
+    assert (second.payer_id, second.paid, second.adjudication_date) == (
+        "10234",
+        Decimal("12.5"),
+        "2005-02-10",
+    )
+    assert [(a.group, a.reason, a.amount, a.quantity) for a in second.adjustments] == [
+        ("OA", "23", Decimal("80"), Decimal("1"))
+    ]
+    assert second.remaining_patient_liability == Decimal("2.5")
+
+
+def test_a_repeated_per_keeps_every_contact(tmp_path):  # type: ignore[no-untyped-def]
+    """1000A PER repeats (up to two): both contacts, each number with its qualifier."""
+    path = mutate(
+        tmp_path,
+        corpus_path(MSP_COB),
+        _insert_after("PER*IC*SUE*TE*8005558888", "PER*IC*BOB*TE*8005550000*EX*12*FX*8005551111"),
+    )
+    claim, _ = _one_claim(path)
+    assert claim.header is not None and claim.header.submitter is not None
+    contacts = claim.header.submitter.contacts
+    assert [(c.function, c.name, c.qualifier, c.number) for c in contacts] == [
+        ("IC", "SUE", "TE", "8005558888"),
+        ("IC", "BOB", "TE", "8005550000"),
+        ("IC", "BOB", "EX", "12"),
+        ("IC", "BOB", "FX", "8005551111"),
+    ]
+
+
+def test_pay_to_plan_and_line_provider_references_are_kept(tmp_path):  # type: ignore[no-untyped-def]
+    """2010AC pay-to plan (NM1*PE, N3, N4, REF*2U, REF*EI); 2420A and 2420E with REFs."""
+    path = mutate(
+        tmp_path,
+        corpus_path(MSP_COB),
+        lambda segments: _insert_after(
+            "REF*1G*110101",
+            "NM1*PE*2*PAYTO PLAN*****PI*PLAN77",
+            "N3*1 PLAN WAY",
+            "N4*HARRISBURG*PA*17101",
+            "REF*2U*PLAN77B",
+            "REF*EI*231234567",
+        )(
+            _insert_after(
+                "DTP*472*D8*20050119",
+                "NM1*82*1*LINEDOC*ANN****XX*1234567893",
+                "REF*G2*LINE82",
+                "NM1*DK*1*ORDERER*OTTO****XX*1245319599",
+                "N3*2 ORDER ST",
+                "N4*MAYNE*PA*21236",
+                "REF*G2*ORD55",
+                "PER*IC*OFFICE*TE*8005552222",
+            )(segments)
+        ),
+    )
+    claim, lines = _one_claim(path)
+    plan = claim.pay_to_plan
+    assert plan is not None
+    assert (plan.entity_code, plan.last_name, plan.id_qualifier, plan.id) == (
+        "PE",
+        "PAYTO PLAN",
+        "PI",
+        "PLAN77",
+    )
+    assert (plan.city, plan.tax_id) == ("HARRISBURG", "231234567")
+    assert [(r.qualifier, r.value) for r in plan.references] == [("2U", "PLAN77B")]
+    (line,) = lines
+    assert line.rendering_provider is not None
+    assert [(r.qualifier, r.value) for r in line.rendering_provider.references] == [
+        ("G2", "LINE82")
+    ]
+    ordering = line.ordering_provider
+    assert ordering is not None and (ordering.entity_code, ordering.npi) == ("DK", "1245319599")
+    assert [(r.qualifier, r.value) for r in ordering.references] == [("G2", "ORD55")]
+    assert [(c.qualifier, c.number) for c in ordering.contacts] == [("TE", "8005552222")]
+    # the line's 2430 still follows its providers
+    assert [a.payer_id for a in line.adjudications] == ["59999"]
+
+
+def test_ambulance_pickup_and_dropoff_are_kept_as_persons():
+    """badx12 X222 ambulance: 2310E NM1*PW and 2310F NM1*45 with their N3/N4."""
+    claim, _ = _one_claim(corpus_path("badx12/X222-ambulance.edi"))
+    pickup, dropoff = claim.ambulance_pickup, claim.ambulance_dropoff
+    assert pickup is not None and dropoff is not None
+    assert (pickup.entity_code, pickup.address_line1, pickup.city, pickup.postal_code) == (
+        "PW",
+        "1129 REINDEER ROAD",
+        "CARR",
+        "80612",
+    )
+    assert (dropoff.entity_code, dropoff.address_line1, dropoff.state) == (
+        "45",
+        "10005 BANNOCK ST",
+        "WY",
+    )
+    assert isinstance(pickup, Person) and "address_line1" in Person.PHI

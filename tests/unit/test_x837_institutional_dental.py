@@ -530,7 +530,15 @@ def test_institutional_synthetic_claim_every_loop(tmp_path: Path) -> None:
     assert names(first.other_operating_provider) == ("SAMPLE", "LINEOTHER", "1000000008")
     assert names(first.rendering_provider) == ("SAMPLE", "LINEREND", "1000000009")
     assert names(first.referring_provider) == ("SAMPLE", "LINEREF", "1000000010")
-    assert [(a.group, a.reason, a.amount, a.quantity) for a in first.adjustments] == [
+    (adjudication,) = first.adjudications
+    assert (
+        adjudication.payer_id,
+        adjudication.paid,
+        adjudication.procedure_code,
+        adjudication.paid_units,
+        adjudication.adjudication_date,
+    ) == ("SAMPLEPAYER8", Decimal("800.00"), "27130", Decimal("1"), "2025-02-01")
+    assert [(a.group, a.reason, a.amount, a.quantity) for a in adjudication.adjustments] == [
         ("CO", "45", Decimal("300.00"), Decimal("1"))
     ]
     assert line_facts(second) == (
@@ -544,7 +552,7 @@ def test_institutional_synthetic_claim_every_loop(tmp_path: Path) -> None:
         "2025-01-10",
         "2025-01-14",
     )
-    assert second.rendering_provider is None and second.adjustments == []
+    assert second.rendering_provider is None and second.adjudications == []
 
 
 # -- 837D ----------------------------------------------------------------------------------
@@ -766,7 +774,13 @@ def test_dental_synthetic_claim_every_loop(tmp_path: Path) -> None:
     assert extraction.line_control_number == "SAMPLEDLINE1"
     assert names(extraction.rendering_provider) == ("SAMPLE", "LINEDENTIST", "1000000026")
     assert names(extraction.assistant_surgeon) == ("SAMPLE", "LINEASSIST", "1000000027")
-    assert [(a.group, a.reason, a.amount) for a in extraction.adjustments] == [
+    (adjudication,) = extraction.adjudications
+    assert (adjudication.payer_id, adjudication.paid, adjudication.adjudication_date) == (
+        "SAMPLEPAYERD2",
+        Decimal("100.00"),
+        "2024-05-01",
+    )
+    assert [(a.group, a.reason, a.amount) for a in adjudication.adjustments] == [
         ("CO", "45", Decimal("350.00"))
     ]
     assert (bridge.procedure_code, bridge.prosthesis, bridge.units) == ("D6750", "R", Decimal("1"))
@@ -827,3 +841,25 @@ def test_phi_names_are_fields() -> None:
         "treatment_start_date",
         "treatment_completion_date",
     } <= ServiceLine.PHI
+
+
+def test_837i_other_payer_mia_moa_and_oi_are_kept(tmp_path: Path) -> None:
+    """lfh 5010 837I with one change: MIA and MOA after the 2320 OI of the other payer."""
+    from tests.mutations import mutate
+
+    def change(segments: list[str]) -> list[str]:
+        (at,) = [i for i, s in enumerate(segments) if s == "OI***Y***Y"]
+        return [*segments[: at + 1], "MIA*0***100*MA02", "MOA***MA01", *segments[at + 1 :]]
+
+    path = mutate(tmp_path, corpus_path("lfh/institutional-claim.837i"), change)
+    (claim,), _, normalizer = parse(path, "837I")
+    assert normalizer.summary.late == 0
+    (other,) = claim.other_subscribers
+    assert (other.payer_responsibility, other.group_number, other.group_name) == (
+        "S",
+        "351630",
+        "STATE TEACHERS",
+    )
+    assert (other.benefits_assignment, other.release_of_information) == ("Y", "Y")
+    assert other.inpatient_remarks == ["MA02"]
+    assert other.outpatient_remarks == ["MA01"]

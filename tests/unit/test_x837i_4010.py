@@ -18,6 +18,7 @@ from tests.claim_checks import (
     count_marked_phi,
     dx,
     line_facts,
+    parse,
     person,
     refs,
     write,
@@ -611,7 +612,13 @@ def test_synthetic_claim_every_4010_loop(tmp_path: Path) -> None:
     assert person(first.other_provider) == ("SAMPLE", "LINEOTHER", "XX", "1000000007")
     assert first.other_provider is not None and first.other_provider.taxonomy == "207Q00000X"
     assert first.rendering_provider is None
-    assert [(a.group, a.reason, a.amount, a.quantity) for a in first.adjustments] == [
+    (adjudication,) = first.adjudications
+    assert (adjudication.payer_id, adjudication.paid, adjudication.adjudication_date) == (
+        "SAMPLEPAYER5",
+        Decimal("900.00"),
+        "2025-01-20",
+    )
+    assert [(a.group, a.reason, a.amount, a.quantity) for a in adjudication.adjustments] == [
         ("CO", "45", Decimal("300.50"), Decimal("1"))
     ]
     assert line_facts(second) == (
@@ -626,7 +633,7 @@ def test_synthetic_claim_every_4010_loop(tmp_path: Path) -> None:
         "2025-01-10",
     )
     assert second.attending_provider is None and second.other_provider is None
-    assert second.adjustments == [] and second.ndc is None
+    assert second.adjudications == [] and second.ndc is None
 
 
 # -- PHI -----------------------------------------------------------------------------------
@@ -643,3 +650,49 @@ def test_the_4010_provider_fields_are_parties_not_phi() -> None:
     assert {"attending_provider", "other_provider"} <= set(ServiceLine.__dataclass_fields__)
     assert {"other_provider", "attending_provider"}.isdisjoint(Claim.PHI | ServiceLine.PHI)
     assert {"last_name", "first_name", "id", "references"} <= Party.PHI
+
+
+def test_cob_detail_of_the_corpus_4010_claim():
+    """tigershark 837I: 2330B REF*F8 (the other payer's claim control number), the other
+    payer's attending (2330D NM1*71) and operating (2330E NM1*72) provider ids, SBR04 and
+    OI, and one 2430 per line with its revenue code (SVD04), units and DTP*573."""
+    claims, lines, normalizer = parse(corpus_path("tigershark/837I-Examples.txt"), "837I")
+    assert normalizer.summary.late == 0
+    claim = claims[1]
+    (other,) = claim.other_subscribers
+    assert other.payer is not None and other.payer.id == "001991"
+    assert [(r.qualifier, r.value) for r in other.payer_references] == [("F8", "1229630212")]
+    assert [
+        (p.entity_code, p.entity_type, [(r.qualifier, r.value) for r in p.references])
+        for p in other.providers
+    ] == [("71", "1", [("1G", "9939533")]), ("72", "1", [("1G", "9993533")])]
+    assert other.group_name == "XXX"
+    # every 2320 AMT, with its qualifier (AMT*C4 is also the payer_paid of 4010)
+    assert [(a.qualifier, a.amount) for a in other.amounts] == [
+        ("C4", Decimal("1836.47")),
+        ("B6", Decimal("5370.1")),
+        ("N1", Decimal("1836.47")),
+        ("AA", Decimal("1836.47")),
+    ]
+    assert other.payer_paid == Decimal("1836.47")
+    assert (other.benefits_assignment, other.release_of_information) == ("Y", "Y")
+    adjudicated = [
+        (
+            ln.line_number,
+            a.payer_id,
+            a.paid,
+            a.revenue_code,
+            a.paid_units,
+            a.adjudication_date,
+            a.adjustments,
+        )
+        for ln in lines
+        if ln.parent_ordinal == claim.ordinal
+        for a in ln.adjudications
+    ]
+    assert adjudicated == [
+        (1, "00181", Decimal("0"), "0124", Decimal("5"), "2002-11-06", []),
+        (2, "00181", Decimal("0"), "0250", Decimal("2"), "2002-11-06", []),
+        (3, "00181", Decimal("0"), "0259", Decimal("95"), "2002-11-06", []),
+        (4, "00181", Decimal("0"), "0300", Decimal("13"), "2002-11-06", []),
+    ]
