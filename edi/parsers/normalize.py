@@ -118,7 +118,7 @@ class FieldMapFinder:
         found = self._found.get(key)
         if found is None:
             try:
-                found = self._find(icvn, fic, gs08 or st03, st03, set_id)
+                found = self._find(icvn, fic, st03 or gs08, st03, set_id)
             except MapError as exc:
                 found = exc
             self._found[key] = found

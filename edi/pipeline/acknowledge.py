@@ -1,4 +1,5 @@
-"""Stage: acknowledge. The TA1s and 999s a verdict calls for, written as files to send.
+"""Stage: acknowledge. The TA1s and 999s (997s for 004010 groups) a verdict calls for,
+written as files to send.
 
 The texts are built by :mod:`edi.parsers.acks` (pure); this stage numbers them from the
 store's series, names them ``STEM.ISA13.CONTROL.KIND`` and writes them owner-only, and
@@ -26,7 +27,9 @@ def acknowledge(wiring: Wiring, verdict: Verdict) -> tuple[list[Ack], list[str]]
 
 def stored(acks: list[Ack]) -> list[AckValues]:
     """The acknowledgments as the store keeps them."""
-    return [AckValues(a.kind, a.interchange, a.group, a.control, a.text) for a in acks]
+    return [
+        AckValues(a.kind, a.interchange, a.group, a.control, a.text, a.group_control) for a in acks
+    ]
 
 
 def from_stored(rows: list[AckValues]) -> list[Ack]:
@@ -34,7 +37,14 @@ def from_stored(rows: list[AckValues]) -> list[Ack]:
     return [
         Ack("TA1", r.interchange, None, r.text, r.control)
         if r.kind == "TA1"
-        else Ack("999", r.interchange, r.group, r.text, r.control)
+        else Ack(
+            "997" if r.kind == "997" else "999",
+            r.interchange,
+            r.group,
+            r.text,
+            r.control,
+            r.group_control or "",
+        )
         for r in rows
     ]
 

@@ -81,15 +81,16 @@ def _ack_codes(conn: Any, file_ids: list[str]) -> dict[str, str]:
         )
     ).all()
     groups = conn.execute(
-        select(m.InterchangeRow.file_id, m.GroupRow.ack_code)
+        select(m.InterchangeRow.file_id, m.GroupRow.ack_code, m.GroupRow.version)
         .join(m.GroupRow, m.GroupRow.interchange_id == m.InterchangeRow.id)
         .where(m.InterchangeRow.file_id.in_(file_ids))
     ).all()
     out: dict[str, list[str]] = {}
     for file_id, code in ta1:
         out.setdefault(file_id, []).append(f"TA1 {code}")
-    for file_id, code in groups:
-        out.setdefault(file_id, []).append(f"999 {code}")
+    for file_id, code, version in groups:
+        kind = "997" if (version or "").startswith("004010") else "999"
+        out.setdefault(file_id, []).append(f"{kind} {code}")
     return {k: ", ".join(sorted(set(v), key=v.index)) for k, v in out.items()}
 
 

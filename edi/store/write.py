@@ -82,6 +82,8 @@ class AckValues:
     group: str | None
     control: str
     text: str
+    #: our GS06 (a 999 or 997)
+    group_control: str | None = None
 
 
 # -- reads the pipeline decides with ----------------------------------------------------------
