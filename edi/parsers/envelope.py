@@ -86,6 +86,12 @@ def _digits(value: str, width: int) -> bool:
     return len(value) == width and value.isascii() and value.isdigit()
 
 
+def repeats_earlier(ic: Interchange) -> bool:
+    """Whether ``ic`` repeats an interchange earlier in its file (TA1 note 025): its sets
+    have the control numbers of that one's, and none of its records is made."""
+    return any(p.code == DUPLICATE_INTERCHANGE for p in ic.problems)
+
+
 class EnvelopeTracker:
     """Pairs headers with trailers and checks control numbers and counts."""
 

@@ -50,6 +50,19 @@ class Verdict:
     accepted: set[SetKey]
 
     @property
+    def stored(self) -> bool:
+        """Whether the file is stored (else rejected): some set is accepted, or it has no
+        set at all and no interchange rejected (an interchange of TA1s received)."""
+        if self.accepted:
+            return True
+        result = self.result
+        return (
+            result.fatal is None
+            and bool(result.interchanges)
+            and all(ic.ta1_code != "R" and not ic.groups for ic in result.interchanges)
+        )
+
+    @property
     def sets_rejected(self) -> int:
         every = sum(len(g.transactions) for ic in self.result.interchanges for g in ic.groups)
         return every - len(self.accepted)
