@@ -269,3 +269,11 @@ def test_migration_0007_adds_the_link_keeps_our_acks_and_goes_back(url: str):
         assert "group_control" not in columns
     finally:
         engine.dispose()
+
+
+def test_a_nearest_version_map_is_said_in_the_ingest_line(env):
+    from tests.mutations import P837
+
+    done = ingest(env, corpus_path(P837))
+    assert done.exit_code == 0, done.output
+    assert "no map for 005010X222A2; using the 005010X222A1 map of the same guide" in done.stdout
