@@ -187,10 +187,11 @@ def ack_problem(validator: Validator, ack: Ack) -> str | None:
     if ic.ta1_code != "A" or ic.notes:
         return f"{ack.kind}: interchange notes {ic.notes}"
     sets = [t for g in ic.groups for t in g.transactions]
-    if ack.kind == "999":
+    if ack.kind in ("999", "997"):
         if len(sets) != 1 or sets[0].ack_code != "A":
             found = [(e.location.segment, e.element, e.code) for t in sets for e in t.errors]
-            return f"999 rejected by the 999 guide: {[t.syntax_codes for t in sets]} {found[:5]}"
+            codes = [t.syntax_codes for t in sets]
+            return f"{ack.kind} rejected by its guide: {codes} {found[:5]}"
     elif sets:
         return "TA1 with sets"
     else:
@@ -285,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     print(f"inputs            {counts.inputs}")
     print(f"not X12 (fatal)   {counts.not_x12}")
-    print(f"acks written      {counts.acks} (TA1 {counts.ta1}, 999 {counts.ack999})")
+    print(f"acks written      {counts.acks} (TA1 {counts.ta1}, 999/997 {counts.ack999})")
     print(f"unanswered        {counts.unanswered}")
     print(f"acks invalid      {counts.invalid} (of them refused by pyx12: {counts.pyx12_refused})")
     print(f"checked by pyx12  {counts.pyx12_checked}")

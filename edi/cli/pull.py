@@ -92,8 +92,9 @@ def _ingest(conf: Settings, name: str, stable_seconds: float | None) -> bool:
 
 
 def _ack_kind(remote_path: str) -> str:
-    """TA1 or 999, from an acknowledgment's name (``STEM.ISA13.CONTROL.KIND[.pgp]``)."""
-    return "TA1" if ".ta1" in remote_path.rsplit("/", 1)[-1] else "999"
+    """TA1, 999 or 997, from an acknowledgment's name (``STEM.ISA13.CONTROL.KIND[.pgp]``)."""
+    name = remote_path.rsplit("/", 1)[-1]
+    return "TA1" if ".ta1" in name else "997" if ".997" in name else "999"
 
 
 def _pull(conf: Settings, name: str, dry_run: bool, stable_seconds: float | None) -> bool:

@@ -153,6 +153,7 @@ def result_dict(result: Any) -> dict[str, Any]:
                                 "ack_code": tx.ack_code,
                                 "syntax_codes": tx.syntax_codes,
                                 "map": tx.map_file,
+                                "warnings": tx.warnings,
                                 "errors": [error_dict(e) for e in tx.errors],
                             }
                             for tx in grp.transactions
@@ -189,6 +190,8 @@ def render_text(result: Any) -> str:
                     f"  {tx.set_id} {tx.control} {tx.version}: {tx.ack_code}{codes}"
                     + (f" ({count} error{'s' if count != 1 else ''})" if count else "")
                 )
+                for warning in tx.warnings:
+                    lines.append(f"    warning: {warning}")
                 for error in tx.errors:
                     lines.append("    " + _error_line(error))
     return "\n".join(lines)

@@ -54,6 +54,11 @@ from edi.parsers.results import (
 ELEMENT, COMPONENT, REPETITION, TERMINATOR = "*", ":", "^", "~"
 DELIMITERS = ELEMENT + COMPONENT + REPETITION + TERMINATOR
 VERSION_999 = "005010X231A1"
+#: a 997 answers a group of version 004010 (GS08 004010...) in a 00401 interchange
+VERSION_997, VERSION_4010 = "004010", "004010"
+ISA12_4010, ISA12_5010 = "00401", "00501"
+#: ISA11 of a 00401 interchange: the standards identifier U (no repetition separator)
+STANDARDS_4010 = "U"
 
 #: 999 limits (005010X231A1): IK3 loops per set, IK4 loops per IK3, IK502-IK506, AK905-AK909
 MAX_IK3 = 99999
@@ -84,6 +89,15 @@ IK502_CODES = frozenset(
 AK905_CODES = frozenset(
     {"1", "2", "3", "4", "5", "6"} | {str(n) for n in range(10, 20)} | {"23", "24", "25", "26"}
 )
+#: the same lists in the 004010 997 (AK304, AK403, AK502, AK905)
+AK304_CODES = frozenset(str(n) for n in range(1, 9))
+AK403_CODES = frozenset(str(n) for n in range(1, 11))
+AK502_CODES = frozenset(
+    {str(n) for n in range(1, 14)} | {"15", "16", "17"} | {"23", "24", "25", "26", "27"}
+)
+AK905_CODES_4010 = frozenset(
+    {"1", "2", "3", "4", "5", "6"} | {str(n) for n in range(10, 19)} | {"23", "24", "25", "26"}
+)
 TA104_CODES = frozenset({CODE_ACCEPTED, CODE_ACCEPTED_WITH_ERRORS, CODE_REJECTED})
 TA105_CODES = frozenset(f"{n:03d}" for n in range(32))
 #: AK101 and AK201 code lists of 005010X231A1, and ISA05/ISA07 of the 00501 envelope
@@ -109,14 +123,16 @@ class Ack:
     """One acknowledgment to send: its kind, what it answers, and its text.
 
     ``interchange`` and ``group`` are the control numbers of the original (ISA13, GS06;
-    ``group`` is None for a TA1); ``control`` is the acknowledgment's own ISA13.
+    ``group`` is None for a TA1); ``control`` is the acknowledgment's own ISA13 and
+    ``group_control`` its own GS06 (a 999 or 997: what an answer to it names in AK102).
     """
 
-    kind: Literal["TA1", "999"]
+    kind: Literal["TA1", "999", "997"]
     interchange: str
     group: str | None
     text: str
     control: str = ""
+    group_control: str = ""
 
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]")
@@ -133,6 +149,61 @@ def ack_file_name(stem: str, ack: Ack) -> str:
         cleaned = _UNSAFE_NAME.sub("_", text).strip(".").replace("..", "_")
         parts.append(cleaned or "_")
     return f"{parts[0]}.{parts[1]}.{ack.control}.{ack.kind.lower()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """What tells a 999 (005010X231A1) from a 997 (004010): names, versions, code lists."""
+
+    set_id: str
+    version: str
+    isa12: str
+    #: AK103 and AK203 (the 999's version and ST03 echoes); a 997 has neither
+    echoes_versions: bool
+    note: str  # IK3 / AK3
+    element_note: str  # IK4 / AK4
+    set_trailer: str  # IK5 / AK5
+    segment_codes: frozenset[str]
+    element_codes: frozenset[str]
+    set_codes: frozenset[str]
+    group_codes: frozenset[str]
+    #: IK401-3 (repeat position) exists in 5010 only
+    repeats: bool
+
+
+X999 = Dialect(
+    set_id="999",
+    version=VERSION_999,
+    isa12=ISA12_5010,
+    echoes_versions=True,
+    note="IK3",
+    element_note="IK4",
+    set_trailer="IK5",
+    segment_codes=IK304_CODES,
+    element_codes=IK403_CODES,
+    set_codes=IK502_CODES,
+    group_codes=AK905_CODES,
+    repeats=True,
+)
+X997 = Dialect(
+    set_id="997",
+    version=VERSION_997,
+    isa12=ISA12_4010,
+    echoes_versions=False,
+    note="AK3",
+    element_note="AK4",
+    set_trailer="AK5",
+    segment_codes=AK304_CODES,
+    element_codes=AK403_CODES,
+    set_codes=AK502_CODES,
+    group_codes=AK905_CODES_4010,
+    repeats=False,
+)
+
+
+def dialect(group: GroupResult) -> Dialect:
+    """A 997 for a group of version 004010 (GS08), a 999 for any other."""
+    return X997 if group.version.startswith(VERSION_4010) else X999
 
 
 # -- segments -------------------------------------------------------------------------------
@@ -233,11 +304,17 @@ def _parties(ic: InterchangeResult, sender: tuple[str, str] | None) -> tuple[str
 
 
 def _isa(
-    ic: InterchangeResult, control: str, date: str, time: str, sender: tuple[str, str] | None
+    ic: InterchangeResult,
+    control: str,
+    date: str,
+    time: str,
+    sender: tuple[str, str] | None,
+    isa12: str = ISA12_5010,
 ) -> str:
     """Our ISA (106 characters with its terminator): the original's receiver (or
-    ``sender``) sends to the original's sender."""
-    usage = ic.usage if ic.usage in ("P", "T", "I") else "T"
+    ``sender``) sends to the original's sender; ``isa12`` 00401 writes ISA11 ``U``."""
+    usages = ("P", "T", "I") if isa12 == ISA12_5010 else ("P", "T")
+    usage = ic.usage if ic.usage in usages else "T"
     fields = [
         "ISA",
         "00",
@@ -247,8 +324,8 @@ def _isa(
         *_parties(ic, sender),
         date,
         time,
-        REPETITION,
-        "00501",
+        REPETITION if isa12 == ISA12_5010 else STANDARDS_4010,
+        isa12,
         control,
         "0",
         usage,
@@ -258,6 +335,11 @@ def _isa(
 
 
 # -- TA1 ------------------------------------------------------------------------------------
+def _answer_isa12(ic: InterchangeResult) -> str:
+    """ISA12 of a TA1: 00401 answering a 00401 interchange, else 00501."""
+    return ISA12_4010 if ic.version == ISA12_4010 else ISA12_5010
+
+
 def ta1_verdict(ic: InterchangeResult, groups_unanswered: bool = False) -> tuple[str, str]:
     """(TA104, TA105) answering ``ic``: its own verdict; ``018`` and R when ISA13 cannot be
     echoed; ``024`` and E when one of its groups cannot get a 999 (if it has no note yet)."""
@@ -297,7 +379,7 @@ def ta1(
     echoed = ic.control if _is_digits(ic.control) and len(ic.control) == 9 else UNECHOED_CONTROL
     return "".join(
         (
-            _isa(ic, control, short_date, hhmm, sender),
+            _isa(ic, control, short_date, hhmm, sender, _answer_isa12(ic)),
             _segment(
                 "TA1",
                 echoed,
@@ -321,9 +403,21 @@ def _loop_id(loop: str) -> str:
     return ""
 
 
-def _ik4(error: ElementError) -> tuple[str, ...] | None:
-    """IK4 elements for one element error, or None when a 999 cannot carry it."""
-    if error.code not in IK403_CODES:
+def _segment_id(segment_id: str) -> str | None:
+    """IK301 (ID 2/3) naming a segment in error: its id, or for a malformed one (lowercase,
+    four characters: IK304 ``1``, unrecognized) its first three characters in capitals, so
+    the IK3 still says where (IK302); None when not even that is a segment id."""
+    if _SEGMENT_ID.fullmatch(segment_id):
+        return segment_id
+    candidate = segment_id[:3].upper()
+    return candidate if candidate.isascii() and _SEGMENT_ID.fullmatch(candidate) else None
+
+
+def _ik4(error: ElementError, kind: Dialect = X999) -> tuple[str, ...] | None:
+    """IK4 (AK4) elements for one element error, or None when the answer cannot carry it."""
+    if error.code not in kind.element_codes:
+        return None
+    if error.repeat > 0 and not kind.repeats:
         return None
     if not 1 <= error.element <= MAX_ELEMENT:
         return None
@@ -340,8 +434,8 @@ def _ik4(error: ElementError) -> tuple[str, ...] | None:
     return (position, ref, error.code)
 
 
-def _error_loops(errors: Iterable[Error]) -> list[str]:
-    """IK3 (and IK4) segments: one IK3 per segment in error, in segment order."""
+def _error_loops(errors: Iterable[Error], kind: Dialect = X999) -> list[str]:
+    """IK3 (and IK4) segments, AK3 and AK4 in a 997: one per segment in error, in order."""
     by_segment: dict[tuple[int, str], tuple[list[SegmentError], list[ElementError]]] = {}
     for error in errors:
         location = error.location
@@ -358,15 +452,16 @@ def _error_loops(errors: Iterable[Error]) -> list[str]:
     ):
         if loops >= MAX_IK3:
             break
-        if not 0 <= position <= MAX_POSITION or not _SEGMENT_ID.fullmatch(segment_id):
+        named = _segment_id(segment_id)
+        if not 0 <= position <= MAX_POSITION or named is None:
             continue  # a position or id the 999 cannot carry: IK5 still reports the set
         ik4s: list[tuple[str, ...]] = []
         ordered = sorted(element_errors, key=lambda e: (e.element, e.component, e.repeat))
         for error in ordered:
-            ik4 = _ik4(error)
+            ik4 = _ik4(error, kind)
             if ik4 is not None and ik4 not in ik4s:
                 ik4s.append(ik4)
-        codes = [e.code for e in segment_errors if e.code in IK304_CODES]
+        codes = [e.code for e in segment_errors if e.code in kind.segment_codes]
         if codes:
             code = codes[0]
         elif element_errors:
@@ -374,9 +469,10 @@ def _error_loops(errors: Iterable[Error]) -> list[str]:
         else:
             code = ""
         first = (segment_errors or element_errors)[0]
-        out.append(_segment("IK3", segment_id, str(position), _loop_id(first.location.loop), code))
+        loop = _loop_id(first.location.loop)
+        out.append(_segment(kind.note, named, str(position), loop, code))
         loops += 1
-        out.extend(_segment("IK4", *ik4) for ik4 in ik4s[:MAX_IK4])
+        out.extend(_segment(kind.element_note, *ik4) for ik4 in ik4s[:MAX_IK4])
     return out
 
 
@@ -387,17 +483,24 @@ def _ik5_code(ts: TransactionResult) -> str:
     return code
 
 
-def _ik5_codes(ts: TransactionResult, code: str) -> list[str]:
-    """IK502-IK506: the set's syntax codes, else '5' / 'I5' for the kinds of errors found."""
+def _ik5_codes(ts: TransactionResult, code: str, kind: Dialect = X999) -> list[str]:
+    """IK502-IK506, up to five: the set's envelope codes (2, 3, 4, 23 ...), then ``5`` when
+    it has X12 syntax errors (SNIP 1) and ``I5`` when it has implementation-guide ones; a
+    set rejected for nothing more precise says ``5``."""
     codes: list[str] = []
     for value in ts.syntax_codes:
-        if value in IK502_CODES and value not in codes:
+        if value in kind.set_codes and value not in codes and value != SEGMENTS_IN_ERROR:
             codes.append(value)
-    if not codes and code != CODE_ACCEPTED:
+    if code != CODE_ACCEPTED:
         if any(e.snip <= 1 for e in ts.errors):
             codes.append(SEGMENTS_IN_ERROR)
         if any(e.snip >= 2 for e in ts.errors):
-            codes.append(IMPLEMENTATION_SEGMENTS_IN_ERROR)
+            # a 997 has no I5: its segments in error are 5 whatever the SNIP level
+            found = IMPLEMENTATION_SEGMENTS_IN_ERROR
+            if found not in kind.set_codes:
+                found = SEGMENTS_IN_ERROR
+            if found not in codes:
+                codes.append(found)
         if not codes:
             codes.append(SEGMENTS_IN_ERROR)
     return codes[:MAX_IK5_CODES]
@@ -470,17 +573,23 @@ def ack999(
     ``interchange_control`` is our ISA13, ``group_control`` our GS06; ``date`` CCYYMMDD
     (or YYMMDD), ``time`` HHMM. Raises ValueError when the group cannot be answered
     (:func:`unanswerable`) or the parties cannot be addressed.
+
+    A group of version 004010 is answered by a 997 of 004010 instead (:func:`dialect`):
+    a 00401 interchange, AK1 and AK2 without versions, AK3/AK4/AK5 with the 997's codes
+    (a code it does not have is left out: an AK4 without its code is not written).
     """
+    kind = dialect(group)
     control = _digits(interchange_control, 9, "interchange_control")
     gs06 = _group_control(group_control)
     long_date, short_date, hhmm = _date_time(date, time)
     reason = unanswerable(group)
     if reason is not None:
         raise ValueError(reason)
-    isa = _isa(ic, control, short_date, hhmm, sender)
+    isa = _isa(ic, control, short_date, hhmm, sender, kind.isa12)
+    versions = kind.echoes_versions
     body: list[str] = [
-        _segment("ST", "999", "0001", VERSION_999),
-        _segment("AK1", group.functional_id, group.control, _version(group)),
+        _segment("ST", kind.set_id, "0001", VERSION_999 if versions else ""),
+        _segment("AK1", group.functional_id, group.control, _version(group) if versions else ""),
     ]
     accepted = 0
     unnamed = False
@@ -491,9 +600,10 @@ def ack999(
         code = _ik5_code(ts)
         if code in (CODE_ACCEPTED, CODE_ACCEPTED_WITH_ERRORS):
             accepted += 1
-        body.append(_segment("AK2", ts.set_id, ts.control, _an(ts.reference, 1, 35) or ""))
-        body.extend(_error_loops(ts.errors))
-        body.append(_segment("IK5", code, *_ik5_codes(ts, code)))
+        reference = (_an(ts.reference, 1, 35) or "") if versions else ""
+        body.append(_segment("AK2", ts.set_id, ts.control, reference))
+        body.extend(_error_loops(ts.errors, kind))
+        body.append(_segment(kind.set_trailer, code, *_ik5_codes(ts, code, kind)))
     declared = group.declared_count
     if _is_digits(declared) and int(declared) <= MAX_COUNT:
         declared = str(int(declared))
@@ -501,16 +611,17 @@ def ack999(
         declared = _count(group.received)
     ak905: list[str] = []
     for value in group.syntax_codes:
-        if value in AK905_CODES and value not in ak905:
+        if value in kind.group_codes and value not in ak905:
             ak905.append(value)
-    if unnamed:
+    verdict = group_code(group)
+    if unnamed or verdict == CODE_REJECTED:
         accepted = 0  # the group is rejected: none of its sets is accepted
-        if SETS_NOT_COUNTED not in ak905:
-            ak905.insert(0, SETS_NOT_COUNTED)
+    if unnamed and SETS_NOT_COUNTED not in ak905:
+        ak905.insert(0, SETS_NOT_COUNTED)
     body.append(
         _segment(
             "AK9",
-            group_code(group),
+            verdict,
             declared,
             _count(group.received),
             _count(accepted),
@@ -530,7 +641,7 @@ def ack999(
                 hhmm,
                 gs06,
                 "X",
-                VERSION_999,
+                kind.version,
             ),
             *body,
             _segment("GE", "1", gs06),
@@ -541,7 +652,11 @@ def ack999(
 
 # -- all acknowledgments of a file ----------------------------------------------------------
 def wants_ta1(ic: InterchangeResult) -> bool:
-    """A TA1 answers an interchange that asked for one (ISA14 1) or has a note to report."""
+    """A TA1 answers an interchange that asked for one (ISA14 1) or has a note to report;
+    never one that carries acknowledgments only (TA1s, groups of 999/997), which would
+    answer an answer."""
+    if ic.answers and all(g.functional_id == ACKNOWLEDGMENT_GROUP for g in ic.groups):
+        return False
     return ic.ack_requested or ic.ta1_note != "000" or ic.ta1_code != CODE_ACCEPTED
 
 
@@ -600,12 +715,13 @@ def acknowledgments(
             if reason is not None:
                 continue
             control = _digits(numbers(), 9, "control number")
+            gs06 = _group_control(numbers())
             try:
                 text = ack999(
                     ic,
                     group,
                     interchange_control=control,
-                    group_control=numbers(),
+                    group_control=gs06,
                     date=date,
                     time=time,
                     sender=sender,
@@ -613,7 +729,17 @@ def acknowledgments(
             except ValueError as exc:
                 note("group", group.control, f"no 999: {exc}")
                 continue
-            acks.append(Ack("999", ic.control, group.control, text, control))
+            kind = dialect(group).set_id
+            acks.append(
+                Ack(
+                    "997" if kind == "997" else "999",
+                    ic.control,
+                    group.control,
+                    text,
+                    control,
+                    gs06,
+                )
+            )
     return acks
 
 
@@ -624,7 +750,11 @@ def _printable(value: str) -> str:
 
 __all__ = [
     "Ack",
+    "Dialect",
+    "X997",
+    "X999",
     "ack999",
+    "dialect",
     "ack_file_name",
     "acknowledgments",
     "group_code",

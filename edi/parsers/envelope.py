@@ -4,7 +4,11 @@ The reader calls :class:`EnvelopeTracker` for the six envelope segments only; th
 tracker opens and closes :class:`Interchange`, :class:`Group` and
 :class:`TransactionSet` contexts and records :class:`Problem` values on them.
 Codes are those the acknowledgments carry: TA1 notes (I18) for interchanges,
-AK905 for groups, IK502 for transaction sets.
+AK905 for groups, IK502 for transaction sets. Control numbers must be unique where X12
+says so: an interchange repeating a (sender, ISA13) read earlier in the file is TA1 note
+025, a GS06 repeated within an interchange AK905 19, an ST02 within a group IK502 23.
+A TA1 carried in an interchange (an acknowledgment received) is checked element by
+element; one that is not a TA1 makes its interchange invalid content (note 024).
 """
 
 from __future__ import annotations
@@ -45,6 +49,15 @@ ISA_FIELDS: tuple[tuple[int, str, str], ...] = (
 )
 ISA_LENGTH = 106
 KNOWN_VERSIONS = frozenset({"00401", "00501"})
+#: TA1 note: duplicate interchange control number; invalid interchange content
+DUPLICATE_INTERCHANGE, INVALID_CONTENT = "025", "024"
+#: AK905: functional group control number not unique within the interchange
+DUPLICATE_GROUP = "19"
+#: IK502: transaction set control number not unique within the functional group
+DUPLICATE_SET = "23"
+#: TA104 codes and TA105 notes (I17, I18) a received TA1 may carry
+TA104_CODES = frozenset({"A", "E", "R"})
+TA105_CODES = frozenset(f"{n:03d}" for n in range(32))
 
 
 #: answers of _date_ok kept (a file of many interchanges repeats its ISA09/ISA10)
@@ -75,6 +88,17 @@ def _time_ok(value: str) -> bool:
     return _date_ok(value[:6] if len(value) > 4 else value, "%H%M%S" if len(value) > 4 else "%H%M")
 
 
+def _digits(value: str, width: int) -> bool:
+    """Exactly ``width`` ASCII digits."""
+    return len(value) == width and value.isascii() and value.isdigit()
+
+
+def repeats_earlier(ic: Interchange) -> bool:
+    """Whether ``ic`` repeats an interchange earlier in its file (TA1 note 025): its sets
+    have the control numbers of that one's, and none of its records is made."""
+    return any(p.code == DUPLICATE_INTERCHANGE for p in ic.problems)
+
+
 class EnvelopeTracker:
     """Pairs headers with trailers and checks control numbers and counts."""
 
@@ -87,6 +111,8 @@ class EnvelopeTracker:
         self.interchanges = 0
         self.groups = 0
         self.transactions = 0
+        #: (ISA05, ISA06, ISA13) of the interchanges read so far
+        self.seen: set[tuple[str, str, str]] = set()
 
     # -- helpers -----------------------------------------------------------------
     def add(self, owner: object, level: str, code: str, message: str, pos: Position) -> None:
@@ -166,6 +192,16 @@ class EnvelopeTracker:
         seg.interchange = ic
         self.interchange = ic
         elements = seg.elements
+        key = (seg[5].strip(), seg[6].strip(), seg[13])
+        if key in self.seen:
+            self.add(
+                ic,
+                INTERCHANGE,
+                DUPLICATE_INTERCHANGE,
+                f"ISA13 {seg[13]} of this sender repeats an interchange earlier in the file",
+                seg.position(13),
+            )
+        self.seen.add(key)
         if len(elements) != 17:
             self.add(
                 ic,
@@ -238,6 +274,15 @@ class EnvelopeTracker:
         self.group = grp
         if not (seg[6].isdigit() and 1 <= len(seg[6]) <= 9):
             self.add(grp, GROUP, "6", "GS06 is not a control number of 1-9 digits", seg.position(6))
+        elif seg[6] in ic.controls:
+            self.add(
+                grp,
+                GROUP,
+                DUPLICATE_GROUP,
+                f"GS06 {seg[6]} repeats within the interchange",
+                seg.position(6),
+            )
+        ic.controls.add(seg[6])
         if not seg[8]:
             self.add(grp, GROUP, "2", "GS08 version is missing", seg.position(8))
         # GS04 CCYYMMDD, GS05 HHMM[SS[d..]]: the 999 has no AK905 code for a group date or
@@ -291,7 +336,11 @@ class EnvelopeTracker:
             )
         elif control in grp.controls:
             self.add(
-                ts, TRANSACTION, "23", f"ST02 {control} repeats within the group", seg.position(2)
+                ts,
+                TRANSACTION,
+                DUPLICATE_SET,
+                f"ST02 {control} repeats within the group",
+                seg.position(2),
             )
         grp.controls.add(control)
         if not seg[1]:
@@ -313,6 +362,7 @@ class EnvelopeTracker:
     def stray(self, seg: Segment) -> None:
         """A non-envelope segment outside any transaction set (TA1 belongs between ISA and GS)."""
         if seg.id == "TA1" and self.group is None and self.interchange is not None:
+            self._ta1(self.interchange, seg)
             return
         where = "functional group" if self.group is not None else "interchange"
         owner = self.group if self.group is not None else self.interchange
@@ -324,6 +374,25 @@ class EnvelopeTracker:
             f"segment {seg.id} outside a transaction set ({where})",
             seg.position(),
         )
+
+    def _ta1(self, ic: Interchange, seg: Segment) -> None:
+        """A TA1 received: TA101 N0 9, TA102 a date (YYMMDD), TA103 a time (HHMM), TA104 A, E
+        or R, TA105 a note code (000-031), nothing more; a TA1 that is not one is invalid
+        interchange content (024), named by its first wrong element."""
+        values = tuple(seg[i] for i in range(1, 6))
+        checks = (
+            (1, _digits(values[0], 9), "TA101 is not an interchange control number of 9 digits"),
+            (2, _digits(values[1], 6) and _date_ok(values[1], "%y%m%d"), "TA102 is not a date"),
+            (3, _digits(values[2], 4) and _date_ok(values[2], "%H%M"), "TA103 is not a time"),
+            (4, values[3] in TA104_CODES, "TA104 is not A, E or R"),
+            (5, values[4] in TA105_CODES, "TA105 is not a note code (000-031)"),
+            (6, len(seg.elements) <= 6, "TA1 has more than 5 elements"),
+        )
+        for element, ok, message in checks:
+            if not ok:
+                self.add(ic, INTERCHANGE, INVALID_CONTENT, message, seg.position(element))
+                return
+        ic.answers.append(values)
 
     def finish(self, at: Segment | None) -> None:
         """End of file: anything still open lacks its trailer."""

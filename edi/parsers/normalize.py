@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from edi.errors import MapError
+from edi.parsers.envelope import repeats_earlier
 from edi.parsers.fields import (
     CONVERSION_ERRORS,
     SET_LOOP,
@@ -118,7 +119,7 @@ class FieldMapFinder:
         found = self._found.get(key)
         if found is None:
             try:
-                found = self._find(icvn, fic, gs08 or st03, st03, set_id)
+                found = self._find(icvn, fic, st03 or gs08, st03, set_id)
             except MapError as exc:
                 found = exc
             self._found[key] = found
@@ -340,6 +341,9 @@ class Normalizer:
                 if ts is None:
                     continue
                 summary.sets += 1
+                if repeats_earlier(ts.interchange):
+                    skip = True  # rejected (TA1 025); its keys are the earlier one's
+                    continue
                 state = self._begin(ts, segment, sha256, name)
                 skip = state is None
                 if state is not None:

@@ -125,6 +125,8 @@ class InterchangeResult:
     notes: list[str] = field(default_factory=list)  # all TA1 note codes found, first is ta1_note
     messages: list[str] = field(default_factory=list)
     groups: list[GroupResult] = field(default_factory=list)
+    #: the TA1s it carries, when it is an acknowledgment received: (TA101, ..., TA105)
+    answers: list[tuple[str, ...]] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -79,7 +79,17 @@ class Problem:
 class Interchange:
     """An ISA/IEA envelope as the reader sees it; ``trailer`` is set when IEA arrives."""
 
-    __slots__ = ("source", "index", "header", "trailer", "delimiters", "problems", "group_count")
+    __slots__ = (
+        "source",
+        "index",
+        "header",
+        "trailer",
+        "delimiters",
+        "problems",
+        "group_count",
+        "controls",
+        "answers",
+    )
 
     def __init__(self, source: str, index: int, header: Segment, delimiters: Delimiters) -> None:
         self.source = source
@@ -89,6 +99,10 @@ class Interchange:
         self.delimiters = delimiters
         self.problems: list[Problem] = []
         self.group_count = 0
+        #: GS06 values of the groups read so far (a repeat is AK905 19)
+        self.controls: set[str] = set()
+        #: TA1 segments it carries (TA101-TA105), checked by the envelope tracker
+        self.answers: list[tuple[str, ...]] = []
 
     @property
     def sender(self) -> tuple[str, str]:

@@ -159,10 +159,11 @@ class StructureWalker:
         self._choices: dict[tuple[str, str, str, str], MapChoice | MapError] = {}
 
     def choose(self, ts: TransactionSet) -> MapChoice:
-        """The map for a transaction set's group (raises :class:`MapError`)."""
+        """The map for a transaction set (raises :class:`MapError`): by its ST03 when it has
+        one (X12: ST03 takes precedence over GS08), else by its group's GS08."""
         grp: Group = ts.group
         return self.choose_for(
-            grp.interchange.version, grp.functional_id, grp.version or ts.header[3], ts.set_id
+            grp.interchange.version, grp.functional_id, ts.header[3] or grp.version, ts.set_id
         )
 
     def choose_for(self, icvn: str, fic: str, vriic: str, set_id: str) -> MapChoice:

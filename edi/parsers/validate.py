@@ -132,7 +132,11 @@ class Validator:
                 if state is not None and current_ts is not None:
                     self._finish_set(state, current_ts, file)
                 current_ts = ts
-                tr = TransactionResult(ts.set_id, ts.control, ts.group.version, ts.header[3])
+                # the guide is ST03's when given (it takes precedence over GS08)
+                reference = ts.header[3]
+                tr = TransactionResult(
+                    ts.set_id, ts.control, reference or ts.group.version, reference
+                )
                 sets.append((ts, tr))
                 groups[-1][1].transactions.append(tr)
                 node = loc.node
@@ -140,7 +144,10 @@ class Validator:
                     _SetState(tr, node.parent, rules_for(ts.set_id)) if node is not None else None
                 )
                 if state is not None:
-                    tr.map_file = self.walker.choose(ts).entry.file.name
+                    choice = self.walker.choose(ts)
+                    tr.map_file = choice.entry.file.name
+                    if choice.warning:
+                        tr.warnings.append(choice.warning)
                     state.delimiters = _canonical(ts.interchange.delimiters)
             node = loc.node
             if node is None or state is None:
@@ -284,6 +291,7 @@ class Validator:
             ]
             ir.notes = notes
             ir.messages = [p.message for p in ic.problems]
+            ir.answers = list(ic.answers)
             if notes:
                 ir.ta1_note = notes[0]
                 ir.ta1_code = CODE_REJECTED

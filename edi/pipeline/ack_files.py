@@ -19,13 +19,13 @@ class AckFile:
     kind: str
     control: str
     path: Path
-    #: AK901 of a 999 (A, E, P, R); empty for a TA1
+    #: AK901 of a 999 or 997 (A, E, P, R); empty for a TA1
     code: str = ""
 
     def sent_under(self, ack_999: str) -> bool:
-        """Whether the partner's ``ack_999`` policy sends it: TA1s always; a 999 always,
-        or with ``"errors"`` only when a set of its group was not accepted."""
-        return not (self.kind == "999" and ack_999 == "errors" and self.code == "A")
+        """Whether the partner's ``ack_999`` policy sends it: TA1s always; a 999 (or 997)
+        always, or with ``"errors"`` only when a set of its group was not accepted."""
+        return not (self.kind != "TA1" and ack_999 == "errors" and self.code == "A")
 
 
 def write_ack(folder: Path, stem: str, ack: Ack) -> AckFile:
@@ -38,8 +38,8 @@ def write_ack(folder: Path, stem: str, ack: Ack) -> AckFile:
 
 
 def ack_code(ack: Ack) -> str:
-    """AK901 of a 999 (A, E, P or R); empty for a TA1."""
-    if ack.kind != "999":
+    """AK901 of a 999 or 997 (A, E, P or R); empty for a TA1."""
+    if ack.kind == "TA1":
         return ""
     for segment in ack.text.split("~"):
         elements = segment.strip().split("*")

@@ -70,7 +70,7 @@ def ingest_file(wiring: Wiring, policy: Policy, incoming: Incoming) -> IngestRes
         acks, unanswered = acknowledge(wiring, verdict)
         out.acks = [f"{a.kind}:{a.control}" for a in acks]
         out.ack_texts = acks
-        out.status = m.STORED if verdict.accepted else m.REJECTED
+        out.status = m.STORED if verdict.stored else m.REJECTED
         try:
             store(wiring, policy, incoming, out, verdict, acks, seed=seed, worker=worker)
         except StoredFirst:

@@ -30,6 +30,7 @@ from edi.store.write import (
     insert_acknowledgments,
     insert_envelopes,
     insert_file,
+    insert_received,
     insert_records,
     large_page_cache,
     link_superseded,
@@ -58,6 +59,7 @@ def store(
     Raises :class:`StoredFirst` when a concurrent ingest committed the same bytes first.
     """
     file_id = cast(str, out.file_id)
+    answers = ack_stage.received(verdict, incoming.path)
     archive = archive_original(incoming.path, wiring.archive_dir, file_id, wiring.ring)
     faults.reached("ingest.archived")
     try:
@@ -70,6 +72,7 @@ def store(
                 link_superseded(conn, out.supersedes, file_id)
             set_rows = insert_envelopes(conn, file_id, envelope_rows(verdict), seed)
             insert_acknowledgments(conn, FieldCipher(wiring.ring), file_id, ack_stage.stored(acks))
+            insert_received(conn, file_id, policy.partner, answers)
             if set_rows:
                 out.records = (
                     _worker_records(wiring, conn, worker, set_rows, out.size)
@@ -157,7 +160,7 @@ def _worker_records(
 def _action(out: IngestResult, verdict: Verdict) -> str:
     if out.supersedes is not None:
         return "file.reprocessed"
-    return "file.stored" if verdict.accepted else "file.rejected"
+    return "file.stored" if verdict.stored else "file.rejected"
 
 
 def _entry(policy: Policy, incoming: Incoming, out: IngestResult) -> Mapping[str, object]:

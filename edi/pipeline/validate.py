@@ -50,6 +50,19 @@ class Verdict:
     accepted: set[SetKey]
 
     @property
+    def stored(self) -> bool:
+        """Whether the file is stored (else rejected): some set is accepted, or it has no
+        set at all and no interchange rejected (an interchange of TA1s received)."""
+        if self.accepted:
+            return True
+        result = self.result
+        return (
+            result.fatal is None
+            and bool(result.interchanges)
+            and all(ic.ta1_code != "R" and not ic.groups for ic in result.interchanges)
+        )
+
+    @property
     def sets_rejected(self) -> int:
         every = sum(len(g.transactions) for ic in self.result.interchanges for g in ic.groups)
         return every - len(self.accepted)
@@ -263,13 +276,21 @@ def error_summary(verdict: Verdict) -> str | None:
 
 
 def outcome_note(verdict: Verdict) -> str:
-    """The note of a stored file's summary line (codes only)."""
+    """The note of a stored file's summary line (codes, versions and map names only):
+    stored duplicates, or why the file is not X12, then each nearest-map warning once."""
     note = ""
     if verdict.duplicates:
         note = f"duplicate interchange(s) {' '.join(verdict.duplicates)}: TA1 note 025"
     if verdict.result.fatal is not None:
         note = "not X12: " + verdict.result.fatal.split(":", 1)[-1].strip()[:200]
-    return note
+    warnings = {
+        warning: None
+        for ic in verdict.result.interchanges
+        for group in ic.groups
+        for tx in group.transactions
+        for warning in tx.warnings
+    }
+    return "; ".join(n for n in (note, *warnings) if n)
 
 
 __all__ = [

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import aliased
 
 from edi.errors import QueryError
 from edi.query.base import FIRST_PAGE, FileScope, Page, id_condition, one_row, only, order_by
@@ -81,15 +82,16 @@ def _ack_codes(conn: Any, file_ids: list[str]) -> dict[str, str]:
         )
     ).all()
     groups = conn.execute(
-        select(m.InterchangeRow.file_id, m.GroupRow.ack_code)
+        select(m.InterchangeRow.file_id, m.GroupRow.ack_code, m.GroupRow.version)
         .join(m.GroupRow, m.GroupRow.interchange_id == m.InterchangeRow.id)
         .where(m.InterchangeRow.file_id.in_(file_ids))
     ).all()
     out: dict[str, list[str]] = {}
     for file_id, code in ta1:
         out.setdefault(file_id, []).append(f"TA1 {code}")
-    for file_id, code in groups:
-        out.setdefault(file_id, []).append(f"999 {code}")
+    for file_id, code, version in groups:
+        kind = "997" if (version or "").startswith("004010") else "999"
+        out.setdefault(file_id, []).append(f"{kind} {code}")
     return {k: ", ".join(sorted(set(v), key=v.index)) for k, v in out.items()}
 
 
@@ -149,14 +151,18 @@ def show_file(engine: Engine, file_id: str) -> dict[str, Any]:
         sent = list(
             conn.execute(
                 select(
+                    m.Acknowledgment.id,
                     m.Acknowledgment.kind,
                     m.Acknowledgment.control,
+                    m.Acknowledgment.group_control,
                     m.Acknowledgment.answers_interchange,
                     m.Acknowledgment.answers_group,
                     m.Acknowledgment.created_at,
                 ).where(m.Acknowledgment.file_id == row["id"])
             ).mappings()
         )
+        answered = _answered_by(conn, [a["id"] for a in sent])
+        received = _received(conn, row["id"])
     out = _file_row(row, acks)
     out.update(
         {
@@ -181,14 +187,73 @@ def show_file(engine: Engine, file_id: str) -> dict[str, Any]:
                 {
                     "kind": a["kind"],
                     "control": a["control"],
+                    "group_control": a["group_control"] or "",
                     "answers": a["answers_interchange"]
                     + (f"/{a['answers_group']}" if a["answers_group"] else ""),
                     "created": _when(a["created_at"]),
+                    "answered_by": ", ".join(answered.get(a["id"], [])),
                 }
                 for a in sent
             ],
+            "acknowledgments_received": received,
         }
     )
+    return out
+
+
+def _answered_by(conn: Any, ack_ids: list[str]) -> dict[str, list[str]]:
+    """Our acknowledgment id -> ``999 A (file 1a2b3c4d)``: the partner's answers to it."""
+    if not ack_ids:
+        return {}
+    rows = conn.execute(
+        select(
+            m.ReceivedAcknowledgment.acknowledgment_id,
+            m.ReceivedAcknowledgment.kind,
+            m.ReceivedAcknowledgment.code,
+            m.ReceivedAcknowledgment.file_id,
+        ).where(m.ReceivedAcknowledgment.acknowledgment_id.in_(ack_ids))
+    ).all()
+    out: dict[str, list[str]] = {}
+    for ack_id, kind, code, file_id in rows:
+        out.setdefault(ack_id, []).append(f"{kind} {code} (file {file_id[:8]})")
+    return out
+
+
+def _received(conn: Any, file_id: str) -> list[dict[str, str]]:
+    """The TA1s, 999s and 997s a file carried, and the acknowledgment of ours each answers."""
+    ours = aliased(m.Acknowledgment)
+    rows = conn.execute(
+        select(
+            m.ReceivedAcknowledgment.kind,
+            m.ReceivedAcknowledgment.interchange,
+            m.ReceivedAcknowledgment.answers_interchange,
+            m.ReceivedAcknowledgment.answers_group,
+            m.ReceivedAcknowledgment.set_control,
+            m.ReceivedAcknowledgment.code,
+            m.ReceivedAcknowledgment.notes,
+            ours.kind.label("our_kind"),
+            ours.control.label("our_control"),
+            ours.file_id.label("our_file"),
+        )
+        .outerjoin(ours, ours.id == m.ReceivedAcknowledgment.acknowledgment_id)
+        .where(m.ReceivedAcknowledgment.file_id == file_id)
+    ).mappings()
+    out = []
+    for r in rows:
+        answers = r["answers_interchange"] or f"group {r['answers_group'] or '?'}"
+        answered = ""
+        if r["our_kind"] is not None:
+            answered = f"our {r['our_kind']} {r['our_control']} (file {r['our_file'][:8]})"
+        out.append(
+            {
+                "kind": r["kind"],
+                "interchange": r["interchange"],
+                "set": r["set_control"] or "",
+                "answers": answers,
+                "code": f"{r['code']} {r['notes']}".strip(),
+                "matches": answered or "nothing we sent",
+            }
+        )
     return out
 
 

@@ -158,7 +158,7 @@ class TransactionSetRow(Base):
 
 
 class Acknowledgment(Base):
-    """A TA1 or 999 we wrote; its text (which echoes partner ids) is kept encrypted."""
+    """A TA1, 999 or 997 we wrote; its text (which echoes partner ids) is kept encrypted."""
 
     __tablename__ = "acknowledgments"
 
@@ -167,10 +167,35 @@ class Acknowledgment(Base):
     kind: Mapped[str] = mapped_column(String(3))
     answers_interchange: Mapped[str] = mapped_column(String(9))
     answers_group: Mapped[str | None] = mapped_column(String(9))
+    #: our ISA13, and our GS06 (a 999 or 997): what the partner's answer to it names
     control: Mapped[str] = mapped_column(String(9), index=True)
+    group_control: Mapped[str | None] = mapped_column(String(9), index=True)
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReceivedAcknowledgment(Base):
+    """A TA1, 999 or 997 a partner sent, as validated: what it answers (TA101, or AK102)
+    with its codes, and the acknowledgment of ours it answers when it is one."""
+
+    __tablename__ = "received_acknowledgments"
+
+    id: Mapped[str] = _id()
+    #: the file that carried it, and the ISA13 of its interchange there
+    file_id: Mapped[str] = mapped_column(ForeignKey("files.id"), index=True)
+    interchange: Mapped[str] = mapped_column(String(9))
+    kind: Mapped[str] = mapped_column(String(3))
+    #: TA101 of a TA1; AK102 (and ST02) of a 999 or 997
+    answers_interchange: Mapped[str | None] = mapped_column(String(9))
+    answers_group: Mapped[str | None] = mapped_column(String(9))
+    set_control: Mapped[str | None] = mapped_column(String(9))
+    #: TA104 or AK901, and TA105 or AK905-AK909 (space-separated)
+    code: Mapped[str] = mapped_column(String(1))
+    notes: Mapped[str] = mapped_column(String(40))
+    acknowledgment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("acknowledgments.id"), index=True
+    )
 
 
 # -- normalized records ---------------------------------------------------------------------

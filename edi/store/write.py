@@ -82,6 +82,23 @@ class AckValues:
     group: str | None
     control: str
     text: str
+    #: our GS06 (a 999 or 997)
+    group_control: str | None = None
+
+
+@dataclass(frozen=True)
+class ReceivedValues:
+    """A TA1, 999 or 997 a partner sent (codes and control numbers only)."""
+
+    kind: str
+    #: ISA13 of the interchange that carried it
+    interchange: str
+    #: TA101; or AK102 and the set's ST02 of a 999 or 997
+    answers_interchange: str | None
+    answers_group: str | None
+    set_control: str | None
+    code: str
+    notes: str
 
 
 # -- reads the pipeline decides with ----------------------------------------------------------
@@ -142,6 +159,7 @@ def stored_acknowledgments(
             cipher.decrypt(
                 row.content, table="acknowledgments", column="content", row_id=row.id
             ).decode("ascii"),
+            row.group_control,
         )
         for row in rows
     ]
@@ -266,6 +284,7 @@ def insert_acknowledgments(
                 "answers_interchange": ack.interchange[:9],
                 "answers_group": (ack.group or "")[:9] or None,
                 "control": ack.control,
+                "group_control": ack.group_control,
                 "sha256": hashlib.sha256(content).hexdigest(),
                 "content": cipher.encrypt(
                     content, table="acknowledgments", column="content", row_id=row_id
@@ -274,6 +293,56 @@ def insert_acknowledgments(
         )
     if rows:
         conn.execute(insert(m.Acknowledgment), rows)
+
+
+def insert_received(
+    conn: Connection, file_id: str, partner: str | None, received: Iterable[ReceivedValues]
+) -> int:
+    """Store the acknowledgments a file carried, each linked to the acknowledgment of ours
+    it answers: a TA1 by its TA101 (our ISA13), a 999 or 997 by its AK102 (our GS06), among
+    those we wrote for this partner's files (the latest when a number came round again).
+    Returns how many were matched."""
+    matched = 0
+    rows = []
+    for answer in received:
+        ours = _answered(conn, partner, answer)
+        matched += ours is not None
+        rows.append(
+            {
+                "id": m.new_id(),
+                "file_id": file_id,
+                "interchange": answer.interchange[:9],
+                "kind": answer.kind,
+                "answers_interchange": answer.answers_interchange,
+                "answers_group": answer.answers_group,
+                "set_control": answer.set_control,
+                "code": answer.code[:1],
+                "notes": answer.notes[:40],
+                "acknowledgment_id": ours,
+            }
+        )
+    if rows:
+        conn.execute(insert(m.ReceivedAcknowledgment), rows)
+    return matched
+
+
+def _answered(conn: Connection, partner: str | None, answer: ReceivedValues) -> str | None:
+    """The id of our acknowledgment ``answer`` answers, or None."""
+    ack = m.Acknowledgment
+    query = select(ack.id).join(m.File, m.File.id == ack.file_id)
+    if answer.kind == "TA1":
+        if not answer.answers_interchange:
+            return None
+        query = query.where(ack.control == answer.answers_interchange)
+    else:
+        if not answer.answers_group:
+            return None
+        query = query.where(ack.group_control == answer.answers_group, ack.kind != "TA1")
+    query = query.where(
+        m.File.partner == partner if partner is not None else m.File.partner.is_(None)
+    )
+    found = conn.execute(query.order_by(ack.created_at.desc()).limit(1)).scalar()
+    return str(found) if found is not None else None
 
 
 def insert_records(
@@ -377,12 +446,14 @@ __all__ = [
     "GroupValues",
     "InterchangeValues",
     "Progress",
+    "ReceivedValues",
     "SetValues",
     "archive_original",
     "current_file_with",
     "insert_acknowledgments",
     "insert_envelopes",
     "insert_file",
+    "insert_received",
     "insert_records",
     "interchange_stored",
     "large_page_cache",

@@ -316,7 +316,7 @@ def test_migration_0006_keeps_the_leases_of_a_store_and_goes_back(url: str) -> N
             ]
             conn.execute(text(old), rows)
 
-        upgrade(engine)
+        upgrade(engine, "0006")
         assert current_revision(engine) == "0006"
         names = inspect(engine).get_table_names()
         assert "file_leases" in names and "file_claims" not in names
