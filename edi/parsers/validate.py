@@ -180,6 +180,7 @@ class Validator:
                     TRAILING_SEPARATOR,
                     "segment ends with an element separator",
                     file,
+                    1,  # X12 syntax: IK5 5, not I5
                 )
             # SNIP 2: loops and segment counts (the common case inline)
             top = state.stack[-1]
@@ -339,6 +340,7 @@ class Validator:
         code: str,
         message: str,
         file: str,
+        snip: int = 2,
     ) -> None:
         base = self._location(loc, file)
         location = Location(
@@ -353,7 +355,7 @@ class Validator:
             base.line,
             base.offset,
         )
-        state.result.errors.append(SegmentError(location, code, message, 2))
+        state.result.errors.append(SegmentError(location, code, message, snip))
 
     # -- SNIP 2: loop instances, usage and counts ------------------------------------
     def _start_depth(self, node: SegmentDef, chain: tuple[LoopDef, ...], first: str) -> int:
