@@ -31,7 +31,8 @@ Extra = Callable[[list[str]], list[Finding]]
 
 #: pyx12 external list id -> the list of ``maps/codes/`` (edi.codes) that extends it: pyx12's
 #: remark codes are WPC's list of 2014; a code ours holds is valid too (its start and stop
-#: dates are checked against the remittance's date by the 835 rules)
+#: dates are checked against the remittance's date by the 835 rules), and while ours is a
+#: subset, so is a code numbered after the 2014 list's last (:func:`issued_since`)
 EXTENDED_LISTS: dict[str, str] = {"remark_code": "rarc"}
 
 
@@ -41,8 +42,31 @@ def external_codes() -> dict[str, frozenset[str]]:
     extended by the list of ``maps/codes/`` named in :data:`EXTENDED_LISTS`."""
     lists = _read_codes(pyx12_maps() / "codes.xml")
     for key, kind in EXTENDED_LISTS.items():
-        lists[key] = lists.get(key, frozenset()) | frozenset(codes.table(kind))
+        known = lists.get(key, frozenset())
+        lists[key] = known | frozenset(codes.table(kind))
+        if not codes.complete(kind):
+            lists[key] |= issued_since(known)
     return lists
+
+
+#: the highest number a code of a numbered list (``N734``, ``MA130``) may reach
+MAX_CODE_NUMBER = 999
+
+
+def issued_since(listed: frozenset[str]) -> frozenset[str]:
+    """The codes numbered after the last of their prefix in ``listed`` (``N735`` ... ``N999``
+    after ``N734``): codes issued since an old list was made, which a list of ``maps/codes/``
+    that is only a subset cannot name. A value of no prefix or beyond :data:`MAX_CODE_NUMBER`
+    (``N9999``) stays invalid."""
+    last: dict[str, int] = {}
+    for code in listed:
+        found = re.fullmatch(r"([A-Z]+)(\d+)", code)
+        if found:
+            prefix, number = found.group(1), int(found.group(2))
+            last[prefix] = max(last.get(prefix, 0), number)
+    return frozenset(
+        f"{prefix}{n}" for prefix, top in last.items() for n in range(top + 1, MAX_CODE_NUMBER + 1)
+    )
 
 
 def _read_codes(path: Path) -> dict[str, frozenset[str]]:

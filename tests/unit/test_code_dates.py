@@ -52,6 +52,27 @@ def test_remark_codes_newer_than_pyx12s_list_are_accepted(tmp_path: Path, remark
     assert (tx.ack_code, errors) == ("A", [])
 
 
+@pytest.mark.parametrize("remark", ["N790", "N735", "MA131"])
+def test_remark_codes_issued_since_the_2014_list_are_accepted(tmp_path: Path, remark: str) -> None:
+    # numbered after the last code of their prefix in pyx12's list (N734, MA130), in no
+    # list edi holds: rarc.tsv is a subset, so it cannot say they were never issued
+    from edi.parsers.checks import external_codes
+
+    assert remark not in codes.table("rarc") and not codes.complete("rarc")
+    assert remark in external_codes()["remark_code"]
+    path = mutate(tmp_path, corpus_path(R835), after_provider(f"MOA***{remark}"))
+    tx, errors = findings(path)
+    assert (tx.ack_code, errors) == ("A", [])
+
+
+def test_issued_since_counts_from_the_last_code_of_each_prefix() -> None:
+    from edi.parsers.checks import issued_since
+
+    newer = issued_since(frozenset({"N1", "N734", "MA130", "M2", "X"}))
+    assert {"N735", "N999", "MA131", "M3"} <= newer
+    assert not {"N734", "N1000", "N9999", "MA130", "X1", "Q1"} & newer
+
+
 def test_a_remark_code_in_no_list_is_an_invalid_code(tmp_path: Path) -> None:
     path = mutate(tmp_path, corpus_path(R835), after_provider("MOA***N9999"))
     tx, errors = findings(path)
