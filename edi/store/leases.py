@@ -35,13 +35,10 @@ messages, never a value from a file. Pure SQLAlchemy Core: no Prefect here.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import os
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -59,7 +56,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from edi.store.models import DONE, FAILED, LEASED, FileLease, new_id
-from edi.store.private import running
+from edi.store.private import machine, running
 
 #: how long a lease lasts unless renewed, in seconds (config: [flows] lease_ttl_seconds)
 TTL_SECONDS = 3600.0
@@ -118,11 +115,7 @@ def worker_id(flow_run_id: str | None = None) -> str:
 def machine_tag() -> str:
     """The host name and, after ``~``, a digest of what makes a pid this machine's (the
     kernel's boot id, the pid namespace): two containers of the same name differ."""
-    parts = []
-    with contextlib.suppress(OSError):
-        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
-        parts.append(os.readlink("/proc/self/ns/pid"))
-    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:10] if parts else ""
+    digest = machine()
     return f"{socket.gethostname()}~{digest}" if digest else socket.gethostname()
 
 

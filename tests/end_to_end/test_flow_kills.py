@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from edi.store import models as m
 from edi.store.db import make_engine
-from edi.store.private import running
+from edi.store.private import owner, running
 from tests.conftest import SAMPLES
 from tests.gpg_support import World
 
@@ -80,7 +80,7 @@ def leftovers(home: Path, tmp: Path, prefect_home: Path) -> dict[str, object]:
         "socket folders": [  # in /tmp when TMPDIR is too long for gpg-agent's sockets
             p.name
             for p in Path("/tmp").glob("edi-sock-*")
-            if not running(int(p.name.split("-")[2]))
+            if not running((owner(p.name, "edi-sock-") or (0, ""))[0])
         ],
         "prefect servers": processes("prefect.server.api.server:create_app", str(prefect_home)),
         "gpg-agents": processes("gpg-agent", str(home / "gnupg")),

@@ -178,11 +178,11 @@ def test_a_killed_run_leaves_nothing_for_long(
             os.kill(os.getpid(), signal.SIGKILL)
     os.waitpid(pid, 0)
     [left_home] = (home / "gnupg").iterdir()
-    assert left_home.name.startswith(f"{pid}-") and (left_home / "private-keys-v1.d").is_dir()
+    assert left_home.name.startswith(f"{pid}.") and (left_home / "private-keys-v1.d").is_dir()
     left_plain = list((home / "staging" / "acme" / "plain").rglob("c"))
     assert len(left_plain) == 1 and left_plain[0].read_bytes().startswith(b"ISA*")
     assert agents(left_home)
-    sockets = [p for p in Path(tempfile.gettempdir()).glob(f"edi-sock-{pid}-*")]
+    sockets = [p for p in Path(tempfile.gettempdir()).glob(f"edi-sock-{pid}.*")]
     assert len(sockets) == (not sockets_fit(left_home)) and (home_name == "h" or sockets)
     loose = home / "staging" / "acme" / "plain" / "old.x12"  # the layout before pid folders
     loose.write_bytes(message.read_bytes())

@@ -74,3 +74,20 @@ def test_running_counts_a_zombie_as_ended() -> None:
     child.wait()
     assert not running(child.pid)
     assert running(os.getpid()) and running(1)
+
+
+def test_a_sweep_leaves_another_machine_s_folders_alone(tmp_path: Path) -> None:
+    from edi.store.private import machine, owner, pid_folder, stamp, sweep
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    ours = tmp_path / f"{ended}.{machine()}-a"  # this machine's, its process ended
+    legacy = tmp_path / f"{ended}-b"  # made before folders named their machine
+    theirs = tmp_path / f"{ended}.0123456789-c"  # another host sharing this EDI_HOME
+    live = pid_folder(tmp_path)
+    for folder in (ours, legacy, theirs):
+        folder.mkdir()
+    assert live.name.startswith(stamp() + "-") and machine()
+    assert owner(live.name) == (os.getpid(), machine()) and owner("x-1") is None
+    assert sorted(sweep(tmp_path, "")) == sorted([ours, legacy])
+    assert theirs.is_dir() and live.is_dir()
