@@ -139,6 +139,35 @@ class LineAdjudication(Part):
 
 @declared
 @dataclass(slots=True, kw_only=True, eq=False)
+class FormAnswer(Part):
+    """One FRM of a loop 2440 form: the question's number and the answer, given as yes or
+    no (FRM02), text (FRM03), a date (FRM04) or a percent (FRM05).
+
+    Answers describe the patient's condition and care: the list holding them is PHI, and
+    each answer but the question number is masked (the percent too: ``text``).
+    """
+
+    question: str | None = plain()
+    yes_no: str | None = plain(TEXT)
+    text: str | None = plain(TEXT)
+    date: str | None = plain(DATE)
+    percent: Decimal | None = plain(TEXT)
+
+
+@declared
+@dataclass(slots=True, kw_only=True, eq=False)
+class Form(Part):
+    """Loop 2440 (837P): a form sent with a service line, such as a certificate of
+    medical necessity: LQ01 the code list (``UT`` DME MAC CMN, ``AS`` form type), LQ02
+    the form's id (``04.03``), and its FRM answers in the order sent."""
+
+    qualifier: str | None = plain()
+    form_id: str | None = plain()
+    answers: list[FormAnswer] = protected(TEXT, factory=list)
+
+
+@declared
+@dataclass(slots=True, kw_only=True, eq=False)
 class Tooth(Part):
     """An 837D tooth: a line's TOO (number, surfaces treated) or a claim's DN2 (status)."""
 
@@ -313,11 +342,15 @@ class ServiceLine(Record):
     ndc_unit: str | None = plain()
     #: loop 2430, one per prior payer's adjudication of the line, each with its own CAS
     adjudications: list[LineAdjudication] = plain(factory=list)
+    #: loop 2440 (837P): the forms sent with the line (certificates of medical necessity)
+    forms: list[Form] = plain(factory=list)
 
 
 __all__ = [
     "Claim",
     "ClaimHeader",
+    "Form",
+    "FormAnswer",
     "LineAdjudication",
     "OtherSubscriber",
     "Patient",

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from edi.parsers import x837
-from edi.records import Claim, Person
+from edi.records import Claim, Form, Person
 from tests.claim_checks import parse
 from tests.conftest import SAMPLES, corpus_manifest, corpus_path
 from tests.mutations import mutate, replace
@@ -410,3 +410,48 @@ def test_ambulance_pickup_and_dropoff_are_kept_as_persons():
         "WY",
     )
     assert isinstance(pickup, Person) and "address_line1" in Person.PHI
+
+
+OXYGEN = "badx12/X222-oxygen.edi"
+
+
+def test_2440_forms_keep_their_answers_on_their_line():
+    """badx12 X222 oxygen: each line's LQ*UT*04.03 (a DME certificate of medical
+    necessity) with its nine FRM answers, in the order sent."""
+    _, lines = _one_claim(corpus_path(OXYGEN))
+    assert len(lines) == 2
+    for line in lines:
+        (form,) = line.forms
+        assert (form.qualifier, form.form_id) == ("UT", "04.03")
+        assert [(a.question, a.yes_no, a.text, a.date, a.percent) for a in form.answers] == [
+            ("1A", None, "056", None, None),
+            ("1C", None, "20050228", None, None),
+            ("2", None, "1", None, None),
+            ("3", None, "1", None, None),
+            ("4", "Y", None, None, None),
+            ("5", None, "2", None, None),
+            ("7", "Y", None, None, None),
+            ("8", "N", None, None, None),
+            ("9", "Y", None, None, None),
+        ]
+
+
+def test_2440_answers_by_date_and_percent_and_a_second_form(tmp_path):  # type: ignore[no-untyped-def]
+    """The first line's FRM*1C answered by FRM04 (a date), FRM*5 by FRM05 (a percent), and
+    a second 2440 after its first; the forms' answers are PHI."""
+
+    def change(segments: list[str]) -> list[str]:
+        segments = replace(37, "FRM*1C**20050228", "FRM*1C***20050228")(segments)
+        segments = replace(41, "FRM*5**2", "FRM*5****87.5")(segments)
+        assert segments[43] == "FRM*9*Y"
+        return [*segments[:44], "LQ*UT*484.03", "FRM*1***20050301", *segments[44:]]
+
+    _, lines = _one_claim(mutate(tmp_path, corpus_path(OXYGEN), change))
+    first, second = lines
+    assert [(f.qualifier, f.form_id) for f in first.forms] == [("UT", "04.03"), ("UT", "484.03")]
+    answers = {a.question: a for a in first.forms[0].answers}
+    assert (answers["1C"].text, answers["1C"].date) == (None, "2005-02-28")
+    assert (answers["5"].text, answers["5"].percent) == (None, Decimal("87.5"))
+    assert [(a.question, a.date) for a in first.forms[1].answers] == [("1", "2005-03-01")]
+    assert [f.form_id for f in second.forms] == ["04.03"]
+    assert "answers" in Form.PHI
