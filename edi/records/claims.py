@@ -11,6 +11,7 @@ from edi.records.base import (
     DATE,
     ID,
     MEMBER_ID,
+    NAME,
     PATIENT_CONTROL_NUMBER,
     PAYER_CLAIM_CONTROL_NUMBER,
     TEXT,
@@ -107,6 +108,12 @@ class OtherSubscriber(Part):
     adjudication_date: str | None = protected(DATE)
     payer_references: list[Reference] = protected(ID, factory=list)
     providers: list[Organization] = plain(factory=list)
+    #: 4010 DMG: the other subscriber's birth date and gender
+    birth_date: str | None = protected(DATE)
+    gender: str | None = plain()
+    #: 4010 2330C (NM1*QC): the patient as the other payer knows them (member id, REF
+    #: 1W/23/IG/SY ids): a person
+    patient: Person | None = plain()
 
 
 @declared
@@ -135,6 +142,20 @@ class LineAdjudication(Part):
     adjudication_date: str | None = protected(DATE)
     #: AMT*EAF: what remains the patient's to pay after this payer
     remaining_patient_liability: Decimal | None = plain(AMOUNT)
+
+
+@declared
+@dataclass(slots=True, kw_only=True, eq=False)
+class PayerAuthorization(Part):
+    """4010 837P loop 2420G: another payer (NM1*PR, its name and id plain) and the prior
+    authorization (REF*G1) or referral numbers (REF*9F) it gave for a line: PHI."""
+
+    entity_code: str | None = plain()
+    entity_type: str | None = plain()
+    last_name: str | None = plain(NAME)
+    id_qualifier: str | None = plain()
+    id: str | None = plain(ID)
+    references: list[Reference] = protected(ID, factory=list)
 
 
 @declared
@@ -266,6 +287,8 @@ class Claim(Record):
     other_operating_provider: Organization | None = plain()
     supervising_provider: Organization | None = plain()
     assistant_surgeon: Organization | None = plain()
+    #: 837P 4010 2310C (NM1*QB): the provider whose service the billing provider bought
+    purchased_service_provider: Organization | None = plain()
     #: 837I 4010 2310C (NM1*73): the other provider (PRV01 OT other, PE performing)
     other_provider: Organization | None = plain()
     service_facility: Organization | None = plain()
@@ -342,6 +365,8 @@ class ServiceLine(Record):
     ndc_unit: str | None = plain()
     #: loop 2430, one per prior payer's adjudication of the line, each with its own CAS
     adjudications: list[LineAdjudication] = plain(factory=list)
+    #: 4010 837P 2420G: other payers' prior authorization or referral numbers for the line
+    other_payer_authorizations: list[PayerAuthorization] = plain(factory=list)
     #: loop 2440 (837P): the forms sent with the line (certificates of medical necessity)
     forms: list[Form] = plain(factory=list)
 
@@ -354,6 +379,7 @@ __all__ = [
     "LineAdjudication",
     "OtherSubscriber",
     "Patient",
+    "PayerAuthorization",
     "ServiceLine",
     "Subscriber",
     "Tooth",

@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 
 from edi.parsers import x837
-from edi.records import Claim, Form, Person
+from edi.records import Claim, Form, PayerAuthorization, Person
 from tests.claim_checks import parse
 from tests.conftest import SAMPLES, corpus_manifest, corpus_path
-from tests.mutations import mutate, replace
+from tests.mutations import added_findings, mutate, replace
 from tests.rawx12 import count, raw_segments
 
 PROFESSIONAL = [
@@ -455,3 +455,93 @@ def test_2440_answers_by_date_and_percent_and_a_second_form(tmp_path):  # type: 
     assert [(a.question, a.date) for a in first.forms[1].answers] == [("1", "2005-03-01")]
     assert [f.form_id for f in second.forms] == ["04.03"]
     assert "answers" in Form.PHI
+
+
+# -- 837P 4010 (004010X098A1): the loops its guide has and 5010's lacks ------------------
+
+COB_4010 = "lfh/coordination-of-benefits.837"
+
+
+def test_4010_purchased_service_provider_other_payer_patient_and_line_authorizations(tmp_path):  # type: ignore[no-untyped-def]
+    """lfh 4010 837P with a 2310C purchased service provider (NM1*QB), a 2320 with DMG, its
+    2330B PER and a 2330C other payer patient, and a 2420G on the first line."""
+
+    def change(segments: list[str]) -> list[str]:
+        at = segments.index("NM1*77*2*KILDARE ASSOCIATES*****24*581234567")
+        segments[at:at] = ["NM1*QB*2*PURCHASED LAB*****24*591234567", "REF*1C*QB5555"]
+        at = segments.index("LX*1")
+        segments[at:at] = [
+            "SBR*S*01*GRP77*SECOND GROUP*****CI",
+            "DMG*D8*19450102*M",
+            "OI***Y*B**Y",
+            "NM1*IL*1*SMITH*JACK****MI*OS998877",
+            "NM1*PR*2*SECOND PAYER*****PI*777666",
+            "PER*IC*CLAIMS DESK*TE*8005551212*FX*8005551313",
+            "REF*F8*OPCLAIM55",
+            "NM1*QC*1*SMITH*TED****MI*PAT445566",
+            "REF*1W*OP1W7788",
+            "REF*SY*900001234",
+        ]
+        at = segments.index("DTP*472*D8*19971003")
+        return [
+            *segments[: at + 1],
+            "NM1*PR*2*SECOND PAYER*****PI*777666",
+            "REF*G1*AUTH4455",
+            "REF*9F*REF8899",
+            *segments[at + 1 :],
+        ]
+
+    # the loops are where the 4010 guide puts them: validation finds nothing new
+    (tmp_path / "checked").mkdir()
+    _, added = added_findings(tmp_path / "checked", corpus_path(COB_4010), change)
+    assert added == []
+    path = mutate(tmp_path, corpus_path(COB_4010), change)
+    claims, lines, normalizer = parse(path, "837P")
+    assert normalizer.summary.late == 0 and normalizer.summary.dropped == 0
+    assert normalizer.summary.unlocated == 0
+    (claim,) = claims
+    assert claim.source is not None and claim.source.guide == "004010X098A1"
+    purchased = claim.purchased_service_provider
+    assert purchased is not None
+    assert (purchased.entity_code, purchased.last_name, purchased.id_qualifier, purchased.id) == (
+        "QB",
+        "PURCHASED LAB",
+        "24",
+        "591234567",
+    )
+    assert [(r.qualifier, r.value) for r in purchased.references] == [("1C", "QB5555")]
+    # the service facility is still 2310D's NM1*77
+    assert claim.service_facility is not None and claim.service_facility.entity_code == "77"
+    (other,) = claim.other_subscribers
+    assert (other.birth_date, other.gender, other.group_name) == ("1945-01-02", "M", "SECOND GROUP")
+    assert other.payer is not None
+    assert [(c.function, c.name, c.qualifier, c.number) for c in other.payer.contacts] == [
+        ("IC", "CLAIMS DESK", "TE", "8005551212"),
+        ("IC", "CLAIMS DESK", "FX", "8005551313"),
+    ]
+    assert [(r.qualifier, r.value) for r in other.payer_references] == [("F8", "OPCLAIM55")]
+    patient = other.patient
+    assert patient is not None and isinstance(patient, Person)
+    assert (patient.entity_code, patient.last_name, patient.first_name, patient.id) == (
+        "QC",
+        "SMITH",
+        "TED",
+        "PAT445566",
+    )
+    assert [(r.qualifier, r.value) for r in patient.references] == [
+        ("1W", "OP1W7788"),
+        ("SY", "900001234"),
+    ]
+    first, second, third = lines
+    (authorization,) = first.other_payer_authorizations
+    assert (authorization.entity_code, authorization.last_name, authorization.id) == (
+        "PR",
+        "SECOND PAYER",
+        "777666",
+    )
+    assert [(r.qualifier, r.value) for r in authorization.references] == [
+        ("G1", "AUTH4455"),
+        ("9F", "REF8899"),
+    ]
+    assert second.other_payer_authorizations == [] == third.other_payer_authorizations
+    assert "references" in PayerAuthorization.PHI and "id" not in PayerAuthorization.PHI
