@@ -36,6 +36,7 @@ from edi.records.claims import (
 )
 from edi.records.enrollment import (
     Coverage,
+    Disability,
     Enrollment,
     Member,
     OtherCoverage,
@@ -55,6 +56,7 @@ CLASSES: dict[str, type] = {
         Contact,
         Coverage,
         Diagnosis,
+        Disability,
         Enrollment,
         Form,
         FormAnswer,
@@ -94,6 +96,7 @@ __all__ = [
     "Contact",
     "Coverage",
     "Diagnosis",
+    "Disability",
     "Enrollment",
     "Form",
     "FormAnswer",
