@@ -331,6 +331,8 @@ class _Loader:
         self.fieldsets: dict[str, etree._Element] = {}
         #: the folders of this map and of the maps it extends, this one's first
         self.folders: list[Path] = []
+        #: the members an ``add`` moved into a scope of a map extended, with their file
+        self.added: list[tuple[etree._Element, Path]] = []
 
     def error(self, node: etree._Element | None, message: str) -> MapError:
         """``message`` naming the file and line of ``node`` (a map this one extends, when
@@ -341,6 +343,8 @@ class _Loader:
             url = node.getroottree().docinfo.URL
             if url and Path(url) != file:
                 file = Path(url)
+            for element in (node, *node.iterancestors()):
+                file = next((f for added, f in self.added if added is element), file)
         return MapError(f"{file}:{line}: {message}")
 
     def parse(self, file: Path, root_tag: str) -> etree._Element:
@@ -415,12 +419,18 @@ class _Loader:
         }
         added = []
         for node in own:
-            if node.tag not in ("change", "remove"):
+            if node.tag not in ("change", "remove", "add"):
                 added.append(node)
                 continue
             target = named.get(node.get("scope", ""))
             if target is None:
                 raise self.error(node, f"{base_name} has no scope {node.get('scope')}")
+            if node.tag == "add":
+                for child in [c for c in node if isinstance(c.tag, str)]:
+                    self.added.append((child, file))
+                    target.append(child)
+                    named.update((s.get("name", ""), s) for s in child.iter("scope", "record"))
+                continue
             if node.tag == "change":
                 for attribute, value in node.attrib.items():
                     if attribute != "scope":

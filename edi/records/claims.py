@@ -11,6 +11,7 @@ from edi.records.base import (
     DATE,
     ID,
     MEMBER_ID,
+    NAME,
     PATIENT_CONTROL_NUMBER,
     PAYER_CLAIM_CONTROL_NUMBER,
     TEXT,
@@ -107,6 +108,12 @@ class OtherSubscriber(Part):
     adjudication_date: str | None = protected(DATE)
     payer_references: list[Reference] = protected(ID, factory=list)
     providers: list[Organization] = plain(factory=list)
+    #: 4010 DMG: the other subscriber's birth date and gender
+    birth_date: str | None = protected(DATE)
+    gender: str | None = plain()
+    #: 4010 2330C (NM1*QC): the patient as the other payer knows them (member id, REF
+    #: 1W/23/IG/SY ids): a person
+    patient: Person | None = plain()
 
 
 @declared
@@ -135,6 +142,49 @@ class LineAdjudication(Part):
     adjudication_date: str | None = protected(DATE)
     #: AMT*EAF: what remains the patient's to pay after this payer
     remaining_patient_liability: Decimal | None = plain(AMOUNT)
+
+
+@declared
+@dataclass(slots=True, kw_only=True, eq=False)
+class PayerAuthorization(Part):
+    """4010 837P loop 2420G: another payer (NM1*PR, its name and id plain) and the prior
+    authorization (REF*G1) or referral numbers (REF*9F) it gave for a line: PHI."""
+
+    entity_code: str | None = plain()
+    entity_type: str | None = plain()
+    last_name: str | None = plain(NAME)
+    id_qualifier: str | None = plain()
+    id: str | None = plain(ID)
+    references: list[Reference] = protected(ID, factory=list)
+
+
+@declared
+@dataclass(slots=True, kw_only=True, eq=False)
+class FormAnswer(Part):
+    """One FRM of a loop 2440 form: the question's number and the answer, given as yes or
+    no (FRM02), text (FRM03), a date (FRM04) or a percent (FRM05).
+
+    Answers describe the patient's condition and care: the list holding them is PHI, and
+    each answer but the question number is masked (the percent too: ``text``).
+    """
+
+    question: str | None = plain()
+    yes_no: str | None = plain(TEXT)
+    text: str | None = plain(TEXT)
+    date: str | None = plain(DATE)
+    percent: Decimal | None = plain(TEXT)
+
+
+@declared
+@dataclass(slots=True, kw_only=True, eq=False)
+class Form(Part):
+    """Loop 2440 (837P): a form sent with a service line, such as a certificate of
+    medical necessity: LQ01 the code list (``UT`` DME MAC CMN, ``AS`` form type), LQ02
+    the form's id (``04.03``), and its FRM answers in the order sent."""
+
+    qualifier: str | None = plain()
+    form_id: str | None = plain()
+    answers: list[FormAnswer] = protected(TEXT, factory=list)
 
 
 @declared
@@ -237,6 +287,8 @@ class Claim(Record):
     other_operating_provider: Organization | None = plain()
     supervising_provider: Organization | None = plain()
     assistant_surgeon: Organization | None = plain()
+    #: 837P 4010 2310C (NM1*QB): the provider whose service the billing provider bought
+    purchased_service_provider: Organization | None = plain()
     #: 837I 4010 2310C (NM1*73): the other provider (PRV01 OT other, PE performing)
     other_provider: Organization | None = plain()
     service_facility: Organization | None = plain()
@@ -313,14 +365,21 @@ class ServiceLine(Record):
     ndc_unit: str | None = plain()
     #: loop 2430, one per prior payer's adjudication of the line, each with its own CAS
     adjudications: list[LineAdjudication] = plain(factory=list)
+    #: 4010 837P 2420G: other payers' prior authorization or referral numbers for the line
+    other_payer_authorizations: list[PayerAuthorization] = plain(factory=list)
+    #: loop 2440 (837P): the forms sent with the line (certificates of medical necessity)
+    forms: list[Form] = plain(factory=list)
 
 
 __all__ = [
     "Claim",
     "ClaimHeader",
+    "Form",
+    "FormAnswer",
     "LineAdjudication",
     "OtherSubscriber",
     "Patient",
+    "PayerAuthorization",
     "ServiceLine",
     "Subscriber",
     "Tooth",

@@ -108,6 +108,20 @@ class ReportingCategory(Part):
 
 @declared
 @dataclass(slots=True, kw_only=True, eq=False)
+class Disability(Part):
+    """Loop 2200: one disability of the member: DSB01 its type (1 short term, 2 long term,
+    3 permanent or total, 4 no disability), the diagnosis (DSB07 code list qualifier,
+    DSB08 code: PHI) and its first and last days (DTP*360, DTP*361: PHI)."""
+
+    disability_type: str | None = plain()
+    code_qualifier: str | None = plain()
+    diagnosis: str | None = protected(TEXT)
+    begin_date: str | None = protected(DATE)
+    end_date: str | None = protected(DATE)
+
+
+@declared
+@dataclass(slots=True, kw_only=True, eq=False)
 class Member(Record):
     """One INS loop (2000): a subscriber or dependent and their demographics.
 
@@ -166,11 +180,23 @@ class Member(Record):
     race_ethnicity_code: str | None = protected(TEXT)
     #: 2100A AMT: premiums, co-payment, coinsurance, deductible... (AMT01, AMT02)
     amounts: list[QualifiedAmount] = plain(factory=list)
+    #: 2100B (NM1*70): the member's name, id and demographics as sent before, now
+    #: corrected: a person
+    incorrect_name: Person | None = plain()
     #: 2100C (NM1*31): where the member's mail goes
     mailing_address: Person | None = plain()
+    #: 2100D (NM1*36) the member's employer and 2100E (NM1*M8) school: organizations
+    employer: Organization | None = plain()
+    school: Organization | None = plain()
+    #: 2100F (NM1*S3): the custodial parent of a dependent; 2100H (NM1*45): where a
+    #: dependent is dropped off: persons
+    custodial_parent: Person | None = plain()
+    dropoff_location: Person | None = plain()
     #: 2100G: the people responsible for the member (NM101: QD responsible party, GD
     #: guardian, J6 power of attorney, S1 parent...), up to 13
     responsible_persons: list[Person] = plain(factory=list)
+    #: loop 2200: the member's disabilities (each diagnosis and date PHI)
+    disabilities: list[Disability] = plain(factory=list)
     #: loops 2700/2750: the member's reporting categories (their values are PHI)
     reporting_categories: list[ReportingCategory] = plain(factory=list)
     coverage_count: int = plain(AMOUNT, default=0)
@@ -208,4 +234,12 @@ class Coverage(Record):
     other_coverages: list[OtherCoverage] = plain(factory=list)
 
 
-__all__ = ["Coverage", "Enrollment", "Member", "OtherCoverage", "Provider", "ReportingCategory"]
+__all__ = [
+    "Coverage",
+    "Disability",
+    "Enrollment",
+    "Member",
+    "OtherCoverage",
+    "Provider",
+    "ReportingCategory",
+]

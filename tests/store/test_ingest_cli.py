@@ -156,7 +156,7 @@ def test_a_set_without_a_usable_field_map_is_refused_and_taken_again_later(
         f"{claims}: refused, nothing stored or acknowledged (an operator error): set 837 0001 "
         "(837P, guide 005010X222A1, group 301, interchange 000000301): "
         f"field map {broken_837p_maps.file} cannot be read: line 8: Element 'no-such-element': "
-        "This element is not expected. Expected is one of ( fieldset, scope, record, change, remove )."
+        "This element is not expected. Expected is one of ( fieldset, scope, record, change, remove, add )."
     )
     assert "Traceback" not in result.output
     (stored,) = result.stdout.splitlines()  # the other file goes on

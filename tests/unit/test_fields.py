@@ -20,7 +20,7 @@ from edi.parsers.fields import (
 from edi.parsers.maps import default_catalog
 from edi.parsers.normalize import Normalizer, Plan
 from edi.parsers.reader import X12Reader
-from edi.records import RECORD_TYPES
+from edi.records import RECORD_TYPES, Organization, Person
 from tests.conftest import SAMPLES
 
 FIELD_MAPS_DIR = field_maps_folder()
@@ -237,8 +237,26 @@ def test_the_4010_837p_map_is_the_5010_one_with_its_changes():
         "line_ambulance_pickup",
         "line_ambulance_dropoff",
     }
-    assert new.keys() <= old.keys()
-    changed = {name for name in new if old[name] != new[name]}
+    # the 4010 loops 5010 lacks, added where they belong: 2310C the claim's purchased
+    # service provider, 2330C the other payer's patient, 2420G the line's other payer
+    # authorizations
+    assert new.keys() - old.keys() == {
+        "purchased_service_provider",
+        "other_payer_patient",
+        "line_other_payer_authorization",
+    }
+    assert new["purchased_service_provider"][:4] == (
+        Organization,
+        "2310C",
+        False,
+        "purchased_service_provider",
+    )
+    assert new["other_payer_patient"][:4] == (Person, "2330C", False, "patient")
+    assert new["line_other_payer_authorization"][1] == "2420G"
+    assert "purchased_service_provider" in new["claim"][10]
+    assert "line_other_payer_authorization" in new["service_line"][10]
+    assert "other_payer_patient" in new["other_subscriber"][10]
+    changed = {name for name in new if name in old and old[name] != new[name]}
     other_payer_providers = {
         "other_payer_referring": "2330D",
         "other_payer_rendering": "2330E",
@@ -250,6 +268,7 @@ def test_the_4010_837p_map_is_the_5010_one_with_its_changes():
         "service_facility",
         "supervising_provider",
         "other_payer",
+        "other_subscriber",
         "billing_provider",
         "claim",
         "service_line",
@@ -270,12 +289,19 @@ def test_the_4010_837p_map_is_the_5010_one_with_its_changes():
     assert [m[0] for m in old["service_facility"][13]] == ["references", "contacts"]
     assert [m[0] for m in new["service_facility"][13]] == ["references"]
     address = {"address_line1", "address_line2", "city", "state", "postal_code", "country"}
-    assert (
-        new["other_payer"]
-        == shape(load_field_map(FIELD_MAPS_DIR / "837P.5010.X222A1.xml"), skip=frozenset(address))[
-            "other_payer"
-        ]
-    )
+    old_payer = shape(
+        load_field_map(FIELD_MAPS_DIR / "837P.5010.X222A1.xml"), skip=frozenset(address)
+    )["other_payer"]
+    # the 4010 other payer: no address, its PER contacts added
+    assert new["other_payer"][:13] == old_payer[:13]
+    assert [m[0] for m in new["other_payer"][13]] == [m[0] for m in old_payer[13]] + ["contacts"]
+    # the 4010 other subscriber: its DMG added
+    assert [m[0] for m in new["other_subscriber"][11]] == [
+        m[0] for m in old["other_subscriber"][11]
+    ] + [
+        "birth_date",
+        "gender",
+    ]
 
 
 def test_the_835_parties_are_the_shared_party_read_from_their_own_nm1():
@@ -317,6 +343,12 @@ def extending(folder: Path, body: str, *, base: str = "837P.5010.X222A1.xml") ->
         ('<remove scope="other_payer" member="taxonomy"/>', None, "has no such member"),
         ('<change scope="claim" loop="2300"/>', "no-such-map.xml", "no such field map"),
         ('<change scope="claim" loop="2300"/>', "extending.xml", "extend each other"),
+        (
+            '<add scope="no_such_scope"><field name="total_charge" at="CLM02"/></add>',
+            None,
+            "has no scope no_such_scope",
+        ),
+        ('<add scope="claim">\n<field name="no_such_field" at="CLM02"/></add>', None, "no_such"),
     ],
 )
 def test_a_bad_extension_names_file_line_and_fault(
@@ -340,6 +372,23 @@ def test_an_extension_adds_its_own_scopes_and_fieldsets(tmp_path: Path):
     fmap = load_field_map(extending(tmp_path, body))
     assert "other_claim" in fmap.scopes and fmap.scopes["other_claim"].fields[0].name == (
         "total_charge"
+    )
+
+
+def test_an_extension_adds_members_and_scopes_inside_a_scope_of_the_map_extended(tmp_path: Path):
+    body = (
+        '<add scope="other_subscriber"><field name="gender" at="DMG03"/>'
+        '<scope name="added_patient" class="Person" loop="2330C" attach="patient">'
+        '<field name="id" at="NM109"/></scope></add>'
+        '<change scope="added_patient" loop="2330D"/>'
+    )
+    fmap = load_field_map(extending(tmp_path, body))
+    other = fmap.scopes["other_subscriber"]
+    assert other.fields[-1].name == "gender"
+    assert [c.name for c in other.children][-1] == "added_patient"
+    assert (fmap.scopes["added_patient"].loop, fmap.scopes["added_patient"].attach) == (
+        "2330D",
+        "patient",
     )
 
 

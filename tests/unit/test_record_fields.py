@@ -311,3 +311,40 @@ def test_the_detail_records_keep_is_masked_by_its_declarations():
         {"name": "BRANCH - WORKER", "reference_qualifier": "3L", "reference": "****4567"},
         {"name": "DUE DATE", "date_qualifier": "007", "date": "2013"},
     ]
+
+
+def test_a_lines_form_answers_are_masked_and_its_form_shown():
+    """Loop 2440: the form's code list and id and each question's number shown; the
+    answers (yes or no, text, date, percent) masked."""
+    from decimal import Decimal
+
+    from edi.records import Form, FormAnswer, ServiceLine
+
+    line = _masked(
+        ServiceLine(
+            forms=[
+                Form(
+                    qualifier="UT",
+                    form_id="04.03",
+                    answers=[
+                        FormAnswer(question="4", yes_no="Y"),
+                        FormAnswer(question="1A", text="056"),
+                        FormAnswer(question="1C", date="2005-02-28"),
+                        FormAnswer(question="5", percent=Decimal("87.5")),
+                    ],
+                )
+            ]
+        )
+    )
+    assert line["forms"] == [
+        {
+            "qualifier": "UT",
+            "form_id": "04.03",
+            "answers": [
+                {"question": "4", "yes_no": "***"},
+                {"question": "1A", "text": "***"},
+                {"question": "1C", "date": "2005"},
+                {"question": "5", "percent": "***"},
+            ],
+        }
+    ]

@@ -11,6 +11,7 @@ from edi.parsers import x834
 from edi.parsers.normalize import Normalizer
 from edi.records import (
     Coverage,
+    Disability,
     Enrollment,
     Member,
     OtherCoverage,
@@ -744,3 +745,142 @@ def test_a_repeated_dmg05_gives_its_first_race_or_ethnicity(tmp_path: Path) -> N
         member.race_ethnicity_code_list,
         member.race_ethnicity_code,
     ) == (None, "RET", "2186-5")
+
+
+# -- every member loop of X220A1: 2100B, D, E, F, H and the 2200 disabilities --------------
+
+
+def test_the_incorrect_member_name_is_a_person_with_its_demographics() -> None:
+    """2100B (NM1*70 and its DMG) in pyx12 834_ls_le_ls and lfh change-subscriber."""
+    _, (member,), _, _ = parse(corpus_path(LS_LE))
+    wrong = member.incorrect_name
+    assert wrong is not None and isinstance(wrong, Person)
+    assert (wrong.entity_code, wrong.last_name, wrong.first_name, wrong.middle_name) == (
+        "70",
+        "INCORRECT",
+        "FIRST",
+        "A",
+    )
+    assert (wrong.id_qualifier, wrong.id, wrong.birth_date, wrong.gender) == (
+        "34",
+        "001223344",
+        "1993-06-20",
+        "F",
+    )
+    # the member's own name and DMG are not taken by the 2100B loop after them
+    assert (member.last_name, member.birth_date) == ("SUBSCRIBER LAST 1", "1983-07-19")
+    _, (member,), _, _ = parse(corpus_path("lfh/change-subscriber-information.834"))
+    wrong = member.incorrect_name
+    assert wrong is not None
+    assert (wrong.last_name, wrong.first_name, wrong.middle_name, wrong.birth_date) == (
+        "DOE",
+        "JAMES",
+        "E",
+        "1950-04-16",
+    )
+    assert member.birth_date == "1950-04-15"
+
+
+def test_the_member_school_is_an_organization() -> None:
+    """2100E (NM1*M8) in lfh add-dependent."""
+    _, (member,), _, _ = parse(corpus_path("lfh/add-dependent.834"))
+    school = member.school
+    assert school is not None and not isinstance(school, Person)
+    assert (school.entity_code, school.entity_type, school.last_name) == (
+        "M8",
+        "2",
+        "PENN STATE UNIVERSITY",
+    )
+    assert "last_name" not in type(school).PHI
+
+
+def test_employer_school_custodial_parent_dropoff_and_disabilities(tmp_path: Path) -> None:
+    """pyx12 834_ls_le_ls with 2100D, 2100E and 2100F after its 2100C, a 2100H after its
+    2100G and two 2200 disabilities before its HD: where X220A1 puts them."""
+    from tests.mutations import added_findings, mutate
+
+    def change(segments: list[str]) -> list[str]:
+        at = segments.index("NM1*QD*1*RESPONSIBLE PARTY*SMITH*JOHN")
+        segments[at:at] = [
+            "NM1*36*2*ACME WIDGETS*****24*931234567",
+            "PER*EP*HR DESK*TE*5035550100*EX*12",
+            "N3*1 FACTORY RD",
+            "N4*SALEM*OR*97302",
+            "NM1*M8*2*WILLAMETTE HIGH",
+            "PER*SK*OFFICE*TE*5035550111",
+            "N3*2 SCHOOL ST",
+            "N4*SALEM*OR*97306",
+            "NM1*S3*1*PARENT*PAT****34*555001234",
+            "PER*PQ**HP*5035550122",
+            "N3*9 HOME ST",
+            "N4*SALEM*OR*97303",
+        ]
+        at = segments.index("HD*001**HMO*12345678902012062020130415N*IND")
+        segments[at:at] = [
+            "NM1*45*1*SITTER*SAM",
+            "N3*4 DAYCARE LN",
+            "N4*SALEM*OR*97304",
+            "DSB*2******ZZ*F329",
+            "DTP*360*D8*20120115",
+            "DTP*361*D8*20121231",
+            "DSB*1",
+        ]
+        return segments
+
+    (tmp_path / "checked").mkdir()
+    _, added = added_findings(tmp_path / "checked", corpus_path(LS_LE), change)
+    assert added == []
+    _, (member,), (coverage,), _ = parse(mutate(tmp_path, corpus_path(LS_LE), change))
+    employer, school = member.employer, member.school
+    assert employer is not None and school is not None
+    assert (employer.entity_code, employer.last_name, employer.id_qualifier, employer.id) == (
+        "36",
+        "ACME WIDGETS",
+        "24",
+        "931234567",
+    )
+    assert (employer.address_line1, employer.city, employer.postal_code) == (
+        "1 FACTORY RD",
+        "SALEM",
+        "97302",
+    )
+    assert [(c.function, c.name, c.qualifier, c.number) for c in employer.contacts] == [
+        ("EP", "HR DESK", "TE", "5035550100"),
+        ("EP", "HR DESK", "EX", "12"),
+    ]
+    assert (school.entity_code, school.last_name, school.address_line1) == (
+        "M8",
+        "WILLAMETTE HIGH",
+        "2 SCHOOL ST",
+    )
+    assert [(c.function, c.number) for c in school.contacts] == [("SK", "5035550111")]
+    parent = member.custodial_parent
+    assert parent is not None and isinstance(parent, Person)
+    assert (parent.entity_code, parent.last_name, parent.first_name, parent.id) == (
+        "S3",
+        "PARENT",
+        "PAT",
+        "555001234",
+    )
+    assert (parent.address_line1, parent.postal_code) == ("9 HOME ST", "97303")
+    assert [(c.function, c.qualifier, c.number) for c in parent.contacts] == [
+        ("PQ", "HP", "5035550122")
+    ]
+    dropoff = member.dropoff_location
+    assert dropoff is not None and isinstance(dropoff, Person)
+    assert (dropoff.entity_code, dropoff.last_name, dropoff.address_line1, dropoff.city) == (
+        "45",
+        "SITTER",
+        "4 DAYCARE LN",
+        "SALEM",
+    )
+    # the 2100G people between them are still theirs alone
+    assert [p.entity_code for p in member.responsible_persons] == ["QD", "GD"]
+    assert [
+        (d.disability_type, d.code_qualifier, d.diagnosis, d.begin_date, d.end_date)
+        for d in member.disabilities
+    ] == [("2", "ZZ", "F329", "2012-01-15", "2012-12-31"), ("1", None, None, None, None)]
+    assert coverage.insurance_line == "HMO"
+    assert {"diagnosis", "begin_date", "end_date"} == Disability.PHI
+    # the member's own address is the 2100A one, and only it has a county
+    assert (member.address_line1, member.county_code) == ("SUBSCRIBER1 ADDRESS 1", "033")

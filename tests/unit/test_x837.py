@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 
 from edi.parsers import x837
-from edi.records import Claim, Person
+from edi.records import Claim, Form, PayerAuthorization, Person
 from tests.claim_checks import parse
 from tests.conftest import SAMPLES, corpus_manifest, corpus_path
-from tests.mutations import mutate, replace
+from tests.mutations import added_findings, mutate, replace
 from tests.rawx12 import count, raw_segments
 
 PROFESSIONAL = [
@@ -410,3 +410,138 @@ def test_ambulance_pickup_and_dropoff_are_kept_as_persons():
         "WY",
     )
     assert isinstance(pickup, Person) and "address_line1" in Person.PHI
+
+
+OXYGEN = "badx12/X222-oxygen.edi"
+
+
+def test_2440_forms_keep_their_answers_on_their_line():
+    """badx12 X222 oxygen: each line's LQ*UT*04.03 (a DME certificate of medical
+    necessity) with its nine FRM answers, in the order sent."""
+    _, lines = _one_claim(corpus_path(OXYGEN))
+    assert len(lines) == 2
+    for line in lines:
+        (form,) = line.forms
+        assert (form.qualifier, form.form_id) == ("UT", "04.03")
+        assert [(a.question, a.yes_no, a.text, a.date, a.percent) for a in form.answers] == [
+            ("1A", None, "056", None, None),
+            ("1C", None, "20050228", None, None),
+            ("2", None, "1", None, None),
+            ("3", None, "1", None, None),
+            ("4", "Y", None, None, None),
+            ("5", None, "2", None, None),
+            ("7", "Y", None, None, None),
+            ("8", "N", None, None, None),
+            ("9", "Y", None, None, None),
+        ]
+
+
+def test_2440_answers_by_date_and_percent_and_a_second_form(tmp_path):  # type: ignore[no-untyped-def]
+    """The first line's FRM*1C answered by FRM04 (a date), FRM*5 by FRM05 (a percent), and
+    a second 2440 after its first; the forms' answers are PHI."""
+
+    def change(segments: list[str]) -> list[str]:
+        segments = replace(37, "FRM*1C**20050228", "FRM*1C***20050228")(segments)
+        segments = replace(41, "FRM*5**2", "FRM*5****87.5")(segments)
+        assert segments[43] == "FRM*9*Y"
+        return [*segments[:44], "LQ*UT*484.03", "FRM*1***20050301", *segments[44:]]
+
+    _, lines = _one_claim(mutate(tmp_path, corpus_path(OXYGEN), change))
+    first, second = lines
+    assert [(f.qualifier, f.form_id) for f in first.forms] == [("UT", "04.03"), ("UT", "484.03")]
+    answers = {a.question: a for a in first.forms[0].answers}
+    assert (answers["1C"].text, answers["1C"].date) == (None, "2005-02-28")
+    assert (answers["5"].text, answers["5"].percent) == (None, Decimal("87.5"))
+    assert [(a.question, a.date) for a in first.forms[1].answers] == [("1", "2005-03-01")]
+    assert [f.form_id for f in second.forms] == ["04.03"]
+    assert "answers" in Form.PHI
+
+
+# -- 837P 4010 (004010X098A1): the loops its guide has and 5010's lacks ------------------
+
+COB_4010 = "lfh/coordination-of-benefits.837"
+
+
+def test_4010_purchased_service_provider_other_payer_patient_and_line_authorizations(tmp_path):  # type: ignore[no-untyped-def]
+    """lfh 4010 837P with a 2310C purchased service provider (NM1*QB), a 2320 with DMG, its
+    2330B PER and a 2330C other payer patient, and a 2420G on the first line."""
+
+    def change(segments: list[str]) -> list[str]:
+        at = segments.index("NM1*77*2*KILDARE ASSOCIATES*****24*581234567")
+        segments[at:at] = ["NM1*QB*2*PURCHASED LAB*****24*591234567", "REF*1C*QB5555"]
+        at = segments.index("LX*1")
+        segments[at:at] = [
+            "SBR*S*01*GRP77*SECOND GROUP*****CI",
+            "DMG*D8*19450102*M",
+            "OI***Y*B**Y",
+            "NM1*IL*1*SMITH*JACK****MI*OS998877",
+            "NM1*PR*2*SECOND PAYER*****PI*777666",
+            "PER*IC*CLAIMS DESK*TE*8005551212*FX*8005551313",
+            "REF*F8*OPCLAIM55",
+            "NM1*QC*1*SMITH*TED****MI*PAT445566",
+            "REF*1W*OP1W7788",
+            "REF*SY*900001234",
+        ]
+        at = segments.index("DTP*472*D8*19971003")
+        return [
+            *segments[: at + 1],
+            "NM1*PR*2*SECOND PAYER*****PI*777666",
+            "REF*G1*AUTH4455",
+            "REF*9F*REF8899",
+            *segments[at + 1 :],
+        ]
+
+    # the loops are where the 4010 guide puts them: validation finds nothing new
+    (tmp_path / "checked").mkdir()
+    _, added = added_findings(tmp_path / "checked", corpus_path(COB_4010), change)
+    assert added == []
+    path = mutate(tmp_path, corpus_path(COB_4010), change)
+    claims, lines, normalizer = parse(path, "837P")
+    assert normalizer.summary.late == 0 and normalizer.summary.dropped == 0
+    assert normalizer.summary.unlocated == 0
+    (claim,) = claims
+    assert claim.source is not None and claim.source.guide == "004010X098A1"
+    purchased = claim.purchased_service_provider
+    assert purchased is not None
+    assert (purchased.entity_code, purchased.last_name, purchased.id_qualifier, purchased.id) == (
+        "QB",
+        "PURCHASED LAB",
+        "24",
+        "591234567",
+    )
+    assert [(r.qualifier, r.value) for r in purchased.references] == [("1C", "QB5555")]
+    # the service facility is still 2310D's NM1*77
+    assert claim.service_facility is not None and claim.service_facility.entity_code == "77"
+    (other,) = claim.other_subscribers
+    assert (other.birth_date, other.gender, other.group_name) == ("1945-01-02", "M", "SECOND GROUP")
+    assert other.payer is not None
+    assert [(c.function, c.name, c.qualifier, c.number) for c in other.payer.contacts] == [
+        ("IC", "CLAIMS DESK", "TE", "8005551212"),
+        ("IC", "CLAIMS DESK", "FX", "8005551313"),
+    ]
+    assert [(r.qualifier, r.value) for r in other.payer_references] == [("F8", "OPCLAIM55")]
+    patient = other.patient
+    assert patient is not None and isinstance(patient, Person)
+    assert (patient.entity_code, patient.last_name, patient.first_name, patient.id) == (
+        "QC",
+        "SMITH",
+        "TED",
+        "PAT445566",
+    )
+    assert [(r.qualifier, r.value) for r in patient.references] == [
+        ("1W", "OP1W7788"),
+        ("SY", "900001234"),
+    ]
+    first, second, third = lines
+    (authorization,) = first.other_payer_authorizations
+    assert (authorization.entity_code, authorization.last_name, authorization.id) == (
+        "PR",
+        "SECOND PAYER",
+        "777666",
+    )
+    assert [(r.qualifier, r.value) for r in authorization.references] == [
+        ("G1", "AUTH4455"),
+        ("9F", "REF8899"),
+    ]
+    assert second.other_payer_authorizations == [] == third.other_payer_authorizations
+    assert "references" in PayerAuthorization.PHI and "id" not in PayerAuthorization.PHI

@@ -696,3 +696,21 @@ def test_cob_detail_of_the_corpus_4010_claim():
         (3, "00181", Decimal("0"), "0259", Decimal("95"), "2002-11-06", []),
         (4, "00181", Decimal("0"), "0300", Decimal("13"), "2002-11-06", []),
     ]
+
+
+def test_the_other_subscribers_demographics_and_the_other_payers_patient():
+    """tigershark 837I (patient not subscriber): 2320 DMG*D8*19521001*F and 2330C
+    NM1*QC*1******MI*WF5555002; both files of the pair, each from its own side; PHI."""
+    claims, _, normalizer = parse(corpus_path("tigershark/837I-Patient-NotSubscriber.txt"), "837I")
+    assert normalizer.summary.late == 0 and normalizer.summary.dropped == 0
+    (other,) = claims[0].other_subscribers
+    assert (other.birth_date, other.gender) == ("1952-10-01", "F")
+    patient = other.patient
+    assert patient is not None
+    assert (patient.entity_code, patient.entity_type, patient.last_name) == ("QC", "1", None)
+    assert (patient.id_qualifier, patient.id, patient.references) == ("MI", "WF5555002", [])
+    claims, _, _ = parse(corpus_path("tigershark/837I-Patient-NotSubscriber2.txt"), "837I")
+    (other,) = claims[0].other_subscribers
+    assert (other.birth_date, other.gender) == ("1950-11-01", "M")
+    assert other.patient is not None and other.patient.id == "WF2020-03"
+    assert {"birth_date"} <= OtherSubscriber.PHI and "gender" not in OtherSubscriber.PHI
