@@ -17,10 +17,10 @@ pytestmark = [pytest.mark.slow]
 def test_the_drill_restores_a_store_that_verifies(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
-    times = drill(tmp_path, claims=0)
+    times = drill(tmp_path, claims=20)  # the samples and a generated 837P
     out = capsys.readouterr().out
-    assert "intact: 7 files, 7 archived originals checked" in out
-    assert "intact: 8 entries" in out
+    assert "intact: 8 files, 8 archived originals checked" in out
+    assert "intact: 9 entries" in out
     assert set(times) == {"ingest", "backup", "restore", "verify", "backup_mb"}
     assert not list((tmp_path / "backup").rglob("kek"))  # the KEK is kept apart
     assert (tmp_path / "backup" / "home" / "keyring.json").is_file()
