@@ -11,13 +11,16 @@ from edi.cli import settings
 from edi.cli.analyst import require
 
 
-def _plan(work_pool: str | None = None) -> tuple[Any, Any]:
+def _plan(work_pool: str | None = None, *, notes_to_stderr: bool = False) -> tuple[Any, Any]:
     from edi.flows.deploy import plan
 
     conf = settings(click.get_current_context())
     made = plan(conf, work_pool=work_pool)
     for name in made.unscheduled:
-        click.echo(f"{name}: no schedule, no deployment (edi run --partner {name} runs it now)")
+        click.echo(
+            f"{name}: no schedule, no deployment (edi run --partner {name} runs it now)",
+            err=notes_to_stderr,
+        )
     if not made.deployments:
         raise click.ClickException("no partner has a schedule ([partners.NAME] schedule = cron)")
     return conf, made
@@ -63,16 +66,27 @@ def serve_command(limit: int | None) -> None:
     required=True,
     help="The Prefect work pool (type process) whose workers run the exchanges.",
 )
-def deploy_command(work_pool: str) -> None:
+@click.option(
+    "--print-prefect-yaml",
+    "print_yaml",
+    is_flag=True,
+    help="Print the deployments as a prefect.yaml (for `prefect deploy --all`); register nothing.",
+)
+def deploy_command(work_pool: str, print_yaml: bool) -> None:
     """Register one deployment per scheduled partner with a work pool of process workers.
 
     The pool is created (type process) when missing. Then, on each machine that runs
     exchanges: `prefect worker start --pool NAME`, with PREFECT_API_URL and edi's own
-    settings (EDI_HOME, EDI_DATABASE_URL, the KEK) in its environment.
+    settings (EDI_HOME, EDI_DATABASE_URL, the KEK) in its environment. With
+    --print-prefect-yaml, print the same deployments as a prefect.yaml instead.
     """
     require(click.get_current_context(), OPERATE)
-    from edi.flows.deploy import api_url, deploy, ensure_work_pool
+    from edi.flows.deploy import api_url, config_parameter, deploy, ensure_work_pool, prefect_yaml
 
+    if print_yaml:
+        conf, made = _plan(work_pool, notes_to_stderr=True)
+        click.echo(prefect_yaml(made, work_pool, config_parameter(conf)), nl=False)
+        return
     if api_url() is None:
         raise click.ClickException(
             "PREFECT_API_URL is not set: workers need a Prefect server to take runs from "

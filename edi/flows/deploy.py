@@ -5,7 +5,9 @@ Each deployment is named after its partner (``exchange/<partner>``), runs
 (Prefect reads a cron in UTC unless told otherwise), and points at the flow by module
 path (``edi.flows.exchange.exchange``), so any machine with edi installed runs it: no
 code storage, no image. ``serve`` runs them in this process (``edi serve``); ``deploy``
-registers them with a work pool for process workers (``edi deploy --work-pool``).
+registers them with a work pool for process workers (``edi deploy --work-pool``);
+``prefect_yaml`` writes the same deployments as a ``prefect.yaml`` for ``prefect deploy
+--all`` (``edi deploy --work-pool NAME --print-prefect-yaml``).
 A partner without a schedule gets no deployment (``edi run --partner`` runs it).
 
 The flow run reads everything else from its own environment (``EDI_HOME``,
@@ -76,6 +78,51 @@ def plan(settings: Settings, *, work_pool: str | None = None) -> Deployments:
     return out
 
 
+def prefect_yaml(made: Deployments, work_pool: str, source: str | None) -> str:
+    """The deployments of ``made`` as a ``prefect.yaml`` for ``prefect deploy --all``.
+
+    Each entry is read from the deployment object ``edi deploy`` registers, so both give
+    the same deployments; there is no build, push or pull step (the flow is imported by
+    module path from the installed edi)."""
+    import yaml
+    from prefect import __version__ as prefect_version
+
+    entries: list[dict[str, Any]] = []
+    for deployment in made.deployments:
+        entries.append(
+            {
+                "name": deployment.name,
+                "entrypoint": deployment.entrypoint,
+                "description": deployment.description,
+                "tags": list(deployment.tags),
+                "parameters": dict(deployment.parameters),
+                "schedules": [
+                    {"cron": s.schedule.cron, "timezone": s.schedule.timezone, "active": True}
+                    for s in deployment.schedules
+                ],
+                "work_pool": {"name": work_pool},
+            }
+        )
+    document = {
+        "name": "edi",
+        "prefect-version": prefect_version,
+        "build": None,
+        "push": None,
+        # empty, not absent: no pull step (Prefect would add one that changes into the
+        # folder `prefect deploy` ran in, a folder the workers' machines need not have)
+        "pull": [],
+        "deployments": entries,
+    }
+    made_from = f" from {source}" if source else ""
+    head = (
+        f"# The partners' scheduled exchanges{made_from}, made by "
+        f"`edi deploy --work-pool {work_pool} --print-prefect-yaml`:\n"
+        f"# make it again after a change of schedule; register with `prefect deploy --all`\n"
+        f"# (the work pool must exist: prefect work-pool create {work_pool} --type process).\n"
+    )
+    return head + yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
+
+
 def api_url() -> str | None:
     """The Prefect API this process talks to (environment or Prefect profile), if any."""
     from prefect.settings import PREFECT_API_URL
@@ -139,5 +186,6 @@ __all__ = [
     "deploy",
     "ensure_work_pool",
     "plan",
+    "prefect_yaml",
     "serve",
 ]

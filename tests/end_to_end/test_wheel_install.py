@@ -3,8 +3,8 @@ outside the checkout, does what the checkout does.
 
 `make test` passes the wheel it built and installed (EDI_WHEEL); run alone, this module
 builds one (a few minutes: the modules are compiled with mypyc). The environment is made
-once for the module: `pip install WHEEL` takes its dependencies from the package index
-(or pip's cache).
+once for the module by `deploy/edi-wheel install`, the command the Dockerfile runs: its
+`pip install WHEEL` takes the dependencies from the package index.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ from tests.store_support import KEK_B64
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 SAMPLE_FILES = sorted(p for p in SAMPLES.glob("*.x12"))
+#: the build and install commands, shared with the Dockerfile
+EDI_WHEEL = ROOT / "deploy" / "edi-wheel"
 
 
 @dataclass
@@ -88,10 +90,11 @@ def _wheel(tmp: Path) -> Path:
         pytest.fail("EDI_WHEEL is not set: `make test` builds the wheel and names it")
     out = tmp / "dist"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(ROOT)],
+        ["sh", str(EDI_WHEEL), "build", str(ROOT), str(out)],
         check=True,
         capture_output=True,
         timeout=1200,
+        env={**os.environ, "PYTHON": sys.executable},
     )
     (path,) = out.glob("edi-*.whl")
     return path
@@ -103,14 +106,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     assert not tmp.is_relative_to(ROOT)
     wheel = _wheel(tmp)
     env_dir = tmp / "venv"
-    venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
-    pip = subprocess.run(
-        [str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)],
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    pip = subprocess.run(  # what the Dockerfile runs
+        ["sh", str(EDI_WHEEL), "install", str(env_dir), str(wheel)],
         capture_output=True,
         text=True,
         timeout=1200,
         check=False,
-        env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
+        env={**env, "PYTHON": sys.executable},
     )
     assert pip.returncode == 0, pip.stderr[-3000:]
     work = tmp / "elsewhere"
