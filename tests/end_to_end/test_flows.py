@@ -391,7 +391,10 @@ def test_exchange_flow_over_sftp_and_pgp_stores_rejects_acknowledges_and_archive
     expected[stranger] = "refused"
 
     state: Any = fx.exchange("acme", str(conf), return_state=True)
-    summary = state.result(raise_on_failure=False)
+    failure = state.result(raise_on_failure=False)  # an exception Prefect can raise
+    assert isinstance(failure, fx.ExchangeFailed)
+    summary = fx.partner_summary("acme", state)
+    assert summary is failure.summary
     assert state.is_failed() and "1 of 12 file(s) refused or failed" in (state.message or "")
     rows = {row["name"]: row for row in summary["files"]}
     assert {name: row["status"] for name, row in rows.items()} == expected  # all attempted
@@ -444,7 +447,14 @@ def test_exchange_flow_over_sftp_and_pgp_stores_rejects_acknowledges_and_archive
         assert len(ours) == 1 and ours[0].type == "table"
         table = json.loads(ours[0].data) if isinstance(ours[0].data, str) else ours[0].data
         assert sorted(r["name"] for r in table) == sorted(expected)
-        assert all(len(r["sha256"]) == 16 for r in table)
+        # sha256 of the plaintext (none for the refused file, never decrypted), and as received
+        assert all(len(r["received_sha256"]) == 64 for r in table)
+        assert all(
+            len(r["sha256"]) == 64 and r["sha256"] != r["received_sha256"]
+            for r in table
+            if r["status"] != "refused"
+        )
+        assert [r["sha256"] for r in table if r["status"] == "refused"] == [""]
         # logs and task run states reach the API in the background: wait for them
         deadline = time.monotonic() + 30
         while True:
@@ -454,13 +464,19 @@ def test_exchange_flow_over_sftp_and_pgp_stores_rejects_acknowledges_and_archive
             task_runs = client.read_task_runs(
                 flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
             )
-            failed_tasks = [t for t in task_runs if t.state is not None and t.state.is_failed()]
-            if (logs and failed_tasks) or time.monotonic() > deadline:
+            refusals = [t for t in task_runs if t.state and t.state.name == fx.REFUSED_STATE]
+            if (logs and refusals) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
     assert logs and any("still changing" in log.message for log in logs)
-    assert [t.name.split("-")[0] for t in failed_tasks] == ["decrypt"]
-    assert failed_tasks[0].run_count == 1  # a bad signature is not retried
+    # an expected refusal is no task exception: one line in the log, no traceback
+    assert [t.name.split("-")[0] for t in refusals] == ["decrypt"]
+    assert refusals[0].run_count == 1  # a bad signature is not retried
+    assert not [t for t in task_runs if t.state is not None and t.state.is_failed()]
+    warned = [log.message for log in logs if stranger in log.message and log.level >= 30]
+    assert len(warned) == 1 and warned[0].startswith(f"{stranger}: refused: SignatureError: ")
+    assert not any("Traceback" in log.message for log in logs)
+    assert re.fullmatch(r"acme \S+ \S+ UTC: 1 refused, 4 rejected, 7 stored", state_name(run_id))
     values = phi_values([CORPUS / name for name in CORPUS_FILES])
     assert {"SMITH", "JOHANN", "MARQUARDT", "SJD11111"} <= values
     seen = (
@@ -624,6 +640,134 @@ def test_the_deprecated_lease_time_key_is_read_with_a_warning(
     ):
         assert run.ttl == 90.0
     assert "[flows] claim_ttl_seconds is deprecated: rename it lease_ttl_seconds" in caplog.text
+
+
+# -- what a run's state, name, artifact and logs tell an operator ----------------------------
+
+
+def state_name(run_id: str) -> str:
+    """The run's name as the API holds it."""
+    return str(_flow_run(run_id).name)
+
+
+def _flow_run(run_id: str) -> Any:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(run_id)
+
+
+def _run_logs(run_id: str, until: Any) -> list[Any]:
+    """The run's logs on the API once ``until(logs)`` holds (they arrive in the background)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogHandler
+
+    APILogHandler().flush()
+    deadline = time.monotonic() + 30
+    with get_client(sync_client=True) as client:
+        while True:
+            logs = client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id]))
+            )
+            if until(logs) or time.monotonic() > deadline:
+                return list(logs)
+            time.sleep(0.5)
+
+
+#: a run's name: partner, date, then its counts
+RUN_NAME = r"acme \d{4}-\d\d-\d\d \d\d:\d\d UTC: "
+
+
+@pytest.mark.slow
+def test_a_run_with_a_rejected_file_is_completed_with_rejections_and_says_so_in_its_name(
+    prefect_api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.objects import StateType
+
+    good, bad = CORPUS / "pyx12/835_mult_loops.txt", CORPUS / "badx12/error_validation.edi"
+    require(good.exists() and bad.exists(), f"the corpus at {CORPUS}")
+    conf = local_config(tmp_path, "acme")
+    home = tmp_path / "home"
+    monkeypatch.setenv("EDI_HOME", str(home))
+    init_keyring(load_settings(conf))
+    shutil.copy(good, tmp_path / "acme" / "in" / "good.x12")
+    shutil.copy(bad, tmp_path / "acme" / "in" / "bad.x12")
+
+    state: Any = fx.exchange("acme", str(conf), return_state=True)
+    summary = state.result(raise_on_failure=False)
+    assert {r["name"]: r["status"] for r in summary["files"]} == {
+        "good.x12": "stored",
+        "bad.x12": "rejected",
+    }
+    read = _flow_run(summary["flow_run_id"])  # as the UI and the API see it
+    assert (read.state.type, read.state.name) == (StateType.COMPLETED, fx.WITH_REJECTIONS)
+    assert read.state.message == "partner acme: 1 of 2 file(s) rejected (1 rejected, 1 stored)"
+    assert re.fullmatch(RUN_NAME + "1 rejected, 1 stored", read.name), read.name
+
+    # the artifact's sha256 is the one `edi files list` shows, the received one beside it
+    env = {"EDI_HOME": str(home), "EDI_CONFIG": str(conf)}
+    listed = CliRunner().invoke(main, ["files", "list", "--format", "json"], env=env)
+    assert listed.exit_code == 0, listed.output
+    stored_sha = {f["name"]: f["sha256"] for f in json.loads(listed.stdout)}
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["exchange-acme"]))
+        )
+    ours = [a for a in artifacts if str(a.flow_run_id) == summary["flow_run_id"]]
+    table = json.loads(ours[0].data) if isinstance(ours[0].data, str) else ours[0].data
+    assert {r["name"]: r["sha256"] for r in table} == stored_sha
+    assert all(r["received_sha256"] == r["sha256"] for r in table)  # not encrypted
+    assert "sha256: of the X12 plaintext" in str(ours[0].description)
+
+    # a clean run stays plain Completed, named with its counts
+    shutil.copy(CORPUS / "pyx12/834_deident_family.txt", tmp_path / "acme" / "in" / "m.x12")
+    clean: Any = fx.exchange("acme", str(conf), return_state=True)
+    read = _flow_run(clean.result()["flow_run_id"])
+    assert (read.state.type, read.state.name) == (StateType.COMPLETED, "Completed")
+    assert re.fullmatch(RUN_NAME + "1 stored", read.name), read.name
+
+
+@pytest.mark.slow
+def test_an_expected_refusal_logs_one_line_and_the_failed_run_resolves_its_exception(
+    prefect_api: str, pgp_world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unencrypted file when the partner's files are always encrypted: refused with one
+    warning, no traceback; the run ends Failed with an exception Prefect can raise (a
+    process worker calls run_flow for the result), not a TypeError about a dict."""
+    from prefect.client.schemas.objects import StateType
+    from prefect.flow_engine import run_flow
+
+    from edi.errors import ExchangeFailed
+
+    conf = local_config(tmp_path, "acme")
+    conf.write_text(conf.read_text() + "\n" + pgp_world.pgp_toml(tmp_path))
+    monkeypatch.setenv("EDI_HOME", str(tmp_path / "home"))
+    init_keyring(load_settings(conf))
+    shutil.copy(CORPUS / "pyx12/835_mult_loops.txt", tmp_path / "acme" / "in" / "plain.x12")
+
+    with pytest.raises(ExchangeFailed) as caught:
+        run_flow(fx.exchange, parameters={"partner": "acme", "config": str(conf)})
+    summary = caught.value.summary
+    assert [(r["name"], r["status"]) for r in summary["files"]] == [("plain.x12", "refused")]
+    assert str(caught.value).startswith("partner acme: 1 of 1 file(s) refused or failed")
+    run_id = summary["flow_run_id"]
+    read = _flow_run(run_id)
+    assert read.state.type == StateType.FAILED and read.state.name == "Failed"
+    assert re.fullmatch(RUN_NAME + "1 refused", read.name), read.name
+
+    logs = _run_logs(
+        run_id, lambda logs: any("Finished in state Failed" in x.message for x in logs)
+    )
+    text = "\n".join(x.message for x in logs)
+    assert "Traceback" not in text and "TypeError" not in text, text
+    about = [x for x in logs if "plain.x12" in x.message and x.level >= 30]
+    assert [x.message for x in about] == [
+        "plain.x12: refused: DecryptError: plain.x12: not an OpenPGP encrypted message "
+        "(NODATA FAILURE)"
+    ]
 
 
 # -- deployments ----------------------------------------------------------------------------
