@@ -25,7 +25,7 @@ def _plan(work_pool: str | None = None) -> tuple[Any, Any]:
 
 def _describe(made: Any) -> None:
     for name, (cron, zone) in made.schedules.items():
-        click.echo(f"exchange/{name}: cron {cron!r} in {zone}")
+        click.echo(f"exchange/{made.names[name]}: cron {cron!r} in {zone}")
 
 
 @click.command("serve")
@@ -35,6 +35,8 @@ def serve_command(limit: int | None) -> None:
 
     Each runs the partner's exchange on its cron, in its time zone. The schedules live on
     the Prefect API (PREFECT_API_URL, e.g. from `prefect server start`); runs start here.
+    The deployments are named exchange/serve:PARTNER and are paused when this stops;
+    `edi deploy`'s (exchange/PARTNER, for a work pool) are left as they are.
     """
     require(click.get_current_context(), OPERATE)
     from edi.flows.deploy import api_url

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -817,6 +818,8 @@ def test_edi_deploy_registers_one_scheduled_deployment_per_partner(
 
 @pytest.mark.slow
 def test_edi_serve_registers_its_deployments_and_serves(prefect_api: str, tmp_path: Path) -> None:
+    """edi serve's deployments are its own: stopping it pauses them, never the work pool's
+    deployment of the same partner (edi deploy's)."""
     from prefect.client.orchestration import get_client
 
     conf = local_config(tmp_path, "beta")
@@ -827,6 +830,10 @@ def test_edi_serve_registers_its_deployments_and_serves(prefect_api: str, tmp_pa
         "EDI_CONFIG": str(conf),
         "PREFECT_API_URL": prefect_api,
     }
+    deployed = CliRunner().invoke(main, ["deploy", "--work-pool", "edi-serve-test"], env=env)
+    assert deployed.exit_code == 0, deployed.output
+    with get_client(sync_client=True) as client:
+        assert client.read_deployment_by_name("exchange/beta").paused is False
     edi = Path(sys.executable).with_name("edi")
     serving = subprocess.Popen(
         [str(edi), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -834,25 +841,36 @@ def test_edi_serve_registers_its_deployments_and_serves(prefect_api: str, tmp_pa
     try:
         deadline = time.monotonic() + 90
         deployment = None
-        while deployment is None and time.monotonic() < deadline:
+        # registered, then READY once the runner polls for its runs: serving
+        while time.monotonic() < deadline:
             assert serving.poll() is None, serving.stdout.read() if serving.stdout else ""
             with get_client(sync_client=True) as client:
                 try:
-                    deployment = client.read_deployment_by_name("exchange/beta")
+                    deployment = client.read_deployment_by_name("exchange/serve:beta")
                 except Exception:
-                    time.sleep(0.5)
+                    deployment = None
+            if deployment is not None and deployment.status == "READY":
+                break
+            time.sleep(0.5)
         assert deployment is not None, "edi serve registered no deployment"
+        assert deployment.status == "READY", deployment.status
         schedule = deployment.schedules[0].schedule
         assert (schedule.cron, schedule.timezone) == ("0 6 * * 1-5", "Europe/Berlin")
         assert deployment.parameters["partner"] == "beta"
     finally:
-        serving.terminate()
+        serving.send_signal(signal.SIGINT)  # Ctrl-C
         try:
             out, _ = serving.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             serving.kill()
             out, _ = serving.communicate()
-    assert "exchange/beta: cron '0 6 * * 1-5' in Europe/Berlin" in out
+    assert "exchange/serve:beta: cron '0 6 * * 1-5' in Europe/Berlin" in out
+    with get_client(sync_client=True) as client:
+        served = client.read_deployment_by_name("exchange/serve:beta")
+        pooled = client.read_deployment_by_name("exchange/beta")
+    assert served.paused is True  # Prefect pauses what a stopped serve served
+    assert pooled.paused is False and pooled.work_pool_name == "edi-serve-test"
+    assert [s.active for s in pooled.schedules] == [True]
 
 
 # -- one pipeline, every entry point --------------------------------------------------------
