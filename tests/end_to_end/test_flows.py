@@ -814,6 +814,69 @@ def test_edi_deploy_registers_one_scheduled_deployment_per_partner(
     assert (schedule.cron, schedule.timezone) == ("30 2 * * *", "America/Chicago")
     again = CliRunner().invoke(main, ["deploy", "--work-pool", "edi-test"], env=env)
     assert again.exit_code == 0 and "created work pool" not in again.output
+    assert "no [flows] notify_block: no notification when a run fails" in result.output
+
+
+@pytest.mark.slow
+def test_edi_deploy_makes_the_failure_automation_of_its_deployments(
+    prefect_api: str, tmp_path: Path
+) -> None:
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    from edi.flows.automations import BODY, SUBJECT
+
+    block_id = CustomWebhookNotificationBlock(name="ops", url="http://127.0.0.1:9/hook").save(
+        "edi-alerts", overwrite=True
+    )
+    conf = local_config(tmp_path, "north", "south", extra='[flows]\nnotify_block = "x"\n')
+    _with_schedules(conf, "north", "0 1 * * *", "UTC")
+    _with_schedules(conf, "south", "0 3 * * *", "America/New_York")
+    env = {"EDI_HOME": str(tmp_path / "home"), "EDI_CONFIG": str(conf)}
+    refused = CliRunner().invoke(main, ["deploy", "--work-pool", "edi-notify"], env=env)
+    assert refused.exit_code == 1
+    assert "notify_block must be <block type slug>/<block name>" in refused.output
+    conf.write_text(conf.read_text().replace('"x"', '"custom-webhook/nowhere"'))
+    refused = CliRunner().invoke(main, ["deploy", "--work-pool", "edi-notify"], env=env)
+    assert refused.exit_code == 1
+    assert "[flows] notify_block: no Prefect block 'custom-webhook/nowhere'" in refused.output
+    with get_client(sync_client=True) as client:  # refused before anything was deployed
+        assert not client.read_automations_by_name("edi-exchange-edi-notify")
+        with pytest.raises(ObjectNotFound):
+            client.read_deployment_by_name("exchange/north")
+
+    conf.write_text(conf.read_text().replace("nowhere", "edi-alerts"))
+    for _ in range(2):  # made once, then updated in place
+        result = CliRunner().invoke(main, ["deploy", "--work-pool", "edi-notify"], env=env)
+        assert result.exit_code == 0, result.output
+        assert re.search(
+            r"^automation edi-exchange-edi-notify: runs ending Failed, Crashed, Completed with "
+            r"rejections notify through custom-webhook/edi-alerts; id \S+$",
+            result.output,
+            re.M,
+        ), result.output
+    with get_client(sync_client=True) as client:
+        made = client.read_automations_by_name("edi-exchange-edi-notify")
+        ids = {
+            f"prefect.deployment.{client.read_deployment_by_name(f'exchange/{p}').id}"
+            for p in ("north", "south")
+        }
+    assert len(made) == 1 and made[0].enabled
+    trigger = made[0].trigger
+    assert trigger.expect == {
+        "prefect.flow-run.Failed",
+        "prefect.flow-run.Crashed",
+        "prefect.flow-run.Completed with rejections",
+    }
+    related = trigger.match_related
+    related = related[0] if isinstance(related, list) else related
+    assert related["prefect.resource.role"] == ["deployment"]
+    assert set(related["prefect.resource.id"]) == ids
+    [action] = made[0].actions
+    assert (action.type, action.block_document_id) == ("send-notification", block_id)
+    assert (action.subject, action.body) == (SUBJECT, BODY)
+    assert "flow_run.name" in action.subject and "flow_run.state.message" in action.body
 
 
 @pytest.mark.slow
