@@ -879,6 +879,86 @@ def test_edi_deploy_makes_the_failure_automation_of_its_deployments(
     assert "flow_run.name" in action.subject and "flow_run.state.message" in action.body
 
 
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, list[str]]]:
+    """A local HTTP endpoint: its URL and the bodies POSTed to it."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[str] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            size = int(self.headers.get("Content-Length") or 0)
+            received.append(self.rfile.read(size).decode())
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.slow
+def test_a_deployed_run_with_rejections_notifies_through_the_automation(
+    prefect_api: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    webhook: tuple[str, list[str]],
+) -> None:
+    """The automation edi deploy makes fires on a run of a deployment (run as a process
+    worker runs it): the notification names the partner, the state and the counts, and
+    holds no value from the files."""
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+    from prefect.client.orchestration import get_client
+    from prefect.flow_engine import run_flow
+
+    url, received = webhook
+    good, bad = CORPUS / "pyx12/834_deident_family.txt", CORPUS / "badx12/error_validation.edi"
+    require(good.exists() and bad.exists(), f"the corpus at {CORPUS}")
+    CustomWebhookNotificationBlock(
+        name="edi", url=url, json_data={"text": "{{subject}} | {{body}}"}
+    ).save("edi-hook", overwrite=True)
+    conf = local_config(
+        tmp_path, "east", extra='[flows]\nnotify_block = "custom-webhook/edi-hook"\n'
+    )
+    _with_schedules(conf, "east", "0 4 * * *", "UTC")
+    home = tmp_path / "home"
+    monkeypatch.setenv("EDI_HOME", str(home))
+    init_keyring(load_settings(conf))
+    env = {"EDI_HOME": str(home), "EDI_CONFIG": str(conf)}
+    deployed = CliRunner().invoke(main, ["deploy", "--work-pool", "edi-fire"], env=env)
+    assert deployed.exit_code == 0, deployed.output
+    shutil.copy(good, tmp_path / "east" / "in" / "good.x12")
+    shutil.copy(bad, tmp_path / "east" / "in" / "bad.x12")
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("exchange/east")
+        flow_run = client.create_flow_run_from_deployment(deployment.id)
+    state: Any = run_flow(fx.exchange, flow_run=flow_run, return_type="state")
+    assert state.name == fx.WITH_REJECTIONS
+
+    deadline = time.monotonic() + 90
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert len(received) == 1, "no notification"
+    text = json.loads(received[0])["text"]
+    assert re.search(
+        r"^edi: east \S+ \S+ UTC: 1 rejected, 1 stored ended Completed with rejections \| ",
+        text,
+    ), text
+    assert f"({flow_run.id}) of deployment east ended Completed with rejections" in text
+    assert text.endswith(": partner east: 1 of 2 file(s) rejected (1 rejected, 1 stored)")
+    values = phi_values([good, bad])
+    assert values and not [v for v in values if v in text]
+
+
 @pytest.mark.slow
 def test_edi_serve_registers_its_deployments_and_serves(prefect_api: str, tmp_path: Path) -> None:
     """edi serve's deployments are its own: stopping it pauses them, never the work pool's
