@@ -23,7 +23,7 @@ results are not persisted and not cached, logs and the run's table artifact
 (``exchange-<partner>``) hold names, checksums and counts only. Audit entries name the
 flow run (``flow_run=<id>``).
 
-Prefect is imported here and in :mod:`edi.flows.deploy` only.
+Prefect is imported here, in :mod:`edi.flows.deploy` and in :mod:`edi.flows.automations` only.
 """
 
 from __future__ import annotations
