@@ -67,13 +67,13 @@ from edi.pipeline.exchange import (
     FAILED,
     NOT_OK,
     REFUSED,
+    REJECTED,
     ExchangeRun,
     Steps,
     exchange_file,
     summary_line,
 )
 from edi.pipeline.transfer import Pulled
-from edi.store.models import REJECTED
 from edi.tether import tether
 from edi.transport.base import RemoteFile
 

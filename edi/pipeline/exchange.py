@@ -442,6 +442,7 @@ __all__ = [
     "FAILED",
     "NOT_OK",
     "REFUSED",
+    "REJECTED",
     "ExchangeRun",
     "FileSummary",
     "Ingested",
