@@ -284,8 +284,10 @@ def notify_failure(flow: Any, flow_run: Any, state: Any) -> None:
     """Flow ``on_failure`` hook: run ``[flows] on_failure`` (a command, no shell).
 
     Its environment gets ``EDI_PARTNER`` (empty for ``nightly``), ``EDI_FLOW_RUN_ID``,
-    ``EDI_FLOW_RUN_NAME``, ``EDI_FLOW_NAME`` and ``EDI_FLOW_STATE``: names and ids, never a
-    value from a file. A failing hook is logged, never raised.
+    ``EDI_FLOW_RUN_NAME``, ``EDI_FLOW_NAME``, ``EDI_FLOW_STATE`` and
+    ``EDI_FLOW_STATE_MESSAGE`` (the partner and the counts, or an edi error naming files and
+    codes): names, ids and counts, never a value from a file. A failing hook is logged,
+    never raised.
     """
     from edi.config import load_settings
 
@@ -307,6 +309,7 @@ def notify_failure(flow: Any, flow_run: Any, state: Any) -> None:
         "EDI_FLOW_RUN_NAME": str(getattr(flow_run, "name", "") or ""),
         "EDI_FLOW_NAME": str(getattr(flow, "name", "") or ""),
         "EDI_FLOW_STATE": str(getattr(state, "name", "") or ""),
+        "EDI_FLOW_STATE_MESSAGE": str(getattr(state, "message", "") or ""),
     }
     try:
         done = subprocess.run(argv, env=env, timeout=HOOK_TIMEOUT, capture_output=True, check=False)

@@ -571,7 +571,8 @@ def test_edi_run_all_partners_one_failing_and_the_failure_hook(
         "import os\n"
         "keys = ('EDI_FLOW_NAME', 'EDI_PARTNER', 'EDI_FLOW_RUN_ID', 'EDI_FLOW_STATE')\n"
         "with open(os.environ['HOOK_LOG'], 'a') as log:\n"
-        "    log.write(' '.join(os.environ.get(k) or '-' for k in keys) + '\\n')\n"
+        "    log.write(' '.join(os.environ.get(k) or '-' for k in keys))\n"
+        "    log.write(' | ' + os.environ['EDI_FLOW_STATE_MESSAGE'] + '\\n')\n"
     )
     hook = f"{sys.executable} {script}"
     conf = local_config(
@@ -598,12 +599,15 @@ def test_edi_run_all_partners_one_failing_and_the_failure_hook(
         re.fullmatch(r"alpha: 2 file\(s\): 1 rejected, 1 stored; flow run \S+", x) for x in lines
     )
     assert "gone: exchange failed: " in result.output
-    hooked = sorted(line.split() for line in hook_log.read_text().splitlines())
+    hooked = sorted(line.split(" | ")[0].split() for line in hook_log.read_text().splitlines())
     assert [(h[0], h[1], h[3]) for h in hooked] == [
         ("exchange", "gone", "Failed"),
         ("nightly", "-", "Failed"),
     ]
     assert all(re.fullmatch(r"[0-9a-f-]{36}", h[2]) for h in hooked)
+    messages = sorted(line.split(" | ")[1] for line in hook_log.read_text().splitlines())
+    assert messages[1] == "exchange failed for gone"
+    assert messages[0].startswith("Flow run encountered an exception: ")
     # the stored file's audit entries name a flow run; the second run finds nothing new
     again = CliRunner().invoke(main, ["run", "--partner", "alpha"], env=env)
     assert again.exit_code == 0, again.output
