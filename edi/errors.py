@@ -182,6 +182,19 @@ class TransientError(TransferError):
     """A transfer step failed in a way that trying again may mend (a cut connection)."""
 
 
+class ExchangeFailed(EdiError):
+    """A partner's exchange ended with files refused or failed: the Prefect run's Failed
+    state carries it (Prefect resolves a failed state's data into an exception), with the
+    run's summary (names, checksums, counts; no values) in ``summary``."""
+
+    def __init__(self, message: str, summary: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (str(self), self.summary))
+
+
 class RecordWorkerError(EdiError):
     """The record worker failed or ended before its last batch (the file is not stored).
 

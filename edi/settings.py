@@ -154,6 +154,9 @@ class FlowsTable(Table):
     claim_ttl_seconds: float | None = None
     #: a command (a string split like a shell would, or a list) run when a run fails
     on_failure: str | list[str] | None = None
+    #: the Prefect notification block ``edi deploy``'s automation sends through, as
+    #: ``<block type slug>/<block name>`` (``slack-webhook/edi-ops``)
+    notify_block: str | None = None
 
     @field_validator("lease_ttl_seconds", "claim_ttl_seconds", mode="before")
     @classmethod
@@ -167,6 +170,15 @@ class FlowsTable(Table):
     def _command(cls, value: Any) -> Any:
         if value is not None and (not value or not all(value)):
             raise ValueError("on_failure must be a non-empty command")
+        return value
+
+    @field_validator("notify_block")
+    @classmethod
+    def _block(cls, value: Any) -> Any:
+        if value is not None and not re.fullmatch(r"[a-z0-9-]+/[^/%&<>]+", value):
+            raise ValueError(
+                "notify_block must be <block type slug>/<block name>, e.g. slack-webhook/edi-ops"
+            )
         return value
 
     @model_validator(mode="after")

@@ -144,12 +144,12 @@ def _keys(home: Path, config: Path) -> None:
 
 def _run(partner: str, config: Path) -> dict[str, Any]:
     click.echo("running the exchange flow (Prefect; the first start takes a few seconds) ...")
-    from edi.flows.exchange import exchange
+    from edi.flows.exchange import exchange, partner_summary
 
     state = exchange(partner, str(config), return_state=True)
     # a refused or failed file ends the run Failed; its summary rides in the state
-    result: Any = state.result(raise_on_failure=False)
-    if not isinstance(result, dict):
+    result = partner_summary(partner, state)
+    if "error" in result:
         raise click.ClickException(f"the exchange flow ended {state.name}: {state.message}")
     if state.is_failed():
         click.echo(f"the exchange flow ended Failed: {state.message}", err=True)

@@ -28,7 +28,7 @@ def _plan(work_pool: str | None = None, *, notes_to_stderr: bool = False) -> tup
 
 def _describe(made: Any) -> None:
     for name, (cron, zone) in made.schedules.items():
-        click.echo(f"exchange/{name}: cron {cron!r} in {zone}")
+        click.echo(f"exchange/{made.names[name]}: cron {cron!r} in {zone}")
 
 
 @click.command("serve")
@@ -38,6 +38,8 @@ def serve_command(limit: int | None) -> None:
 
     Each runs the partner's exchange on its cron, in its time zone. The schedules live on
     the Prefect API (PREFECT_API_URL, e.g. from `prefect server start`); runs start here.
+    The deployments are named exchange/serve:PARTNER and are paused when this stops;
+    `edi deploy`'s (exchange/PARTNER, for a work pool) are left as they are.
     """
     require(click.get_current_context(), OPERATE)
     from edi.flows.deploy import api_url
@@ -92,7 +94,12 @@ def deploy_command(work_pool: str, print_yaml: bool) -> None:
             "PREFECT_API_URL is not set: workers need a Prefect server to take runs from "
             "(prefect server start; see docs/OPERATIONS.md)"
         )
-    _conf, made = _plan(work_pool)
+    conf, made = _plan(work_pool)
+    block = conf.flows.notify_block
+    if block is not None:  # a missing block is refused before anything is deployed
+        from edi.flows.automations import notify_block_id
+
+        block_id = notify_block_id(block)
     try:
         if ensure_work_pool(work_pool):
             click.echo(f"created work pool {work_pool} (type process)")
@@ -102,6 +109,18 @@ def deploy_command(work_pool: str, print_yaml: bool) -> None:
     for (name, (cron, zone)), deployment_id in zip(made.schedules.items(), ids, strict=True):
         click.echo(
             f"exchange/{name}: cron {cron!r} in {zone}; work pool {work_pool}; id {deployment_id}"
+        )
+    if block is None:
+        click.echo(
+            "no [flows] notify_block: no notification when a run fails (see docs/OPERATIONS.md)"
+        )
+    else:
+        from edi.flows.automations import NOTIFYING_STATES, automation_name, ensure_automation
+
+        automation_id = ensure_automation(work_pool, ids, block_id)
+        click.echo(
+            f"automation {automation_name(work_pool)}: runs ending "
+            f"{', '.join(NOTIFYING_STATES)} notify through {block}; id {automation_id}"
         )
     click.echo(
         f"next: prefect worker start --pool {work_pool}  (on every machine that runs exchanges)"

@@ -1,13 +1,16 @@
 """Deployments of the exchange flow: one per partner that has a ``schedule``.
 
-Each deployment is named after its partner (``exchange/<partner>``), runs
+Each deployment is named after its partner, runs
 ``exchange(partner, config)`` on the partner's cron in the partner's IANA time zone
 (Prefect reads a cron in UTC unless told otherwise), and points at the flow by module
 path (``edi.flows.exchange.exchange``), so any machine with edi installed runs it: no
-code storage, no image. ``serve`` runs them in this process (``edi serve``); ``deploy``
-registers them with a work pool for process workers (``edi deploy --work-pool``);
-``prefect_yaml`` writes the same deployments as a ``prefect.yaml`` for ``prefect deploy
---all`` (``edi deploy --work-pool NAME --print-prefect-yaml``).
+code storage, no image. ``serve`` runs them in this process (``edi serve``, deployments
+``exchange/serve:<partner>``); ``deploy`` registers them with a work pool for process
+workers (``edi deploy --work-pool``, deployments ``exchange/<partner>``); ``prefect_yaml``
+writes the same deployments as a ``prefect.yaml`` for ``prefect deploy --all`` (``edi
+deploy --work-pool NAME --print-prefect-yaml``). The names differ because Prefect pauses
+a served deployment when ``serve`` stops: under one name, stopping ``edi serve`` would
+pause the work pool's deployment too. (``:`` is in no partner's name.)
 A partner without a schedule gets no deployment (``edi run --partner`` runs it).
 
 The flow run reads everything else from its own environment (``EDI_HOME``,
@@ -34,6 +37,13 @@ from edi.errors import ConfigError
 
 #: deployment tags (and one ``partner:<name>`` each)
 TAGS = ("edi", "exchange")
+#: the prefix of the deployments ``edi serve`` serves (paused when it stops)
+SERVED = "serve:"
+
+
+def deployment_name(partner: str, *, work_pool: str | None) -> str:
+    """``<partner>`` for a work pool's deployment, ``serve:<partner>`` for ``edi serve``'s."""
+    return partner if work_pool is not None else SERVED + partner
 
 
 @dataclass
@@ -44,6 +54,8 @@ class Deployments:
     unscheduled: list[str] = field(default_factory=list)
     #: partner name -> (cron, time zone), in deployment order
     schedules: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: partner name -> its deployment's name (without the flow's ``exchange/``)
+    names: dict[str, str] = field(default_factory=dict)
 
 
 def config_parameter(settings: Settings) -> str | None:
@@ -64,9 +76,10 @@ def plan(settings: Settings, *, work_pool: str | None = None) -> Deployments:
             out.unscheduled.append(name)
             continue
         out.schedules[name] = (p.schedule, p.timezone)
+        out.names[name] = deployment_name(name, work_pool=work_pool)
         out.deployments.append(
             exchange.to_deployment(
-                name=name,
+                name=out.names[name],
                 schedules=[CronSchedule(cron=p.schedule, timezone=p.timezone)],
                 parameters={"partner": name, "config": config},
                 description=f"Exchange with partner {name}: cron {p.schedule!r} in {p.timezone}.",
@@ -184,6 +197,7 @@ __all__ = [
     "api_url",
     "config_parameter",
     "deploy",
+    "deployment_name",
     "ensure_work_pool",
     "plan",
     "prefect_yaml",

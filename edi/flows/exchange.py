@@ -5,8 +5,15 @@ inbound files that are ready, then takes each through
 :func:`edi.pipeline.exchange.exchange_file` with the pipeline's steps wrapped as tasks
 (``lease`` -> ``pull`` -> ``decrypt`` -> ``ingest`` -> ``acknowledge`` -> ``archive`` ->
 ``discard``; see that module for what each does and what becomes of a bad file). The
-flow ends Failed when a file was refused or failed (its summary is the state's data),
-Completed otherwise; rejected files are answered, not failures of the exchange.
+run's final state says how it went: ``Completed`` when every file was taken cleanly,
+``Completed with rejections`` (type COMPLETED) when a file was rejected (answered, not a
+failure of the exchange), ``Failed`` when a file or an entry of the listing was refused or
+a file failed (its data an :class:`edi.errors.ExchangeFailed` holding the summary, so that
+Prefect can resolve it into an exception). A run is named after its partner and date, and
+renamed with its counts when it ends (``acme 2026-12-05 02:00 UTC: 3 stored, 1 rejected``).
+An expected refusal (a bad signature, a damaged or unencrypted message) is not a task
+exception: the ``decrypt`` task logs one line and ends in a COMPLETED state named
+``Refused``; the flow then treats the file as refused.
 
 Transient transport and database errors (:class:`edi.errors.TransientError`,
 SQLAlchemy's ``OperationalError``) are retried with exponential backoff (the partner's
@@ -16,7 +23,7 @@ results are not persisted and not cached, logs and the run's table artifact
 (``exchange-<partner>``) hold names, checksums and counts only. Audit entries name the
 flow run (``flow_run=<id>``).
 
-Prefect is imported here and in :mod:`edi.flows.deploy` only.
+Prefect is imported here, in :mod:`edi.flows.deploy` and in :mod:`edi.flows.automations` only.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import subprocess
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -42,25 +50,39 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run as current_flow_run
-from prefect.states import Failed
+from prefect.states import Completed, Failed, State
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from edi.errors import ConfigError, EdiError, TransientError, WithheldError
+from edi.errors import (
+    ConfigError,
+    DecryptError,
+    EdiError,
+    ExchangeFailed,
+    SignatureError,
+    TransientError,
+    WithheldError,
+)
 from edi.pipeline import exchange as stages
 from edi.pipeline.exchange import (
     FAILED,
     NOT_OK,
     REFUSED,
+    REJECTED,
     ExchangeRun,
     Steps,
     exchange_file,
     summary_line,
 )
+from edi.pipeline.transfer import Pulled
 from edi.tether import tether
 from edi.transport.base import RemoteFile
 
 #: statuses that make the flow run end Failed
 FLOW_FAILURES = (REFUSED, FAILED)
+#: the name of a run's final state (type COMPLETED) when a file was rejected
+WITH_REJECTIONS = "Completed with rejections"
+#: the name of the ``decrypt`` task's final state (type COMPLETED) for a refused file
+REFUSED_STATE = "Refused"
 #: seconds a failure hook command may run
 HOOK_TIMEOUT = 60
 
@@ -155,9 +177,42 @@ def list_ready(run: ExchangeRun) -> Listing:
     )
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A file refused at decryption, as the ``decrypt`` task returns it (not raises it)."""
+
+    error: SignatureError | DecryptError
+
+
+def decrypt_or_refuse(run: ExchangeRun, pulled: Pulled) -> Pulled | State[Any]:
+    """Decrypt; an expected refusal (bad signature, damaged or unencrypted message) is one
+    log line and a COMPLETED state named ``Refused`` holding a :class:`Refusal`, not a task
+    exception (Prefect logs those with their traceback)."""
+    try:
+        return stages.decrypt(run, pulled)
+    except (SignatureError, DecryptError) as exc:
+        _logger().warning("%s: refused: %s", pulled.name, _reason(exc))
+        return Completed(name=REFUSED_STATE, message=_reason(exc), data=Refusal(exc))
+
+
+def refuse_on_refusal(step: Callable[[ExchangeRun, Pulled], Any]) -> Callable[..., Pulled]:
+    """The flow's side of ``decrypt``: a :class:`Refusal` is raised again, in the flow, where
+    :func:`exchange_file` makes the file refused."""
+
+    def decrypting(run: ExchangeRun, pulled: Pulled) -> Pulled:
+        out = step(run, pulled)
+        if isinstance(out, State):  # (a task returns the state its function returned)
+            out = out.result(raise_on_failure=False)
+        if isinstance(out, Refusal):
+            raise out.error
+        return out  # type: ignore[no-any-return]
+
+    return decrypting
+
+
 lease = task(name="lease", **_RETRIED)(no_values(stages.lease))
 pull = task(name="pull", **_RETRIED)(no_values(stages.pull))
-decrypt = task(name="decrypt", **_TASK)(no_values(stages.decrypt))  # deterministic
+decrypt = task(name="decrypt", **_TASK)(no_values(decrypt_or_refuse))  # deterministic
 ingest = task(name="ingest", **_RETRIED)(no_values(stages.ingest))
 acknowledge = task(name="acknowledge", **_RETRIED)(no_values(stages.acknowledge))
 archive = task(name="archive", **_RETRIED)(no_values(stages.archive))
@@ -173,7 +228,7 @@ def task_steps(retries: int, backoff: float) -> Steps:
     return Steps(
         lease=lease.with_options(**retried),
         pull=pull.with_options(**retried),
-        decrypt=decrypt,
+        decrypt=refuse_on_refusal(decrypt),
         ingest=ingest.with_options(**retried),
         acknowledge=acknowledge.with_options(**retried),
         archive=archive.with_options(**retried),
@@ -185,6 +240,7 @@ def task_steps(retries: int, backoff: float) -> Steps:
 ARTIFACT_COLUMNS = (
     "name",
     "sha256",
+    "received_sha256",
     "bytes",
     "status",
     "sets_accepted",
@@ -228,8 +284,10 @@ def notify_failure(flow: Any, flow_run: Any, state: Any) -> None:
     """Flow ``on_failure`` hook: run ``[flows] on_failure`` (a command, no shell).
 
     Its environment gets ``EDI_PARTNER`` (empty for ``nightly``), ``EDI_FLOW_RUN_ID``,
-    ``EDI_FLOW_RUN_NAME``, ``EDI_FLOW_NAME`` and ``EDI_FLOW_STATE``: names and ids, never a
-    value from a file. A failing hook is logged, never raised.
+    ``EDI_FLOW_RUN_NAME``, ``EDI_FLOW_NAME``, ``EDI_FLOW_STATE`` and
+    ``EDI_FLOW_STATE_MESSAGE`` (the partner and the counts, or an edi error naming files and
+    codes): names, ids and counts, never a value from a file. A failing hook is logged,
+    never raised.
     """
     from edi.config import load_settings
 
@@ -251,6 +309,7 @@ def notify_failure(flow: Any, flow_run: Any, state: Any) -> None:
         "EDI_FLOW_RUN_NAME": str(getattr(flow_run, "name", "") or ""),
         "EDI_FLOW_NAME": str(getattr(flow, "name", "") or ""),
         "EDI_FLOW_STATE": str(getattr(state, "name", "") or ""),
+        "EDI_FLOW_STATE_MESSAGE": str(getattr(state, "message", "") or ""),
     }
     try:
         done = subprocess.run(argv, env=env, timeout=HOOK_TIMEOUT, capture_output=True, check=False)
@@ -261,16 +320,58 @@ def notify_failure(flow: Any, flow_run: Any, state: Any) -> None:
         logger.warning("failure hook %s exited %s", argv[0], done.returncode)
 
 
+def run_date() -> str:
+    """The run's date as its name gives it: when it was scheduled to start, in UTC."""
+    when = current_flow_run.scheduled_start_time
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def exchange_run_name() -> str:
+    """``<partner> <date>``: an ``exchange`` run's name while it runs."""
+    return f"{current_flow_run.parameters.get('partner') or 'partner'} {run_date()}"
+
+
+def nightly_run_name() -> str:
+    """``nightly <date>``: a ``nightly`` run's name while it runs."""
+    return f"nightly {run_date()}"
+
+
+def counts(totals: dict[str, int]) -> str:
+    """``3 stored, 1 rejected``: how many files ended in each status (or ``no files``)."""
+    return ", ".join(f"{n} {s}" for s, n in sorted(totals.items())) or "no files"
+
+
+def _rename(run_id: str | None, suffix: str) -> None:
+    """Append ``: <suffix>`` (the counts) to the run's name, as the UI lists it."""
+    if not run_id:
+        return
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+
+    name = f"{current_flow_run.name or _flow_name()}: {suffix}"
+    try:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(UUID(run_id), name=name)
+    except Exception as exc:  # the run goes on under its first name
+        _logger().warning("could not rename the run: %s", type(exc).__name__)
+
+
+def _flow_name() -> str:
+    return str(current_flow_run.flow_name or "run")
+
+
 @flow(
     name="exchange",
-    flow_run_name="exchange-{partner}",
+    flow_run_name=exchange_run_name,
     on_failure=[notify_failure],
     **_NO_RESULTS,
 )
 def exchange(partner: str, config: str | None = None) -> dict[str, Any]:
     """One partner's exchange: every ready file leased, pulled, decrypted, stored,
-    acknowledged and archived. Returns the run's summary (names, checksums, counts);
-    the run ends Failed (with that summary as its data) when a file was refused or failed.
+    acknowledged and archived. Returns the run's summary (names, checksums, counts); the
+    run ends ``Completed with rejections`` when a file was rejected, Failed (an
+    :class:`ExchangeFailed` with that summary as its data) when a file was refused or failed.
     """
     from edi.config import load_settings
 
@@ -312,27 +413,37 @@ def exchange(partner: str, config: str | None = None) -> dict[str, Any]:
         "refused_in_listing": listing.refused,
     }
     _publish(partner, summary)
+    _rename(run_id, counts(totals))
+    return final_state(partner, summary)
+
+
+def final_state(partner: str, summary: dict[str, Any]) -> Any:
+    """The state an ``exchange`` run ends in, from its summary (see the module docstring)."""
+    totals: dict[str, int] = summary["totals"]
+    files = sum(totals.values())
     bad = sum(totals.get(s, 0) for s in FLOW_FAILURES)
-    if bad or listing.refused:
-        return _failed(
-            message=f"partner {partner}: {bad} of {len(rows)} file(s) refused or failed, "
-            f"{listing.refused} entr(ies) refused in the listing",
-            data=summary,
+    listed = summary["refused_in_listing"]
+    if bad or listed:
+        message = (
+            f"partner {partner}: {bad} of {files} file(s) refused or failed, "
+            f"{listed} entr(ies) refused in the listing ({counts(totals)})"
+        )
+        return Failed(message=message, data=ExchangeFailed(message, summary))
+    if totals.get(REJECTED):
+        message = f"partner {partner}: {totals[REJECTED]} of {files} file(s) rejected"
+        return Completed(
+            name=WITH_REJECTIONS, message=f"{message} ({counts(totals)})", data=summary
         )
     return summary
 
 
-def _failed(message: str, data: dict[str, Any]) -> Any:
-    """A Failed final state carrying the summary (a flow may return its own state)."""
-    return Failed(message=message, data=data)
-
-
 def _publish(partner: str, summary: dict[str, Any]) -> None:
-    totals = ", ".join(f"{n} {s}" for s, n in sorted(summary["totals"].items())) or "no files"
     description = (
-        f"Exchange with partner {partner}: {totals}; {summary['skipped']} leased by another "
-        f"worker; {summary['waiting']} still changing; {summary['refused_in_listing']} "
-        "refused in the listing. Names, checksums and counts only."
+        f"Exchange with partner {partner}: {counts(summary['totals'])}; {summary['skipped']} "
+        f"leased by another worker; {summary['waiting']} still changing; "
+        f"{summary['refused_in_listing']} refused in the listing. sha256: of the X12 "
+        "plaintext, as `edi files list` shows it; received_sha256: of the bytes received "
+        "(the encrypted message). Names, checksums and counts only."
     )
     create_table_artifact(
         table=[{c: row[c] for c in ARTIFACT_COLUMNS} for row in summary["files"]],
@@ -341,7 +452,7 @@ def _publish(partner: str, summary: dict[str, Any]) -> None:
     )
 
 
-@flow(name="nightly", on_failure=[notify_failure], **_NO_RESULTS)
+@flow(name="nightly", flow_run_name=nightly_run_name, on_failure=[notify_failure], **_NO_RESULTS)
 def nightly(config: str | None = None) -> dict[str, Any]:
     """Every configured partner's exchange (subflows); one failing does not stop the others."""
     from edi.config import load_settings
@@ -351,15 +462,29 @@ def nightly(config: str | None = None) -> dict[str, Any]:
     partners = load_partners(load_settings(config))
     results: dict[str, Any] = {}
     failed: list[str] = []
+    rejecting: list[str] = []
     for name in partners:
         state: Any = exchange(name, config, return_state=True)
         results[name] = partner_summary(name, state)
         if state.is_failed() or state.is_crashed():
             failed.append(name)
             logger.warning("partner %s: %s", name, state.name)
+        elif state.name == WITH_REJECTIONS:
+            rejecting.append(name)
+    _rename(
+        _flow_run_id(),
+        f"{len(partners) - len(failed)} of {len(partners)} partner(s) completed"
+        + (f", {len(rejecting)} with rejections" if rejecting else ""),
+    )
     if failed:
-        return _failed(message=f"exchange failed for {', '.join(failed)}", data=results)
-    return results
+        message = f"exchange failed for {', '.join(failed)}"
+        done: Any = Failed(message=message, data=ExchangeFailed(message, results))
+    elif rejecting:
+        message = f"files rejected from {', '.join(rejecting)}"
+        done = Completed(name=WITH_REJECTIONS, message=message, data=results)
+    else:
+        done = results
+    return done  # type: ignore[no-any-return]
 
 
 def partner_summary(partner: str, state: Any) -> dict[str, Any]:
@@ -368,6 +493,8 @@ def partner_summary(partner: str, state: Any) -> dict[str, Any]:
         data = state.result(raise_on_failure=False)
     except Exception as exc:  # a crashed run has no result
         data = exc
+    if isinstance(data, ExchangeFailed):
+        return data.summary
     if isinstance(data, dict):
         return data
     error = _reason(data) if isinstance(data, BaseException) else str(state.message or state.name)
@@ -423,6 +550,8 @@ def run_now(partner: str | None, config: str | None) -> tuple[list[dict[str, Any
         data = state.result(raise_on_failure=False)
     except Exception as exc:
         data = exc
+    if isinstance(data, ExchangeFailed):
+        data = data.summary
     if isinstance(data, dict):
         return list(data.values()), state.is_completed()
     raise ConfigError(_reason(data) if isinstance(data, BaseException) else str(state.message))
@@ -430,6 +559,10 @@ def run_now(partner: str | None, config: str | None) -> tuple[list[dict[str, Any
 
 __all__ = [
     "FAILED",
+    "REFUSED_STATE",
+    "WITH_REJECTIONS",
+    "ExchangeFailed",
+    "Refusal",
     "NOT_OK",
     "REFUSED",
     "ExchangeRun",
@@ -439,6 +572,7 @@ __all__ = [
     "decrypt",
     "discard",
     "exchange",
+    "final_state",
     "ingest",
     "is_transient",
     "lease",

@@ -298,7 +298,10 @@ class FileSummary:
 
     name: str
     bytes: int
+    #: sha256 of the X12 plaintext, as ``edi files list`` shows it (empty until decrypted)
     sha256: str = ""
+    #: sha256 of the bytes as received (the encrypted message, when it was encrypted)
+    received_sha256: str = ""
     status: str = ""
     sets_accepted: int = 0
     sets_rejected: int = 0
@@ -348,13 +351,15 @@ def exchange_file(
             return None
         step = "pull"
         pulled = steps.pull(run, entry)
-        row.sha256, row.bytes = pulled.received_sha256[:16], pulled.size
+        row.received_sha256, row.bytes = pulled.received_sha256, pulled.size
         step = "decrypt"
         pulled = steps.decrypt(run, pulled)
         row.decrypted, row.signer = pulled.plaintext is not None, pulled.signer
+        if not row.decrypted:
+            row.sha256 = pulled.received_sha256
         step = "ingest"
         stored = steps.ingest(run, entry, pulled, got)
-        row.status = stored.status
+        row.status, row.sha256 = stored.status, stored.sha256
         row.sets_accepted, row.sets_rejected = stored.sets_accepted, stored.sets_rejected
         row.claims = stored.records.get("claim", 0)
         row.members = stored.records.get("member", 0)
@@ -417,8 +422,11 @@ def summary_line(row: FileSummary | dict[str, object]) -> str:
     """One file's summary as ``edi run`` and ``edi pull`` print it (no values)."""
     r = row.row() if isinstance(row, FileSummary) else row
     parts = [f"{r['name']}: {r['status']}"]
+    received = str(r.get("received_sha256") or "")
     if r["sha256"]:
-        parts.append(f"sha256 {r['sha256']}")
+        parts.append(f"sha256 {str(r['sha256'])[:16]}")
+    if received and received != r["sha256"]:
+        parts.append(f"received sha256 {received[:16]}")
     parts.append(f"{r['bytes']} bytes")
     if r["status"] in (STORED, REJECTED):
         parts.append(f"sets {r['sets_accepted']} accepted, {r['sets_rejected']} rejected")
@@ -434,6 +442,7 @@ __all__ = [
     "FAILED",
     "NOT_OK",
     "REFUSED",
+    "REJECTED",
     "ExchangeRun",
     "FileSummary",
     "Ingested",

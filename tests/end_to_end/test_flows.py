@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -391,7 +392,10 @@ def test_exchange_flow_over_sftp_and_pgp_stores_rejects_acknowledges_and_archive
     expected[stranger] = "refused"
 
     state: Any = fx.exchange("acme", str(conf), return_state=True)
-    summary = state.result(raise_on_failure=False)
+    failure = state.result(raise_on_failure=False)  # an exception Prefect can raise
+    assert isinstance(failure, fx.ExchangeFailed)
+    summary = fx.partner_summary("acme", state)
+    assert summary is failure.summary
     assert state.is_failed() and "1 of 12 file(s) refused or failed" in (state.message or "")
     rows = {row["name"]: row for row in summary["files"]}
     assert {name: row["status"] for name, row in rows.items()} == expected  # all attempted
@@ -444,7 +448,14 @@ def test_exchange_flow_over_sftp_and_pgp_stores_rejects_acknowledges_and_archive
         assert len(ours) == 1 and ours[0].type == "table"
         table = json.loads(ours[0].data) if isinstance(ours[0].data, str) else ours[0].data
         assert sorted(r["name"] for r in table) == sorted(expected)
-        assert all(len(r["sha256"]) == 16 for r in table)
+        # sha256 of the plaintext (none for the refused file, never decrypted), and as received
+        assert all(len(r["received_sha256"]) == 64 for r in table)
+        assert all(
+            len(r["sha256"]) == 64 and r["sha256"] != r["received_sha256"]
+            for r in table
+            if r["status"] != "refused"
+        )
+        assert [r["sha256"] for r in table if r["status"] == "refused"] == [""]
         # logs and task run states reach the API in the background: wait for them
         deadline = time.monotonic() + 30
         while True:
@@ -454,13 +465,19 @@ def test_exchange_flow_over_sftp_and_pgp_stores_rejects_acknowledges_and_archive
             task_runs = client.read_task_runs(
                 flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run_id]))
             )
-            failed_tasks = [t for t in task_runs if t.state is not None and t.state.is_failed()]
-            if (logs and failed_tasks) or time.monotonic() > deadline:
+            refusals = [t for t in task_runs if t.state and t.state.name == fx.REFUSED_STATE]
+            if (logs and refusals) or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
     assert logs and any("still changing" in log.message for log in logs)
-    assert [t.name.split("-")[0] for t in failed_tasks] == ["decrypt"]
-    assert failed_tasks[0].run_count == 1  # a bad signature is not retried
+    # an expected refusal is no task exception: one line in the log, no traceback
+    assert [t.name.split("-")[0] for t in refusals] == ["decrypt"]
+    assert refusals[0].run_count == 1  # a bad signature is not retried
+    assert not [t for t in task_runs if t.state is not None and t.state.is_failed()]
+    warned = [log.message for log in logs if stranger in log.message and log.level >= 30]
+    assert len(warned) == 1 and warned[0].startswith(f"{stranger}: refused: SignatureError: ")
+    assert not any("Traceback" in log.message for log in logs)
+    assert re.fullmatch(r"acme \S+ \S+ UTC: 1 refused, 4 rejected, 7 stored", state_name(run_id))
     values = phi_values([CORPUS / name for name in CORPUS_FILES])
     assert {"SMITH", "JOHANN", "MARQUARDT", "SJD11111"} <= values
     seen = (
@@ -558,7 +575,8 @@ def test_edi_run_all_partners_one_failing_and_the_failure_hook(
         "import os\n"
         "keys = ('EDI_FLOW_NAME', 'EDI_PARTNER', 'EDI_FLOW_RUN_ID', 'EDI_FLOW_STATE')\n"
         "with open(os.environ['HOOK_LOG'], 'a') as log:\n"
-        "    log.write(' '.join(os.environ.get(k) or '-' for k in keys) + '\\n')\n"
+        "    log.write(' '.join(os.environ.get(k) or '-' for k in keys))\n"
+        "    log.write(' | ' + os.environ['EDI_FLOW_STATE_MESSAGE'] + '\\n')\n"
     )
     hook = f"{sys.executable} {script}"
     conf = local_config(
@@ -585,12 +603,15 @@ def test_edi_run_all_partners_one_failing_and_the_failure_hook(
         re.fullmatch(r"alpha: 2 file\(s\): 1 rejected, 1 stored; flow run \S+", x) for x in lines
     )
     assert "gone: exchange failed: " in result.output
-    hooked = sorted(line.split() for line in hook_log.read_text().splitlines())
+    hooked = sorted(line.split(" | ")[0].split() for line in hook_log.read_text().splitlines())
     assert [(h[0], h[1], h[3]) for h in hooked] == [
         ("exchange", "gone", "Failed"),
         ("nightly", "-", "Failed"),
     ]
     assert all(re.fullmatch(r"[0-9a-f-]{36}", h[2]) for h in hooked)
+    messages = sorted(line.split(" | ")[1] for line in hook_log.read_text().splitlines())
+    assert messages[1] == "exchange failed for gone"
+    assert messages[0].startswith("Flow run encountered an exception: ")
     # the stored file's audit entries name a flow run; the second run finds nothing new
     again = CliRunner().invoke(main, ["run", "--partner", "alpha"], env=env)
     assert again.exit_code == 0, again.output
@@ -628,6 +649,134 @@ def test_the_deprecated_lease_time_key_is_read_with_a_warning(
     ):
         assert run.ttl == 90.0
     assert "[flows] claim_ttl_seconds is deprecated: rename it lease_ttl_seconds" in caplog.text
+
+
+# -- what a run's state, name, artifact and logs tell an operator ----------------------------
+
+
+def state_name(run_id: str) -> str:
+    """The run's name as the API holds it."""
+    return str(_flow_run(run_id).name)
+
+
+def _flow_run(run_id: str) -> Any:
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(run_id)
+
+
+def _run_logs(run_id: str, until: Any) -> list[Any]:
+    """The run's logs on the API once ``until(logs)`` holds (they arrive in the background)."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from prefect.logging.handlers import APILogHandler
+
+    APILogHandler().flush()
+    deadline = time.monotonic() + 30
+    with get_client(sync_client=True) as client:
+        while True:
+            logs = client.read_logs(
+                log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run_id]))
+            )
+            if until(logs) or time.monotonic() > deadline:
+                return list(logs)
+            time.sleep(0.5)
+
+
+#: a run's name: partner, date, then its counts
+RUN_NAME = r"acme \d{4}-\d\d-\d\d \d\d:\d\d UTC: "
+
+
+@pytest.mark.slow
+def test_a_run_with_a_rejected_file_is_completed_with_rejections_and_says_so_in_its_name(
+    prefect_api: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.objects import StateType
+
+    good, bad = CORPUS / "pyx12/835_mult_loops.txt", CORPUS / "badx12/error_validation.edi"
+    require(good.exists() and bad.exists(), f"the corpus at {CORPUS}")
+    conf = local_config(tmp_path, "acme")
+    home = tmp_path / "home"
+    monkeypatch.setenv("EDI_HOME", str(home))
+    init_keyring(load_settings(conf))
+    shutil.copy(good, tmp_path / "acme" / "in" / "good.x12")
+    shutil.copy(bad, tmp_path / "acme" / "in" / "bad.x12")
+
+    state: Any = fx.exchange("acme", str(conf), return_state=True)
+    summary = state.result(raise_on_failure=False)
+    assert {r["name"]: r["status"] for r in summary["files"]} == {
+        "good.x12": "stored",
+        "bad.x12": "rejected",
+    }
+    read = _flow_run(summary["flow_run_id"])  # as the UI and the API see it
+    assert (read.state.type, read.state.name) == (StateType.COMPLETED, fx.WITH_REJECTIONS)
+    assert read.state.message == "partner acme: 1 of 2 file(s) rejected (1 rejected, 1 stored)"
+    assert re.fullmatch(RUN_NAME + "1 rejected, 1 stored", read.name), read.name
+
+    # the artifact's sha256 is the one `edi files list` shows, the received one beside it
+    env = {"EDI_HOME": str(home), "EDI_CONFIG": str(conf)}
+    listed = CliRunner().invoke(main, ["files", "list", "--format", "json"], env=env)
+    assert listed.exit_code == 0, listed.output
+    stored_sha = {f["name"]: f["sha256"] for f in json.loads(listed.stdout)}
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["exchange-acme"]))
+        )
+    ours = [a for a in artifacts if str(a.flow_run_id) == summary["flow_run_id"]]
+    table = json.loads(ours[0].data) if isinstance(ours[0].data, str) else ours[0].data
+    assert {r["name"]: r["sha256"] for r in table} == stored_sha
+    assert all(r["received_sha256"] == r["sha256"] for r in table)  # not encrypted
+    assert "sha256: of the X12 plaintext" in str(ours[0].description)
+
+    # a clean run stays plain Completed, named with its counts
+    shutil.copy(CORPUS / "pyx12/834_deident_family.txt", tmp_path / "acme" / "in" / "m.x12")
+    clean: Any = fx.exchange("acme", str(conf), return_state=True)
+    read = _flow_run(clean.result()["flow_run_id"])
+    assert (read.state.type, read.state.name) == (StateType.COMPLETED, "Completed")
+    assert re.fullmatch(RUN_NAME + "1 stored", read.name), read.name
+
+
+@pytest.mark.slow
+def test_an_expected_refusal_logs_one_line_and_the_failed_run_resolves_its_exception(
+    prefect_api: str, pgp_world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unencrypted file when the partner's files are always encrypted: refused with one
+    warning, no traceback; the run ends Failed with an exception Prefect can raise (a
+    process worker calls run_flow for the result), not a TypeError about a dict."""
+    from prefect.client.schemas.objects import StateType
+    from prefect.flow_engine import run_flow
+
+    from edi.errors import ExchangeFailed
+
+    conf = local_config(tmp_path, "acme")
+    conf.write_text(conf.read_text() + "\n" + pgp_world.pgp_toml(tmp_path))
+    monkeypatch.setenv("EDI_HOME", str(tmp_path / "home"))
+    init_keyring(load_settings(conf))
+    shutil.copy(CORPUS / "pyx12/835_mult_loops.txt", tmp_path / "acme" / "in" / "plain.x12")
+
+    with pytest.raises(ExchangeFailed) as caught:
+        run_flow(fx.exchange, parameters={"partner": "acme", "config": str(conf)})
+    summary = caught.value.summary
+    assert [(r["name"], r["status"]) for r in summary["files"]] == [("plain.x12", "refused")]
+    assert str(caught.value).startswith("partner acme: 1 of 1 file(s) refused or failed")
+    run_id = summary["flow_run_id"]
+    read = _flow_run(run_id)
+    assert read.state.type == StateType.FAILED and read.state.name == "Failed"
+    assert re.fullmatch(RUN_NAME + "1 refused", read.name), read.name
+
+    logs = _run_logs(
+        run_id, lambda logs: any("Finished in state Failed" in x.message for x in logs)
+    )
+    text = "\n".join(x.message for x in logs)
+    assert "Traceback" not in text and "TypeError" not in text, text
+    about = [x for x in logs if "plain.x12" in x.message and x.level >= 30]
+    assert [x.message for x in about] == [
+        "plain.x12: refused: DecryptError: plain.x12: not an OpenPGP encrypted message "
+        "(NODATA FAILURE)"
+    ]
 
 
 # -- deployments ----------------------------------------------------------------------------
@@ -673,10 +822,155 @@ def test_edi_deploy_registers_one_scheduled_deployment_per_partner(
     assert (schedule.cron, schedule.timezone) == ("30 2 * * *", "America/Chicago")
     again = CliRunner().invoke(main, ["deploy", "--work-pool", "edi-test"], env=env)
     assert again.exit_code == 0 and "created work pool" not in again.output
+    assert "no [flows] notify_block: no notification when a run fails" in result.output
+
+
+@pytest.mark.slow
+def test_edi_deploy_makes_the_failure_automation_of_its_deployments(
+    prefect_api: str, tmp_path: Path
+) -> None:
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    from edi.flows.automations import BODY, SUBJECT
+
+    block_id = CustomWebhookNotificationBlock(name="ops", url="http://127.0.0.1:9/hook").save(
+        "edi-alerts", overwrite=True
+    )
+    conf = local_config(tmp_path, "north", "south", extra='[flows]\nnotify_block = "x"\n')
+    _with_schedules(conf, "north", "0 1 * * *", "UTC")
+    _with_schedules(conf, "south", "0 3 * * *", "America/New_York")
+    env = {"EDI_HOME": str(tmp_path / "home"), "EDI_CONFIG": str(conf)}
+    refused = CliRunner().invoke(main, ["deploy", "--work-pool", "edi-notify"], env=env)
+    assert refused.exit_code == 1
+    assert "notify_block must be <block type slug>/<block name>" in refused.output
+    conf.write_text(conf.read_text().replace('"x"', '"custom-webhook/nowhere"'))
+    refused = CliRunner().invoke(main, ["deploy", "--work-pool", "edi-notify"], env=env)
+    assert refused.exit_code == 1
+    assert "[flows] notify_block: no Prefect block 'custom-webhook/nowhere'" in refused.output
+    with get_client(sync_client=True) as client:  # refused before anything was deployed
+        assert not client.read_automations_by_name("edi-exchange-edi-notify")
+        with pytest.raises(ObjectNotFound):
+            client.read_deployment_by_name("exchange/north")
+
+    conf.write_text(conf.read_text().replace("nowhere", "edi-alerts"))
+    for _ in range(2):  # made once, then updated in place
+        result = CliRunner().invoke(main, ["deploy", "--work-pool", "edi-notify"], env=env)
+        assert result.exit_code == 0, result.output
+        assert re.search(
+            r"^automation edi-exchange-edi-notify: runs ending Failed, Crashed, Completed with "
+            r"rejections notify through custom-webhook/edi-alerts; id \S+$",
+            result.output,
+            re.M,
+        ), result.output
+    with get_client(sync_client=True) as client:
+        made = client.read_automations_by_name("edi-exchange-edi-notify")
+        ids = {
+            f"prefect.deployment.{client.read_deployment_by_name(f'exchange/{p}').id}"
+            for p in ("north", "south")
+        }
+    assert len(made) == 1 and made[0].enabled
+    trigger = made[0].trigger
+    assert trigger.expect == {
+        "prefect.flow-run.Failed",
+        "prefect.flow-run.Crashed",
+        "prefect.flow-run.Completed with rejections",
+    }
+    related = trigger.match_related
+    related = related[0] if isinstance(related, list) else related
+    assert related["prefect.resource.role"] == ["deployment"]
+    assert set(related["prefect.resource.id"]) == ids
+    [action] = made[0].actions
+    assert (action.type, action.block_document_id) == ("send-notification", block_id)
+    assert (action.subject, action.body) == (SUBJECT, BODY)
+    assert "flow_run.name" in action.subject and "flow_run.state.message" in action.body
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, list[str]]]:
+    """A local HTTP endpoint: its URL and the bodies POSTed to it."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    received: list[str] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            size = int(self.headers.get("Content-Length") or 0)
+            received.append(self.rfile.read(size).decode())
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.slow
+def test_a_deployed_run_with_rejections_notifies_through_the_automation(
+    prefect_api: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    webhook: tuple[str, list[str]],
+) -> None:
+    """The automation edi deploy makes fires on a run of a deployment (run as a process
+    worker runs it): the notification names the partner, the state and the counts, and
+    holds no value from the files."""
+    from prefect.blocks.notifications import CustomWebhookNotificationBlock
+    from prefect.client.orchestration import get_client
+    from prefect.flow_engine import run_flow
+
+    url, received = webhook
+    good, bad = CORPUS / "pyx12/834_deident_family.txt", CORPUS / "badx12/error_validation.edi"
+    require(good.exists() and bad.exists(), f"the corpus at {CORPUS}")
+    CustomWebhookNotificationBlock(
+        name="edi", url=url, json_data={"text": "{{subject}} | {{body}}"}
+    ).save("edi-hook", overwrite=True)
+    conf = local_config(
+        tmp_path, "east", extra='[flows]\nnotify_block = "custom-webhook/edi-hook"\n'
+    )
+    _with_schedules(conf, "east", "0 4 * * *", "UTC")
+    home = tmp_path / "home"
+    monkeypatch.setenv("EDI_HOME", str(home))
+    init_keyring(load_settings(conf))
+    env = {"EDI_HOME": str(home), "EDI_CONFIG": str(conf)}
+    deployed = CliRunner().invoke(main, ["deploy", "--work-pool", "edi-fire"], env=env)
+    assert deployed.exit_code == 0, deployed.output
+    shutil.copy(good, tmp_path / "east" / "in" / "good.x12")
+    shutil.copy(bad, tmp_path / "east" / "in" / "bad.x12")
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name("exchange/east")
+        flow_run = client.create_flow_run_from_deployment(deployment.id)
+    state: Any = run_flow(fx.exchange, flow_run=flow_run, return_type="state")
+    assert state.name == fx.WITH_REJECTIONS
+
+    deadline = time.monotonic() + 90
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert len(received) == 1, "no notification"
+    text = json.loads(received[0])["text"]
+    assert re.search(
+        r"^edi: east \S+ \S+ UTC: 1 rejected, 1 stored ended Completed with rejections \| ",
+        text,
+    ), text
+    assert f"({flow_run.id}) of deployment east ended Completed with rejections" in text
+    assert text.endswith(": partner east: 1 of 2 file(s) rejected (1 rejected, 1 stored)")
+    values = phi_values([good, bad])
+    assert values and not [v for v in values if v in text]
 
 
 @pytest.mark.slow
 def test_edi_serve_registers_its_deployments_and_serves(prefect_api: str, tmp_path: Path) -> None:
+    """edi serve's deployments are its own: stopping it pauses them, never the work pool's
+    deployment of the same partner (edi deploy's)."""
     from prefect.client.orchestration import get_client
 
     conf = local_config(tmp_path, "beta")
@@ -687,6 +981,10 @@ def test_edi_serve_registers_its_deployments_and_serves(prefect_api: str, tmp_pa
         "EDI_CONFIG": str(conf),
         "PREFECT_API_URL": prefect_api,
     }
+    deployed = CliRunner().invoke(main, ["deploy", "--work-pool", "edi-serve-test"], env=env)
+    assert deployed.exit_code == 0, deployed.output
+    with get_client(sync_client=True) as client:
+        assert client.read_deployment_by_name("exchange/beta").paused is False
     edi = Path(sys.executable).with_name("edi")
     serving = subprocess.Popen(
         [str(edi), "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -694,25 +992,36 @@ def test_edi_serve_registers_its_deployments_and_serves(prefect_api: str, tmp_pa
     try:
         deadline = time.monotonic() + 90
         deployment = None
-        while deployment is None and time.monotonic() < deadline:
+        # registered, then READY once the runner polls for its runs: serving
+        while time.monotonic() < deadline:
             assert serving.poll() is None, serving.stdout.read() if serving.stdout else ""
             with get_client(sync_client=True) as client:
                 try:
-                    deployment = client.read_deployment_by_name("exchange/beta")
+                    deployment = client.read_deployment_by_name("exchange/serve:beta")
                 except Exception:
-                    time.sleep(0.5)
+                    deployment = None
+            if deployment is not None and deployment.status == "READY":
+                break
+            time.sleep(0.5)
         assert deployment is not None, "edi serve registered no deployment"
+        assert deployment.status == "READY", deployment.status
         schedule = deployment.schedules[0].schedule
         assert (schedule.cron, schedule.timezone) == ("0 6 * * 1-5", "Europe/Berlin")
         assert deployment.parameters["partner"] == "beta"
     finally:
-        serving.terminate()
+        serving.send_signal(signal.SIGINT)  # Ctrl-C
         try:
             out, _ = serving.communicate(timeout=30)
         except subprocess.TimeoutExpired:
             serving.kill()
             out, _ = serving.communicate()
-    assert "exchange/beta: cron '0 6 * * 1-5' in Europe/Berlin" in out
+    assert "exchange/serve:beta: cron '0 6 * * 1-5' in Europe/Berlin" in out
+    with get_client(sync_client=True) as client:
+        served = client.read_deployment_by_name("exchange/serve:beta")
+        pooled = client.read_deployment_by_name("exchange/beta")
+    assert served.paused is True  # Prefect pauses what a stopped serve served
+    assert pooled.paused is False and pooled.work_pool_name == "edi-serve-test"
+    assert [s.active for s in pooled.schedules] == [True]
 
 
 # -- one pipeline, every entry point --------------------------------------------------------
