@@ -29,6 +29,12 @@ def staging_list(ctx: click.Context, partner: str | None, fmt: str) -> None:
 
     require(ctx, OPERATE)
     conf = settings(ctx)
+    unknown = partner is not None and partner not in conf.partners
+    if unknown and not (conf.staging_dir / str(partner)).is_dir():
+        known = ", ".join(sorted(conf.partners)) or "none"
+        raise click.ClickException(
+            f"no partner {partner!r} in the configuration or in staging (known: {known})"
+        )
     rows = [
         {"kept": k.ref, "sealed_bytes": k.size, "kept_at": k.modified.isoformat(timespec="seconds")}
         for k in kept_files(conf.staging_dir, partner)
