@@ -148,6 +148,20 @@ def test_an_unknown_partner(env: dict[str, str], args: list[str]) -> None:
     assert listed.exit_code == 0, listed.output
 
 
+@pytest.mark.parametrize(
+    "args", [["run", "--partner", "acme"], ["serve"], ["pull", "--partner", "acme"]]
+)
+def test_a_database_that_does_not_answer_stops_a_run_before_prefect_starts(
+    tmp_path: Path, env: dict[str, str], args: list[str]
+) -> None:
+    conf = tmp_path / "edi.toml"
+    conf.write_text(
+        f'[partners.acme]\ntransport = "local"\npath = "{tmp_path}"\nschedule = "0 2 * * *"\n'
+    )
+    env = {**env, "EDI_CONFIG": str(conf), "EDI_DATABASE_URL": DOWN, "PREFECT_API_URL": ""}
+    one_line(invoke(env, args), REFUSED)
+
+
 def test_an_unknown_partner_to_pull_or_run(env: dict[str, str]) -> None:
     for args in (["pull", "--partner", "nope"], ["run", "--partner", "nope"]):
         expected = "Error: no partner 'nope' in the configuration (known: none configured)\n"
