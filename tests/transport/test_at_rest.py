@@ -11,10 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from edi.audit.chain import AuditLog
-from edi.cli import main
 from edi.store.db import make_engine
 from tests.conftest import SAMPLES
 from tests.gpg_support import World
@@ -101,7 +99,7 @@ def test_nothing_under_edi_home_is_in_the_clear(pgp_world: World, tmp_path: Path
     )
     home = tmp_path / "home"
     env = {"EDI_HOME": str(home), "EDI_KEK": KEK_B64, "EDI_CONFIG": str(conf)}
-    assert CliRunner().invoke(main, ["keys", "init"], env=env).exit_code == 0
+    assert edi(env, "keys", "init").returncode == 0
     made = tmp_path / "made"
     made.mkdir()
 
@@ -130,26 +128,25 @@ def test_nothing_under_edi_home_is_in_the_clear(pgp_world: World, tmp_path: Path
     kept = home / "staging" / "acme" / "pulled" / "later.x12.sealed"
     assert f"kept as received in {kept}" in done.stdout
     assert in_the_clear(home) == []
-    listing = CliRunner().invoke(main, ["staging", "list", "--format", "csv"], env=env)
-    assert listing.exit_code == 0, listing.output
-    refs = [line.split(",")[0] for line in listing.output.splitlines()[1:] if line]
+    # (each command in a process of its own: this test reads the database's files, and a
+    # close() here would drop the SQLite locks of a connection this process held)
+    listing = edi(env, "staging", "list", "--format", "csv")
+    assert listing.returncode == 0, listing.stderr
+    refs = [line.split(",")[0] for line in listing.stdout.splitlines()[1:] if line]
     assert refs == [f"acme/refused/{refused.name.removesuffix('.sealed')}", "acme/pulled/later.x12"]
     out = tmp_path / "later.x12"
-    export = CliRunner().invoke(
-        main, ["staging", "export", "acme/pulled/later.x12", "-o", str(out)], env=env
-    )
-    assert export.exit_code == 0, export.output
+    export = edi(env, "staging", "export", "acme/pulled/later.x12", "-o", str(out))
+    assert export.returncode == 0, export.stderr
     assert out.read_bytes() == (made / "u2" / CLAIMS.name).read_bytes()
     assert out.stat().st_mode & 0o777 == 0o600
-    again = CliRunner().invoke(
-        main, ["staging", "export", "acme/pulled/later.x12", "-o", str(out)], env=env
+    again = edi(env, "staging", "export", "acme/pulled/later.x12", "-o", str(out))
+    assert (again.returncode, again.stderr) == (
+        1,
+        f"Error: {out} exists; export never overwrites a file\n",
     )
-    assert (
-        again.exit_code == 1
-        and again.output == f"Error: {out} exists; export never overwrites a file\n"
-    )
-    log = AuditLog(make_engine(f"sqlite:///{home}/edi.sqlite3"))
-    [entry] = [e for e in log.entries() if e.action == "staging.exported"]
+    engine = make_engine(f"sqlite:///{home}/edi.sqlite3")
+    [entry] = [e for e in AuditLog(engine).entries() if e.action == "staging.exported"]
+    engine.dispose()
     assert entry.object["kept"] == "acme/pulled/later.x12" and entry.outcome == "exported"
     (inbound / "later.x12").unlink()
 
