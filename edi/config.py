@@ -157,13 +157,52 @@ class Settings:
 
     def ensure_home(self) -> Path:
         """Create the data directory (and its private subfolders) with owner-only access; one
-        that exists already, owned by this user, loses any access of group and others."""
+        that exists already, owned by this user, loses any access of group and others. One
+        that is not a directory, belongs to another user or cannot be written is a
+        :class:`ConfigError` saying what to fix."""
         for path in (self.home, self.staging_dir, self.archive_dir):
-            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            check_not_a_file(path)
+            try:
+                path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            except OSError as exc:
+                raise ConfigError(
+                    f"EDI_HOME {self.home}: cannot create {path} ({exc.strerror}): "
+                    "set EDI_HOME to a folder this user may write"
+                ) from None
             info = path.stat()
-            if info.st_uid == os.geteuid() and info.st_mode & 0o077:
+            if info.st_uid != os.geteuid():
+                raise ConfigError(
+                    f"EDI_HOME {self.home}: {path} belongs to {_user(info.st_uid)}, not to "
+                    f"{_user(os.geteuid())} who runs edi: run edi as its owner, or chown it"
+                )
+            if info.st_mode & 0o077:
                 path.chmod(0o700)
+            if not os.access(path, os.W_OK | os.X_OK):
+                raise ConfigError(
+                    f"EDI_HOME {self.home}: {path} is not writable by its owner "
+                    f"(mode {info.st_mode & 0o777:o}): chmod 700 it"
+                )
         return self.home
+
+
+def check_not_a_file(path: Path) -> None:
+    """A :class:`ConfigError` when ``path`` (EDI_HOME or a folder of it) exists and is not
+    a directory."""
+    if path.exists() and not path.is_dir():
+        raise ConfigError(
+            f"EDI_HOME {path} is not a directory: set EDI_HOME to the data folder "
+            "(or remove the file)"
+        )
+
+
+def _user(uid: int) -> str:
+    """``name (uid N)``, or ``uid N`` when the user has no name."""
+    import pwd
+
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
 
 
 def _check_renamed(file: Path, data: dict[str, Any], seen: dict[tuple[str, str], Path]) -> None:

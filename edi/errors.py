@@ -165,6 +165,11 @@ class ReprocessError(EdiError):
     """A file cannot be reprocessed or exported: one line naming the file and why."""
 
 
+class KeptFileError(EdiError):
+    """A file kept in staging (refused, or pulled only) that does not exist or cannot be
+    exported where asked."""
+
+
 class LeaseLost(EdiError):
     """Another worker took over this file's lease (ours had expired)."""
 

@@ -37,6 +37,7 @@ COMMANDS = {
     "search": "edi.cli.search:search_command",
     "report": "edi.cli.report:report_group",
     "whoami": "edi.cli.whoami:whoami_command",
+    "staging": "edi.cli.staging:staging_group",
     "config": "edi.cli.config:config_group",
 }
 SHORT_HELP = {
@@ -62,6 +63,7 @@ SHORT_HELP = {
     "search": "Find records by member id, SSN, claim id ... (blind indexes).",
     "report": "Operations reports: daily counts and amounts per partner and set.",
     "whoami": "Show this OS user's roles and what they allow.",
+    "staging": "List and export the files kept in staging (sealed at rest).",
     "config": "Check the configuration: every table and key, and what it resolves to.",
 }
 

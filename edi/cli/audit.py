@@ -29,19 +29,26 @@ def _open_log(ctx: click.Context) -> AuditLog:
     """The audit log of the configured store; a clear error when there is none."""
     from sqlalchemy import inspect
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import ArgumentError, OperationalError
 
     from edi.audit.chain import AuditLog
-    from edi.store.db import make_engine
+    from edi.store.db import masked_url, open_engine
 
     url = settings(ctx).database_url
-    parsed = make_url(url)
-    where = parsed.render_as_string(hide_password=True)
-    database = parsed.database
-    sqlite_file = parsed.get_backend_name() == "sqlite" and database not in (None, "", ":memory:")
+    where = masked_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        parsed = None  # open_engine says what is wrong with it
+    database = parsed.database if parsed is not None else None
+    sqlite_file = (
+        parsed is not None
+        and parsed.get_backend_name() == "sqlite"
+        and database not in (None, "", ":memory:")
+    )
     if sqlite_file and not Path(str(database)).exists():
         raise click.ClickException(f"no store at {database}: run edi db init")
-    engine = make_engine(url)
+    engine = open_engine(url)
     try:
         found = inspect(engine).has_table("audit_log")
     except OperationalError as exc:

@@ -43,11 +43,11 @@ def _engine(ctx: click.Context) -> tuple[Any, Any]:
     """The settings and an engine on the store (its home made), after the operator role
     check."""
     require(ctx, OPERATE)
-    from edi.store.db import make_engine
+    from edi.store.db import open_engine
 
     conf = settings(ctx)
     conf.ensure_home()
-    return conf, make_engine(conf.database_url)
+    return conf, open_engine(conf.database_url)
 
 
 def _where(url: str) -> str:

@@ -11,8 +11,37 @@ from edi.cli.analyst import parse_day, parse_time
 
 
 def partner(rows: str) -> Callable[[Any], Any]:
-    """``--partner``: only this partner's ``rows`` (claims, members, ...)."""
-    return click.option("--partner", help=f"Only this partner's {rows}.")
+    """``--partner``: only this partner's ``rows`` (claims, members, ...); a partner neither
+    configured nor named on a stored file is an error, not an empty listing."""
+    return click.option("--partner", callback=_known_partner, help=f"Only this partner's {rows}.")
+
+
+def _known_partner(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    from edi.cli import settings
+
+    if value is None:
+        return None
+    conf = settings(ctx)
+    configured = list(conf.partners)
+    if value in configured:
+        return value
+    from edi.access import READ
+    from edi.cli.analyst import require
+    from edi.query.files import stored_partners
+    from edi.store.session import open_store
+
+    require(ctx, READ)  # the store's partners are for its readers
+    store = open_store(conf, keys=False, create=False)
+    try:
+        stored = stored_partners(store.engine)
+    finally:
+        store.engine.dispose()
+    if value in stored:
+        return value
+    known = ", ".join(sorted({*configured, *stored})) or "none"
+    raise click.ClickException(
+        f"no partner {value!r} in the configuration or the store (known: {known})"
+    )
 
 
 def file(rows: str) -> Callable[[Any], Any]:

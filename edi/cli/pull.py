@@ -33,8 +33,9 @@ def pull_command(name: str, dry_run: bool, ingest: bool, stable_seconds: float |
     """Take the partner's stable inbound files into staging, decrypted and verified.
 
     One line per file: remote name, size, sha256 as received, signer, where the received
-    bytes are kept (``staging/NAME/pulled/``, still encrypted when the partner encrypts:
-    the plaintext made to verify the signature is not kept); never a value. Every step is an audit entry. With --ingest, each file goes through
+    bytes are kept (``staging/NAME/pulled/NAME.sealed``, encrypted with the key ring as the
+    archive is; ``edi staging export`` gives them back as received; the plaintext made to
+    verify the signature is not kept); never a value. Every step is an audit entry. With --ingest, each file goes through
     the whole pipeline as the scheduled exchange takes it (leased, so a running flow and
     this command never take the same file; acknowledgments sent as the partner's ack_999
     says); a file with a transaction set that validation accepts but no field map can
@@ -99,7 +100,7 @@ def _ack_kind(remote_path: str) -> str:
 
 def _pull(conf: Settings, name: str, dry_run: bool, stable_seconds: float | None) -> bool:
     """Pull into staging and decrypt (to verify) only: no lease, nothing stored or sent;
-    what was received is kept in ``staging/<partner>/pulled/``, no plaintext."""
+    what was received is kept sealed in ``staging/<partner>/pulled/``, no plaintext."""
     import dataclasses
 
     from edi.audit.chain import AuditLog
@@ -111,9 +112,9 @@ def _pull(conf: Settings, name: str, dry_run: bool, stable_seconds: float | None
     p = find_partner(conf, name)
     if stable_seconds is not None:
         p = dataclasses.replace(p, stable_seconds=stable_seconds)
-    store = open_store(conf, keys=False)
+    store = open_store(conf, keys=not dry_run)  # kept files are sealed with the ring
     failed = False
-    with bootstrap.transfer(conf, p, AuditLog(store.engine)) as transfer:
+    with bootstrap.transfer(conf, p, AuditLog(store.engine), ring=store.ring) as transfer:
         selection = (
             transfer.remote.select(p.inbound, p.patterns, p.stable_seconds)
             if dry_run

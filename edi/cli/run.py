@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from edi.access import OPERATE
@@ -38,6 +40,7 @@ def run_command(name: str | None) -> None:
         raise click.ClickException("no partners in the configuration ([partners.NAME])")
 
     conf.table("flows")  # a bad [flows] table is refused before the run starts
+    check_store(conf)
 
     from edi.flows.deploy import config_parameter
     from edi.flows.exchange import NOT_OK, environment, run_now, summary_line
@@ -73,3 +76,11 @@ def run_command(name: str | None) -> None:
         )
     if failed:
         raise SystemExit(1)
+
+
+def check_store(conf: Any) -> None:
+    """Open the store (and its key ring) once before Prefect starts, so that a database
+    that does not answer or a bad EDI_HOME is one line, not a failed flow's traceback."""
+    from edi.store.session import open_store
+
+    open_store(conf).engine.dispose()

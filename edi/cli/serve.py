@@ -45,7 +45,10 @@ def serve_command(limit: int | None) -> None:
     from edi.flows.deploy import api_url
     from edi.flows.exchange import environment
 
-    _conf, made = _plan()
+    conf, made = _plan()
+    from edi.cli.run import check_store
+
+    check_store(conf)
     _describe(made)
     if api_url() is None:
         click.echo(

@@ -19,6 +19,7 @@ from edi.parsers.fields import FieldMapCatalog
 from edi.partners import Partner, our_pgp
 from edi.pipeline.context import AuditSink, Policy, Progress, Wiring
 from edi.pipeline.transfer import Transfer
+from edi.store.keys import KeyRing
 from edi.store.sequence import StoreControlNumbers
 from edi.store.session import Store
 
@@ -66,15 +67,22 @@ def wiring(
 
 
 def transfer(
-    settings: Settings, partner: Partner, audit: AuditLog, *, flow_run_id: str | None = None
+    settings: Settings,
+    partner: Partner,
+    audit: AuditLog,
+    *,
+    ring: KeyRing | None,
+    flow_run_id: str | None = None,
 ) -> Transfer:
     """The transfer steps for ``partner``: its remote (not connected yet), our OpenPGP key
-    (``[pgp]``), staging under ``EDI_HOME``; every step audited in ``audit``."""
+    (``[pgp]``), staging under ``EDI_HOME`` (kept files sealed with ``ring``); every step
+    audited in ``audit``."""
     return Transfer(
         partner,
         partner.remote(),
         audit,
         settings.staging_dir,
+        ring=ring,
         our_pgp=our_pgp(settings),
         flow_run_id=flow_run_id,
     )

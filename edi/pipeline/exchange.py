@@ -68,7 +68,6 @@ class ExchangeRun:
     def __post_init__(self) -> None:
         for old, new in self.settings.flows.deprecated_keys:
             _log.warning("[flows] %s is deprecated: rename it %s", old, new)
-        self.ack_dir.mkdir(mode=0o700, exist_ok=True)
 
     @property
     def engine(self) -> Engine:
@@ -85,8 +84,8 @@ class ExchangeRun:
 
     @property
     def ack_dir(self) -> Path:
-        """Where the acknowledgments to send are written (owner-only)."""
-        return self.transfer.staging / "acks"
+        """Where the acknowledgments to send are written (this run's owner-only folder)."""
+        return self.transfer.ack_folder()
 
     @classmethod
     def open(
@@ -102,7 +101,7 @@ class ExchangeRun:
             p = replace(p, stable_seconds=stable_seconds)
         store = open_store(settings)
         audit = bootstrap.audit_log(settings, store)
-        transfer = bootstrap.transfer(settings, p, audit, flow_run_id=flow_run_id)
+        transfer = bootstrap.transfer(settings, p, audit, ring=store.ring, flow_run_id=flow_run_id)
         wired = bootstrap.wiring(settings, store, operator=transfer.operator, audit=audit)
         return cls(settings, p, transfer, wired, bootstrap.policy(p), flow_run_id)
 

@@ -11,15 +11,20 @@ remote user). Never a value from a file.
 
 A file refused on the way (unsafe name, symbolic link, bad signature, tampered message,
 a plaintext past the partner's ``max_file_bytes`` or ``max_expansion``) stays on the
-server where it was, its received bytes (still OpenPGP-encrypted) are kept in
-``staging/<partner>/refused/`` and no plaintext is left behind.
+server where it was, its received bytes are kept sealed with the key ring in
+``staging/<partner>/refused/`` (:mod:`edi.store.sealed`: what was received may be plain
+X12, a partner that sent no OpenPGP message) and no plaintext is left behind. ``edi pull``
+without ``--ingest`` keeps what it received, sealed too, in ``staging/<partner>/pulled/``;
+``edi staging export`` reads one back on purpose.
 
 What holds secrets lives in folders named after the process that made them, so that a
 run killed on the way (SIGKILL, out of memory) is cleaned up by the next one: the run's
 GnuPG home with our secret key in ``EDI_HOME/gnupg/<pid>-<random>/``, the files it
 received in ``staging/<partner>/received/<pid>-<random>/`` and its plaintext in
-``staging/<partner>/plain/<pid>-<random>/``. Each :class:`Transfer` removes, when it
-starts, those whose process no longer runs (stopping a leftover gpg-agent first).
+``staging/<partner>/plain/<pid>-<random>/``, the acknowledgments it writes to send in
+``staging/<partner>/acks/<pid>-<random>/``. Each :class:`Transfer` removes, when it
+starts, those whose process no longer runs (stopping a leftover gpg-agent first), and
+seals what an earlier edi kept in the clear.
 """
 
 from __future__ import annotations
@@ -34,9 +39,18 @@ from pathlib import Path
 from typing import Any
 
 from edi.audit.chain import AuditLog, Operator
-from edi.errors import DecryptError, EdiError, HostKeyMismatch, SignatureError, TransferError
+from edi.errors import (
+    DecryptError,
+    EdiError,
+    HostKeyMismatch,
+    KeyRingError,
+    SignatureError,
+    TransferError,
+)
 from edi.partners import PGP_SUFFIXES, OurPgp, Partner
+from edi.store.keys import KeyRing
 from edi.store.private import pid_folder, sweep
+from edi.store.sealed import seal, seal_loose
 from edi.transport.base import Remote, RemoteFile, Selection, Uploaded, describe_name
 
 #: the short folders in the system temporary folder that hold only a GnuPG home's
@@ -82,13 +96,15 @@ class Transfer:
         audit: AuditLog,
         staging_dir: Path,
         *,
+        ring: KeyRing | None,
         our_pgp: OurPgp | None = None,
         flow_run_id: str | None = None,
         env: dict[str, str] | None = None,
         gnupg_dir: Path | None = None,
     ) -> None:
-        """``gnupg_dir`` holds the run's GnuPG home (default: ``gnupg`` beside staging,
-        that is ``EDI_HOME/gnupg``)."""
+        """``ring`` seals the files kept beyond the run (None: a run that keeps none, a
+        listing); ``gnupg_dir`` holds the run's
+        GnuPG home (default: ``gnupg`` beside staging, that is ``EDI_HOME/gnupg``)."""
         self.partner = partner
         self.remote = remote
         self.audit = audit
@@ -101,6 +117,8 @@ class Transfer:
         self.received_dir = self.staging / "received"
         self.plain_dir = self.staging / "plain"
         self.refused_dir = self.staging / "refused"
+        self.pulled_dir = self.staging / "pulled"
+        self.ring = ring
         for folder in (self.staging, self.received_dir, self.plain_dir, self.refused_dir):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.gnupg_dir = staging_dir.parent / "gnupg" if gnupg_dir is None else gnupg_dir
@@ -108,8 +126,10 @@ class Transfer:
         self._sockets: Path | None = None
         self._plain_run: Path | None = None
         self._received_run: Path | None = None
+        self._ack_run: Path | None = None
         self._recipients: list[str] = []
         self.swept = sweep_leftovers(staging_dir, self.gnupg_dir)
+        self.sealed = seal_loose(self.staging, ring) if ring is not None else []
 
     # -- audit
     def _log(self, action: str, outcome: str, **obj: Any) -> None:
@@ -233,12 +253,16 @@ class Transfer:
         return pulled
 
     def refuse(self, pulled: Pulled, reason: str) -> Path:
-        """Keep a refused file's received bytes aside and log why (``transfer.refused``)."""
-        target = self.refused_dir / f"{pulled.received_sha256[:16]}.{pulled.name}"
-        os.replace(pulled.received, target)
+        """Keep a refused file's received bytes aside, sealed, and log why
+        (``transfer.refused``)."""
         if pulled.plaintext is not None:
             pulled.plaintext.unlink(missing_ok=True)
             pulled.plaintext = None
+        target = seal(
+            pulled.received,
+            self.refused_dir / f"{pulled.received_sha256[:16]}.{pulled.name}",
+            self._sealing(),
+        )
         self._log(
             "transfer.refused",
             "refused",
@@ -308,17 +332,27 @@ class Transfer:
         return where
 
     def keep(self, pulled: Pulled) -> Path:
-        """Keep a file's received bytes (as received: still encrypted when the partner
-        encrypts) in ``staging/<partner>/pulled/``, beyond this run; its plaintext goes."""
-        kept = self.staging / "pulled"
-        kept.mkdir(mode=0o700, exist_ok=True)
-        target = kept / pulled.name
-        os.replace(pulled.received, target)
+        """Keep a file's received bytes, sealed, in ``staging/<partner>/pulled/`` beyond
+        this run (``edi staging export`` gives them back as received); its plaintext goes."""
         if pulled.plaintext is not None:
             pulled.plaintext.unlink(missing_ok=True)
             pulled.plaintext = None
-        pulled.received = target
-        return target
+        self.pulled_dir.mkdir(mode=0o700, exist_ok=True)
+        pulled.received = seal(pulled.received, self.pulled_dir / pulled.name, self._sealing())
+        return pulled.received
+
+    def _sealing(self) -> KeyRing:
+        if self.ring is None:
+            raise KeyRingError("no key ring given: files kept in staging are sealed with it")
+        return self.ring
+
+    def ack_folder(self) -> Path:
+        """This run's folder of acknowledgments to send (``acks/<pid>-<random>/``, removed
+        when the run ends: a file stored but not yet answered gets its acknowledgments
+        again from the store)."""
+        if self._ack_run is None:
+            self._ack_run = pid_folder(self.staging / "acks")
+        return self._ack_run
 
     def discard(self, pulled: Pulled) -> None:
         """Remove a file's staged copies once it is stored (the store keeps it encrypted)."""
@@ -335,10 +369,10 @@ class Transfer:
                 self._gpg.close()
             shutil.rmtree(home, ignore_errors=True)
             self._gpg = None
-        for folder in (self._sockets, self._plain_run, self._received_run):
+        for folder in (self._sockets, self._plain_run, self._received_run, self._ack_run):
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
-        self._sockets = self._plain_run = self._received_run = None
+        self._sockets = self._plain_run = self._received_run = self._ack_run = None
 
     def __enter__(self) -> Transfer:
         return self
@@ -368,9 +402,10 @@ def socket_folder() -> Path | None:
 
 def sweep_leftovers(staging_dir: Path, gnupg_dir: Path) -> list[Path]:
     """Remove what killed runs left: GnuPG homes (their agent stopped first), socket
-    folders, folders of received files (plaintext when a partner does not encrypt) and
-    plaintext folders whose process no longer runs, and plaintext files left loose in
-    ``plain/``; what was removed."""
+    folders, folders of received files (plaintext when a partner does not encrypt),
+    plaintext folders and acknowledgment folders whose process no longer runs, and files
+    left loose in ``plain/`` and ``acks/`` by the layout before pid folders; what was
+    removed."""
     from edi.transport.pgp import stop_agent
 
     removed = sweep(gnupg_dir, "", before_removal=stop_agent) if gnupg_dir.is_dir() else []
@@ -378,9 +413,9 @@ def sweep_leftovers(staging_dir: Path, gnupg_dir: Path) -> list[Path]:
         removed += sweep(parent, SOCKET_PREFIX)
     for received in staging_dir.glob("*/received"):
         removed += sweep(received, "")
-    for plain in staging_dir.glob("*/plain"):
-        removed += sweep(plain, "")
-        for loose in plain.iterdir():  # plaintext of a run of the layout before pid folders
+    for folder in [*staging_dir.glob("*/plain"), *staging_dir.glob("*/acks")]:
+        removed += sweep(folder, "")
+        for loose in folder.iterdir():  # a run's files in the layout before pid folders
             if not loose.is_dir():
                 loose.unlink(missing_ok=True)
                 removed.append(loose)

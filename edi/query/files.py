@@ -138,6 +138,13 @@ def list_files(
     return [_file_row(r, acks) for r in rows]
 
 
+def stored_partners(engine: Engine) -> list[str]:
+    """The partners named on stored files (sorted)."""
+    with engine.connect() as conn:
+        found = conn.execute(select(m.File.partner).distinct()).scalars()
+        return sorted(p for p in found if p)
+
+
 def show_file(engine: Engine, file_id: str) -> dict[str, Any]:
     with engine.connect() as conn:
         row = one_row(conn, select(m.File).where(id_condition(m.File.id, file_id)), "file", file_id)

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from edi.config import Settings
+from edi.config import Settings, check_not_a_file
 from edi.errors import ConfigError
-from edi.store.db import make_engine
+from edi.store.db import masked_url, open_engine
 from edi.store.private import sweep
 
 #: the newest migration (tests check it is Alembic's head): a store already there is
@@ -55,17 +55,6 @@ def _at_newest(engine: Engine) -> bool:
     return found == SCHEMA_REVISION
 
 
-def masked_url(url: str) -> str:
-    """A database URL fit to print: its password masked."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return "(unparsable database URL)"
-
-
 def _no_store(where: object) -> ConfigError:
     return ConfigError(f"no store at {where}: run edi ingest or edi db upgrade first")
 
@@ -74,10 +63,15 @@ def _refuse_missing(settings: Settings) -> None:
     """A read-only command's checks, before anything is opened: the data directory and an
     SQLite database file exist (opening a missing SQLite file would create it)."""
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
+    check_not_a_file(settings.home)
     if not settings.home.is_dir():
         raise _no_store(f"{settings.home} (EDI_HOME does not exist)")
-    url = make_url(settings.database_url)
+    try:
+        url = make_url(settings.database_url)
+    except ArgumentError:
+        return  # open_engine says what is wrong with it
     database = url.database
     sqlite_file = url.get_backend_name() == "sqlite" and database not in (None, "", ":memory:")
     if sqlite_file and not Path(str(database)).is_file():
@@ -95,7 +89,7 @@ def open_store(settings: Settings, *, keys: bool = True, create: bool = True) ->
     else:
         _refuse_missing(settings)
     sweep(settings.home)  # plaintext a killed reprocess left behind
-    engine = make_engine(settings.database_url)
+    engine = open_engine(settings.database_url)
     if not _at_newest(engine):
         if not create and not inspect(engine).get_table_names():
             engine.dispose()

@@ -17,7 +17,9 @@ from edi.errors import PlaintextTooLarge
 from edi.partners import OurPgp, Partner, PartnerPgp
 from edi.pipeline.transfer import Transfer
 from edi.store.db import make_engine
+from edi.store.keys import FileKek, KeyRing
 from edi.store.migrate import upgrade
+from edi.store.sealed import unsealed
 from edi.transport.pgp import sockets_fit
 from tests.conftest import SAMPLES
 from tests.gpg_support import World, gpg_cli, status_of
@@ -74,11 +76,15 @@ def test_encrypted_signed_files_are_decrypted_and_bad_ones_refused(
         "tampered.x12.pgp",
     ]
     assert sorted(os.listdir(sftp_partner.root / "archive")) == ["claims.x12.pgp", "enroll.x12.asc"]
-    # no plaintext anywhere in staging; the refused ciphertexts are kept as received
+    # no plaintext anywhere in staging; the refused files are kept sealed, as received
     staging = Path(env["EDI_HOME"]) / "staging" / "acme"
     assert [p for p in (staging / "plain").iterdir()] == []
     assert [p for p in (staging / "received").iterdir()] == []
-    kept = {p.name.split(".", 1)[1]: p.read_bytes() for p in (staging / "refused").iterdir()}
+    ring = ring_of(Path(env["EDI_HOME"]))
+    kept = {
+        p.name.split(".", 1)[1].removesuffix(".sealed"): b"".join(unsealed(p, ring))
+        for p in (staging / "refused").iterdir()
+    }
     assert kept == {
         "stranger.x12.pgp": sent["stranger.x12.pgp"].read_bytes(),
         "tampered.x12.pgp": bytes(tampered),
@@ -116,6 +122,16 @@ def test_encrypted_signed_files_are_decrypted_and_bad_ones_refused(
 # --- a decompression bomb and what a killed run leaves, through Transfer itself ----------
 
 
+def ring_of(home: Path) -> KeyRing:
+    """The key ring of ``home`` under its KEK file (both made when missing)."""
+    kek, path = home / "kek", home / "keyring.json"
+    if not kek.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        kek.write_bytes(os.urandom(32))
+        kek.chmod(0o600)
+    return KeyRing.open(path, FileKek(kek)) if path.exists() else KeyRing.create(path, FileKek(kek))
+
+
 def local_transfer(world: World, home: Path, folder: Path, **limits: int) -> Transfer:
     """A Transfer of partner acme (transport local, ``folder``) with staging in ``home``."""
     keys = home / "keys"
@@ -130,7 +146,7 @@ def local_transfer(world: World, home: Path, folder: Path, **limits: int) -> Tra
     upgrade(engine)
     return Transfer(
         partner, partner.remote(), AuditLog(engine), home / "staging",
-        our_pgp=OurPgp(keys / "us.asc"),
+        ring=ring_of(home), our_pgp=OurPgp(keys / "us.asc"),
     )  # fmt: skip
 
 
@@ -148,7 +164,7 @@ def test_a_bomb_is_refused_and_audited(pgp_world: World, tmp_path: Path) -> None
         staging = transfer.staging
         assert [p for p in (staging / "plain").rglob("*") if p.is_file()] == []
         assert [p.name for p in (staging / "refused").iterdir()] == [
-            f"{pulled.received_sha256[:16]}.zeros.x12.pgp"
+            f"{pulled.received_sha256[:16]}.zeros.x12.pgp.sealed"
         ]
         [refused] = [e for e in transfer.audit.entries() if e.action == "transfer.refused"]
         assert refused.object["remote_path"] == "inbound/zeros.x12.pgp"
