@@ -981,6 +981,7 @@ def test_edi_serve_registers_its_deployments_and_serves(prefect_api: str, tmp_pa
         "EDI_CONFIG": str(conf),
         "PREFECT_API_URL": prefect_api,
     }
+    assert CliRunner().invoke(main, ["keys", "init"], env=env).exit_code == 0  # the store
     deployed = CliRunner().invoke(main, ["deploy", "--work-pool", "edi-serve-test"], env=env)
     assert deployed.exit_code == 0, deployed.output
     with get_client(sync_client=True) as client:
