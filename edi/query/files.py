@@ -6,6 +6,7 @@ Nothing here is PHI: names, checksums, sizes, control numbers, codes and positio
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.orm import aliased
 
 from edi.errors import QueryError
 from edi.query.base import FIRST_PAGE, FileScope, Page, id_condition, one_row, only, order_by
+from edi.store import ledger
 from edi.store import models as m
 
 FILE_SORT = {
@@ -44,6 +46,18 @@ FILE_COLUMNS = (
     "sets_rejected",
     "acks",
     "sha256",
+)
+#: the columns of ``edi files list --unacknowledged``: one row per acknowledgment missing
+UNACKNOWLEDGED_COLUMNS = (
+    "file_id",
+    "partner",
+    "name",
+    "received",
+    "ack",
+    "control",
+    "written",
+    "sent",
+    "missing",
 )
 SET_COLUMNS = (
     "id",
@@ -136,6 +150,49 @@ def list_files(
         rows = list(conn.execute(query).mappings())
         acks = _ack_codes(conn, [r["id"] for r in rows])
     return [_file_row(r, acks) for r in rows]
+
+
+def list_unacknowledged(
+    engine: Engine,
+    flt: FileFilter,
+    timeouts: Mapping[str, float | None],
+    now: datetime | None = None,
+    *,
+    sort: str | None = None,
+    page: Page = FIRST_PAGE,
+) -> list[dict[str, Any]]:
+    """Our acknowledgments missing, oldest first (:func:`edi.store.ledger.missing`): for
+    files the exchange received, those not sent, and those sent to a partner with a
+    time-out (hours, by partner name) and not answered within it."""
+    if sort is not None:
+        raise QueryError("--unacknowledged lists the oldest first; --sort does not apply")
+    found = ledger.missing(
+        engine,
+        timeouts,
+        now=now,
+        where=_file_conditions(flt),
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return [_missing_row(item, timeouts.get(item.partner)) for item in found]
+
+
+def _missing_row(item: ledger.Missing, timeout: float | None) -> dict[str, Any]:
+    if item.problem == ledger.NOT_SENT:
+        why = f"not sent ({item.hours:g} h since written)"
+    else:
+        why = f"not answered ({item.hours:g} h since sent; time-out {timeout:g} h)"
+    return {
+        "file_id": item.file_id,
+        "partner": item.partner,
+        "name": item.file_name,
+        "received": _when(item.received_at),
+        "ack": item.kind,
+        "control": item.control,
+        "written": _when(item.created_at),
+        "sent": _when(item.sent_at),
+        "missing": why,
+    }
 
 
 def stored_partners(engine: Engine) -> list[str]:
@@ -365,9 +422,11 @@ def show_transaction(engine: Engine, set_row_id: str) -> dict[str, Any]:
 __all__ = [
     "FILE_COLUMNS",
     "SET_COLUMNS",
+    "UNACKNOWLEDGED_COLUMNS",
     "FileFilter",
     "SetFilter",
     "list_files",
+    "list_unacknowledged",
     "list_transactions",
     "show_file",
     "show_transaction",
