@@ -242,11 +242,42 @@ def test_migration_0008_adds_the_sent_columns_keeps_our_acks_and_goes_back(url: 
                 ),
                 {"h": "0" * 64, "c": b"x", "t": "2026-01-01 00:00:00"},
             )
+            # a second file the exchange pulled and finished: its ack went out then
+            conn.execute(
+                text(
+                    "INSERT INTO files (id, original_name, received_sha256, sha256, size,"
+                    " status, received_at, sets_accepted, sets_rejected)"
+                    " VALUES ('f2', 'b.x12', :h, :g, 1, 'stored', :t, 0, 0)"
+                ),
+                {"h": "0" * 64, "g": "1" * 64, "t": "2026-01-01 00:00:00"},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO acknowledgments (id, file_id, kind, answers_interchange,"
+                    " control, sha256, content, created_at) VALUES ('a2', 'f2',"
+                    " 'TA1', '000000002', '000000008', :h, :c, :t)"
+                ),
+                {"h": "0" * 64, "c": b"x", "t": "2026-01-02 03:04:05"},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO file_leases (id, partner, remote_name, size, mtime, worker,"
+                    " leased_at, expires_at, state, attempts, file_id) VALUES ('l2', 'acme',"
+                    " 'b.x12', 1, 1, 'w', :t, :t, 'done', 1, 'f2')"
+                ),
+                {"t": "2026-01-02 03:04:05"},
+            )
         upgrade(engine)
         assert current_revision(engine) == "0008"
         with engine.connect() as conn:
-            kept = conn.execute(select(m.Acknowledgment.control, *SENT_COLUMNS)).all()
-        assert kept == [("000000007", None, None, False)]
+            kept = conn.execute(
+                select(m.Acknowledgment.control, *SENT_COLUMNS).order_by(m.Acknowledgment.control)
+            ).all()
+        assert [(c, s is not None, to, w) for c, s, to, w in kept] == [
+            ("000000007", False, None, False),
+            ("000000008", True, None, False),
+        ]
+        assert kept[1][1].replace(tzinfo=None) == datetime(2026, 1, 2, 3, 4, 5)
         command.downgrade(alembic_config(engine), "0007")
         columns = {c["name"] for c in inspect(engine).get_columns("acknowledgments")}
         assert "control" in columns and not columns & {"sent_at", "sent_to", "withheld"}

@@ -2,8 +2,10 @@
 
 ``acknowledgments`` gets ``sent_at`` (when the exchange put it in the partner's outbound
 folder), ``sent_to`` (the remote path) and ``withheld`` (true: the partner's ``ack_999 =
-"errors"`` kept an accepting 999 back, so nothing is missing). Rows written before stay
-NULL (not recorded) and not withheld.
+"errors"`` kept an accepting 999 back, so nothing is missing). Rows written before, for
+a file whose lease is ``done`` (the exchange leaves a lease done only after the
+acknowledge step), get ``sent_at`` = ``created_at``: sent in that run, the minute not
+recorded; the others stay NULL.
 
 Revision ID: 0008
 Revises: 0007
@@ -26,6 +28,10 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("withheld", sa.Boolean(), nullable=False, server_default=sa.false())
         )
+    op.execute(
+        "UPDATE acknowledgments SET sent_at = created_at WHERE file_id IN "
+        "(SELECT file_id FROM file_leases WHERE state = 'done' AND file_id IS NOT NULL)"
+    )
 
 
 def downgrade() -> None:
