@@ -222,6 +222,9 @@ def show_file(engine: Engine, file_id: str) -> dict[str, Any]:
                     m.Acknowledgment.answers_interchange,
                     m.Acknowledgment.answers_group,
                     m.Acknowledgment.created_at,
+                    m.Acknowledgment.sent_at,
+                    m.Acknowledgment.sent_to,
+                    m.Acknowledgment.withheld,
                 ).where(m.Acknowledgment.file_id == row["id"])
             ).mappings()
         )
@@ -255,6 +258,7 @@ def show_file(engine: Engine, file_id: str) -> dict[str, Any]:
                     "answers": a["answers_interchange"]
                     + (f"/{a['answers_group']}" if a["answers_group"] else ""),
                     "created": _when(a["created_at"]),
+                    "sent": _sent(a),
                     "answered_by": ", ".join(answered.get(a["id"], [])),
                 }
                 for a in sent
@@ -263,6 +267,13 @@ def show_file(engine: Engine, file_id: str) -> dict[str, Any]:
         }
     )
     return out
+
+
+def _sent(ack: Any) -> str:
+    """``2026-12-05T02:01:07+00:00 to out/NAME``, ``withheld (ack_999)`` or empty."""
+    if ack["sent_at"] is not None:
+        return f"{_when(ack['sent_at'])} to {ack['sent_to'] or '?'}"
+    return "withheld (ack_999)" if ack["withheld"] else ""
 
 
 def _answered_by(conn: Any, ack_ids: list[str]) -> dict[str, list[str]]:

@@ -97,6 +97,10 @@ def test_the_exchange_records_when_and_where_each_ack_went(tmp_path: Path):
     assert sent_to is not None and sent_to.startswith("out/claims.x12.")
     assert sent_to.endswith(f".{control}.999")
     assert (remote / sent_to).exists()
+    (file_id,) = {r["id"] for r in json.loads(run(env, "files", "list", "--format", "json").stdout)}
+    shown = json.loads(run(env, "files", "show", file_id, "--format", "json").stdout)
+    (ours,) = shown["acknowledgments_sent"]
+    assert ours["sent"].endswith(f" to {sent_to}") and ours["answered_by"] == ""
 
 
 def test_an_ack_sent_and_not_answered_is_listed_after_the_time_out_only(tmp_path: Path):
@@ -162,6 +166,9 @@ def test_a_999_kept_back_by_ack_999_errors_is_withheld_not_missing(tmp_path: Pat
     pull(env, remote, "claims.x12")
     ((kind, _, sent_at, sent_to, withheld),) = acks(env)
     assert (kind, sent_at, sent_to, withheld) == ("999", None, None, True)
+    (file_id,) = {r["id"] for r in json.loads(run(env, "files", "list", "--format", "json").stdout)}
+    shown = json.loads(run(env, "files", "show", file_id, "--format", "json").stdout)
+    assert [a["sent"] for a in shown["acknowledgments_sent"]] == ["withheld (ack_999)"]
     assert unacknowledged(env, "--as-of", later(100)) == []
 
 
