@@ -24,6 +24,7 @@ timezone = "America/Chicago"          # IANA name (default UTC)
 sets = ["837P", "835"]                # expected sets; others get IK5 R, IK502 1
 versions = ["005010X222A1"]           # expected guides (GS08); others get AK9 R, AK905 2
 ack_999 = "always"                    # or "errors": a 999 only when a set is not accepted
+ack_timeout_hours = 48                # our TA1/999 unanswered this long is reported (default: off)
 allow_duplicate_interchange = false   # true: a repeated (sender, ISA13) is stored (backfills)
 max_file_bytes = 2147483648           # an encrypted file decrypts to at most this (2 GiB)
 max_expansion = 100                   # and to at most 100 plaintext bytes per received byte
@@ -137,6 +138,8 @@ class Partner:
     versions: tuple[str, ...] = ()
     #: send a 999 for every functional group ("always") or only when a set is not accepted
     ack_999: str = "always"
+    #: hours within which the partner answers an acknowledgment we sent (None: not expected)
+    ack_timeout_hours: float | None = None
     #: store an interchange whose (sender, ISA13) is already stored (backfills, replays)
     allow_duplicate_interchange: bool = False
     #: the most bytes one of its encrypted files may decrypt to (a decompression bomb stops)
@@ -232,6 +235,7 @@ def _partner(name: str, table: PartnerTable, settings: Settings) -> Partner:
         sets=tuple(table.sets),
         versions=tuple(table.versions),
         ack_999=table.ack_999,
+        ack_timeout_hours=table.ack_timeout_hours,
         allow_duplicate_interchange=table.allow_duplicate_interchange,
         max_file_bytes=table.max_file_bytes,
         max_expansion=table.max_expansion,

@@ -297,6 +297,9 @@ class PartnerTable(Table):
     #: expected implementation guides, GS08 (empty: any)
     versions: list[str] = []
     ack_999: Literal["always", "errors"] = "always"
+    #: hours after sending an acknowledgment by which the partner's TA1/999 must answer it,
+    #: else the exchange reports it missing; none (the default): answers are not expected
+    ack_timeout_hours: float | None = Field(default=None, gt=0)
     allow_duplicate_interchange: bool = False
     #: other ids this partner's files name a payer by (an 835's N1*PR XV plan id, a REF*2U)
     #: -> the payer id its claims carry (2010BB NM109): 837s and 835s link through them

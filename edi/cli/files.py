@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from edi.cli import EdiGroup, filters
-from edi.cli.analyst import Listing, listing_options
+from edi.cli.analyst import Listing, listing_options, parse_time
 from edi.cli.output import emit_detail, emit_rows
 from edi.cli.validate import ack_dir_option, write_ack
 
@@ -32,6 +32,17 @@ def files_group() -> None:
 @filters.received(
     "Received at or after (ISO date or time, UTC).", "Received before (ISO date or time, UTC)."
 )
+@click.option(
+    "--unacknowledged",
+    is_flag=True,
+    help="List our acknowledgments missing instead: not sent for a file the exchange "
+    "received, or sent and not answered past the partner's ack_timeout_hours.",
+)
+@click.option(
+    "--as-of",
+    callback=parse_time,
+    help="With --unacknowledged: judge the time-outs at this time (ISO, UTC; default now).",
+)
 @listing_options("-received")
 def files_list(
     listing: Listing,
@@ -40,11 +51,31 @@ def files_list(
     name: str | None,
     since: datetime | None,
     until: datetime | None,
+    unacknowledged: bool,
+    as_of: datetime | None,
 ) -> None:
-    """List stored files, newest first. Sort keys: received, partner, name, size, status."""
+    """List stored files, newest first. Sort keys: received, partner, name, size, status.
+
+    With --unacknowledged, one row per acknowledgment of ours that is missing, oldest
+    first: "not sent" (a TA1/999 written for a file the exchange pulled that never reached
+    the partner's outbound folder) or "not answered" (sent, and no TA1/999 of the partner's
+    names it after its [partners.NAME] ack_timeout_hours; partners without one are not
+    checked). The other options filter the files.
+    """
     from edi.query.files import FILE_COLUMNS, FileFilter, list_files
 
     flt = FileFilter(partner=partner, status=status, since=since, until=until, name=name)
+    if unacknowledged:
+        from edi.partners import load_partners
+        from edi.query.files import UNACKNOWLEDGED_COLUMNS, list_unacknowledged
+
+        timeouts = {
+            p.name: p.ack_timeout_hours for p in load_partners(listing.reader.settings).values()
+        }
+        listing.rows(list_unacknowledged, flt, timeouts, as_of, columns=UNACKNOWLEDGED_COLUMNS)
+        return
+    if as_of is not None:
+        raise click.UsageError("--as-of goes with --unacknowledged")
     listing.rows(list_files, flt, columns=FILE_COLUMNS)
 
 

@@ -68,6 +68,11 @@ def run_command(name: str | None) -> None:
             )
             if summary.get(key)
         ]
+        if summary.get("unacknowledged"):
+            extra.append(
+                f"{len(summary['unacknowledged'])} acknowledgment(s) of ours missing "
+                "(edi files list --unacknowledged)"
+            )
         click.echo(
             f"{who}: {len(summary.get('files', []))} file(s)"
             + (f": {totals}" if totals else "")

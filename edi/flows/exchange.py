@@ -71,6 +71,7 @@ from edi.pipeline.exchange import (
     ExchangeRun,
     Steps,
     exchange_file,
+    missing_acks,
     summary_line,
 )
 from edi.pipeline.transfer import Pulled
@@ -400,6 +401,7 @@ def exchange(partner: str, config: str | None = None) -> dict[str, Any]:
                 skipped += 1
             else:
                 rows.append(done.row())
+        missing = missing_acks(run)
     totals: dict[str, int] = {}
     for row in rows:
         totals[row["status"]] = totals.get(row["status"], 0) + 1
@@ -411,6 +413,7 @@ def exchange(partner: str, config: str | None = None) -> dict[str, Any]:
         "skipped": skipped,
         "waiting": len(listing.waiting),
         "refused_in_listing": listing.refused,
+        "unacknowledged": missing,
     }
     _publish(partner, summary)
     _rename(run_id, counts(totals))
@@ -441,15 +444,35 @@ def _publish(partner: str, summary: dict[str, Any]) -> None:
     description = (
         f"Exchange with partner {partner}: {counts(summary['totals'])}; {summary['skipped']} "
         f"leased by another worker; {summary['waiting']} still changing; "
-        f"{summary['refused_in_listing']} refused in the listing. sha256: of the X12 "
+        f"{summary['refused_in_listing']} refused in the listing; "
+        f"{len(summary.get('unacknowledged', []))} acknowledgment(s) of ours missing "
+        "(`edi files list --unacknowledged`). sha256: of the X12 "
         "plaintext, as `edi files list` shows it; received_sha256: of the bytes received "
         "(the encrypted message). Names, checksums and counts only."
-    )
+    ) + _missing_lines(summary.get("unacknowledged", []))
     create_table_artifact(
         table=[{c: row[c] for c in ARTIFACT_COLUMNS} for row in summary["files"]],
         key=artifact_key(partner),
         description=description,
     )
+
+
+#: the most missing acknowledgments an artifact's description names one by one
+MISSING_SHOWN = 20
+
+
+def _missing_lines(missing: list[dict[str, str]]) -> str:
+    """The artifact's lines for our missing acknowledgments (kinds, controls, file names)."""
+    if not missing:
+        return ""
+    lines = [
+        f"- {m['ack']} {m['control']} for {m['file']} (file {m['file_id'][:8]}): "
+        f"{m['missing']}, {m['hours']} h"
+        for m in missing[:MISSING_SHOWN]
+    ]
+    if len(missing) > MISSING_SHOWN:
+        lines.append(f"- and {len(missing) - MISSING_SHOWN} more")
+    return "\n\nAcknowledgments of ours missing:\n" + "\n".join(lines)
 
 
 @flow(name="nightly", flow_run_name=nightly_run_name, on_failure=[notify_failure], **_NO_RESULTS)

@@ -35,7 +35,7 @@ from edi.pipeline.acknowledge import AckFile, from_stored, write_ack
 from edi.pipeline.context import Incoming, Policy, Wiring
 from edi.pipeline.ingest import REFUSED, ingest_file
 from edi.pipeline.transfer import Pulled, Transfer, plaintext_name
-from edi.store import leases
+from edi.store import leases, ledger
 from edi.store.crypto import FieldCipher
 from edi.store.models import DUPLICATE, REJECTED, STORED
 from edi.store.session import open_store
@@ -212,7 +212,9 @@ def acknowledge(run: ExchangeRun, entry: RemoteFile, ingested: Ingested) -> list
 
     TA1s go as the ingest wrote them; a 999 goes always, or with ``ack_999 = "errors"``
     only when a set of its group was not accepted (AK9 other than A). One already on the
-    server (a retry, a resumed file) is not sent twice.
+    server (a retry, a resumed file) is not sent twice. Each acknowledgment's row records
+    when and where it went (or that the policy kept it back): the ledger of
+    :mod:`edi.store.ledger`.
     """
     sent: list[str] = []
     for ack in ingested.acks:
@@ -223,6 +225,8 @@ def acknowledge(run: ExchangeRun, entry: RemoteFile, ingested: Ingested) -> list
         if not ack.path.exists():
             continue
         if not ack.sent_under(run.policy.ack_999):
+            if ingested.file_id is not None:
+                ledger.mark_withheld(run.engine, ingested.file_id, ack.kind, ack.control)
             ack.path.unlink(missing_ok=True)
             continue
         remote_name = _remote_ack_name(run, ack.path.name)
@@ -231,6 +235,8 @@ def acknowledge(run: ExchangeRun, entry: RemoteFile, ingested: Ingested) -> list
             where = f"{outbound}/{remote_name}"
         else:
             where = run.transfer.upload_ack(ack.path, ack.path.name).remote_path
+        if ingested.file_id is not None:
+            ledger.mark_sent(run.engine, ingested.file_id, ack.kind, ack.control, where)
         ack.path.unlink(missing_ok=True)
         run.sent[key] = where
         sent.append(where)
@@ -391,6 +397,30 @@ def exchange_file(
     return row
 
 
+def missing_acks(run: ExchangeRun) -> list[dict[str, str]]:
+    """The partner's acknowledgments of ours that are missing (not sent, or not answered
+    past its ``ack_timeout_hours``), each logged as a warning; as a run's summary lists
+    them: names, control numbers, kinds and times only."""
+    p = run.partner
+    found = ledger.missing(run.engine, {p.name: p.ack_timeout_hours}, partners=[p.name])
+    out = []
+    for item in found:
+        _log.warning("acknowledgment missing: %s", item.line())
+        out.append(
+            {
+                "file_id": item.file_id,
+                "file": item.file_name,
+                "ack": item.kind,
+                "control": item.control,
+                "written": item.created_at.isoformat(timespec="seconds"),
+                "sent": item.sent_at.isoformat(timespec="seconds") if item.sent_at else "",
+                "missing": item.problem,
+                "hours": f"{item.hours:g}",
+            }
+        )
+    return out
+
+
 def _discard_quietly(run: ExchangeRun, pulled: Pulled | None) -> None:
     if pulled is not None:
         with contextlib.suppress(OSError):
@@ -454,6 +484,7 @@ __all__ = [
     "exchange_file",
     "ingest",
     "lease",
+    "missing_acks",
     "operator_note",
     "pull",
     "summary_line",

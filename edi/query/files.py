@@ -6,6 +6,7 @@ Nothing here is PHI: names, checksums, sizes, control numbers, codes and positio
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy.orm import aliased
 
 from edi.errors import QueryError
 from edi.query.base import FIRST_PAGE, FileScope, Page, id_condition, one_row, only, order_by
+from edi.store import ledger
 from edi.store import models as m
 
 FILE_SORT = {
@@ -44,6 +46,18 @@ FILE_COLUMNS = (
     "sets_rejected",
     "acks",
     "sha256",
+)
+#: the columns of ``edi files list --unacknowledged``: one row per acknowledgment missing
+UNACKNOWLEDGED_COLUMNS = (
+    "file_id",
+    "partner",
+    "name",
+    "received",
+    "ack",
+    "control",
+    "written",
+    "sent",
+    "missing",
 )
 SET_COLUMNS = (
     "id",
@@ -138,6 +152,49 @@ def list_files(
     return [_file_row(r, acks) for r in rows]
 
 
+def list_unacknowledged(
+    engine: Engine,
+    flt: FileFilter,
+    timeouts: Mapping[str, float | None],
+    now: datetime | None = None,
+    *,
+    sort: str | None = None,
+    page: Page = FIRST_PAGE,
+) -> list[dict[str, Any]]:
+    """Our acknowledgments missing, oldest first (:func:`edi.store.ledger.missing`): for
+    files the exchange received, those not sent, and those sent to a partner with a
+    time-out (hours, by partner name) and not answered within it."""
+    if sort is not None:
+        raise QueryError("--unacknowledged lists the oldest first; --sort does not apply")
+    found = ledger.missing(
+        engine,
+        timeouts,
+        now=now,
+        where=_file_conditions(flt),
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return [_missing_row(item, timeouts.get(item.partner)) for item in found]
+
+
+def _missing_row(item: ledger.Missing, timeout: float | None) -> dict[str, Any]:
+    if item.problem == ledger.NOT_SENT:
+        why = f"not sent ({item.hours:g} h since written)"
+    else:
+        why = f"not answered ({item.hours:g} h since sent; time-out {timeout:g} h)"
+    return {
+        "file_id": item.file_id,
+        "partner": item.partner,
+        "name": item.file_name,
+        "received": _when(item.received_at),
+        "ack": item.kind,
+        "control": item.control,
+        "written": _when(item.created_at),
+        "sent": _when(item.sent_at),
+        "missing": why,
+    }
+
+
 def stored_partners(engine: Engine) -> list[str]:
     """The partners named on stored files (sorted)."""
     with engine.connect() as conn:
@@ -165,6 +222,9 @@ def show_file(engine: Engine, file_id: str) -> dict[str, Any]:
                     m.Acknowledgment.answers_interchange,
                     m.Acknowledgment.answers_group,
                     m.Acknowledgment.created_at,
+                    m.Acknowledgment.sent_at,
+                    m.Acknowledgment.sent_to,
+                    m.Acknowledgment.withheld,
                 ).where(m.Acknowledgment.file_id == row["id"])
             ).mappings()
         )
@@ -198,6 +258,7 @@ def show_file(engine: Engine, file_id: str) -> dict[str, Any]:
                     "answers": a["answers_interchange"]
                     + (f"/{a['answers_group']}" if a["answers_group"] else ""),
                     "created": _when(a["created_at"]),
+                    "sent": _sent(a),
                     "answered_by": ", ".join(answered.get(a["id"], [])),
                 }
                 for a in sent
@@ -206,6 +267,13 @@ def show_file(engine: Engine, file_id: str) -> dict[str, Any]:
         }
     )
     return out
+
+
+def _sent(ack: Any) -> str:
+    """``2026-12-05T02:01:07+00:00 to out/NAME``, ``withheld (ack_999)`` or empty."""
+    if ack["sent_at"] is not None:
+        return f"{_when(ack['sent_at'])} to {ack['sent_to'] or '?'}"
+    return "withheld (ack_999)" if ack["withheld"] else ""
 
 
 def _answered_by(conn: Any, ack_ids: list[str]) -> dict[str, list[str]]:
@@ -365,9 +433,11 @@ def show_transaction(engine: Engine, set_row_id: str) -> dict[str, Any]:
 __all__ = [
     "FILE_COLUMNS",
     "SET_COLUMNS",
+    "UNACKNOWLEDGED_COLUMNS",
     "FileFilter",
     "SetFilter",
     "list_files",
+    "list_unacknowledged",
     "list_transactions",
     "show_file",
     "show_transaction",

@@ -28,6 +28,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -173,6 +174,11 @@ class Acknowledgment(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: when and where the exchange put it in the partner's outbound folder (None: not sent)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_to: Mapped[str | None] = mapped_column(String(500))
+    #: kept back by the partner's ``ack_999 = "errors"`` (an accepting 999): not missing
+    withheld: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ReceivedAcknowledgment(Base):

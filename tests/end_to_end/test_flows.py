@@ -248,6 +248,39 @@ def test_tasks_pass_ids_paths_and_counts_only(tmp_path: Path) -> None:
         assert done is not None and (done.state, done.file_id) == ("done", stored.file_id)
 
 
+def test_a_sent_ack_unanswered_past_the_time_out_is_in_the_runs_summary(tmp_path: Path) -> None:
+    conf = local_config(tmp_path, "acme", ack_timeout_hours="1")
+    shutil.copy(SAMPLES / "834-enrollment.x12", tmp_path / "acme" / "in" / "members.x12")
+    with open_run(conf, tmp_path / "home", "unit-ledger") as run:
+        (entry,) = fx.list_ready.fn(run).ready
+        got = fx.lease.fn(run, entry)
+        pulled = fx.decrypt.fn(run, fx.pull.fn(run, entry))
+        stored = fx.ingest.fn(run, entry, pulled, got)
+        (sent,) = fx.acknowledge.fn(run, entry, stored)
+        assert stages.missing_acks(run) == []  # sent just now: within the time-out
+        with run.engine.begin() as conn:
+            (to,) = conn.execute(select(m.Acknowledgment.sent_to)).scalars()
+            assert to == sent
+            conn.execute(
+                update(m.Acknowledgment).values(
+                    sent_at=datetime.now(UTC) - timedelta(hours=2, minutes=1)
+                )
+            )
+        (row,) = stages.missing_acks(run)
+    control = stored.acks[0].control
+    assert {k: row[k] for k in ("file", "ack", "control", "missing", "hours")} == {
+        "file": "members.x12",
+        "ack": "999",
+        "control": control,
+        "missing": "not answered",
+        "hours": "2",
+    }
+    lines = fx._missing_lines([row])
+    assert (
+        f"- 999 {control} for members.x12 (file {stored.file_id[:8]}): not answered, 2 h" in lines
+    )
+
+
 @pytest.mark.parametrize("died", ["after its lease recorded the store", "right after its commit"])
 def test_a_dead_workers_lease_is_taken_over_and_finished(tmp_path: Path, died: str) -> None:
     conf = local_config(tmp_path, "acme")

@@ -254,7 +254,7 @@ def test_migration_0007_adds_the_link_keeps_our_acks_and_goes_back(url: str):
                 ),
                 {"h": "0" * 64, "c": b"x", "t": "2026-01-01 00:00:00"},
             )
-        upgrade(engine)
+        upgrade(engine, "0007")
         assert current_revision(engine) == "0007"
         names = inspect(engine).get_table_names()
         assert "received_acknowledgments" in names
