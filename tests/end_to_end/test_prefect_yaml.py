@@ -149,3 +149,123 @@ def test_prefect_deploy_all_registers_the_printed_deployments(
     assert schedules == [("30 2 * * *", "America/Chicago"), ("0 6 * * 1-5", "UTC")]
     assert all(d["schedules"][0]["active"] for d in (acme, beta))
     assert _get(f"{prefect_server}/work_pools/edi-yaml")["type"] == "process"
+
+
+def _post(url: str, body: dict[str, Any]) -> Any:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def test_two_process_workers_run_the_deployed_prefect_yaml_once_per_file(
+    prefect_server: str, pg_url: str, tmp_path: Path
+) -> None:
+    """The printed prefect.yaml deployed with `prefect deploy --all`, two `prefect worker
+    start` process workers, two runs of the deployment at once: every file of the partner
+    stored, answered and archived exactly once in one PostgreSQL store."""
+    from sqlalchemy import select
+
+    from edi.store import leases
+    from edi.store import models as m
+    from edi.store.db import make_engine
+    from tests.conftest import SAMPLES
+    from tests.end_to_end.test_two_workers import TEMPLATES, distinct
+
+    remote = tmp_path / "east"
+    for folder in ("in", "out", "done"):
+        (remote / folder).mkdir(parents=True)
+    conf = tmp_path / "edi.toml"
+    conf.write_text(
+        "[partners.east]\n"
+        'transport = "local"\n'
+        f'path = "{remote}"\n'
+        'inbound = "in"\noutbound = "out"\narchive = "done"\n'
+        'patterns = ["*.x12"]\nstable_seconds = 0\nschedule = "0 3 * * *"\n'
+    )
+    edi_env = {
+        "EDI_HOME": str(tmp_path / "home"),
+        "EDI_CONFIG": str(conf),
+        "EDI_DATABASE_URL": pg_url,
+    }
+    for step in (["db", "init"], ["keys", "init"]):
+        done = CliRunner().invoke(main, step, env={**edi_env, "PREFECT_API_URL": ""})
+        assert done.exit_code == 0, done.output
+    names = []
+    for n in range(12):
+        template = TEMPLATES[n % len(TEMPLATES)]
+        names.append(f"{n:02d}-{template}")
+        text = distinct((SAMPLES / template).read_text(), 100 + n)
+        (remote / "in" / names[-1]).write_text(text)
+
+    printed = CliRunner().invoke(
+        main,
+        ["deploy", "--work-pool", "edi-two", "--print-prefect-yaml"],
+        env={**edi_env, "PREFECT_API_URL": ""},
+    )
+    assert printed.exit_code == 0, printed.output
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "prefect.yaml").write_text(printed.stdout)
+    home = tmp_path / "prefect-client"
+    for args in (["work-pool", "create", "edi-two", "--type", "process"], ["deploy", "--all"]):
+        done = _prefect(prefect_server, home, *args, cwd=project)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    deployment = _get(f"{prefect_server}/deployments/name/exchange/east")
+
+    workers = []
+    try:
+        for n in range(2):
+            env = {
+                **_env(tmp_path / f"worker-{n}", prefect_server),
+                **edi_env,
+                "PREFECT_WORKER_QUERY_SECONDS": "1",
+            }
+            log = (tmp_path / f"worker-{n}.log").open("wb")
+            workers.append(
+                subprocess.Popen(
+                    [str(BIN / "prefect"), "worker", "start", "--pool", "edi-two"],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=tmp_path,
+                )
+            )
+        runs = [
+            _post(f"{prefect_server}/deployments/{deployment['id']}/create_flow_run", {})
+            for _ in range(2)
+        ]
+        deadline = time.monotonic() + 300
+        while True:
+            states = [
+                (_get(f"{prefect_server}/flow_runs/{run['id']}")["state"] or {}).get("type")
+                for run in runs
+            ]
+            if all(s in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") for s in states):
+                break
+            assert all(w.poll() is None for w in workers), "a worker stopped"
+            assert time.monotonic() < deadline, (
+                states,
+                (tmp_path / "worker-0.log").read_text()[-3000:],
+            )
+            time.sleep(1)
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=60)
+    assert states == ["COMPLETED", "COMPLETED"], (tmp_path / "worker-0.log").read_text()[-3000:]
+
+    engine = make_engine(pg_url)
+    with engine.connect() as conn:
+        stored = conn.execute(select(m.File.original_name, m.File.status)).all()
+    assert sorted(stored) == sorted((name, "stored") for name in names)  # once each
+    assert sorted(os.listdir(remote / "done")) == sorted(names)
+    assert os.listdir(remote / "in") == []
+    per_file = sorted(name.split(".x12.")[0] + ".x12" for name in os.listdir(remote / "out"))
+    assert per_file == sorted(names)  # one acknowledgment each
+    held = leases.leases(engine, "east")
+    assert sorted(x.remote_name for x in held) == sorted(names)
+    assert {(x.state, x.attempts) for x in held} == {("done", 1)}
+    engine.dispose()
