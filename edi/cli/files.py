@@ -10,7 +10,7 @@ import click
 
 from edi.cli import EdiGroup, filters
 from edi.cli.analyst import Listing, listing_options, parse_time
-from edi.cli.output import emit_detail, emit_rows
+from edi.cli.output import emit_detail, emit_rows, new_file_option
 from edi.cli.validate import ack_dir_option, write_ack
 
 
@@ -164,13 +164,7 @@ def files_reprocess(
 
 @files_group.command("export")
 @click.argument("file_id")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
-    help="The new file to write (mode 0600; an existing file is never replaced).",
-)
+@new_file_option
 @click.pass_context
 def files_export(ctx: click.Context, file_id: str, output: Path) -> None:
     """Write a file's original X12, decrypted, to a new file (role operator; audited).

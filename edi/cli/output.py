@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -26,6 +27,16 @@ def format_option(func: Any) -> Any:
         show_default=True,
         help="Output format.",
     )(func)
+
+
+#: ``-o/--output FILE`` of the commands that write decrypted bytes: a new file only
+new_file_option = click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
+    help="The new file to write (mode 0600; an existing file is never replaced).",
+)
 
 
 def _cell(value: Any) -> str:

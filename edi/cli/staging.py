@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from edi.cli import EdiGroup
-from edi.cli.output import emit_rows, format_option
+from edi.cli.output import emit_rows, format_option, new_file_option
 
 
 @click.group("staging", cls=EdiGroup)
@@ -47,13 +47,7 @@ def staging_list(ctx: click.Context, partner: str | None, fmt: str) -> None:
 
 @staging_group.command("export")
 @click.argument("kept")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
-    help="The new file to write (mode 0600; an existing file is never replaced).",
-)
+@new_file_option
 @click.pass_context
 def staging_export(ctx: click.Context, kept: str, output: Path) -> None:
     """Write a kept file, as it was received, to a new file (role operator; audited).
