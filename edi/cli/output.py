@@ -106,7 +106,9 @@ def page_footer(shown: int, offset: int, more: bool | None) -> str | None:
     follow, None when unknown); None when it shows every row."""
     if more is False and offset == 0:
         return None
-    first, last = (offset + 1, offset + shown) if shown else (offset, offset)
+    if shown == 0:
+        return f"no rows after the first {offset} (earlier rows: --offset 0)"
+    first, last = offset + 1, offset + shown
     if more is None:
         return f"showing {first}-{last}; more may follow (next page: --offset {last})"
     if more:
