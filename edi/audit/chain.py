@@ -105,6 +105,7 @@ from sqlalchemy.exc import IntegrityError
 
 from edi.access import os_user
 from edi.atomic import write_atomic
+from edi.audit.selection import EntrySelection
 from edi.audit.tables import AuditHead, AuditRow, CheckpointRow
 from edi.errors import AuditError
 
@@ -423,6 +424,12 @@ def _public_hex(key: Ed25519PublicKey) -> str:
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
 
 
+def _where(since: datetime | None, selection: EntrySelection | None) -> list[Any]:
+    """The conditions of a read: ``since`` and the selection's own."""
+    where = EntrySelection(since=since).conditions(_LOG) if since is not None else []
+    return where + (selection.conditions(_LOG) if selection is not None else [])
+
+
 def _entry(row: Any) -> AuditEntry:
     try:
         obj = json.loads(row.object)
@@ -567,18 +574,21 @@ class AuditLog:
     # -- reading
 
     def entries(
-        self, since: datetime | None = None, after_seq: int = 0, limit: int | None = None
+        self,
+        since: datetime | None = None,
+        after_seq: int = 0,
+        limit: int | None = None,
+        *,
+        selection: EntrySelection | None = None,
     ) -> Iterator[AuditEntry]:
-        """Entries in sequence order: after ``after_seq``, at or after ``since``, at most
-        ``limit``. Read in pages, each in its own short transaction."""
-        since_text = format_time(since) if since is not None else None
+        """Entries in sequence order: after ``after_seq``, at or after ``since``, chosen by
+        ``selection``, at most ``limit``. Read in pages, each in its own short transaction."""
+        where = _where(since, selection)
         last = after_seq
         remaining = limit
         while remaining is None or remaining > 0:
             size = PAGE if remaining is None else min(PAGE, remaining)
-            query = select(_LOG).where(_LOG.c.seq > last).order_by(_LOG.c.seq).limit(size)
-            if since_text is not None:
-                query = query.where(_LOG.c.at >= since_text)
+            query = select(_LOG).where(_LOG.c.seq > last, *where).order_by(_LOG.c.seq).limit(size)
             with self.engine.connect() as conn:
                 rows = conn.execute(query).all()
             for row in rows:
@@ -589,16 +599,24 @@ class AuditLog:
             if remaining is not None:
                 remaining -= len(rows)
 
-    def recent(self, limit: int, since: datetime | None = None) -> list[AuditEntry]:
-        """The ``limit`` newest entries (at or after ``since``), oldest first."""
+    def recent(
+        self,
+        limit: int,
+        since: datetime | None = None,
+        *,
+        selection: EntrySelection | None = None,
+    ) -> list[AuditEntry]:
+        """The ``limit`` newest entries (at or after ``since``, chosen by ``selection``),
+        oldest first."""
         if limit < 1:
             return []
-        query = select(_LOG.c.seq).order_by(_LOG.c.seq.desc()).limit(1).offset(limit - 1)
-        if since is not None:
-            query = query.where(_LOG.c.at >= format_time(since))
+        where = _where(since, selection)
+        query = (
+            select(_LOG.c.seq).where(*where).order_by(_LOG.c.seq.desc()).limit(1).offset(limit - 1)
+        )
         with self.engine.connect() as conn:
             start = conn.execute(query).scalar()
-        return list(self.entries(since, after_seq=(start or 1) - 1))
+        return list(self.entries(since, after_seq=(start or 1) - 1, selection=selection))
 
     def head(self) -> tuple[int, str]:
         """The last entry's (seq, entry_hash), as the chain head records it; (0, GENESIS)."""

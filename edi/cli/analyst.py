@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from edi.cli import settings
-from edi.cli.output import emit_detail, emit_rows, format_option
+from edi.cli.output import emit_detail, emit_rows, format_option, page_footer
 
 #: shortest reason accepted for a reveal
 MIN_REASON = 8
@@ -183,18 +183,28 @@ class Listing:
 
     def rows(self, query: Callable[..., Any], *args: Any, columns: tuple[str, ...]) -> None:
         """Print the rows ``query(engine, *args)`` returns, once a reveal of them is on
-        record; a paging command's query also gets ``page`` and (when given) ``sort``."""
-        from edi.query.base import Page
+        record; a paging command's query also gets ``page`` and (when given) ``sort``. A
+        table's page is asked one row longer, to say in its footer whether more follow."""
+        from edi.query.base import MAX_LIMIT, Page
 
         kwargs: dict[str, Any] = {}
-        if self.paging[0] is not None:
-            kwargs["page"] = Page(*self.paging)
+        limit, offset = self.paging
+        peek = limit is not None and offset is not None and self.fmt == "table"
+        if limit is not None:
+            kwargs["page"] = Page(min(limit + 1, MAX_LIMIT) if peek else limit, offset or 0)
         if self.sort is not None:
             kwargs["sort"] = self.sort
         reader = self.reader
         found = reader.run(query, reader.engine, *args, **kwargs)
+        footer = None
+        if peek and limit is not None and offset is not None:
+            more: bool | None = len(found) > limit
+            if limit == MAX_LIMIT and len(found) == limit:
+                more = None  # a page of the most rows asked: one more cannot be asked
+            found = found[:limit]
+            footer = page_footer(len(found), offset, more)
         reader.audit_reveal()
-        emit_rows(found, self.fmt, columns)
+        emit_rows(found, self.fmt, columns, footer)
 
     def detail(self, query: Callable[..., Any], *args: Any) -> None:
         """Print the one object ``query(engine, *args)`` returns, once a reveal of it is on
@@ -202,7 +212,13 @@ class Listing:
         reader = self.reader
         found = reader.run(query, reader.engine, *args)
         reader.audit_reveal()
-        emit_detail(found, self.fmt)
+        emit_detail(found, self.fmt, self.title)
+
+    @property
+    def title(self) -> str:
+        """What one row of this command's group is: ``claim`` for ``edi claims show``."""
+        group = self.ctx.parent.info_name if self.ctx.parent is not None else None
+        return (group or "details").removesuffix("s")
 
 
 def listing_options(

@@ -13,6 +13,7 @@ import click
 from edi.access import AUDIT
 from edi.cli import EdiGroup, settings
 from edi.cli.analyst import require
+from edi.cli.output import emit_rows
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -67,6 +68,12 @@ def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
         raise click.BadParameter("expected an ISO date or date-time, e.g. 2024-05-01") from None
 
 
+#: entries a table shows unless --limit or --all says otherwise
+DEFAULT_LIMIT = 50
+#: the columns of ``edi audit log``: who did what, when, with what outcome, to what
+LOG_COLUMNS = ("seq", "when", "who", "action", "outcome", "object")
+
+
 @audit_group.command("log")
 @click.option(
     "--since",
@@ -75,33 +82,97 @@ def _since(_ctx: click.Context, _param: click.Parameter, value: str | None) -> d
     help="Only entries at or after this time (date or date-time; UTC unless an offset is given).",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--action",
+    "actions",
+    multiple=True,
+    metavar="ACTION",
+    help="Only this action (file.stored); 'file.*' for every action starting 'file.' (repeatable).",
 )
-@click.option("--limit", type=click.IntRange(min=1), help="Only the N most recent entries.")
+@click.option("--actor", metavar="USER", help="Only entries by this OS user.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="A table for people; JSON (every field, whole objects) for scripts.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    help=f"Only the N most recent entries [table default: {DEFAULT_LIMIT}; JSON: all].",
+)
+@click.option("--all", "everything", is_flag=True, help="Every entry (no limit).")
 @click.pass_context
-def log_command(ctx: click.Context, since: datetime | None, fmt: str, limit: int | None) -> None:
-    """Show audit entries, oldest first.
+def log_command(
+    ctx: click.Context,
+    since: datetime | None,
+    actions: tuple[str, ...],
+    actor: str | None,
+    fmt: str,
+    limit: int | None,
+    everything: bool,
+) -> None:
+    """Show audit entries, oldest first: the most recent 50 unless --limit or --all.
 
-    One line each: sequence, time (UTC), operator, action, outcome, object.
+    A table of sequence, time (UTC), who (the operator), action, outcome and the entry's
+    object in short (its fields, a nested one by its size); --format json for every field.
     """
+    from edi.audit.selection import EntrySelection
+
+    if everything and limit is not None:
+        raise click.UsageError("--all and --limit exclude each other")
     require(ctx, AUDIT)
     log = _open_log(ctx)
-    entries: Any = log.recent(limit, since) if limit is not None else log.entries(since)
+    selection = EntrySelection(since=since, actions=actions, actor=actor)
+    if limit is None and not everything and fmt == "table":
+        limit = DEFAULT_LIMIT
     if fmt == "json":
-        _write_json(entries)
+        found: Any = (
+            log.recent(limit, selection=selection)
+            if limit is not None
+            else log.entries(selection=selection)
+        )
+        _write_json(found)
         return
-    for entry in entries:
-        click.echo(_line(entry))
-
-
-def _line(entry: AuditEntry) -> str:
-    from edi.audit.chain import canonical_json
-
-    at = entry.at[:19] + "Z"
-    return (
-        f"{entry.seq:>6}  {at}  {entry.operator}  {entry.action}  {entry.outcome}  "
-        f"{canonical_json(entry.object)}"
+    more = False
+    if limit is None:
+        entries = list(log.entries(selection=selection))
+    else:
+        entries = log.recent(limit + 1, selection=selection)
+        more = len(entries) > limit
+        entries = entries[len(entries) - limit :] if more else entries
+    footer = (
+        f"showing the {len(entries)} most recent entries; earlier ones: --limit N or --all"
+        if more
+        else None
     )
+    emit_rows([_row(e) for e in entries], "table", LOG_COLUMNS, footer)
+
+
+def _row(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "when": entry.at[:19] + "Z",
+        "who": entry.operator,
+        "action": entry.action,
+        "outcome": entry.outcome,
+        "object": _summary(entry.object),
+    }
+
+
+def _summary(obj: dict[str, Any]) -> str:
+    """An entry's object in short: ``key=value`` for each plain field, a nested object or
+    list by its size (``records={3}``, ``ids=[12]``); the whole object is in the JSON."""
+    parts = []
+    for key, value in obj.items():
+        if isinstance(value, dict):
+            parts.append(f"{key}={{{len(value)}}}")
+        elif isinstance(value, list):
+            parts.append(f"{key}=[{len(value)}]")
+        else:
+            parts.append(f"{key}={'' if value is None else value}")
+    return " ".join(parts)
 
 
 def _write_json(entries: Any) -> None:

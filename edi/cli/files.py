@@ -10,7 +10,7 @@ import click
 
 from edi.cli import EdiGroup, filters
 from edi.cli.analyst import Listing, listing_options, parse_time
-from edi.cli.output import emit_detail, emit_rows, new_file_option
+from edi.cli.output import emit_detail, emit_rows, is_terminal, new_file_option
 from edi.cli.validate import ack_dir_option, write_ack
 
 
@@ -259,7 +259,7 @@ def transactions_show(listing: Listing, set_id: str) -> None:
 
     reader = listing.reader
     detail = reader.run(show_transaction, reader.engine, set_id)
-    if listing.fmt == "table" and detail["error_list"]:
+    if listing.fmt == "table" and detail["error_list"] and not is_terminal():
         errors = detail.pop("error_list")
         emit_detail(detail, listing.fmt)
         click.echo("\nerrors:")
@@ -269,4 +269,4 @@ def transactions_show(listing: Listing, set_id: str) -> None:
             ("level", "code", "segment", "position", "loop", "element", "component", "snip"),
         )
         return
-    emit_detail(detail, listing.fmt)
+    emit_detail(detail, listing.fmt, listing.title)

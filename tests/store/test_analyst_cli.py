@@ -376,7 +376,13 @@ def test_json_and_csv_parse_back_with_the_same_rows(store: Store):
         assert len(as_json) == len(as_csv) >= 10, command
         assert [r["id"] for r in as_json] == [r["id"] for r in as_csv]
         table = store.ok(command, "list", "--limit", "20").splitlines()
-        assert len(table) == len(as_json) + 1 and table[0].startswith("ID ")
+        assert table[0].startswith("ID ")
+        if len(as_json) < 20:  # a header and one line per row: every row shown
+            assert len(table) == len(as_json) + 1, command
+            continue
+        # a header, one line per row, and the footer saying that more rows follow
+        assert len(table) == len(as_json) + 2, command
+        assert table[-1].startswith("showing 1-20 of more than 20 (next page: --offset 20;")
 
 
 def test_paging_and_sorting(store: Store):
@@ -709,3 +715,120 @@ def test_a_claim_dated_only_on_its_lines_lists_its_first_line_date(store: Store)
     # a claim with its own date shows that one (an 837I statement's first date)
     institutional = [r for r in masked if r["kind"] == "837I"]
     assert institutional and all(r["service_date"] for r in institutional)
+
+
+# --- tables on a terminal and piped ----------------------------------------------------
+
+#: a terminal's escape sequences (colours, styles)
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _on_terminal(store: Store, columns: int, *args: str) -> str:
+    """What the installed executable writes to a pseudo-terminal ``columns`` wide."""
+    edi = shutil.which("edi", path=str(Path(sys.executable).parent))
+    assert edi is not None
+    master, slave = os.openpty()
+    env = {**os.environ, **store.env(), "COLUMNS": str(columns), "LINES": "60", "TERM": "xterm"}
+    env.pop("NO_COLOR", None)
+    process = subprocess.Popen(
+        [edi, *args], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # EIO: the program ended and closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert process.wait(timeout=120) == 0, b"".join(chunks)
+    return ANSI.sub("", b"".join(chunks).decode()).replace("\r\n", "\n")
+
+
+def _piped(store: Store, *args: str) -> str:
+    edi = shutil.which("edi", path=str(Path(sys.executable).parent))
+    assert edi is not None
+    env = {**os.environ, **store.env(), "COLUMNS": "80", "TERM": "xterm"}
+    done = subprocess.run(
+        [edi, *args], env=env, capture_output=True, text=True, timeout=120, check=True
+    )
+    return done.stdout
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_a_terminal_table_fits_its_width_with_amounts_right_aligned(store: Store, columns: int):
+    rows = json.loads(store.ok("claims", "list", "--limit", "6", "--format", "json"))
+    shown = _on_terminal(store, columns, "claims", "list", "--limit", "6")
+    lines = shown.splitlines()
+    assert lines and max(len(line) for line in lines) <= columns
+    assert "\x1b" not in shown and "~" not in shown
+    header = next(line for line in lines if "CHARGE" in line)
+    end = header.index("CHARGE") + len("CHARGE")
+    for row in rows:  # each charge ends under the end of its header: right-aligned
+        line = next(line for line in lines if row["id"][:8] in line)
+        assert line[:end].endswith(" " + row["charge"]), (line, row["charge"])
+    assert lines[-1] == (
+        "showing 1-6 of more than 6 (next page: --offset 6; longer pages: --limit)"
+    )
+
+
+@pytest.mark.parametrize("columns", [80, 200])
+def test_a_terminal_table_folds_a_checksum_and_never_cuts_it(store: Store, columns: int):
+    rows = json.loads(store.ok("files", "list", "--limit", "3", "--format", "json"))
+    shown = _on_terminal(store, columns, "files", "list", "--limit", "3")
+    lines = shown.splitlines()
+    assert max(len(line) for line in lines) <= columns
+    text = re.sub(r"\s+", "", shown)
+    if columns == 200:  # wide enough: each checksum whole on its row's line
+        for row in rows:
+            assert row["sha256"] in next(line for line in lines if row["id"][:8] in line)
+    else:  # folded over the lines of its row (the last column), every character there
+        for row in rows:
+            at = next(i for i, line in enumerate(lines) if line.startswith(row["id"][:8]))
+            first = lines[at].rstrip()
+            start = len(first) - len(first.split()[-1])
+            pieces = [first[start:]]
+            for line in lines[at + 1 :]:
+                if line[:8].strip() or not line.strip():  # the next row or the footer
+                    break
+                pieces.append(line[start:].strip())
+            assert len(pieces) > 1 and "".join(pieces) == row["sha256"]
+    assert "~" not in text
+
+
+def test_piped_output_is_plain_text_with_the_footer(store: Store):
+    piped = _piped(store, "claims", "list", "--limit", "6")
+    assert piped == store.ok("claims", "list", "--limit", "6")
+    assert "\x1b" not in piped and "\u2500" not in piped
+    lines = piped.splitlines()
+    assert lines[0].startswith("ID ") and len(lines) == 8
+    end = lines[0].index("CHARGE") + len("CHARGE")
+    rows = json.loads(store.ok("claims", "list", "--limit", "6", "--format", "json"))
+    for line, row in zip(lines[1:7], rows, strict=True):
+        assert line[:end].endswith(" " + row["charge"])
+    assert lines[7].startswith("showing 1-6 of more than 6")
+    everything = store.ok("payments", "list", "--limit", "10000").splitlines()
+    assert not everything[-1].startswith("showing")  # every row shown: no footer
+    last = store.ok("payments", "list", "--limit", "5", "--offset", str(len(everything) - 3))
+    assert last.splitlines()[-1] == (
+        f"showing {len(everything) - 2}-{len(everything) - 1} of {len(everything) - 1} "
+        "(earlier rows: --offset 0)"
+    )
+
+
+def test_show_on_a_terminal_groups_the_claim_in_panels(store: Store):
+    claim = _claim_by_pcn(store, "SAMPLECLM101")
+    detail = json.loads(store.ok("claims", "show", claim, "--format", "json"))
+    shown = _on_terminal(store, 100, "claims", "show", claim)
+    assert max(len(line) for line in shown.splitlines()) <= 100
+    titles = [k for k, v in detail.items() if isinstance(v, dict | list) and v]
+    assert "╭─ claim " in shown
+    for title in titles:
+        assert f"╭─ {title} " in shown, title
+    assert "lines.0." not in shown  # not the piped dump of dotted keys
+    assert "SAMPLECLM101" not in shown  # masked as everywhere
+    piped = store.ok("claims", "show", claim)
+    assert "lines.0." in piped and "╭" not in piped

@@ -567,13 +567,14 @@ def test_cli_log_in_text_and_json(engine: Engine, db_url: str, tmp_path: Path):
     done = invoke(tmp_path, db_url, "log")
     assert done.exit_code == 0
     lines = done.output.splitlines()
-    assert len(lines) == 4
+    assert len(lines) == 5
     user = pwd.getpwuid(os.geteuid()).pw_name
-    assert lines[0] == (
-        f"     1  2024-05-01T12:00:00Z  {user}  file.stored  stored  "
-        '{"file_id":"file-0","partner":"acme","records":{"claims":0},'
-        f'"sha256":"{SHA}","size":1000}}'
+    assert lines[0].split() == ["SEQ", "WHEN", "WHO", "ACTION", "OUTCOME", "OBJECT"]
+    assert lines[1] == (
+        f"  1  2024-05-01T12:00:00Z  {user}  file.stored  stored   "
+        f"file_id=file-0 partner=acme records={{1}} sha256={SHA} size=1000"
     )
+    assert lines[4].startswith("  4  2024-05-04T12:00:00Z")
     done = invoke(tmp_path, db_url, "log", "--format", "json", "--since", "2024-05-03")
     rows = json.loads(done.output)
     assert [r["seq"] for r in rows] == [3, 4]
@@ -598,6 +599,63 @@ def test_cli_log_in_text_and_json(engine: Engine, db_url: str, tmp_path: Path):
     )
     bad = invoke(tmp_path, db_url, "log", "--since", "yesterday")
     assert bad.exit_code == 2 and "ISO date" in bad.output
+
+
+def _log_rows(output: str) -> list[list[str]]:
+    """The table's rows (no header, no footer) as their first five cells."""
+    return [line.split()[:5] for line in output.splitlines()[1:] if not line.startswith("showing")]
+
+
+def test_cli_log_filters_by_action_actor_and_time(engine: Engine, db_url: str, tmp_path: Path):
+    base = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    times = iter(base + timedelta(hours=i) for i in range(10))
+    log = AuditLog(engine, clock=lambda: next(times))
+    log.append("file.stored", {"file_id": "a"}, "stored", operator="alice")
+    log.append("file.refused", {"file_id": "b"}, "refused", operator="bob partner=acme")
+    log.append("transfer.pulled", {"name": "x"}, "ok", operator="alice flow_run=r1")
+    log.append("file.stored", {"file_id": "c"}, "stored", operator="alicia")
+    log.append("phi.reveal", {"count": 1}, "shown", operator="bob")
+
+    def seqs(*args: str) -> list[int]:
+        done = invoke(tmp_path, db_url, "log", *args)
+        assert done.exit_code == 0, done.output
+        return [int(row[0]) for row in _log_rows(done.output)]
+
+    assert seqs() == [1, 2, 3, 4, 5]
+    assert seqs("--action", "file.stored") == [1, 4]
+    assert seqs("--action", "file.*") == [1, 2, 4]
+    assert seqs("--action", "file.*", "--action", "phi.reveal") == [1, 2, 4, 5]
+    assert seqs("--action", "file") == []  # an action names one exactly unless it ends in *
+    assert seqs("--actor", "alice") == [1, 3]  # not alicia: the OS user, whole
+    assert seqs("--actor", "bob") == [2, 5]
+    assert seqs("--actor", "alice", "--action", "transfer.*") == [3]
+    assert seqs("--since", "2024-05-01T14:00") == [3, 4, 5]
+    assert seqs("--since", "2024-05-01T13:00", "--actor", "bob") == [2, 5]
+    assert seqs("--actor", "%") == [] and seqs("--action", "%*") == []  # no LIKE wildcards
+    done = invoke(tmp_path, db_url, "log", "--actor", "bob", "--format", "json")
+    rows = json.loads(done.output)
+    assert [(r["seq"], r["operator"]) for r in rows] == [(2, "bob partner=acme"), (5, "bob")]
+    assert rows[0]["object"] == {"file_id": "b"} and rows[1]["entry_hash"]
+
+
+def test_cli_log_shows_the_most_recent_50_unless_asked(engine: Engine, db_url: str, tmp_path: Path):
+    fill(AuditLog(engine), 60)
+    done = invoke(tmp_path, db_url, "log")
+    lines = done.output.splitlines()
+    assert [int(r[0]) for r in _log_rows(done.output)] == list(range(11, 61))
+    assert lines[-1] == "showing the 50 most recent entries; earlier ones: --limit N or --all"
+    limited = invoke(tmp_path, db_url, "log", "--limit", "3", "--action", "file.stored")
+    assert [int(r[0]) for r in _log_rows(limited.output)] == [58, 59, 60]
+    assert limited.output.splitlines()[-1].startswith("showing the 3 most recent")
+    everything = invoke(tmp_path, db_url, "log", "--all")
+    assert [int(r[0]) for r in _log_rows(everything.output)] == list(range(1, 61))
+    assert "showing" not in everything.output
+    exact = invoke(tmp_path, db_url, "log", "--limit", "60")
+    assert len(_log_rows(exact.output)) == 60 and "showing" not in exact.output
+    as_json = json.loads(invoke(tmp_path, db_url, "log", "--format", "json").output)
+    assert len(as_json) == 60  # scripts get every entry unless they ask for fewer
+    both = invoke(tmp_path, db_url, "log", "--all", "--limit", "5")
+    assert both.exit_code == 2 and "exclude each other" in both.output
 
 
 def test_cli_verify_exit_codes(engine: Engine, db_url: str, tmp_path: Path):
