@@ -16,6 +16,8 @@ FORMATS = ("table", "json", "csv")
 ROW_IDS = frozenset({"id", "file_id", "claim_payment_id"})
 #: widest cell of a table column
 MAX_WIDTH = 40
+#: columns of words (acknowledgment codes with their meanings), never cut short
+WORD_COLUMNS = frozenset({"meaning", "acks"})
 
 
 def format_option(func: Any) -> Any:
@@ -53,15 +55,20 @@ def _short(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "~"
 
 
+def _column_cell(name: str, value: Any) -> str:
+    """A table cell: ids cut to 8 characters, words whole, the rest up to MAX_WIDTH."""
+    text = _cell(value)
+    if name in ROW_IDS:
+        return text[:8]
+    return text if name in WORD_COLUMNS else _short(text, MAX_WIDTH)
+
+
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
     """Columns padded to their widest cell (ids cut to 8 characters)."""
     if not rows:
         return "(none)"
     names = list(columns or rows[0].keys())
-    cells = [
-        [_short(_cell(r.get(n))[:8] if n in ROW_IDS else _cell(r.get(n)), MAX_WIDTH) for n in names]
-        for r in rows
-    ]
+    cells = [[_column_cell(n, r.get(n)) for n in names] for r in rows]
     widths = [max(len(n), *(len(c[i]) for c in cells)) for i, n in enumerate(names)]
     lines = ["  ".join(n.upper().ljust(w) for n, w in zip(names, widths, strict=True)).rstrip()]
     lines += [

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from edi.cli import settings
+from edi.codes import describe_ack
 
 
 def ack_dir_option(text: str) -> Callable[[Any], Any]:
@@ -176,16 +177,18 @@ def render_text(result: Any) -> str:
         if ic.ta1_note != "000":
             for note, message in zip(ic.notes, ic.messages, strict=False):
                 lines.append(
-                    f"  interchange {ic.control}: TA1 {ic.ta1_code} note {note}: {message}"
+                    f"  interchange {ic.control}: TA1 {ic.ta1_code}; "
+                    f"{describe_ack('TA1', note)} ({message})"
                 )
         for grp in ic.groups:
             if grp.syntax_codes:
                 lines.append(
-                    f"  group {grp.control}: AK9 {grp.ack_code} {' '.join(grp.syntax_codes)}"
+                    f"  group {grp.control}: AK9 {grp.ack_code}; "
+                    + "; ".join(describe_ack("AK905", code) for code in grp.syntax_codes)
                 )
             for tx in grp.transactions:
                 count = len(tx.errors)
-                codes = f" IK502 {' '.join(tx.syntax_codes)}" if tx.syntax_codes else ""
+                codes = "".join(f"; {describe_ack('IK502', code)}" for code in tx.syntax_codes)
                 lines.append(
                     f"  {tx.set_id} {tx.control} {tx.version}: {tx.ack_code}{codes}"
                     + (f" ({count} error{'s' if count != 1 else ''})" if count else "")
@@ -206,7 +209,8 @@ def _error_line(error: Any) -> str:
         where += f", element {loc.segment}{error.element:02d}"
         if getattr(error, "component", 0):
             where += f"-{error.component}"
-    text = f"{where} (line {loc.line}): {error.code} {error.message}"
+    element = "IK403" if error.element else "IK304"
+    text = f"{where} (line {loc.line}): {describe_ack(element, error.code)}; {error.message}"
     value = getattr(error, "value", None)
     if value is not None:
         text += f" [value: {value}]"
