@@ -11,7 +11,9 @@ from typing import Any
 import click
 
 from edi.cli import settings
+from edi.cli.progress import FileProgress
 from edi.codes import describe_ack
+from edi.progress import VALIDATE
 
 
 def ack_dir_option(text: str) -> Callable[[Any], Any]:
@@ -48,12 +50,17 @@ def validate_command(
 
     Exits 0 when every transaction set is accepted (A or E), 1 when any is rejected or a
     file cannot be read as X12, 2 on usage errors. Messages carry codes and positions,
-    never data values unless --show-values is given.
+    never data values unless --show-values is given. A file of 5 MB or more gets a
+    progress bar on stderr (bytes, rate, time left) when stderr is a terminal.
     """
     from edi.parsers.validate import Validator
 
     validator = Validator(show_values=show_values, strict=strict)
-    results = [validator.validate(path) for path in paths]
+    bar = FileProgress()
+    results = []
+    for path in paths:
+        with bar.reading(path, VALIDATE) as source:
+            results.append(validator.validate(source, path))
     written: list[str] = []
     if ack_dir is not None:
         written = _write_acks(ctx, results, ack_dir)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, cast
 
 from edi.codes import describe_ack
 from edi.errors import MapError, MissingFieldMap
@@ -25,6 +26,7 @@ from edi.parsers.results import FileResult, GroupResult, InterchangeResult, Tran
 from edi.parsers.structure import StructureWalker
 from edi.parsers.validate import Validator
 from edi.pipeline.context import Policy, Wiring
+from edi.progress import VALIDATE, CountingReader, stage
 from edi.store.rows import SetKey
 from edi.store.write import GroupValues, InterchangeValues, SetValues, interchange_stored
 
@@ -73,7 +75,12 @@ def validate(wiring: Wiring, policy: Policy, source: Path, *, supersedes: str | 
     """Validate ``source``, apply the policy, check the field maps (see the module docstring)."""
     if wiring.validator is None:
         wiring.validator = Validator()
-    result = wiring.validator.validate(source)
+    if wiring.progress is None:
+        result = wiring.validator.validate(source)
+    else:
+        counted = stage(wiring.progress, VALIDATE)
+        with CountingReader(source.open("rb"), source.stat().st_size, counted) as stream:
+            result = wiring.validator.validate(cast(BinaryIO, stream), str(source))
     duplicates = (
         [] if policy.allow_duplicate_interchange else _reject_stored(wiring, result, supersedes)
     )
