@@ -35,6 +35,19 @@ FILES: dict[str, str] = {
     "group": "claim-adjustment-group.tsv",
     "carc": "carc.tsv",
     "rarc": "rarc.tsv",
+    "ta105": "ta105.tsv",
+    "ik304": "ik304.tsv",
+    "ik403": "ik403.tsv",
+    "ik502": "ik502.tsv",
+    "ak905": "ak905.tsv",
+}
+#: acknowledgment element -> the kind of its code list (the meanings printed beside codes)
+ACK_LISTS: dict[str, str] = {
+    "TA1": "ta105",
+    "IK304": "ik304",
+    "IK403": "ik403",
+    "IK502": "ik502",
+    "AK905": "ak905",
 }
 CODES_FOLDER = "codes"
 
@@ -167,6 +180,20 @@ def describe(kind: str, code: str) -> str | None:
     return table(kind).get(code.strip().upper())
 
 
+def ack_meaning(element: str, code: str) -> str:
+    """What an acknowledgment code means (``IK502``, ``4`` -> ``number of included
+    segments does not match actual count``); empty when the list does not hold it."""
+    return describe(ACK_LISTS[element], code) or ""
+
+
+def describe_ack(element: str, code: str) -> str:
+    """An acknowledgment code with its meaning, as every command prints it:
+    ``TA1 025: duplicate interchange control number``; ``IK502 4`` alone when unlisted."""
+    code = code.strip().upper()
+    meaning = ack_meaning(element, code)
+    return f"{element} {code}: {meaning}" if meaning else f"{element} {code}"
+
+
 def group_name(code: str) -> str | None:
     """The short name of a group code (its description up to the first colon)."""
     description = describe("group", code)
@@ -196,8 +223,10 @@ def describe_remark(code: str) -> str:
 
 
 __all__ = [
+    "ACK_LISTS",
     "FILES",
     "Code",
+    "ack_meaning",
     "clear",
     "complete",
     "entries",
@@ -206,6 +235,7 @@ __all__ = [
     "usable",
     "code_files",
     "describe",
+    "describe_ack",
     "describe_adjustment",
     "describe_remark",
     "group_name",

@@ -254,7 +254,8 @@ def transactions_list(
 @click.argument("set_id")
 @listing_options()
 def transactions_show(listing: Listing, set_id: str) -> None:
-    """One set; a rejected set's errors with segment positions, loops and codes."""
+    """One set; a rejected set's errors with segment positions, loops, codes and what each
+    code means (IK502 for the set, IK304 for a segment, IK403 for an element)."""
     from edi.query.files import show_transaction
 
     reader = listing.reader
@@ -266,7 +267,17 @@ def transactions_show(listing: Listing, set_id: str) -> None:
         emit_rows(
             errors,
             listing.fmt,
-            ("level", "code", "segment", "position", "loop", "element", "component", "snip"),
+            (
+                "level",
+                "code",
+                "meaning",
+                "segment",
+                "position",
+                "loop",
+                "element",
+                "component",
+                "snip",
+            ),
         )
         return
     emit_detail(detail, listing.fmt, listing.title)

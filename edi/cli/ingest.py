@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from edi.access import OPERATE
 from edi.cli import settings
 from edi.cli.analyst import require
+from edi.cli.progress import FileProgress
 from edi.cli.validate import ack_dir_option
-
-#: files at least this large get a progress bar (when stderr is a terminal)
-PROGRESS_FROM_BYTES = 5_000_000
 
 
 @click.command("ingest")
@@ -44,6 +40,9 @@ def ingest_command(
     the map missing; the other files go on, and the same file is stored once the maps
     are back. Exits 1 when a file is rejected, refused or not ingested, 0 when every file
     is stored or a duplicate.
+
+    A file of 5 MB or more gets two progress bars on stderr when stderr is a terminal:
+    validate, then store, each by bytes read with its rate and the time left.
     """
     require(ctx, OPERATE)
     from edi.audit.chain import Operator
@@ -56,7 +55,7 @@ def ingest_command(
 
     conf = settings(ctx)
     store = open_store(conf)
-    bar = _ProgressBar()
+    bar = FileProgress()
     wiring = bootstrap.wiring(conf, store, operator=Operator.current(), progress=bar.update)
     policy = bootstrap.policy(
         None, name=partner, allow_duplicate_interchange=allow_duplicate_interchange
@@ -85,28 +84,3 @@ def ingest_command(
                 write_ack(ack_dir, Path(path).name, ack)
     if rejected:
         raise SystemExit(1)
-
-
-class _ProgressBar:
-    """A progress bar on stderr for large files, only when stderr is a terminal."""
-
-    def __init__(self) -> None:
-        self.bar: Any = None
-        self.shown = 0
-
-    def start(self, path: str) -> None:
-        size = Path(path).stat().st_size
-        if size >= PROGRESS_FROM_BYTES and sys.stderr.isatty():
-            self.bar = click.progressbar(length=size, label=Path(path).name, file=sys.stderr)
-            self.bar.__enter__()
-            self.shown = 0
-
-    def update(self, done: int, total: int) -> None:
-        if self.bar is not None and done > self.shown:
-            self.bar.update(done - self.shown)
-            self.shown = done
-
-    def stop(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
-            self.bar = None

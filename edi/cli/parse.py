@@ -67,24 +67,30 @@ def parse_command(
     only where PHI may be kept. Exits 1 when a file is not X12 at all, or when a
     transaction set in it was not read because no field map (or implementation-guide
     map) serves its guide or its field map cannot be read: stderr says which, in one line.
+    A file of 5 MB or more gets a progress bar on stderr when stderr is a terminal.
     """
     if fmt == "csv" and len(types) != 1:
         raise click.UsageError(
             "csv holds one record type: give exactly one --type (" + ", ".join(TYPES) + ")"
         )
-    from edi.parsers.normalize import Normalizer
+    from edi.cli.progress import FileProgress
+    from edi.parsers.normalize import Normalizer, file_sha256
+    from edi.progress import PARSE
     from edi.records import export
 
+    bar = FileProgress()
     failed = False
     with _opened(output) as out:
         writer = _Writer(fmt, out, types[0] if fmt == "csv" else None)
         for path in paths:
             normalizer = Normalizer(kinds=kinds or None)
             try:
-                records = normalizer.records(path)
-                if types:
-                    records = (r for r in records if r.TYPE in types)
-                writer.write(records, export)
+                with bar.reading(path, PARSE) as source:
+                    sha256 = None if source is path else file_sha256(path)
+                    records = normalizer.records(source, path, sha256=sha256)
+                    if types:
+                        records = (r for r in records if r.TYPE in types)
+                    writer.write(records, export)
             except EdiError as exc:
                 failed = True
                 click.echo(f"{path}: cannot parse: {exc}", err=True)

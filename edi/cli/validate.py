@@ -11,6 +11,9 @@ from typing import Any
 import click
 
 from edi.cli import settings
+from edi.cli.progress import FileProgress
+from edi.codes import describe_ack
+from edi.progress import VALIDATE
 
 
 def ack_dir_option(text: str) -> Callable[[Any], Any]:
@@ -47,12 +50,17 @@ def validate_command(
 
     Exits 0 when every transaction set is accepted (A or E), 1 when any is rejected or a
     file cannot be read as X12, 2 on usage errors. Messages carry codes and positions,
-    never data values unless --show-values is given.
+    never data values unless --show-values is given. A file of 5 MB or more gets a
+    progress bar on stderr (bytes, rate, time left) when stderr is a terminal.
     """
     from edi.parsers.validate import Validator
 
     validator = Validator(show_values=show_values, strict=strict)
-    results = [validator.validate(path) for path in paths]
+    bar = FileProgress()
+    results = []
+    for path in paths:
+        with bar.reading(path, VALIDATE) as source:
+            results.append(validator.validate(source, path))
     written: list[str] = []
     if ack_dir is not None:
         written = _write_acks(ctx, results, ack_dir)
@@ -176,16 +184,18 @@ def render_text(result: Any) -> str:
         if ic.ta1_note != "000":
             for note, message in zip(ic.notes, ic.messages, strict=False):
                 lines.append(
-                    f"  interchange {ic.control}: TA1 {ic.ta1_code} note {note}: {message}"
+                    f"  interchange {ic.control}: TA1 {ic.ta1_code}; "
+                    f"{describe_ack('TA1', note)} ({message})"
                 )
         for grp in ic.groups:
             if grp.syntax_codes:
                 lines.append(
-                    f"  group {grp.control}: AK9 {grp.ack_code} {' '.join(grp.syntax_codes)}"
+                    f"  group {grp.control}: AK9 {grp.ack_code}; "
+                    + "; ".join(describe_ack("AK905", code) for code in grp.syntax_codes)
                 )
             for tx in grp.transactions:
                 count = len(tx.errors)
-                codes = f" IK502 {' '.join(tx.syntax_codes)}" if tx.syntax_codes else ""
+                codes = "".join(f"; {describe_ack('IK502', code)}" for code in tx.syntax_codes)
                 lines.append(
                     f"  {tx.set_id} {tx.control} {tx.version}: {tx.ack_code}{codes}"
                     + (f" ({count} error{'s' if count != 1 else ''})" if count else "")
@@ -206,7 +216,8 @@ def _error_line(error: Any) -> str:
         where += f", element {loc.segment}{error.element:02d}"
         if getattr(error, "component", 0):
             where += f"-{error.component}"
-    text = f"{where} (line {loc.line}): {error.code} {error.message}"
+    element = "IK403" if error.element else "IK304"
+    text = f"{where} (line {loc.line}): {describe_ack(element, error.code)}; {error.message}"
     value = getattr(error, "value", None)
     if value is not None:
         text += f" [value: {value}]"

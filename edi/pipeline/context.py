@@ -18,12 +18,10 @@ from edi.parsers.acks import Ack
 from edi.parsers.fields import FieldMapCatalog
 from edi.parsers.normalize import FieldMapFinder
 from edi.parsers.validate import Validator
+from edi.progress import Progress
 from edi.store.auditing import AuditSink
 from edi.store.keys import KeyRing
 from edi.store.rows import RowMaker
-
-#: progress of one file: (bytes read, file size)
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -60,7 +58,8 @@ class Wiring:
     workers: int | None = None
     #: the field maps records are made with (None: the default catalog)
     field_maps: FieldMapCatalog | None = None
-    #: called as progress(bytes parsed, file size) while a file's records are stored
+    #: called as progress(stage, bytes read, file size) while a file is validated
+    #: (``validate``) and while its records are stored (``store``)
     progress: Progress | None = None
     #: made on first use and reused for every file (:mod:`.validate`, :mod:`.parse`)
     validator: Validator | None = field(default=None, repr=False)

@@ -48,6 +48,7 @@ from edi import faults
 from edi.errors import EdiError, RecordWorkerError, X12SyntaxError
 from edi.parsers.fields import FieldMapCatalog
 from edi.parsers.normalize import Normalizer
+from edi.progress import CountingReader
 from edi.records import Record
 from edi.store.rows import (
     ConnectionSink,
@@ -341,33 +342,6 @@ class _PipeSink:
 
     def payment(self, set_row: str, ordinal: int, payment_id: str) -> None:
         self.send(("payment", set_row, ordinal, payment_id))
-
-
-class CountingReader:
-    """A binary file that counts the bytes read from it, and reports them to ``progress``
-    (``progress(done, size)``) when given one; closes the file on leaving ``with``."""
-
-    def __init__(
-        self, handle: Any, size: int = 0, progress: Callable[[int, int], None] | None = None
-    ) -> None:
-        self.handle = handle
-        self.size = size
-        self.progress = progress
-        self.done = 0
-        self.name = handle.name
-
-    def read(self, n: int = -1) -> bytes:
-        data: bytes = self.handle.read(n)
-        self.done += len(data)
-        if self.progress is not None:
-            self.progress(self.done, self.size)
-        return data
-
-    def __enter__(self) -> CountingReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.handle.close()
 
 
 def normalized_records(

@@ -21,8 +21,9 @@ from edi.parsers.acks import Ack
 from edi.pipeline import acknowledge as ack_stage
 from edi.pipeline.context import Incoming, IngestResult, Policy, Wiring
 from edi.pipeline.parse import normalizer, row_maker
-from edi.pipeline.record_worker import CountingReader, RecordWorker
+from edi.pipeline.record_worker import RecordWorker
 from edi.pipeline.validate import Verdict, envelope_rows, error_summary
+from edi.progress import STORE, CountingReader, stage
 from edi.store.crypto import FieldCipher
 from edi.store.rows import ConnectionSink, SetKey
 from edi.store.write import (
@@ -130,7 +131,8 @@ def _records(
     set_rows: dict[SetKey, str],
 ) -> dict[str, int]:
     """Make and write the records of the accepted sets in this process."""
-    with CountingReader(source.open("rb"), out.size, wiring.progress) as stream:
+    progress = None if wiring.progress is None else stage(wiring.progress, STORE)
+    with CountingReader(source.open("rb"), out.size, progress) as stream:
         records = normalizer(wiring)(cast(BinaryIO, stream), str(source), out.sha256)
         return insert_records(conn, row_maker(wiring), cast(str, out.file_id), set_rows, records)
 
@@ -149,11 +151,11 @@ def _worker_records(
             ConnectionSink(conn),
             conn.dialect,
             set(set_rows.values()),
-            None if progress is None else (lambda done: progress(done, size)),
+            None if progress is None else (lambda done: progress(STORE, done, size)),
         )
     set_kinds(conn, kinds)
     if progress is not None:
-        progress(size, size)
+        progress(STORE, size, size)
     return counts
 
 

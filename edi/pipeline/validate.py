@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, cast
 
+from edi.codes import describe_ack
 from edi.errors import MapError, MissingFieldMap
 from edi.kinds import transaction_kind
 from edi.parsers.acks import ACKNOWLEDGMENT_GROUP, group_code, unanswerable
@@ -24,6 +26,7 @@ from edi.parsers.results import FileResult, GroupResult, InterchangeResult, Tran
 from edi.parsers.structure import StructureWalker
 from edi.parsers.validate import Validator
 from edi.pipeline.context import Policy, Wiring
+from edi.progress import VALIDATE, CountingReader, stage
 from edi.store.rows import SetKey
 from edi.store.write import GroupValues, InterchangeValues, SetValues, interchange_stored
 
@@ -72,7 +75,12 @@ def validate(wiring: Wiring, policy: Policy, source: Path, *, supersedes: str | 
     """Validate ``source``, apply the policy, check the field maps (see the module docstring)."""
     if wiring.validator is None:
         wiring.validator = Validator()
-    result = wiring.validator.validate(source)
+    if wiring.progress is None:
+        result = wiring.validator.validate(source)
+    else:
+        counted = stage(wiring.progress, VALIDATE)
+        with CountingReader(source.open("rb"), source.stat().st_size, counted) as stream:
+            result = wiring.validator.validate(cast(BinaryIO, stream), str(source))
     duplicates = (
         [] if policy.allow_duplicate_interchange else _reject_stored(wiring, result, supersedes)
     )
@@ -254,25 +262,30 @@ def error_summary(verdict: Verdict) -> str | None:
         return "not X12: " + result.fatal.split(":", 1)[-1].strip()[:300]
     lines: list[str] = []
     for control in duplicates:
-        lines.append(f"interchange {control}: TA1 R {DUPLICATE_INTERCHANGE} duplicate")
+        lines.append(f"interchange {control}: TA1 R; {describe_ack('TA1', DUPLICATE_INTERCHANGE)}")
     for ic in result.interchanges:
         if ic.ta1_code == "R" and ic.control not in duplicates:
-            lines.append(f"interchange {ic.control}: TA1 {ic.ta1_code} {ic.ta1_note}")
+            lines.append(f"interchange {ic.control}: TA1 {ic.ta1_code}; {_ta1_words(ic)}")
         for group in ic.groups:
             if group.ack_code == "R" and group.syntax_codes:
-                lines.append(f"group {group.control}: AK9 R {' '.join(group.syntax_codes)}")
+                codes = "; ".join(describe_ack("AK905", c) for c in group.syntax_codes)
+                lines.append(f"group {group.control}: AK9 R; {codes}")
             for tx in group.transactions:
                 if tx.ack_code in ACCEPTED_CODES:
                     continue
-                codes = " ".join(tx.syntax_codes)
-                first = [
-                    f"{e.location.segment}@{e.location.segment_position} {e.code}"
+                words = [describe_ack("IK502", code) for code in tx.syntax_codes]
+                words += [
+                    f"{e.location.segment}@{e.location.segment_position} "
+                    + describe_ack("IK403" if e.element else "IK304", e.code)
                     for e in tx.errors[:3]
                 ]
-                lines.append(
-                    f"set {tx.control}: IK5 {tx.ack_code} {codes} {'; '.join(first)}".strip()
-                )
+                lines.append(f"set {tx.control}: IK5 {tx.ack_code}; {'; '.join(words)}")
     return "\n".join(lines[:MAX_ERRORS]) or None
+
+
+def _ta1_words(ic: InterchangeResult) -> str:
+    """``TA1 001: the interchange control number in the header and trailer ...``."""
+    return describe_ack("TA1", ic.ta1_note)
 
 
 def outcome_note(verdict: Verdict) -> str:
@@ -280,7 +293,16 @@ def outcome_note(verdict: Verdict) -> str:
     stored duplicates, or why the file is not X12, then each nearest-map warning once."""
     note = ""
     if verdict.duplicates:
-        note = f"duplicate interchange(s) {' '.join(verdict.duplicates)}: TA1 note 025"
+        note = f"duplicate interchange(s) {' '.join(verdict.duplicates)}: " + describe_ack(
+            "TA1", DUPLICATE_INTERCHANGE
+        )
+    rejected = [
+        f"interchange {ic.control}: TA1 R; {_ta1_words(ic)}"
+        for ic in verdict.result.interchanges
+        if ic.ta1_code == "R" and ic.control not in verdict.duplicates
+    ]
+    if rejected:
+        note = "; ".join(n for n in (note, *rejected[:2]) if n)
     if verdict.result.fatal is not None:
         note = "not X12: " + verdict.result.fatal.split(":", 1)[-1].strip()[:200]
     warnings = {

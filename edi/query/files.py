@@ -14,10 +14,14 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import aliased
 
+from edi.codes import ack_meaning, describe_ack
 from edi.errors import QueryError
 from edi.query.base import FIRST_PAGE, FileScope, Page, id_condition, one_row, only, order_by
 from edi.store import ledger
 from edi.store import models as m
+
+#: TA105 of an interchange that needs no note
+NO_NOTE = "000"
 
 FILE_SORT = {
     "received": m.File.received_at,
@@ -87,13 +91,14 @@ def _when(value: Any) -> str:
 
 
 def _ack_codes(conn: Any, file_ids: list[str]) -> dict[str, str]:
-    """File id -> ``TA1 A, 999 A`` (interchange and group acknowledgment codes)."""
+    """File id -> ``TA1 A, 999 A`` (interchange and group acknowledgment codes), a TA1
+    note with its meaning: ``TA1 R; TA1 025: duplicate interchange control number``."""
     if not file_ids:
         return {}
     ta1 = conn.execute(
-        select(m.InterchangeRow.file_id, m.InterchangeRow.ta1_code).where(
-            m.InterchangeRow.file_id.in_(file_ids)
-        )
+        select(
+            m.InterchangeRow.file_id, m.InterchangeRow.ta1_code, m.InterchangeRow.ta1_note
+        ).where(m.InterchangeRow.file_id.in_(file_ids))
     ).all()
     groups = conn.execute(
         select(m.InterchangeRow.file_id, m.GroupRow.ack_code, m.GroupRow.version)
@@ -101,12 +106,27 @@ def _ack_codes(conn: Any, file_ids: list[str]) -> dict[str, str]:
         .where(m.InterchangeRow.file_id.in_(file_ids))
     ).all()
     out: dict[str, list[str]] = {}
-    for file_id, code in ta1:
-        out.setdefault(file_id, []).append(f"TA1 {code}")
+    for file_id, code, note in ta1:
+        out.setdefault(file_id, []).append(ta1_words(code, note))
     for file_id, code, version in groups:
         kind = "997" if (version or "").startswith("004010") else "999"
         out.setdefault(file_id, []).append(f"{kind} {code}")
     return {k: ", ".join(sorted(set(v), key=v.index)) for k, v in out.items()}
+
+
+def ta1_words(code: str, note: str) -> str:
+    """``TA1 A``, or with a note other than 000 its meaning beside it:
+    ``TA1 R; TA1 025: duplicate interchange control number``."""
+    if not note or note == NO_NOTE:
+        return f"TA1 {code}"
+    return f"TA1 {code}; {describe_ack('TA1', note)}"
+
+
+def error_words(error: dict[str, Any]) -> dict[str, Any]:
+    """A stored set error (code and positions) with the element its code belongs to and
+    what the code means: IK502 for the set, IK403 (IK4) with an element, else IK304 (IK3)."""
+    element = error.get("level") or ("IK403" if error.get("element") else "IK304")
+    return {**error, "level": element, "meaning": ack_meaning(str(element), str(error["code"]))}
 
 
 def _file_conditions(flt: FileFilter) -> list[Any]:
@@ -245,7 +265,7 @@ def show_file(engine: Engine, file_id: str) -> dict[str, Any]:
                     "receiver": f"{ic['receiver_qualifier']}:{ic['receiver_id'].strip()}",
                     "date": ic["date"],
                     "usage": ic["usage"],
-                    "ta1": f"{ic['ta1_code']} {ic['ta1_note']}",
+                    "ta1": ta1_words(ic["ta1_code"], ic["ta1_note"]),
                 }
                 for ic in interchanges
             ],
@@ -425,7 +445,7 @@ def show_transaction(engine: Engine, set_row_id: str) -> dict[str, Any]:
             is not None
             for kind, table in m.RECORD_TABLES.items()
         }
-    out["error_list"] = json.loads(errors) if errors else []
+    out["error_list"] = [error_words(e) for e in json.loads(errors)] if errors else []
     out["records"] = sorted(k for k, present in counts.items() if present)
     return out
 
@@ -436,9 +456,11 @@ __all__ = [
     "UNACKNOWLEDGED_COLUMNS",
     "FileFilter",
     "SetFilter",
+    "error_words",
     "list_files",
     "list_unacknowledged",
     "list_transactions",
     "show_file",
     "show_transaction",
+    "ta1_words",
 ]

@@ -118,9 +118,10 @@ def test_a_ta1_received_is_validated_and_both_commands_agree(env, tmp_path: Path
     bad = ta1_file(tmp_path, "0659")
     checked = run(env, "validate", str(bad))
     assert checked.exit_code == 1
-    assert "TA1 R note 024: TA101 is not an interchange control number of 9 digits" in (
-        checked.output
-    )
+    assert (
+        "TA1 R; TA1 024: invalid interchange content (e.g., invalid GS segment) "
+        "(TA101 is not an interchange control number of 9 digits)"
+    ) in checked.output
     rejected = ingest(env, bad)
     assert rejected.exit_code == 1 and ": rejected;" in rejected.stdout, rejected.output
     with engine_of(env).connect() as conn:

@@ -146,9 +146,10 @@ def _ingest_job(
     out: list[dict[str, Any]] = []
     try:
         for path in paths:
-            seen: list[tuple[int, int]] = []
+            seen: list[tuple[str, int, int]] = []
             ingestor = kit.ingestor(
-                progress=lambda done, size, into=seen: into.append((done, size)), **options
+                progress=lambda stage, done, size, into=seen: into.append((stage, done, size)),
+                **options,
             )
             try:
                 result = ingestor.ingest(path)
@@ -300,10 +301,14 @@ def test_a_worker_stores_what_the_ingest_stores_itself(
             ):
                 missing = conn.execute(select(func.count()).where(column.is_(None))).scalar()
                 assert missing == 0, table
-    # the progress reached the end of each stored file, never going back
+    # the progress of each stage (validate, then store) reached the end of each stored
+    # file, never going back
     for result in (r for r in by_worker if r["status"] == "stored"):
-        done = [d for d, _size in result["progress"]]
-        assert done == sorted(done) and done[-1] == result["size"]
+        stages = [stage for stage, _done, _size in result["progress"]]
+        assert stages == sorted(stages, key=("validate", "store").index)
+        for stage in ("validate", "store"):
+            done = [d for s, d, _size in result["progress"] if s == stage]
+            assert done == sorted(done) and done[-1] == result["size"], stage
 
 
 @pytest.fixture

@@ -241,7 +241,10 @@ def test_only_other_files_interchanges_are_duplicates(kit: StoreKit, tmp_path: P
     copy.write_bytes(CLAIMS.read_bytes() + b"\n")
     assert kit.ingestor(allow_duplicate_interchange=True).ingest(copy).status == "stored"
     done = run_again(kit, first.file_id or "")
-    assert done.result.status == "rejected" and "TA1 note 025" in done.result.note
+    assert (
+        done.result.status == "rejected"
+        and "TA1 025: duplicate interchange control number" in done.result.note
+    )
     allowed = run_again(kit, done.result.file_id or "", allow_duplicate_interchange=True)
     assert allowed.result.status == "stored"
 

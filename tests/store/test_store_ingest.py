@@ -95,7 +95,10 @@ def test_a_repeated_interchange_is_rejected_with_ta1_025(kit: StoreKit, tmp_path
     copy = tmp_path / "resent.x12"
     copy.write_bytes((SAMPLES / "837P-professional-claim.x12").read_bytes() + b"\n")
     result = ingestor.ingest(copy)
-    assert result.status == "rejected" and "TA1 note 025" in result.note
+    assert (
+        result.status == "rejected"
+        and "TA1 025: duplicate interchange control number" in result.note
+    )
     assert [a.split(":")[0] for a in result.acks] == ["TA1"]
     assert "TA1*000000301*" in result.ack_texts[0].text and "*R*025" in result.ack_texts[0].text
     assert count(kit, m.ClaimRow) == 2  # the first copy's claims only
@@ -113,7 +116,11 @@ def test_a_rejected_file_is_kept_encrypted_with_its_acks(kit: StoreKit, tmp_path
     with kit.engine.connect() as conn:
         row = conn.execute(select(m.File.__table__)).one()
         acks = conn.execute(select(m.Acknowledgment.__table__)).all()
-    assert row.status == "rejected" and "TA1 R 001" in (row.error_summary or "")
+    assert (
+        row.status == "rejected"
+        and "TA1 R; TA1 001: the interchange control number in the header and trailer"
+        in (row.error_summary or "")
+    )
     assert len(acks) == 1 and b"TA1" not in acks[0].content  # stored encrypted
     archive = kit.home / "archive" / (row.archive_name or "")
     assert bad.read_bytes() not in archive.read_bytes()
@@ -188,7 +195,7 @@ def test_groups_of_a_guide_the_partner_does_not_send_are_rejected(kit: StoreKit)
         summary = conn.execute(
             select(m.File.error_summary).where(m.File.id == claim.file_id)
         ).scalar_one()
-    assert "AK9 R 2" in summary
+    assert "AK9 R; AK905 2: functional group version not supported" in summary
     for name in ("835-remittance.x12", "837I-institutional-claim.x12"):
         assert ingestor.ingest(SAMPLES / name).status == "stored", name
 

@@ -28,8 +28,14 @@ def test_valid_files_exit_0_and_print_a_line_per_set():
 def test_rejected_file_exits_1_with_error_lines():
     result = invoke("validate", str(SAMPLES / "bad" / "834-broken-envelope.x12"))
     assert result.exit_code == 1
-    assert "TA1 R note 001" in result.output
-    assert "834 0001 005010X220A1: R IK502 4" in result.output
+    assert (
+        "TA1 R; TA1 001: the interchange control number in the header and trailer do not match"
+        in result.output
+    )
+    assert (
+        "834 0001 005010X220A1: R; IK502 4: number of included segments does not match actual count"
+        in result.output
+    )
 
 
 def test_usage_errors_exit_2():
