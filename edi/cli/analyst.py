@@ -17,9 +17,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from edi.cli import settings
-from edi.cli.output import emit_detail, emit_rows, format_option
+from edi.cli.output import emit_detail, emit_rows, emit_stream, format_option
 
 #: shortest reason accepted for a reveal
 MIN_REASON = 8
@@ -174,6 +175,11 @@ class Listing:
         self.fmt: str = options.pop("fmt")
         self.sort: str | None = options.pop("sort", None)
         self.paging = (options.pop("limit", None), options.pop("offset", None))
+        #: an export (JSON or CSV) with no --limit or --offset given streams every row
+        self.export_all = self.fmt != "table" and not any(
+            ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+            for name in ("limit", "offset")
+        )
         self.reveal: bool = options.pop("reveal", False)
         self.reason: str | None = options.pop("reason", None)
 
@@ -181,11 +187,26 @@ class Listing:
     def reader(self) -> Reader:
         return Reader(self.ctx, reveal=self.reveal, reason=self.reason)
 
-    def rows(self, query: Callable[..., Any], *args: Any, columns: tuple[str, ...]) -> None:
+    def rows(
+        self,
+        query: Callable[..., Any],
+        *args: Any,
+        columns: tuple[str, ...],
+        stream: Callable[..., Any] | None = None,
+    ) -> None:
         """Print the rows ``query(engine, *args)`` returns, once a reveal of them is on
-        record; a paging command's query also gets ``page`` and (when given) ``sort``."""
+        record; a paging command's query also gets ``page`` and (when given) ``sort``.
+
+        An export (``--format json|csv`` without ``--limit``/``--offset``) of a command
+        with a ``stream`` (same arguments, no ``page``, yielding batches of rows) writes
+        every matching row as it is read, each batch's reveal on record before it is
+        written. Without a ``stream`` the page is printed and its limit stated on stderr
+        (and in the JSON)."""
         from edi.query.base import Page
 
+        if self.export_all and stream is not None:
+            self._stream(stream, args, columns)
+            return
         kwargs: dict[str, Any] = {}
         if self.paging[0] is not None:
             kwargs["page"] = Page(*self.paging)
@@ -194,7 +215,26 @@ class Listing:
         reader = self.reader
         found = reader.run(query, reader.engine, *args, **kwargs)
         reader.audit_reveal()
+        if self.export_all and self.paging[0] is not None:
+            emit_rows(found, self.fmt, columns, limit=self.paging[0])
+            return
         emit_rows(found, self.fmt, columns)
+
+    def _stream(self, stream: Callable[..., Any], args: tuple[Any, ...], columns: Any) -> None:
+        reader = self.reader
+        kwargs: dict[str, Any] = {} if self.sort is None else {"sort": self.sort}
+        batches = reader.run(stream, reader.engine, *args, **kwargs)
+
+        def audited() -> Any:
+            iterator = iter(batches)
+            while True:
+                batch = reader.run(next, iterator, None)
+                if batch is None:
+                    return
+                reader.audit_reveal()
+                yield batch
+
+        emit_stream(audited(), self.fmt, columns)
 
     def detail(self, query: Callable[..., Any], *args: Any) -> None:
         """Print the one object ``query(engine, *args)`` returns, once a reveal of it is on

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -96,14 +96,48 @@ def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
 
 
 def emit_rows(
-    rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str] | None = None
+    rows: Sequence[dict[str, Any]],
+    fmt: str,
+    columns: Sequence[str] | None = None,
+    *,
+    limit: int | None = None,
 ) -> None:
+    """Print ``rows``; ``limit``: the page size of an export cut to one page, stated on
+    stderr and, in JSON, as ``{"limit": N, "rows": [...]}``."""
+    if limit is not None and fmt != "table":
+        click.echo(f"note: at most {limit} rows (--limit); {len(rows)} written", err=True)
     if fmt == "json":
-        click.echo(json.dumps(list(rows), indent=2, default=str))
+        found = list(rows)
+        body: Any = found if limit is None else {"limit": limit, "rows": found}
+        click.echo(json.dumps(body, indent=2, default=str))
     elif fmt == "csv":
         click.echo(csv_text(rows, columns))
     else:
         click.echo(table(rows, columns))
+
+
+def emit_stream(
+    batches: Iterable[Sequence[dict[str, Any]]], fmt: str, columns: Sequence[str]
+) -> None:
+    """Write every row of ``batches`` as JSON (the same text as :func:`emit_rows`) or CSV,
+    a batch at a time, so that memory does not grow with the number of rows."""
+    if fmt == "csv":
+        click.echo(csv_text([], columns))
+        for batch in batches:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\n")
+            writer.writerows([_cell(row.get(n)) for n in columns] for row in batch)
+            click.echo(buffer.getvalue(), nl=False)
+        return
+    first = True
+    for batch in batches:
+        parts = []
+        for row in batch:
+            text = json.dumps(row, indent=2, default=str).replace("\n", "\n  ")
+            parts.append(("[\n  " if first else ",\n  ") + text)
+            first = False
+        click.echo("".join(parts), nl=False)
+    click.echo("[]" if first else "\n]")
 
 
 def emit_detail(detail: dict[str, Any], fmt: str) -> None:
@@ -121,4 +155,13 @@ def emit_detail(detail: dict[str, Any], fmt: str) -> None:
     click.echo("\n".join(f"{k.ljust(width)}  {_cell(v)}" for k, v in pairs))
 
 
-__all__ = ["FORMATS", "csv_text", "emit_detail", "emit_rows", "flatten", "format_option", "table"]
+__all__ = [
+    "FORMATS",
+    "csv_text",
+    "emit_detail",
+    "emit_rows",
+    "emit_stream",
+    "flatten",
+    "format_option",
+    "table",
+]

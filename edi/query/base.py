@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,8 @@ SMALL_SET = 20_000
 TABLE_CLASSES: dict[str, type] = {
     table.__tablename__: RECORD_TYPES[kind] for kind, table in m.RECORD_TABLES.items()
 }
+#: rows decoded and written at a time by an export
+STREAM_BATCH = 500
 #: rows per page unless asked
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 10_000
@@ -66,6 +69,48 @@ def order_by(
     return query.order_by(*clauses)
 
 
+def _holding(kinds: tuple[str, ...]) -> list[Any]:
+    """Conditions on files: those with transaction sets of ``kinds`` (none: any file)."""
+    if not kinds:
+        return []
+    tx = m.TransactionSetRow
+    return [exists(select(tx.id).where(tx.file_id == m.File.id, unindexed(tx.kind).in_(kinds)))]
+
+
+def _receipt_order(*, oldest: bool) -> tuple[Any, Any]:
+    received, file_id = m.File.received_at, m.File.id
+    return (received.asc(), file_id.asc()) if oldest else (received.desc(), file_id.desc())
+
+
+def _walk(
+    conn: Connection,
+    table: Any,
+    conditions: list[Any],
+    file_conditions: list[Any],
+    *,
+    kinds: tuple[str, ...] = (),
+    oldest: bool = False,
+) -> Iterator[list[str]]:
+    """Row ids of ``table`` matching ``conditions``, newest file first (``oldest``: oldest
+    first) and in file order within a file, one list per step of files."""
+    query = select(m.File.id).where(*file_conditions, *_holding(kinds))
+    files = conn.execute(query.order_by(*_receipt_order(oldest=oldest))).scalars().all()
+    start, step = 0, WALK_FIRST
+    while start < len(files):
+        batch = files[start : start + step]
+        start, step = start + step, min(step * 2, WALK_MAX)
+        rank = {file_id: n for n, file_id in enumerate(batch)}
+        rows = list(
+            conn.execute(
+                select(table.id, table.file_id, table.ordinal).where(
+                    table.file_id.in_(batch), *conditions
+                )
+            ).all()
+        )
+        rows.sort(key=lambda r: (rank[r[1]], r[2]))
+        yield [r[0] for r in rows]
+
+
 def newest_first(
     conn: Connection,
     table: Any,
@@ -85,34 +130,16 @@ def newest_first(
     go through :func:`small_set` first). ``kinds``: only the files with transaction sets
     of these kinds (``834``, ``835``, ``837P``...) hold such rows; ``oldest``: oldest first.
     """
-    if kinds:
-        tx = m.TransactionSetRow
-        file_conditions = [
-            *file_conditions,
-            exists(select(tx.id).where(tx.file_id == m.File.id, unindexed(tx.kind).in_(kinds))),
-        ]
-    received, file_id = m.File.received_at, m.File.id
-    order = (received.asc(), file_id.asc()) if oldest else (received.desc(), file_id.desc())
-    files = conn.execute(select(m.File.id).where(*file_conditions).order_by(*order)).scalars().all()
     out: list[str] = []
-    skip, start, step = page.offset, 0, WALK_FIRST
-    while start < len(files) and len(out) < page.limit:
-        batch = files[start : start + step]
-        start, step = start + step, min(step * 2, WALK_MAX)
-        rank = {file_id: n for n, file_id in enumerate(batch)}
-        rows = list(
-            conn.execute(
-                select(table.id, table.file_id, table.ordinal).where(
-                    table.file_id.in_(batch), *conditions
-                )
-            ).all()
-        )
-        rows.sort(key=lambda r: (rank[r[1]], r[2]))
-        if skip >= len(rows):
-            skip -= len(rows)
+    skip = page.offset
+    for ids in _walk(conn, table, conditions, file_conditions, kinds=kinds, oldest=oldest):
+        if skip >= len(ids):
+            skip -= len(ids)
             continue
-        out.extend(r[0] for r in rows[skip : skip + page.limit - len(out)])
+        out.extend(ids[skip : skip + page.limit - len(out)])
         skip = 0
+        if len(out) >= page.limit:
+            break
     return out
 
 
@@ -146,6 +173,42 @@ def page_ids(
         ordered = joined.order_by(received, file_order, table.ordinal)
         return list(conn.execute(page.apply(ordered)).scalars())
     return newest_first(conn, table, conditions, file_conditions, page, kinds=kinds, oldest=oldest)
+
+
+def stream_ids(
+    conn: Connection,
+    table: Any,
+    conditions: list[Any],
+    file_conditions: list[Any],
+    *,
+    sort: str | None,
+    sort_keys: dict[str, Any],
+    default: str,
+    kinds: tuple[str, ...],
+) -> Iterator[list[str]]:
+    """Every matching row id of a record listing, in the order of :func:`page_ids`, in
+    lists of at most :data:`STREAM_BATCH`: what an export reads, in constant memory (a
+    server-side cursor over the sorted rows when sorted by a column, else one over each
+    file's rows, newest file first)."""
+    if sort not in (None, NEWEST, OLDEST):
+        joined = select(table.id).join(m.File, m.File.id == table.file_id)
+        joined = joined.where(*conditions, *file_conditions)
+        ordered = order_by(joined, sort, sort_keys, default).order_by(table.id)
+        streamed = ordered.execution_options(stream_results=True, yield_per=STREAM_BATCH)
+        for part in conn.execute(streamed).scalars().partitions(STREAM_BATCH):
+            yield list(part)
+        return
+    files = conn.execute(
+        select(m.File.id)
+        .where(*file_conditions, *_holding(kinds))
+        .order_by(*_receipt_order(oldest=sort == OLDEST))
+    ).scalars()
+    for file_id in files.all():  # file ids only: few beside the rows
+        rows = select(table.id).where(table.file_id == file_id, *conditions)
+        rows = rows.order_by(table.ordinal)
+        streamed = rows.execution_options(stream_results=True, yield_per=STREAM_BATCH)
+        for part in conn.execute(streamed).scalars().partitions(STREAM_BATCH):
+            yield list(part)
 
 
 def with_file(table: Any, *columns: Any) -> Select[Any]:
@@ -330,6 +393,7 @@ __all__ = [
     "page_ids",
     "rows_by_id",
     "small_set",
+    "stream_ids",
     "unindexed",
     "order_by",
     "person",
