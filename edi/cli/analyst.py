@@ -24,6 +24,8 @@ from edi.cli.output import emit_detail, emit_rows, emit_stream, format_option
 
 #: shortest reason accepted for a reveal
 MIN_REASON = 8
+#: most row ids one phi.reveal entry names (an export's batch may need several entries)
+REVEAL_ENTRY_IDS = 1_000
 
 
 def paging_options(default_sort: str) -> Callable[[Any], Any]:
@@ -92,6 +94,20 @@ def parse_amount(_ctx: Any, param: click.Parameter, value: str | None) -> Decima
         raise click.BadParameter(f"expected an amount like 120.00, not {value!r}") from None
 
 
+def _parts(rows: dict[str, list[str]], most: int) -> list[dict[str, list[str]]]:
+    """``rows`` (table -> row ids) cut into parts of at most ``most`` ids (one at least)."""
+    parts: list[dict[str, list[str]]] = [{}]
+    size = 0
+    for table, ids in rows.items():
+        for row_id in ids:
+            if size == most:
+                parts.append({})
+                size = 0
+            parts[-1].setdefault(table, []).append(row_id)
+            size += 1
+    return parts
+
+
 class Reader:
     """The store, the key ring and a decoder for one command, after the role checks."""
 
@@ -143,7 +159,9 @@ class Reader:
         rows = self.decoder.revealed_ids()
         try:
             log = audit_log(self.settings, self.engine, self.ring)
-            self._append_reveal(log, Operator.current(), rows)
+            for part in _parts(rows, REVEAL_ENTRY_IDS):
+                self._append_reveal(log, Operator.current(), part)
+            self.decoder.revealed.clear()  # on record: the next entry names the next rows
         except Exception as exc:  # nothing is shown that is not on record
             raise click.ClickException(
                 f"the reveal could not be written to the audit log ({type(exc).__name__}); "

@@ -42,6 +42,7 @@ from edi.query.claim_links import CHRONOLOGY, ClaimSide, Matching, answers, late
 from edi.query.dates import DateRange, range_condition
 from edi.query.line_links import match_lines
 from edi.store import models as m
+from edi.store.db import read_only
 
 #: CLP02 claim status codes -> what the listing calls them
 CLAIM_STATUS = {
@@ -216,7 +217,7 @@ def stream_claims(
     claim = m.ClaimRow
     matching = matching.with_dialect(engine.dialect.name)
     where = _where(flt, index, matching)
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         batches = stream_ids(
             conn,
             claim,

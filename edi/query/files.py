@@ -27,6 +27,7 @@ from edi.query.base import (
 )
 from edi.store import ledger
 from edi.store import models as m
+from edi.store.db import read_only
 
 FILE_SORT = {
     "received": m.File.received_at,
@@ -168,7 +169,7 @@ def stream_files(
     server-side cursor)."""
     query = order_by(select(m.File).where(*_file_conditions(flt)), sort, FILE_SORT, "-received")
     query = query.execution_options(stream_results=True, yield_per=STREAM_BATCH)
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         for part in conn.execute(query).mappings().partitions(STREAM_BATCH):
             acks = _ack_codes(conn, [r["id"] for r in part])
             yield [_file_row(r, acks) for r in part]
@@ -450,7 +451,7 @@ def stream_transactions(
     engine: Engine, flt: SetFilter, *, sort: str | None = None
 ) -> Iterator[list[dict[str, Any]]]:
     """Every set :func:`list_transactions` would list, in its order, a batch at a time."""
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         query = _sets_query(_set_conditions(flt), sort)
         query = query.execution_options(stream_results=True, yield_per=STREAM_BATCH)
         for part in conn.execute(query).mappings().partitions(STREAM_BATCH):

@@ -27,6 +27,7 @@ from edi.query.base import (
 )
 from edi.query.dates import DateRange, range_condition
 from edi.store import models as m
+from edi.store.db import read_only
 
 #: the transaction kinds whose files hold members
 KINDS = kinds_of_set("834")
@@ -145,7 +146,7 @@ def stream_members(
 ) -> Iterator[list[dict[str, Any]]]:
     """Every member :func:`list_members` would list, in its order, a batch at a time."""
     conditions, files = _conditions(flt, index)
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         batches = stream_ids(
             conn,
             m.MemberRow,

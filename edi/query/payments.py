@@ -29,6 +29,7 @@ from edi.query.base import (
     with_file,
 )
 from edi.store import models as m
+from edi.store.db import read_only
 
 #: sort keys besides the default newest-first order (each an indexed column)
 SORT_KEYS = {
@@ -121,7 +122,7 @@ def stream_payments(
     """Every payment :func:`list_payments` would list, in its order, a batch at a time."""
     pay = m.PaymentRow
     conditions, files = _conditions(flt)
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         batches = stream_ids(
             conn,
             pay,

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, select
 from edi.errors import QueryError
 from edi.query.base import FIRST_PAGE, LISTED, Decoder, Page, amount, listed, person
 from edi.store import models as m
+from edi.store.db import read_only
 from edi.store.rows import BLIND_INDEXES
 
 #: what is searched -> the blind index it is looked up by
@@ -106,7 +107,7 @@ def stream_search(
 ) -> Iterator[list[dict[str, Any]]]:
     """Every record :func:`search` finds, a table at a time."""
     places, digest = _checked(index, target, value)
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         for table, column in places:
             yield list(_found(conn, decoder, table, column, digest, None))
 

@@ -18,7 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from edi.access import os_user
+from edi.cli.analyst import REVEAL_ENTRY_IDS
 from edi.generate import generate
+from edi.query.base import STREAM_BATCH
 from tests.conftest import SAMPLES
 from tests.store.test_analyst_cli import Store
 
@@ -198,4 +201,18 @@ def test_the_readme_members_example_works(big: Store):
     assert (
         json.loads(big.ok("members", "list", "--effective-to", "2025-01-31", "--format", "json"))
         == []
+    )
+
+
+def test_a_revealing_export_puts_every_batch_on_record_once(big: Store):
+    roles = {"phi-reader": [os_user()]}
+    before = len(big.reveals())
+    args = ("claims", "list", "--reveal", "--reason", "TICKET-77 export", "--format", "csv")
+    rows = csv_rows(big.ok(*args, roles=roles))
+    assert len(rows) == TOTAL and not any(r["claim_id"].startswith("****") for r in rows)
+    entries = big.reveals()[before:]
+    named = [i for e in entries for i in e.object["records"].get("claims", [])]
+    assert sorted(named) == sorted(r["id"] for r in rows)  # each row once, none left out
+    assert len(entries) >= TOTAL // STREAM_BATCH and all(
+        0 < e.object["count"] <= REVEAL_ENTRY_IDS for e in entries
     )
