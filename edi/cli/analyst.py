@@ -218,8 +218,8 @@ class Listing:
         An export (``--format json|csv`` without ``--limit``/``--offset``) of a command
         with a ``stream`` (same arguments, no ``page``, yielding batches of rows) writes
         every matching row as it is read, each batch's reveal on record before it is
-        written. Without a ``stream`` the page is printed and its limit stated on stderr
-        (and in the JSON)."""
+        written. A paging command without a ``stream`` refuses such an export (it would
+        write one page and look complete)."""
         from edi.query.base import Page
 
         if self.export_all and stream is not None:
@@ -233,9 +233,8 @@ class Listing:
         reader = self.reader
         found = reader.run(query, reader.engine, *args, **kwargs)
         reader.audit_reveal()
-        if self.export_all and self.paging[0] is not None:
-            emit_rows(found, self.fmt, columns, limit=self.paging[0])
-            return
+        if self.export_all and self.paging[0] is not None:  # a paging command lacks a stream
+            raise click.ClickException("this listing cannot export every row; give --limit")
         emit_rows(found, self.fmt, columns)
 
     def _stream(self, stream: Callable[..., Any], args: tuple[Any, ...], columns: Any) -> None:

@@ -96,20 +96,10 @@ def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
 
 
 def emit_rows(
-    rows: Sequence[dict[str, Any]],
-    fmt: str,
-    columns: Sequence[str] | None = None,
-    *,
-    limit: int | None = None,
+    rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str] | None = None
 ) -> None:
-    """Print ``rows``; ``limit``: the page size of an export cut to one page, stated on
-    stderr and, in JSON, as ``{"limit": N, "rows": [...]}``."""
-    if limit is not None and fmt != "table":
-        click.echo(f"note: at most {limit} rows (--limit); {len(rows)} written", err=True)
     if fmt == "json":
-        found = list(rows)
-        body: Any = found if limit is None else {"limit": limit, "rows": found}
-        click.echo(json.dumps(body, indent=2, default=str))
+        click.echo(json.dumps(list(rows), indent=2, default=str))
     elif fmt == "csv":
         click.echo(csv_text(rows, columns))
     else:

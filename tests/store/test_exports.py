@@ -216,3 +216,20 @@ def test_a_revealing_export_puts_every_batch_on_record_once(big: Store):
     assert len(entries) >= TOTAL // STREAM_BATCH and all(
         0 < e.object["count"] <= REVEAL_ENTRY_IDS for e in entries
     )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        *LISTINGS,
+        ("files", "list", "--unacknowledged"),
+        ("search", "--claim-id", "SAMPLECLM101"),
+    ],
+    ids=" ".join,
+)
+def test_every_paging_listing_exports_without_a_limit(big: Store, command: tuple[str, ...]):
+    for fmt in ("csv", "json"):
+        result = big.run(*command, "--format", fmt)
+        assert result.exit_code == 0, result.output
+    (header, *_rows) = big.ok(*command, "--format", "csv").splitlines()
+    assert header.startswith(("id,", "file_id,", "type,"))
