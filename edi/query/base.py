@@ -51,6 +51,8 @@ class Page:
 FIRST_PAGE = Page()
 #: the sort keys of the newest-first (default) and oldest-first orders of a record listing
 NEWEST, OLDEST = "-received", "received"
+#: the sorts of a record listing that walk its files in order (keys of the file's columns)
+WALKED = (None, NEWEST, OLDEST, "partner", "-partner")
 
 
 def order_by(
@@ -77,9 +79,16 @@ def _holding(kinds: tuple[str, ...]) -> list[Any]:
     return [exists(select(tx.id).where(tx.file_id == m.File.id, unindexed(tx.kind).in_(kinds)))]
 
 
-def _receipt_order(*, oldest: bool) -> tuple[Any, Any]:
+def _file_order(sort: str | None) -> tuple[Any, ...]:
+    """The order of the files a walk takes (``sort``: one of :data:`WALKED`)."""
     received, file_id = m.File.received_at, m.File.id
-    return (received.asc(), file_id.asc()) if oldest else (received.desc(), file_id.desc())
+    newest = (received.desc(), file_id.desc())
+    if sort == OLDEST:
+        return (received.asc(), file_id.asc())
+    if sort in ("partner", "-partner"):  # by partner, then newest first
+        partner = m.File.partner.desc() if sort == "-partner" else m.File.partner.asc()
+        return (partner, *newest)
+    return newest
 
 
 def _walk(
@@ -89,12 +98,13 @@ def _walk(
     file_conditions: list[Any],
     *,
     kinds: tuple[str, ...] = (),
-    oldest: bool = False,
+    sort: str | None = None,
 ) -> Iterator[list[str]]:
-    """Row ids of ``table`` matching ``conditions``, newest file first (``oldest``: oldest
-    first) and in file order within a file, one list per step of files."""
+    """Row ids of ``table`` matching ``conditions``, by file in the order ``sort`` gives
+    them (one of :data:`WALKED`; newest first by default) and in file order within a
+    file, one list per step of files."""
     query = select(m.File.id).where(*file_conditions, *_holding(kinds))
-    files = conn.execute(query.order_by(*_receipt_order(oldest=oldest))).scalars().all()
+    files = conn.execute(query.order_by(*_file_order(sort))).scalars().all()
     start, step = 0, WALK_FIRST
     while start < len(files):
         batch = files[start : start + step]
@@ -120,8 +130,10 @@ def newest_first(
     *,
     kinds: tuple[str, ...] = (),
     oldest: bool = False,
+    sort: str | None = None,
 ) -> list[str]:
-    """Row ids of one page of ``table``, newest file first and in file order within a file.
+    """Row ids of one page of ``table``, newest file first and in file order within a file
+    (``sort``: another of :data:`WALKED`).
 
     Sorting a million rows by their file's receipt time would take seconds, so this walks
     the files (few, indexed by ``received_at``) newest first, in steps that double, and
@@ -132,7 +144,8 @@ def newest_first(
     """
     out: list[str] = []
     skip = page.offset
-    for ids in _walk(conn, table, conditions, file_conditions, kinds=kinds, oldest=oldest):
+    order = OLDEST if oldest else sort
+    for ids in _walk(conn, table, conditions, file_conditions, kinds=kinds, sort=order):
         if skip >= len(ids):
             skip -= len(ids)
             continue
@@ -158,21 +171,19 @@ def page_ids(
 ) -> list[str]:
     """Row ids of one page of a record listing: by the indexed columns of ``sort_keys``
     when sorted so (``default``: the keys a bare ``--sort`` means), else newest file first
-    (:data:`OLDEST`: oldest first); with ``indexed`` (the filters in the form an index
+    (:data:`OLDEST`: oldest first; ``partner``: by the file's partner, then newest first,
+    the same walk); with ``indexed`` (the filters in the form an index
     answers) the database sorts a small candidate set itself, a large one is walked by
     file (:func:`newest_first`)."""
     joined = select(table.id).join(m.File, m.File.id == table.file_id)
     joined = joined.where(*conditions, *file_conditions)
-    if sort not in (None, NEWEST, OLDEST):
+    if sort not in WALKED:
         ordered = order_by(joined, sort, sort_keys, default).order_by(table.id)
         return list(conn.execute(page.apply(ordered)).scalars())
-    oldest = sort == OLDEST
     if indexed is not None and small_set(conn, table, indexed):
-        received = m.File.received_at.asc() if oldest else m.File.received_at.desc()
-        file_order = m.File.id.asc() if oldest else m.File.id.desc()
-        ordered = joined.order_by(received, file_order, table.ordinal)
+        ordered = joined.order_by(*_file_order(sort), table.ordinal)
         return list(conn.execute(page.apply(ordered)).scalars())
-    return newest_first(conn, table, conditions, file_conditions, page, kinds=kinds, oldest=oldest)
+    return newest_first(conn, table, conditions, file_conditions, page, kinds=kinds, sort=sort)
 
 
 def stream_ids(
@@ -190,7 +201,7 @@ def stream_ids(
     lists of at most :data:`STREAM_BATCH`: what an export reads, in constant memory (a
     server-side cursor over the sorted rows when sorted by a column, else one over each
     file's rows, newest file first)."""
-    if sort not in (None, NEWEST, OLDEST):
+    if sort not in WALKED:
         joined = select(table.id).join(m.File, m.File.id == table.file_id)
         joined = joined.where(*conditions, *file_conditions)
         ordered = order_by(joined, sort, sort_keys, default).order_by(table.id)
@@ -199,9 +210,7 @@ def stream_ids(
             yield list(part)
         return
     files = conn.execute(
-        select(m.File.id)
-        .where(*file_conditions, *_holding(kinds))
-        .order_by(*_receipt_order(oldest=sort == OLDEST))
+        select(m.File.id).where(*file_conditions, *_holding(kinds)).order_by(*_file_order(sort))
     ).scalars()
     for file_id in files.all():  # file ids only: few beside the rows
         rows = select(table.id).where(table.file_id == file_id, *conditions)

@@ -44,7 +44,8 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Store:
         path.write_text(path.read_text().replace("000000301", f"{301 + n:09d}"))
         made.append(str(path))
     made.append(str(SAMPLES / "834-enrollment.x12"))
-    kit.ok("ingest", "--partner", "acme", *made)
+    kit.ok("ingest", "--partner", "acme", *made, str(SAMPLES / "835-remittance-837P.x12"))
+    kit.ok("ingest", "--partner", "beta", str(SAMPLES / "835-remittance.x12"))
     return kit
 
 
@@ -68,9 +69,9 @@ def test_json_export_is_complete_and_the_page_is_its_start(big: Store):
     later = json.loads(big.ok("claims", "list", "--format", "json", "--offset", "9990"))
     assert [r["id"] for r in later] == [r["id"] for r in everything[9990:10040]]
     files = json.loads(big.ok("files", "list", "--format", "json"))
-    assert len(files) == FILES + 1
+    assert len(files) == FILES + 3
     sets = json.loads(big.ok("transactions", "list", "--format", "json"))
-    assert len(sets) >= FILES + 1
+    assert len(sets) >= FILES + 3
 
 
 def test_sorted_export_streams_every_row_in_order(big: Store):
@@ -165,6 +166,16 @@ def test_claims_sort_keys_order_the_rows(big: Store, key: str):
     assert rising[0] < falling[0]
 
 
+@pytest.mark.parametrize("sort", ["partner", "-partner"])
+def test_sorting_by_partner_walks_the_files_by_partner(big: Store, sort: str):
+    for command in (("payments", "list"), ("claims", "list")):
+        out = big.ok(*command, "--sort", sort, "--limit", "10000", "--format", "json")
+        partners = [r["partner"] for r in json.loads(out)]
+        assert partners == sorted(partners, reverse=sort.startswith("-"))
+    paid = json.loads(big.ok("payments", "list", "--sort", sort, "--format", "json"))
+    assert {r["partner"] for r in paid} == {"acme", "beta"}
+
+
 def _count(big: Store, *args: str) -> int:
     return len(csv_rows(big.ok(*args, "--format", "csv")))
 
@@ -233,3 +244,29 @@ def test_every_paging_listing_exports_without_a_limit(big: Store, command: tuple
         assert result.exit_code == 0, result.output
     (header, *_rows) = big.ok(*command, "--format", "csv").splitlines()
     assert header.startswith(("id,", "file_id,", "type,"))
+
+
+def test_migration_0009_indexes_the_sort_keys(tmp_path: Path):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from edi.store.db import make_engine
+    from edi.store.migrate import alembic_config, current_revision, upgrade
+
+    engine = make_engine(f"sqlite:///{tmp_path}/s.sqlite3")
+
+    def indexed() -> set[tuple[str, str]]:
+        found = set()
+        for table in ("claims", "payments", "members"):
+            for index in inspect(engine).get_indexes(table):
+                found |= {(table, column) for column in index["column_names"] if column}
+        return found
+
+    wanted = {("claims", "line_count"), ("payments", "amount"), ("members", "relationship")}
+    upgrade(engine, "0008")
+    assert not wanted & indexed()
+    upgrade(engine)
+    assert current_revision(engine) == "0009" and wanted <= indexed()
+    command.downgrade(alembic_config(engine), "0008")
+    assert not wanted & indexed()
+    engine.dispose()
