@@ -225,6 +225,8 @@ class Listing:
         if self.export_all and stream is not None:
             self._stream(stream, args, columns)
             return
+        if self.export_all and self.paging[0] is not None:  # a paging command lacks a stream
+            raise click.ClickException("this listing cannot export every row; give --limit")
         kwargs: dict[str, Any] = {}
         if self.paging[0] is not None:
             kwargs["page"] = Page(*self.paging)
@@ -233,23 +235,21 @@ class Listing:
         reader = self.reader
         found = reader.run(query, reader.engine, *args, **kwargs)
         reader.audit_reveal()
-        if self.export_all and self.paging[0] is not None:  # a paging command lacks a stream
-            raise click.ClickException("this listing cannot export every row; give --limit")
         emit_rows(found, self.fmt, columns)
 
     def _stream(self, stream: Callable[..., Any], args: tuple[Any, ...], columns: Any) -> None:
         reader = self.reader
         kwargs: dict[str, Any] = {} if self.sort is None else {"sort": self.sort}
-        batches = reader.run(stream, reader.engine, *args, **kwargs)
+        batches = iter(reader.run(stream, reader.engine, *args, **kwargs))
+        # the first batch before anything is written: a bad filter or sort is one clean error
+        first = reader.run(next, batches, None)
 
         def audited() -> Any:
-            iterator = iter(batches)
-            while True:
-                batch = reader.run(next, iterator, None)
-                if batch is None:
-                    return
+            batch = first
+            while batch is not None:
                 reader.audit_reveal()
                 yield batch
+                batch = reader.run(next, batches, None)
 
         emit_stream(audited(), self.fmt, columns)
 

@@ -270,3 +270,11 @@ def test_migration_0009_indexes_the_sort_keys(tmp_path: Path):
     command.downgrade(alembic_config(engine), "0008")
     assert not wanted & indexed()
     engine.dispose()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_a_bad_sort_fails_an_export_before_anything_is_written(big: Store, fmt: str):
+    result = big.run("claims", "list", "--sort", "patient", "--format", fmt)
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: cannot sort by 'patient'")
+    assert "Traceback" not in result.output
