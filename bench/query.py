@@ -38,7 +38,7 @@ DEFAULT_HOME = ROOT / "bench" / "data" / "store-1m"
 
 def _queries(samples: dict[str, Any]) -> list[tuple[str, list[str], Any]]:
     """(label, edi arguments, in-process call taking a context) for each measurement."""
-    from edi.query import claims, files, members, payments, report, search
+    from edi.query import claims, dates, files, members, payments, report, search
     from edi.query.base import Page
     from edi.query.dates import DateRange
 
@@ -46,6 +46,8 @@ def _queries(samples: dict[str, Any]) -> list[tuple[str, list[str], Any]]:
         date.fromisoformat(samples["service_dates"]["start"]),
         date.fromisoformat(samples["service_dates"]["end"]),
     )
+    open_end = dates.span(span.start, None)
+    open_start = dates.span(None, span.end)
     payer = samples["busy_payer_id"]
     npi = samples["billing_npi"]
     partner = samples["partner"]
@@ -107,6 +109,22 @@ def _queries(samples: dict[str, Any]) -> list[tuple[str, list[str], Any]]:
                 "paid",
             ],
             cl(F(payer=payer, service=span, status="paid")),
+        ),
+        (
+            "claims list --from (open end)",
+            ["claims", "list", "--from", str(span.start)],
+            cl(F(service=open_end)),
+        ),
+        (
+            "claims list --to (open start)",
+            ["claims", "list", "--to", str(span.end)],
+            cl(F(service=open_start)),
+        ),
+        ("claims list --sort -lines", ["claims", "list", "--sort", "-lines"], cl(F(), "-lines")),
+        (
+            "claims list --sort partner",
+            ["claims", "list", "--sort", "partner"],
+            cl(F(), "partner"),
         ),
         (
             "claims list --offset 10000",

@@ -17,12 +17,15 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from edi.cli import settings
-from edi.cli.output import emit_detail, emit_rows, format_option, page_footer
+from edi.cli.output import emit_detail, emit_rows, emit_stream, format_option, page_footer
 
 #: shortest reason accepted for a reveal
 MIN_REASON = 8
+#: most row ids one phi.reveal entry names (an export's batch may need several entries)
+REVEAL_ENTRY_IDS = 1_000
 
 
 def paging_options(default_sort: str) -> Callable[[Any], Any]:
@@ -91,6 +94,20 @@ def parse_amount(_ctx: Any, param: click.Parameter, value: str | None) -> Decima
         raise click.BadParameter(f"expected an amount like 120.00, not {value!r}") from None
 
 
+def _parts(rows: dict[str, list[str]], most: int) -> list[dict[str, list[str]]]:
+    """``rows`` (table -> row ids) cut into parts of at most ``most`` ids (one at least)."""
+    parts: list[dict[str, list[str]]] = [{}]
+    size = 0
+    for table, ids in rows.items():
+        for row_id in ids:
+            if size == most:
+                parts.append({})
+                size = 0
+            parts[-1].setdefault(table, []).append(row_id)
+            size += 1
+    return parts
+
+
 class Reader:
     """The store, the key ring and a decoder for one command, after the role checks."""
 
@@ -142,7 +159,9 @@ class Reader:
         rows = self.decoder.revealed_ids()
         try:
             log = audit_log(self.settings, self.engine, self.ring)
-            self._append_reveal(log, Operator.current(), rows)
+            for part in _parts(rows, REVEAL_ENTRY_IDS):
+                self._append_reveal(log, Operator.current(), part)
+            self.decoder.revealed.clear()  # on record: the next entry names the next rows
         except Exception as exc:  # nothing is shown that is not on record
             raise click.ClickException(
                 f"the reveal could not be written to the audit log ({type(exc).__name__}); "
@@ -174,6 +193,11 @@ class Listing:
         self.fmt: str = options.pop("fmt")
         self.sort: str | None = options.pop("sort", None)
         self.paging = (options.pop("limit", None), options.pop("offset", None))
+        #: an export (JSON or CSV) with no --limit or --offset given streams every row
+        self.export_all = self.fmt != "table" and not any(
+            ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)
+            for name in ("limit", "offset")
+        )
         self.reveal: bool = options.pop("reveal", False)
         self.reason: str | None = options.pop("reason", None)
 
@@ -181,12 +205,29 @@ class Listing:
     def reader(self) -> Reader:
         return Reader(self.ctx, reveal=self.reveal, reason=self.reason)
 
-    def rows(self, query: Callable[..., Any], *args: Any, columns: tuple[str, ...]) -> None:
+    def rows(
+        self,
+        query: Callable[..., Any],
+        *args: Any,
+        columns: tuple[str, ...],
+        stream: Callable[..., Any] | None = None,
+    ) -> None:
         """Print the rows ``query(engine, *args)`` returns, once a reveal of them is on
         record; a paging command's query also gets ``page`` and (when given) ``sort``. A
-        table's page is asked one row longer, to say in its footer whether more follow."""
+        table's page is asked one row longer, to say in its footer whether more follow.
+
+        An export (``--format json|csv`` without ``--limit``/``--offset``) of a command
+        with a ``stream`` (same arguments, no ``page``, yielding batches of rows) writes
+        every matching row as it is read, each batch's reveal on record before it is
+        written. A paging command without a ``stream`` refuses such an export (it would
+        write one page and look complete)."""
         from edi.query.base import MAX_LIMIT, Page
 
+        if self.export_all and stream is not None:
+            self._stream(stream, args, columns)
+            return
+        if self.export_all and self.paging[0] is not None:  # a paging command lacks a stream
+            raise click.ClickException("this listing cannot export every row; give --limit")
         kwargs: dict[str, Any] = {}
         limit, offset = self.paging
         peek = limit is not None and offset is not None and self.fmt == "table"
@@ -205,6 +246,22 @@ class Listing:
             footer = page_footer(len(found), offset, more)
         reader.audit_reveal()
         emit_rows(found, self.fmt, columns, footer)
+
+    def _stream(self, stream: Callable[..., Any], args: tuple[Any, ...], columns: Any) -> None:
+        reader = self.reader
+        kwargs: dict[str, Any] = {} if self.sort is None else {"sort": self.sort}
+        batches = iter(reader.run(stream, reader.engine, *args, **kwargs))
+        # the first batch before anything is written: a bad filter or sort is one clean error
+        first = reader.run(next, batches, None)
+
+        def audited() -> Any:
+            batch = first
+            while batch is not None:
+                reader.audit_reveal()
+                yield batch
+                batch = reader.run(next, batches, None)
+
+        emit_stream(audited(), self.fmt, columns)
 
     def detail(self, query: Callable[..., Any], *args: Any) -> None:
         """Print the one object ``query(engine, *args)`` returns, once a reveal of it is on

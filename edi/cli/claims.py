@@ -50,7 +50,7 @@ def claims_list(
 
     A service date range matches the claim's own date or any of its lines' dates.
     """
-    from edi.query.claims import COLUMNS, ClaimFilter, list_claims
+    from edi.query.claims import COLUMNS, ClaimFilter, list_claims, stream_claims
     from edi.query.dates import span
 
     reader = listing.reader
@@ -66,7 +66,15 @@ def claims_list(
         max_charge=max_charge,
         file_id=file_id,
     )
-    listing.rows(list_claims, reader.decoder, reader.index, flt, _matching(reader), columns=COLUMNS)
+    listing.rows(
+        list_claims,
+        reader.decoder,
+        reader.index,
+        flt,
+        _matching(reader),
+        columns=COLUMNS,
+        stream=stream_claims,
+    )
 
 
 @claims_group.command("show")

@@ -62,21 +62,32 @@ def files_list(
     names it after its [partners.NAME] ack_timeout_hours; partners without one are not
     checked). The other options filter the files.
     """
-    from edi.query.files import FILE_COLUMNS, FileFilter, list_files
+    from edi.query.files import FILE_COLUMNS, FileFilter, list_files, stream_files
 
     flt = FileFilter(partner=partner, status=status, since=since, until=until, name=name)
     if unacknowledged:
         from edi.partners import load_partners
-        from edi.query.files import UNACKNOWLEDGED_COLUMNS, list_unacknowledged
+        from edi.query.files import (
+            UNACKNOWLEDGED_COLUMNS,
+            list_unacknowledged,
+            stream_unacknowledged,
+        )
 
         timeouts = {
             p.name: p.ack_timeout_hours for p in load_partners(listing.reader.settings).values()
         }
-        listing.rows(list_unacknowledged, flt, timeouts, as_of, columns=UNACKNOWLEDGED_COLUMNS)
+        listing.rows(
+            list_unacknowledged,
+            flt,
+            timeouts,
+            as_of,
+            columns=UNACKNOWLEDGED_COLUMNS,
+            stream=stream_unacknowledged,
+        )
         return
     if as_of is not None:
         raise click.UsageError("--as-of goes with --unacknowledged")
-    listing.rows(list_files, flt, columns=FILE_COLUMNS)
+    listing.rows(list_files, flt, columns=FILE_COLUMNS, stream=stream_files)
 
 
 @files_group.command("show")
@@ -236,7 +247,12 @@ def transactions_list(
     until: datetime | None,
 ) -> None:
     """List transaction sets. Sort keys: received, set, kind, status, errors, control."""
-    from edi.query.files import SET_COLUMNS, SetFilter, list_transactions
+    from edi.query.files import (
+        SET_COLUMNS,
+        SetFilter,
+        list_transactions,
+        stream_transactions,
+    )
 
     flt = SetFilter(
         file_id=file_id,
@@ -247,7 +263,7 @@ def transactions_list(
         since=since,
         until=until,
     )
-    listing.rows(list_transactions, flt, columns=SET_COLUMNS)
+    listing.rows(list_transactions, flt, columns=SET_COLUMNS, stream=stream_transactions)
 
 
 @transactions_group.command("show")

@@ -37,7 +37,7 @@ def members_list(
 ) -> None:
     """List members, PHI masked. Sort keys: received, partner, maintenance, relationship."""
     from edi.query.dates import span
-    from edi.query.members import COLUMNS, MemberFilter, list_members
+    from edi.query.members import COLUMNS, MemberFilter, list_members, stream_members
 
     reader = listing.reader
     effective = reader.run(span, effective_from, effective_to)
@@ -49,7 +49,9 @@ def members_list(
         subscribers_only=subscribers,
         file_id=file_id,
     )
-    listing.rows(list_members, reader.decoder, reader.index, flt, columns=COLUMNS)
+    listing.rows(
+        list_members, reader.decoder, reader.index, flt, columns=COLUMNS, stream=stream_members
+    )
 
 
 @members_group.command("show")

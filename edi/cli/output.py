@@ -12,7 +12,7 @@ import io
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -167,6 +167,30 @@ def emit_rows(
             click.echo(footer)
 
 
+def emit_stream(
+    batches: Iterable[Sequence[dict[str, Any]]], fmt: str, columns: Sequence[str]
+) -> None:
+    """Write every row of ``batches`` as JSON (the same text as :func:`emit_rows`) or CSV,
+    a batch at a time, so that memory does not grow with the number of rows."""
+    if fmt == "csv":
+        click.echo(csv_text([], columns))
+        for batch in batches:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\n")
+            writer.writerows([_cell(row.get(n)) for n in columns] for row in batch)
+            click.echo(buffer.getvalue(), nl=False)
+        return
+    first = True
+    for batch in batches:
+        parts = []
+        for row in batch:
+            text = json.dumps(row, indent=2, default=str).replace("\n", "\n  ")
+            parts.append(("[\n  " if first else ",\n  ") + text)
+            first = False
+        click.echo("".join(parts), nl=False)
+    click.echo("[]" if first else "\n]")
+
+
 def emit_detail(detail: dict[str, Any], fmt: str, title: str = "details") -> None:
     """One object: JSON as is; CSV and piped table as (field, value) rows; on a terminal,
     grouped panels (``title`` for its own fields, one per nested object or list)."""
@@ -246,6 +270,7 @@ __all__ = [
     "csv_text",
     "emit_detail",
     "emit_rows",
+    "emit_stream",
     "flatten",
     "format_option",
     "is_terminal",

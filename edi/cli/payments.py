@@ -34,7 +34,7 @@ def payments_list(
     file_id: str | None,
 ) -> None:
     """List payments. Sort keys: received, date, amount, payer, trace."""
-    from edi.query.payments import COLUMNS, PaymentFilter, list_payments
+    from edi.query.payments import COLUMNS, PaymentFilter, list_payments, stream_payments
 
     flt = PaymentFilter(
         partner=partner,
@@ -45,7 +45,7 @@ def payments_list(
         until=date_to.isoformat() if date_to else None,
         file_id=file_id,
     )
-    listing.rows(list_payments, flt, columns=COLUMNS)
+    listing.rows(list_payments, flt, columns=COLUMNS, stream=stream_payments)
 
 
 @payments_group.command("show")

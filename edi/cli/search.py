@@ -28,7 +28,7 @@ def search_command(
 
     The value is never printed or logged; matching runs on keyed digests.
     """
-    from edi.query.search import COLUMNS, search
+    from edi.query.search import COLUMNS, search, stream_search
 
     given = {
         name: value
@@ -45,4 +45,12 @@ def search_command(
         raise click.UsageError("search results come newest first; --sort is not offered")
     ((target, value),) = given.items()
     reader = listing.reader
-    listing.rows(search, reader.decoder, reader.index, target, value, columns=COLUMNS)
+    listing.rows(
+        search,
+        reader.decoder,
+        reader.index,
+        target,
+        value,
+        columns=COLUMNS,
+        stream=stream_search,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -24,6 +25,8 @@ SMALL_SET = 20_000
 TABLE_CLASSES: dict[str, type] = {
     table.__tablename__: RECORD_TYPES[kind] for kind, table in m.RECORD_TABLES.items()
 }
+#: rows decoded and written at a time by an export
+STREAM_BATCH = 500
 #: rows per page unless asked
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 10_000
@@ -48,6 +51,8 @@ class Page:
 FIRST_PAGE = Page()
 #: the sort keys of the newest-first (default) and oldest-first orders of a record listing
 NEWEST, OLDEST = "-received", "received"
+#: the sorts of a record listing that walk its files in order (keys of the file's columns)
+WALKED = (None, NEWEST, OLDEST, "partner", "-partner")
 
 
 def order_by(
@@ -66,37 +71,42 @@ def order_by(
     return query.order_by(*clauses)
 
 
-def newest_first(
+def _holding(kinds: tuple[str, ...]) -> list[Any]:
+    """Conditions on files: those with transaction sets of ``kinds`` (none: any file)."""
+    if not kinds:
+        return []
+    tx = m.TransactionSetRow
+    return [exists(select(tx.id).where(tx.file_id == m.File.id, unindexed(tx.kind).in_(kinds)))]
+
+
+def _file_order(sort: str | None) -> tuple[Any, ...]:
+    """The order of the files a walk takes (``sort``: one of :data:`WALKED`)."""
+    received, file_id = m.File.received_at, m.File.id
+    newest = (received.desc(), file_id.desc())
+    if sort == OLDEST:
+        return (received.asc(), file_id.asc())
+    if sort in ("partner", "-partner"):  # by partner, then newest first
+        partner = m.File.partner.desc() if sort == "-partner" else m.File.partner.asc()
+        return (partner, *newest)
+    return newest
+
+
+def _walk(
     conn: Connection,
     table: Any,
     conditions: list[Any],
     file_conditions: list[Any],
-    page: Page,
     *,
     kinds: tuple[str, ...] = (),
-    oldest: bool = False,
-) -> list[str]:
-    """Row ids of one page of ``table``, newest file first and in file order within a file.
-
-    Sorting a million rows by their file's receipt time would take seconds, so this walks
-    the files (few, indexed by ``received_at``) newest first, in steps that double, and
-    takes each step's matching rows through the index on ``file_id``: a page costs a few
-    index lookups however large the table, as long as matches are not rare (rare ones
-    go through :func:`small_set` first). ``kinds``: only the files with transaction sets
-    of these kinds (``834``, ``835``, ``837P``...) hold such rows; ``oldest``: oldest first.
-    """
-    if kinds:
-        tx = m.TransactionSetRow
-        file_conditions = [
-            *file_conditions,
-            exists(select(tx.id).where(tx.file_id == m.File.id, unindexed(tx.kind).in_(kinds))),
-        ]
-    received, file_id = m.File.received_at, m.File.id
-    order = (received.asc(), file_id.asc()) if oldest else (received.desc(), file_id.desc())
-    files = conn.execute(select(m.File.id).where(*file_conditions).order_by(*order)).scalars().all()
-    out: list[str] = []
-    skip, start, step = page.offset, 0, WALK_FIRST
-    while start < len(files) and len(out) < page.limit:
+    sort: str | None = None,
+) -> Iterator[list[str]]:
+    """Row ids of ``table`` matching ``conditions``, by file in the order ``sort`` gives
+    them (one of :data:`WALKED`; newest first by default) and in file order within a
+    file, one list per step of files."""
+    query = select(m.File.id).where(*file_conditions, *_holding(kinds))
+    files = conn.execute(query.order_by(*_file_order(sort))).scalars().all()
+    start, step = 0, WALK_FIRST
+    while start < len(files):
         batch = files[start : start + step]
         start, step = start + step, min(step * 2, WALK_MAX)
         rank = {file_id: n for n, file_id in enumerate(batch)}
@@ -108,11 +118,41 @@ def newest_first(
             ).all()
         )
         rows.sort(key=lambda r: (rank[r[1]], r[2]))
-        if skip >= len(rows):
-            skip -= len(rows)
+        yield [r[0] for r in rows]
+
+
+def newest_first(
+    conn: Connection,
+    table: Any,
+    conditions: list[Any],
+    file_conditions: list[Any],
+    page: Page,
+    *,
+    kinds: tuple[str, ...] = (),
+    oldest: bool = False,
+    sort: str | None = None,
+) -> list[str]:
+    """Row ids of one page of ``table``, newest file first and in file order within a file
+    (``sort``: another of :data:`WALKED`).
+
+    Sorting a million rows by their file's receipt time would take seconds, so this walks
+    the files (few, indexed by ``received_at``) newest first, in steps that double, and
+    takes each step's matching rows through the index on ``file_id``: a page costs a few
+    index lookups however large the table, as long as matches are not rare (rare ones
+    go through :func:`small_set` first). ``kinds``: only the files with transaction sets
+    of these kinds (``834``, ``835``, ``837P``...) hold such rows; ``oldest``: oldest first.
+    """
+    out: list[str] = []
+    skip = page.offset
+    order = OLDEST if oldest else sort
+    for ids in _walk(conn, table, conditions, file_conditions, kinds=kinds, sort=order):
+        if skip >= len(ids):
+            skip -= len(ids)
             continue
-        out.extend(r[0] for r in rows[skip : skip + page.limit - len(out)])
+        out.extend(ids[skip : skip + page.limit - len(out)])
         skip = 0
+        if len(out) >= page.limit:
+            break
     return out
 
 
@@ -131,21 +171,53 @@ def page_ids(
 ) -> list[str]:
     """Row ids of one page of a record listing: by the indexed columns of ``sort_keys``
     when sorted so (``default``: the keys a bare ``--sort`` means), else newest file first
-    (:data:`OLDEST`: oldest first); with ``indexed`` (the filters in the form an index
+    (:data:`OLDEST`: oldest first; ``partner``: by the file's partner, then newest first,
+    the same walk); with ``indexed`` (the filters in the form an index
     answers) the database sorts a small candidate set itself, a large one is walked by
     file (:func:`newest_first`)."""
     joined = select(table.id).join(m.File, m.File.id == table.file_id)
     joined = joined.where(*conditions, *file_conditions)
-    if sort not in (None, NEWEST, OLDEST):
+    if sort not in WALKED:
         ordered = order_by(joined, sort, sort_keys, default).order_by(table.id)
         return list(conn.execute(page.apply(ordered)).scalars())
-    oldest = sort == OLDEST
     if indexed is not None and small_set(conn, table, indexed):
-        received = m.File.received_at.asc() if oldest else m.File.received_at.desc()
-        file_order = m.File.id.asc() if oldest else m.File.id.desc()
-        ordered = joined.order_by(received, file_order, table.ordinal)
+        ordered = joined.order_by(*_file_order(sort), table.ordinal)
         return list(conn.execute(page.apply(ordered)).scalars())
-    return newest_first(conn, table, conditions, file_conditions, page, kinds=kinds, oldest=oldest)
+    return newest_first(conn, table, conditions, file_conditions, page, kinds=kinds, sort=sort)
+
+
+def stream_ids(
+    conn: Connection,
+    table: Any,
+    conditions: list[Any],
+    file_conditions: list[Any],
+    *,
+    sort: str | None,
+    sort_keys: dict[str, Any],
+    default: str,
+    kinds: tuple[str, ...],
+) -> Iterator[list[str]]:
+    """Every matching row id of a record listing, in the order of :func:`page_ids`, in
+    lists of at most :data:`STREAM_BATCH`: what an export reads, in constant memory (a
+    server-side cursor over the sorted rows when sorted by a column, else one over each
+    file's rows, newest file first)."""
+    if sort not in WALKED:
+        joined = select(table.id).join(m.File, m.File.id == table.file_id)
+        joined = joined.where(*conditions, *file_conditions)
+        ordered = order_by(joined, sort, sort_keys, default).order_by(table.id)
+        streamed = ordered.execution_options(stream_results=True, yield_per=STREAM_BATCH)
+        for part in conn.execute(streamed).scalars().partitions(STREAM_BATCH):
+            yield list(part)
+        return
+    files = conn.execute(
+        select(m.File.id).where(*file_conditions, *_holding(kinds)).order_by(*_file_order(sort))
+    ).scalars()
+    for file_id in files.all():  # file ids only: few beside the rows
+        rows = select(table.id).where(table.file_id == file_id, *conditions)
+        rows = rows.order_by(table.ordinal)
+        streamed = rows.execution_options(stream_results=True, yield_per=STREAM_BATCH)
+        for part in conn.execute(streamed).scalars().partitions(STREAM_BATCH):
+            yield list(part)
 
 
 def with_file(table: Any, *columns: Any) -> Select[Any]:
@@ -330,6 +402,7 @@ __all__ = [
     "page_ids",
     "rows_by_id",
     "small_set",
+    "stream_ids",
     "unindexed",
     "order_by",
     "person",

@@ -9,6 +9,7 @@ a reversal (CLP02 22, amounts negated) and its correction net out on each line.
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -33,6 +34,7 @@ from edi.query.base import (
     person,
     quantity,
     rows_by_id,
+    stream_ids,
     unindexed,
     with_file,
 )
@@ -40,6 +42,7 @@ from edi.query.claim_links import CHRONOLOGY, ClaimSide, Matching, answers, late
 from edi.query.dates import DateRange, range_condition
 from edi.query.line_links import match_lines
 from edi.store import models as m
+from edi.store.db import read_only
 
 #: CLP02 claim status codes -> what the listing calls them
 CLAIM_STATUS = {
@@ -68,6 +71,8 @@ SORT_KEYS = {
     "payer": m.ClaimRow.payer_id,
     "npi": m.ClaimRow.billing_npi,
     "kind": m.ClaimRow.kind,
+    "lines": m.ClaimRow.line_count,
+    "partner": m.File.partner,
 }
 #: the transaction kinds whose files hold claims
 KINDS = kinds_of_set("837")
@@ -178,8 +183,8 @@ def list_claims(
     page: Page = FIRST_PAGE,
 ) -> list[dict[str, Any]]:
     """One page of claims, newest files first unless sorted by ``charge``, ``payer``,
-    ``npi`` or ``kind`` (``-key`` descending); ``matching``: the partners' payer id
-    aliases."""
+    ``npi``, ``kind``, ``lines`` or ``partner`` (``-key`` descending); ``matching``: the
+    partners' payer id aliases."""
     claim = m.ClaimRow
     matching = matching.with_dialect(engine.dialect.name)
     where = _where(flt, index, matching)
@@ -196,15 +201,51 @@ def list_claims(
             kinds=KINDS,
             indexed=where.indexed,
         )
-        rows = rows_by_id(conn, with_file(claim), claim, ids)
-        remits = _remit_states(conn, ids, matching)
-        decoded = [decoder.record("claims", row) for row in rows]
-        undated = [
-            row["id"]
-            for row, data in zip(rows, decoded, strict=True)
-            if not _claim_date(data) and row["line_count"]
-        ]
-        line_dates = _first_line_dates(conn, decoder, undated)
+        return _listed_claims(conn, decoder, ids, matching)
+
+
+def stream_claims(
+    engine: Engine,
+    decoder: Decoder,
+    index: Any,
+    flt: ClaimFilter,
+    matching: Matching = NO_ALIASES,
+    *,
+    sort: str | None = None,
+) -> Iterator[list[dict[str, Any]]]:
+    """Every claim :func:`list_claims` would list, in its order, a batch at a time."""
+    claim = m.ClaimRow
+    matching = matching.with_dialect(engine.dialect.name)
+    where = _where(flt, index, matching)
+    with read_only(engine) as conn:
+        batches = stream_ids(
+            conn,
+            claim,
+            where.claims,
+            where.files,
+            sort=sort,
+            sort_keys=SORT_KEYS,
+            default="-charge",
+            kinds=KINDS,
+        )
+        for ids in batches:
+            yield _listed_claims(conn, decoder, ids, matching)
+
+
+def _listed_claims(
+    conn: Any, decoder: Decoder, ids: list[str], matching: Matching
+) -> list[dict[str, Any]]:
+    """The listing's rows of the claims ``ids``, in that order."""
+    claim = m.ClaimRow
+    rows = rows_by_id(conn, with_file(claim), claim, ids)
+    remits = _remit_states(conn, ids, matching)
+    decoded = [decoder.record("claims", row) for row in rows]
+    undated = [
+        row["id"]
+        for row, data in zip(rows, decoded, strict=True)
+        if not _claim_date(data) and row["line_count"]
+    ]
+    line_dates = _first_line_dates(conn, decoder, undated)
     out = []
     for row, data in zip(rows, decoded, strict=True):
         patient = data.get("patient") or data.get("subscriber")

@@ -19,8 +19,10 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, false, or_
 
-#: the longest range accepted (about 30 years: 360 month digests)
-MAX_MONTHS = 360
+#: the dates a range can reach: an open end stops here, a range beyond is cut to them
+EARLIEST, LATEST = date(1900, 1, 1), date(2099, 12, 31)
+#: the most month digests of a range (EARLIEST to LATEST)
+MAX_MONTHS = (LATEST.year - EARLIEST.year + 1) * 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,15 +35,14 @@ class DateRange:
             raise ValueError(f"date range ends ({self.end}) before it starts ({self.start})")
 
 
-#: the ends an open range stops at
-EARLIEST, LATEST = date(1900, 1, 1), date(2099, 12, 31)
-
-
 def span(start: date | None, end: date | None) -> DateRange | None:
-    """The range from ``start`` to ``end`` (either open), ``None`` when neither is given."""
+    """The range from ``start`` to ``end``, ``None`` when neither is given. An open end
+    reaches :data:`EARLIEST` or :data:`LATEST` (whole months there: one digest a month)."""
     if start is None and end is None:
         return None
-    return DateRange(start or EARLIEST, end or LATEST)
+    if start is None:
+        return DateRange(min(EARLIEST, end or EARLIEST), end or LATEST)
+    return DateRange(start, end if end is not None else max(LATEST, start))
 
 
 def _month_end(day: date) -> date:
@@ -83,4 +84,12 @@ def range_condition(
     return or_(*parts) if parts else false()
 
 
-__all__ = ["MAX_MONTHS", "DateRange", "range_condition", "span", "split_range"]
+__all__ = [
+    "EARLIEST",
+    "LATEST",
+    "MAX_MONTHS",
+    "DateRange",
+    "range_condition",
+    "span",
+    "split_range",
+]

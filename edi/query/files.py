@@ -6,7 +6,7 @@ Nothing here is PHI: names, checksums, sizes, control numbers, codes and positio
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,9 +16,19 @@ from sqlalchemy.orm import aliased
 
 from edi.codes import ack_meaning, describe_ack
 from edi.errors import QueryError
-from edi.query.base import FIRST_PAGE, FileScope, Page, id_condition, one_row, only, order_by
+from edi.query.base import (
+    FIRST_PAGE,
+    STREAM_BATCH,
+    FileScope,
+    Page,
+    id_condition,
+    one_row,
+    only,
+    order_by,
+)
 from edi.store import ledger
 from edi.store import models as m
+from edi.store.db import read_only
 
 #: TA105 of an interchange that needs no note
 NO_NOTE = "000"
@@ -172,6 +182,19 @@ def list_files(
     return [_file_row(r, acks) for r in rows]
 
 
+def stream_files(
+    engine: Engine, flt: FileFilter, *, sort: str | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """Every file :func:`list_files` would list, in its order, a batch at a time (a
+    server-side cursor)."""
+    query = order_by(select(m.File).where(*_file_conditions(flt)), sort, FILE_SORT, "-received")
+    query = query.execution_options(stream_results=True, yield_per=STREAM_BATCH)
+    with read_only(engine) as conn:
+        for part in conn.execute(query).mappings().partitions(STREAM_BATCH):
+            acks = _ack_codes(conn, [r["id"] for r in part])
+            yield [_file_row(r, acks) for r in part]
+
+
 def list_unacknowledged(
     engine: Engine,
     flt: FileFilter,
@@ -195,6 +218,22 @@ def list_unacknowledged(
         offset=page.offset,
     )
     return [_missing_row(item, timeouts.get(item.partner)) for item in found]
+
+
+def stream_unacknowledged(
+    engine: Engine,
+    flt: FileFilter,
+    timeouts: Mapping[str, float | None],
+    now: datetime | None = None,
+    *,
+    sort: str | None = None,
+) -> Iterator[list[dict[str, Any]]]:
+    """Every acknowledgment :func:`list_unacknowledged` would list (one batch: the missing
+    ones are few)."""
+    if sort is not None:
+        raise QueryError("--unacknowledged lists the oldest first; --sort does not apply")
+    found = ledger.missing(engine, timeouts, now=now, where=_file_conditions(flt))
+    yield [_missing_row(item, timeouts.get(item.partner)) for item in found]
 
 
 def _missing_row(item: ledger.Missing, timeout: float | None) -> dict[str, Any]:
@@ -384,9 +423,7 @@ def _set_conditions(flt: SetFilter) -> list[Any]:
     return out
 
 
-def _sets(
-    conn: Any, conditions: list[Any], sort: str | None, page: Page | None
-) -> list[dict[str, Any]]:
+def _sets_query(conditions: list[Any], sort: str | None) -> Any:
     tx = m.TransactionSetRow
     query = (
         select(
@@ -402,25 +439,43 @@ def _sets(
         .join(m.InterchangeRow, m.InterchangeRow.id == m.GroupRow.interchange_id)
         .where(*conditions)
     )
-    query = order_by(query, sort, SET_SORT, "-received")
+    return order_by(query, sort, SET_SORT, "-received")
+
+
+def _set_row(r: Any) -> dict[str, Any]:
+    return {
+        "id": r["id"],
+        "file_id": r["file_id"],
+        "partner": r["partner"],
+        "file": r["original_name"],
+        "received": _when(r["received_at"]),
+        "set": r["set_id"],
+        "kind": r["kind"] or "",
+        "version": r["version"],
+        "control": f"{r['interchange_control']}/{r['group_control']}/{r['control']}",
+        "status": r["ack_code"],
+        "errors": r["error_count"],
+    }
+
+
+def _sets(
+    conn: Any, conditions: list[Any], sort: str | None, page: Page | None
+) -> list[dict[str, Any]]:
+    query = _sets_query(conditions, sort)
     if page is not None:
         query = page.apply(query)
-    return [
-        {
-            "id": r["id"],
-            "file_id": r["file_id"],
-            "partner": r["partner"],
-            "file": r["original_name"],
-            "received": _when(r["received_at"]),
-            "set": r["set_id"],
-            "kind": r["kind"] or "",
-            "version": r["version"],
-            "control": f"{r['interchange_control']}/{r['group_control']}/{r['control']}",
-            "status": r["ack_code"],
-            "errors": r["error_count"],
-        }
-        for r in conn.execute(query).mappings()
-    ]
+    return [_set_row(r) for r in conn.execute(query).mappings()]
+
+
+def stream_transactions(
+    engine: Engine, flt: SetFilter, *, sort: str | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """Every set :func:`list_transactions` would list, in its order, a batch at a time."""
+    with read_only(engine) as conn:
+        query = _sets_query(_set_conditions(flt), sort)
+        query = query.execution_options(stream_results=True, yield_per=STREAM_BATCH)
+        for part in conn.execute(query).mappings().partitions(STREAM_BATCH):
+            yield [_set_row(r) for r in part]
 
 
 def list_transactions(
@@ -457,6 +512,9 @@ __all__ = [
     "FileFilter",
     "SetFilter",
     "error_words",
+    "stream_files",
+    "stream_unacknowledged",
+    "stream_transactions",
     "list_files",
     "list_unacknowledged",
     "list_transactions",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,16 +21,22 @@ from edi.query.base import (
     page_ids,
     person,
     rows_by_id,
+    stream_ids,
     unindexed,
     with_file,
 )
 from edi.query.dates import DateRange, range_condition
 from edi.store import models as m
+from edi.store.db import read_only
 
 #: the transaction kinds whose files hold members
 KINDS = kinds_of_set("834")
 #: sort keys besides the default newest-first order (each an indexed column)
-SORT_KEYS = {"maintenance": m.MemberRow.maintenance_type}
+SORT_KEYS = {
+    "maintenance": m.MemberRow.maintenance_type,
+    "relationship": m.MemberRow.relationship,
+    "partner": m.File.partner,
+}
 #: the columns of the listing as a table or CSV, in order (JSON has every key of a row)
 COLUMNS = (
     *LISTED,
@@ -131,8 +138,34 @@ def list_members(
             default="maintenance",
             kinds=KINDS,
         )
-        rows = rows_by_id(conn, with_file(member), member, ids)
-        coverages = _coverages(conn, ids)
+        return _listed_members(conn, decoder, ids)
+
+
+def stream_members(
+    engine: Engine, decoder: Decoder, index: Any, flt: MemberFilter, *, sort: str | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """Every member :func:`list_members` would list, in its order, a batch at a time."""
+    conditions, files = _conditions(flt, index)
+    with read_only(engine) as conn:
+        batches = stream_ids(
+            conn,
+            m.MemberRow,
+            conditions,
+            files,
+            sort=sort,
+            sort_keys=SORT_KEYS,
+            default="maintenance",
+            kinds=KINDS,
+        )
+        for ids in batches:
+            yield _listed_members(conn, decoder, ids)
+
+
+def _listed_members(conn: Any, decoder: Decoder, ids: list[str]) -> list[dict[str, Any]]:
+    """The listing's rows of the members ``ids``, in that order."""
+    member = m.MemberRow
+    rows = rows_by_id(conn, with_file(member), member, ids)
+    coverages = _coverages(conn, ids)
     return [_summary(r, decoder.record("members", r), coverages.get(r["id"], [])) for r in rows]
 
 
@@ -191,4 +224,4 @@ def show_member(engine: Engine, decoder: Decoder, member_id: str) -> dict[str, A
     }
 
 
-__all__ = ["COLUMNS", "MemberFilter", "list_members", "show_member"]
+__all__ = ["COLUMNS", "MemberFilter", "list_members", "show_member", "stream_members"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -23,16 +24,20 @@ from edi.query.base import (
     one_row,
     page_ids,
     rows_by_id,
+    stream_ids,
     unindexed,
     with_file,
 )
 from edi.store import models as m
+from edi.store.db import read_only
 
 #: sort keys besides the default newest-first order (each an indexed column)
 SORT_KEYS = {
     "date": m.PaymentRow.payment_date,
     "payer": m.PaymentRow.payer_id,
     "trace": m.PaymentRow.trace_number,
+    "amount": m.PaymentRow.amount,
+    "partner": m.File.partner,
 }
 #: the columns of the listing as a table or CSV, in order (JSON has every key of a row)
 COLUMNS = (
@@ -111,6 +116,28 @@ def list_payments(
     return [_summary(row) for row in rows]
 
 
+def stream_payments(
+    engine: Engine, flt: PaymentFilter, *, sort: str | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """Every payment :func:`list_payments` would list, in its order, a batch at a time."""
+    pay = m.PaymentRow
+    conditions, files = _conditions(flt)
+    with read_only(engine) as conn:
+        batches = stream_ids(
+            conn,
+            pay,
+            conditions,
+            files,
+            sort=sort,
+            sort_keys=SORT_KEYS,
+            default="-date",
+            kinds=kinds_of_set("835"),
+        )
+        for ids in batches:
+            rows = rows_by_id(conn, with_file(pay), pay, ids)
+            yield [_summary(row) for row in rows]
+
+
 def show_payment(engine: Engine, decoder: Decoder, payment_id: str) -> dict[str, Any]:
     cp = m.ClaimPaymentRow
     with engine.connect() as conn:
@@ -149,4 +176,4 @@ def show_payment(engine: Engine, decoder: Decoder, payment_id: str) -> dict[str,
     }
 
 
-__all__ = ["COLUMNS", "PaymentFilter", "list_payments", "show_payment"]
+__all__ = ["COLUMNS", "PaymentFilter", "list_payments", "show_payment", "stream_payments"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -9,6 +10,7 @@ from sqlalchemy import Engine, select
 from edi.errors import QueryError
 from edi.query.base import FIRST_PAGE, LISTED, Decoder, Page, amount, listed, person
 from edi.store import models as m
+from edi.store.db import read_only
 from edi.store.rows import BLIND_INDEXES
 
 #: what is searched -> the blind index it is looked up by
@@ -52,6 +54,36 @@ def _describe(table: Any, row: Any, data: dict[str, Any]) -> str:
     return f"claim payment status {row['status']} paid {amount(row['paid'])}"
 
 
+def _checked(index: Any, target: str, value: str) -> tuple[list[tuple[Any, Any]], str]:
+    """(the tables and columns searched, the digest looked for)."""
+    if target not in TARGETS:
+        raise QueryError(f"cannot search by {target!r}; one of {', '.join(TARGETS)}")
+    if not value.strip():
+        raise QueryError("give a value to search for")
+    name, places = TARGETS[target]
+    return places, index.digest(name, value)
+
+
+def _found(
+    conn: Any, decoder: Decoder, table: Any, column: Any, digest: str, limit: int | None
+) -> Iterator[dict[str, Any]]:
+    query = (
+        select(table, m.File.partner, m.File.received_at)
+        .join(m.File, m.File.id == table.file_id)
+        .where(column == digest)
+        .order_by(m.File.received_at.desc(), table.ordinal)
+        .limit(limit)
+    )
+    for row in conn.execute(query).mappings():
+        data = decoder.record(table.__tablename__, row)
+        yield {
+            "type": table.__tablename__.rstrip("s"),
+            **listed(row),
+            "file_id": row["file_id"],
+            "summary": _describe(table, row, data),
+        }
+
+
 def search(
     engine: Engine,
     decoder: Decoder,
@@ -62,33 +94,22 @@ def search(
     page: Page = FIRST_PAGE,
 ) -> list[dict[str, Any]]:
     """Records whose ``target`` identifier is ``value`` (normalized as when stored)."""
-    if target not in TARGETS:
-        raise QueryError(f"cannot search by {target!r}; one of {', '.join(TARGETS)}")
-    if not value.strip():
-        raise QueryError("give a value to search for")
-    name, places = TARGETS[target]
-    digest = index.digest(name, value)
+    places, digest = _checked(index, target, value)
     out: list[dict[str, Any]] = []
     with engine.connect() as conn:
         for table, column in places:
-            query = (
-                select(table, m.File.partner, m.File.received_at)
-                .join(m.File, m.File.id == table.file_id)
-                .where(column == digest)
-                .order_by(m.File.received_at.desc(), table.ordinal)
-                .limit(page.limit + page.offset)
-            )
-            for row in conn.execute(query).mappings():
-                data = decoder.record(table.__tablename__, row)
-                out.append(
-                    {
-                        "type": table.__tablename__.rstrip("s"),
-                        **listed(row),
-                        "file_id": row["file_id"],
-                        "summary": _describe(table, row, data),
-                    }
-                )
+            out.extend(_found(conn, decoder, table, column, digest, page.limit + page.offset))
     return out[page.offset : page.offset + page.limit]
 
 
-__all__ = ["COLUMNS", "TARGETS", "search"]
+def stream_search(
+    engine: Engine, decoder: Decoder, index: Any, target: str, value: str
+) -> Iterator[list[dict[str, Any]]]:
+    """Every record :func:`search` finds, a table at a time."""
+    places, digest = _checked(index, target, value)
+    with read_only(engine) as conn:
+        for table, column in places:
+            yield list(_found(conn, decoder, table, column, digest, None))
+
+
+__all__ = ["COLUMNS", "TARGETS", "search", "stream_search"]

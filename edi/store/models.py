@@ -230,7 +230,7 @@ class ClaimRow(_Record, Base):
     total_charge: Mapped[Decimal | None] = mapped_column(AMOUNT, index=True)
     facility_code: Mapped[str | None] = mapped_column(String(2))
     frequency_code: Mapped[str | None] = mapped_column(String(1))
-    line_count: Mapped[int] = mapped_column(Integer)
+    line_count: Mapped[int] = mapped_column(Integer, index=True)
     patient_control_number_bidx: Mapped[str | None] = _bidx()
     member_id_bidx: Mapped[str | None] = _bidx()
     payer_claim_control_number_bidx: Mapped[str | None] = _bidx()
@@ -256,7 +256,7 @@ class ServiceLineRow(_Record, Base):
 class PaymentRow(_Record, Base):
     __tablename__ = "payments"
 
-    amount: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    amount: Mapped[Decimal | None] = mapped_column(AMOUNT, index=True)
     credit_debit: Mapped[str | None] = mapped_column(String(1))
     method: Mapped[str | None] = mapped_column(String(3))
     trace_number: Mapped[str | None] = mapped_column(String(50), index=True)
@@ -307,7 +307,7 @@ class MemberRow(_Record, Base):
 
     subscriber_ordinal: Mapped[int | None] = mapped_column(Integer)
     is_subscriber: Mapped[bool | None] = mapped_column(Boolean)
-    relationship: Mapped[str | None] = mapped_column(String(2))
+    relationship: Mapped[str | None] = mapped_column(String(2), index=True)
     maintenance_type: Mapped[str | None] = mapped_column(String(3), index=True)
     maintenance_reason: Mapped[str | None] = mapped_column(String(3))
     benefit_status: Mapped[str | None] = mapped_column(String(1))

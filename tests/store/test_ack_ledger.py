@@ -274,7 +274,7 @@ def test_migration_0008_adds_the_sent_columns_keeps_our_acks_and_goes_back(url: 
                 ),
                 {"t": "2026-01-02 03:04:05"},
             )
-        upgrade(engine)
+        upgrade(engine, "0008")
         assert current_revision(engine) == "0008"
         with engine.connect() as conn:
             kept = conn.execute(
