@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
 from sqlalchemy import Engine
 
 from edi.audit.chain import AuditLog, Operator
@@ -95,3 +96,25 @@ def accepted_sets(engine: Engine) -> dict[str, set[tuple[str, str, str]]]:
         for file_id, isa, gs, st in conn.execute(query):
             out.setdefault(file_id, set()).add((isa, gs, st))
     return out
+
+
+@pytest.fixture(name="env")
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a command-line store in ``tmp_path/home`` with its key ring."""
+    environment = {"EDI_HOME": str(tmp_path / "home"), "EDI_KEK": KEK_B64, "EDI_CONFIG": ""}
+    assert run_cli(environment, "keys", "init").exit_code == 0
+    return environment
+
+
+def run_cli(env: dict[str, str], *args: str) -> Result:
+    """``edi ARGS`` in process, with ``env``."""
+    from edi.cli import main
+
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+def cli_ok(env: dict[str, str], *args: str) -> str:
+    """``edi ARGS``'s output; the command must exit 0."""
+    result = run_cli(env, *args)
+    assert result.exit_code == 0, result.output
+    return result.output

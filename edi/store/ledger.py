@@ -68,31 +68,23 @@ def mark_sent(
     with engine.begin() as conn:
         done = conn.execute(
             update(ack)
-            .where(
-                ack.file_id == file_id,
-                ack.kind == kind,
-                ack.control == control,
-                ack.sent_at.is_(None),
-            )
+            .where(*_unsent(file_id, kind, control))
             .values(sent_at=when or datetime.now(UTC), sent_to=sent_to[:500], withheld=False)
         )
         return done.rowcount > 0
+
+
+def _unsent(file_id: str, kind: str, control: str) -> tuple[Any, ...]:
+    """Our acknowledgment ``kind`` ``control`` of ``file_id``, while not yet sent."""
+    ack = m.Acknowledgment
+    return (ack.file_id == file_id, ack.kind == kind, ack.control == control, ack.sent_at.is_(None))
 
 
 def mark_withheld(engine: Engine, file_id: str, kind: str, control: str) -> None:
     """Record that the partner's ``ack_999`` policy kept this acknowledgment back."""
     ack = m.Acknowledgment
     with engine.begin() as conn:
-        conn.execute(
-            update(ack)
-            .where(
-                ack.file_id == file_id,
-                ack.kind == kind,
-                ack.control == control,
-                ack.sent_at.is_(None),
-            )
-            .values(withheld=True)
-        )
+        conn.execute(update(ack).where(*_unsent(file_id, kind, control)).values(withheld=True))
 
 
 def missing(

@@ -7,33 +7,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner, Result
-
-from edi.cli import main
 from tests.conftest import corpus_path
 from tests.mutations import P837, mutate, replace
-from tests.store_support import KEK_B64
+from tests.store_support import cli_env  # noqa: F401 (the fixture env)
+from tests.store_support import cli_ok as ok
+from tests.store_support import run_cli as run
 
 SEGMENT_COUNT = "IK502 4: number of included segments does not match actual count"
 DUPLICATE = "TA1 R; TA1 025: duplicate interchange control number"
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    environment = {"EDI_HOME": str(tmp_path / "home"), "EDI_KEK": KEK_B64, "EDI_CONFIG": ""}
-    assert run(environment, "keys", "init").exit_code == 0
-    return environment
-
-
-def run(env: dict[str, str], *args: str) -> Result:
-    return CliRunner().invoke(main, list(args), env=env)
-
-
-def ok(env: dict[str, str], *args: str) -> str:
-    result = run(env, *args)
-    assert result.exit_code == 0, result.output
-    return result.output
 
 
 def se01_off_by_one(segments: list[str]) -> list[str]:

@@ -7,15 +7,15 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from sqlalchemy import func, select
 
-from edi.cli import main
 from edi.store import models as m
 from edi.store.db import make_engine
 from tests.conftest import corpus_path
 from tests.mutations import R835, mutate
-from tests.store_support import KEK_B64
+from tests.store_support import cli_env  # noqa: F401 (the fixture env)
+from tests.store_support import run_cli as run
 
 #: a TA1 its maintainers published; its ISA fields are not at their fixed widths
 TA1_FILE = "uhin/TA1.edi"
@@ -23,17 +23,6 @@ TA1_FILE = "uhin/TA1.edi"
 ACK999_FILE = "pyx12/834_lui_id_5010.999.txt"
 #: a 4010 835 ('|' between elements)
 R835_4010 = "tigershark/835-example.txt"
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    environment = {"EDI_HOME": str(tmp_path / "home"), "EDI_KEK": KEK_B64, "EDI_CONFIG": ""}
-    assert run(environment, "keys", "init").exit_code == 0
-    return environment
-
-
-def run(env: dict[str, str], *args: str) -> Result:
-    return CliRunner().invoke(main, list(args), env=env)
 
 
 def engine_of(env: dict[str, str]):
