@@ -35,18 +35,22 @@ FILES: dict[str, str] = {
     "group": "claim-adjustment-group.tsv",
     "carc": "carc.tsv",
     "rarc": "rarc.tsv",
+    "ta104": "ta104.tsv",
     "ta105": "ta105.tsv",
     "ik304": "ik304.tsv",
     "ik403": "ik403.tsv",
     "ik502": "ik502.tsv",
+    "ak901": "ak901.tsv",
     "ak905": "ak905.tsv",
 }
 #: acknowledgment element -> the kind of its code list (the meanings printed beside codes)
 ACK_LISTS: dict[str, str] = {
     "TA1": "ta105",
+    "TA104": "ta104",
     "IK304": "ik304",
     "IK403": "ik403",
     "IK502": "ik502",
+    "AK901": "ak901",
     "AK905": "ak905",
 }
 CODES_FOLDER = "codes"

@@ -328,6 +328,17 @@ def show_file(engine: Engine, file_id: str) -> dict[str, Any]:
     return out
 
 
+def received_words(kind: str, code: str, notes: str | None) -> str:
+    """What a partner's TA1 (TA104, TA105) or 999/997 (AK901, AK905-AK909) says, in words:
+    ``rejected; AK905 5: number of included transaction sets does not match actual count``."""
+    verdict, note_element = ("TA104", "TA1") if kind == "TA1" else ("AK901", "AK905")
+    words = [ack_meaning(verdict, code) or f"{verdict} {code}"]
+    words += [describe_ack(note_element, note) for note in (notes or "").split()]
+    if kind == "TA1" and len(words) > 1 and (notes or "").strip() == "000":
+        words.pop()  # TA105 000: "no error", said already by the verdict
+    return "; ".join(words)
+
+
 def _sent(ack: Any) -> str:
     """``2026-12-05T02:01:07+00:00 to out/NAME``, ``withheld (ack_999)`` or empty."""
     if ack["sent_at"] is not None:
@@ -385,6 +396,7 @@ def _received(conn: Any, file_id: str) -> list[dict[str, str]]:
                 "set": r["set_control"] or "",
                 "answers": answers,
                 "code": f"{r['code']} {r['notes']}".strip(),
+                "meaning": received_words(r["kind"], r["code"], r["notes"]),
                 "matches": answered or "nothing we sent",
             }
         )

@@ -126,6 +126,8 @@ def test_a_ta1_received_is_validated_and_both_commands_agree(env, tmp_path: Path
             "set": "",
             "answers": "000000100",
             "code": "R 024",
+            "meaning": "interchange header and trailer received and rejected because of "
+            "errors; TA1 024: invalid interchange content (e.g., invalid GS segment)",
             "matches": "nothing we sent",
         }
     ]
@@ -182,8 +184,13 @@ def test_a_ta1_and_a_999_received_are_linked_to_the_acknowledgment_we_sent(env, 
         ("999", f"000{n}", f"group {gs06}", "A") for n in (1, 2, 3, 4)
     ]
     assert {r["matches"][: len(f"our 999 {isa13}")] for r in got} == {f"our 999 {isa13}"}
+    assert {r["meaning"] for r in got} == {"accepted"}
     (ta1_row,) = show(env, ta1.name)["acknowledgments_received"]
     assert ta1_row["answers"] == isa13 and ta1_row["matches"].startswith(f"our 999 {isa13} ")
+    assert ta1_row["code"] == "R 024" and ta1_row["meaning"] == (
+        "interchange header and trailer received and rejected because of errors; "
+        "TA1 024: invalid interchange content (e.g., invalid GS segment)"
+    )
     (ours_row,) = show(env, R835.rsplit("/", 1)[-1])["acknowledgments_sent"]
     assert ours_row["group_control"] == gs06
     assert ours_row["answered_by"].count("999 A (file ") == 4
@@ -207,6 +214,7 @@ def test_a_997_received_is_stored_not_rejected(env, tmp_path: Path):
     assert back.exit_code == 0 and ": stored;" in back.stdout, back.output
     (row,) = show(env, ours.name)["acknowledgments_received"]
     assert (row["kind"], row["set"], row["code"]) == ("997", "0001", "E")
+    assert row["meaning"] == "accepted, but errors were noted"
     assert row["answers"] == "group 15555" and row["matches"] == "nothing we sent"
 
 
