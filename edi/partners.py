@@ -24,12 +24,17 @@ timezone = "America/Chicago"          # IANA name (default UTC)
 sets = ["837P", "835"]                # expected sets; others get IK5 R, IK502 1
 versions = ["005010X222A1"]           # expected guides (GS08); others get AK9 R, AK905 2
 ack_999 = "always"                    # or "errors": a 999 only when a set is not accepted
+split_claims = true                   # a bad claim is rejected alone (the 277CA), not its set
 ack_timeout_hours = 48                # our TA1/999 unanswered this long is reported (default: off)
 allow_duplicate_interchange = false   # true: a repeated (sender, ISA13) is stored (backfills)
 max_file_bytes = 2147483648           # an encrypted file decrypts to at most this (2 GiB)
 max_expansion = 100                   # and to at most 100 plaintext bytes per received byte
 payer_aliases = { "12345" = "PAYER01" }  # an id this partner's files name a payer by -> the
                                       # payer id claims carry (2010BB NM109)
+
+[partners.acme.edits]                 # claim-level edits: reject (the claim), warn or off
+default = "reject"                    # any finding in a claim's loops (SNIP 3 and above)
+N403 = "warn"                         # by segment and element, or by SNIP type (snip5)
 
 [partners.acme.pgp]
 signers = ["0123...CDEF"]             # the partner's pinned signing fingerprints
@@ -149,6 +154,11 @@ class Partner:
     #: other ids its files name a payer by -> the payer id claims carry (see
     #: :func:`payer_aliases`)
     payer_aliases: dict[str, str] = field(default_factory=dict)
+    #: severity of each claim-level edit (``[partners.NAME.edits]``)
+    edits: dict[str, str] = field(default_factory=dict)
+    #: an 837 set rejected only for errors inside its claims is accepted, those claims
+    #: rejected (the 277CA says so); false: the set is rejected whole
+    split_claims: bool = True
     options: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def remote(self, env: dict[str, str] | None = None) -> Any:
@@ -240,6 +250,8 @@ def _partner(name: str, table: PartnerTable, settings: Settings) -> Partner:
         max_file_bytes=table.max_file_bytes,
         max_expansion=table.max_expansion,
         payer_aliases=dict(table.payer_aliases),
+        edits=dict(table.edits),
+        split_claims=table.split_claims,
         options=dict(settings.options.get("partners", {}).get(name, {})),
     )
 

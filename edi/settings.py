@@ -304,6 +304,23 @@ class PartnerTable(Table):
     #: other ids this partner's files name a payer by (an 835's N1*PR XV plan id, a REF*2U)
     #: -> the payer id its claims carry (2010BB NM109): 837s and 835s link through them
     payer_aliases: dict[str, str] = {}
+    #: severity of each claim-level edit: ``CLM02``, ``snip5`` or ``default`` -> ``reject``
+    #: (the claim is rejected on the 277CA), ``warn`` (accepted, the finding recorded) or
+    #: ``off`` (dropped; the 999 too); see :mod:`edi.parsers.claim_verdicts`
+    edits: dict[str, str] = {}
+    #: an 837 set rejected only for errors inside its claims is accepted with those claims
+    #: rejected on their own; false: such a set is rejected whole, as the validator says
+    split_claims: bool = True
+
+    @field_validator("edits")
+    @classmethod
+    def _edits(cls, value: dict[str, str]) -> dict[str, str]:
+        from edi.parsers.claim_verdicts import check_severities
+
+        problems = check_severities(value)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
 
     @field_validator("host_fingerprints")
     @classmethod

@@ -29,6 +29,11 @@ def claims_group() -> None:
     type=click.Choice(["remitted", "unremitted", "paid", "denied", "reversed"]),
     help="Remittance from matching 835s: any, none, or the latest adjudication's status.",
 )
+@click.option(
+    "--intake",
+    type=click.Choice(["accepted", "rejected"]),
+    help="Accepted or rejected on intake by the claim-level edits (the 277CA's verdict).",
+)
 @click.option("--min-charge", callback=parse_amount, help="Total charge at least.")
 @click.option("--max-charge", callback=parse_amount, help="Total charge at most.")
 @filters.file("claims")
@@ -42,6 +47,7 @@ def claims_list(
     payer: str | None,
     billing_npi: str | None,
     status: str | None,
+    intake: str | None,
     min_charge: Decimal | None,
     max_charge: Decimal | None,
     file_id: str | None,
@@ -62,6 +68,7 @@ def claims_list(
         payer=payer,
         billing_npi=billing_npi,
         status=status,
+        intake=intake,
         min_charge=min_charge,
         max_charge=max_charge,
         file_id=file_id,

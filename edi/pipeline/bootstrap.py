@@ -105,6 +105,8 @@ def policy(
         partner.versions,
         allow_duplicate_interchange or partner.allow_duplicate_interchange,
         partner.ack_999,
+        partner.edits,
+        partner.split_claims,
     )
 
 

@@ -39,6 +39,11 @@ class Policy:
     allow_duplicate_interchange: bool = False
     #: "always": every 999 is sent; "errors": only those of a group with a set not accepted
     ack_999: str = "always"
+    #: severity of each claim-level edit (:mod:`edi.parsers.claim_verdicts`); empty: every
+    #: finding in a claim rejects the claim
+    edits: Mapping[str, str] = field(default_factory=dict)
+    #: an 837 set rejected only for errors inside claims is accepted, those claims rejected
+    split_claims: bool = True
 
 
 @dataclass
@@ -96,6 +101,8 @@ class IngestResult:
     sets_accepted: int = 0
     sets_rejected: int = 0
     records: dict[str, int] = field(default_factory=dict)
+    #: claims of accepted sets rejected on their own by claim-level edits
+    claims_rejected: int = 0
     acks: list[str] = field(default_factory=list)
     note: str = ""
     #: the acknowledgments made, for the caller to write or send
@@ -113,6 +120,7 @@ class IngestResult:
             f"sha256 {self.sha256[:16]}",
             f"{self.size} bytes",
             f"sets {self.sets_accepted} accepted, {self.sets_rejected} rejected",
+            *([f"claims rejected {self.claims_rejected}"] if self.claims_rejected else []),
         ]
 
     def line(self) -> str:

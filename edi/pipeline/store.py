@@ -18,16 +18,19 @@ from sqlalchemy.exc import IntegrityError
 
 from edi import faults
 from edi.parsers.acks import Ack
+from edi.parsers.claim_verdicts import CLAIM_SETS, claim_findings, in_claim, rejected
 from edi.pipeline import acknowledge as ack_stage
 from edi.pipeline.context import Incoming, IngestResult, Policy, Wiring
 from edi.pipeline.parse import normalizer, row_maker
 from edi.pipeline.record_worker import RecordWorker
-from edi.pipeline.validate import Verdict, envelope_rows, error_summary
+from edi.pipeline.validate import Verdict, accepted, envelope_rows, error_summary
 from edi.progress import STORE, CountingReader, stage
+from edi.store import models as m
 from edi.store.crypto import FieldCipher
 from edi.store.rows import ConnectionSink, SetKey
 from edi.store.write import (
     archive_original,
+    claim_ordinals,
     insert_acknowledgments,
     insert_envelopes,
     insert_file,
@@ -35,6 +38,7 @@ from edi.store.write import (
     insert_records,
     large_page_cache,
     link_superseded,
+    mark_claims,
     set_kinds,
     supersede,
 )
@@ -80,6 +84,7 @@ def store(
                     if worker is not None
                     else _records(wiring, conn, incoming.path, out, set_rows)
                 )
+                out.claims_rejected = _claim_intake(conn, policy, verdict, set_rows)
             faults.reached("ingest.records")
             wiring.audit.append(
                 _action(out, verdict),
@@ -159,6 +164,28 @@ def _worker_records(
     return counts
 
 
+def _claim_intake(
+    conn: Connection, policy: Policy, verdict: Verdict, set_rows: dict[SetKey, str]
+) -> int:
+    """Mark the claims of accepted 837 sets that their claim-level edits reject (and those
+    with warnings) (:mod:`edi.parsers.claim_verdicts`); how many were rejected."""
+    count = 0
+    for key, _ic, _group, ts in accepted(verdict.result):
+        set_row = set_rows.get(key)
+        if set_row is None or ts.set_id not in CLAIM_SETS:
+            continue
+        if not any(in_claim(error) for error in ts.errors):
+            continue
+        found = claim_findings(ts, claim_ordinals(conn, set_row), policy.edits)
+        marks = {}
+        for ordinal, findings in found.items():
+            intake = m.CLAIM_REJECTED if rejected(findings) else m.CLAIM_ACCEPTED
+            count += intake == m.CLAIM_REJECTED
+            marks[ordinal] = (intake, [f.as_dict() for f in findings])
+        mark_claims(conn, set_row, marks)
+    return count
+
+
 def _action(out: IngestResult, verdict: Verdict) -> str:
     if out.supersedes is not None:
         return "file.reprocessed"
@@ -178,6 +205,8 @@ def _entry(policy: Policy, incoming: Incoming, out: IngestResult) -> Mapping[str
         "records": out.records,
         "acks": out.acks,
     }
+    if out.claims_rejected:
+        entry["claims_rejected"] = out.claims_rejected
     if out.supersedes is not None:
         entry.update(supersedes=out.supersedes, replaced=out.replaced)
     return entry

@@ -4,6 +4,10 @@ The validator's verdicts (:mod:`edi.parsers.validate`) are then narrowed by what
 store knows and the partner agreed: an interchange whose (sender, ISA13) is stored
 already is rejected (TA1 R 025) unless allowed; a set of a kind the partner does not
 send is rejected (IK5 R, IK502 1); a group of a guide it does not send (AK9 R, AK905 2).
+Findings the partner turned off (``[partners.NAME.edits]``, SNIP 3 and above) are
+dropped here, before the 999 is written (:func:`edi.parsers.claim_verdicts.drop_off`);
+an 837 set rejected only for errors inside its claims is accepted with errors
+(``split_claims``, the default): its claims are judged one by one when stored.
 A set that stays accepted must have a field map to make its records with, or the file
 is refused whole (:class:`MissingFieldMap`, the operator's error: the acknowledgment
 would say "accepted" of data the store would not hold).
@@ -20,6 +24,7 @@ from edi.codes import describe_ack
 from edi.errors import MapError, MissingFieldMap
 from edi.kinds import transaction_kind
 from edi.parsers.acks import ACKNOWLEDGMENT_GROUP, group_code, unanswerable
+from edi.parsers.claim_verdicts import drop_off, split_by_claim
 from edi.parsers.fields import default_field_maps
 from edi.parsers.normalize import FieldMapFinder
 from edi.parsers.results import FileResult, GroupResult, InterchangeResult, TransactionResult
@@ -88,6 +93,12 @@ def validate(wiring: Wiring, policy: Policy, source: Path, *, supersedes: str | 
         _reject_unexpected(result, policy.expected_sets)
     if policy.expected_versions:
         _reject_unexpected_versions(result, policy.expected_versions)
+    for ic in result.interchanges:
+        for group in ic.groups:
+            for ts in group.transactions:
+                drop_off(ts, policy.edits)
+            if policy.split_claims:
+                split_by_claim(group)
     _check_field_maps(wiring, str(source), result)
     return Verdict(result, duplicates, {key for key, *_ in accepted(result)})
 

@@ -8,6 +8,7 @@ a reversal (CLP02 22, amounts negated) and its correction net out on each line.
 
 from __future__ import annotations
 
+import json
 import operator
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, case, exists, func, or_, select
 
-from edi.codes import describe_adjustment, describe_remark
+from edi.codes import ack_meaning, describe_adjustment, describe_remark
 from edi.errors import QueryError
 from edi.kinds import kinds_of_set
 from edi.query.base import (
@@ -87,6 +88,7 @@ COLUMNS = (
     "billing_npi",
     "charge",
     "lines",
+    "intake",
     "remittance",
 )
 
@@ -100,6 +102,8 @@ class ClaimFilter(FileScope):
     status: str | None = None
     min_charge: Decimal | None = None
     max_charge: Decimal | None = None
+    #: accepted or rejected on intake (the claim-level edits, the 277CA)
+    intake: str | None = None
 
 
 def _status_condition(status: str, matching: Matching) -> Any:
@@ -140,6 +144,7 @@ def _where(flt: ClaimFilter, index: Any, matching: Matching) -> _Where:
         (claim.kind, flt.kind.upper() if flt.kind else None),
         (claim.payer_id, flt.payer),
         (claim.billing_npi, flt.billing_npi),
+        (claim.intake, flt.intake),
     ):
         if value is not None:
             plain.append((column, operator.eq, value))
@@ -260,6 +265,7 @@ def _listed_claims(
                 "billing_npi": row["billing_npi"],
                 "charge": amount(row["total_charge"]),
                 "lines": row["line_count"],
+                "intake": row["intake"],
                 "remittance": _remit_text(*remits.get(row["id"], (None, 0))),
             }
         )
@@ -316,6 +322,15 @@ def _remit_text(status: str | None, adjudications: int) -> str:
 # -- one claim ------------------------------------------------------------------------
 
 
+def _edits(stored: str | None) -> list[dict[str, Any]]:
+    """A claim's stored findings, each with the words of its 999 code."""
+    out = []
+    for edit in json.loads(stored) if stored else []:
+        level = "IK403" if edit.get("edit", "")[-2:].isdigit() else "IK304"
+        out.append({**edit, "meaning": ack_meaning(level, str(edit.get("code", "")))})
+    return out
+
+
 def show_claim(
     engine: Engine, decoder: Decoder, claim_id: str, matching: Matching = NO_ALIASES
 ) -> dict[str, Any]:
@@ -343,6 +358,8 @@ def show_claim(
         },
         "kind": row["kind"],
         "charge": amount(row["total_charge"]),
+        "intake": row["intake"],
+        "edits": _edits(row["edits"]),
         "status": None,
         "claim": data,
         "lines": [],

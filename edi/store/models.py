@@ -43,6 +43,8 @@ RECEIVED, STORED, REJECTED, DUPLICATE = "received", "stored", "rejected", "dupli
 #: a file run again (``edi files reprocess``): its row and envelopes stay as history, its
 #: records were replaced by those of the file row named in ``superseded_by``
 SUPERSEDED = "superseded"
+#: a claim's intake (``claims.intake``): accepted or rejected by its set's claim-level edits
+CLAIM_ACCEPTED, CLAIM_REJECTED = "accepted", "rejected"
 #: the statuses a file can be reprocessed (superseded) from
 REPROCESSABLE = (STORED, REJECTED)
 
@@ -237,6 +239,13 @@ class ClaimRow(_Record, Base):
     #: the claim's first date of service (or statement date), by day and by month
     service_date_bidx: Mapped[str | None] = _bidx()
     service_month_bidx: Mapped[str | None] = _bidx()
+    #: ``accepted`` or ``rejected`` by its set's claim-level edits (the 277CA's verdict)
+    intake: Mapped[str] = mapped_column(
+        String(10), index=True, default=CLAIM_ACCEPTED, server_default=CLAIM_ACCEPTED
+    )
+    #: JSON list of the claim's findings (edit, code, SNIP type, severity, segment, loop,
+    #: message): codes and positions only, never a value
+    edits: Mapped[str | None] = mapped_column(Text)
 
 
 class ServiceLineRow(_Record, Base):

@@ -366,6 +366,27 @@ def insert_records(
         maker.forget()
 
 
+def claim_ordinals(conn: Connection, set_row: str) -> list[int]:
+    """The file ordinals of the CLMs of one stored set's claims, ascending."""
+    query = select(m.ClaimRow.ordinal).where(m.ClaimRow.set_row_id == set_row)
+    return sorted(conn.execute(query).scalars())
+
+
+def mark_claims(
+    conn: Connection, set_row: str, verdicts: Mapping[int, tuple[str, list[dict[str, Any]]]]
+) -> int:
+    """Give the claims of one set their intake and edits: CLM ordinal -> (intake, edits);
+    claims not named keep ``accepted`` and no edits. How many rows changed."""
+    changed = 0
+    for ordinal, (intake, edits) in verdicts.items():
+        changed += conn.execute(
+            update(m.ClaimRow)
+            .where(m.ClaimRow.set_row_id == set_row, m.ClaimRow.ordinal == ordinal)
+            .values(intake=intake, edits=json.dumps(edits, separators=(",", ":")))
+        ).rowcount
+    return changed
+
+
 def supersede(conn: Connection, old_id: str) -> dict[str, int]:
     """Mark ``old_id`` superseded and delete its record rows (children first); their
     counts per record type.
@@ -442,6 +463,8 @@ def old_objects_frozen() -> Iterator[None]:
 Progress = Callable[[int, int], None]
 
 __all__ = [
+    "claim_ordinals",
+    "mark_claims",
     "AckValues",
     "GroupValues",
     "InterchangeValues",

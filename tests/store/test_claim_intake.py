@@ -1,0 +1,201 @@
+"""Claim by claim: a bad claim among thousands is rejected alone, the others stored as
+accepted; what the 999 says of the set; severities per partner. Made from a corpus 837P
+whose one claim is repeated (tests/claim_sets.py), one change to a few copies."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from edi.parsers.validate import Validator
+from edi.pipeline.context import Policy
+from edi.store import models as m
+from tests.claim_sets import many_claims, set_element
+from tests.store_support import (
+    StoreKit,
+    cli_env,  # noqa: F401 (the fixture env)
+    cli_ok,
+    run_cli,
+)
+
+#: the copies changed, and how: the claim total (SNIP 3, CLM02, at the CLM), a line's
+#: date (an element error, D8 20060231: SNIP 1, in loop 2400) and a line's charge (which
+#: makes the claim total wrong: CLM02 again)
+BAD = {
+    1: set_element("CLM", 2, "101.00"),
+    2000: set_element("DTP", 3, "20060231", nth=2),
+    4998: set_element("SV1", 2, "41.00"),
+}
+
+
+def bad_claims(index: int, segments: list[str]) -> list[str]:
+    change = BAD.get(index)
+    return segments if change is None else change(segments)
+
+
+def ingest(kit: StoreKit, path: Path, **policy: object):
+    ingestor = kit.ingestor(partner="acme")
+    ingestor.policy = Policy("acme", **policy)  # type: ignore[arg-type]
+    return ingestor.ingest(path)
+
+
+def intakes(kit: StoreKit) -> dict[str, list[tuple[int, list[dict]]]]:
+    """intake -> (CLM01 copy index, edits) of each claim, ordered by ordinal."""
+    out: dict[str, list[tuple[int, list[dict]]]] = {}
+    with kit.engine.connect() as conn:
+        rows = conn.execute(
+            select(m.ClaimRow.ordinal, m.ClaimRow.intake, m.ClaimRow.edits).order_by(
+                m.ClaimRow.ordinal
+            )
+        ).all()
+    for index, (_ordinal, intake, edits) in enumerate(rows):
+        out.setdefault(intake, []).append((index, json.loads(edits) if edits else []))
+    return out
+
+
+def test_three_bad_claims_of_5000_are_rejected_alone(kit: StoreKit, tmp_path: Path):
+    path = many_claims(tmp_path, 5000, bad_claims)
+    # the validator alone rejects the set (a date in a claim is an X12 syntax error)
+    (tx,) = [
+        t
+        for ic in Validator().validate(path).interchanges
+        for g in ic.groups
+        for t in g.transactions
+    ]
+    assert tx.ack_code == "R"
+
+    done = ingest(kit, path)
+    assert done.status == m.STORED and done.sets_accepted == 1 and done.sets_rejected == 0
+    assert done.records["claim"] == 5000 and done.claims_rejected == 3
+    assert "claims rejected 3" in done.line()
+    found = intakes(kit)
+    assert len(found["accepted"]) == 4997 and all(not e for _, e in found["accepted"])
+    rejected = {index: edits for index, edits in found["rejected"]}
+    assert sorted(rejected) == [1, 2000, 4998]
+    assert [(e["edit"], e["code"], e["snip"], e["loop"], e["severity"]) for e in rejected[1]] == [
+        ("CLM02", "I12", 3, "2300", "reject")
+    ]
+    assert [(e["edit"], e["code"], e["snip"], e["loop"]) for e in rejected[2000]] == [
+        ("DTP03", "8", 1, "2400")
+    ]
+    assert rejected[4998][0]["edit"] == "CLM02"
+    # the 999 accepts the set with the errors noted (IK5 E), its group too (AK9 E)
+    (ack,) = [a for a in done.ack_texts if a.kind == "999"]
+    segments = [s.strip() for s in ack.text.split("~")]
+    assert any(s.startswith("IK5*E") for s in segments), ack.text
+    assert any(s.startswith("AK9*E*1*1*1") for s in segments), ack.text
+    assert sum(s.startswith("IK3*") for s in segments) == 3
+
+
+def test_a_claim_error_that_breaks_the_reading_rejects_the_set(kit: StoreKit, tmp_path: Path):
+    def unexpected(index: int, segments: list[str]) -> list[str]:
+        if index == 3:  # a segment the claim's loops do not have (IK304 2)
+            clm = next(i for i, s in enumerate(segments) if s.startswith("CLM*"))
+            segments.insert(clm + 1, "BPR*I*100*C*CHK")
+        return segments
+
+    done = ingest(kit, many_claims(tmp_path, 10, unexpected))
+    assert done.status == m.REJECTED and done.sets_rejected == 1
+    with kit.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(m.ClaimRow)).scalar() == 0
+
+
+def test_without_split_claims_one_bad_claim_rejects_the_set(kit: StoreKit, tmp_path: Path):
+    path = many_claims(tmp_path, 20, lambda i, s: BAD[2000](s) if i == 7 else s)
+    done = ingest(kit, path, split_claims=False)
+    assert done.status == m.REJECTED and done.sets_rejected == 1
+
+
+def test_severities_per_partner(kit: StoreKit, tmp_path: Path):
+    path = many_claims(tmp_path, 6, lambda i, s: BAD[1](s) if i in (2, 4) else s)
+    done = ingest(kit, path, edits={"CLM02": "warn"})
+    assert done.claims_rejected == 0
+    found = intakes(kit)
+    assert len(found["accepted"]) == 6
+    warned = [index for index, edits in found["accepted"] if edits]
+    assert warned == [2, 4]
+    assert found["accepted"][2][1][0]["severity"] == "warn"
+
+
+def test_an_edit_turned_off_is_gone_from_the_999_too(kit: StoreKit, tmp_path: Path):
+    path = many_claims(tmp_path, 4, lambda i, s: BAD[1](s) if i == 0 else s)
+    done = ingest(kit, path, edits={"snip3": "off"})
+    assert done.claims_rejected == 0
+    (ack,) = [a for a in done.ack_texts if a.kind == "999"]
+    assert "IK3*" not in ack.text and "IK5*A" in ack.text
+    assert set(intakes(kit)) == {"accepted"}
+
+
+@pytest.mark.parametrize("edits", [{"CLM2": "reject"}, {"CLM02": "maybe"}, {"snip9": "off"}])
+def test_a_bad_edits_table_is_refused_at_load(tmp_path: Path, edits: dict[str, str]):
+    from edi.config import load_settings
+    from edi.errors import ConfigError
+
+    lines = "\n".join(f'{k} = "{v}"' for k, v in edits.items())
+    conf = tmp_path / "edi.toml"
+    conf.write_text(
+        f'[partners.acme]\ntransport = "local"\npath = "."\n\n[partners.acme.edits]\n{lines}\n'
+    )
+    with pytest.raises(ConfigError, match="edit"):
+        load_settings(conf, env={"EDI_HOME": str(tmp_path)}).partners  # noqa: B018
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/intake.sqlite3"
+    return str(request.getfixturevalue("pg_url"))
+
+
+def test_migration_0010_adds_the_intake_and_goes_back(url: str):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from edi.store.db import make_engine
+    from edi.store.migrate import alembic_config, current_revision, upgrade
+
+    engine = make_engine(url)
+    upgrade(engine, "0009")
+    upgrade(engine)
+    assert current_revision(engine) == "0010"
+    columns = {c["name"]: c for c in inspect(engine).get_columns("claims")}
+    assert {"intake", "edits"} <= set(columns)
+    # claims stored before were accepted with their set: the default says so
+    assert "accepted" in str(columns["intake"]["default"]) and not columns["intake"]["nullable"]
+    assert any(i["column_names"] == ["intake"] for i in inspect(engine).get_indexes("claims"))
+    command.downgrade(alembic_config(engine), "0009")
+    assert not {"intake", "edits"} & {c["name"] for c in inspect(engine).get_columns("claims")}
+    engine.dispose()
+
+
+def test_the_commands_list_and_show_each_claims_intake(env: dict[str, str], tmp_path: Path):
+    path = many_claims(tmp_path, 20, bad_claims_of(3, 11))
+    done = run_cli(env, "ingest", "--partner", "acme", str(path))
+    assert done.exit_code == 0 and "claims rejected 2" in done.output, done.output
+    listed = json.loads(cli_ok(env, "claims", "list", "--intake", "rejected", "--format", "json"))
+    assert len(listed) == 2 and {c["intake"] for c in listed} == {"rejected"}
+    accepted = json.loads(cli_ok(env, "claims", "list", "--intake", "accepted", "--format", "json"))
+    assert len(accepted) == 18
+    shown = json.loads(cli_ok(env, "claims", "show", listed[0]["id"], "--format", "json"))
+    assert shown["intake"] == "rejected"
+    (edit,) = shown["edits"]
+    assert edit["edit"] in ("CLM02", "DTP03") and edit["meaning"]
+    assert (edit["code"], edit["meaning"]) in {
+        ("I12", "implementation pattern match failure"),
+        ("8", "invalid date"),
+    }
+
+
+def bad_claims_of(*indexes: int):
+    """Copies ``indexes`` changed as BAD's first two changes, in turn."""
+    changes = [BAD[1], BAD[2000]]
+
+    def change(index: int, segments: list[str]) -> list[str]:
+        if index in indexes:
+            return changes[indexes.index(index) % 2](segments)
+        return segments
+
+    return change
