@@ -61,7 +61,7 @@ SHORT_HELP = {
     "members": "List and show enrolled members (PHI masked) and their coverage.",
     "payments": "List and show 835 payments: claims paid, PLB, balance.",
     "search": "Find records by member id, SSN, claim id ... (blind indexes).",
-    "report": "Operations reports: daily counts and amounts per partner and set.",
+    "report": "Operations reports: daily counts and amounts, partners' acceptance and turnaround; charts.",
     "whoami": "Show this OS user's roles and what they allow.",
     "staging": "List and export the files kept in staging (sealed at rest).",
     "config": "Check the configuration: every table and key, and what it resolves to.",

@@ -211,9 +211,9 @@ class Listing:
         *args: Any,
         columns: tuple[str, ...],
         stream: Callable[..., Any] | None = None,
-    ) -> None:
+    ) -> list[dict[str, Any]] | None:
         """Print the rows ``query(engine, *args)`` returns, once a reveal of them is on
-        record; a paging command's query also gets ``page`` and (when given) ``sort``. A
+        record, and return them (None for a streamed export); a paging command's query also gets ``page`` and (when given) ``sort``. A
         table's page is asked one row longer, to say in its footer whether more follow.
 
         An export (``--format json|csv`` without ``--limit``/``--offset``) of a command
@@ -225,7 +225,7 @@ class Listing:
 
         if self.export_all and stream is not None:
             self._stream(stream, args, columns)
-            return
+            return None
         if self.export_all and self.paging[0] is not None:  # a paging command lacks a stream
             raise click.ClickException("this listing cannot export every row; give --limit")
         kwargs: dict[str, Any] = {}
@@ -246,6 +246,7 @@ class Listing:
             footer = page_footer(len(found), offset, more)
         reader.audit_reveal()
         emit_rows(found, self.fmt, columns, footer)
+        return list(found)
 
     def _stream(self, stream: Callable[..., Any], args: tuple[Any, ...], columns: Any) -> None:
         reader = self.reader

@@ -4,12 +4,19 @@ columns folded to the terminal's width, never cut. Imported only when stdout is 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from edi.cli.charts import Chart
+
+#: the narrowest bar drawn
+MIN_BAR = 10
 
 
 def console() -> Console:
@@ -75,3 +82,38 @@ def table_panel(
 
 def print_panels(panels: Sequence[Panel]) -> None:
     console().print(Group(*panels))
+
+
+def chart_lines(chart: Chart, width: int) -> list[Text]:
+    """``chart`` as lines of text at most ``width`` wide: its title, a legend when it stacks
+    series, then per label the label, its bar (each series in its colour) and its note."""
+    label_width = max((len(label) for label in chart.labels), default=0)
+    note_width = max((len(note) for note in chart.notes), default=0)
+    bar_width = max(MIN_BAR, width - label_width - note_width - 4)
+    longest = chart.longest()
+    lines = [Text(chart.title, style="bold")]
+    if len(chart.series) > 1:
+        legend = Text()
+        for series in chart.series:
+            legend.append(series.mark, style=series.color).append(f" {series.name}  ")
+        lines.append(legend)
+    for index, label in enumerate(chart.labels):
+        line = Text(label.ljust(label_width) + "  ")
+        drawn = 0
+        for series in chart.series:
+            cells = round(series.values[index] / longest * bar_width)
+            cells = min(cells, bar_width - drawn)
+            line.append(series.mark * cells, style=series.color)
+            drawn += cells
+        line.append(" " * (bar_width - drawn) + "  " + chart.notes[index])
+        line.rstrip()
+        lines.append(line)
+    return lines
+
+
+def print_chart(chart: Chart) -> None:
+    """``chart`` under what was printed, fitted to the terminal's width."""
+    out = console()
+    out.print()
+    for line in chart_lines(chart, out.width):
+        out.print(line, overflow="fold")

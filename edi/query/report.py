@@ -29,14 +29,18 @@ COLUMNS = (
 )
 
 
-def daily(engine: Engine, since: datetime, until: datetime | None = None) -> list[dict[str, Any]]:
+def daily(
+    engine: Engine, since: datetime, until: datetime | None = None, partner: str | None = None
+) -> list[dict[str, Any]]:
     """Rows of (day, partner, kind): files, sets accepted and rejected, claims and charges,
-    payments and amounts paid. Days are UTC dates of receipt."""
+    payments and amounts paid. Days are UTC dates of receipt; ``partner``: only its files."""
     tx = m.TransactionSetRow
     # a reprocessed file counts once: its newest row (which keeps the receipt time)
     window = [m.File.received_at >= since, m.File.status != m.SUPERSEDED]
     if until is not None:
         window.append(m.File.received_at < until)
+    if partner is not None:
+        window.append(m.File.partner == partner)
     with engine.connect() as conn:
         files = {
             r.id: (r.received_at, r.partner, r.status)
