@@ -4,7 +4,8 @@ outside the checkout, does what the checkout does.
 `make test` passes the wheel it built and installed (EDI_WHEEL); run alone, this module
 builds one (a few minutes: the modules are compiled with mypyc). The environment is made
 once for the module by `deploy/edi-wheel install`, the command the Dockerfile runs: its
-`pip install WHEEL` takes the dependencies from the package index.
+`pip install WHEEL[flows]` takes the dependencies from the package index. A second
+environment holds the wheel alone (no extra, no Prefect), as `pip install edi` gives it.
 """
 
 from __future__ import annotations
