@@ -17,7 +17,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /wheels /wheels
 COPY deploy/edi-wheel /usr/local/bin/edi-wheel
-RUN edi-wheel install /opt/edi /wheels/edi-*.whl \
+# with the flows extra (Prefect): the image's containers are the Prefect workers
+RUN edi-wheel install /opt/edi /wheels/edi-*.whl flows \
  && rm -rf /wheels
 RUN useradd --system --uid 10001 --home-dir /var/lib/edi --create-home --shell /usr/sbin/nologin edi
 USER edi

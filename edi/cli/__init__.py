@@ -1,7 +1,9 @@
 """The ``edi`` command line: a thin layer of click commands over the library.
 
 Subcommands are imported only when run, so ``edi --help`` stays fast and commands that
-run no flow never import Prefect.
+run no flow never import Prefect. Prefect is the ``flows`` extra (``pip install
+'edi[flows]'``): the commands that run flows (:data:`FLOW_COMMANDS`) say so in one line
+when it is not installed, and every other command works without it.
 """
 
 from __future__ import annotations
@@ -68,10 +70,40 @@ SHORT_HELP = {
 }
 
 
+#: the commands that run Prefect flows: they need the ``flows`` extra
+FLOW_COMMANDS = frozenset({"run", "serve", "deploy", "demo"})
+#: how to install what they need
+FLOWS_EXTRA = "pip install 'edi[flows]'"
+
+
+def _needs_prefect(command_path: str) -> click.ClickException:
+    """The one-line error of a command that runs flows where Prefect is not installed."""
+    words = command_path.split()[1:]  # the program's own name may differ (tests, -m)
+    return click.ClickException(f"`{' '.join(['edi', *words])}` needs Prefect: {FLOWS_EXTRA}")
+
+
+def require_flows(ctx: click.Context) -> None:
+    """Refuse a command that runs flows, before it reads anything, when Prefect is not
+    installed (one line, exit 1)."""
+    from importlib.util import find_spec
+
+    try:
+        found = find_spec("prefect") is not None
+    except ImportError:  # an import hook that refuses it
+        found = False
+    if not found:
+        raise _needs_prefect(ctx.command_path)
+
+
+def _prefect_missing(exc: ImportError) -> bool:
+    return (exc.name or "").partition(".")[0] == "prefect"
+
+
 class EdiGroup(click.Group):
     """A click group that turns every :class:`~edi.errors.EdiError` its commands raise into
     a one-line error and exit 1 (the messages name files, positions and codes, never a
-    value): the one place the command line does it. Every ``edi`` group uses it."""
+    value): the one place the command line does it. Every ``edi`` group uses it. An import
+    of Prefect that fails (the ``flows`` extra not installed) is one line too."""
 
     def invoke(self, ctx: click.Context) -> Any:
         from edi.errors import EdiError
@@ -80,6 +112,10 @@ class EdiGroup(click.Group):
             return super().invoke(ctx)
         except EdiError as exc:
             raise click.ClickException(str(exc)) from None
+        except ImportError as exc:
+            if not _prefect_missing(exc):
+                raise
+            raise _needs_prefect(f"{ctx.command_path} {ctx.invoked_subcommand or ''}") from None
 
 
 class LazyGroup(EdiGroup):

@@ -42,6 +42,9 @@ def _default_home() -> Path:
 )
 def demo_command(home: Path | None, folder: Path | None) -> None:
     """Run a partner exchange over SFTP + OpenPGP into an encrypted store, on demo keys."""
+    from edi.cli import require_flows
+
+    require_flows(click.get_current_context())
     from edi import resources
     from edi.demo import DEMO_PARTNER, build
 

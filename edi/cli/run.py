@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from edi.access import OPERATE
-from edi.cli import settings
+from edi.cli import require_flows, settings
 from edi.cli.analyst import require
 
 
@@ -28,6 +28,7 @@ def run_command(name: str | None) -> None:
     Without PREFECT_API_URL, Prefect starts a temporary local server for the run (a few
     seconds); with it, the run is recorded on that server.
     """
+    require_flows(click.get_current_context())
     require(click.get_current_context(), OPERATE)
     from edi.partners import load_partners, partner
 

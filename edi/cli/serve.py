@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from edi.access import OPERATE
-from edi.cli import settings
+from edi.cli import require_flows, settings
 from edi.cli.analyst import require
 
 
@@ -41,6 +41,7 @@ def serve_command(limit: int | None) -> None:
     The deployments are named exchange/serve:PARTNER and are paused when this stops;
     `edi deploy`'s (exchange/PARTNER, for a work pool) are left as they are.
     """
+    require_flows(click.get_current_context())
     require(click.get_current_context(), OPERATE)
     from edi.flows.deploy import api_url
     from edi.flows.exchange import environment
@@ -85,6 +86,7 @@ def deploy_command(work_pool: str, print_yaml: bool) -> None:
     settings (EDI_HOME, EDI_DATABASE_URL, the KEK) in its environment. With
     --print-prefect-yaml, print the same deployments as a prefect.yaml instead.
     """
+    require_flows(click.get_current_context())
     require(click.get_current_context(), OPERATE)
     from edi.flows.deploy import api_url, config_parameter, deploy, ensure_work_pool, prefect_yaml
 

@@ -4,7 +4,8 @@ outside the checkout, does what the checkout does.
 `make test` passes the wheel it built and installed (EDI_WHEEL); run alone, this module
 builds one (a few minutes: the modules are compiled with mypyc). The environment is made
 once for the module by `deploy/edi-wheel install`, the command the Dockerfile runs: its
-`pip install WHEEL` takes the dependencies from the package index.
+`pip install WHEEL[flows]` takes the dependencies from the package index. A second
+environment holds the wheel alone (no extra, no Prefect), as `pip install edi` gives it.
 """
 
 from __future__ import annotations
@@ -80,6 +81,12 @@ class Installed:
         return found[0]
 
 
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel under test: EDI_WHEEL, or built here once for the module."""
+    return _wheel(tmp_path_factory.mktemp("dist"))
+
+
 def _wheel(tmp: Path) -> Path:
     given = os.environ.get("EDI_WHEEL")
     if given:
@@ -100,15 +107,13 @@ def _wheel(tmp: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    tmp = tmp_path_factory.mktemp("wheel")
+def _install(tmp: Path, wheel: Path, *extras: str) -> Installed:
+    """A fresh environment holding ``wheel`` (with ``extras``) by `edi-wheel install`."""
     assert not tmp.is_relative_to(ROOT)
-    wheel = _wheel(tmp)
     env_dir = tmp / "venv"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    pip = subprocess.run(  # what the Dockerfile runs
-        ["sh", str(EDI_WHEEL), "install", str(env_dir), str(wheel)],
+    pip = subprocess.run(
+        ["sh", str(EDI_WHEEL), "install", str(env_dir), str(wheel), *extras],
         capture_output=True,
         text=True,
         timeout=1200,
@@ -119,6 +124,18 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     work = tmp / "elsewhere"
     work.mkdir()
     return Installed(env_dir, work)
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Installed:
+    """The wheel with the flows extra, as the Dockerfile installs it (the workers' image)."""
+    return _install(tmp_path_factory.mktemp("wheel"), wheel, "flows")
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Installed:
+    """The wheel alone, no extra: what `pip install edi` gives an analyst."""
+    return _install(tmp_path_factory.mktemp("base"), wheel)
 
 
 def _checkout(home: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -360,3 +377,54 @@ def test_an_editable_install_compiles_nothing_and_reads_the_checkout(tmp_path: P
     assert Path(maps) == ROOT / "maps"
     assert set((ROOT / "edi").rglob("*.so")) == before
     assert compiled == str(bool(before))  # pure, unless `make compile` left its build
+
+
+def test_the_base_install_has_no_prefect_and_does_the_analysts_work(
+    base: Installed, tmp_path: Path
+):
+    """`pip install edi` without the flows extra: no Prefect, and validate, ingest and the
+    analyst commands work; a command that runs flows says in one line what to install."""
+    python = str(base.venv / "bin" / "python")
+    shown = subprocess.run(
+        [python, "-m", "pip", "show", "prefect"], capture_output=True, text=True, check=False
+    )
+    assert shown.returncode != 0
+    probe = subprocess.run(
+        [python, "-c", "import importlib.util as u; print(u.find_spec('prefect'))"],
+        cwd=base.work,
+        env=base.env(tmp_path),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout == "None\n"
+    home = tmp_path / "home"
+    claims, remittance = SAMPLES / "837P-professional-claim.x12", SAMPLES / "835-remittance.x12"
+    checked = base.run(home, "validate", str(claims))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.splitlines()[0].endswith("837P-professional-claim.x12: ACCEPTED")
+    assert base.run(home, "keys", "init").returncode == 0
+    stored = base.run(home, "ingest", str(claims), str(remittance))
+    assert stored.returncode == 0, stored.stdout + stored.stderr
+    assert stored.stdout.count(": stored;") == 2
+    assert _counts(home)["claims"] == 2
+    listed = base.run(home, "claims", "list", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert len(json.loads(listed.stdout)) == 2
+    files = base.run(home, "files", "list", "--format", "json")
+    assert files.returncode == 0, files.stderr
+    assert len(json.loads(files.stdout)) == 2
+    daily = base.run(home, "report", "daily")
+    assert daily.returncode == 0, daily.stderr
+    assert "837" in daily.stdout and "835" in daily.stdout
+    for command in ("run", "demo"):
+        refused = base.run(home, command)
+        assert refused.returncode == 1
+        assert refused.stdout == ""
+        assert refused.stderr == f"Error: `edi {command}` needs Prefect: pip install 'edi[flows]'\n"
+
+
+def test_the_flows_extra_brings_prefect(installed: Installed, base: Installed):
+    """What the flows extra adds: Prefect, in the environment the Dockerfile makes."""
+    assert list(installed.site_packages().glob("prefect-3.*.dist-info"))
+    assert not list(base.site_packages().glob("prefect*"))

@@ -35,7 +35,8 @@ def test_edi_is_installed_by_the_tested_commands_alone():
     edi = [shlex.split(r)[:2] for r in runs if "edi-wheel" in r]
     assert edi == [["/src/deploy/edi-wheel", "build"], ["edi-wheel", "install"]]
     assert runs[0] == "/src/deploy/edi-wheel build /src /wheels"
-    assert "edi-wheel install /opt/edi /wheels/edi-*.whl && rm -rf /wheels" in runs
+    # the image runs the workers: the flows extra (Prefect) with the wheel
+    assert "edi-wheel install /opt/edi /wheels/edi-*.whl flows && rm -rf /wheels" in runs
     others = [r for r in runs if "edi-wheel" not in r]
     for run in others:  # system packages and the user: nothing Python
         assert not re.search(r"\b(pip|venv|setup\.py|uv|poetry)\b", run), run
