@@ -42,6 +42,8 @@ FILES: dict[str, str] = {
     "ik502": "ik502.tsv",
     "ak901": "ak901.tsv",
     "ak905": "ak905.tsv",
+    "claim-category": "claim-status-category.tsv",
+    "claim-status": "claim-status.tsv",
 }
 #: acknowledgment element -> the kind of its code list (the meanings printed beside codes)
 ACK_LISTS: dict[str, str] = {
@@ -52,6 +54,8 @@ ACK_LISTS: dict[str, str] = {
     "IK502": "ik502",
     "AK901": "ak901",
     "AK905": "ak905",
+    "STC01-1": "claim-category",
+    "STC01-2": "claim-status",
 }
 CODES_FOLDER = "codes"
 

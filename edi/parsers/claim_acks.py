@@ -1,0 +1,564 @@
+"""277CA claim acknowledgments (005010X214) made from per-claim answers, as X12 text.
+
+A pure text builder beside :mod:`edi.parsers.acks` (TA1, 999), sharing its envelope, its
+delimiters and its discipline: nothing is copied from the 837 that does not fit the 277
+element it goes to. :func:`ack277` answers one 837 transaction set with one interchange
+(ISA, GS ``HN``, one ST 277 ``005010X214``, GE, IEA), laid out as pyx12's X214 map states:
+
+* 2000A information source (HL 20): NM1*PR, name and id of the 837's receiver (1000B);
+  TRN*1 our reference (the BHT03 of the 277, our ISA13); DTP*050 the date the 837 was
+  received, DTP*009 the date it was processed;
+* 2000B information receiver (HL 21): NM1*41, the 837's submitter (1000A); TRN*2 the 837's
+  BHT03 (else its ST02); STC*A1:19:PR (the payer acknowledges receipt) with STC03 ``WQ``
+  when some claim is accepted, ``U`` when none is, and STC04 the total charge of the set;
+  QTY*90/AMT*YU (accepted) and QTY*AA/AMT*YY (rejected), each written only when non-zero;
+* 2000C billing provider (HL 19), one for each run of consecutive claims of one provider:
+  NM1*85 with its NPI (XX), else its tax id (FI); TRN*1 the 837's BHT03 again (X12 RFI 960
+  advises the request's reference at this level too); STC*A1:19:PR (STC02 not used) and
+  QTY*QA/QC, AMT*YU/YY over its claims;
+* 2000D patient (HL PT), one per claim: NM1*QC with the patient's name, else the
+  subscriber's, and the patient's id, else the subscriber's member id (a 5010 837 has no
+  patient id: a dependent is known by the subscriber's); then 2200D:
+  TRN*2 the patient control number (CLM01); STC; REF*1K the payer claim control number we
+  give an accepted claim; REF*D9 the clearinghouse trace; REF*BLT (837I) facility code and
+  frequency; DTP*472 the claim's service dates, else its statement dates, else its lines'
+  first and last; a claim with none at all (only a rejected claim can lack them) carries
+  the date the 837 was received, the segment being required;
+* 2220D service line, only for a rejected claim's edit that names a line (LX01): SVC with
+  the line's procedure (or NU and its revenue code), charge, revenue code and units; STC
+  (one a loop: up to three edits in STC01, STC10, STC11, a new loop for more), REF*FJ its
+  line item control number and DTP*472 its dates.
+
+Status codes (STC01, external code lists 507 and 508, ``maps/codes/claim-status*.tsv``):
+
+* an accepted claim: ``A2:20`` (accepted into the adjudication system; accepted for
+  processing) with action ``WQ``. ``A1:19:PR`` (received by the payer) is what the receiver
+  and provider levels say; at the claim level pyx12's map does not allow entity ``PR``
+  (STC01-3), so the claim says what became of it instead. A warning on an accepted claim
+  follows as another claim STC (``WQ``), a line's too: a line STC's action can only be
+  ``U``;
+* a rejected claim: one STC per claim edit, its category, status and entity
+  (:class:`ClaimEdit`) with action ``U`` and STC04 the claim's total charge (STC05, the
+  payment, is not used in a 277CA), STC12 the edit's message; a claim rejected for line
+  edits only says ``A3:21`` (returned as unprocessable; missing or invalid information) and
+  the lines say what.
+
+An entity code the level does not allow (STC01-3) is left out rather than written. Amounts
+are written as X12 R: ``100``, ``89.95``, ``13.5``.
+
+Echoed values (names, ids, references) are folded to ASCII, and any character that is not
+printable or is one of our delimiters (``*``, ``:``, ``^``, ``~``: the 837 may have used
+others) becomes a space; spaces are collapsed and the value is cut to its element's
+length. A situational value that is then empty is left out; a required one raises
+``ValueError`` naming the element, never the value, which is PHI.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from edi.parsers.acks import (
+    COMPONENT,
+    DELIMITERS,
+    _an,
+    _date_time,
+    _digits,
+    _group_control,
+    _isa,
+    _segment,
+)
+from edi.parsers.results import GroupResult, InterchangeResult, TransactionResult
+from edi.records.base import Organization, Party
+from edi.records.claims import Claim, ServiceLine
+
+VERSION_277CA = "005010X214"
+CLAIM_GROUP = "HN"  # GS01 of a 277
+SET_CONTROL = "0001"
+#: STC03: the claim (or unit of work) is accepted, or rejected
+ACCEPT, REJECT = "WQ", "U"
+#: STC01 of the receiver and provider levels: acknowledgment of receipt, by the payer
+RECEIVED = ("A1", "19", "PR")
+#: STC01 of an accepted claim: accepted into the adjudication system, for processing
+ACCEPTED = ("A2", "20", "")
+#: STC01 of a claim rejected for its lines' edits only
+RETURNED = ("A3", "21", "")
+#: STC01-3 codes pyx12's X214 map allows, by level (2200B, 2200C, 2200D and 2220D)
+RECEIVER_ENTITIES = frozenset({"36", "40", "41", "AY", "PR"})
+PROVIDER_ENTITIES = frozenset({"36", "40", "41", "77", "82", "85", "87", "AY", "PR"})
+CLAIM_ENTITIES = frozenset({"03", "1P", "1Z", "40", "41", "71", "72", "73", "77", "82", "85", "87"})
+#: NM108 codes allowed: information source (2100A), patient (2100D), billing provider (2100C)
+SOURCE_ID_QUALIFIERS = frozenset({"46", "FI", "PI", "XV"})
+PATIENT_ID_QUALIFIERS = frozenset({"II", "MI"})
+PROVIDER_ID_QUALIFIERS = frozenset({"FI", "SV", "XX"})
+#: SVC01-1 codes allowed (2220D)
+SERVICE_QUALIFIERS = frozenset({"AD", "ER", "HC", "HP", "IV", "NU", "WK"})
+REVENUE_QUALIFIER = "NU"
+#: statuses in one line STC: STC01, STC10 and STC11
+STATUSES_PER_LINE_STC = 3
+#: STC10 is the tenth element: STC05-STC09 stay empty before it (not used in a 277CA)
+_UNUSED_STC05_TO_STC09 = ("",) * 5
+MAX_R_DIGITS = {"STC04": 18, "AMT02": 18, "SVC02": 18, "QTY02": 15, "SVC07": 15}
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimEdit:
+    """One finding about a claim (or one of its lines), as the 277CA reports it."""
+
+    category: str  # STC01-1, claim status category code (A3, A6, A7, A8 ...)
+    status: str  # STC01-2, claim status code
+    entity: str = ""  # STC01-3, entity identifier code ("" when none)
+    message: str = ""  # what the edit found: codes and positions only, never PHI
+    line: int | None = None  # the service line (LX01) when the edit is at a line
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimAnswer:
+    """One claim of an 837 set with its verdict: what its 2200D loop says."""
+
+    claim: Claim
+    lines: tuple[ServiceLine, ...]
+    edits: tuple[ClaimEdit, ...] = ()
+    rejected: bool = False
+    payer_claim_control: str = ""  # REF*1K for an accepted claim; "" none
+
+
+# -- values ---------------------------------------------------------------------------------
+def _fit(value: str | None, high: int) -> str:
+    """``value`` made fit for an AN element of up to ``high`` characters ("" when nothing is
+    left): ASCII, printable, none of our delimiters, single spaces, cut to ``high``."""
+    if not value:
+        return ""
+    text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii")
+    text = "".join(ch if ch.isprintable() and ch not in DELIMITERS else " " for ch in text)
+    return " ".join(text.split())[:high].rstrip()
+
+
+def _required(value: str | None, low: int, high: int, element: str) -> str:
+    """A required echoed value made to fit; ``ValueError`` naming ``element`` otherwise."""
+    fitted = _fit(value, high)
+    if len(fitted) < low:
+        raise ValueError(f"{element} cannot be written: the 837 gives no value that fits")
+    return fitted
+
+
+def _code(value: str, low: int, high: int, element: str) -> str:
+    """A code of ours (not echoed): written as given, or ``ValueError`` naming it."""
+    if _an(value, low, high) is None:
+        raise ValueError(f"{element} is not a code of {low}-{high} printable characters")
+    return value
+
+
+def amount(value: Decimal, element: str = "AMT02") -> str:
+    """``value`` as an X12 R element: no exponent, no trailing zeros (``100``, ``89.95``)."""
+    if not value.is_finite():
+        raise ValueError(f"{element} is not a finite amount")
+    text = f"{value.normalize():f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text in ("-0", ""):
+        text = "0"
+    digits = sum(ch.isdigit() for ch in text)
+    if digits > MAX_R_DIGITS.get(element, 18):
+        raise ValueError(f"{element} has more digits than the element holds")
+    return text
+
+
+def _date(value: str | None) -> str:
+    """A record date (CCYY-MM-DD or CCYYMMDD) as CCYYMMDD, "" when it is not a date."""
+    if not value:
+        return ""
+    text = value.replace("-", "")
+    if len(text) != 8 or not (text.isascii() and text.isdigit()):
+        return ""
+    try:
+        datetime.strptime(text, "%Y%m%d")
+    except ValueError:
+        return ""
+    return text
+
+
+def _period(start: str | None, end: str | None) -> tuple[str, str] | None:
+    """(DTP02, DTP03) for a date or a span, None when ``start`` is no date."""
+    first, last = _date(start), _date(end)
+    if not first:
+        return None
+    if not last or last == first:
+        return "D8", first
+    return "RD8", f"{first}-{last}" if first <= last else f"{last}-{first}"
+
+
+def _claim_period(answer: ClaimAnswer, received: str) -> tuple[str, str]:
+    claim = answer.claim
+    for start, end in (
+        (claim.service_date_from, claim.service_date_to),
+        (claim.statement_date_from, claim.statement_date_to),
+    ):
+        found = _period(start, end)
+        if found is not None:
+            return found
+    dates = sorted(
+        d
+        for line in answer.lines
+        for d in (_date(line.service_date_from), _date(line.service_date_to))
+        if d
+    )
+    if dates:
+        return _period(dates[0], dates[-1]) or ("D8", received)
+    return "D8", received
+
+
+def _charge(answer: ClaimAnswer) -> Decimal:
+    """The claim's total charge (CLM02), else the sum of its lines' charges."""
+    if answer.claim.total_charge is not None:
+        return answer.claim.total_charge
+    return sum((line.charge or Decimal(0) for line in answer.lines), Decimal(0))
+
+
+def _status(category: str, status: str, entity: str, allowed: frozenset[str]) -> str:
+    """An STC01 (STC10, STC11) composite; an entity the level does not allow is left out."""
+    parts = [_code(category, 1, 30, "STC01-1"), _code(status, 1, 30, "STC01-2")]
+    if entity in allowed:
+        parts.append(entity)
+    return COMPONENT.join(parts)
+
+
+# -- parties --------------------------------------------------------------------------------
+def _name(party: Party, element: str, person: bool) -> list[str]:
+    """NM103-NM107: the last (or organization) name, and a person's other names."""
+    last = _required(party.last_name, 1, 60, element)
+    if not person:
+        return [last, "", "", "", ""]
+    return [
+        last,
+        _fit(party.first_name, 35),
+        _fit(party.middle_name, 25),
+        "",
+        _fit(party.suffix, 10),
+    ]
+
+
+def _source(receiver: Organization | None) -> str:
+    """2100A: the payer, as the 837 named its receiver (1000B)."""
+    if receiver is None:
+        raise ValueError("2100A NM1 cannot be written: the 837 names no receiver")
+    qualifier = receiver.id_qualifier if receiver.id_qualifier in SOURCE_ID_QUALIFIERS else "46"
+    ident = _required(receiver.id, 2, 80, "2100A NM109")
+    name = _required(receiver.last_name, 1, 60, "2100A NM103")
+    return _segment("NM1", "PR", "2", name, "", "", "", "", qualifier, ident)
+
+
+def _receiver(submitter: Organization | None) -> str:
+    """2100B: the information receiver, the 837's submitter (1000A)."""
+    if submitter is None:
+        raise ValueError("2100B NM1 cannot be written: the 837 names no submitter")
+    person = submitter.entity_type == "1"
+    names = _name(submitter, "2100B NM103", person)
+    names[3] = names[4] = ""  # NM106, NM107 not used
+    ident = _required(submitter.id, 2, 80, "2100B NM109")
+    return _segment("NM1", "41", "1" if person else "2", *names, "46", ident)
+
+
+def _provider(provider: Organization | None) -> str:
+    """2100C: the billing provider, by NPI (XX), else tax id (FI), else its own id."""
+    if provider is None:
+        raise ValueError("2100C NM1 cannot be written: the claim names no billing provider")
+    person = provider.entity_type == "1"
+    names = _name(provider, "2100C NM103", person)
+    qualifier, ident = "", ""
+    for candidate, value in (
+        ("XX", provider.npi),
+        ("FI", provider.tax_id),
+        (provider.id_qualifier or "", provider.id),
+    ):
+        ident = _fit(value, 80)
+        if candidate in PROVIDER_ID_QUALIFIERS and len(ident) >= 2:
+            qualifier = candidate
+            break
+    if not qualifier:
+        raise ValueError("2100C NM109 cannot be written: the claim gives no provider id that fits")
+    return _segment("NM1", "85", "1" if person else "2", *names, qualifier, ident)
+
+
+def _provider_key(claim: Claim) -> tuple[str | None, ...]:
+    provider = claim.billing_provider
+    if provider is None:
+        return (None,)
+    return (provider.npi, provider.tax_id, provider.id, provider.last_name, provider.first_name)
+
+
+def _patient(claim: Claim) -> str:
+    """2100D: the patient's name, and the patient's id else the subscriber's member id."""
+    subscriber = claim.subscriber
+    person: Party | None = claim.patient or subscriber
+    if person is None:
+        raise ValueError("2100D NM1 cannot be written: the claim names no patient")
+    names = _name(person, "2100D NM103", True)
+    holder: Party | None = person if _fit(person.id, 80) else subscriber
+    if holder is None:
+        raise ValueError("2100D NM109 cannot be written: the claim gives no member id")
+    ident = _required(holder.id, 2, 80, "2100D NM109")
+    qualifier = holder.id_qualifier if holder.id_qualifier in PATIENT_ID_QUALIFIERS else "MI"
+    return _segment("NM1", "QC", "1", *names, qualifier, ident)
+
+
+# -- claims ---------------------------------------------------------------------------------
+def _claim_stc(status: str, date: str, action: str, charge: str, message: str = "") -> str:
+    # STC05-STC11 empty before the message (STC12)
+    tail = (*_UNUSED_STC05_TO_STC09, "", "", message) if message else ()
+    return _segment("STC", status, date, action, charge, *tail)
+
+
+def _service(line: ServiceLine) -> str | None:
+    """SVC01-SVC07 of a line (837P/I/D), or None when it names no procedure or revenue."""
+    code = _fit(line.procedure_code, 48)
+    qualifier = line.procedure_qualifier or ""
+    revenue = _fit(line.revenue_code, 48)
+    if code and qualifier in SERVICE_QUALIFIERS:
+        modifiers = [m for m in (_fit(m, 2) for m in line.modifiers) if len(m) == 2][:4]
+        procedure = COMPONENT.join([qualifier, code, *modifiers])
+    elif revenue:
+        procedure = COMPONENT.join([REVENUE_QUALIFIER, revenue])
+        revenue = ""
+    else:
+        return None
+    charge = amount(line.charge or Decimal(0), "SVC02")
+    units = amount(line.units, "SVC07") if line.units is not None else ""
+    return _segment("SVC", procedure, charge, "", revenue, "", "", units)
+
+
+def _line_loops(line: ServiceLine, edits: Sequence[ClaimEdit], date: str) -> list[str] | None:
+    """2220D loops for the edits of one line (three statuses a loop), None if no SVC fits."""
+    svc = _service(line)
+    if svc is None:
+        return None
+    out: list[str] = []
+    control = _fit(line.line_control_number, 50)
+    period = _period(line.service_date_from, line.service_date_to)
+    for at in range(0, len(edits), STATUSES_PER_LINE_STC):
+        chunk = [
+            _status(e.category, e.status, e.entity, CLAIM_ENTITIES)
+            for e in edits[at : at + STATUSES_PER_LINE_STC]
+        ]
+        extra = (*_UNUSED_STC05_TO_STC09, *chunk[1:]) if len(chunk) > 1 else ()
+        out.append(svc)
+        out.append(_segment("STC", chunk[0], date, REJECT, "", *extra))
+        if control:
+            out.append(_segment("REF", "FJ", control))
+        if period is not None:
+            out.append(_segment("DTP", "472", *period))
+    return out
+
+
+def _claim(answer: ClaimAnswer, date: str, received: str) -> list[str]:
+    """Loop 2200D (and its 2220D loops) for one claim."""
+    claim = answer.claim
+    charge = amount(_charge(answer), "STC04")
+    out = [_segment("TRN", "2", _required(claim.patient_control_number, 1, 50, "2200D TRN02"))]
+    by_number = {n: line for line in answer.lines if (n := line.line_number) is not None}
+    claim_edits: list[ClaimEdit] = []
+    line_edits: dict[int, list[ClaimEdit]] = {}
+    for edit in answer.edits:
+        if answer.rejected and edit.line is not None and edit.line in by_number:
+            line_edits.setdefault(edit.line, []).append(edit)
+        else:
+            claim_edits.append(edit)
+    lines: list[str] = []
+    for number, edits in line_edits.items():
+        loops = _line_loops(by_number[number], edits, date)
+        if loops is None:
+            claim_edits.extend(edits)  # no SVC can name the line: said at the claim
+        else:
+            lines.extend(loops)
+    if answer.rejected:
+        if not claim_edits:
+            out.append(_claim_stc(_status(*RETURNED, CLAIM_ENTITIES), date, REJECT, charge))
+        for edit in claim_edits:
+            status = _status(edit.category, edit.status, edit.entity, CLAIM_ENTITIES)
+            out.append(_claim_stc(status, date, REJECT, charge, _fit(edit.message, 264)))
+    else:
+        out.append(_claim_stc(_status(*ACCEPTED, CLAIM_ENTITIES), date, ACCEPT, charge))
+        for edit in claim_edits:
+            status = _status(edit.category, edit.status, edit.entity, CLAIM_ENTITIES)
+            out.append(_claim_stc(status, date, ACCEPT, charge, _fit(edit.message, 264)))
+        control = _fit(answer.payer_claim_control, 50)
+        if control:
+            out.append(_segment("REF", "1K", control))
+    trace = _fit(claim.clearinghouse_trace, 50)
+    if trace:
+        out.append(_segment("REF", "D9", trace))
+    institutional = claim.facility_code_qualifier == "A" or (
+        claim.source is not None and claim.source.kind == "837I"
+    )
+    if institutional:
+        bill_type = _fit((claim.facility_code or "") + (claim.frequency_code or ""), 50)
+        if bill_type:
+            out.append(_segment("REF", "BLT", bill_type))
+    out.append(_segment("DTP", "472", *_claim_period(answer, received)))
+    out.extend(lines)
+    return out
+
+
+# -- totals ---------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Totals:
+    accepted: int = 0
+    rejected: int = 0
+    accepted_amount: Decimal = Decimal(0)
+    rejected_amount: Decimal = Decimal(0)
+
+    def add(self, answer: ClaimAnswer) -> None:
+        if answer.rejected:
+            self.rejected += 1
+            self.rejected_amount += _charge(answer)
+        else:
+            self.accepted += 1
+            self.accepted_amount += _charge(answer)
+
+    def segments(self, accepted_qty: str, rejected_qty: str) -> list[str]:
+        """QTY (accepted, rejected) and AMT*YU/YY, each only when there is one such claim."""
+        out: list[str] = []
+        if self.accepted:
+            out.append(_segment("QTY", accepted_qty, amount(Decimal(self.accepted), "QTY02")))
+        if self.rejected:
+            out.append(_segment("QTY", rejected_qty, amount(Decimal(self.rejected), "QTY02")))
+        if self.accepted:
+            out.append(_segment("AMT", "YU", amount(self.accepted_amount)))
+        if self.rejected:
+            out.append(_segment("AMT", "YY", amount(self.rejected_amount)))
+        return out
+
+    @property
+    def action(self) -> str:
+        return ACCEPT if self.accepted else REJECT
+
+    @property
+    def charge(self) -> str:
+        return amount(self.accepted_amount + self.rejected_amount, "STC04")
+
+
+def _runs(answers: Sequence[ClaimAnswer]) -> list[list[ClaimAnswer]]:
+    """The answers cut into runs of consecutive claims of one billing provider."""
+    runs: list[list[ClaimAnswer]] = []
+    last: tuple[str | None, ...] | None = None
+    for answer in answers:
+        key = _provider_key(answer.claim)
+        if not runs or key != last:
+            runs.append([])
+        runs[-1].append(answer)
+        last = key
+    return runs
+
+
+# -- the 277CA ------------------------------------------------------------------------------
+def ack277(
+    ic: InterchangeResult,
+    group: GroupResult,
+    ts: TransactionResult,
+    answers: Sequence[ClaimAnswer],
+    *,
+    interchange_control: str,
+    group_control: str,
+    date: str,
+    time: str,
+    received: str,
+    sender: tuple[str, str] | None = None,
+) -> str:
+    """A whole interchange carrying one 005010X214 277CA answering the 837 set ``ts``.
+
+    ``answers`` are its claims in file order, each accepted or rejected with its edits;
+    ``interchange_control`` is our ISA13 (and the 277's own reference, BHT03), ``group_control``
+    our GS06; ``date`` CCYYMMDD (or YYMMDD) and ``time`` HHMM[SS] when it was processed;
+    ``received`` the CCYYMMDD the 837 was received; ``sender`` our ISA05/ISA06 as in
+    :func:`edi.parsers.acks.ack999`. Raises ValueError, naming the element only, when a
+    required value cannot be written.
+    """
+    if not answers:
+        raise ValueError("answers: a 277CA answers at least one claim")
+    control = _digits(interchange_control, 9, "interchange_control")
+    gs06 = _group_control(group_control)
+    long_date, short_date, hhmm = _date_time(date, time)
+    received_date = _date(received)
+    if not received_date:
+        raise ValueError("received must be a CCYYMMDD date")
+    if _an(group.sender, 2, 15) is None or _an(group.receiver, 2, 15) is None:
+        raise ValueError("GS02 or GS03 is not 2-15 printable ASCII characters")
+    header = answers[0].claim.header
+    batch = _fit(header.reference if header is not None else None, 50) or _fit(ts.control, 50)
+    if not batch:
+        raise ValueError("2200B TRN02 cannot be written: the 837 has no BHT03 or ST02 that fits")
+    totals = _Totals()
+    for answer in answers:
+        totals.add(answer)
+
+    body: list[str] = [
+        _segment("ST", "277", SET_CONTROL, VERSION_277CA),
+        _segment("BHT", "0085", "08", control, long_date, hhmm, "TH"),
+        _segment("HL", "1", "", "20", "1"),
+        _source(header.receiver if header is not None else None),
+        _segment("TRN", "1", control),
+        _segment("DTP", "050", "D8", received_date),
+        _segment("DTP", "009", "D8", long_date),
+        _segment("HL", "2", "1", "21", "1"),
+        _receiver(header.submitter if header is not None else None),
+        _segment("TRN", "2", batch),
+        _segment(
+            "STC",
+            _status(*RECEIVED, RECEIVER_ENTITIES),
+            long_date,
+            totals.action,
+            totals.charge,
+        ),
+        *totals.segments("90", "AA"),
+    ]
+    hl = 2
+    for run in _runs(answers):
+        hl += 1
+        provider_hl = hl
+        provider = _Totals()
+        for answer in run:
+            provider.add(answer)
+        body.append(_segment("HL", str(provider_hl), "2", "19", "1"))
+        body.append(_provider(run[0].claim.billing_provider))
+        body.append(_segment("TRN", "1", batch))
+        body.append(
+            _segment(
+                "STC",
+                _status(*RECEIVED, PROVIDER_ENTITIES),
+                "",
+                provider.action,
+                provider.charge,
+            )
+        )
+        body.extend(provider.segments("QA", "QC"))
+        for answer in run:
+            hl += 1
+            body.append(_segment("HL", str(hl), str(provider_hl), "PT"))
+            body.append(_patient(answer.claim))
+            body.extend(_claim(answer, long_date, received_date))
+    body.append(_segment("SE", str(len(body) + 1), SET_CONTROL))
+    return "".join(
+        (
+            _isa(ic, control, short_date, hhmm, sender),
+            _segment(
+                "GS",
+                CLAIM_GROUP,
+                group.receiver,
+                group.sender,
+                long_date,
+                hhmm,
+                gs06,
+                "X",
+                VERSION_277CA,
+            ),
+            *body,
+            _segment("GE", "1", gs06),
+            _segment("IEA", "1", control),
+        )
+    )
+
+
+__all__ = ["ClaimAnswer", "ClaimEdit", "ack277", "amount"]
