@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from edi.access import OPERATE
+from edi.access import OPERATE, REVEAL
 from edi.cli import settings
 from edi.cli.analyst import require
 from edi.cli.progress import FileProgress
@@ -21,7 +21,10 @@ from edi.cli.validate import ack_dir_option
     is_flag=True,
     help="Store an interchange whose sender and ISA13 are already stored (else TA1 R 025).",
 )
-@ack_dir_option("Also write the TA1/999 acknowledgments here (they are always kept in the store).")
+@ack_dir_option(
+    "Also write the acknowledgments here: TA1, 999 and, for a user who may reveal PHI, the "
+    "277CA (all are kept in the store)."
+)
 @click.pass_context
 def ingest_command(
     ctx: click.Context,
@@ -45,8 +48,10 @@ def ingest_command(
     validate, then store, each by bytes read with its rate and the time left.
     """
     require(ctx, OPERATE)
+    from edi.access import access_for
     from edi.audit.chain import Operator
     from edi.errors import EdiError, MissingFieldMap
+    from edi.partners import load_partners
     from edi.pipeline import bootstrap
     from edi.pipeline.ack_files import write_ack
     from edi.pipeline.context import Incoming
@@ -57,9 +62,14 @@ def ingest_command(
     store = open_store(conf)
     bar = FileProgress()
     wiring = bootstrap.wiring(conf, store, operator=Operator.current(), progress=bar.update)
+    # a configured partner's agreement applies (expected sets, edits, split_claims)
+    found = load_partners(conf).get(partner) if partner is not None else None
     policy = bootstrap.policy(
-        None, name=partner, allow_duplicate_interchange=allow_duplicate_interchange
+        found, name=partner, allow_duplicate_interchange=allow_duplicate_interchange
     )
+    # a 277CA names patients: written out in the clear only for a user who may see PHI
+    reveal = access_for(conf).allows(REVEAL)
+    held = 0
     rejected = False
     for path in paths:
         bar.start(path)
@@ -81,6 +91,15 @@ def ingest_command(
         if ack_dir is not None:
             ack_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             for ack in result.ack_texts:
+                if ack.kind == "277" and not reveal:
+                    held += 1
+                    continue
                 write_ack(ack_dir, Path(path).name, ack)
+    if held:
+        click.echo(
+            f"{held} 277CA(s) not written to {ack_dir}: they hold PHI and your role may not "
+            "reveal it (they are kept in the store, encrypted)",
+            err=True,
+        )
     if rejected:
         raise SystemExit(1)

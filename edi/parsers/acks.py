@@ -127,7 +127,7 @@ class Ack:
     ``group_control`` its own GS06 (a 999 or 997: what an answer to it names in AK102).
     """
 
-    kind: Literal["TA1", "999", "997"]
+    kind: Literal["TA1", "999", "997", "277"]
     interchange: str
     group: str | None
     text: str

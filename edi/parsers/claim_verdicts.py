@@ -71,6 +71,7 @@ class ClaimFinding:
     segment_position: int  # as SE01 counts
     loop: str
     message: str  # codes and positions only, never a value
+    ordinal: int = 0  # the segment's ordinal in the file (which line of the claim)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -81,6 +82,7 @@ class ClaimFinding:
             "segment": self.segment_position,
             "loop": self.loop,
             "message": self.message,
+            "ordinal": self.ordinal,
         }
 
 
@@ -208,6 +210,7 @@ def claim_findings(
                 loc.segment_position,
                 loc.loop,
                 error.message,
+                loc.ordinal,
             )
         )
     return out

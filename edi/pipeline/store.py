@@ -20,6 +20,7 @@ from edi import faults
 from edi.parsers.acks import Ack
 from edi.parsers.claim_verdicts import CLAIM_SETS, claim_findings, in_claim, rejected
 from edi.pipeline import acknowledge as ack_stage
+from edi.pipeline.claim_answers import answer_claims, numbers_for
 from edi.pipeline.context import Incoming, IngestResult, Policy, Wiring
 from edi.pipeline.parse import normalizer, row_maker
 from edi.pipeline.record_worker import RecordWorker
@@ -65,6 +66,7 @@ def store(
     """
     file_id = cast(str, out.file_id)
     answers = ack_stage.received(verdict, incoming.path)
+    numbers = numbers_for(wiring, verdict)  # before the transaction: the series is a row
     archive = archive_original(incoming.path, wiring.archive_dir, file_id, wiring.ring)
     faults.reached("ingest.archived")
     try:
@@ -85,6 +87,13 @@ def store(
                     else _records(wiring, conn, incoming.path, out, set_rows)
                 )
                 out.claims_rejected = _claim_intake(conn, policy, verdict, set_rows)
+                claim_acks = answer_claims(wiring, conn, verdict, set_rows, numbers)
+                if claim_acks:
+                    insert_acknowledgments(
+                        conn, FieldCipher(wiring.ring), file_id, ack_stage.stored(claim_acks)
+                    )
+                    out.ack_texts = [*out.ack_texts, *claim_acks]
+                    out.acks = [*out.acks, *(f"{a.kind}:{a.control}" for a in claim_acks)]
             faults.reached("ingest.records")
             wiring.audit.append(
                 _action(out, verdict),

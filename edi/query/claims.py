@@ -331,6 +331,35 @@ def _edits(stored: str | None) -> list[dict[str, Any]]:
     return out
 
 
+def _claim_answers(conn: Any, file_id: str, set_row: str) -> list[dict[str, Any]]:
+    """The 277CAs that answered the claim's functional group (one per 837 set of it):
+    control number, when made and when sent."""
+    ack, ts, group, ic = m.Acknowledgment, m.TransactionSetRow, m.GroupRow, m.InterchangeRow
+    query = (
+        select(ack.control, ack.sent_at, ack.sent_to, ack.created_at)
+        .select_from(ts)
+        .join(group, group.id == ts.group_id)
+        .join(ic, ic.id == group.interchange_id)
+        .join(
+            ack,
+            (ack.file_id == file_id)
+            & (ack.answers_interchange == ic.control)
+            & (ack.answers_group == group.control),
+        )
+        .where(ts.id == set_row, ack.kind == "277")
+        .order_by(ack.created_at)
+    )
+    return [
+        {
+            "kind": "277CA",
+            "control": control,
+            "sent": f"{sent_at.isoformat(timespec='seconds')} to {sent_to}" if sent_at else "",
+            "created": created.isoformat(timespec="seconds"),
+        }
+        for control, sent_at, sent_to, created in conn.execute(query)
+    ]
+
+
 def show_claim(
     engine: Engine, decoder: Decoder, claim_id: str, matching: Matching = NO_ALIASES
 ) -> dict[str, Any]:
@@ -348,6 +377,7 @@ def show_claim(
         side = ClaimSide.of_values(row, row["partner"], tin)
         known = row["patient_control_number_bidx"] is not None
         payments = _adjudications(conn, side, matching) if known else []
+        answered = _claim_answers(conn, row["file_id"], row["set_row_id"])
     out: dict[str, Any] = {
         "id": row["id"],
         "file": {
@@ -360,6 +390,7 @@ def show_claim(
         "charge": amount(row["total_charge"]),
         "intake": row["intake"],
         "edits": _edits(row["edits"]),
+        "answered_by": answered,
         "status": None,
         "claim": data,
         "lines": [],

@@ -14,6 +14,7 @@ from edi.parsers.validate import Validator
 from edi.pipeline.context import Policy
 from edi.store import models as m
 from tests.claim_sets import many_claims, set_element
+from tests.pyx12_oracle import pyx12_accepts
 from tests.store_support import (
     StoreKit,
     cli_env,  # noqa: F401 (the fixture env)
@@ -88,6 +89,35 @@ def test_three_bad_claims_of_5000_are_rejected_alone(kit: StoreKit, tmp_path: Pa
     assert any(s.startswith("IK5*E") for s in segments), ack.text
     assert any(s.startswith("AK9*E*1*1*1") for s in segments), ack.text
     assert sum(s.startswith("IK3*") for s in segments) == 3
+    # one 277CA: 4,997 claims accepted, 3 rejected, valid by pyx12's X214 map and ours
+    (ca,) = [a for a in done.ack_texts if a.kind == "277"]
+    check_277ca(tmp_path, ca.text, accepted=4997, rejected=3)
+    with kit.engine.connect() as conn:
+        kinds = conn.execute(select(m.Acknowledgment.kind)).scalars().all()
+    assert sorted(kinds) == ["277", "999", "TA1"]  # ISA14 1 asks for a TA1
+
+
+def check_277ca(tmp_path: Path, text: str, *, accepted: int, rejected: int) -> list[str]:
+    """The 277CA's segments, once our validator and pyx12 accept it and its receiver level
+    counts ``accepted`` and ``rejected`` claims."""
+    path = tmp_path / "answer.277"
+    path.write_text(text)
+    (tx,) = [
+        t
+        for ic in Validator().validate(path).interchanges
+        for g in ic.groups
+        for t in g.transactions
+    ]
+    assert (tx.set_id, tx.version, tx.ack_code, tx.errors) == ("277", "005010X214", "A", [])
+    ok, errors = pyx12_accepts(path)
+    assert ok and not errors, errors
+    segments = [s.strip() for s in text.split("~") if s.strip()]
+    quantities = [s for s in segments if s.startswith("QTY*")]
+    assert f"QTY*90*{accepted}" in quantities[0:2] if accepted else True
+    assert f"QTY*AA*{rejected}" in quantities[0:2] if rejected else True
+    claims = [s for s in segments if s.startswith("TRN*2*")][1:]  # the first is the batch's
+    assert len(claims) == accepted + rejected
+    return segments
 
 
 def test_a_claim_error_that_breaks_the_reading_rejects_the_set(kit: StoreKit, tmp_path: Path):
@@ -173,14 +203,19 @@ def test_migration_0010_adds_the_intake_and_goes_back(url: str):
 
 def test_the_commands_list_and_show_each_claims_intake(env: dict[str, str], tmp_path: Path):
     path = many_claims(tmp_path, 20, bad_claims_of(3, 11))
-    done = run_cli(env, "ingest", "--partner", "acme", str(path))
+    acks = tmp_path / "acks"
+    done = run_cli(env, "ingest", "--partner", "acme", "--ack-dir", str(acks), str(path))
     assert done.exit_code == 0 and "claims rejected 2" in done.output, done.output
+    # the data directory's owner may reveal PHI: the 277CA is written beside the 999
+    assert sorted(p.suffix for p in acks.iterdir()) == [".277", ".999", ".ta1"]
     listed = json.loads(cli_ok(env, "claims", "list", "--intake", "rejected", "--format", "json"))
     assert len(listed) == 2 and {c["intake"] for c in listed} == {"rejected"}
     accepted = json.loads(cli_ok(env, "claims", "list", "--intake", "accepted", "--format", "json"))
     assert len(accepted) == 18
     shown = json.loads(cli_ok(env, "claims", "show", listed[0]["id"], "--format", "json"))
     assert shown["intake"] == "rejected"
+    (answer,) = shown["answered_by"]
+    assert answer["kind"] == "277CA" and answer["control"].isdigit() and answer["sent"] == ""
     (edit,) = shown["edits"]
     assert edit["edit"] in ("CLM02", "DTP03") and edit["meaning"]
     assert (edit["code"], edit["meaning"]) in {
