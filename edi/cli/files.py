@@ -11,7 +11,7 @@ import click
 from edi.cli import EdiGroup, filters
 from edi.cli.analyst import Listing, listing_options, parse_time
 from edi.cli.output import emit_detail, emit_rows, is_terminal, new_file_option
-from edi.cli.validate import ack_dir_option, write_ack
+from edi.cli.validate import ack_dir_option, write_acks_out
 
 
 @click.group("files", cls=EdiGroup)
@@ -164,11 +164,9 @@ def files_reprocess(
     )
     click.echo(done.line())
     if ack_dir is not None and not dry_run:
-        ack_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for ack in done.result.ack_texts:
-            click.echo(
-                f"{ack.kind} {ack.control} written to {write_ack(ack_dir, Path(done.result.path).name, ack)}"
-            )
+        stem = Path(done.result.path).name
+        for ack, path in write_acks_out(conf, ack_dir, stem, done.result.ack_texts):
+            click.echo(f"{ack.kind} {ack.control} written to {path}")
     if done.result.status != "stored":
         raise SystemExit(1)
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from edi.access import OPERATE, REVEAL
+from edi.access import OPERATE
 from edi.cli import settings
 from edi.cli.analyst import require
 from edi.cli.progress import FileProgress
-from edi.cli.validate import ack_dir_option
+from edi.cli.validate import ack_dir_option, write_acks_out
 
 
 @click.command("ingest")
@@ -48,12 +48,10 @@ def ingest_command(
     validate, then store, each by bytes read with its rate and the time left.
     """
     require(ctx, OPERATE)
-    from edi.access import access_for
     from edi.audit.chain import Operator
     from edi.errors import EdiError, MissingFieldMap
     from edi.partners import load_partners
     from edi.pipeline import bootstrap
-    from edi.pipeline.ack_files import write_ack
     from edi.pipeline.context import Incoming
     from edi.pipeline.ingest import ingest_file
     from edi.store.session import open_store
@@ -67,9 +65,7 @@ def ingest_command(
     policy = bootstrap.policy(
         found, name=partner, allow_duplicate_interchange=allow_duplicate_interchange
     )
-    # a 277CA names patients: written out in the clear only for a user who may see PHI
-    reveal = access_for(conf).allows(REVEAL)
-    held = 0
+
     rejected = False
     for path in paths:
         bar.start(path)
@@ -89,17 +85,6 @@ def ingest_command(
         click.echo(result.line())
         rejected = rejected or result.status == "rejected"
         if ack_dir is not None:
-            ack_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            for ack in result.ack_texts:
-                if ack.kind == "277" and not reveal:
-                    held += 1
-                    continue
-                write_ack(ack_dir, Path(path).name, ack)
-    if held:
-        click.echo(
-            f"{held} 277CA(s) not written to {ack_dir}: they hold PHI and your role may not "
-            "reveal it (they are kept in the store, encrypted)",
-            err=True,
-        )
+            write_acks_out(conf, ack_dir, Path(path).name, result.ack_texts)
     if rejected:
         raise SystemExit(1)

@@ -21,6 +21,31 @@ def ack_dir_option(text: str) -> Callable[[Any], Any]:
     return click.option("--ack-dir", type=click.Path(file_okay=False, path_type=Path), help=text)
 
 
+def write_acks_out(conf: Any, ack_dir: Path, stem: str, acks: Any) -> list[tuple[Any, Path]]:
+    """Write ``acks`` into the operator's ``ack_dir`` (``STEM.ISA13.CONTROL.KIND``); a 277CA
+    names patients, so it is written only for a user whose role may reveal PHI, and said
+    on stderr otherwise (it stays in the store, encrypted). The acks written, with paths."""
+    from edi.access import REVEAL, access_for
+    from edi.pipeline.ack_files import write_ack as write_file
+
+    ack_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    reveal: bool | None = None
+    written = []
+    for ack in acks:
+        if ack.kind == "277":
+            if reveal is None:
+                reveal = access_for(conf).allows(REVEAL)
+            if not reveal:
+                click.echo(
+                    f"277CA {ack.control} not written to {ack_dir}: it holds PHI and your role "
+                    "may not reveal it (it is kept in the store, encrypted)",
+                    err=True,
+                )
+                continue
+        written.append((ack, write_file(ack_dir, stem, ack).path))
+    return written
+
+
 @click.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option(

@@ -21,7 +21,9 @@ from tests.conftest import SAMPLES
 from tests.store.test_received_acks import ta1_file
 from tests.store_support import KEK_B64
 
-CLAIMS = "837P-professional-claim.x12"
+#: the sample most tests send: an 835, answered by one 999 (an 837 gets a 277CA too)
+CLAIMS = "835-remittance.x12"
+P837 = "837P-professional-claim.x12"
 
 
 def config(tmp_path: Path, remote: Path, extra: str) -> Path:
@@ -66,13 +68,18 @@ def pull(env: dict[str, str], remote: Path, name: str, sample: str = CLAIMS) -> 
     assert result.exit_code == 0, result.output
 
 
-def acks(env: dict[str, str]) -> list[tuple[str, str, datetime | None, str | None, bool]]:
+def acks(
+    env: dict[str, str], kinds: tuple[str, ...] = ("TA1", "999", "997")
+) -> list[tuple[str, str, datetime | None, str | None, bool]]:
+    """Our acknowledgments of ``kinds`` (not the 277CAs unless asked) by control number."""
     a = m.Acknowledgment
     with engine_of(env).connect() as conn:
         return [
             tuple(r)  # type: ignore[misc]
             for r in conn.execute(
-                select(a.kind, a.control, a.sent_at, a.sent_to, a.withheld).order_by(a.control)
+                select(a.kind, a.control, a.sent_at, a.sent_to, a.withheld)
+                .where(a.kind.in_(kinds))
+                .order_by(a.control)
             )
         ]
 
@@ -90,17 +97,22 @@ def later(hours: float) -> str:
 def test_the_exchange_records_when_and_where_each_ack_went(tmp_path: Path):
     env, remote = make_env(tmp_path)
     before = datetime.now(UTC)
-    pull(env, remote, "claims.x12")
+    pull(env, remote, "claims.x12", P837)
     ((kind, control, sent_at, sent_to, withheld),) = acks(env)
     assert kind == "999" and not withheld
     assert sent_at is not None and sent_at.replace(tzinfo=UTC) >= before - timedelta(seconds=1)
     assert sent_to is not None and sent_to.startswith("out/claims.x12.")
     assert sent_to.endswith(f".{control}.999")
     assert (remote / sent_to).exists()
+    # the 837P's 277CA went the same way, and its row says so too
+    ((kind, ca_control, ca_sent, ca_to, _),) = acks(env, ("277",))
+    assert ca_sent is not None and ca_to == sent_to.replace(f".{control}.999", f".{ca_control}.277")
+    assert (remote / ca_to).exists()
     (file_id,) = {r["id"] for r in json.loads(run(env, "files", "list", "--format", "json").stdout)}
     shown = json.loads(run(env, "files", "show", file_id, "--format", "json").stdout)
-    (ours,) = shown["acknowledgments_sent"]
+    ours, answer = shown["acknowledgments_sent"]
     assert ours["sent"].endswith(f" to {sent_to}") and ours["answered_by"] == ""
+    assert answer["kind"] == "277" and answer["sent"].endswith(f" to {ca_to}")
 
 
 def test_an_ack_sent_and_not_answered_is_listed_after_the_time_out_only(tmp_path: Path):
@@ -155,7 +167,7 @@ def test_files_ingested_by_hand_and_partners_without_a_time_out_are_not_listed(t
     pull(env, remote, "claims.x12")
     assert unacknowledged(env, "--as-of", later(10_000)) == []
     # edi ingest writes acknowledgments for the operator to send: not the exchange's to list
-    ingested = run(env, "ingest", "--partner", "acme", str(SAMPLES / "835-remittance.x12"))
+    ingested = run(env, "ingest", "--partner", "acme", str(SAMPLES / P837))
     assert ingested.exit_code == 0, ingested.output
     assert len(acks(env)) == 2
     assert unacknowledged(env, "--as-of", later(10_000)) == []

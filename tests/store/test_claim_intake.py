@@ -234,3 +234,18 @@ def bad_claims_of(*indexes: int):
         return segments
 
     return change
+
+
+def test_an_operator_who_may_not_reveal_phi_gets_no_277ca_file(env: dict[str, str], tmp_path: Path):
+    from edi.access import os_user
+
+    home = Path(env["EDI_HOME"])
+    (home / "edi.toml").write_text(f'[roles]\noperator = ["{os_user()}"]\n')
+    (home / "edi.toml").chmod(0o600)
+    acks = tmp_path / "acks"
+    path = many_claims(tmp_path, 3)
+    done = run_cli(env, "ingest", "--partner", "acme", "--ack-dir", str(acks), str(path))
+    assert done.exit_code == 0, done.output
+    assert sorted(p.suffix for p in acks.iterdir()) == [".999", ".ta1"]
+    assert "277CA" in done.stderr and "may not reveal it" in done.stderr
+    assert "SMITH" not in done.output  # the patient of the corpus claim

@@ -60,7 +60,8 @@ def test_ingest_prints_one_line_per_file_and_writes_acks(env: dict[str, str], tm
     assert "2 claim, 5 service_line" in lines[0] and "acks 999:" in lines[0]
     for value in ("SAMPLECLM101", "TESTPERSON", "1234567893"):
         assert value not in result.output
-    assert sorted(p.suffix for p in acks.iterdir()) == [".999", ".999"]
+    # the 837P's 999 and 277CA, the 835's 999
+    assert sorted(p.suffix for p in acks.iterdir()) == [".277", ".999", ".999"]
     again = run(env, "ingest", files[0])
     assert again.exit_code == 0 and ": duplicate;" in again.stdout
     engine = make_engine(f"sqlite:///{tmp_path}/home/edi.sqlite3")
@@ -177,4 +178,4 @@ def test_a_set_without_a_usable_field_map_is_refused_and_taken_again_later(
     assert (
         again.stdout.startswith(f"{claims}: stored;") and "2 claim, 5 service_line" in again.stdout
     )
-    assert len(list(acks.iterdir())) == 2
+    assert len(list(acks.iterdir())) == 3  # the 835's 999, the 837P's 999 and 277CA

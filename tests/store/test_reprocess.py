@@ -105,7 +105,8 @@ def test_reprocess_supersedes_the_earlier_row_without_doubling_records(kit: Stor
             select(m.Acknowledgment.file_id, func.count()).group_by(m.Acknowledgment.file_id)
         ).all()
     assert owners == {new.id}
-    assert dict(acks)[old.id] == dict(acks)[new.id] == 1  # the sent one kept, a new one stored
+    # the sent ones kept (a 999 and a 277CA each), new ones stored
+    assert dict(acks)[old.id] == dict(acks)[new.id] == 2
     entries = list(kit.audit.entries())
     assert [e.action for e in entries] == ["file.stored", "file.stored", "file.reprocessed"]
     entry = entries[-1].object
@@ -141,7 +142,7 @@ def test_a_dry_run_changes_nothing(kit: StoreKit):
     done = run_again(kit, first.file_id or "", dry_run=True)
     assert done.dry_run and done.result.status == "stored"
     assert done.result.records == {"claim": 2, "service_line": 5}
-    assert done.result.sets_accepted == 1 and done.result.acks == ["999"]
+    assert done.result.sets_accepted == 1 and done.result.acks == ["999", "277"]
     assert "(dry run): would be stored" in done.line()
     assert counts(kit) == before
     assert len(list(kit.audit.entries())) == audit_length
@@ -229,8 +230,9 @@ def test_a_rejected_file_is_stored_once_the_partner_setting_is_fixed(kit: StoreK
     rows = file_rows(kit)
     assert rows[first.file_id].status == "superseded"
     assert rows[done.result.file_id].partner == "acme"
-    (ack,) = done.result.ack_texts
+    ack, answer = done.result.ack_texts
     assert "IK5*A" in ack.text  # a new 999, accepting it this time
+    assert answer.kind == "277" and "STC*A2:20" in answer.text  # and its claims
     assert kit.audit.verify().ok
 
 
@@ -387,8 +389,9 @@ def test_cli_reprocess_dry_run_and_acks(cli: Home, tmp_path: Path):
     assert first.startswith(f"file {old} reprocessed as {new}: stored;")
     assert "replaced 2 claim, 5 service_line" in first and "acks (stored, not sent) 999:" in first
     assert "SAMPLECLM101" not in done.output
-    (written,) = acks.iterdir()
-    assert written.name.startswith("837P-professional-claim.x12.") and written.suffix == ".999"
+    written = sorted(acks.iterdir(), key=lambda p: p.suffix)
+    assert [p.suffix for p in written] == [".277", ".999"]
+    assert all(p.name.startswith("837P-professional-claim.x12.") for p in written)
     assert cli.audit()[-1] == "file.reprocessed"
     verified = cli.run("audit", "verify")
     assert verified.exit_code == 0 and verified.output.startswith("intact:")

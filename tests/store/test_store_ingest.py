@@ -263,7 +263,7 @@ def test_a_set_without_a_field_map_is_refused_whole_then_stored_once_it_is_back(
     # forked when this process runs one thread, else spawned (earlier tests may leave one)
     assert stored.record_worker == how or (how == "forked" and stored.record_worker == "spawned")
     assert stored.records == {"claim": 2, "service_line": 5}
-    assert [a.kind for a in stored.ack_texts] == ["999"]
+    assert [a.kind for a in stored.ack_texts] == ["999", "277"]
     assert count(kit, m.File) == 1 and count(kit, m.ClaimRow) == 2
     assert [e.action for e in kit.audit.entries()] == ["file.refused", "file.stored"]
     assert kit.audit.verify().ok
