@@ -25,6 +25,7 @@ sets = ["837P", "835"]                # expected sets; others get IK5 R, IK502 1
 versions = ["005010X222A1"]           # expected guides (GS08); others get AK9 R, AK905 2
 ack_999 = "always"                    # or "errors": a 999 only when a set is not accepted
 split_claims = true                   # a bad claim is rejected alone (the 277CA), not its set
+ack_277 = true                        # a 277CA for each accepted 837 set (false: the 999 alone)
 ack_timeout_hours = 48                # our TA1/999 unanswered this long is reported (default: off)
 allow_duplicate_interchange = false   # true: a repeated (sender, ISA13) is stored (backfills)
 max_file_bytes = 2147483648           # an encrypted file decrypts to at most this (2 GiB)
@@ -159,6 +160,8 @@ class Partner:
     #: an 837 set rejected only for errors inside its claims is accepted, those claims
     #: rejected (the 277CA says so); false: the set is rejected whole
     split_claims: bool = True
+    #: answer each accepted 5010 837 set with a 277CA (false: the 999 alone)
+    ack_277: bool = True
     options: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def remote(self, env: dict[str, str] | None = None) -> Any:
@@ -252,6 +255,7 @@ def _partner(name: str, table: PartnerTable, settings: Settings) -> Partner:
         payer_aliases=dict(table.payer_aliases),
         edits=dict(table.edits),
         split_claims=table.split_claims,
+        ack_277=table.ack_277,
         options=dict(settings.options.get("partners", {}).get(name, {})),
     )
 

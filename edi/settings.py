@@ -311,6 +311,8 @@ class PartnerTable(Table):
     #: an 837 set rejected only for errors inside its claims is accepted with those claims
     #: rejected on their own; false: such a set is rejected whole, as the validator says
     split_claims: bool = True
+    #: answer each accepted 5010 837 set with a 277CA, claim by claim
+    ack_277: bool = True
 
     @field_validator("edits")
     @classmethod

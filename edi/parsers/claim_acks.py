@@ -55,10 +55,11 @@ length. A situational value that is then empty is left out; a required one raise
 
 from __future__ import annotations
 
+import calendar
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
 from edi.parsers.acks import (
@@ -126,12 +127,19 @@ class ClaimAnswer:
     payer_claim_control: str = ""  # REF*1K for an accepted claim; "" none
 
 
+#: a value that fits as it is: printable ASCII, none of our delimiters, single inner spaces
+_UNFIT = "[ " + re.escape("".join(DELIMITERS)) + "\\x00-\\x1f\\x7f-\\U0010ffff]"
+_PLAIN = re.compile(f"[^{_UNFIT[1:]}(?: ?[^{_UNFIT[1:]})*")
+
+
 # -- values ---------------------------------------------------------------------------------
 def _fit(value: str | None, high: int) -> str:
     """``value`` made fit for an AN element of up to ``high`` characters ("" when nothing is
     left): ASCII, printable, none of our delimiters, single spaces, cut to ``high``."""
     if not value:
         return ""
+    if len(value) <= high and _PLAIN.fullmatch(value):
+        return value  # the usual value: nothing to change
     text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode("ascii")
     text = "".join(ch if ch.isprintable() and ch not in DELIMITERS else " " for ch in text)
     return " ".join(text.split())[:high].rstrip()
@@ -174,9 +182,8 @@ def _date(value: str | None) -> str:
     text = value.replace("-", "")
     if len(text) != 8 or not (text.isascii() and text.isdigit()):
         return ""
-    try:
-        datetime.strptime(text, "%Y%m%d")
-    except ValueError:
+    year, month, day = int(text[:4]), int(text[4:6]), int(text[6:])
+    if not (1 <= month <= 12 and 1 <= day <= calendar.monthrange(year or 1, month)[1]):
         return ""
     return text
 

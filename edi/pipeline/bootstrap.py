@@ -107,6 +107,7 @@ def policy(
         partner.ack_999,
         partner.edits,
         partner.split_claims,
+        partner.ack_277,
     )
 
 

@@ -44,6 +44,8 @@ class Policy:
     edits: Mapping[str, str] = field(default_factory=dict)
     #: an 837 set rejected only for errors inside claims is accepted, those claims rejected
     split_claims: bool = True
+    #: a 277CA for each accepted 5010 837 set
+    ack_277: bool = True
 
 
 @dataclass

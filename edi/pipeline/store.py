@@ -66,7 +66,8 @@ def store(
     """
     file_id = cast(str, out.file_id)
     answers = ack_stage.received(verdict, incoming.path)
-    numbers = numbers_for(wiring, verdict)  # before the transaction: the series is a row
+    # the 277CAs' control numbers before the transaction: the series is a row of the store
+    numbers = numbers_for(wiring, verdict) if policy.ack_277 else iter(())
     archive = archive_original(incoming.path, wiring.archive_dir, file_id, wiring.ring)
     faults.reached("ingest.archived")
     try:
@@ -87,7 +88,11 @@ def store(
                     else _records(wiring, conn, incoming.path, out, set_rows)
                 )
                 out.claims_rejected = _claim_intake(conn, policy, verdict, set_rows)
-                claim_acks = answer_claims(wiring, conn, verdict, set_rows, numbers)
+                claim_acks = (
+                    answer_claims(wiring, conn, verdict, set_rows, numbers)
+                    if policy.ack_277
+                    else []
+                )
                 if claim_acks:
                     insert_acknowledgments(
                         conn, FieldCipher(wiring.ring), file_id, ack_stage.stored(claim_acks)

@@ -249,3 +249,8 @@ def test_an_operator_who_may_not_reveal_phi_gets_no_277ca_file(env: dict[str, st
     assert sorted(p.suffix for p in acks.iterdir()) == [".999", ".ta1"]
     assert "277CA" in done.stderr and "may not reveal it" in done.stderr
     assert "SMITH" not in done.output  # the patient of the corpus claim
+
+
+def test_a_partner_without_277cas_gets_the_999_alone(kit: StoreKit, tmp_path: Path):
+    done = ingest(kit, many_claims(tmp_path, 3, bad_claims), ack_277=False)
+    assert [a.kind for a in done.ack_texts] == ["TA1", "999"] and done.claims_rejected == 1
