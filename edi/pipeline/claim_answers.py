@@ -45,6 +45,39 @@ RELATIONAL_CODES = frozenset({"2", "10", "I12"})
 MISSING, INVALID, RELATIONAL = "A6", "A7", "A8"
 #: claim status code 21: missing or invalid information
 MISSING_OR_INVALID = "21"
+#: the fields of a claim and of a line a 277CA reads (the others are not loaded)
+CLAIM_FIELDS = frozenset(
+    {
+        "header",
+        "billing_provider",
+        "patient",
+        "subscriber",
+        "patient_control_number",
+        "total_charge",
+        "facility_code",
+        "facility_code_qualifier",
+        "frequency_code",
+        "service_date_from",
+        "service_date_to",
+        "statement_date_from",
+        "statement_date_to",
+        "clearinghouse_trace",
+    }
+)
+LINE_FIELDS = frozenset(
+    {
+        "line_number",
+        "procedure_qualifier",
+        "procedure_code",
+        "revenue_code",
+        "modifiers",
+        "charge",
+        "units",
+        "line_control_number",
+        "service_date_from",
+        "service_date_to",
+    }
+)
 #: GS08 prefix of the guides a 277CA answers (X214 is a 5010 guide)
 VERSION_5010 = "005010"
 
@@ -124,7 +157,7 @@ def _answers(conn: Connection, cipher: FieldCipher, set_row: str) -> list[ClaimA
     claims = [
         (
             row,
-            load(Claim, merge(_data(row), phi_half(cipher, "claims", row)), ordinal=row["ordinal"]),
+            load(Claim, _fields(row, cipher, "claims", CLAIM_FIELDS), ordinal=row["ordinal"]),
         )
         for row in claim_rows
     ]
@@ -133,11 +166,8 @@ def _answers(conn: Connection, cipher: FieldCipher, set_row: str) -> list[ClaimA
     for row in conn.execute(
         select(sl).where(sl.set_row_id == set_row).order_by(sl.ordinal)
     ).mappings():
-        line = load(
-            ServiceLine,
-            merge(_data(row), phi_half(cipher, "service_lines", row)),
-            ordinal=row["ordinal"],
-        )
+        fields = _fields(row, cipher, "service_lines", LINE_FIELDS)
+        line = load(ServiceLine, fields, ordinal=row["ordinal"])
         lines.setdefault(row["claim_id"], []).append(line)
     out = []
     for row, claim in claims:
@@ -165,9 +195,11 @@ def _answers(conn: Connection, cipher: FieldCipher, set_row: str) -> list[ClaimA
     return out
 
 
-def _data(row: Any) -> dict[str, Any]:
+def _fields(row: Any, cipher: FieldCipher, table: str, wanted: frozenset[str]) -> dict[str, Any]:
+    """The ``wanted`` data fields of a stored record row, PHI decrypted."""
     data: dict[str, Any] = json.loads(row["data"])
-    return data
+    whole = merge(data, phi_half(cipher, table, row))
+    return {name: value for name, value in whole.items() if name in wanted}
 
 
 __all__ = ["answer_claims", "edit_of", "numbers_for", "wanted"]
