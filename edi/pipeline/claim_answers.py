@@ -78,6 +78,22 @@ LINE_FIELDS = frozenset(
         "service_date_to",
     }
 )
+#: the fields of a party a 277CA reads (names and ids), and the claim fields holding one
+PARTY_FIELDS = frozenset(
+    {
+        "entity_type",
+        "last_name",
+        "first_name",
+        "middle_name",
+        "suffix",
+        "id_qualifier",
+        "id",
+        "npi",
+        "tax_id",
+    }
+)
+PARTIES = ("billing_provider", "patient", "subscriber")
+HEADER_PARTIES = ("receiver", "submitter")
 #: GS08 prefix of the guides a 277CA answers (X214 is a 5010 guide)
 VERSION_5010 = "005010"
 
@@ -199,7 +215,23 @@ def _fields(row: Any, cipher: FieldCipher, table: str, wanted: frozenset[str]) -
     """The ``wanted`` data fields of a stored record row, PHI decrypted."""
     data: dict[str, Any] = json.loads(row["data"])
     whole = merge(data, phi_half(cipher, table, row))
-    return {name: value for name, value in whole.items() if name in wanted}
+    out = {name: value for name, value in whole.items() if name in wanted}
+    for name in PARTIES:
+        if isinstance(out.get(name), dict):
+            out[name] = _party(out[name])
+    header = out.get("header")
+    if isinstance(header, dict):
+        out["header"] = {"reference": header.get("reference")} | {
+            name: _party(header[name])
+            for name in HEADER_PARTIES
+            if isinstance(header.get(name), dict)
+        }
+    return out
+
+
+def _party(value: dict[str, Any]) -> dict[str, Any]:
+    """A party's names and ids (its address, contacts and references are not read)."""
+    return {name: v for name, v in value.items() if name in PARTY_FIELDS}
 
 
 __all__ = ["answer_claims", "edit_of", "numbers_for", "wanted"]
