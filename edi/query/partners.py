@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from edi.codes import describe_ack
+from edi.query.report import received_window
 from edi.store import models as m
 
 #: the columns of the partner report as a table or CSV, in order
@@ -52,12 +53,7 @@ def partners(
     reasons (``IK403 7: invalid code value (2)``), and our acknowledgment turnaround in
     hours (median and 95th percentile, nearest rank) over the files answered."""
     tx = m.TransactionSetRow
-    # a reprocessed file counts once: its newest row (which keeps the receipt time)
-    window = [m.File.received_at >= since, m.File.status != m.SUPERSEDED]
-    if until is not None:
-        window.append(m.File.received_at < until)
-    if partner is not None:
-        window.append(m.File.partner == partner)
+    window = received_window(since, until, partner)
     with engine.connect() as conn:
         files = {
             r.id: (r.partner or "", r.received_at)

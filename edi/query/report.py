@@ -29,18 +29,24 @@ COLUMNS = (
 )
 
 
+def received_window(since: datetime, until: datetime | None, partner: str | None) -> list[Any]:
+    """The files received from ``since`` to ``until`` (of ``partner``), as conditions; a
+    reprocessed file counts once: its newest row (which keeps the receipt time)."""
+    window = [m.File.received_at >= since, m.File.status != m.SUPERSEDED]
+    if until is not None:
+        window.append(m.File.received_at < until)
+    if partner is not None:
+        window.append(m.File.partner == partner)
+    return window
+
+
 def daily(
     engine: Engine, since: datetime, until: datetime | None = None, partner: str | None = None
 ) -> list[dict[str, Any]]:
     """Rows of (day, partner, kind): files, sets accepted and rejected, claims and charges,
     payments and amounts paid. Days are UTC dates of receipt; ``partner``: only its files."""
     tx = m.TransactionSetRow
-    # a reprocessed file counts once: its newest row (which keeps the receipt time)
-    window = [m.File.received_at >= since, m.File.status != m.SUPERSEDED]
-    if until is not None:
-        window.append(m.File.received_at < until)
-    if partner is not None:
-        window.append(m.File.partner == partner)
+    window = received_window(since, until, partner)
     with engine.connect() as conn:
         files = {
             r.id: (r.received_at, r.partner, r.status)
@@ -111,4 +117,4 @@ def _sums(conn: Any, table: Any, column: Any, window: list[Any]) -> Any:
         yield set_row_id, (count, Decimal(str(total)))
 
 
-__all__ = ["COLUMNS", "daily"]
+__all__ = ["COLUMNS", "daily", "received_window"]

@@ -31,6 +31,7 @@ from edi.store import models as m
 from edi.store.db import make_engine
 from tests.conftest import SAMPLES, CorpusFile
 from tests.store_support import KEK_B64
+from tests.terminal import on_terminal
 
 #: samples whose claims and payments the linking tests read
 CLAIM_FILE = SAMPLES / "837P-professional-claim.x12"
@@ -719,33 +720,10 @@ def test_a_claim_dated_only_on_its_lines_lists_its_first_line_date(store: Store)
 
 # --- tables on a terminal and piped ----------------------------------------------------
 
-#: a terminal's escape sequences (colours, styles)
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
 
 def _on_terminal(store: Store, columns: int, *args: str) -> str:
     """What the installed executable writes to a pseudo-terminal ``columns`` wide."""
-    edi = shutil.which("edi", path=str(Path(sys.executable).parent))
-    assert edi is not None
-    master, slave = os.openpty()
-    env = {**os.environ, **store.env(), "COLUMNS": str(columns), "LINES": "60", "TERM": "xterm"}
-    env.pop("NO_COLOR", None)
-    process = subprocess.Popen(
-        [edi, *args], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True
-    )
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # EIO: the program ended and closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    assert process.wait(timeout=120) == 0, b"".join(chunks)
-    return ANSI.sub("", b"".join(chunks).decode()).replace("\r\n", "\n")
+    return on_terminal(store.env(), columns, *args)
 
 
 def _piped(store: Store, *args: str) -> str:

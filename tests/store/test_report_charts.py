@@ -10,7 +10,6 @@ import io
 import json
 import os
 import re
-import shutil
 import struct
 import subprocess
 import sys
@@ -30,9 +29,9 @@ from tests.store_support import (
     run_cli,
 )
 from tests.store_support import cli_ok as ok
+from tests.terminal import installed_edi, on_terminal
 
 #: a terminal's escape sequences (colours, styles)
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SINCE = ("--since", "2000-01-01")
 
@@ -181,33 +180,9 @@ def test_plot_without_matplotlib_says_how_to_install_it(
     assert run_cli(store, "report", "daily", *SINCE).exit_code == 0
 
 
-def _edi() -> str:
-    edi = shutil.which("edi", path=str(Path(sys.executable).parent))
-    assert edi is not None
-    return edi
-
-
 def _on_terminal(env: dict[str, str], columns: int, *args: str) -> str:
     """What the executable writes to a pseudo-terminal ``columns`` wide."""
-    master, slave = os.openpty()
-    environment = {**os.environ, **env, "COLUMNS": str(columns), "LINES": "60", "TERM": "xterm"}
-    environment.pop("NO_COLOR", None)
-    process = subprocess.Popen(
-        [_edi(), *args], stdin=slave, stdout=slave, stderr=slave, env=environment, close_fds=True
-    )
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # EIO: the program ended and closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    assert process.wait(timeout=120) == 0, b"".join(chunks)
-    return ANSI.sub("", b"".join(chunks).decode()).replace("\r\n", "\n")
+    return on_terminal(env, columns, *args)
 
 
 @pytest.mark.parametrize("columns", [80, 160])
@@ -233,7 +208,7 @@ def test_a_terminal_shows_the_chart_under_the_table_and_a_pipe_does_not(
     assert abs(rates[1].count("\u2588") - 2 * rates[0].count("\u2588")) <= 1
     for args in (("daily",), ("partners",)):
         piped = subprocess.run(
-            [_edi(), "report", *args, *SINCE],
+            [installed_edi(), "report", *args, *SINCE],
             env={**os.environ, **store, "COLUMNS": "80", "TERM": "xterm"},
             capture_output=True,
             text=True,
