@@ -26,6 +26,7 @@ versions = ["005010X222A1"]           # expected guides (GS08); others get AK9 R
 ack_999 = "always"                    # or "errors": a 999 only when a set is not accepted
 split_claims = true                   # a bad claim is rejected alone (the 277CA), not its set
 ack_277 = true                        # a 277CA for each accepted 837 set (false: the 999 alone)
+duplicates = "reject"                 # a claim sent again: rejected (A8:78), "warn" or "off"
 ack_timeout_hours = 48                # our TA1/999 unanswered this long is reported (default: off)
 allow_duplicate_interchange = false   # true: a repeated (sender, ISA13) is stored (backfills)
 max_file_bytes = 2147483648           # an encrypted file decrypts to at most this (2 GiB)
@@ -162,6 +163,8 @@ class Partner:
     split_claims: bool = True
     #: answer each accepted 5010 837 set with a 277CA (false: the 999 alone)
     ack_277: bool = True
+    #: exact duplicate claims: "reject", "warn" or "off"
+    duplicates: str = "reject"
     options: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def remote(self, env: dict[str, str] | None = None) -> Any:
@@ -256,6 +259,7 @@ def _partner(name: str, table: PartnerTable, settings: Settings) -> Partner:
         edits=dict(table.edits),
         split_claims=table.split_claims,
         ack_277=table.ack_277,
+        duplicates=table.duplicates,
         options=dict(settings.options.get("partners", {}).get(name, {})),
     )
 

@@ -313,6 +313,9 @@ class PartnerTable(Table):
     split_claims: bool = True
     #: answer each accepted 5010 837 set with a 277CA, claim by claim
     ack_277: bool = True
+    #: an 837 claim repeating an accepted claim of another file: rejected (277CA A8:78),
+    #: accepted and flagged (warn), or not looked for (off)
+    duplicates: Literal["reject", "warn", "off"] = "reject"
 
     @field_validator("edits")
     @classmethod

@@ -31,8 +31,12 @@ def claims_group() -> None:
 )
 @click.option(
     "--intake",
-    type=click.Choice(["accepted", "rejected"]),
-    help="Accepted or rejected on intake by the claim-level edits (the 277CA's verdict).",
+    type=click.Choice(["accepted", "rejected", "replaced", "voided"]),
+    help="Accepted or rejected on intake (the 277CA's verdict), or replaced or voided by a "
+    "later claim of frequency 7 or 8.",
+)
+@click.option(
+    "--duplicates", is_flag=True, help="Only claims that repeat a stored claim (exact duplicates)."
 )
 @click.option("--min-charge", callback=parse_amount, help="Total charge at least.")
 @click.option("--max-charge", callback=parse_amount, help="Total charge at most.")
@@ -48,6 +52,7 @@ def claims_list(
     billing_npi: str | None,
     status: str | None,
     intake: str | None,
+    duplicates: bool,
     min_charge: Decimal | None,
     max_charge: Decimal | None,
     file_id: str | None,
@@ -69,6 +74,7 @@ def claims_list(
         billing_npi=billing_npi,
         status=status,
         intake=intake,
+        duplicates=duplicates,
         min_charge=min_charge,
         max_charge=max_charge,
         file_id=file_id,

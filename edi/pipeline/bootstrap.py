@@ -108,6 +108,7 @@ def policy(
         partner.edits,
         partner.split_claims,
         partner.ack_277,
+        partner.duplicates,
     )
 
 

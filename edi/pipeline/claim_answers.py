@@ -30,6 +30,7 @@ from edi.parsers.claim_acks import ClaimAnswer, ClaimEdit, ack277
 from edi.parsers.claim_verdicts import CLAIM_SETS, REJECT
 from edi.parsers.results import GroupResult, InterchangeResult, TransactionResult
 from edi.pipeline.context import Wiring
+from edi.pipeline.duplicates import DUPLICATE_EDIT
 from edi.pipeline.validate import Verdict, accepted
 from edi.records.claims import Claim, ServiceLine
 from edi.records.load import load
@@ -43,8 +44,9 @@ from edi.store.rows import SetKey
 MISSING_CODES = frozenset({"1", "3"})
 RELATIONAL_CODES = frozenset({"2", "10", "I12"})
 MISSING, INVALID, RELATIONAL = "A6", "A7", "A8"
-#: claim status code 21: missing or invalid information
-MISSING_OR_INVALID = "21"
+#: claim status code 21: missing or invalid information; 78: duplicate of a previously
+#: processed claim/line
+MISSING_OR_INVALID, DUPLICATE_STATUS = "21", "78"
 #: the fields of a claim and of a line a 277CA reads (the others are not loaded)
 CLAIM_FIELDS = frozenset(
     {
@@ -101,6 +103,8 @@ VERSION_5010 = "005010"
 def edit_of(finding: dict[str, Any], line: int | None) -> ClaimEdit:
     """The 277 codes of one stored finding (see the module docstring)."""
     code = str(finding.get("code", ""))
+    if finding.get("edit") == DUPLICATE_EDIT:
+        return ClaimEdit(RELATIONAL, DUPLICATE_STATUS, "", str(finding.get("message", "")), line)
     if code in MISSING_CODES:
         category = MISSING
     elif code in RELATIONAL_CODES:

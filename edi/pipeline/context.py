@@ -46,6 +46,8 @@ class Policy:
     split_claims: bool = True
     #: a 277CA for each accepted 5010 837 set
     ack_277: bool = True
+    #: exact duplicate claims: "reject", "warn" or "off" (:mod:`.duplicates`)
+    duplicates: str = "reject"
 
 
 @dataclass
@@ -105,6 +107,10 @@ class IngestResult:
     records: dict[str, int] = field(default_factory=dict)
     #: claims of accepted sets rejected on their own by claim-level edits
     claims_rejected: int = 0
+    #: claims repeating an accepted claim of another file, and earlier claims replaced or
+    #: voided by claims of frequency 7 or 8
+    claims_duplicate: int = 0
+    claims_replaced: int = 0
     acks: list[str] = field(default_factory=list)
     note: str = ""
     #: the acknowledgments made, for the caller to write or send
@@ -123,6 +129,8 @@ class IngestResult:
             f"{self.size} bytes",
             f"sets {self.sets_accepted} accepted, {self.sets_rejected} rejected",
             *([f"claims rejected {self.claims_rejected}"] if self.claims_rejected else []),
+            *([f"duplicates {self.claims_duplicate}"] if self.claims_duplicate else []),
+            *([f"claims replaced {self.claims_replaced}"] if self.claims_replaced else []),
         ]
 
     def line(self) -> str:

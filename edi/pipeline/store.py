@@ -22,6 +22,7 @@ from edi.parsers.claim_verdicts import CLAIM_SETS, claim_findings, in_claim, rej
 from edi.pipeline import acknowledge as ack_stage
 from edi.pipeline.claim_answers import answer_claims, numbers_for
 from edi.pipeline.context import Incoming, IngestResult, Policy, Wiring
+from edi.pipeline.duplicates import apply_replacements, find_duplicates
 from edi.pipeline.parse import normalizer, row_maker
 from edi.pipeline.record_worker import RecordWorker
 from edi.pipeline.validate import Verdict, accepted, envelope_rows, error_summary
@@ -88,6 +89,14 @@ def store(
                     else _records(wiring, conn, incoming.path, out, set_rows)
                 )
                 out.claims_rejected = _claim_intake(conn, policy, verdict, set_rows)
+                if _has_claims(verdict):
+                    found = find_duplicates(conn, file_id, policy.duplicates)
+                    out.claims_duplicate = found
+                    if policy.duplicates == "reject":
+                        out.claims_rejected += found
+                    out.claims_replaced = apply_replacements(
+                        conn, FieldCipher(wiring.ring), file_id
+                    )
                 claim_acks = (
                     answer_claims(wiring, conn, verdict, set_rows, numbers)
                     if policy.ack_277
@@ -178,6 +187,11 @@ def _worker_records(
     return counts
 
 
+def _has_claims(verdict: Verdict) -> bool:
+    """Whether an 837 set of the file is accepted."""
+    return any(ts.set_id in CLAIM_SETS for _key, _ic, _group, ts in accepted(verdict.result))
+
+
 def _claim_intake(
     conn: Connection, policy: Policy, verdict: Verdict, set_rows: dict[SetKey, str]
 ) -> int:
@@ -221,6 +235,10 @@ def _entry(policy: Policy, incoming: Incoming, out: IngestResult) -> Mapping[str
     }
     if out.claims_rejected:
         entry["claims_rejected"] = out.claims_rejected
+    if out.claims_duplicate:
+        entry["claims_duplicate"] = out.claims_duplicate
+    if out.claims_replaced:
+        entry["claims_replaced"] = out.claims_replaced
     if out.supersedes is not None:
         entry.update(supersedes=out.supersedes, replaced=out.replaced)
     return entry

@@ -102,8 +102,11 @@ class ClaimFilter(FileScope):
     status: str | None = None
     min_charge: Decimal | None = None
     max_charge: Decimal | None = None
-    #: accepted or rejected on intake (the claim-level edits, the 277CA)
+    #: accepted or rejected on intake (the claim-level edits, the 277CA), or replaced or
+    #: voided by a later claim
     intake: str | None = None
+    #: only the claims found repeating a stored claim
+    duplicates: bool = False
 
 
 def _status_condition(status: str, matching: Matching) -> Any:
@@ -174,6 +177,9 @@ def _where(flt: ClaimFilter, index: Any, matching: Matching) -> _Where:
         out.claims.append(or_(by_claim, by_line))
     if flt.status is not None:
         out.claims.append(_status_condition(flt.status, matching))
+    if flt.duplicates:
+        out.indexed.append(claim.duplicate_of.is_not(None))
+        out.claims.append(unindexed(claim.duplicate_of).is_not(None))
     return out
 
 
@@ -391,6 +397,8 @@ def show_claim(
         "intake": row["intake"],
         "edits": _edits(row["edits"]),
         "answered_by": answered,
+        "duplicate_of": row["duplicate_of"],
+        "replaced_by": row["replaced_by"],
         "status": None,
         "claim": data,
         "lines": [],

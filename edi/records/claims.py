@@ -33,6 +33,8 @@ from edi.records.base import (
 #: member id are shared with claim payments and members, see edi.records.base)
 SERVICE_DATE = Blind("service_date", "service_date_bidx")
 SERVICE_MONTH = Blind("service_month", "service_month_bidx")
+#: a claim's identity for the exact-duplicate check (:attr:`Claim.duplicate_key`)
+CLAIM_KEY = Blind("claim_key", "claim_key_bidx")
 
 
 @declared
@@ -298,6 +300,31 @@ class Claim(Record):
     ambulance_dropoff: Person | None = plain()
     other_subscribers: list[OtherSubscriber] = plain(factory=list)
     line_count: int = plain(AMOUNT, column="line_count", default=0)
+    #: never read from a file: the claim's identity for the exact-duplicate check
+    #: (:attr:`duplicate_key`), kept only as its blind index
+    claim_key: str | None = protected(ID, index=(CLAIM_KEY,), path="duplicate_key")
+
+    @property
+    def duplicate_key(self) -> str | None:
+        """What makes two claims the same claim sent twice: the billing provider (NPI, else
+        tax id), the patient control number (CLM01), the payer, the total charge, the
+        claim's service (else statement) dates and its number of lines; None without a
+        CLM01. The frequency code is left out: a replacement (7) or void (8) names the
+        claim it changes instead."""
+        if not self.patient_control_number:
+            return None
+        provider = self.billing_provider
+        charge = self.total_charge
+        parts = (
+            (provider.npi or provider.tax_id or provider.id) if provider is not None else None,
+            self.patient_control_number,
+            self.payer.id if self.payer is not None else None,
+            format(charge.normalize(), "f") if charge is not None else None,
+            self.service_date_from or self.statement_date_from,
+            self.service_date_to or self.statement_date_to,
+            str(self.line_count),
+        )
+        return "\x1f".join(part or "" for part in parts)
 
     @property
     def first_service_date(self) -> str | None:

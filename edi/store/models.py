@@ -45,6 +45,8 @@ RECEIVED, STORED, REJECTED, DUPLICATE = "received", "stored", "rejected", "dupli
 SUPERSEDED = "superseded"
 #: a claim's intake (``claims.intake``): accepted or rejected by its set's claim-level edits
 CLAIM_ACCEPTED, CLAIM_REJECTED = "accepted", "rejected"
+#: a claim a later one replaced (CLM05-3 7) or voided (8)
+CLAIM_REPLACED, CLAIM_VOIDED = "replaced", "voided"
 #: the statuses a file can be reprocessed (superseded) from
 REPROCESSABLE = (STORED, REJECTED)
 
@@ -246,6 +248,12 @@ class ClaimRow(_Record, Base):
     #: JSON list of the claim's findings (edit, code, SNIP type, severity, segment, loop,
     #: message): codes and positions only, never a value
     edits: Mapped[str | None] = mapped_column(Text)
+    #: the blind index of the claim's identity (``Claim.duplicate_key``): exact duplicates
+    claim_key_bidx: Mapped[str | None] = _bidx()
+    #: the stored claim this one repeats (rejected or flagged as its exact duplicate)
+    duplicate_of: Mapped[str | None] = mapped_column(String(36), index=True)
+    #: the later claim (frequency 7 or 8) that replaced or voided this one
+    replaced_by: Mapped[str | None] = mapped_column(String(36))
 
 
 class ServiceLineRow(_Record, Base):

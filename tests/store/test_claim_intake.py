@@ -254,3 +254,105 @@ def test_an_operator_who_may_not_reveal_phi_gets_no_277ca_file(env: dict[str, st
 def test_a_partner_without_277cas_gets_the_999_alone(kit: StoreKit, tmp_path: Path):
     done = ingest(kit, many_claims(tmp_path, 3, bad_claims), ack_277=False)
     assert [a.kind for a in done.ack_texts] == ["TA1", "999"] and done.claims_rejected == 1
+
+
+# -- duplicates, replacements and voids ------------------------------------------------------
+
+
+def resent(path: Path, isa13: str, name: str) -> Path:
+    """The same claims in a new interchange (another ISA13, so not a repeated interchange)."""
+    text = path.read_text().replace("*000000907*", f"*{isa13}*")
+    out = path.with_name(name)
+    out.write_text(text.replace("IEA*1*000000907", f"IEA*1*{isa13}"))
+    return out
+
+
+def claim_rows(kit: StoreKit, file_id: str) -> list:
+    with kit.engine.connect() as conn:
+        return (
+            conn.execute(
+                select(m.ClaimRow).where(m.ClaimRow.file_id == file_id).order_by(m.ClaimRow.ordinal)
+            )
+            .mappings()
+            .all()
+        )
+
+
+def test_the_same_claims_sent_again_are_exact_duplicates(kit: StoreKit, tmp_path: Path):
+    first = ingest(kit, many_claims(tmp_path, 20))
+    again = ingest(kit, resent(tmp_path / "claims.837", "000000908", "again.837"))
+    assert again.status == m.STORED and again.claims_duplicate == 20
+    assert again.claims_rejected == 20 and "duplicates 20" in again.line()
+    originals = {r["ordinal"]: r["id"] for r in claim_rows(kit, first.file_id)}
+    for row in claim_rows(kit, again.file_id):
+        assert row["intake"] == "rejected" and row["duplicate_of"] == originals[row["ordinal"]]
+        (edit,) = json.loads(row["edits"])
+        assert edit["edit"] == "DUPLICATE" and edit["duplicate_of"] == row["duplicate_of"]
+    (ca,) = [a for a in again.ack_texts if a.kind == "277"]
+    segments = check_277ca(tmp_path, ca.text, accepted=0, rejected=20)
+    assert sum(s.startswith("STC*A8:78*") for s in segments) == 20
+    # the first file's claims stay accepted; a warn policy keeps a third copy accepted
+    assert {r["intake"] for r in claim_rows(kit, first.file_id)} == {"accepted"}
+    warned = ingest(
+        kit, resent(tmp_path / "claims.837", "000000909", "third.837"), duplicates="warn"
+    )
+    assert warned.claims_duplicate == 20 and warned.claims_rejected == 0
+    assert {r["intake"] for r in claim_rows(kit, warned.file_id)} == {"accepted"}
+
+
+def frequency(code: str, reference: str | None):
+    """A copy made a replacement (7) or void (8) naming ``reference`` in REF*F8."""
+
+    def change(index: int, segments: list[str]) -> list[str]:
+        segments = set_element("CLM", 5, f"11:B:{code}")(segments)
+        if reference is not None:
+            at = next(i for i, s in enumerate(segments) if s.startswith("REF*D9*"))
+            segments.insert(at, f"REF*F8*{reference}")
+        return segments
+
+    return change
+
+
+def folder(tmp_path: Path, name: str) -> Path:
+    made = tmp_path / name
+    made.mkdir()
+    return made
+
+
+def test_a_replacement_and_a_void_change_the_claims_they_name(kit: StoreKit, tmp_path: Path):
+    first = ingest(kit, many_claims(folder(tmp_path, "a"), 2))
+    one, two = (r["id"] for r in claim_rows(kit, first.file_id))
+    replacing = many_claims(folder(tmp_path, "b"), 1, frequency("7", one))
+    done = ingest(kit, resent(replacing, "000000910", "replacing.837"))
+    assert done.status == m.STORED and done.claims_duplicate == 0 and done.claims_replaced == 1
+    (new,) = claim_rows(kit, done.file_id)
+    assert new["intake"] == "accepted" and new["frequency_code"] == "7"
+    rows = {r["id"]: r for r in claim_rows(kit, first.file_id)}
+    assert (rows[one]["intake"], rows[one]["replaced_by"]) == ("replaced", new["id"])
+    assert rows[two]["intake"] == "accepted"
+    # a void without REF*F8 names the claim by its billing provider, CLM01 and payer: the
+    # first file's second claim (copy 1 of the CLM01s)
+    voiding = many_claims(
+        folder(tmp_path, "c"), 2, lambda i, s: frequency("8", None)(i, s) if i == 1 else s
+    )
+    voided = ingest(kit, resent(voiding, "000000911", "voiding.837"))
+    assert voided.claims_replaced == 1
+    rows = {r["id"]: r for r in claim_rows(kit, first.file_id)}
+    assert (rows[two]["intake"], rows[two]["replaced_by"]) != ("accepted", None)
+    assert rows[two]["intake"] == "voided"
+    # its first copy (frequency 1) repeats the claim as replaced: a duplicate of the
+    # replacement, the claim in force, not of the claim it replaced
+    first_copy, void = claim_rows(kit, voided.file_id)
+    assert voided.claims_duplicate == 1 and first_copy["duplicate_of"] == new["id"]
+    assert void["intake"] == "accepted" and void["duplicate_of"] is None
+
+
+def test_claims_list_duplicates(env: dict[str, str], tmp_path: Path):
+    path = many_claims(tmp_path, 3)
+    assert run_cli(env, "ingest", "--partner", "acme", str(path)).exit_code == 0
+    again = run_cli(env, "ingest", "--partner", "acme", str(resent(path, "000000912", "b.837")))
+    assert again.exit_code == 0 and "duplicates 3" in again.output, again.output
+    listed = json.loads(cli_ok(env, "claims", "list", "--duplicates", "--format", "json"))
+    assert len(listed) == 3 and {c["intake"] for c in listed} == {"rejected"}
+    shown = json.loads(cli_ok(env, "claims", "show", listed[0]["id"], "--format", "json"))
+    assert shown["duplicate_of"] and shown["edits"][0]["edit"] == "DUPLICATE"
