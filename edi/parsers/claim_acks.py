@@ -56,15 +56,18 @@ length. A situational value that is then empty is left out; a required one raise
 from __future__ import annotations
 
 import calendar
+import json
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from edi.parsers.acks import (
     COMPONENT,
     DELIMITERS,
+    TERMINATOR,
     _an,
     _date_time,
     _digits,
@@ -74,7 +77,7 @@ from edi.parsers.acks import (
 )
 from edi.parsers.results import GroupResult, InterchangeResult, TransactionResult
 from edi.records.base import Organization, Party
-from edi.records.claims import Claim, ServiceLine
+from edi.records.claims import Claim, ClaimHeader, ServiceLine
 
 VERSION_277CA = "005010X214"
 CLAIM_GROUP = "HN"  # GS01 of a 277
@@ -198,7 +201,7 @@ def _period(start: str | None, end: str | None) -> tuple[str, str] | None:
     return "RD8", f"{first}-{last}" if first <= last else f"{last}-{first}"
 
 
-def _claim_period(answer: ClaimAnswer, received: str) -> tuple[str, str]:
+def _claim_period(answer: ClaimAnswer) -> tuple[str, str] | None:
     claim = answer.claim
     for start, end in (
         (claim.service_date_from, claim.service_date_to),
@@ -214,8 +217,8 @@ def _claim_period(answer: ClaimAnswer, received: str) -> tuple[str, str]:
         if d
     )
     if dates:
-        return _period(dates[0], dates[-1]) or ("D8", received)
-    return "D8", received
+        return _period(dates[0], dates[-1])
+    return None
 
 
 def _charge(answer: ClaimAnswer) -> Decimal:
@@ -319,11 +322,11 @@ def _claim_stc(status: str, date: str, action: str, charge: str, message: str = 
     return _segment("STC", status, date, action, charge, *tail)
 
 
-def _service(line: ServiceLine) -> str | None:
+def _service(line: LineFacts) -> str | None:
     """SVC01-SVC07 of a line (837P/I/D), or None when it names no procedure or revenue."""
-    code = _fit(line.procedure_code, 48)
-    qualifier = line.procedure_qualifier or ""
-    revenue = _fit(line.revenue_code, 48)
+    code = _fit(line.code, 48)
+    qualifier = line.qualifier
+    revenue = _fit(line.revenue, 48)
     if code and qualifier in SERVICE_QUALIFIERS:
         modifiers = [m for m in (_fit(m, 2) for m in line.modifiers) if len(m) == 2][:4]
         procedure = COMPONENT.join([qualifier, code, *modifiers])
@@ -332,19 +335,19 @@ def _service(line: ServiceLine) -> str | None:
         revenue = ""
     else:
         return None
-    charge = amount(line.charge or Decimal(0), "SVC02")
-    units = amount(line.units, "SVC07") if line.units is not None else ""
+    charge = amount(Decimal(line.charge or "0"), "SVC02")
+    units = amount(Decimal(line.units), "SVC07") if line.units else ""
     return _segment("SVC", procedure, charge, "", revenue, "", "", units)
 
 
-def _line_loops(line: ServiceLine, edits: Sequence[ClaimEdit], date: str) -> list[str] | None:
+def _line_loops(line: LineFacts, edits: Sequence[ClaimEdit], date: str) -> list[str] | None:
     """2220D loops for the edits of one line (three statuses a loop), None if no SVC fits."""
     svc = _service(line)
     if svc is None:
         return None
     out: list[str] = []
-    control = _fit(line.line_control_number, 50)
-    period = _period(line.service_date_from, line.service_date_to)
+    control = _fit(line.control, 50)
+    period = _period(line.start, line.end)
     for at in range(0, len(edits), STATUSES_PER_LINE_STC):
         chunk = [
             _status(e.category, e.status, e.entity, CLAIM_ENTITIES)
@@ -360,27 +363,28 @@ def _line_loops(line: ServiceLine, edits: Sequence[ClaimEdit], date: str) -> lis
     return out
 
 
-def _claim(answer: ClaimAnswer, date: str, received: str) -> list[str]:
+def _claim(
+    facts: ClaimFacts, rejected: bool, edits: Sequence[ClaimEdit], date: str, received: str
+) -> list[str]:
     """Loop 2200D (and its 2220D loops) for one claim."""
-    claim = answer.claim
-    charge = amount(_charge(answer), "STC04")
-    out = [_segment("TRN", "2", _required(claim.patient_control_number, 1, 50, "2200D TRN02"))]
-    by_number = {n: line for line in answer.lines if (n := line.line_number) is not None}
+    charge = facts.charge
+    out = [facts.trn]
+    by_number = {line.number: line for line in facts.lines if line.number is not None}
     claim_edits: list[ClaimEdit] = []
     line_edits: dict[int, list[ClaimEdit]] = {}
-    for edit in answer.edits:
-        if answer.rejected and edit.line is not None and edit.line in by_number:
+    for edit in edits:
+        if rejected and edit.line is not None and edit.line in by_number:
             line_edits.setdefault(edit.line, []).append(edit)
         else:
             claim_edits.append(edit)
     lines: list[str] = []
-    for number, edits in line_edits.items():
-        loops = _line_loops(by_number[number], edits, date)
+    for number, found in line_edits.items():
+        loops = _line_loops(by_number[number], found, date)
         if loops is None:
-            claim_edits.extend(edits)  # no SVC can name the line: said at the claim
+            claim_edits.extend(found)  # no SVC can name the line: said at the claim
         else:
             lines.extend(loops)
-    if answer.rejected:
+    if rejected:
         if not claim_edits:
             out.append(_claim_stc(_status(*RETURNED, CLAIM_ENTITIES), date, REJECT, charge))
         for edit in claim_edits:
@@ -391,22 +395,184 @@ def _claim(answer: ClaimAnswer, date: str, received: str) -> list[str]:
         for edit in claim_edits:
             status = _status(edit.category, edit.status, edit.entity, CLAIM_ENTITIES)
             out.append(_claim_stc(status, date, ACCEPT, charge, _fit(edit.message, 264)))
-        control = _fit(answer.payer_claim_control, 50)
+        control = _fit(facts.claim_id, 50)
         if control:
             out.append(_segment("REF", "1K", control))
+    out.append(facts.refs)
+    out.append(_segment("DTP", "472", *(facts.dates or ("D8", received))))
+    out.extend(lines)
+    return out
+
+
+# -- what a claim's answer says whatever its verdict ---------------------------------------
+@dataclass(frozen=True, slots=True)
+class LineFacts:
+    """A service line as a 2220D may name it: its values as text."""
+
+    ordinal: int
+    number: int | None
+    qualifier: str
+    code: str
+    modifiers: tuple[str, ...]
+    revenue: str
+    charge: str
+    units: str
+    control: str
+    start: str
+    end: str
+
+    def row(self) -> list[object]:
+        return [
+            self.ordinal,
+            self.number,
+            self.qualifier,
+            self.code,
+            list(self.modifiers),
+            self.revenue,
+            self.charge,
+            self.units,
+            self.control,
+            self.start,
+            self.end,
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimFacts:
+    """One claim's 2000C/2000D/2200D parts that do not depend on its verdict, as text.
+
+    Made where the claim's record is (:func:`claim_facts`, in a record worker too), so the
+    answer is assembled later from text and verdicts alone (:func:`assemble`)."""
+
+    ordinal: int
+    claim_id: str  # REF*1K of the claim when accepted ("" none)
+    provider: str  # the 2100C NM1 segment
+    patient: str  # the 2100D NM1 segment
+    trn: str  # the 2200D TRN segment
+    charge: str  # STC04 (the claim's total charge, else its lines')
+    refs: str  # REF*D9 and REF*BLT segments
+    dates: tuple[str, str] | None  # DTP*472 (D8 or RD8, value); None: the received date
+    lines: tuple[LineFacts, ...]
+
+    def row(self) -> list[object]:
+        return [
+            self.ordinal,
+            self.claim_id,
+            self.provider,
+            self.patient,
+            self.trn,
+            self.charge,
+            self.refs,
+            list(self.dates) if self.dates else None,
+            [line.row() for line in self.lines],
+        ]
+
+    @classmethod
+    def of_row(cls, row: list[Any]) -> ClaimFacts:
+        lines = tuple(
+            LineFacts(
+                int(v[0]),
+                None if v[1] is None else int(v[1]),
+                str(v[2]),
+                str(v[3]),
+                tuple(str(m) for m in v[4]),
+                str(v[5]),
+                str(v[6]),
+                str(v[7]),
+                str(v[8]),
+                str(v[9]),
+                str(v[10]),
+            )
+            for v in row[8]
+        )
+        dates = (str(row[7][0]), str(row[7][1])) if row[7] else None
+        return cls(
+            int(row[0]),
+            str(row[1]),
+            str(row[2]),
+            str(row[3]),
+            str(row[4]),
+            str(row[5]),
+            str(row[6]),
+            dates,
+            lines,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SetFacts:
+    """An 837 set's claims as facts, with the 2100A/2100B parts and the batch (BHT03)."""
+
+    source: str  # the 2100A NM1 segment
+    receiver: str  # the 2100B NM1 segment
+    batch: str  # the 837's BHT03 (2200B TRN02), "" when it has none that fits
+    claims: tuple[ClaimFacts, ...]
+
+    def to_json(self) -> str:
+        rows = [c.row() for c in self.claims]
+        return json.dumps([self.source, self.receiver, self.batch, rows], separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> SetFacts:
+        source, receiver, batch, rows = json.loads(text)
+        return cls(str(source), str(receiver), str(batch), tuple(map(ClaimFacts.of_row, rows)))
+
+
+def line_facts(line: ServiceLine) -> LineFacts:
+    """A service line's facts (its values as they are: fitted when a 2220D is written)."""
+    return LineFacts(
+        line.ordinal,
+        line.line_number,
+        line.procedure_qualifier or "",
+        line.procedure_code or "",
+        tuple(line.modifiers),
+        line.revenue_code or "",
+        "" if line.charge is None else str(line.charge),
+        "" if line.units is None else str(line.units),
+        line.line_control_number or "",
+        line.service_date_from or "",
+        line.service_date_to or "",
+    )
+
+
+def claim_facts(claim: Claim, lines: Sequence[ServiceLine], claim_id: str = "") -> ClaimFacts:
+    """One claim's facts (see :class:`ClaimFacts`); ``ValueError`` naming the element when
+    a required value cannot be written."""
+    answer = ClaimAnswer(claim, tuple(lines))
+    refs = []
     trace = _fit(claim.clearinghouse_trace, 50)
     if trace:
-        out.append(_segment("REF", "D9", trace))
+        refs.append(_segment("REF", "D9", trace))
     institutional = claim.facility_code_qualifier == "A" or (
         claim.source is not None and claim.source.kind == "837I"
     )
     if institutional:
         bill_type = _fit((claim.facility_code or "") + (claim.frequency_code or ""), 50)
         if bill_type:
-            out.append(_segment("REF", "BLT", bill_type))
-    out.append(_segment("DTP", "472", *_claim_period(answer, received)))
-    out.extend(lines)
-    return out
+            refs.append(_segment("REF", "BLT", bill_type))
+    return ClaimFacts(
+        claim.ordinal,
+        claim_id,
+        _provider(claim.billing_provider),
+        _patient(claim),
+        _segment("TRN", "2", _required(claim.patient_control_number, 1, 50, "2200D TRN02")),
+        amount(_charge(answer), "STC04"),
+        "".join(refs),
+        _claim_period(answer),
+        tuple(line_facts(line) for line in lines),
+    )
+
+
+def set_facts(header: ClaimHeader | None, claims: Sequence[ClaimFacts], control: str) -> SetFacts:
+    """An 837 set's facts: its claims', and the receiver and submitter its header names
+    (``control``, ST02, is the batch when BHT03 is missing)."""
+    batch = _fit(header.reference if header is not None else None, 50) or _fit(control, 50)
+    return SetFacts(
+        _source(header.receiver if header is not None else None),
+        _receiver(header.submitter if header is not None else None),
+        batch,
+        tuple(claims),
+    )
 
 
 # -- totals ---------------------------------------------------------------------------------
@@ -417,13 +583,13 @@ class _Totals:
     accepted_amount: Decimal = Decimal(0)
     rejected_amount: Decimal = Decimal(0)
 
-    def add(self, answer: ClaimAnswer) -> None:
-        if answer.rejected:
+    def add(self, charge: str, rejected: bool) -> None:
+        if rejected:
             self.rejected += 1
-            self.rejected_amount += _charge(answer)
+            self.rejected_amount += Decimal(charge)
         else:
             self.accepted += 1
-            self.accepted_amount += _charge(answer)
+            self.accepted_amount += Decimal(charge)
 
     def segments(self, accepted_qty: str, rejected_qty: str) -> list[str]:
         """QTY (accepted, rejected) and AMT*YU/YY, each only when there is one such claim."""
@@ -447,20 +613,24 @@ class _Totals:
         return amount(self.accepted_amount + self.rejected_amount, "STC04")
 
 
-def _runs(answers: Sequence[ClaimAnswer]) -> list[list[ClaimAnswer]]:
-    """The answers cut into runs of consecutive claims of one billing provider."""
-    runs: list[list[ClaimAnswer]] = []
-    last: tuple[str | None, ...] | None = None
-    for answer in answers:
-        key = _provider_key(answer.claim)
-        if not runs or key != last:
+def _runs(claims: Sequence[ClaimFacts]) -> list[list[ClaimFacts]]:
+    """The claims cut into runs of consecutive claims of one billing provider."""
+    runs: list[list[ClaimFacts]] = []
+    last: str | None = None
+    for claim in claims:
+        if not runs or claim.provider != last:
             runs.append([])
-        runs[-1].append(answer)
-        last = key
+        runs[-1].append(claim)
+        last = claim.provider
     return runs
 
 
 # -- the 277CA ------------------------------------------------------------------------------
+#: a claim's verdict: rejected or not, and its edits
+Verdict = tuple[bool, Sequence[ClaimEdit]]
+ACCEPTED_CLEAN: Verdict = (False, ())
+
+
 def ack277(
     ic: InterchangeResult,
     group: GroupResult,
@@ -485,6 +655,40 @@ def ack277(
     """
     if not answers:
         raise ValueError("answers: a 277CA answers at least one claim")
+    claims = [claim_facts(a.claim, a.lines, a.payer_claim_control) for a in answers]
+    facts = set_facts(answers[0].claim.header, claims, ts.control)
+    verdicts = {a.claim.ordinal: (a.rejected, a.edits) for a in answers}
+    return assemble(
+        ic,
+        group,
+        facts,
+        verdicts,
+        interchange_control=interchange_control,
+        group_control=group_control,
+        date=date,
+        time=time,
+        received=received,
+        sender=sender,
+    )
+
+
+def assemble(
+    ic: InterchangeResult,
+    group: GroupResult,
+    facts: SetFacts,
+    verdicts: Mapping[int, Verdict],
+    *,
+    interchange_control: str,
+    group_control: str,
+    date: str,
+    time: str,
+    received: str,
+    sender: tuple[str, str] | None = None,
+) -> str:
+    """The 277CA of :func:`ack277` from a set's facts and its claims' verdicts (by the
+    claim's ordinal; a claim not named is accepted without edits)."""
+    if not facts.claims:
+        raise ValueError("answers: a 277CA answers at least one claim")
     control = _digits(interchange_control, 9, "interchange_control")
     gs06 = _group_control(group_control)
     long_date, short_date, hhmm = _date_time(date, time)
@@ -493,24 +697,23 @@ def ack277(
         raise ValueError("received must be a CCYYMMDD date")
     if _an(group.sender, 2, 15) is None or _an(group.receiver, 2, 15) is None:
         raise ValueError("GS02 or GS03 is not 2-15 printable ASCII characters")
-    header = answers[0].claim.header
-    batch = _fit(header.reference if header is not None else None, 50) or _fit(ts.control, 50)
+    batch = facts.batch
     if not batch:
         raise ValueError("2200B TRN02 cannot be written: the 837 has no BHT03 or ST02 that fits")
     totals = _Totals()
-    for answer in answers:
-        totals.add(answer)
+    for claim in facts.claims:
+        totals.add(claim.charge, verdicts.get(claim.ordinal, ACCEPTED_CLEAN)[0])
 
     body: list[str] = [
         _segment("ST", "277", SET_CONTROL, VERSION_277CA),
         _segment("BHT", "0085", "08", control, long_date, hhmm, "TH"),
         _segment("HL", "1", "", "20", "1"),
-        _source(header.receiver if header is not None else None),
+        facts.source,
         _segment("TRN", "1", control),
         _segment("DTP", "050", "D8", received_date),
         _segment("DTP", "009", "D8", long_date),
         _segment("HL", "2", "1", "21", "1"),
-        _receiver(header.submitter if header is not None else None),
+        facts.receiver,
         _segment("TRN", "2", batch),
         _segment(
             "STC",
@@ -522,14 +725,14 @@ def ack277(
         *totals.segments("90", "AA"),
     ]
     hl = 2
-    for run in _runs(answers):
+    for run in _runs(facts.claims):
         hl += 1
         provider_hl = hl
         provider = _Totals()
-        for answer in run:
-            provider.add(answer)
+        for claim in run:
+            provider.add(claim.charge, verdicts.get(claim.ordinal, ACCEPTED_CLEAN)[0])
         body.append(_segment("HL", str(provider_hl), "2", "19", "1"))
-        body.append(_provider(run[0].claim.billing_provider))
+        body.append(run[0].provider)
         body.append(_segment("TRN", "1", batch))
         body.append(
             _segment(
@@ -541,12 +744,14 @@ def ack277(
             )
         )
         body.extend(provider.segments("QA", "QC"))
-        for answer in run:
+        for claim in run:
             hl += 1
+            rejected, edits = verdicts.get(claim.ordinal, ACCEPTED_CLEAN)
             body.append(_segment("HL", str(hl), str(provider_hl), "PT"))
-            body.append(_patient(answer.claim))
-            body.extend(_claim(answer, long_date, received_date))
-    body.append(_segment("SE", str(len(body) + 1), SET_CONTROL))
+            body.append(claim.patient)
+            body.extend(_claim(claim, rejected, edits, long_date, received_date))
+    body = [segment for segment in body if segment]
+    body.append(_segment("SE", str(sum(b.count(TERMINATOR) for b in body) + 1), SET_CONTROL))
     return "".join(
         (
             _isa(ic, control, short_date, hhmm, sender),
@@ -568,4 +773,16 @@ def ack277(
     )
 
 
-__all__ = ["ClaimAnswer", "ClaimEdit", "ack277", "amount"]
+__all__ = [
+    "ClaimAnswer",
+    "ClaimEdit",
+    "ClaimFacts",
+    "LineFacts",
+    "SetFacts",
+    "ack277",
+    "amount",
+    "assemble",
+    "claim_facts",
+    "line_facts",
+    "set_facts",
+]

@@ -2,10 +2,11 @@
 claim by claim, made inside the file's transaction once its claims are stored.
 
 Each claim's verdict is its stored intake (:mod:`edi.parsers.claim_verdicts` marked it):
-accepted (STC A2:20), or rejected with one STC per rejecting finding. The claims and
-their lines are read back from the rows just written (PHI decrypted in this process, as
-the record worker encrypted it) and made records again (:mod:`edi.records.load`), so
-the answer is the same whether a record worker or this process made the rows. The text
+accepted (STC A2:20), or rejected with one STC per rejecting finding. What does not
+depend on the verdicts (names, ids, references, dates, charges as 277 text) was taken as
+the claims' rows were made, sealed per set (:mod:`.claim_facts`, in the record worker for
+a large file): here it is decrypted and assembled with the verdicts, which are read from
+the plain columns of the few claims that have findings; no claim is read back. The text
 holds PHI (patients' names and ids): it is stored encrypted like every acknowledgment,
 and written only where acknowledgments to send are written.
 
@@ -19,25 +20,23 @@ from __future__ import annotations
 
 import bisect
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 
 from edi.parsers.acks import ISA12_5010, Ack, _digits, _group_control
-from edi.parsers.claim_acks import ClaimAnswer, ClaimEdit, ack277
+from edi.parsers.claim_acks import ClaimEdit, SetFacts, assemble
+from edi.parsers.claim_acks import Verdict as ClaimVerdict
 from edi.parsers.claim_verdicts import CLAIM_SETS, REJECT
 from edi.parsers.results import GroupResult, InterchangeResult, TransactionResult
+from edi.pipeline.claim_facts import COLUMN, TABLE
 from edi.pipeline.context import Wiring
 from edi.pipeline.duplicates import DUPLICATE_EDIT
 from edi.pipeline.validate import Verdict, accepted
-from edi.records.claims import Claim, ServiceLine
-from edi.records.load import load
-from edi.records.phi import merge
 from edi.store import models as m
 from edi.store.crypto import FieldCipher
-from edi.store.read import phi_half
 from edi.store.rows import SetKey
 
 #: IK403 / IK304 codes of a missing value or segment, and of a relation between values
@@ -47,55 +46,6 @@ MISSING, INVALID, RELATIONAL = "A6", "A7", "A8"
 #: claim status code 21: missing or invalid information; 78: duplicate of a previously
 #: processed claim/line
 MISSING_OR_INVALID, DUPLICATE_STATUS = "21", "78"
-#: the fields of a claim and of a line a 277CA reads (the others are not loaded)
-CLAIM_FIELDS = frozenset(
-    {
-        "header",
-        "billing_provider",
-        "patient",
-        "subscriber",
-        "patient_control_number",
-        "total_charge",
-        "facility_code",
-        "facility_code_qualifier",
-        "frequency_code",
-        "service_date_from",
-        "service_date_to",
-        "statement_date_from",
-        "statement_date_to",
-        "clearinghouse_trace",
-    }
-)
-LINE_FIELDS = frozenset(
-    {
-        "line_number",
-        "procedure_qualifier",
-        "procedure_code",
-        "revenue_code",
-        "modifiers",
-        "charge",
-        "units",
-        "line_control_number",
-        "service_date_from",
-        "service_date_to",
-    }
-)
-#: the fields of a party a 277CA reads (names and ids), and the claim fields holding one
-PARTY_FIELDS = frozenset(
-    {
-        "entity_type",
-        "last_name",
-        "first_name",
-        "middle_name",
-        "suffix",
-        "id_qualifier",
-        "id",
-        "npi",
-        "tax_id",
-    }
-)
-PARTIES = ("billing_provider", "patient", "subscriber")
-HEADER_PARTIES = ("receiver", "submitter")
 #: GS08 prefix of the guides a 277CA answers (X214 is a 5010 guide)
 VERSION_5010 = "005010"
 
@@ -135,10 +85,12 @@ def answer_claims(
     verdict: Verdict,
     set_rows: dict[SetKey, str],
     numbers: Iterator[str],
+    facts: Mapping[str, bytes],
 ) -> list[Ack]:
     """The 277CAs of the file's accepted 837 sets, numbered from ``numbers``
-    (:func:`numbers_for`); a set whose answer cannot be written (a required value that
-    does not fit) gets none."""
+    (:func:`numbers_for`), from each set's sealed ``facts`` (set row id -> ciphertext,
+    :mod:`.claim_facts`) and its claims' verdicts as stored; a set without facts (a
+    required value that does not fit) gets none."""
     out: list[Ack] = []
     cipher = FieldCipher(wiring.ring)
     now = datetime.now(UTC)
@@ -147,17 +99,22 @@ def answer_claims(
         set_row = set_rows.get(key)
         if set_row is None or not wanted(ic, group, ts):
             continue
-        answers = _answers(conn, cipher, set_row)
-        if not answers:
-            continue
         control = _digits(next(numbers), 9, "control number")
         group_control = _group_control(next(numbers))
+        sealed = facts.get(set_row)
+        if sealed is None:
+            continue
+        found = SetFacts.from_json(
+            cipher.decrypt(sealed, table=TABLE, column=COLUMN, row_id=set_row)
+        )
+        if not found.claims:
+            continue
         try:
-            text = ack277(
+            text = assemble(
                 ic,
                 group,
-                ts,
-                answers,
+                found,
+                _verdicts(conn, set_row, found),
                 interchange_control=control,
                 group_control=group_control,
                 date=date,
@@ -170,72 +127,33 @@ def answer_claims(
     return out
 
 
-def _answers(conn: Connection, cipher: FieldCipher, set_row: str) -> list[ClaimAnswer]:
-    claim_rows = conn.execute(
-        select(m.ClaimRow).where(m.ClaimRow.set_row_id == set_row).order_by(m.ClaimRow.ordinal)
-    ).mappings()
-    claims = [
-        (
-            row,
-            load(Claim, _fields(row, cipher, "claims", CLAIM_FIELDS), ordinal=row["ordinal"]),
+def _verdicts(conn: Connection, set_row: str, facts: SetFacts) -> dict[int, ClaimVerdict]:
+    """The verdicts of the set's claims that are not accepted clean, by CLM ordinal."""
+    claim = m.ClaimRow
+    rows = conn.execute(
+        select(claim.ordinal, claim.intake, claim.edits).where(
+            claim.set_row_id == set_row,
+            or_(claim.edits.is_not(None), claim.intake != m.CLAIM_ACCEPTED),
         )
-        for row in claim_rows
-    ]
-    sl = m.ServiceLineRow
-    lines: dict[str, list[ServiceLine]] = {}
-    for row in conn.execute(
-        select(sl).where(sl.set_row_id == set_row).order_by(sl.ordinal)
-    ).mappings():
-        fields = _fields(row, cipher, "service_lines", LINE_FIELDS)
-        line = load(ServiceLine, fields, ordinal=row["ordinal"])
-        lines.setdefault(row["claim_id"], []).append(line)
-    out = []
-    for row, claim in claims:
-        own = tuple(lines.get(row["id"], ()))
-        findings = json.loads(row["edits"]) if row["edits"] else []
-        starts = [line.ordinal for line in own]
+    ).all()
+    by_ordinal = {c.ordinal: c for c in facts.claims}
+    out: dict[int, ClaimVerdict] = {}
+    for ordinal, intake, stored in rows:
+        rejected = intake == m.CLAIM_REJECTED
+        lines = by_ordinal[ordinal].lines if ordinal in by_ordinal else ()
+        starts = [line.ordinal for line in lines]
         edits = []
-        for finding in findings:
+        for finding in json.loads(stored) if stored else []:
+            if rejected and finding.get("severity") != REJECT:
+                continue
             number = None
-            ordinal = finding.get("ordinal")
-            if str(finding.get("loop", "")).startswith("24") and ordinal is not None and own:
-                at = bisect.bisect_right(starts, int(ordinal)) - 1
-                number = own[at].line_number if at >= 0 else None
-            if finding.get("severity") == REJECT or row["intake"] == m.CLAIM_ACCEPTED:
-                edits.append(edit_of(finding, number))
-        out.append(
-            ClaimAnswer(
-                claim,
-                own,
-                tuple(edits),
-                rejected=row["intake"] == m.CLAIM_REJECTED,
-                payer_claim_control=row["id"] if row["intake"] == m.CLAIM_ACCEPTED else "",
-            )
-        )
+            at_ordinal = finding.get("ordinal")
+            if str(finding.get("loop", "")).startswith("24") and at_ordinal and lines:
+                at = bisect.bisect_right(starts, int(at_ordinal)) - 1
+                number = lines[at].number if at >= 0 else None
+            edits.append(edit_of(finding, number))
+        out[ordinal] = (rejected, tuple(edits))
     return out
-
-
-def _fields(row: Any, cipher: FieldCipher, table: str, wanted: frozenset[str]) -> dict[str, Any]:
-    """The ``wanted`` data fields of a stored record row, PHI decrypted."""
-    data: dict[str, Any] = json.loads(row["data"])
-    whole = merge(data, phi_half(cipher, table, row))
-    out = {name: value for name, value in whole.items() if name in wanted}
-    for name in PARTIES:
-        if isinstance(out.get(name), dict):
-            out[name] = _party(out[name])
-    header = out.get("header")
-    if isinstance(header, dict):
-        out["header"] = {"reference": header.get("reference")} | {
-            name: _party(header[name])
-            for name in HEADER_PARTIES
-            if isinstance(header.get(name), dict)
-        }
-    return out
-
-
-def _party(value: dict[str, Any]) -> dict[str, Any]:
-    """A party's names and ids (its address, contacts and references are not read)."""
-    return {name: v for name, v in value.items() if name in PARTY_FIELDS}
 
 
 __all__ = ["answer_claims", "edit_of", "numbers_for", "wanted"]

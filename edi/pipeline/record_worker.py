@@ -48,6 +48,7 @@ from edi import faults
 from edi.errors import EdiError, RecordWorkerError, X12SyntaxError
 from edi.parsers.fields import FieldMapCatalog
 from edi.parsers.normalize import Normalizer
+from edi.pipeline.claim_facts import FactsCollector
 from edi.progress import CountingReader
 from edi.records import Record
 from edi.store.rows import (
@@ -110,6 +111,8 @@ class RecordWorker:
         self._reader = threading.Thread(target=self._read, args=(stream,), daemon=True)
         self._reader.start()
         self._reaped = False
+        #: set row id -> its claims' 277CA facts, sealed (:mod:`.claim_facts`)
+        self.facts: dict[str, bytes] = {}
 
     @classmethod
     def start(
@@ -221,6 +224,10 @@ class RecordWorker:
                 _tag, set_row, ordinal, payment_id = message
                 if set_row in accepted:
                     sink.payment(set_row, ordinal, payment_id)
+            elif tag == "facts":
+                _tag, set_row, sealed = message
+                if set_row in accepted:
+                    self.facts[set_row] = sealed
             elif tag == "done":
                 kinds: dict[str, str] = message[1]
                 self._reap(expect_ok=True)
@@ -398,12 +405,15 @@ def _work(
                 row = named[key] = set_row_id(seed, key)
             return row
 
-        batcher = RecordBatcher(maker, dialect, file_id, set_row_of, cast(Any, sink))
+        facts = FactsCollector(maker.cipher)
+        batcher = RecordBatcher(maker, dialect, file_id, set_row_of, cast(Any, sink), facts.take)
         with CountingReader(source.open("rb")) as stream:
             sink.done = lambda: stream.done
             for record in records(cast(BinaryIO, stream), str(source), sha256):
                 batcher.take(record)
             batcher.finish()
+        for set_row, sealed in facts.sealed().items():
+            sink.send(("facts", set_row, sealed))
         faults.reached("record_worker.rows_sent")
         sink.send(("done", batcher.kinds))
         out.flush()

@@ -21,6 +21,7 @@ from edi.parsers.acks import Ack
 from edi.parsers.claim_verdicts import CLAIM_SETS, claim_findings, in_claim, rejected
 from edi.pipeline import acknowledge as ack_stage
 from edi.pipeline.claim_answers import answer_claims, numbers_for
+from edi.pipeline.claim_facts import FactsCollector
 from edi.pipeline.context import Incoming, IngestResult, Policy, Wiring
 from edi.pipeline.duplicates import apply_replacements, find_duplicates
 from edi.pipeline.parse import normalizer, row_maker
@@ -82,12 +83,13 @@ def store(
             set_rows = insert_envelopes(conn, file_id, envelope_rows(verdict), seed)
             insert_acknowledgments(conn, FieldCipher(wiring.ring), file_id, ack_stage.stored(acks))
             insert_received(conn, file_id, policy.partner, answers)
+            facts: dict[str, bytes] = {}
             if set_rows:
-                out.records = (
-                    _worker_records(wiring, conn, worker, set_rows, out.size)
-                    if worker is not None
-                    else _records(wiring, conn, incoming.path, out, set_rows)
-                )
+                if worker is not None:
+                    out.records = _worker_records(wiring, conn, worker, set_rows, out.size)
+                    facts = worker.facts
+                else:
+                    out.records, facts = _records(wiring, conn, incoming.path, out, set_rows)
                 out.claims_rejected = _claim_intake(conn, policy, verdict, set_rows)
                 if _has_claims(verdict):
                     found = find_duplicates(conn, file_id, policy.duplicates)
@@ -98,7 +100,7 @@ def store(
                         conn, FieldCipher(wiring.ring), file_id
                     )
                 claim_acks = (
-                    answer_claims(wiring, conn, verdict, set_rows, numbers)
+                    answer_claims(wiring, conn, verdict, set_rows, numbers, facts)
                     if policy.ack_277
                     else []
                 )
@@ -157,12 +159,16 @@ def _records(
     source: Path,
     out: IngestResult,
     set_rows: dict[SetKey, str],
-) -> dict[str, int]:
-    """Make and write the records of the accepted sets in this process."""
+) -> tuple[dict[str, int], dict[str, bytes]]:
+    """Make and write the records of the accepted sets in this process; the counts, and
+    the sets' 277CA facts, sealed."""
     progress = None if wiring.progress is None else stage(wiring.progress, STORE)
+    maker = row_maker(wiring)
+    facts = FactsCollector(maker.cipher)
     with CountingReader(source.open("rb"), out.size, progress) as stream:
         records = normalizer(wiring)(cast(BinaryIO, stream), str(source), out.sha256)
-        return insert_records(conn, row_maker(wiring), cast(str, out.file_id), set_rows, records)
+        counts = insert_records(conn, maker, cast(str, out.file_id), set_rows, records, facts.take)
+    return counts, facts.sealed()
 
 
 def _worker_records(

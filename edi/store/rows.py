@@ -369,8 +369,11 @@ class RecordBatcher:
         file_id: str,
         set_row_of: Callable[[SetKey], str | None],
         sink: RowSink,
+        observer: Callable[[Record, str, str], None] | None = None,
     ) -> None:
         self.maker = maker
+        #: told of each claim and service line stored: (record, set row id, row id)
+        self.observer = observer
         self.dialect = dialect
         self.file_id = file_id
         self.set_row_of = set_row_of
@@ -392,6 +395,9 @@ class RecordBatcher:
             return  # a rejected set's records are not stored
         self.kinds[set_row] = src.kind
         row = self.maker.row(record, self.file_id, set_row, self.parents)
+        observer = self.observer
+        if observer is not None and (record.TYPE == "claim" or record.TYPE == "service_line"):
+            observer(record, set_row, row["id"])
         batch = self.pending.setdefault(record.TYPE, [])
         batch.append(row)
         self.counts[record.TYPE] = self.counts.get(record.TYPE, 0) + 1

@@ -351,10 +351,13 @@ def insert_records(
     file_id: str,
     set_rows: dict[SetKey, str],
     records: Iterable[Record],
+    observer: Callable[[Record, str, str], None] | None = None,
 ) -> dict[str, int]:
     """Write the rows of ``records`` that belong to the sets in ``set_rows``; the count
-    per record type."""
-    batcher = RecordBatcher(maker, conn.dialect, file_id, set_rows.get, ConnectionSink(conn))
+    per record type. ``observer`` is told of each claim and service line written."""
+    batcher = RecordBatcher(
+        maker, conn.dialect, file_id, set_rows.get, ConnectionSink(conn), observer
+    )
     try:
         with old_objects_frozen(), large_page_cache(conn):
             for record in records:
