@@ -56,6 +56,7 @@ length. A situational value that is then empty is left out; a required one raise
 from __future__ import annotations
 
 import calendar
+import functools
 import json
 import re
 import unicodedata
@@ -228,8 +229,10 @@ def _charge(answer: ClaimAnswer) -> Decimal:
     return sum((line.charge or Decimal(0) for line in answer.lines), Decimal(0))
 
 
+@functools.lru_cache(maxsize=1024)
 def _status(category: str, status: str, entity: str, allowed: frozenset[str]) -> str:
-    """An STC01 (STC10, STC11) composite; an entity the level does not allow is left out."""
+    """An STC01 (STC10, STC11) composite; an entity the level does not allow is left out
+    (the same few composites again and again: remembered)."""
     parts = [_code(category, 1, 30, "STC01-1"), _code(status, 1, 30, "STC01-2")]
     if entity in allowed:
         parts.append(entity)
@@ -369,7 +372,7 @@ def _claim(
     """Loop 2200D (and its 2220D loops) for one claim."""
     charge = facts.charge
     out = [facts.trn]
-    by_number = {line.number: line for line in facts.lines if line.number is not None}
+    by_number = {n: at for at, (_o, n) in enumerate(facts.line_numbers()) if n is not None}
     claim_edits: list[ClaimEdit] = []
     line_edits: dict[int, list[ClaimEdit]] = {}
     for edit in edits:
@@ -379,7 +382,7 @@ def _claim(
             claim_edits.append(edit)
     lines: list[str] = []
     for number, found in line_edits.items():
-        loops = _line_loops(by_number[number], found, date)
+        loops = _line_loops(LineFacts.of_row(facts.lines[by_number[number]]), found, date)
         if loops is None:
             claim_edits.extend(found)  # no SVC can name the line: said at the claim
         else:
@@ -421,7 +424,23 @@ class LineFacts:
     start: str
     end: str
 
-    def row(self) -> list[object]:
+    @classmethod
+    def of_row(cls, v: list[Any]) -> LineFacts:
+        return cls(
+            int(v[0]),
+            None if v[1] is None else int(v[1]),
+            str(v[2]),
+            str(v[3]),
+            tuple(str(m) for m in v[4]),
+            str(v[5]),
+            str(v[6]),
+            str(v[7]),
+            str(v[8]),
+            str(v[9]),
+            str(v[10]),
+        )
+
+    def row(self) -> list[Any]:
         return [
             self.ordinal,
             self.number,
@@ -452,7 +471,13 @@ class ClaimFacts:
     charge: str  # STC04 (the claim's total charge, else its lines')
     refs: str  # REF*D9 and REF*BLT segments
     dates: tuple[str, str] | None  # DTP*472 (D8 or RD8, value); None: the received date
-    lines: tuple[LineFacts, ...]
+    #: the lines as :meth:`LineFacts.row` gives them (made into LineFacts only when a
+    #: 2220D names one: most claims have no line edits)
+    lines: tuple[list[Any], ...]
+
+    def line_numbers(self) -> list[tuple[int, int | None]]:
+        """(ordinal, LX01) of each line, in file order."""
+        return [(int(row[0]), None if row[1] is None else int(row[1])) for row in self.lines]
 
     def row(self) -> list[object]:
         return [
@@ -464,27 +489,12 @@ class ClaimFacts:
             self.charge,
             self.refs,
             list(self.dates) if self.dates else None,
-            [line.row() for line in self.lines],
+            list(self.lines),
         ]
 
     @classmethod
     def of_row(cls, row: list[Any]) -> ClaimFacts:
-        lines = tuple(
-            LineFacts(
-                int(v[0]),
-                None if v[1] is None else int(v[1]),
-                str(v[2]),
-                str(v[3]),
-                tuple(str(m) for m in v[4]),
-                str(v[5]),
-                str(v[6]),
-                str(v[7]),
-                str(v[8]),
-                str(v[9]),
-                str(v[10]),
-            )
-            for v in row[8]
-        )
+        lines = tuple(row[8])
         dates = (str(row[7][0]), str(row[7][1])) if row[7] else None
         return cls(
             int(row[0]),
@@ -559,7 +569,7 @@ def claim_facts(claim: Claim, lines: Sequence[ServiceLine], claim_id: str = "") 
         amount(_charge(answer), "STC04"),
         "".join(refs),
         _claim_period(answer),
-        tuple(line_facts(line) for line in lines),
+        tuple(line_facts(line).row() for line in lines),
     )
 
 

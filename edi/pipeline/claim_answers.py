@@ -140,8 +140,8 @@ def _verdicts(conn: Connection, set_row: str, facts: SetFacts) -> dict[int, Clai
     out: dict[int, ClaimVerdict] = {}
     for ordinal, intake, stored in rows:
         rejected = intake == m.CLAIM_REJECTED
-        lines = by_ordinal[ordinal].lines if ordinal in by_ordinal else ()
-        starts = [line.ordinal for line in lines]
+        lines = by_ordinal[ordinal].line_numbers() if ordinal in by_ordinal else []
+        starts = [line_ordinal for line_ordinal, _number in lines]
         edits = []
         for finding in json.loads(stored) if stored else []:
             if rejected and finding.get("severity") != REJECT:
@@ -150,7 +150,7 @@ def _verdicts(conn: Connection, set_row: str, facts: SetFacts) -> dict[int, Clai
             at_ordinal = finding.get("ordinal")
             if str(finding.get("loop", "")).startswith("24") and at_ordinal and lines:
                 at = bisect.bisect_right(starts, int(at_ordinal)) - 1
-                number = lines[at].number if at >= 0 else None
+                number = lines[at][1] if at >= 0 else None
             edits.append(edit_of(finding, number))
         out[ordinal] = (rejected, tuple(edits))
     return out
