@@ -71,7 +71,7 @@ def from_stored(rows: list[AckValues]) -> list[Ack]:
         Ack("TA1", r.interchange, None, r.text, r.control)
         if r.kind == "TA1"
         else Ack(
-            "997" if r.kind == "997" else "999",
+            "997" if r.kind == "997" else "277" if r.kind == "277" else "999",
             r.interchange,
             r.group,
             r.text,

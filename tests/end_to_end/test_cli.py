@@ -115,7 +115,10 @@ def test_demo_runs_the_exchange_end_to_end(tmp_path):
     assert sorted(os.listdir(home / "partner-sftp" / "inbound")) == []
     assert len(os.listdir(home / "partner-sftp" / "archive")) == 8
     outbound = os.listdir(home / "partner-sftp" / "outbound")
-    assert len(outbound) == 9 and all(name.endswith(".pgp") for name in outbound)
+    assert all(name.endswith(".pgp") for name in outbound)
+    # 9 TA1/999s, and a 277CA for each of the 4 files with an accepted 5010 837 set
+    kinds = sorted(name.split(".")[-2] for name in outbound)
+    assert len(kinds) == 13 and kinds.count("277") == 4, kinds
     for value in ("SAMPLECLM101", "TESTPERSON", "1234567893"):  # synthetic values of the samples
         assert value not in out.stdout and value not in out.stderr
     # the demo's store answers the next commands it suggests
