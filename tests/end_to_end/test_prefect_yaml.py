@@ -263,8 +263,13 @@ def test_two_process_workers_run_the_deployed_prefect_yaml_once_per_file(
     assert sorted(stored) == sorted((name, "stored") for name in names)  # once each
     assert sorted(os.listdir(remote / "done")) == sorted(names)
     assert os.listdir(remote / "in") == []
-    per_file = sorted(name.split(".x12.")[0] + ".x12" for name in os.listdir(remote / "out"))
-    assert per_file == sorted(names)  # one acknowledgment each
+    sent = sorted(
+        (name.split(".x12.")[0] + ".x12", name.rsplit(".", 1)[1])
+        for name in os.listdir(remote / "out")
+    )
+    # a 999 each, and a 277CA for each 837
+    wanted = [(n, "999") for n in names] + [(n, "277") for n in names if "837" in n]
+    assert sent == sorted(wanted)
     held = leases.leases(engine, "east")
     assert sorted(x.remote_name for x in held) == sorted(names)
     assert {(x.state, x.attempts) for x in held} == {("done", 1)}

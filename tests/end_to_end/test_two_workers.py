@@ -106,13 +106,19 @@ def test_two_workers_take_each_file_exactly_once(
         sets = conn.execute(select(func.count()).select_from(m.TransactionSetRow)).scalar_one()
     assert sorted(name for name, _ in stored) == sorted(names)  # stored exactly once
     assert {status for _, status in stored} == {"stored"} and sets >= FILES
-    # archived once, none left in inbound, exactly one 999 per file in outbound
+    # archived once, none left in inbound, exactly one 999 per file in outbound, and one
+    # 277CA per 837
     assert sorted(os.listdir(sftp_partner.root / "archive")) == sorted(names)
     assert os.listdir(sftp_partner.root / "inbound") == []
     outbound = os.listdir(sftp_partner.root / "outbound")
-    per_file = Counter(name.split(".x12.")[0] + ".x12" for name in outbound)
-    assert per_file == Counter(dict.fromkeys(names, 1))
-    assert all(name.endswith(".999") for name in outbound)
+    sent = Counter((name.split(".x12.")[0] + ".x12", name.rsplit(".", 1)[1]) for name in outbound)
+    claims = [name for name in names if "837" in name]
+    assert sent == Counter(
+        {
+            **dict.fromkeys(((n, "999") for n in names), 1),
+            **dict.fromkeys(((n, "277") for n in claims), 1),
+        }
+    )
     # each lease done, once
     done = leases.leases(engine, "acme")
     assert sorted(x.remote_name for x in done) == sorted(names)
@@ -128,4 +134,4 @@ def test_two_workers_take_each_file_exactly_once(
     actions = Counter(e.action for e in log.entries())
     assert actions["file.stored"] == FILES and actions["file.duplicate"] == 0
     assert actions["transfer.pulled"] == FILES and actions["transfer.archived"] == FILES
-    assert actions["ack.uploaded"] == FILES
+    assert actions["ack.uploaded"] == FILES + len(claims)

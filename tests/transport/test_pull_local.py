@@ -152,4 +152,4 @@ def test_pull_ingest_leaves_a_file_without_a_usable_field_map_on_the_server(
     assert again.exit_code == 0, again.output
     assert "; stored; 2 claim, 5 service_line; 999 " in again.stdout
     assert os.listdir(remote / "done") == ["claims.x12"] and os.listdir(remote / "in") == []
-    assert len(os.listdir(remote / "out")) == 1
+    assert sorted(p.rsplit(".", 1)[1] for p in os.listdir(remote / "out")) == ["277", "999"]
