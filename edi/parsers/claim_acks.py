@@ -63,7 +63,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import NamedTuple
 
 from edi.parsers.acks import (
     COMPONENT,
@@ -297,10 +297,21 @@ def _provider(provider: Organization | None) -> str:
 
 
 def _provider_key(claim: Claim) -> tuple[str | None, ...]:
+    """What the 2100C segment of a claim's billing provider is made of."""
     provider = claim.billing_provider
     if provider is None:
         return (None,)
-    return (provider.npi, provider.tax_id, provider.id, provider.last_name, provider.first_name)
+    return (
+        provider.npi,
+        provider.tax_id,
+        provider.id,
+        provider.id_qualifier,
+        provider.entity_type,
+        provider.last_name,
+        provider.first_name,
+        provider.middle_name,
+        provider.suffix,
+    )
 
 
 def _patient(claim: Claim) -> str:
@@ -367,12 +378,16 @@ def _line_loops(line: LineFacts, edits: Sequence[ClaimEdit], date: str) -> list[
 
 
 def _claim(
-    facts: ClaimFacts, rejected: bool, edits: Sequence[ClaimEdit], date: str, received: str
+    facts: ClaimFacts,
+    rejected: bool,
+    edits: Sequence[ClaimEdit],
+    by_number: Mapping[int, LineFacts],
+    date: str,
+    received: str,
 ) -> list[str]:
-    """Loop 2200D (and its 2220D loops) for one claim."""
+    """Loop 2200D (and its 2220D loops, of the lines in ``by_number``) for one claim."""
     charge = facts.charge
     out = [facts.trn]
-    by_number = {n: at for at, (_o, n) in enumerate(facts.line_numbers()) if n is not None}
     claim_edits: list[ClaimEdit] = []
     line_edits: dict[int, list[ClaimEdit]] = {}
     for edit in edits:
@@ -382,7 +397,7 @@ def _claim(
             claim_edits.append(edit)
     lines: list[str] = []
     for number, found in line_edits.items():
-        loops = _line_loops(LineFacts.of_row(facts.lines[by_number[number]]), found, date)
+        loops = _line_loops(by_number[number], found, date)
         if loops is None:
             claim_edits.extend(found)  # no SVC can name the line: said at the claim
         else:
@@ -424,44 +439,13 @@ class LineFacts:
     start: str
     end: str
 
-    @classmethod
-    def of_row(cls, v: list[Any]) -> LineFacts:
-        return cls(
-            int(v[0]),
-            None if v[1] is None else int(v[1]),
-            str(v[2]),
-            str(v[3]),
-            tuple(str(m) for m in v[4]),
-            str(v[5]),
-            str(v[6]),
-            str(v[7]),
-            str(v[8]),
-            str(v[9]),
-            str(v[10]),
-        )
 
-    def row(self) -> list[Any]:
-        return [
-            self.ordinal,
-            self.number,
-            self.qualifier,
-            self.code,
-            list(self.modifiers),
-            self.revenue,
-            self.charge,
-            self.units,
-            self.control,
-            self.start,
-            self.end,
-        ]
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimFacts:
+class ClaimFacts(NamedTuple):
     """One claim's 2000C/2000D/2200D parts that do not depend on its verdict, as text.
 
     Made where the claim's record is (:func:`claim_facts`, in a record worker too), so the
-    answer is assembled later from text and verdicts alone (:func:`assemble`)."""
+    answer is assembled later from text and verdicts alone (:func:`assemble`). A tuple, so
+    that a set's facts go to JSON and back as lists without conversion."""
 
     ordinal: int
     claim_id: str  # REF*1K of the claim when accepted ("" none)
@@ -470,43 +454,8 @@ class ClaimFacts:
     trn: str  # the 2200D TRN segment
     charge: str  # STC04 (the claim's total charge, else its lines')
     refs: str  # REF*D9 and REF*BLT segments
-    dates: tuple[str, str] | None  # DTP*472 (D8 or RD8, value); None: the received date
-    #: the lines as :meth:`LineFacts.row` gives them (made into LineFacts only when a
-    #: 2220D names one: most claims have no line edits)
-    lines: tuple[list[Any], ...]
-
-    def line_numbers(self) -> list[tuple[int, int | None]]:
-        """(ordinal, LX01) of each line, in file order."""
-        return [(int(row[0]), None if row[1] is None else int(row[1])) for row in self.lines]
-
-    def row(self) -> list[object]:
-        return [
-            self.ordinal,
-            self.claim_id,
-            self.provider,
-            self.patient,
-            self.trn,
-            self.charge,
-            self.refs,
-            list(self.dates) if self.dates else None,
-            list(self.lines),
-        ]
-
-    @classmethod
-    def of_row(cls, row: list[Any]) -> ClaimFacts:
-        lines = tuple(row[8])
-        dates = (str(row[7][0]), str(row[7][1])) if row[7] else None
-        return cls(
-            int(row[0]),
-            str(row[1]),
-            str(row[2]),
-            str(row[3]),
-            str(row[4]),
-            str(row[5]),
-            str(row[6]),
-            dates,
-            lines,
-        )
+    dates: list[str] | None  # DTP*472 [D8 or RD8, value]; None: the received date
+    lines: list[list[int | None]]  # [ordinal, LX01] of each line, in file order
 
 
 @dataclass(frozen=True, slots=True)
@@ -519,13 +468,13 @@ class SetFacts:
     claims: tuple[ClaimFacts, ...]
 
     def to_json(self) -> str:
-        rows = [c.row() for c in self.claims]
+        rows = list(self.claims)
         return json.dumps([self.source, self.receiver, self.batch, rows], separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> SetFacts:
         source, receiver, batch, rows = json.loads(text)
-        return cls(str(source), str(receiver), str(batch), tuple(map(ClaimFacts.of_row, rows)))
+        return cls(str(source), str(receiver), str(batch), tuple(ClaimFacts._make(r) for r in rows))
 
 
 def line_facts(line: ServiceLine) -> LineFacts:
@@ -545,10 +494,15 @@ def line_facts(line: ServiceLine) -> LineFacts:
     )
 
 
-def claim_facts(claim: Claim, lines: Sequence[ServiceLine], claim_id: str = "") -> ClaimFacts:
+def claim_facts(
+    claim: Claim,
+    lines: Sequence[ServiceLine],
+    claim_id: str = "",
+    providers: dict[tuple[str | None, ...], str] | None = None,
+) -> ClaimFacts:
     """One claim's facts (see :class:`ClaimFacts`); ``ValueError`` naming the element when
-    a required value cannot be written."""
-    answer = ClaimAnswer(claim, tuple(lines))
+    a required value cannot be written. ``providers`` remembers the 2100C segments made
+    (the claims of a file share a few billing providers)."""
     refs = []
     trace = _fit(claim.clearinghouse_trace, 50)
     if trace:
@@ -560,16 +514,25 @@ def claim_facts(claim: Claim, lines: Sequence[ServiceLine], claim_id: str = "") 
         bill_type = _fit((claim.facility_code or "") + (claim.frequency_code or ""), 50)
         if bill_type:
             refs.append(_segment("REF", "BLT", bill_type))
+    provider = claim.billing_provider
+    key = _provider_key(claim)
+    segment = None if providers is None else providers.get(key)
+    if segment is None:
+        segment = _provider(provider)
+        if providers is not None:
+            providers[key] = segment
+    answer = ClaimAnswer(claim, tuple(lines))
+    period = _claim_period(answer)
     return ClaimFacts(
         claim.ordinal,
         claim_id,
-        _provider(claim.billing_provider),
+        segment,
         _patient(claim),
         _segment("TRN", "2", _required(claim.patient_control_number, 1, 50, "2200D TRN02")),
         amount(_charge(answer), "STC04"),
         "".join(refs),
-        _claim_period(answer),
-        tuple(line_facts(line).row() for line in lines),
+        list(period) if period is not None else None,
+        [[line.ordinal, line.line_number] for line in lines],
     )
 
 
@@ -636,9 +599,10 @@ def _runs(claims: Sequence[ClaimFacts]) -> list[list[ClaimFacts]]:
 
 
 # -- the 277CA ------------------------------------------------------------------------------
-#: a claim's verdict: rejected or not, and its edits
-Verdict = tuple[bool, Sequence[ClaimEdit]]
-ACCEPTED_CLEAN: Verdict = (False, ())
+#: a claim's verdict: rejected or not, its edits, and the lines its edits name (LX01 ->
+#: the line's facts, for their 2220D loops)
+Verdict = tuple[bool, Sequence[ClaimEdit], Mapping[int, LineFacts]]
+ACCEPTED_CLEAN: Verdict = (False, (), {})
 
 
 def ack277(
@@ -667,7 +631,14 @@ def ack277(
         raise ValueError("answers: a 277CA answers at least one claim")
     claims = [claim_facts(a.claim, a.lines, a.payer_claim_control) for a in answers]
     facts = set_facts(answers[0].claim.header, claims, ts.control)
-    verdicts = {a.claim.ordinal: (a.rejected, a.edits) for a in answers}
+    verdicts: dict[int, Verdict] = {
+        a.claim.ordinal: (
+            a.rejected,
+            a.edits,
+            {n: line_facts(line) for line in a.lines if (n := line.line_number) is not None},
+        )
+        for a in answers
+    }
     return assemble(
         ic,
         group,
@@ -756,10 +727,10 @@ def assemble(
         body.extend(provider.segments("QA", "QC"))
         for claim in run:
             hl += 1
-            rejected, edits = verdicts.get(claim.ordinal, ACCEPTED_CLEAN)
+            rejected, edits, lines = verdicts.get(claim.ordinal, ACCEPTED_CLEAN)
             body.append(_segment("HL", str(hl), str(provider_hl), "PT"))
             body.append(claim.patient)
-            body.extend(_claim(claim, rejected, edits, long_date, received_date))
+            body.extend(_claim(claim, rejected, edits, lines, long_date, received_date))
     body = [segment for segment in body if segment]
     body.append(_segment("SE", str(sum(b.count(TERMINATOR) for b in body) + 1), SET_CONTROL))
     return "".join(

@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, or_, select
 
 from edi.parsers.acks import ISA12_5010, Ack, _digits, _group_control
-from edi.parsers.claim_acks import ClaimEdit, SetFacts, assemble
+from edi.parsers.claim_acks import ClaimEdit, LineFacts, SetFacts, assemble
 from edi.parsers.claim_acks import Verdict as ClaimVerdict
 from edi.parsers.claim_verdicts import CLAIM_SETS, REJECT
 from edi.parsers.results import GroupResult, InterchangeResult, TransactionResult
@@ -37,6 +37,7 @@ from edi.pipeline.duplicates import DUPLICATE_EDIT
 from edi.pipeline.validate import Verdict, accepted
 from edi.store import models as m
 from edi.store.crypto import FieldCipher
+from edi.store.read import phi_half
 from edi.store.rows import SetKey
 
 #: IK403 / IK304 codes of a missing value or segment, and of a relation between values
@@ -114,7 +115,7 @@ def answer_claims(
                 ic,
                 group,
                 found,
-                _verdicts(conn, set_row, found),
+                _verdicts(conn, cipher, set_row, found),
                 interchange_control=control,
                 group_control=group_control,
                 date=date,
@@ -127,8 +128,11 @@ def answer_claims(
     return out
 
 
-def _verdicts(conn: Connection, set_row: str, facts: SetFacts) -> dict[int, ClaimVerdict]:
-    """The verdicts of the set's claims that are not accepted clean, by CLM ordinal."""
+def _verdicts(
+    conn: Connection, cipher: FieldCipher, set_row: str, facts: SetFacts
+) -> dict[int, ClaimVerdict]:
+    """The verdicts of the set's claims that are not accepted clean, by CLM ordinal (with
+    the facts of the lines their edits name, read from the store: rare)."""
     claim = m.ClaimRow
     rows = conn.execute(
         select(claim.ordinal, claim.intake, claim.edits).where(
@@ -140,8 +144,9 @@ def _verdicts(conn: Connection, set_row: str, facts: SetFacts) -> dict[int, Clai
     out: dict[int, ClaimVerdict] = {}
     for ordinal, intake, stored in rows:
         rejected = intake == m.CLAIM_REJECTED
-        lines = by_ordinal[ordinal].line_numbers() if ordinal in by_ordinal else []
-        starts = [line_ordinal for line_ordinal, _number in lines]
+        known = by_ordinal.get(ordinal)
+        lines = known.lines if known is not None else []
+        starts = [int(line[0] or 0) for line in lines]
         edits = []
         for finding in json.loads(stored) if stored else []:
             if rejected and finding.get("severity") != REJECT:
@@ -152,7 +157,36 @@ def _verdicts(conn: Connection, set_row: str, facts: SetFacts) -> dict[int, Clai
                 at = bisect.bisect_right(starts, int(at_ordinal)) - 1
                 number = lines[at][1] if at >= 0 else None
             edits.append(edit_of(finding, number))
-        out[ordinal] = (rejected, tuple(edits))
+        named = {e.line for e in edits if e.line is not None}
+        line_facts = _line_facts(conn, cipher, known.claim_id, named) if known and named else {}
+        out[ordinal] = (rejected, tuple(edits), line_facts)
+    return out
+
+
+def _line_facts(
+    conn: Connection, cipher: FieldCipher, claim_id: str, numbers: set[int]
+) -> dict[int, LineFacts]:
+    """The facts of a claim's lines ``numbers`` (LX01), their PHI decrypted."""
+    sl = m.ServiceLineRow
+    rows = conn.execute(
+        select(sl).where(sl.claim_id == claim_id, sl.line_number.in_(numbers))
+    ).mappings()
+    out = {}
+    for row in rows:
+        data: dict[str, Any] = {**json.loads(row["data"]), **phi_half(cipher, "service_lines", row)}
+        out[int(row["line_number"])] = LineFacts(
+            int(row["ordinal"]),
+            row["line_number"],
+            str(data.get("procedure_qualifier") or ""),
+            str(data.get("procedure_code") or ""),
+            tuple(str(m) for m in data.get("modifiers") or ()),
+            str(data.get("revenue_code") or ""),
+            str(data.get("charge") or ""),
+            str(data.get("units") or ""),
+            str(data.get("line_control_number") or ""),
+            str(data.get("service_date_from") or ""),
+            str(data.get("service_date_to") or ""),
+        )
     return out
 
 

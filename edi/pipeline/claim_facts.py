@@ -32,6 +32,8 @@ class FactsCollector:
         self.headers: dict[str, tuple[ClaimHeader | None, str]] = {}
         self.unwritable: set[str] = set()
         self.current: tuple[Claim, list[ServiceLine], str, str] | None = None
+        #: the 2100C segments made, by what they are made of
+        self.providers: dict[tuple[str | None, ...], str] = {}
 
     def take(self, record: Record, set_row: str, row_id: str) -> None:
         if isinstance(record, Claim):
@@ -53,7 +55,7 @@ class FactsCollector:
         if set_row in self.unwritable:
             return
         try:
-            facts = claim_facts(claim, lines, row_id)
+            facts = claim_facts(claim, lines, row_id, self.providers)
         except ValueError:
             self.unwritable.add(set_row)
             return
