@@ -203,6 +203,8 @@ def _period(start: str | None, end: str | None) -> tuple[str, str] | None:
 
 
 def _claim_period(answer: ClaimAnswer) -> tuple[str, str] | None:
+    """DTP*472: the claim's service dates, else its statement dates, else the first and
+    last of its lines' dates; None when it has none."""
     claim = answer.claim
     for start, end in (
         (claim.service_date_from, claim.service_date_to),
@@ -212,14 +214,15 @@ def _claim_period(answer: ClaimAnswer) -> tuple[str, str] | None:
         if found is not None:
             return found
     dates = sorted(
-        d
+        d.replace("-", "")
         for line in answer.lines
-        for d in (_date(line.service_date_from), _date(line.service_date_to))
+        for d in (line.service_date_from, line.service_date_to)
         if d
     )
-    if dates:
-        return _period(dates[0], dates[-1])
-    return None
+    # only the first and last valid ones are needed: checked from each end
+    first = next((d for d in dates if _date(d)), "")
+    last = next((d for d in reversed(dates) if _date(d)), "")
+    return _period(first, last) if first else None
 
 
 def _charge(answer: ClaimAnswer) -> Decimal:
