@@ -12,6 +12,7 @@ checked from the test process.
 from __future__ import annotations
 
 import fcntl
+import json
 import multiprocessing
 import os
 import re
@@ -218,6 +219,14 @@ def _stored(kit: StoreKit) -> dict[str, Any]:
                 )
                 plain["file"] = sha[row["file_id"]]
                 plain["set"] = sets[row["set_row_id"]]
+                if kind == "claim":
+                    # the claims a duplicate or a replacement names, by their random row ids
+                    for key in ("duplicate_of", "replaced_by"):
+                        plain[key] = plain[key] is not None
+                    plain["edits"] = [
+                        {k: v for k, v in edit.items() if k not in ("duplicate_of", "message")}
+                        for edit in json.loads(plain["edits"] or "[]")
+                    ]
                 rows.append(plain)
             out[kind] = sorted(rows, key=lambda r: (r["file"], r["set"][1], r["ordinal"]))
     return out

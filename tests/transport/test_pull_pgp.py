@@ -92,8 +92,13 @@ def test_encrypted_signed_files_are_decrypted_and_bad_ones_refused(
 
     # acknowledgments are encrypted to the partner and signed by us
     outbound = sorted(os.listdir(sftp_partner.root / "outbound"))
-    assert len(outbound) == 2 and all(n.endswith(".999.pgp") for n in outbound)
-    assert outbound[0].startswith("claims.x12.") and outbound[1].startswith("enroll.x12.")
+    assert all(n.endswith((".999.pgp", ".277.pgp")) for n in outbound)
+    # each file's 999, and the 837P's 277CA
+    assert sorted(n.split(".x12.")[0] + "." + n.split(".")[-2] for n in outbound) == [
+        "claims.277",
+        "claims.999",
+        "enroll.999",
+    ]
     for name in outbound:
         done = gpg_cli(
             pgp_world.partner.home, "--status-fd", "2", "--trust-model", "always", "--decrypt",

@@ -212,7 +212,12 @@ def test_edi_pull_ingest_over_sftp_acknowledges_and_archives(
     assert sorted(os.listdir(sftp_partner.root / "archive")) == ["claims.x12", "enroll.x12"]
     assert os.listdir(sftp_partner.root / "inbound") == []
     outbound = sorted(os.listdir(sftp_partner.root / "outbound"))
-    assert len(outbound) == 2 and all(n.endswith(".999") for n in outbound)
+    # each file's 999, and the 837P's 277CA
+    assert sorted(n.split(".x12.")[0] + "." + n.rsplit(".", 1)[1] for n in outbound) == [
+        "claims.277",
+        "claims.999",
+        "enroll.999",
+    ]
     for name in outbound:
         assert (sftp_partner.root / "outbound" / name).read_bytes().startswith(b"ISA*")
     log = AuditLog(make_engine(f"sqlite:///{tmp_path}/home/edi.sqlite3"))
@@ -223,7 +228,7 @@ def test_edi_pull_ingest_over_sftp_acknowledges_and_archives(
     ]
     assert (
         sorted(e.action for e in entries)
-        == ["ack.uploaded"] * 2 + ["transfer.archived"] * 2 + ["transfer.pulled"] * 2
+        == ["ack.uploaded"] * 3 + ["transfer.archived"] * 2 + ["transfer.pulled"] * 2
     )
     assert all(
         f"remote_user={sftp_partner.username}" in e.operator and "partner=acme" in e.operator
