@@ -124,4 +124,4 @@ from tests.field_maps import broken_837p_maps  # noqa: E402, F401
 from tests.gpg_support import pgp_world  # noqa: E402, F401
 from tests.pg import pg_cluster, pg_url  # noqa: E402, F401
 from tests.sshd import sftp_partner, sshd_server  # noqa: E402, F401
-from tests.store_support import kit  # noqa: E402, F401
+from tests.store_support import kit, store_url  # noqa: E402, F401

@@ -64,6 +64,14 @@ def kit(
     return make_kit(url, tmp_path / "home", monkeypatch)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on SQLite, then on a PostgreSQL cluster (the migration tests)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/store.sqlite3"
+    return str(request.getfixturevalue("pg_url"))
+
+
 def accepted_sets(engine: Engine) -> dict[str, set[tuple[str, str, str]]]:
     """file id -> (ISA13, GS06, ST02) of each stored file's accepted sets.
 

@@ -10,7 +10,6 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select, update
 
@@ -228,20 +227,13 @@ def test_the_exchange_reports_the_missing_acks_in_its_summary(tmp_path: Path, ca
 
 
 # -- the migration --------------------------------------------------------------------------------
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/ledger.sqlite3"
-    return str(request.getfixturevalue("pg_url"))
-
-
-def test_migration_0008_adds_the_sent_columns_keeps_our_acks_and_goes_back(url: str):
+def test_migration_0008_adds_the_sent_columns_keeps_our_acks_and_goes_back(store_url: str):
     from alembic import command
     from sqlalchemy import inspect, text
 
     from edi.store.migrate import alembic_config, current_revision, upgrade
 
-    engine = make_engine(url)
+    engine = make_engine(store_url)
     try:
         upgrade(engine, "0007")
         with engine.begin() as conn:

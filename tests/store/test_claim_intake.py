@@ -173,21 +173,14 @@ def test_a_bad_edits_table_is_refused_at_load(tmp_path: Path, edits: dict[str, s
         load_settings(conf, env={"EDI_HOME": str(tmp_path)}).partners  # noqa: B018
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/intake.sqlite3"
-    return str(request.getfixturevalue("pg_url"))
-
-
-def test_migration_0010_adds_the_intake_and_goes_back(url: str):
+def test_migration_0010_adds_the_intake_and_goes_back(store_url: str):
     from alembic import command
     from sqlalchemy import inspect
 
     from edi.store.db import make_engine
     from edi.store.migrate import alembic_config, current_revision, upgrade
 
-    engine = make_engine(url)
+    engine = make_engine(store_url)
     upgrade(engine, "0009")
     upgrade(engine)
     assert current_revision(engine) == "0010"

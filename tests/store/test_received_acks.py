@@ -219,20 +219,13 @@ def test_a_997_received_is_stored_not_rejected(env, tmp_path: Path):
 
 
 # -- the migration --------------------------------------------------------------------------------
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/received.sqlite3"
-    return str(request.getfixturevalue("pg_url"))
-
-
-def test_migration_0007_adds_the_link_keeps_our_acks_and_goes_back(url: str):
+def test_migration_0007_adds_the_link_keeps_our_acks_and_goes_back(store_url: str):
     from alembic import command
     from sqlalchemy import inspect, text
 
     from edi.store.migrate import alembic_config, current_revision, upgrade
 
-    engine = make_engine(url)
+    engine = make_engine(store_url)
     try:
         upgrade(engine, "0006")
         with engine.begin() as conn:
