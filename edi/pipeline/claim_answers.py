@@ -19,8 +19,10 @@ information); no entity. The rule files of the edits will name their own codes.
 from __future__ import annotations
 
 import bisect
+import gc
 import json
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -96,36 +98,51 @@ def answer_claims(
     cipher = FieldCipher(wiring.ring)
     now = datetime.now(UTC)
     date, time = now.strftime("%Y%m%d"), now.strftime("%H%M")
-    for key, ic, group, ts in accepted(verdict.result):
-        set_row = set_rows.get(key)
-        if set_row is None or not wanted(ic, group, ts):
-            continue
-        control = _digits(next(numbers), 9, "control number")
-        group_control = _group_control(next(numbers))
-        sealed = facts.get(set_row)
-        if sealed is None:
-            continue
-        found = SetFacts.from_json(
-            cipher.decrypt(sealed, table=TABLE, column=COLUMN, row_id=set_row)
-        )
-        if not found.claims:
-            continue
-        try:
-            text = assemble(
-                ic,
-                group,
-                found,
-                _verdicts(conn, cipher, set_row, found),
-                interchange_control=control,
-                group_control=group_control,
-                date=date,
-                time=time,
-                received=date,
+    with collector_paused():
+        for key, ic, group, ts in accepted(verdict.result):
+            set_row = set_rows.get(key)
+            if set_row is None or not wanted(ic, group, ts):
+                continue
+            control = _digits(next(numbers), 9, "control number")
+            group_control = _group_control(next(numbers))
+            sealed = facts.get(set_row)
+            if sealed is None:
+                continue
+            found = SetFacts.loads(
+                cipher.decrypt(sealed, table=TABLE, column=COLUMN, row_id=set_row)
             )
-        except ValueError:
-            continue
-        out.append(Ack("277", ic.control, group.control, text, control, group_control))
+            if not found.claims:
+                continue
+            try:
+                text = assemble(
+                    ic,
+                    group,
+                    found,
+                    _verdicts(conn, cipher, set_row, found),
+                    interchange_control=control,
+                    group_control=group_control,
+                    date=date,
+                    time=time,
+                    received=date,
+                )
+            except ValueError:
+                continue
+            out.append(Ack("277", ic.control, group.control, text, control, group_control))
     return out
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a set's facts (a million small objects, no
+    cycle among them) are loaded and made into text: its passes, triggered by the count of
+    objects made, took half that time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _verdicts(

@@ -70,12 +70,10 @@ class FactsCollector:
                 continue
             header, control = self.headers[set_row]
             try:
-                text = set_facts(header, claims, control).to_json()
+                data = set_facts(header, claims, control).dumps()
             except ValueError:
                 continue
-            out[set_row] = self.cipher.encrypt(
-                text.encode(), table=TABLE, column=COLUMN, row_id=set_row
-            )
+            out[set_row] = self.cipher.encrypt(data, table=TABLE, column=COLUMN, row_id=set_row)
         return out
 
 
