@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import calendar
 import functools
-import marshal
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -222,20 +221,17 @@ def _period(start: str | None, end: str | None) -> tuple[str, str] | None:
     return "RD8", f"{first}-{last}" if first <= last else f"{last}-{first}"
 
 
-def _claim_period(claim: Claim, lines: Sequence[ServiceLine]) -> tuple[str, str] | None:
+def _claim_period(values: ClaimValues) -> tuple[str, str] | None:
     """DTP*472: the claim's service dates, else its statement dates, else the first and
     last of its lines' dates; None when it has none."""
-    for start, end in (
-        (claim.service_date_from, claim.service_date_to),
-        (claim.statement_date_from, claim.statement_date_to),
-    ):
+    for start, end in ((values[9], values[10]), (values[11], values[12])):
         if start:
             found = _period(start, end)
             if found is not None:
                 return found
     first = last = ""
-    for line in lines:
-        for value in (line.service_date_from, line.service_date_to):
+    for line in values[13]:
+        for value in (line[2], line[3]):
             if value:
                 day = _date(value)
                 if day and (not first or day < first):
@@ -265,52 +261,79 @@ def _status(category: str, status: str, entity: str, allowed: frozenset[str]) ->
 
 
 # -- parties --------------------------------------------------------------------------------
-def _name(party: Party, element: str, person: bool) -> list[str]:
+#: a party as the 277CA needs it, plain values only (see :func:`party_values`)
+PartyValues = tuple[
+    str | None,  # entity type (NM102): "1" a person
+    str | None,  # last or organization name
+    str | None,  # first name
+    str | None,  # middle name
+    str | None,  # suffix
+    str | None,  # id qualifier (NM108)
+    str | None,  # id (NM109)
+    str | None,  # NPI
+    str | None,  # tax id
+]
+
+
+def party_values(party: Party | None) -> PartyValues | None:
+    """What of ``party`` a 277CA may name, as plain values."""
+    if party is None:
+        return None
+    npi = party.npi if isinstance(party, Organization) else None
+    tax_id = party.tax_id if isinstance(party, Organization) else None
+    return (
+        party.entity_type,
+        party.last_name,
+        party.first_name,
+        party.middle_name,
+        party.suffix,
+        party.id_qualifier,
+        party.id,
+        npi,
+        tax_id,
+    )
+
+
+def _name(party: PartyValues, element: str, person: bool) -> list[str]:
     """NM103-NM107: the last (or organization) name, and a person's other names."""
-    last = _required(party.last_name, 1, 60, element)
+    last = _required(party[1], 1, 60, element)
     if not person:
         return [last, "", "", "", ""]
-    return [
-        last,
-        _fit(party.first_name, 35),
-        _fit(party.middle_name, 25),
-        "",
-        _fit(party.suffix, 10),
-    ]
+    return [last, _fit(party[2], 35), _fit(party[3], 25), "", _fit(party[4], 10)]
 
 
-def _source(receiver: Organization | None) -> str:
+def _source(receiver: PartyValues | None) -> str:
     """2100A: the payer, as the 837 named its receiver (1000B)."""
     if receiver is None:
         raise ValueError("2100A NM1 cannot be written: the 837 names no receiver")
-    qualifier = receiver.id_qualifier if receiver.id_qualifier in SOURCE_ID_QUALIFIERS else "46"
-    ident = _required(receiver.id, 2, 80, "2100A NM109")
-    name = _required(receiver.last_name, 1, 60, "2100A NM103")
-    return _segment("NM1", "PR", "2", name, "", "", "", "", qualifier, ident)
+    qualifier = receiver[5] if receiver[5] in SOURCE_ID_QUALIFIERS else "46"
+    ident = _required(receiver[6], 2, 80, "2100A NM109")
+    name = _required(receiver[1], 1, 60, "2100A NM103")
+    return _segment("NM1", "PR", "2", name, "", "", "", "", qualifier or "46", ident)
 
 
-def _receiver(submitter: Organization | None) -> str:
+def _receiver(submitter: PartyValues | None) -> str:
     """2100B: the information receiver, the 837's submitter (1000A)."""
     if submitter is None:
         raise ValueError("2100B NM1 cannot be written: the 837 names no submitter")
-    person = submitter.entity_type == "1"
+    person = submitter[0] == "1"
     names = _name(submitter, "2100B NM103", person)
     names[3] = names[4] = ""  # NM106, NM107 not used
-    ident = _required(submitter.id, 2, 80, "2100B NM109")
+    ident = _required(submitter[6], 2, 80, "2100B NM109")
     return _segment("NM1", "41", "1" if person else "2", *names, "46", ident)
 
 
-def _provider(provider: Organization | None) -> str:
+def _provider(provider: PartyValues | None) -> str:
     """2100C: the billing provider, by NPI (XX), else tax id (FI), else its own id."""
     if provider is None:
         raise ValueError("2100C NM1 cannot be written: the claim names no billing provider")
-    person = provider.entity_type == "1"
+    person = provider[0] == "1"
     names = _name(provider, "2100C NM103", person)
     qualifier, ident = "", ""
     for candidate, value in (
-        ("XX", provider.npi),
-        ("FI", provider.tax_id),
-        (provider.id_qualifier or "", provider.id),
+        ("XX", provider[7]),
+        ("FI", provider[8]),
+        (provider[5] or "", provider[6]),
     ):
         ident = _fit(value, 80)
         if candidate in PROVIDER_ID_QUALIFIERS and len(ident) >= 2:
@@ -321,37 +344,19 @@ def _provider(provider: Organization | None) -> str:
     return _segment("NM1", "85", "1" if person else "2", *names, qualifier, ident)
 
 
-def _provider_key(claim: Claim) -> tuple[str | None, ...]:
-    """What the 2100C segment of a claim's billing provider is made of."""
-    provider = claim.billing_provider
-    if provider is None:
-        return (None,)
-    return (
-        provider.npi,
-        provider.tax_id,
-        provider.id,
-        provider.id_qualifier,
-        provider.entity_type,
-        provider.last_name,
-        provider.first_name,
-        provider.middle_name,
-        provider.suffix,
-    )
-
-
-def _patient(claim: Claim) -> str:
+def _patient(person: PartyValues | None, subscriber: PartyValues | None) -> str:
     """2100D: the patient's name, and the patient's id else the subscriber's member id."""
-    subscriber = claim.subscriber
-    person: Party | None = claim.patient or subscriber
+    if person is None:
+        person = subscriber
     if person is None:
         raise ValueError("2100D NM1 cannot be written: the claim names no patient")
     names = _name(person, "2100D NM103", True)
-    holder: Party | None = person if _fit(person.id, 80) else subscriber
+    holder = person if _fit(person[6], 80) else subscriber
     if holder is None:
         raise ValueError("2100D NM109 cannot be written: the claim gives no member id")
-    ident = _required(holder.id, 2, 80, "2100D NM109")
-    qualifier = holder.id_qualifier if holder.id_qualifier in PATIENT_ID_QUALIFIERS else "MI"
-    return _segment("NM1", "QC", "1", *names, qualifier, ident)
+    ident = _required(holder[6], 2, 80, "2100D NM109")
+    qualifier = holder[5] if holder[5] in PATIENT_ID_QUALIFIERS else "MI"
+    return _segment("NM1", "QC", "1", *names, qualifier or "MI", ident)
 
 
 # -- claims ---------------------------------------------------------------------------------
@@ -468,9 +473,9 @@ class LineFacts:
 class ClaimFacts(NamedTuple):
     """One claim's 2000C/2000D/2200D parts that do not depend on its verdict, as text.
 
-    Made where the claim's record is (:func:`claim_facts`, in a record worker too), so the
-    answer is assembled later from text and verdicts alone (:func:`assemble`). A tuple, so
-    that a set's facts go to bytes and back cheaply (:meth:`SetFacts.dumps`)."""
+    Made from the claim's values (:func:`claim_values`, taken where its record is: in a
+    record worker too) by :func:`claim_facts_of`, so the answer is assembled later from
+    text and verdicts alone (:func:`assemble`)."""
 
     ordinal: int
     claim_id: str  # REF*1K of the claim when accepted ("" none)
@@ -479,8 +484,8 @@ class ClaimFacts(NamedTuple):
     trn: str  # the 2200D TRN segment
     charge: str  # STC04 (the claim's total charge, else its lines')
     refs: str  # REF*D9 and REF*BLT segments
-    dates: list[str] | None  # DTP*472 [D8 or RD8, value]; None: the received date
-    lines: list[list[int | None]]  # [ordinal, LX01] of each line, in file order
+    dates: tuple[str, str] | None  # DTP*472 (D8 or RD8, value); None: the received date
+    lines: list[tuple[int, int | None]]  # (ordinal, LX01) of each line, in file order
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,19 +496,6 @@ class SetFacts:
     receiver: str  # the 2100B NM1 segment
     batch: str  # the 837's BHT03 (2200B TRN02), "" when it has none that fits
     claims: tuple[ClaimFacts, ...]
-
-    def dumps(self) -> bytes:
-        """The facts as bytes for :meth:`loads` in another process of this same Python
-        (marshal: several times faster than JSON both ways, and unlike pickle it builds
-        values only, never calls code). They pass between the two processes of one ingest
-        sealed by the key ring and are never stored."""
-        rows = [tuple(claim) for claim in self.claims]
-        return marshal.dumps((self.source, self.receiver, self.batch, rows))
-
-    @classmethod
-    def loads(cls, data: bytes) -> SetFacts:
-        source, receiver, batch, rows = marshal.loads(data)  # noqa: S302 - see dumps
-        return cls(str(source), str(receiver), str(batch), tuple(ClaimFacts._make(r) for r in rows))
 
 
 def line_facts(line: ServiceLine) -> LineFacts:
@@ -523,57 +515,112 @@ def line_facts(line: ServiceLine) -> LineFacts:
     )
 
 
-def claim_facts(
-    claim: Claim,
-    lines: Sequence[ServiceLine],
-    claim_id: str = "",
-    providers: dict[tuple[str | None, ...], str] | None = None,
-) -> ClaimFacts:
-    """One claim's facts (see :class:`ClaimFacts`); ``ValueError`` naming the element when
-    a required value cannot be written. ``providers`` remembers the 2100C segments made
-    (the claims of a file share a few billing providers)."""
-    refs = []
-    trace = _fit(claim.clearinghouse_trace, 50)
-    if trace:
-        refs.append(_segment("REF", "D9", trace))
+#: a service line as a claim's facts need it: (ordinal, LX01, first date, last date)
+LineValues = tuple[int, int | None, str | None, str | None]
+#: a claim as its facts need it, plain values only (marshal carries them between
+#: processes): see :func:`claim_values`
+ClaimValues = tuple[
+    int,  # 0 the CLM's ordinal
+    str,  # 1 REF*1K: the claim's id
+    str | None,  # 2 clearinghouse trace (REF*D9)
+    str | None,  # 3 institutional bill type (REF*BLT), None for a professional or dental claim
+    PartyValues | None,  # 4 billing provider
+    PartyValues | None,  # 5 patient
+    PartyValues | None,  # 6 subscriber
+    str | None,  # 7 patient control number (CLM01)
+    str,  # 8 total charge (CLM02, else the sum of the lines')
+    str | None,  # 9-10 service dates
+    str | None,
+    str | None,  # 11-12 statement dates
+    str | None,
+    list[LineValues],  # 13 the lines
+]
+#: an 837 set's header as its facts need it: receiver (1000B), submitter (1000A), BHT03, ST02
+HeaderValues = tuple[PartyValues | None, PartyValues | None, str | None, str]
+
+
+def claim_values(claim: Claim, lines: Sequence[ServiceLine], claim_id: str = "") -> ClaimValues:
+    """What of ``claim`` and its ``lines`` its 277CA facts are made of (cheap: the making,
+    :func:`claim_facts_of`, may happen in another process)."""
     institutional = claim.facility_code_qualifier == "A" or (
         claim.source is not None and claim.source.kind == "837I"
     )
-    if institutional:
-        bill_type = _fit((claim.facility_code or "") + (claim.frequency_code or ""), 50)
-        if bill_type:
-            refs.append(_segment("REF", "BLT", bill_type))
-    provider = claim.billing_provider
-    key = _provider_key(claim)
-    segment = None if providers is None else providers.get(key)
+    return (
+        claim.ordinal,
+        claim_id,
+        claim.clearinghouse_trace,
+        (claim.facility_code or "") + (claim.frequency_code or "") if institutional else None,
+        party_values(claim.billing_provider),
+        party_values(claim.patient),
+        party_values(claim.subscriber),
+        claim.patient_control_number,
+        str(_charge(claim, lines)),
+        claim.service_date_from,
+        claim.service_date_to,
+        claim.statement_date_from,
+        claim.statement_date_to,
+        [
+            (line.ordinal, line.line_number, line.service_date_from, line.service_date_to)
+            for line in lines
+        ],
+    )
+
+
+def header_values(header: ClaimHeader | None, control: str) -> HeaderValues:
+    """What of an 837 set's header (``control``: its ST02) its 277CA facts are made of."""
+    if header is None:
+        return (None, None, None, control)
+    return (
+        party_values(header.receiver),
+        party_values(header.submitter),
+        header.reference,
+        control,
+    )
+
+
+def claim_facts_of(
+    values: ClaimValues, providers: dict[PartyValues | None, str] | None = None
+) -> ClaimFacts:
+    """One claim's facts (see :class:`ClaimFacts`) from its values; ``ValueError`` naming
+    the element when a required value cannot be written. ``providers`` remembers the
+    2100C segments made (the claims of a file share a few billing providers)."""
+    refs = []
+    trace = _fit(values[2], 50)
+    if trace:
+        refs.append(_segment("REF", "D9", trace))
+    bill_type = _fit(values[3], 50)
+    if bill_type:
+        refs.append(_segment("REF", "BLT", bill_type))
+    provider = values[4]
+    segment = None if providers is None else providers.get(provider)
     if segment is None:
         segment = _provider(provider)
         if providers is not None:
-            providers[key] = segment
-    period = _claim_period(claim, lines)
+            providers[provider] = segment
     return ClaimFacts(
-        claim.ordinal,
-        claim_id,
+        values[0],
+        values[1],
         segment,
-        _patient(claim),
-        _segment("TRN", "2", _required(claim.patient_control_number, 1, 50, "2200D TRN02")),
-        amount(_charge(claim, lines), "STC04"),
+        _patient(values[5], values[6]),
+        _segment("TRN", "2", _required(values[7], 1, 50, "2200D TRN02")),
+        amount(Decimal(values[8]), "STC04"),
         "".join(refs),
-        list(period) if period is not None else None,
-        [[line.ordinal, line.line_number] for line in lines],
+        _claim_period(values),
+        [(line[0], line[1]) for line in values[13]],
     )
 
 
-def set_facts(header: ClaimHeader | None, claims: Sequence[ClaimFacts], control: str) -> SetFacts:
+def claim_facts(claim: Claim, lines: Sequence[ServiceLine], claim_id: str = "") -> ClaimFacts:
+    """One claim's facts, from its record and its lines' (:func:`claim_facts_of`)."""
+    return claim_facts_of(claim_values(claim, lines, claim_id))
+
+
+def set_facts(header: HeaderValues, claims: Sequence[ClaimFacts]) -> SetFacts:
     """An 837 set's facts: its claims', and the receiver and submitter its header names
-    (``control``, ST02, is the batch when BHT03 is missing)."""
-    batch = _fit(header.reference if header is not None else None, 50) or _fit(control, 50)
-    return SetFacts(
-        _source(header.receiver if header is not None else None),
-        _receiver(header.submitter if header is not None else None),
-        batch,
-        tuple(claims),
-    )
+    (its ST02 is the batch when BHT03 is missing)."""
+    receiver, submitter, reference, control = header
+    batch = _fit(reference, 50) or _fit(control, 50)
+    return SetFacts(_source(receiver), _receiver(submitter), batch, tuple(claims))
 
 
 # -- totals ---------------------------------------------------------------------------------
@@ -658,7 +705,7 @@ def ack277(
     if not answers:
         raise ValueError("answers: a 277CA answers at least one claim")
     claims = [claim_facts(a.claim, a.lines, a.payer_claim_control) for a in answers]
-    facts = set_facts(answers[0].claim.header, claims, ts.control)
+    facts = set_facts(header_values(answers[0].claim.header, ts.control), claims)
     verdicts: dict[int, Verdict] = {
         a.claim.ordinal: (
             a.rejected,
@@ -786,12 +833,19 @@ __all__ = [
     "ClaimAnswer",
     "ClaimEdit",
     "ClaimFacts",
+    "ClaimValues",
+    "HeaderValues",
     "LineFacts",
+    "PartyValues",
     "SetFacts",
     "ack277",
     "amount",
     "assemble",
     "claim_facts",
+    "claim_facts_of",
+    "claim_values",
+    "header_values",
     "line_facts",
+    "party_values",
     "set_facts",
 ]

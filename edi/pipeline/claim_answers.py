@@ -4,9 +4,10 @@ claim by claim, made inside the file's transaction once its claims are stored.
 Each claim's verdict is its stored intake (:mod:`edi.parsers.claim_verdicts` marked it):
 accepted (STC A2:20), or rejected with one STC per rejecting finding. What does not
 depend on the verdicts (names, ids, references, dates, charges as 277 text) was taken as
-the claims' rows were made, sealed per set (:mod:`.claim_facts`, in the record worker for
-a large file): here it is decrypted and assembled with the verdicts, which are read from
-the plain columns of the few claims that have findings; no claim is read back. The text
+the claims' rows were made (:mod:`.claim_facts`: their values taken in the record worker
+for a large file, made into text in the ingest process meanwhile): here it is assembled
+with the verdicts, which are read from the plain columns of the few claims that have
+findings; no claim is read back. The text
 holds PHI (patients' names and ids): it is stored encrypted like every acknowledgment,
 and written only where acknowledgments to send are written.
 
@@ -19,10 +20,8 @@ information); no entity. The rule files of the edits will name their own codes.
 from __future__ import annotations
 
 import bisect
-import gc
 import json
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,7 +32,7 @@ from edi.parsers.claim_acks import ClaimEdit, LineFacts, SetFacts, assemble
 from edi.parsers.claim_acks import Verdict as ClaimVerdict
 from edi.parsers.claim_verdicts import CLAIM_SETS, REJECT
 from edi.parsers.results import GroupResult, InterchangeResult, TransactionResult
-from edi.pipeline.claim_facts import COLUMN, TABLE
+from edi.pipeline.claim_facts import collector_paused
 from edi.pipeline.context import Wiring
 from edi.pipeline.duplicates import DUPLICATE_EDIT
 from edi.pipeline.validate import Verdict, accepted
@@ -88,10 +87,10 @@ def answer_claims(
     verdict: Verdict,
     set_rows: dict[SetKey, str],
     numbers: Iterator[str],
-    facts: Mapping[str, bytes],
+    facts: Mapping[str, SetFacts],
 ) -> list[Ack]:
     """The 277CAs of the file's accepted 837 sets, numbered from ``numbers``
-    (:func:`numbers_for`), from each set's sealed ``facts`` (set row id -> ciphertext,
+    (:func:`numbers_for`), from each set's ``facts`` (set row id -> facts,
     :mod:`.claim_facts`) and its claims' verdicts as stored; a set without facts (a
     required value that does not fit) gets none."""
     out: list[Ack] = []
@@ -105,13 +104,8 @@ def answer_claims(
                 continue
             control = _digits(next(numbers), 9, "control number")
             group_control = _group_control(next(numbers))
-            sealed = facts.get(set_row)
-            if sealed is None:
-                continue
-            found = SetFacts.loads(
-                cipher.decrypt(sealed, table=TABLE, column=COLUMN, row_id=set_row)
-            )
-            if not found.claims:
+            found = facts.get(set_row)
+            if found is None or not found.claims:
                 continue
             try:
                 text = assemble(
@@ -129,20 +123,6 @@ def answer_claims(
                 continue
             out.append(Ack("277", ic.control, group.control, text, control, group_control))
     return out
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while a set's facts (a million small objects, no
-    cycle among them) are loaded and made into text: its passes, triggered by the count of
-    objects made, took half that time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _verdicts(

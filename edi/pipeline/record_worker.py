@@ -30,6 +30,7 @@ import contextlib
 import fcntl
 import functools
 import gc
+import itertools
 import os
 import pickle
 import signal
@@ -48,7 +49,7 @@ from edi import faults
 from edi.errors import EdiError, RecordWorkerError, X12SyntaxError
 from edi.parsers.fields import FieldMapCatalog
 from edi.parsers.normalize import Normalizer
-from edi.pipeline.claim_facts import FactsCollector
+from edi.pipeline.claim_facts import Batch, FactsCollector, seal_batch
 from edi.progress import CountingReader
 from edi.records import Record
 from edi.store.rows import (
@@ -111,8 +112,6 @@ class RecordWorker:
         self._reader = threading.Thread(target=self._read, args=(stream,), daemon=True)
         self._reader.start()
         self._reaped = False
-        #: set row id -> its claims' 277CA facts, sealed (:mod:`.claim_facts`)
-        self.facts: dict[str, bytes] = {}
 
     @classmethod
     def start(
@@ -199,11 +198,13 @@ class RecordWorker:
         dialect: Dialect,
         accepted: set[str],
         progress: Callable[[int], None] | None = None,
+        facts: Callable[[int, bytes], None] | None = None,
     ) -> tuple[dict[str, int], dict[str, str]]:
         """Write the worker's rows of the sets whose row ids are in ``accepted`` through
-        ``sink``, as they arrive; (records stored by type, set row id -> kind of the
-        accepted sets that had records). Raises :class:`RecordWorkerError` when the worker
-        fails or ends early."""
+        ``sink``, as they arrive, and hand ``facts`` each batch of the claims' 277CA values
+        (its number and its sealed bytes, :mod:`.claim_facts`); (records stored by type,
+        set row id -> kind of the accepted sets that had records). Raises
+        :class:`RecordWorkerError` when the worker fails or ends early."""
         counts: dict[str, int] = {}
         statements: dict[tuple[str, tuple[str, ...]], TableInsert] = {}
         for message in self._messages():
@@ -225,9 +226,8 @@ class RecordWorker:
                 if set_row in accepted:
                     sink.payment(set_row, ordinal, payment_id)
             elif tag == "facts":
-                _tag, set_row, sealed = message
-                if set_row in accepted:
-                    self.facts[set_row] = sealed
+                if facts is not None:
+                    facts(message[1], message[2])
             elif tag == "done":
                 kinds: dict[str, str] = message[1]
                 self._reap(expect_ok=True)
@@ -405,15 +405,20 @@ def _work(
                 row = named[key] = set_row_id(seed, key)
             return row
 
-        facts = FactsCollector(maker.cipher)
+        numbers = itertools.count()
+
+        def send_facts(batch: Batch) -> None:
+            number = next(numbers)
+            sink.send(("facts", number, seal_batch(maker.cipher, batch, file_id, number)))
+
+        facts = FactsCollector(send_facts)
         batcher = RecordBatcher(maker, dialect, file_id, set_row_of, cast(Any, sink), facts.take)
         with CountingReader(source.open("rb")) as stream:
             sink.done = lambda: stream.done
             for record in records(cast(BinaryIO, stream), str(source), sha256):
                 batcher.take(record)
             batcher.finish()
-        for set_row, sealed in facts.sealed().items():
-            sink.send(("facts", set_row, sealed))
+            facts.finish()
         faults.reached("record_worker.rows_sent")
         sink.send(("done", batcher.kinds))
         out.flush()

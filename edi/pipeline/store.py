@@ -18,10 +18,11 @@ from sqlalchemy.exc import IntegrityError
 
 from edi import faults
 from edi.parsers.acks import Ack
+from edi.parsers.claim_acks import SetFacts
 from edi.parsers.claim_verdicts import CLAIM_SETS, claim_findings, in_claim, rejected
 from edi.pipeline import acknowledge as ack_stage
 from edi.pipeline.claim_answers import answer_claims, numbers_for
-from edi.pipeline.claim_facts import FactsCollector
+from edi.pipeline.claim_facts import FactsBuilder, FactsCollector, open_batch
 from edi.pipeline.context import Incoming, IngestResult, Policy, Wiring
 from edi.pipeline.duplicates import apply_replacements, find_duplicates
 from edi.pipeline.parse import normalizer, row_maker
@@ -83,11 +84,12 @@ def store(
             set_rows = insert_envelopes(conn, file_id, envelope_rows(verdict), seed)
             insert_acknowledgments(conn, FieldCipher(wiring.ring), file_id, ack_stage.stored(acks))
             insert_received(conn, file_id, policy.partner, answers)
-            facts: dict[str, bytes] = {}
+            facts: dict[str, SetFacts] = {}
             if set_rows:
                 if worker is not None:
-                    out.records = _worker_records(wiring, conn, worker, set_rows, out.size)
-                    facts = worker.facts
+                    out.records, facts = _worker_records(
+                        wiring, conn, worker, file_id, set_rows, out.size
+                    )
                 else:
                     out.records, facts = _records(wiring, conn, incoming.path, out, set_rows)
                 out.claims_rejected = _claim_intake(conn, policy, verdict, set_rows)
@@ -159,38 +161,52 @@ def _records(
     source: Path,
     out: IngestResult,
     set_rows: dict[SetKey, str],
-) -> tuple[dict[str, int], dict[str, bytes]]:
+) -> tuple[dict[str, int], dict[str, SetFacts]]:
     """Make and write the records of the accepted sets in this process; the counts, and
-    the sets' 277CA facts, sealed."""
+    the sets' 277CA facts."""
     progress = None if wiring.progress is None else stage(wiring.progress, STORE)
     maker = row_maker(wiring)
-    facts = FactsCollector(maker.cipher)
+    builder = FactsBuilder(set(set_rows.values()))
+    collector = FactsCollector(builder.add)
     with CountingReader(source.open("rb"), out.size, progress) as stream:
         records = normalizer(wiring)(cast(BinaryIO, stream), str(source), out.sha256)
-        counts = insert_records(conn, maker, cast(str, out.file_id), set_rows, records, facts.take)
-    return counts, facts.sealed()
+        counts = insert_records(
+            conn, maker, cast(str, out.file_id), set_rows, records, collector.take
+        )
+    collector.finish()
+    return counts, builder.sets()
 
 
 def _worker_records(
     wiring: Wiring,
     conn: Connection,
     worker: RecordWorker,
+    file_id: str,
     set_rows: dict[SetKey, str],
     size: int,
-) -> dict[str, int]:
-    """Write the record worker's rows of the accepted sets."""
+) -> tuple[dict[str, int], dict[str, SetFacts]]:
+    """Write the record worker's rows of the accepted sets, and make their claims' 277CA
+    facts from the values it sends meanwhile; the counts, and the facts."""
     progress = wiring.progress
+    accepted = set(set_rows.values())
+    builder = FactsBuilder(accepted)
+    cipher = FieldCipher(wiring.ring)
+
+    def facts(number: int, sealed: bytes) -> None:
+        builder.add(open_batch(cipher, sealed, file_id, number))
+
     with large_page_cache(conn):
         counts, kinds = worker.store(
             ConnectionSink(conn),
             conn.dialect,
-            set(set_rows.values()),
+            accepted,
             None if progress is None else (lambda done: progress(STORE, done, size)),
+            facts,
         )
     set_kinds(conn, kinds)
     if progress is not None:
         progress(STORE, size, size)
-    return counts
+    return counts, builder.sets()
 
 
 def _has_claims(verdict: Verdict) -> bool:
