@@ -58,6 +58,13 @@ CLAIM_SETS = frozenset({"837"})
 READABLE_SEGMENT_CODES = frozenset({"3", "5", "8"})
 #: IK502 of a set rejected for its segments alone (no envelope code)
 SEGMENTS_IN_ERROR = "5"
+#: the levels above the claims, by the letter of their loops: the billing provider (2000A,
+#: 2010AA, 2010AB, 2010AC), the subscriber (2000B, 2010BA, 2010BB), the patient (2000C,
+#: 2010CA); each level's loop begins with its HL
+LEVEL_LOOPS = {"A": "2000A", "B": "2000B", "C": "2000C"}
+#: IK304 of a required segment missing: found when the next segment closes its loop, so
+#: its level is the one before that segment
+MISSING_SEGMENT = "3"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,14 +139,62 @@ def drop_off(ts: TransactionResult, severities: Mapping[str, str]) -> int:
     return removed
 
 
-def readable(error: Error) -> bool:
+def readable(error: Error, levels: Levels | None = None) -> bool:
     """Whether ``error`` leaves its set readable claim by claim: an element error, or a
-    segment error of :data:`READABLE_SEGMENT_CODES`, in a claim's loops."""
-    if not in_claim(error):
+    segment error of :data:`READABLE_SEGMENT_CODES`, in a claim's loops, or (given the
+    set's ``levels``) in a provider, subscriber or patient level with claims under it."""
+    if not in_claim(error) and (levels is None or not levels.claims_of(error)):
         return False
     if isinstance(error, SegmentError):
         return error.code in READABLE_SEGMENT_CODES
     return isinstance(error, ElementError)
+
+
+def level_loop(error: Error) -> str:
+    """The loop of the HL level ``error`` is in (``2000B`` for a finding in 2010BA), ''
+    when it is in none or on the HL segment itself (its links are the set's structure)."""
+    loop = error.location.loop
+    if len(loop) < 5 or loop[:4] not in ("2000", "2010") or error.location.segment == "HL":
+        return ""
+    return LEVEL_LOOPS.get(loop[4], "")
+
+
+class Levels:
+    """The HL levels of one 837 set (:attr:`TransactionResult.levels`) and the claims
+    under each: its own, its subscribers' and its patients'."""
+
+    __slots__ = ("levels", "starts", "under")
+
+    def __init__(self, levels: Sequence[tuple[int, int, str]], claim_ordinals: Sequence[int]):
+        self.levels = levels
+        self.starts = [level[0] for level in levels]
+        self.under: list[list[int]] = [[] for _ in levels]
+        for ordinal in claim_ordinals:  # a claim is under the HL nearest before its CLM
+            at = bisect.bisect_right(self.starts, ordinal) - 1
+            while at >= 0:  # and every HL above it (HL02 names an earlier HL: it ends)
+                self.under[at].append(ordinal)
+                at = levels[at][1]
+
+    def level_of(self, error: Error) -> int:
+        """The index of the level ``error`` is in, -1 when none."""
+        loop = level_loop(error)
+        if not loop:
+            return -1
+        ordinal = error.location.ordinal
+        if isinstance(error, SegmentError) and error.code == MISSING_SEGMENT:
+            at = bisect.bisect_left(self.starts, ordinal) - 1
+        else:
+            at = bisect.bisect_right(self.starts, ordinal) - 1
+        levels = self.levels
+        while at >= 0 and levels[at][2] != loop:  # a patient's HL is under its subscriber's
+            at = levels[at][1]
+        return at
+
+    def claims_of(self, error: Error) -> list[int]:
+        """The CLM ordinals of the claims under the level ``error`` is in (none: the
+        finding stays with the set)."""
+        at = self.level_of(error)
+        return self.under[at] if at >= 0 else []
 
 
 def split_by_claim(group: GroupResult) -> int:
@@ -155,7 +210,7 @@ def split_by_claim(group: GroupResult) -> int:
             and ts.ack_code == CODE_REJECTED
             and ts.errors
             and set(ts.syntax_codes) <= {SEGMENTS_IN_ERROR}
-            and all(readable(e) for e in ts.errors)
+            and _all_readable(ts)
         ):
             ts.ack_code = CODE_ACCEPTED_WITH_ERRORS
             ts.syntax_codes = []
@@ -163,6 +218,18 @@ def split_by_claim(group: GroupResult) -> int:
     if changed and derived:
         group.ack_code = _group_code(group)
     return changed
+
+
+def _all_readable(ts: TransactionResult) -> bool:
+    """Whether every error of ``ts`` is :func:`readable` (its levels looked at only when
+    an error is outside the claims)."""
+    levels: Levels | None = None
+    for error in ts.errors:
+        if levels is None and not in_claim(error) and level_loop(error):
+            levels = Levels(ts.levels, ts.claims)
+        if not readable(error, levels):
+            return False
+    return True
 
 
 def _group_code(group: GroupResult) -> str:
@@ -181,6 +248,12 @@ def in_claim(error: Error) -> bool:
     return error.location.loop.startswith(CLAIM_LOOPS)
 
 
+def for_claims(error: Error) -> bool:
+    """Whether ``error`` may belong to claims: it is in a claim's loops or in a level above
+    them (:func:`level_loop`)."""
+    return in_claim(error) or bool(level_loop(error))
+
+
 def claim_findings(
     ts: TransactionResult,
     claim_ordinals: Sequence[int],
@@ -191,28 +264,35 @@ def claim_findings(
     out: dict[int, list[ClaimFinding]] = {}
     if not claim_ordinals or ts.set_id not in CLAIM_SETS:
         return out
+    levels: Levels | None = None
     for error in ts.errors:
-        if not in_claim(error):
-            continue
-        at = bisect.bisect_right(claim_ordinals, error.location.ordinal) - 1
-        if at < 0:
+        if in_claim(error):
+            at = bisect.bisect_right(claim_ordinals, error.location.ordinal) - 1
+            if at < 0:
+                continue
+            claims: Sequence[int] = (claim_ordinals[at],)
+        elif level_loop(error):
+            if levels is None:
+                levels = Levels(ts.levels, claim_ordinals)
+            claims = levels.claims_of(error)
+        else:
             continue
         level = severity(error, severities)
-        if level == OFF:
+        if level == OFF or not claims:
             continue
         loc = error.location
-        out.setdefault(claim_ordinals[at], []).append(
-            ClaimFinding(
-                edit_key(error),
-                error.code,
-                error.snip,
-                level,
-                loc.segment_position,
-                loc.loop,
-                error.message,
-                loc.ordinal,
-            )
+        finding = ClaimFinding(
+            edit_key(error),
+            error.code,
+            error.snip,
+            level,
+            loc.segment_position,
+            loc.loop,
+            error.message,
+            loc.ordinal,
         )
+        for ordinal in claims:
+            out.setdefault(ordinal, []).append(finding)
     return out
 
 
@@ -231,11 +311,14 @@ __all__ = [
     "SEVERITIES",
     "WARN",
     "ClaimFinding",
+    "Levels",
     "check_severities",
     "claim_findings",
     "drop_off",
     "edit_key",
+    "for_claims",
     "in_claim",
+    "level_loop",
     "readable",
     "split_by_claim",
     "rejected",
