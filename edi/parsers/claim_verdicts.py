@@ -180,11 +180,7 @@ class Levels:
         loop = level_loop(error)
         if not loop:
             return -1
-        ordinal = error.location.ordinal
-        if isinstance(error, SegmentError) and error.code == MISSING_SEGMENT:
-            at = bisect.bisect_left(self.starts, ordinal) - 1
-        else:
-            at = bisect.bisect_right(self.starts, ordinal) - 1
+        at = _before(self.starts, error)
         levels = self.levels
         while at >= 0 and levels[at][2] != loop:  # a patient's HL is under its subscriber's
             at = levels[at][1]
@@ -244,8 +240,26 @@ def _group_code(group: GroupResult) -> str:
 
 
 def in_claim(error: Error) -> bool:
-    """Whether ``error`` is in a claim's loops (2300 and under, 2400 and under)."""
-    return error.location.loop.startswith(CLAIM_LOOPS)
+    """Whether ``error`` is in a claim's loops (2300 and under, 2400 and under); a
+    required claim loop missing (IK304 3 on its CLM) is its level's, which has no claim."""
+    loc = error.location
+    if not loc.loop.startswith(CLAIM_LOOPS):
+        return False
+    return not (loc.segment == "CLM" and _missing(error))
+
+
+def _missing(error: Error) -> bool:
+    """A required segment or loop missing: found at the segment after it (the next
+    segment that closes its loop), so it belongs to what is before that segment."""
+    return isinstance(error, SegmentError) and error.code == MISSING_SEGMENT
+
+
+def _before(ordinals: Sequence[int], error: Error) -> int:
+    """The index in ``ordinals`` (ascending) of the last one before ``error``'s segment
+    (at or before it, unless the error is a segment missing); -1 when none."""
+    if _missing(error):
+        return bisect.bisect_left(ordinals, error.location.ordinal) - 1
+    return bisect.bisect_right(ordinals, error.location.ordinal) - 1
 
 
 def for_claims(error: Error) -> bool:
@@ -267,7 +281,7 @@ def claim_findings(
     levels: Levels | None = None
     for error in ts.errors:
         if in_claim(error):
-            at = bisect.bisect_right(claim_ordinals, error.location.ordinal) - 1
+            at = _before(claim_ordinals, error)
             if at < 0:
                 continue
             claims: Sequence[int] = (claim_ordinals[at],)
