@@ -3,11 +3,18 @@ whether each claim is accepted or rejected by them.
 
 The 999 answers a set as a whole: an X12 syntax or structure error (SNIP 1 and 2) still
 rejects it there, as the 999 guide requires. What a readable set's findings (SNIP 3 and
-above: balancing, dates, code sets, identifiers) say is said claim by claim: a finding
-located in a claim's loops (2300 and the loops under it, 2400 and the loops under it)
-belongs to that claim, the one whose CLM is the nearest before it; the claim is rejected
-when one of its findings has the severity ``reject``, and the other claims of the set
-are accepted.
+above: balancing, dates, code sets, identifiers; element errors, a required segment
+missing or one over its use) say is said claim by claim: a finding located in a claim's
+loops (2300 and the loops under it, 2400 and the loops under it) belongs to that claim,
+the one whose CLM is the nearest before it; a finding located in the loops of a level
+above the claims belongs to every claim under that level's HL: the billing provider's
+(2000A, 2010AA, 2010AB, 2010AC) to the claims of its subscribers and patients, the
+subscriber's (2000B, 2010BA, 2010BB) to its own and its patients', the patient's (2000C,
+2010CA) to its own. The levels are the validator's (``TransactionResult.levels``: each
+HL's ordinal, parent and loop); a finding's level is the HL of its loop nearest before
+it. A required segment missing is found at the segment that closes its loop, so it
+belongs to the claim or level before that segment. A claim is rejected when one of its
+findings has the severity ``reject``, and the other claims of the set are accepted.
 
 Severities come from the partner's agreement (``[partners.NAME.edits]``), keyed by the
 edit: the segment id and element position the finding is on (``CLM02``, ``NM109``,
@@ -16,8 +23,10 @@ unless set). ``warn`` keeps the claim accepted with the finding recorded; ``off`
 finding everywhere (the 999 too). Syntax (SNIP 1 and 2) is not negotiable: its severity
 is always ``reject`` and it rejects the set.
 
-Findings outside a claim's loops (the billing provider's, the subscriber's, the
-patient's) stay with the set: the 999 notes them, every claim under them is accepted.
+Findings that belong to no claim stay with the set: those of the header (1000A, 1000B),
+those on an HL segment itself (its links are the set's structure), a required claim loop
+missing, and those of a level with no claim under it; an error among them rejects the set,
+a note is only in the 999.
 """
 
 from __future__ import annotations
