@@ -80,3 +80,68 @@ def set_element(segment_id: str, position: int, value: str, nth: int = 0):
         raise AssertionError(f"no {segment_id} number {nth} in the copy")
 
     return change
+
+
+def claim_tree(
+    tmp_path: Path,
+    shape: list[list[int]],
+    change: Callable[[tuple[int, ...], list[str]], list[str]] | None = None,
+    *,
+    source: str = ONE_CLAIM_837P,
+    name: str = "tree.837",
+) -> Path:
+    """``source`` (one billing provider, subscriber, patient and claim) grown to
+    ``shape``: one billing provider level per item, under it one subscriber (and its
+    patient) per count, under each patient that many copies of the claim (CLM01 made
+    unique). ``change(path, segments)`` may alter a provider's segments (path
+    ``(provider,)``), a subscriber's and its patient's ``(provider, subscriber)`` or a
+    claim's ``(provider, subscriber, claim)`` before they are added; the claims are
+    numbered in file order across the set."""
+    segments = segments_of(corpus_path(source))
+    levels = [i for i, s in enumerate(segments) if s.startswith("HL*")]
+    clm = next(i for i, s in enumerate(segments) if s.startswith("CLM*"))
+    end = next(i for i, s in enumerate(segments) if s.startswith("SE*"))
+    head, tail = segments[: levels[0]], segments[end:]
+    provider, member, claim = (
+        segments[levels[0] : levels[1]],
+        segments[levels[1] : clm],
+        segments[clm:end],
+    )
+    body: list[str] = []
+    next_id = 1
+    count = 0
+
+    def level(segs: list[str], parent: str) -> tuple[list[str], str]:
+        """``segs`` with its HLs numbered on from ``next_id`` under ``parent``."""
+        nonlocal next_id
+        out, ids = [], {}
+        for seg in segs:
+            parts = seg.split("*")
+            if parts[0] == "HL":
+                ids[parts[1]] = str(next_id)
+                next_id += 1
+                parts[1], parts[2] = ids[parts[1]], ids.get(parts[2], parent)
+            out.append("*".join(parts))
+        return out, out[0].split("*")[1]
+
+    for p, subscribers in enumerate(shape):
+        segs, provider_id = level(provider, "")
+        body.extend(change((p,), segs) if change is not None else segs)
+        for s, claims in enumerate(subscribers):
+            segs, _ = level(member, provider_id)
+            body.extend(change((p, s), segs) if change is not None else segs)
+            for c in range(claims):
+                segs = [
+                    f"CLM*{x.split('*')[1][:20]}{count:06d}*{x.split('*', 2)[2]}"
+                    if x.startswith("CLM*")
+                    else x
+                    for x in claim
+                ]
+                count += 1
+                body.extend(change((p, s, c), segs) if change is not None else segs)
+    st = next(i for i, s in enumerate(head) if s.startswith("ST*"))
+    se = tail[0].split("*")
+    se[1] = str(len(head) - st + len(body) + 1)
+    out = tmp_path / name
+    out.write_text("~\n".join([*head, *body, "*".join(se), *tail[1:]]) + "~\n")
+    return out

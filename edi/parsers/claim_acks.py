@@ -93,7 +93,40 @@ RETURNED = ("A3", "21", "")
 #: STC01-3 codes pyx12's X214 map allows, by level (2200B, 2200C, 2200D and 2220D)
 RECEIVER_ENTITIES = frozenset({"36", "40", "41", "AY", "PR"})
 PROVIDER_ENTITIES = frozenset({"36", "40", "41", "77", "82", "85", "87", "AY", "PR"})
-CLAIM_ENTITIES = frozenset({"03", "1P", "1Z", "40", "41", "71", "72", "73", "77", "82", "85", "87"})
+CLAIM_ENTITIES = frozenset(
+    [
+        "03",
+        "1P",
+        "1Z",
+        "40",
+        "41",
+        "71",
+        "72",
+        "73",
+        "77",
+        "82",
+        "85",
+        "87",
+        "DK",
+        "DN",
+        "DQ",
+        "FA",
+        "GB",
+        "HK",
+        "IL",
+        "LI",
+        "MSC",
+        "PR",
+        "PRP",
+        "QB",
+        "QC",
+        "QD",
+        "SEP",
+        "TL",
+        "TTP",
+        "TU",
+    ]
+)
 #: NM108 codes allowed: information source (2100A), patient (2100D), billing provider (2100C)
 SOURCE_ID_QUALIFIERS = frozenset({"46", "FI", "PI", "XV"})
 PATIENT_ID_QUALIFIERS = frozenset({"II", "MI"})

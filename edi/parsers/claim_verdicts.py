@@ -3,11 +3,18 @@ whether each claim is accepted or rejected by them.
 
 The 999 answers a set as a whole: an X12 syntax or structure error (SNIP 1 and 2) still
 rejects it there, as the 999 guide requires. What a readable set's findings (SNIP 3 and
-above: balancing, dates, code sets, identifiers) say is said claim by claim: a finding
-located in a claim's loops (2300 and the loops under it, 2400 and the loops under it)
-belongs to that claim, the one whose CLM is the nearest before it; the claim is rejected
-when one of its findings has the severity ``reject``, and the other claims of the set
-are accepted.
+above: balancing, dates, code sets, identifiers; element errors, a required segment
+missing or one over its use) say is said claim by claim: a finding located in a claim's
+loops (2300 and the loops under it, 2400 and the loops under it) belongs to that claim,
+the one whose CLM is the nearest before it; a finding located in the loops of a level
+above the claims belongs to every claim under that level's HL: the billing provider's
+(2000A, 2010AA, 2010AB, 2010AC) to the claims of its subscribers and patients, the
+subscriber's (2000B, 2010BA, 2010BB) to its own and its patients', the patient's (2000C,
+2010CA) to its own. The levels are the validator's (``TransactionResult.levels``: each
+HL's ordinal, parent and loop); a finding's level is the HL of its loop nearest before
+it. A required segment missing is found at the segment that closes its loop, so it
+belongs to the claim or level before that segment. A claim is rejected when one of its
+findings has the severity ``reject``, and the other claims of the set are accepted.
 
 Severities come from the partner's agreement (``[partners.NAME.edits]``), keyed by the
 edit: the segment id and element position the finding is on (``CLM02``, ``NM109``,
@@ -16,8 +23,10 @@ unless set). ``warn`` keeps the claim accepted with the finding recorded; ``off`
 finding everywhere (the 999 too). Syntax (SNIP 1 and 2) is not negotiable: its severity
 is always ``reject`` and it rejects the set.
 
-Findings outside a claim's loops (the billing provider's, the subscriber's, the
-patient's) stay with the set: the 999 notes them, every claim under them is accepted.
+Findings that belong to no claim stay with the set: those of the header (1000A, 1000B),
+those on an HL segment itself (its links are the set's structure), a required claim loop
+missing, and those of a level with no claim under it; an error among them rejects the set,
+a note is only in the 999.
 """
 
 from __future__ import annotations
@@ -58,6 +67,13 @@ CLAIM_SETS = frozenset({"837"})
 READABLE_SEGMENT_CODES = frozenset({"3", "5", "8"})
 #: IK502 of a set rejected for its segments alone (no envelope code)
 SEGMENTS_IN_ERROR = "5"
+#: the levels above the claims, by the letter of their loops: the billing provider (2000A,
+#: 2010AA, 2010AB, 2010AC), the subscriber (2000B, 2010BA, 2010BB), the patient (2000C,
+#: 2010CA); each level's loop begins with its HL
+LEVEL_LOOPS = {"A": "2000A", "B": "2000B", "C": "2000C"}
+#: IK304 of a required segment missing: found when the next segment closes its loop, so
+#: its level is the one before that segment
+MISSING_SEGMENT = "3"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,14 +148,58 @@ def drop_off(ts: TransactionResult, severities: Mapping[str, str]) -> int:
     return removed
 
 
-def readable(error: Error) -> bool:
+def readable(error: Error, levels: Levels | None = None) -> bool:
     """Whether ``error`` leaves its set readable claim by claim: an element error, or a
-    segment error of :data:`READABLE_SEGMENT_CODES`, in a claim's loops."""
-    if not in_claim(error):
+    segment error of :data:`READABLE_SEGMENT_CODES`, in a claim's loops, or (given the
+    set's ``levels``) in a provider, subscriber or patient level with claims under it."""
+    if not in_claim(error) and (levels is None or not levels.claims_of(error)):
         return False
     if isinstance(error, SegmentError):
         return error.code in READABLE_SEGMENT_CODES
     return isinstance(error, ElementError)
+
+
+def level_loop(error: Error) -> str:
+    """The loop of the HL level ``error`` is in (``2000B`` for a finding in 2010BA), ''
+    when it is in none or on the HL segment itself (its links are the set's structure)."""
+    loop = error.location.loop
+    if len(loop) < 5 or loop[:4] not in ("2000", "2010") or error.location.segment == "HL":
+        return ""
+    return LEVEL_LOOPS.get(loop[4], "")
+
+
+class Levels:
+    """The HL levels of one 837 set (:attr:`TransactionResult.levels`) and the claims
+    under each: its own, its subscribers' and its patients'."""
+
+    __slots__ = ("levels", "starts", "under")
+
+    def __init__(self, levels: Sequence[tuple[int, int, str]], claim_ordinals: Sequence[int]):
+        self.levels = levels
+        self.starts = [level[0] for level in levels]
+        self.under: list[list[int]] = [[] for _ in levels]
+        for ordinal in claim_ordinals:  # a claim is under the HL nearest before its CLM
+            at = bisect.bisect_right(self.starts, ordinal) - 1
+            while at >= 0:  # and every HL above it (HL02 names an earlier HL: it ends)
+                self.under[at].append(ordinal)
+                at = levels[at][1]
+
+    def level_of(self, error: Error) -> int:
+        """The index of the level ``error`` is in, -1 when none."""
+        loop = level_loop(error)
+        if not loop:
+            return -1
+        at = _before(self.starts, error)
+        levels = self.levels
+        while at >= 0 and levels[at][2] != loop:  # a patient's HL is under its subscriber's
+            at = levels[at][1]
+        return at
+
+    def claims_of(self, error: Error) -> list[int]:
+        """The CLM ordinals of the claims under the level ``error`` is in (none: the
+        finding stays with the set)."""
+        at = self.level_of(error)
+        return self.under[at] if at >= 0 else []
 
 
 def split_by_claim(group: GroupResult) -> int:
@@ -155,7 +215,7 @@ def split_by_claim(group: GroupResult) -> int:
             and ts.ack_code == CODE_REJECTED
             and ts.errors
             and set(ts.syntax_codes) <= {SEGMENTS_IN_ERROR}
-            and all(readable(e) for e in ts.errors)
+            and _all_readable(ts)
         ):
             ts.ack_code = CODE_ACCEPTED_WITH_ERRORS
             ts.syntax_codes = []
@@ -163,6 +223,18 @@ def split_by_claim(group: GroupResult) -> int:
     if changed and derived:
         group.ack_code = _group_code(group)
     return changed
+
+
+def _all_readable(ts: TransactionResult) -> bool:
+    """Whether every error of ``ts`` is :func:`readable` (its levels looked at only when
+    an error is outside the claims)."""
+    levels: Levels | None = None
+    for error in ts.errors:
+        if levels is None and not in_claim(error) and level_loop(error):
+            levels = Levels(ts.levels, ts.claims)
+        if not readable(error, levels):
+            return False
+    return True
 
 
 def _group_code(group: GroupResult) -> str:
@@ -177,8 +249,32 @@ def _group_code(group: GroupResult) -> str:
 
 
 def in_claim(error: Error) -> bool:
-    """Whether ``error`` is in a claim's loops (2300 and under, 2400 and under)."""
-    return error.location.loop.startswith(CLAIM_LOOPS)
+    """Whether ``error`` is in a claim's loops (2300 and under, 2400 and under); a
+    required claim loop missing (IK304 3 on its CLM) is its level's, which has no claim."""
+    loc = error.location
+    if not loc.loop.startswith(CLAIM_LOOPS):
+        return False
+    return not (loc.segment == "CLM" and _missing(error))
+
+
+def _missing(error: Error) -> bool:
+    """A required segment or loop missing: found at the segment after it (the next
+    segment that closes its loop), so it belongs to what is before that segment."""
+    return isinstance(error, SegmentError) and error.code == MISSING_SEGMENT
+
+
+def _before(ordinals: Sequence[int], error: Error) -> int:
+    """The index in ``ordinals`` (ascending) of the last one before ``error``'s segment
+    (at or before it, unless the error is a segment missing); -1 when none."""
+    if _missing(error):
+        return bisect.bisect_left(ordinals, error.location.ordinal) - 1
+    return bisect.bisect_right(ordinals, error.location.ordinal) - 1
+
+
+def for_claims(error: Error) -> bool:
+    """Whether ``error`` may belong to claims: it is in a claim's loops or in a level above
+    them (:func:`level_loop`)."""
+    return in_claim(error) or bool(level_loop(error))
 
 
 def claim_findings(
@@ -191,28 +287,35 @@ def claim_findings(
     out: dict[int, list[ClaimFinding]] = {}
     if not claim_ordinals or ts.set_id not in CLAIM_SETS:
         return out
+    levels: Levels | None = None
     for error in ts.errors:
-        if not in_claim(error):
-            continue
-        at = bisect.bisect_right(claim_ordinals, error.location.ordinal) - 1
-        if at < 0:
+        if in_claim(error):
+            at = _before(claim_ordinals, error)
+            if at < 0:
+                continue
+            claims: Sequence[int] = (claim_ordinals[at],)
+        elif level_loop(error):
+            if levels is None:
+                levels = Levels(ts.levels, claim_ordinals)
+            claims = levels.claims_of(error)
+        else:
             continue
         level = severity(error, severities)
-        if level == OFF:
+        if level == OFF or not claims:
             continue
         loc = error.location
-        out.setdefault(claim_ordinals[at], []).append(
-            ClaimFinding(
-                edit_key(error),
-                error.code,
-                error.snip,
-                level,
-                loc.segment_position,
-                loc.loop,
-                error.message,
-                loc.ordinal,
-            )
+        finding = ClaimFinding(
+            edit_key(error),
+            error.code,
+            error.snip,
+            level,
+            loc.segment_position,
+            loc.loop,
+            error.message,
+            loc.ordinal,
         )
+        for ordinal in claims:
+            out.setdefault(ordinal, []).append(finding)
     return out
 
 
@@ -231,11 +334,14 @@ __all__ = [
     "SEVERITIES",
     "WARN",
     "ClaimFinding",
+    "Levels",
     "check_severities",
     "claim_findings",
     "drop_off",
     "edit_key",
+    "for_claims",
     "in_claim",
+    "level_loop",
     "readable",
     "split_by_claim",
     "rejected",

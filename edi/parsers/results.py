@@ -77,6 +77,12 @@ class TransactionResult:
     segment_count: int = 0
     map_file: str = ""
     warnings: list[str] = field(default_factory=list)
+    #: an 837's HL levels in file order: (HL ordinal in the file, index here of the HL its
+    #: HL02 names or -1, the loop it begins: 2000A, 2000B, 2000C); what lets a finding of a
+    #: provider, subscriber or patient loop find the claims under it
+    levels: list[tuple[int, int, str]] = field(default_factory=list)
+    #: an 837's CLM ordinals in the file, ascending
+    claims: list[int] = field(default_factory=list)
 
     @property
     def accepted(self) -> bool:

@@ -14,7 +14,9 @@ and written only where acknowledgments to send are written.
 A finding's 277 codes: category A6 (missing information) for a required element or
 segment missing, A8 (relational field in error) for a rule relating values (a total, a
 conditional element), else A7 (invalid information); status 21 (missing or invalid
-information); no entity. The rule files of the edits will name their own codes.
+information); no entity, but for a finding of the billing provider's, subscriber's or
+patient's loops (:data:`LEVEL_ENTITIES`). The rule files of the edits will name their
+own codes.
 """
 
 from __future__ import annotations
@@ -50,6 +52,19 @@ MISSING, INVALID, RELATIONAL = "A6", "A7", "A8"
 MISSING_OR_INVALID, DUPLICATE_STATUS = "21", "78"
 #: GS08 prefix of the guides a 277CA answers (X214 is a 5010 guide)
 VERSION_5010 = "005010"
+#: STC01-3 of a finding of a level above the claim, by its 837 loop: billing provider
+#: (85), pay-to provider (87), subscriber (IL), payer (PR), patient (QC), each allowed at
+#: 2200D by the X214 guide (claim_acks.CLAIM_ENTITIES)
+LEVEL_ENTITIES = {
+    "2000A": "85",
+    "2010AA": "85",
+    "2010AB": "87",
+    "2000B": "IL",
+    "2010BA": "IL",
+    "2010BB": "PR",
+    "2000C": "QC",
+    "2010CA": "QC",
+}
 
 
 def edit_of(finding: dict[str, Any], line: int | None) -> ClaimEdit:
@@ -64,7 +79,8 @@ def edit_of(finding: dict[str, Any], line: int | None) -> ClaimEdit:
     else:
         category = INVALID
     words = f"{finding.get('edit', '')} {code}: {finding.get('message', '')}".strip()
-    return ClaimEdit(category, MISSING_OR_INVALID, "", words, line)
+    entity = LEVEL_ENTITIES.get(str(finding.get("loop", "")), "")
+    return ClaimEdit(category, MISSING_OR_INVALID, entity, words, line)
 
 
 def wanted(ic: InterchangeResult, group: GroupResult, ts: TransactionResult) -> bool:

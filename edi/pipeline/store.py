@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from edi import faults
 from edi.parsers.acks import Ack
 from edi.parsers.claim_acks import SetFacts
-from edi.parsers.claim_verdicts import CLAIM_SETS, claim_findings, in_claim, rejected
+from edi.parsers.claim_verdicts import CLAIM_SETS, claim_findings, for_claims, rejected
 from edi.pipeline import acknowledge as ack_stage
 from edi.pipeline.claim_answers import answer_claims, numbers_for
 from edi.pipeline.claim_facts import FactsBuilder, FactsCollector, open_batch
@@ -224,7 +224,7 @@ def _claim_intake(
         set_row = set_rows.get(key)
         if set_row is None or ts.set_id not in CLAIM_SETS:
             continue
-        if not any(in_claim(error) for error in ts.errors):
+        if not any(for_claims(error) for error in ts.errors):
             continue
         found = claim_findings(ts, claim_ordinals(conn, set_row), policy.edits)
         marks = {}

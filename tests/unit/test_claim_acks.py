@@ -204,13 +204,13 @@ def test_837d_sample_accepted(tmp_path: Path) -> None:
     """No 837D in the corpus: the synthetic sample (samples/837D-dental-claim.x12)."""
     path = SAMPLES / "837D-dental-claim.x12"
     [(claim, lines)] = _claims(path, "837D")
-    edits = (ClaimEdit("A1", "19", "PR", "not at the claim level"),)
+    edits = (ClaimEdit("A1", "19", "AY", "not at the claim level"),)
     text = _build(path, [ClaimAnswer(claim, lines, edits, payer_claim_control="D1")])
     _check(tmp_path, text)
     assert _loop(_segments(text), "TRN*2*DCLM0001", "SE*") == [
         "TRN*2*DCLM0001",
         "STC*A2:20*20260105*WQ*300",
-        # a warning on an accepted claim follows it; PR is no 2200D entity in the X214 map
+        # a warning on an accepted claim follows it; AY (clearinghouse) is no 2200D entity in the X214 map
         "STC*A1:19*20260105*WQ*300********not at the claim level",
         "REF*1K*D1",
         "DTP*472*D8*20240110",
@@ -317,8 +317,10 @@ def test_a_required_value_that_cannot_fit_names_the_element_only(change, element
 def test_codes_of_ours_are_checked_and_entities_a_level_lacks_left_out() -> None:
     path = corpus_path(P_DEMO)
     [(claim, lines)] = _claims(path, "837P")
-    text = _build(path, [ClaimAnswer(claim, lines, (ClaimEdit("A7", "21", "IL"),), True)])
+    text = _build(path, [ClaimAnswer(claim, lines, (ClaimEdit("A7", "21", "AY"),), True)])
     assert "STC*A7:21*20260105*U*100" in _segments(text)
+    text = _build(path, [ClaimAnswer(claim, lines, (ClaimEdit("A7", "21", "IL"),), True)])
+    assert "STC*A7:21:IL*20260105*U*100" in _segments(text)  # the subscriber: allowed
     with pytest.raises(ValueError, match="^STC01-1 "):
         _build(path, [ClaimAnswer(claim, lines, (ClaimEdit("A7*", "21"),), True)])
     # an edit naming a line the claim does not have is reported at the claim

@@ -89,6 +89,10 @@ class SetRules:
         self.found: list[Finding] = []
         self.hl_ids: dict[str, tuple[Segment, str]] = {}
         self.hl_children: set[str] = set()
+        #: the HL levels and CLM ordinals a set answered claim by claim hands over
+        #: (:attr:`~edi.parsers.results.TransactionResult.levels`, ``claims``)
+        self.levels: list[tuple[int, int, str]] = []
+        self.claims: list[int] = []
 
     # -- the validator's calls -----------------------------------------------------
     def segment(self, loc: Located, sid: str) -> None:

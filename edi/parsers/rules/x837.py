@@ -42,6 +42,7 @@ class Rules(SetRules):
     def __init__(self) -> None:
         super().__init__()
         self.claim: _Claim | None = None
+        self.level_index: dict[str, int] = {}
 
     def segment(self, loc: Located, sid: str) -> None:
         if sid == "SV1" or sid == "SV3":
@@ -49,6 +50,7 @@ class Rules(SetRules):
         elif sid == "CLM":
             self.finish_claim()
             self.claim = _Claim(loc.segment, loc.path, amount(loc.segment[2]))
+            self.claims.append(loc.segment.ordinal)
         elif sid == "SV2":
             self.line_charge(loc.segment[3])
         elif sid == "LX":
@@ -56,7 +58,15 @@ class Rules(SetRules):
         else:
             if sid == "HL":
                 self.finish_claim()  # a new subscriber or patient level: the claim is over
+                self.level(loc)
             self.common(loc, sid)
+
+    def level(self, loc: Located) -> None:
+        """Keep the HL's place, parent and loop (before :meth:`hl` records its id)."""
+        seg = loc.segment
+        parent = self.level_index.get(seg[2], -1) if seg[2] else -1
+        self.level_index[seg[1]] = len(self.levels)
+        self.levels.append((seg.ordinal, parent, loc.path.rsplit("/", 1)[-1]))
 
     def line_number(self, loc: Located) -> None:
         """2400 LX01: the guides number a claim's service lines 1, 2, 3 ... (pyx12 too)."""
