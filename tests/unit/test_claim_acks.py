@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from edi.cli import main
 from edi.generate import generate
+from edi.parsers import claim_acks
 from edi.parsers.claim_acks import ClaimAnswer, ClaimEdit, ack277, amount
 from edi.parsers.normalize import Normalizer
 from edi.parsers.results import FileResult, GroupResult, InterchangeResult, TransactionResult
@@ -346,6 +349,18 @@ def test_a_claim_without_any_date_carries_the_received_date(tmp_path: Path) -> N
 )
 def test_amounts_are_written_as_x12_r(value: str, written: str) -> None:
     assert amount(Decimal(value)) == written
+
+
+@given(st.text(max_size=30) | st.text(alphabet=" *:^~ab\t\u00e9", max_size=12))
+def test_an_echoed_value_is_made_fit_and_a_fit_one_kept(value: str) -> None:
+    fitted = claim_acks._fit(value, 20)
+    assert len(fitted) <= 20 and fitted.isascii() and (not fitted or fitted.isprintable())
+    assert not set(fitted) & set("*:^~")
+    assert fitted == " ".join(fitted.split())  # single inner spaces, none at the ends
+    assert claim_acks._fit(fitted, 20) == fitted
+    plain = value == " ".join(value.split()) and value.isascii() and value.isprintable()
+    if plain and len(value) <= 20 and not set(value) & set("*:^~"):
+        assert fitted == value
 
 
 def test_no_claims_is_refused() -> None:
