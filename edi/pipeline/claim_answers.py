@@ -30,7 +30,14 @@ from typing import Any
 from sqlalchemy import Connection, or_, select
 
 from edi.parsers.acks import ISA12_5010, Ack, _digits, _group_control
-from edi.parsers.claim_acks import ClaimEdit, LineFacts, SetFacts, assemble
+from edi.parsers.claim_acks import (
+    ClaimEdit,
+    LineFacts,
+    SetFacts,
+    assemble,
+    packed_ordinal,
+    unpack,
+)
 from edi.parsers.claim_acks import Verdict as ClaimVerdict
 from edi.parsers.claim_verdicts import CLAIM_SETS, REJECT
 from edi.parsers.results import GroupResult, InterchangeResult, TransactionResult
@@ -153,7 +160,11 @@ def _verdicts(
             or_(claim.edits.is_not(None), claim.intake != m.CLAIM_ACCEPTED),
         )
     ).all()
-    by_ordinal = {c.ordinal: c for c in facts.claims}
+    judged = {row[0] for row in rows}
+    by_ordinal = {
+        claim.ordinal: claim
+        for claim in (unpack(p) for p in facts.claims if packed_ordinal(p) in judged)
+    }
     out: dict[int, ClaimVerdict] = {}
     for ordinal, intake, stored in rows:
         rejected = intake == m.CLAIM_REJECTED

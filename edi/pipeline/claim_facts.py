@@ -28,7 +28,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from edi.parsers.claim_acks import (
-    ClaimFacts,
     ClaimValues,
     HeaderValues,
     PartyValues,
@@ -36,6 +35,7 @@ from edi.parsers.claim_acks import (
     claim_facts_of,
     claim_values,
     header_values,
+    pack,
     set_facts,
 )
 from edi.records import Record
@@ -108,7 +108,8 @@ class FactsBuilder:
         #: the set row ids whose facts are made (None: every set's)
         self.wanted = wanted
         self.headers: dict[str, HeaderValues] = {}
-        self.claims: dict[str, list[ClaimFacts]] = {}
+        #: set row id -> its claims' facts, packed (claim_acks.pack)
+        self.claims: dict[str, list[str]] = {}
         self.unwritable: set[str] = set()
         #: the 2100C segments made, by the provider's values
         self.providers: dict[PartyValues | None, str] = {}
@@ -127,7 +128,7 @@ class FactsBuilder:
                 except ValueError:
                     self.unwritable.add(set_row)
                     continue
-                self.claims.setdefault(set_row, []).append(facts)
+                self.claims.setdefault(set_row, []).append(pack(facts))
 
     def sets(self) -> dict[str, SetFacts]:
         """Set row id -> its facts."""

@@ -22,7 +22,12 @@ from edi.parsers.claim_acks import SetFacts
 from edi.parsers.claim_verdicts import CLAIM_SETS, claim_findings, for_claims, rejected
 from edi.pipeline import acknowledge as ack_stage
 from edi.pipeline.claim_answers import answer_claims, numbers_for
-from edi.pipeline.claim_facts import FactsBuilder, FactsCollector, open_batch
+from edi.pipeline.claim_facts import (
+    FactsBuilder,
+    FactsCollector,
+    collector_paused,
+    open_batch,
+)
 from edi.pipeline.context import Incoming, IngestResult, Policy, Wiring
 from edi.pipeline.duplicates import apply_replacements, find_duplicates
 from edi.pipeline.parse import normalizer, row_maker
@@ -193,7 +198,8 @@ def _worker_records(
     cipher = FieldCipher(wiring.ring)
 
     def facts(number: int, sealed: bytes) -> None:
-        builder.add(open_batch(cipher, sealed, file_id, number))
+        with collector_paused():  # a batch is some 50,000 small objects, no cycle among them
+            builder.add(open_batch(cipher, sealed, file_id, number))
 
     with large_page_cache(conn):
         counts, kinds = worker.store(
