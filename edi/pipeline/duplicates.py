@@ -14,6 +14,14 @@ it changes by REF*F8, the payer claim control number we gave in our 277CA (REF*1
 claim's id), else the claim is the latest accepted one of the same billing provider,
 CLM01 and payer. That claim becomes ``replaced`` or ``voided`` (``replaced_by`` the new
 one). Only the few claims of frequency 7 or 8 are decrypted, for their REF*F8.
+
+A suspected duplicate is an accepted claim, neither an exact duplicate nor of frequency 7
+or 8, whose suspect identity (``Claim.suspect_identity``: patient, billing provider,
+service dates, procedure codes; no CLM01, no charge) equals that of an accepted claim of
+another stored file with another patient control number (``claims.suspect_key_bidx``,
+``patient_control_number_bidx``: nothing decrypted). It stays accepted, flagged: it
+names that claim (``suspect_of``) and carries a ``warn`` finding ``SUSPECT_DUPLICATE``,
+added once its 277CA is made (which it leaves as it is).
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ REJECT, WARN, OFF = "reject", "warn", "off"
 REPLACEMENT, VOID = "7", "8"
 #: the edit a duplicate carries in ``claims.edits`` (and the 277CA: A8, status 78)
 DUPLICATE_EDIT = "DUPLICATE"
+#: the warning a suspected duplicate carries in ``claims.edits`` (after its 277CA)
+SUSPECT_EDIT = "SUSPECT_DUPLICATE"
 
 
 def find_duplicates(conn: Connection, file_id: str, policy: str) -> int:
@@ -76,6 +86,53 @@ def find_duplicates(conn: Connection, file_id: str, policy: str) -> int:
         if policy == REJECT:
             values["intake"] = m.CLAIM_REJECTED
         conn.execute(update(m.ClaimRow).where(m.ClaimRow.id == claim_id).values(**values))
+    return len(first)
+
+
+def find_suspects(conn: Connection, file_id: str) -> int:
+    """Flag the accepted claims of ``file_id`` that may repeat an accepted claim of another
+    stored file under another patient control number (see the module docstring); how many."""
+    new, old = aliased(m.ClaimRow), aliased(m.ClaimRow)
+    query = (
+        select(new.id, new.edits, old.id, old.file_id)
+        .join(old, old.suspect_key_bidx == new.suspect_key_bidx)
+        .join(m.File, m.File.id == old.file_id)
+        .where(
+            new.file_id == file_id,
+            new.intake == m.CLAIM_ACCEPTED,
+            new.suspect_key_bidx.is_not(None),
+            new.duplicate_of.is_(None),
+            or_(new.frequency_code.is_(None), new.frequency_code.not_in((REPLACEMENT, VOID))),
+            old.file_id != file_id,
+            old.intake == m.CLAIM_ACCEPTED,
+            old.patient_control_number_bidx.is_distinct_from(new.patient_control_number_bidx),
+            m.File.status != m.SUPERSEDED,
+        )
+        .order_by(new.id, m.File.received_at)
+    )
+    first: dict[str, tuple[str | None, str, str]] = {}
+    for claim_id, edits, old_id, old_file in conn.execute(query):
+        first.setdefault(claim_id, (edits, old_id, old_file))
+    for claim_id, (edits, old_id, old_file) in first.items():
+        finding = {
+            "edit": SUSPECT_EDIT,
+            "code": "",
+            "snip": 0,
+            "severity": WARN,
+            "segment": 0,
+            "loop": "2300",
+            "message": f"suspected duplicate of claim {old_id} (file {old_file[:8]}): same "
+            "patient, provider, dates and procedures, another patient control number",
+            "suspect_of": old_id,
+        }
+        conn.execute(
+            update(m.ClaimRow)
+            .where(m.ClaimRow.id == claim_id)
+            .values(
+                suspect_of=old_id,
+                edits=json.dumps([*_edits(edits), finding], separators=(",", ":")),
+            )
+        )
     return len(first)
 
 
@@ -154,4 +211,10 @@ def _edits(stored: str | None) -> list[Any]:
     return found
 
 
-__all__ = ["DUPLICATE_EDIT", "apply_replacements", "find_duplicates"]
+__all__ = [
+    "DUPLICATE_EDIT",
+    "SUSPECT_EDIT",
+    "apply_replacements",
+    "find_duplicates",
+    "find_suspects",
+]

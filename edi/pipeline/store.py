@@ -24,12 +24,14 @@ from edi.pipeline import acknowledge as ack_stage
 from edi.pipeline.claim_answers import answer_claims, numbers_for
 from edi.pipeline.claim_facts import FactsBuilder, FactsCollector, open_batch
 from edi.pipeline.context import Incoming, IngestResult, Policy, Wiring
-from edi.pipeline.duplicates import apply_replacements, find_duplicates
+from edi.pipeline.duplicates import apply_replacements, find_duplicates, find_suspects
 from edi.pipeline.parse import normalizer, row_maker
 from edi.pipeline.record_worker import RecordWorker
+from edi.pipeline.remits import remit_events
 from edi.pipeline.validate import Verdict, accepted, envelope_rows, error_summary
 from edi.progress import STORE, CountingReader, stage
 from edi.store import models as m
+from edi.store.claim_events import intake_events
 from edi.store.crypto import FieldCipher
 from edi.store.rows import ConnectionSink, SetKey
 from edi.store.write import (
@@ -112,6 +114,12 @@ def store(
                     )
                     out.ack_texts = [*out.ack_texts, *claim_acks]
                     out.acks = [*out.acks, *(f"{a.kind}:{a.control}" for a in claim_acks)]
+                if _has_claims(verdict):  # suspects after the 277CA: it leaves them as they are
+                    if policy.duplicates != "off":
+                        out.claims_suspect = find_suspects(conn, file_id)
+                    intake_events(conn, file_id, datetime.now(UTC))
+                if out.records.get("claim_payment"):
+                    remit_events(conn, file_id, datetime.now(UTC))
             faults.reached("ingest.records")
             wiring.audit.append(
                 _action(out, verdict),
@@ -261,6 +269,8 @@ def _entry(policy: Policy, incoming: Incoming, out: IngestResult) -> Mapping[str
         entry["claims_duplicate"] = out.claims_duplicate
     if out.claims_replaced:
         entry["claims_replaced"] = out.claims_replaced
+    if out.claims_suspect:
+        entry["claims_suspect"] = out.claims_suspect
     if out.supersedes is not None:
         entry.update(supersedes=out.supersedes, replaced=out.replaced)
     return entry
