@@ -42,6 +42,8 @@ REPLACEMENT, VOID = "7", "8"
 DUPLICATE_EDIT = "DUPLICATE"
 #: the warning a suspected duplicate carries in ``claims.edits`` (after its 277CA)
 SUSPECT_EDIT = "SUSPECT_DUPLICATE"
+#: suspect identities looked up per statement
+SUSPECT_BATCH = 500
 
 
 def find_duplicates(conn: Connection, file_id: str, policy: str) -> int:
@@ -91,49 +93,81 @@ def find_duplicates(conn: Connection, file_id: str, policy: str) -> int:
 
 def find_suspects(conn: Connection, file_id: str) -> int:
     """Flag the accepted claims of ``file_id`` that may repeat an accepted claim of another
-    stored file under another patient control number (see the module docstring); how many."""
-    new, old = aliased(m.ClaimRow), aliased(m.ClaimRow)
-    query = (
-        select(new.id, new.edits, old.id, old.file_id)
-        .join(old, old.suspect_key_bidx == new.suspect_key_bidx)
-        .join(m.File, m.File.id == old.file_id)
-        .where(
-            new.file_id == file_id,
-            new.intake == m.CLAIM_ACCEPTED,
-            new.suspect_key_bidx.is_not(None),
-            new.duplicate_of.is_(None),
-            or_(new.frequency_code.is_(None), new.frequency_code.not_in((REPLACEMENT, VOID))),
-            old.file_id != file_id,
-            old.intake == m.CLAIM_ACCEPTED,
-            old.patient_control_number_bidx.is_distinct_from(new.patient_control_number_bidx),
-            m.File.status != m.SUPERSEDED,
-        )
-        .order_by(new.id, m.File.received_at)
+    stored file under another patient control number (see the module docstring); how many.
+
+    In two steps, each over an index, so that many claims of one file sharing a suspect
+    identity (the same patient seen often) are never compared pairwise: the stored claims
+    of other files holding the file's identities, then the file's claims holding those."""
+    claim = m.ClaimRow
+    candidate = (
+        claim.file_id == file_id,
+        claim.intake == m.CLAIM_ACCEPTED,
+        claim.suspect_key_bidx.is_not(None),
+        claim.duplicate_of.is_(None),
+        or_(claim.frequency_code.is_(None), claim.frequency_code.not_in((REPLACEMENT, VOID))),
     )
-    first: dict[str, tuple[str | None, str, str]] = {}
-    for claim_id, edits, old_id, old_file in conn.execute(query):
-        first.setdefault(claim_id, (edits, old_id, old_file))
-    for claim_id, (edits, old_id, old_file) in first.items():
-        finding = {
-            "edit": SUSPECT_EDIT,
-            "code": "",
-            "snip": 0,
-            "severity": WARN,
-            "segment": 0,
-            "loop": "2300",
-            "message": f"suspected duplicate of claim {old_id} (file {old_file[:8]}): same "
-            "patient, provider, dates and procedures, another patient control number",
-            "suspect_of": old_id,
-        }
-        conn.execute(
-            update(m.ClaimRow)
-            .where(m.ClaimRow.id == claim_id)
-            .values(
-                suspect_of=old_id,
-                edits=json.dumps([*_edits(edits), finding], separators=(",", ":")),
+    found_keys = conn.execute(select(claim.suspect_key_bidx).where(*candidate).distinct())
+    keys = sorted(key for key in found_keys.scalars() if key is not None)
+    #: suspect identity -> the stored claims of other files holding it, oldest file first
+    stored: dict[str, list[tuple[Any, str, str, str | None]]] = {}
+    for at in range(0, len(keys), SUSPECT_BATCH):
+        found = conn.execute(
+            select(
+                claim.suspect_key_bidx,
+                m.File.received_at,
+                claim.id,
+                claim.file_id,
+                claim.patient_control_number_bidx,
+            )
+            .join(m.File, m.File.id == claim.file_id)
+            .where(
+                claim.suspect_key_bidx.in_(keys[at : at + SUSPECT_BATCH]),
+                claim.file_id != file_id,
+                claim.intake == m.CLAIM_ACCEPTED,
+                m.File.status != m.SUPERSEDED,
             )
         )
-    return len(first)
+        for key, received, old_id, old_file, pcn in found:
+            stored.setdefault(key, []).append((received, old_id, old_file, pcn))
+    count = 0
+    matched = sorted(stored)
+    for at in range(0, len(matched), SUSPECT_BATCH):
+        rows = conn.execute(
+            select(claim.id, claim.edits, claim.suspect_key_bidx, claim.patient_control_number_bidx)
+            .where(*candidate, claim.suspect_key_bidx.in_(matched[at : at + SUSPECT_BATCH]))
+            .order_by(claim.ordinal)
+        ).all()
+        for claim_id, edits, key, pcn in rows:
+            olds = sorted(o for o in stored[key] if pcn is None or o[3] != pcn)
+            if not olds:
+                continue
+            _flag_suspect(conn, claim_id, edits, olds[0][1], olds[0][2])
+            count += 1
+    return count
+
+
+def _flag_suspect(
+    conn: Connection, claim_id: str, edits: str | None, old_id: str, old_file: str
+) -> None:
+    finding = {
+        "edit": SUSPECT_EDIT,
+        "code": "",
+        "snip": 0,
+        "severity": WARN,
+        "segment": 0,
+        "loop": "2300",
+        "message": f"suspected duplicate of claim {old_id} (file {old_file[:8]}): same "
+        "patient, provider, dates and procedures, another patient control number",
+        "suspect_of": old_id,
+    }
+    conn.execute(
+        update(m.ClaimRow)
+        .where(m.ClaimRow.id == claim_id)
+        .values(
+            suspect_of=old_id,
+            edits=json.dumps([*_edits(edits), finding], separators=(",", ":")),
+        )
+    )
 
 
 def apply_replacements(conn: Connection, cipher: FieldCipher, file_id: str) -> int:

@@ -23,6 +23,7 @@ from edi.parsers.claim_verdicts import CLAIM_SETS, claim_findings, for_claims, r
 from edi.pipeline import acknowledge as ack_stage
 from edi.pipeline.claim_answers import answer_claims, numbers_for
 from edi.pipeline.claim_facts import FactsBuilder, FactsCollector, open_batch
+from edi.pipeline.claim_history import record_history
 from edi.pipeline.context import Incoming, IngestResult, Policy, Wiring
 from edi.pipeline.duplicates import apply_replacements, find_duplicates, find_suspects
 from edi.pipeline.parse import normalizer, row_maker
@@ -31,7 +32,6 @@ from edi.pipeline.remits import remit_events
 from edi.pipeline.validate import Verdict, accepted, envelope_rows, error_summary
 from edi.progress import STORE, CountingReader, stage
 from edi.store import models as m
-from edi.store.claim_events import intake_events
 from edi.store.crypto import FieldCipher
 from edi.store.rows import ConnectionSink, SetKey
 from edi.store.write import (
@@ -72,7 +72,7 @@ def store(
     file_id = cast(str, out.file_id)
     answers = ack_stage.received(verdict, incoming.path)
     # the 277CAs' control numbers before the transaction: the series is a row of the store
-    numbers = numbers_for(wiring, verdict) if policy.ack_277 else iter(())
+    drawn = list(numbers_for(wiring, verdict)) if policy.ack_277 else []
     archive = archive_original(incoming.path, wiring.archive_dir, file_id, wiring.ring)
     faults.reached("ingest.archived")
     try:
@@ -104,7 +104,7 @@ def store(
                         conn, FieldCipher(wiring.ring), file_id
                     )
                 claim_acks = (
-                    answer_claims(wiring, conn, verdict, set_rows, numbers, facts)
+                    answer_claims(wiring, conn, verdict, set_rows, iter(drawn), facts)
                     if policy.ack_277
                     else []
                 )
@@ -117,7 +117,7 @@ def store(
                 if _has_claims(verdict):  # suspects after the 277CA: it leaves them as they are
                     if policy.duplicates != "off":
                         out.claims_suspect = find_suspects(conn, file_id)
-                    intake_events(conn, file_id, datetime.now(UTC))
+                    record_history(conn, file_id, verdict, set_rows, drawn, claim_acks)
                 if out.records.get("claim_payment"):
                     remit_events(conn, file_id, datetime.now(UTC))
             faults.reached("ingest.records")

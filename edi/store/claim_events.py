@@ -18,10 +18,11 @@ Events and their ``detail`` (JSON: codes and ids, never a value):
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, and_, delete, func, insert, literal, or_, select
+from sqlalchemy import Connection, String, delete, func, insert, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from edi.store import models as m
@@ -51,9 +52,10 @@ def _text(value: str) -> Any:
     return literal(value, String)
 
 
-def intake_events(conn: Connection, file_id: str, at: datetime) -> None:
+def intake_events(conn: Connection, file_id: str, at: datetime, answers: Mapping[str, str]) -> None:
     """The events of the claims of ``file_id`` once their intake is decided, duplicates
-    and suspects found, replacements applied and their 277CAs made."""
+    and suspects found, replacements applied and their 277CAs made (``answers``: the
+    transaction set row id -> the control number of the 277CA answering its claims)."""
     claim = m.ClaimRow
     when = literal(at, m.ClaimEvent.at.type)
     of_file = claim.file_id == file_id
@@ -98,51 +100,23 @@ def intake_events(conn: Connection, file_id: str, at: datetime) -> None:
             earlier.intake.in_((m.CLAIM_REPLACED, m.CLAIM_VOIDED)),
         ),
     )
-    answered = _answered(claim.file_id == file_id, m.Acknowledgment.file_id == file_id)
-    insert_events(
-        conn,
-        answered.with_only_columns(
-            claim.id, claim.file_id, when, _text("answered"), json_of(ack=m.Acknowledgment.control)
-        ),
-    )
+    for set_row, control in sorted(answers.items()):
+        events(
+            _text("answered"),
+            literal(json.dumps({"ack": control}, separators=(",", ":")), String),
+            claim.set_row_id == set_row,
+        )
 
 
 def sent_events(conn: Connection, file_id: str, control: str, at: datetime) -> int:
-    """``sent`` for each claim the 277CA ``control`` of ``file_id`` answers."""
-    ack, claim = m.Acknowledgment, m.ClaimRow
-    when = literal(at, m.ClaimEvent.at.type)
-    query = _answered(
-        claim.file_id == file_id, ack.file_id == file_id, ack.control == control
-    ).with_only_columns(claim.id, claim.file_id, when, _text("sent"), json_of(ack=ack.control))
+    """``sent`` for each claim of ``file_id`` the 277CA ``control`` answered (as its
+    ``answered`` event says)."""
+    event = m.ClaimEvent
+    detail = json.dumps({"ack": control}, separators=(",", ":"))
+    query = select(
+        event.claim_id, event.file_id, literal(at, event.at.type), _text("sent"), event.detail
+    ).where(event.file_id == file_id, event.event == "answered", event.detail == detail)
     return insert_events(conn, query)
-
-
-def _answered(*where: Any) -> Any:
-    """The claims and the 277CAs that answer them (one per functional group of 837s)."""
-    ack, ts, group, ic, claim = (
-        m.Acknowledgment,
-        m.TransactionSetRow,
-        m.GroupRow,
-        m.InterchangeRow,
-        m.ClaimRow,
-    )
-    return (
-        select(claim.id)
-        .select_from(claim)
-        .join(ts, ts.id == claim.set_row_id)
-        .join(group, group.id == ts.group_id)
-        .join(ic, ic.id == group.interchange_id)
-        .join(
-            ack,
-            and_(
-                ack.file_id == claim.file_id,
-                ack.answers_interchange == ic.control,
-                ack.answers_group == group.control,
-                ack.kind == ANSWER_KIND,
-            ),
-        )
-        .where(*where)
-    )
 
 
 def rejecting(stored: str | None) -> list[str]:
