@@ -61,7 +61,11 @@ def intake_events(conn: Connection, file_id: str, at: datetime, answers: Mapping
     of_file = claim.file_id == file_id
 
     def events(event: Any, detail: Any, *where: Any) -> int:
-        query = select(claim.id, claim.file_id, when, event, detail).where(of_file, *where)
+        query = (
+            select(claim.id, claim.file_id, when, event, detail)
+            .where(of_file, *where)
+            .order_by(claim.id)
+        )
         return insert_events(conn, query)
 
     no_detail = literal(None, String)
