@@ -73,6 +73,43 @@ def test_accepted_and_rejected_claims_are_answered(kit: StoreKit, tmp_path: Path
         assert [e for e, _ in events(kit, row["id"])].count("sent") == 1
 
 
+def two_sets(path: Path) -> Path:
+    """The file's one 837 set followed by a copy of it (ST02 0022, new CLM01s) in the same
+    functional group: two 277CAs with the same ISA13 and GS06 answered."""
+    text = path.read_text()
+    start, end = text.index("ST*837*"), text.index("GE*1*")
+    copy = text[start:end].replace("*0021*", "*0022*").replace("SE*65*0021", "SE*65*0022")
+    copy = copy.replace("CLM*", "CLM*B")
+    out = path.with_name("two-sets.837")
+    out.write_text(text[:end] + copy + text[end:].replace("GE*1*", "GE*2*"))
+    return out
+
+
+def test_each_claim_is_answered_by_its_own_sets_277ca(kit: StoreKit, tmp_path: Path):
+    done = ingest(kit, two_sets(many_claims(tmp_path, 2)))
+    assert done.sets_accepted == 2
+    first, second = [a.control for a in done.ack_texts if a.kind == "277"]
+    assert first != second
+    with kit.engine.connect() as conn:
+        sets = dict(
+            conn.execute(
+                select(m.TransactionSetRow.id, m.TransactionSetRow.control).where(
+                    m.TransactionSetRow.file_id == done.file_id
+                )
+            ).all()
+        )
+    rows = claim_rows(kit, done.file_id)
+    assert len(rows) == 4
+    for row in rows:
+        control = first if sets[row["set_row_id"]] == "0021" else second
+        assert [(e, d) for e, d in events(kit, row["id"]) if e == "answered"] == [
+            ("answered", {"ack": control})
+        ]
+    assert mark_sent(kit.engine, done.file_id, "277", second, "outbound/b.277")
+    sent = {r["id"] for r in rows if events(kit, r["id"])[-1][0] == "sent"}
+    assert sent == {r["id"] for r in rows if sets[r["set_row_id"]] == "0022"}
+
+
 def test_a_duplicate_is_received_rejected_and_names_the_original(kit: StoreKit, tmp_path: Path):
     first = ingest(kit, many_claims(tmp_path, 2))
     again = ingest(kit, resent(tmp_path / "claims.837", "000000908", "again.837"))
