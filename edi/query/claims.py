@@ -405,8 +405,12 @@ def show_claim(
         side = ClaimSide.of_values(row, row["partner"], tin)
         known = row["patient_control_number_bidx"] is not None
         payments = _adjudications(conn, side, matching) if known else []
-        answered = _claim_answers(conn, row["file_id"], row["set_row_id"])
         events = claim_history(conn, row["id"], CLAIM_STATUS)
+        answered = _claim_answers(conn, row["file_id"], row["set_row_id"])
+        # the sets of a group share the 277CAs' ISA13 and GS06: the history says which one
+        mine = {e["detail"].get("ack") for e in events if e["event"] == "answered"}
+        if mine:
+            answered = [a for a in answered if a["control"] in mine]
     out: dict[str, Any] = {
         "id": row["id"],
         "file": {

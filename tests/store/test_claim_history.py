@@ -110,6 +110,20 @@ def test_each_claim_is_answered_by_its_own_sets_277ca(kit: StoreKit, tmp_path: P
     assert sent == {r["id"] for r in rows if sets[r["set_row_id"]] == "0022"}
 
 
+def test_claims_show_names_the_277ca_of_the_claims_own_set(env: dict[str, str], tmp_path: Path):
+    path = two_sets(many_claims(tmp_path, 2))
+    assert run_cli(env, "ingest", "--partner", "acme", str(path)).exit_code == 0
+    listed = json.loads(cli_ok(env, "claims", "list", "--format", "json"))
+    controls = set()
+    for claim in listed:
+        shown = json.loads(cli_ok(env, "claims", "show", claim["id"], "--format", "json"))
+        (answer,) = shown["answered_by"]
+        (event,) = [h for h in shown["history"] if h["event"] == "answered"]
+        assert answer["control"] == event["detail"]["ack"]
+        controls.add(answer["control"])
+    assert len(listed) == 4 and len(controls) == 2
+
+
 def test_a_duplicate_is_received_rejected_and_names_the_original(kit: StoreKit, tmp_path: Path):
     first = ingest(kit, many_claims(tmp_path, 2))
     again = ingest(kit, resent(tmp_path / "claims.837", "000000908", "again.837"))
