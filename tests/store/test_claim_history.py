@@ -309,3 +309,22 @@ def test_migration_0011_adds_the_history_and_goes_back(store_url: str):
         c["name"] for c in inspect(engine).get_columns("claims")
     }
     engine.dispose()
+
+
+def test_a_reprocessed_file_writes_its_claims_history_again(kit: StoreKit):
+    from tests.store.test_reprocess import run_again
+
+    first = kit.ingestor(partner="acme").ingest(SAMPLES / "837P-professional-claim.x12")
+    old_ids = [r["id"] for r in claim_rows(kit, first.file_id)]
+    done = run_again(kit, (first.file_id or "")[:8])
+    with kit.engine.connect() as conn:
+        left = conn.execute(
+            select(func.count())
+            .select_from(m.ClaimEvent)
+            .where(m.ClaimEvent.claim_id.in_(old_ids) | (m.ClaimEvent.file_id == first.file_id))
+        ).scalar()
+    assert left == 0
+    new = claim_rows(kit, done.result.file_id)
+    assert len(new) == 2
+    for row in new:
+        assert [e for e, _ in events(kit, row["id"])] == ["received", "accepted", "answered"]
