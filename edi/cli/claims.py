@@ -36,7 +36,14 @@ def claims_group() -> None:
     "later claim of frequency 7 or 8.",
 )
 @click.option(
-    "--duplicates", is_flag=True, help="Only claims that repeat a stored claim (exact duplicates)."
+    "--duplicates",
+    type=click.Choice(["exact", "suspect", "all"]),
+    is_flag=False,
+    flag_value="all",
+    default=None,
+    help="Only claims that repeat a stored claim of another file: exact duplicates, "
+    "suspected ones (the same patient, provider, dates and procedures under another "
+    "patient control number) or both (the default when given alone).",
 )
 @click.option("--min-charge", callback=parse_amount, help="Total charge at least.")
 @click.option("--max-charge", callback=parse_amount, help="Total charge at most.")
@@ -52,7 +59,7 @@ def claims_list(
     billing_npi: str | None,
     status: str | None,
     intake: str | None,
-    duplicates: bool,
+    duplicates: str | None,
     min_charge: Decimal | None,
     max_charge: Decimal | None,
     file_id: str | None,
@@ -94,8 +101,9 @@ def claims_list(
 @click.argument("claim_id")
 @listing_options(reveal=True)
 def claims_show(listing: Listing, claim_id: str) -> None:
-    """One claim: header, parties, diagnoses, lines; and each 835 adjudication of it in
-    order (a payment, its reversal, the correction), the latest giving the claim's
+    """One claim: header, parties, diagnoses, lines, its history (received, accepted or
+    rejected, duplicate or suspected, answered and sent, remitted, replaced or voided);
+    and each 835 adjudication of it in order (a payment, its reversal, the correction), the latest giving the claim's
     status, with adjustments (CARC), remarks (RARC, line LQ too), what each line was paid
     after them all and its patient responsibility."""
     from edi.query.claims import show_claim

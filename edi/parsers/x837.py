@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from edi.kinds import kinds_of_set
 from edi.parsers.normalize import Normalizer
-from edi.records import Record
+from edi.records import Claim, Record, ServiceLine
 
 #: the kinds of 837 (those the field maps declare)
 KINDS = frozenset(kinds_of_set("837"))
@@ -26,4 +27,24 @@ def claims(path: str | os.PathLike[str], kinds: Iterable[str] = KINDS) -> Iterat
     return Normalizer(kinds=wanted).records(path)
 
 
-__all__ = ["KINDS", "claims"]
+#: the field maps' name of the claim record (the line's enclosing record)
+CLAIM_SCOPE = "claim"
+
+
+def line_closed(line: ServiceLine, registry: dict[str, Any], context: dict[str, Any]) -> None:
+    """Loop 2400 closed: the claim takes the line's procedure code (837I: else ``NU:`` and
+    its revenue code) and dates for its suspect identity (:attr:`Claim.suspect_identity`)."""
+    claim = registry.get(CLAIM_SCOPE)
+    if not isinstance(claim, Claim):
+        return
+    code = line.procedure_code or (f"NU:{line.revenue_code}" if line.revenue_code else None)
+    if code:
+        claim.line_procedures.append(code)
+    if line.service_date_from and claim.lines_date_from is None:
+        claim.lines_date_from = line.service_date_from
+    last = line.service_date_to or line.service_date_from
+    if last:
+        claim.lines_date_to = last
+
+
+__all__ = ["KINDS", "claims", "line_closed"]

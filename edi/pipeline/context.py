@@ -111,6 +111,8 @@ class IngestResult:
     #: voided by claims of frequency 7 or 8
     claims_duplicate: int = 0
     claims_replaced: int = 0
+    #: accepted claims flagged as suspected duplicates (:func:`.duplicates.find_suspects`)
+    claims_suspect: int = 0
     acks: list[str] = field(default_factory=list)
     note: str = ""
     #: the acknowledgments made, for the caller to write or send
@@ -131,6 +133,7 @@ class IngestResult:
             *([f"claims rejected {self.claims_rejected}"] if self.claims_rejected else []),
             *([f"duplicates {self.claims_duplicate}"] if self.claims_duplicate else []),
             *([f"claims replaced {self.claims_replaced}"] if self.claims_replaced else []),
+            *([f"suspected duplicates {self.claims_suspect}"] if self.claims_suspect else []),
         ]
 
     def line(self) -> str:

@@ -14,6 +14,14 @@ it changes by REF*F8, the payer claim control number we gave in our 277CA (REF*1
 claim's id), else the claim is the latest accepted one of the same billing provider,
 CLM01 and payer. That claim becomes ``replaced`` or ``voided`` (``replaced_by`` the new
 one). Only the few claims of frequency 7 or 8 are decrypted, for their REF*F8.
+
+A suspected duplicate is an accepted claim, neither an exact duplicate nor of frequency 7
+or 8, whose suspect identity (``Claim.suspect_identity``: patient, billing provider,
+service dates, procedure codes; no CLM01, no charge) equals that of an accepted claim of
+another stored file with another patient control number (``claims.suspect_key_bidx``,
+``patient_control_number_bidx``: nothing decrypted). It stays accepted, flagged: it
+names that claim (``suspect_of``) and carries a ``warn`` finding ``SUSPECT_DUPLICATE``,
+added once its 277CA is made (which it leaves as it is).
 """
 
 from __future__ import annotations
@@ -32,6 +40,10 @@ REJECT, WARN, OFF = "reject", "warn", "off"
 REPLACEMENT, VOID = "7", "8"
 #: the edit a duplicate carries in ``claims.edits`` (and the 277CA: A8, status 78)
 DUPLICATE_EDIT = "DUPLICATE"
+#: the warning a suspected duplicate carries in ``claims.edits`` (after its 277CA)
+SUSPECT_EDIT = "SUSPECT_DUPLICATE"
+#: suspect identities looked up per statement
+SUSPECT_BATCH = 500
 
 
 def find_duplicates(conn: Connection, file_id: str, policy: str) -> int:
@@ -77,6 +89,85 @@ def find_duplicates(conn: Connection, file_id: str, policy: str) -> int:
             values["intake"] = m.CLAIM_REJECTED
         conn.execute(update(m.ClaimRow).where(m.ClaimRow.id == claim_id).values(**values))
     return len(first)
+
+
+def find_suspects(conn: Connection, file_id: str) -> int:
+    """Flag the accepted claims of ``file_id`` that may repeat an accepted claim of another
+    stored file under another patient control number (see the module docstring); how many.
+
+    In two steps, each over an index, so that many claims of one file sharing a suspect
+    identity (the same patient seen often) are never compared pairwise: the stored claims
+    of other files holding the file's identities, then the file's claims holding those."""
+    claim = m.ClaimRow
+    candidate = (
+        claim.file_id == file_id,
+        claim.intake == m.CLAIM_ACCEPTED,
+        claim.suspect_key_bidx.is_not(None),
+        claim.duplicate_of.is_(None),
+        or_(claim.frequency_code.is_(None), claim.frequency_code.not_in((REPLACEMENT, VOID))),
+    )
+    found_keys = conn.execute(select(claim.suspect_key_bidx).where(*candidate).distinct())
+    keys = sorted(key for key in found_keys.scalars() if key is not None)
+    #: suspect identity -> the stored claims of other files holding it, oldest file first
+    stored: dict[str, list[tuple[Any, str, str, str | None]]] = {}
+    for at in range(0, len(keys), SUSPECT_BATCH):
+        found = conn.execute(
+            select(
+                claim.suspect_key_bidx,
+                m.File.received_at,
+                claim.id,
+                claim.file_id,
+                claim.patient_control_number_bidx,
+            )
+            .join(m.File, m.File.id == claim.file_id)
+            .where(
+                claim.suspect_key_bidx.in_(keys[at : at + SUSPECT_BATCH]),
+                claim.file_id != file_id,
+                claim.intake == m.CLAIM_ACCEPTED,
+                m.File.status != m.SUPERSEDED,
+            )
+        )
+        for key, received, old_id, old_file, pcn in found:
+            stored.setdefault(key, []).append((received, old_id, old_file, pcn))
+    count = 0
+    matched = sorted(stored)
+    for at in range(0, len(matched), SUSPECT_BATCH):
+        rows = conn.execute(
+            select(claim.id, claim.edits, claim.suspect_key_bidx, claim.patient_control_number_bidx)
+            .where(*candidate, claim.suspect_key_bidx.in_(matched[at : at + SUSPECT_BATCH]))
+            .order_by(claim.ordinal)
+        ).all()
+        for claim_id, edits, key, pcn in rows:
+            olds = sorted(o for o in stored[key] if pcn is None or o[3] != pcn)
+            if not olds:
+                continue
+            _flag_suspect(conn, claim_id, edits, olds[0][1], olds[0][2])
+            count += 1
+    return count
+
+
+def _flag_suspect(
+    conn: Connection, claim_id: str, edits: str | None, old_id: str, old_file: str
+) -> None:
+    finding = {
+        "edit": SUSPECT_EDIT,
+        "code": "",
+        "snip": 0,
+        "severity": WARN,
+        "segment": 0,
+        "loop": "2300",
+        "message": f"suspected duplicate of claim {old_id} (file {old_file[:8]}): same "
+        "patient, provider, dates and procedures, another patient control number",
+        "suspect_of": old_id,
+    }
+    conn.execute(
+        update(m.ClaimRow)
+        .where(m.ClaimRow.id == claim_id)
+        .values(
+            suspect_of=old_id,
+            edits=json.dumps([*_edits(edits), finding], separators=(",", ":")),
+        )
+    )
 
 
 def apply_replacements(conn: Connection, cipher: FieldCipher, file_id: str) -> int:
@@ -154,4 +245,10 @@ def _edits(stored: str | None) -> list[Any]:
     return found
 
 
-__all__ = ["DUPLICATE_EDIT", "apply_replacements", "find_duplicates"]
+__all__ = [
+    "DUPLICATE_EDIT",
+    "SUSPECT_EDIT",
+    "apply_replacements",
+    "find_duplicates",
+    "find_suspects",
+]

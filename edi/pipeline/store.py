@@ -28,10 +28,12 @@ from edi.pipeline.claim_facts import (
     collector_paused,
     open_batch,
 )
+from edi.pipeline.claim_history import record_history
 from edi.pipeline.context import Incoming, IngestResult, Policy, Wiring
-from edi.pipeline.duplicates import apply_replacements, find_duplicates
+from edi.pipeline.duplicates import apply_replacements, find_duplicates, find_suspects
 from edi.pipeline.parse import normalizer, row_maker
 from edi.pipeline.record_worker import RecordWorker
+from edi.pipeline.remits import remit_events
 from edi.pipeline.validate import Verdict, accepted, envelope_rows, error_summary
 from edi.progress import STORE, CountingReader, stage
 from edi.store import models as m
@@ -75,7 +77,7 @@ def store(
     file_id = cast(str, out.file_id)
     answers = ack_stage.received(verdict, incoming.path)
     # the 277CAs' control numbers before the transaction: the series is a row of the store
-    numbers = numbers_for(wiring, verdict) if policy.ack_277 else iter(())
+    drawn = list(numbers_for(wiring, verdict)) if policy.ack_277 else []
     archive = archive_original(incoming.path, wiring.archive_dir, file_id, wiring.ring)
     faults.reached("ingest.archived")
     try:
@@ -107,7 +109,7 @@ def store(
                         conn, FieldCipher(wiring.ring), file_id
                     )
                 claim_acks = (
-                    answer_claims(wiring, conn, verdict, set_rows, numbers, facts)
+                    answer_claims(wiring, conn, verdict, set_rows, iter(drawn), facts)
                     if policy.ack_277
                     else []
                 )
@@ -117,6 +119,12 @@ def store(
                     )
                     out.ack_texts = [*out.ack_texts, *claim_acks]
                     out.acks = [*out.acks, *(f"{a.kind}:{a.control}" for a in claim_acks)]
+                if _has_claims(verdict):  # suspects after the 277CA: it leaves them as they are
+                    if policy.duplicates != "off":
+                        out.claims_suspect = find_suspects(conn, file_id)
+                    record_history(conn, file_id, verdict, set_rows, drawn, claim_acks)
+                if out.records.get("claim_payment"):
+                    remit_events(conn, file_id, datetime.now(UTC))
             faults.reached("ingest.records")
             wiring.audit.append(
                 _action(out, verdict),
@@ -267,6 +275,8 @@ def _entry(policy: Policy, incoming: Incoming, out: IngestResult) -> Mapping[str
         entry["claims_duplicate"] = out.claims_duplicate
     if out.claims_replaced:
         entry["claims_replaced"] = out.claims_replaced
+    if out.claims_suspect:
+        entry["claims_suspect"] = out.claims_suspect
     if out.supersedes is not None:
         entry.update(supersedes=out.supersedes, replaced=out.replaced)
     return entry

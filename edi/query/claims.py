@@ -39,6 +39,7 @@ from edi.query.base import (
     unindexed,
     with_file,
 )
+from edi.query.claim_history import claim_history
 from edi.query.claim_links import CHRONOLOGY, ClaimSide, Matching, answers, latest
 from edi.query.dates import DateRange, range_condition
 from edi.query.line_links import match_lines
@@ -89,8 +90,11 @@ COLUMNS = (
     "charge",
     "lines",
     "intake",
+    "duplicate",
     "remittance",
 )
+#: ``--duplicates``: exact duplicates, suspected ones, or both
+DUPLICATES = ("exact", "suspect", "all")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +109,9 @@ class ClaimFilter(FileScope):
     #: accepted or rejected on intake (the claim-level edits, the 277CA), or replaced or
     #: voided by a later claim
     intake: str | None = None
-    #: only the claims found repeating a stored claim
-    duplicates: bool = False
+    #: only the claims found repeating a stored claim: ``exact`` (``duplicate_of``),
+    #: ``suspect`` (``suspect_of``) or ``all``
+    duplicates: str | None = None
 
 
 def _status_condition(status: str, matching: Matching) -> Any:
@@ -177,10 +182,26 @@ def _where(flt: ClaimFilter, index: Any, matching: Matching) -> _Where:
         out.claims.append(or_(by_claim, by_line))
     if flt.status is not None:
         out.claims.append(_status_condition(flt.status, matching))
-    if flt.duplicates:
-        out.indexed.append(claim.duplicate_of.is_not(None))
-        out.claims.append(unindexed(claim.duplicate_of).is_not(None))
+    if flt.duplicates is not None:
+        if flt.duplicates not in DUPLICATES:
+            raise QueryError(
+                f"unknown duplicates {flt.duplicates!r}; one of {', '.join(DUPLICATES)}"
+            )
+        tests = [
+            column
+            for column, kind in ((claim.duplicate_of, "exact"), (claim.suspect_of, "suspect"))
+            if flt.duplicates in (kind, "all")
+        ]
+        out.indexed.append(or_(*(c.is_not(None) for c in tests)))
+        out.claims.append(or_(*(unindexed(c).is_not(None) for c in tests)))
     return out
+
+
+def _duplicate(row: Any) -> str:
+    """The listing's duplicate column: ``exact``, ``suspect`` or empty."""
+    if row["duplicate_of"] is not None:
+        return "exact"
+    return "suspect" if row["suspect_of"] is not None else ""
 
 
 def list_claims(
@@ -272,6 +293,7 @@ def _listed_claims(
                 "charge": amount(row["total_charge"]),
                 "lines": row["line_count"],
                 "intake": row["intake"],
+                "duplicate": _duplicate(row),
                 "remittance": _remit_text(*remits.get(row["id"], (None, 0))),
             }
         )
@@ -383,7 +405,12 @@ def show_claim(
         side = ClaimSide.of_values(row, row["partner"], tin)
         known = row["patient_control_number_bidx"] is not None
         payments = _adjudications(conn, side, matching) if known else []
+        events = claim_history(conn, row["id"], CLAIM_STATUS)
         answered = _claim_answers(conn, row["file_id"], row["set_row_id"])
+        # the sets of a group share the 277CAs' ISA13 and GS06: the history says which one
+        mine = {e["detail"].get("ack") for e in events if e["event"] == "answered"}
+        if mine:
+            answered = [a for a in answered if a["control"] in mine]
     out: dict[str, Any] = {
         "id": row["id"],
         "file": {
@@ -399,6 +426,8 @@ def show_claim(
         "answered_by": answered,
         "duplicate_of": row["duplicate_of"],
         "replaced_by": row["replaced_by"],
+        "suspect_of": row["suspect_of"],
+        "history": events,
         "status": None,
         "claim": data,
         "lines": [],
@@ -563,6 +592,7 @@ def _line_payment(history: list[tuple[int, str, dict[str, Any]]]) -> dict[str, A
 __all__ = [
     "CLAIM_STATUS",
     "COLUMNS",
+    "DUPLICATES",
     "NO_ALIASES",
     "STATUSES",
     "ClaimFilter",

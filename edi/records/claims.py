@@ -35,6 +35,8 @@ SERVICE_DATE = Blind("service_date", "service_date_bidx")
 SERVICE_MONTH = Blind("service_month", "service_month_bidx")
 #: a claim's identity for the exact-duplicate check (:attr:`Claim.duplicate_key`)
 CLAIM_KEY = Blind("claim_key", "claim_key_bidx")
+#: what a claim is about, for suspected duplicates (:attr:`Claim.suspect_identity`)
+SUSPECT_KEY = Blind("suspect_key", "suspect_key_bidx")
 
 
 @declared
@@ -303,6 +305,16 @@ class Claim(Record):
     #: never read from a file: the claim's identity for the exact-duplicate check
     #: (:attr:`duplicate_key`), kept only as its blind index
     claim_key: str | None = protected(ID, index=(CLAIM_KEY,), path="duplicate_key")
+    #: never read from a file: what the claim's lines bring to its suspect identity, set
+    #: as each line is read (:func:`edi.parsers.x837.line_closed`): each line's procedure
+    #: code (837I: else ``NU:`` and its revenue code), the first line's first date of
+    #: service and the last line's last
+    line_procedures: list[str] = plain(factory=list)
+    lines_date_from: str | None = protected(DATE)
+    lines_date_to: str | None = protected(DATE)
+    #: never read from a file: the claim's suspect identity (:attr:`suspect_identity`),
+    #: kept only as its blind index
+    suspect_key: str | None = protected(ID, index=(SUSPECT_KEY,), path="suspect_identity")
 
     @property
     def duplicate_key(self) -> str | None:
@@ -325,6 +337,43 @@ class Claim(Record):
             str(self.line_count),
         )
         return "\x1f".join(part or "" for part in parts)
+
+    @property
+    def suspect_identity(self) -> str | None:
+        """What makes two claims with different patient control numbers look like the same
+        service billed twice: the patient (the patient's member id, else the subscriber's;
+        and the name and birth date of the patient, else the subscriber), the billing
+        provider (NPI, else tax id), the service dates (the claim's, else its statement's,
+        else its first and last line's) and the sorted procedure codes of its lines.
+        Neither CLM01 nor the charge is in it. None without a patient id or a date."""
+        patient = self.patient
+        subscriber = self.subscriber
+        member = (patient.id if patient is not None else None) or (
+            subscriber.id if subscriber is not None else None
+        )
+        person = patient if patient is not None and patient.last_name else subscriber
+        start = self.service_date_from or self.statement_date_from or self.lines_date_from
+        if not member or person is None or not start:
+            return None
+        end = (
+            self.service_date_to
+            or self.statement_date_to
+            or self.lines_date_to
+            or self.service_date_from
+            or self.statement_date_from
+        )
+        provider = self.billing_provider
+        parts = (
+            member,
+            (person.last_name or "").upper(),
+            (person.first_name or "").upper(),
+            person.birth_date or "",
+            (provider.npi or provider.tax_id or provider.id or "") if provider is not None else "",
+            start,
+            end or start,
+            ",".join(sorted(self.line_procedures)),
+        )
+        return "\x1f".join(parts)
 
     @property
     def first_service_date(self) -> str | None:

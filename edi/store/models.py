@@ -254,6 +254,44 @@ class ClaimRow(_Record, Base):
     duplicate_of: Mapped[str | None] = mapped_column(String(36), index=True)
     #: the later claim (frequency 7 or 8) that replaced or voided this one
     replaced_by: Mapped[str | None] = mapped_column(String(36))
+    #: the blind index of what the claim is about (``Claim.suspect_identity``: patient,
+    #: billing provider, dates, procedures; no CLM01, no charge): suspected duplicates
+    suspect_key_bidx: Mapped[str | None] = _bidx()
+    #: the stored claim of another file this one may repeat under another CLM01 (flagged)
+    suspect_of: Mapped[str | None] = mapped_column(String(36), index=True)
+
+
+#: the events of a claim's history (``claim_events.event``), in the order they can come
+CLAIM_EVENTS = (
+    "received",
+    "accepted",
+    "rejected",
+    "duplicate",
+    "suspected",
+    "answered",
+    "sent",
+    "remitted",
+    "replaced",
+    "voided",
+)
+
+
+class ClaimEvent(Base):
+    """One event of a stored claim's history, written in the transaction that made it so.
+
+    ``file_id`` is the file that caused it (the 837 received, the 835 that remitted it, the
+    837 whose claim replaced it); ``detail`` is JSON of codes and ids, never a value."""
+
+    __tablename__ = "claim_events"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    claim_id: Mapped[str] = mapped_column(ForeignKey("claims.id"), index=True)
+    file_id: Mapped[str | None] = mapped_column(ForeignKey("files.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    event: Mapped[str] = mapped_column(String(12))
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 class ServiceLineRow(_Record, Base):
@@ -424,6 +462,8 @@ __all__ = [
     "STORED",
     "SUPERSEDED",
     "Acknowledgment",
+    "CLAIM_EVENTS",
+    "ClaimEvent",
     "ClaimPaymentRow",
     "ClaimRow",
     "ControlNumber",

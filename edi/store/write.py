@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from edi.errors import ReprocessError
 from edi.records import Record
 from edi.store import models as m
+from edi.store.claim_events import forget_file
 from edi.store.crypto import FieldCipher, encrypt_file
 from edi.store.keys import KeyRing
 from edi.store.rows import ConnectionSink, RecordBatcher, RowMaker, SetKey, set_row_id
@@ -406,6 +407,7 @@ def supersede(conn: Connection, old_id: str) -> dict[str, int]:
         raise ReprocessError(
             f"file {old_id}: no longer stored or rejected (reprocessed meanwhile?); nothing changed"
         )
+    forget_file(conn, old_id)
     counts: dict[str, int] = {}
     tables: list[tuple[str, Any]] = list(m.RECORD_TABLES.items())
     for kind, table in reversed(tables):  # each set's parents come first

@@ -220,11 +220,16 @@ def _stored(kit: StoreKit) -> dict[str, Any]:
                 plain["file"] = sha[row["file_id"]]
                 plain["set"] = sets[row["set_row_id"]]
                 if kind == "claim":
-                    # the claims a duplicate or a replacement names, by their random row ids
-                    for key in ("duplicate_of", "replaced_by"):
+                    # the claims a duplicate, a suspect or a replacement names, by their
+                    # random row ids
+                    for key in ("duplicate_of", "replaced_by", "suspect_of"):
                         plain[key] = plain[key] is not None
                     plain["edits"] = [
-                        {k: v for k, v in edit.items() if k not in ("duplicate_of", "message")}
+                        {
+                            k: v
+                            for k, v in edit.items()
+                            if k not in ("duplicate_of", "suspect_of", "message")
+                        }
                         for edit in json.loads(plain["edits"] or "[]")
                     ]
                 rows.append(plain)

@@ -96,7 +96,7 @@ def test_plain_columns_blind_indexes_and_parents_are_the_tables_columns():
         blind = set(BLIND_INDEXES.get(kind, {}))
         parent = {PARENTS[kind][0]} if kind in PARENTS else set()
         # set by the pipeline, not from a record field: the kind and the intake
-        claim_extra = {"kind", "intake", "edits", "duplicate_of", "replaced_by"}
+        claim_extra = {"kind", "intake", "edits", "duplicate_of", "replaced_by", "suspect_of"}
         extra = claim_extra if kind == "claim" else set()
         assert columns == BASE_COLUMNS | plain | blind | parent | extra, kind
         assert all(c.endswith("_bidx") for c in blind) and not any("_bidx" in c for c in plain)
