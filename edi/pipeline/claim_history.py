@@ -1,5 +1,6 @@
-"""Stage (in the file's transaction, once its 277CAs are made): the history of the file's
-claims (:mod:`edi.store.claim_events`), and which 277CA answers which transaction set.
+"""Stage (in the file's transaction, once its 277CAs are made): the events of the file's
+claims that no other row records (:mod:`edi.store.claim_events`), and which 277CA answers
+which transaction set (``acknowledgments.set_row_id``).
 
 A 277CA answers one 837 set; several sets of one functional group share the control
 numbers an acknowledgment row keeps (ISA13, GS06), so the set is told by the order the
@@ -18,7 +19,7 @@ from sqlalchemy import Connection
 from edi.parsers.acks import Ack
 from edi.pipeline.claim_answers import wanted
 from edi.pipeline.validate import Verdict, accepted
-from edi.store.claim_events import intake_events
+from edi.store.claim_events import intake_events, link_answers
 from edi.store.rows import SetKey
 
 
@@ -48,10 +49,11 @@ def record_history(
     drawn: Sequence[str],
     acks: Sequence[Ack],
 ) -> None:
-    """Write the events of the file's claims: received, accepted or rejected, duplicate,
-    suspected, replaced or voided (the claims they change), answered."""
-    answers = answered_sets(verdict, set_rows, drawn, acks)
-    intake_events(conn, file_id, datetime.now(UTC), answers)
+    """Write the events of the file's claims no other row records (rejected, duplicate,
+    suspected, replaced or voided: the claims they change), and name the set each of its
+    277CAs answers."""
+    intake_events(conn, file_id, datetime.now(UTC))
+    link_answers(conn, file_id, answered_sets(verdict, set_rows, drawn, acks))
 
 
 __all__ = ["answered_sets", "record_history"]

@@ -1,17 +1,23 @@
-"""A stored claim's history (``claim_events``): the rows are written in the transaction
-that changes the claim, in bulk (INSERT ... SELECT over the claims concerned, never a row
-at a time from Python but for the few rejected claims, whose edits' codes are read).
+"""A stored claim's history: what the store keeps anyway, and ``claim_events`` for the
+rest, written in the transaction that changes the claim in bulk (INSERT ... SELECT over
+the claims concerned, never a row at a time from Python but for the few rejected claims,
+whose edits' codes are read).
 
-Events and their ``detail`` (JSON: codes and ids, never a value):
+Read from other rows (a file of 116,000 accepted claims writes no event):
 
-- ``received`` (the 837's file), then ``accepted`` or ``rejected`` (``edits``: each
-  ``EDIT:CODE`` that rejects it);
+- ``received``: the claim's file's ``received_at``; ``accepted``: its ``stored_at``, for a
+  claim with no ``rejected`` event;
+- ``answered`` and ``sent``: the 277CA of the claim's transaction set
+  (``acknowledgments.set_row_id``, :func:`link_answers`), when it was made and when the
+  exchange put it in the partner's folder.
+
+Events as rows, their ``detail`` JSON of codes and ids, never a value:
+
+- ``rejected`` (``edits``: each ``EDIT:CODE`` that rejects it);
 - ``duplicate`` (``duplicate_of``: the stored claim it repeats), ``suspected``
   (``suspect_of``: the stored claim it may repeat under another CLM01);
 - ``replaced`` or ``voided`` on the earlier claim (``by``: the claim of frequency 7 or 8;
   ``file_id``: its file);
-- ``answered`` (``ack``: the control number of the 277CA made for it), ``sent`` (the
-  same, once the exchange put that 277CA in the partner's folder);
 - ``remitted`` (``file_id``: the 835's file; ``status``: CLP02; ``claim_payment``).
 """
 
@@ -19,10 +25,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, delete, func, insert, literal, or_, select
+from sqlalchemy import Connection, String, delete, func, insert, literal, or_, select, update
 from sqlalchemy.orm import aliased
 
 from edi.store import models as m
@@ -52,10 +58,9 @@ def _text(value: str) -> Any:
     return literal(value, String)
 
 
-def intake_events(conn: Connection, file_id: str, at: datetime, answers: Mapping[str, str]) -> None:
+def intake_events(conn: Connection, file_id: str, at: datetime) -> None:
     """The events of the claims of ``file_id`` once their intake is decided, duplicates
-    and suspects found, replacements applied and their 277CAs made (``answers``: the
-    transaction set row id -> the control number of the 277CA answering its claims)."""
+    and suspects found and replacements applied (see the module docstring)."""
     claim = m.ClaimRow
     when = literal(at, m.ClaimEvent.at.type)
     of_file = claim.file_id == file_id
@@ -68,9 +73,6 @@ def intake_events(conn: Connection, file_id: str, at: datetime, answers: Mapping
         )
         return insert_events(conn, query)
 
-    no_detail = literal(None, String)
-    events(_text("received"), no_detail)
-    events(_text(m.CLAIM_ACCEPTED), no_detail, claim.intake == m.CLAIM_ACCEPTED)
     rejected = conn.execute(
         select(claim.id, claim.edits).where(of_file, claim.intake == m.CLAIM_REJECTED)
     ).all()
@@ -104,23 +106,18 @@ def intake_events(conn: Connection, file_id: str, at: datetime, answers: Mapping
             earlier.intake.in_((m.CLAIM_REPLACED, m.CLAIM_VOIDED)),
         ),
     )
-    for set_row, control in sorted(answers.items()):
-        events(
-            _text("answered"),
-            literal(json.dumps({"ack": control}, separators=(",", ":")), String),
-            claim.set_row_id == set_row,
+
+
+def link_answers(conn: Connection, file_id: str, answers: Mapping[str, str]) -> None:
+    """Name the transaction set each 277CA of ``file_id`` answers (``answers``: set row id
+    -> the 277CA's control number)."""
+    ack = m.Acknowledgment
+    for set_row, control in answers.items():
+        conn.execute(
+            update(ack)
+            .where(ack.file_id == file_id, ack.kind == ANSWER_KIND, ack.control == control)
+            .values(set_row_id=set_row)
         )
-
-
-def sent_events(conn: Connection, file_id: str, control: str, at: datetime) -> int:
-    """``sent`` for each claim of ``file_id`` the 277CA ``control`` answered (as its
-    ``answered`` event says)."""
-    event = m.ClaimEvent
-    detail = json.dumps({"ack": control}, separators=(",", ":"))
-    query = select(
-        event.claim_id, event.file_id, literal(at, event.at.type), _text("sent"), event.detail
-    ).where(event.file_id == file_id, event.event == "answered", event.detail == detail)
-    return insert_events(conn, query)
 
 
 def rejecting(stored: str | None) -> list[str]:
@@ -141,23 +138,68 @@ def forget_file(conn: Connection, file_id: str) -> None:
     conn.execute(delete(event).where(or_(event.file_id == file_id, event.claim_id.in_(claims))))
 
 
+#: the order of events of the same time: as they happen in an ingest
+_RANK = {
+    "received": 0,
+    m.CLAIM_ACCEPTED: 1,
+    m.CLAIM_REJECTED: 1,
+    "duplicate": 2,
+    "suspected": 2,
+    "answered": 3,
+    "sent": 4,
+}
+
+
 def history(conn: Connection, claim_id: str) -> list[dict[str, Any]]:
-    """A claim's events, oldest first: time, event, detail."""
-    event = m.ClaimEvent
+    """A claim's events, oldest first: time, event, the file that caused it, detail."""
+    claim, file, ack, event = m.ClaimRow, m.File, m.Acknowledgment, m.ClaimEvent
+    found = conn.execute(
+        select(claim.file_id, claim.set_row_id, file.received_at, file.stored_at)
+        .join(file, file.id == claim.file_id)
+        .where(claim.id == claim_id)
+    ).first()
+    if found is None:
+        return []
+    file_id, set_row, received_at, stored_at = found
     rows = conn.execute(
         select(event.at, event.event, event.file_id, event.detail)
         .where(event.claim_id == claim_id)
         .order_by(event.id)
     ).all()
-    return [
-        {
-            "at": at,
-            "event": name,
-            "file_id": file_id,
-            "detail": json.loads(detail) if detail else {},
-        }
-        for at, name, file_id, detail in rows
-    ]
+    out: list[dict[str, Any]] = [_event(received_at, "received", file_id)]
+    if stored_at is not None and not any(row.event == m.CLAIM_REJECTED for row in rows):
+        out.append(_event(stored_at, m.CLAIM_ACCEPTED, file_id))
+    answer = conn.execute(
+        select(ack.control, ack.created_at, ack.sent_at).where(
+            ack.file_id == file_id, ack.kind == ANSWER_KIND, ack.set_row_id == set_row
+        )
+    ).first()
+    if answer is not None:
+        out.append(_event(answer.created_at, "answered", file_id, {"ack": answer.control}))
+        if answer.sent_at is not None:
+            out.append(_event(answer.sent_at, "sent", file_id, {"ack": answer.control}))
+    for at, name, by_file, detail in rows:
+        out.append(_event(at, name, by_file, json.loads(detail) if detail else {}))
+    intake = _naive(received_at)
+
+    def order(e: dict[str, Any]) -> tuple[datetime, int]:
+        # the events of the claim's own ingest in the order it makes them (their times
+        # differ by the transaction's microseconds), then the later ones by time
+        rank = _RANK.get(e["event"], len(_RANK))
+        if rank <= _RANK["answered"] and e["file_id"] == file_id:
+            return intake, rank
+        return max(_naive(e["at"]), intake), rank
+
+    return sorted(out, key=order)
+
+
+def _event(at: datetime, event: str, file_id: str | None, detail: Any = None) -> dict[str, Any]:
+    return {"at": at, "event": event, "file_id": file_id, "detail": detail or {}}
+
+
+def _naive(at: datetime) -> datetime:
+    """``at`` in UTC without its zone: SQLite gives times back without one."""
+    return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo is not None else at
 
 
 __all__ = [
@@ -166,6 +208,6 @@ __all__ = [
     "insert_events",
     "intake_events",
     "json_of",
+    "link_answers",
     "rejecting",
-    "sent_events",
 ]

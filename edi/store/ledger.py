@@ -18,7 +18,6 @@ from typing import Any
 from sqlalchemy import Engine, and_, exists, or_, select, update
 
 from edi.store import models as m
-from edi.store.claim_events import ANSWER_KIND, sent_events
 
 #: why an acknowledgment is listed
 NOT_SENT = "not sent"
@@ -64,8 +63,8 @@ def mark_sent(
     when: datetime | None = None,
 ) -> bool:
     """Record that our acknowledgment ``kind`` ``control`` of ``file_id`` went out to
-    ``sent_to``; the first time only (a retry keeps the first time). True when recorded.
-    A 277CA's claims get a ``sent`` event in their history, in the same transaction."""
+    ``sent_to``; the first time only (a retry keeps the first time). True when recorded
+    (a 277CA's time sent is its claims' ``sent`` in their history)."""
     ack = m.Acknowledgment
     at = when or datetime.now(UTC)
     with engine.begin() as conn:
@@ -74,8 +73,6 @@ def mark_sent(
             .where(*_unsent(file_id, kind, control))
             .values(sent_at=at, sent_to=sent_to[:500], withheld=False)
         )
-        if done.rowcount > 0 and kind == ANSWER_KIND:  # the claims it answers: sent
-            sent_events(conn, file_id, control, at)
         return done.rowcount > 0
 
 

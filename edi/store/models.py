@@ -183,6 +183,9 @@ class Acknowledgment(Base):
     sent_to: Mapped[str | None] = mapped_column(String(500))
     #: kept back by the partner's ``ack_999 = "errors"`` (an accepting 999): not missing
     withheld: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: a 277CA: the 837 transaction set it answers (several sets of a group share the
+    #: control numbers above)
+    set_row_id: Mapped[str | None] = mapped_column(String(36), index=True)
 
 
 class ReceivedAcknowledgment(Base):
@@ -277,7 +280,8 @@ CLAIM_EVENTS = (
 
 
 class ClaimEvent(Base):
-    """One event of a stored claim's history, written in the transaction that made it so.
+    """One event of a stored claim's history that no other row records, written in the
+    transaction that made it so (:mod:`edi.store.claim_events`).
 
     ``file_id`` is the file that caused it (the 837 received, the 835 that remitted it, the
     837 whose claim replaced it); ``detail`` is JSON of codes and ids, never a value."""

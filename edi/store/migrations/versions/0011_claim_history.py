@@ -1,12 +1,15 @@
-"""claim history: each stored claim's events as rows, and suspected duplicates
+"""claim history: what became of each stored claim, and suspected duplicates
 
-``claim_events`` holds what became of a claim, one row an event, in the transaction that
-made it so: ``received``, ``accepted`` or ``rejected`` (with its edits' codes),
-``duplicate`` and ``suspected`` (the claim it repeats), ``answered`` (the 277CA made for
-it), ``sent`` (that 277CA went out), ``remitted`` (an 835 claim payment matched it),
-``replaced`` and ``voided`` (by a later claim of frequency 7 or 8). ``detail`` is JSON of
-codes and ids only, never a value. Claims stored before get no history back-filled: their
-intake and links are still on their ``claims`` row.
+A claim's history is read from what the store keeps anyway (its file's ``received_at``
+and ``stored_at``, its intake, the 277CA of its set and that acknowledgment's
+``sent_at``) and from ``claim_events``, which holds one row for each event no other row
+records, in the transaction that made it so: ``rejected`` (with its edits' codes),
+``duplicate`` and ``suspected`` (the claim it repeats), ``remitted`` (an 835 claim
+payment matched it), ``replaced`` and ``voided`` (by a later claim of frequency 7 or 8).
+A file of 116,000 accepted claims writes none. ``detail`` is JSON of codes and ids only,
+never a value. ``acknowledgments`` gets ``set_row_id``: the 837 transaction set a 277CA
+answers (several sets of a group share the control numbers it answers). Claims stored
+before get no event back-filled, and their 277CA no set.
 
 ``claims`` gets ``suspect_key_bidx`` (the blind index of ``Claim.suspect_identity``: the
 patient, billing provider, service dates and procedure codes, without CLM01 or the
@@ -50,9 +53,17 @@ def upgrade() -> None:
         batch.add_column(sa.Column("suspect_of", sa.String(length=36), nullable=True))
     op.create_index("ix_claims_suspect_key_bidx", "claims", ["suspect_key_bidx"], unique=False)
     op.create_index("ix_claims_suspect_of", "claims", ["suspect_of"], unique=False)
+    with op.batch_alter_table("acknowledgments") as batch:
+        batch.add_column(sa.Column("set_row_id", sa.String(length=36), nullable=True))
+    op.create_index(
+        "ix_acknowledgments_set_row_id", "acknowledgments", ["set_row_id"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_acknowledgments_set_row_id", table_name="acknowledgments")
+    with op.batch_alter_table("acknowledgments") as batch:
+        batch.drop_column("set_row_id")
     op.drop_index("ix_claims_suspect_of", table_name="claims")
     op.drop_index("ix_claims_suspect_key_bidx", table_name="claims")
     with op.batch_alter_table("claims") as batch:
