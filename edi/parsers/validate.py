@@ -224,8 +224,10 @@ class Validator:
                     self._segment_usage(state, loc, node, seen, file)
             # SNIP 4+: the loop instance keeps the segments its situational rules read
             watch = top.rules
-            if watch is not None and seg.id in watch.ids:
-                top.seen.append(loc)
+            if watch is not None:
+                wanted = watch.ids.get(seg.id)
+                if wanted is not None and (not wanted or seg[1] in wanted):
+                    top.seen.append(loc)
             # SNIP 2 HL, SNIP 3 balancing, SNIP 5: the set's rules (edi.parsers.rules)
             if check.rule:
                 rules = state.rules

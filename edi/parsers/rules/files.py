@@ -211,6 +211,8 @@ class RuleCatalog:
         self._index: dict[str, list[Path]] | None = None
         self._loaded: dict[Path, tuple[tuple[str, ...], list[Rule]]] = {}
         self._guides: dict[str, GuideRules | None] = {}
+        #: the compiled rules of each list of files (guides served by the same files share)
+        self._layers: dict[tuple[str, ...], GuideRules] = {}
 
     def files(self) -> list[Path]:
         """Every rule file, in layering order (the project's first)."""
@@ -242,15 +244,17 @@ class RuleCatalog:
         """The compiled rules of ``guide`` (GS08 or ST03), None when no file serves it."""
         if guide in self._guides:
             return self._guides[guide]
-        files = self.index().get(guide, [])
+        files = tuple(str(f) for f in self.index().get(guide, []))
         found: GuideRules | None = None
         if files:
-            rules: dict[str, Rule] = {}
-            for file in files:
-                for rule in self.load(file):
-                    rules.pop(rule.id, None)
-                    rules[rule.id] = rule
-            found = GuideRules(tuple(str(f) for f in files), tuple(rules.values()))
+            found = self._layers.get(files)
+            if found is None:
+                rules: dict[str, Rule] = {}
+                for file in files:
+                    for rule in self.load(Path(file)):
+                        rules.pop(rule.id, None)
+                        rules[rule.id] = rule
+                found = self._layers[files] = GuideRules(files, tuple(rules.values()))
         self._guides[guide] = found
         return found
 

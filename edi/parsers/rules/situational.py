@@ -104,21 +104,37 @@ class Test:
         occurrence has a value; ``in`` ... ``range``: some occurrence's value passes;
         ``not-in``: also when there is no value)."""
         ref = self.ref
+        segment, qualifier, element, component = (
+            ref.segment,
+            ref.qualifier,
+            ref.element,
+            ref.component,
+        )
+        kind = self.kind
         found = False
-        for loc in instance:
-            if not ref.matches(loc):
+        for loc in instance:  # (Ref.matches and Ref.value inlined: once per rule and loop)
+            seg = loc.segment
+            if seg.id != segment or qualifier and seg[1] != qualifier:
                 continue
-            value = ref.value(loc) if ref.element else loc.segment.id
+            if not element:
+                value = segment
+            elif component:
+                value = seg.component(element, component)
+            else:
+                value = seg[element]
             if not value:
                 continue
             found = True
-            if self.kind > ABSENT and self.fits(value, instance):
+            if kind == IN:
+                if value in self.values:
+                    return True
+            elif kind > ABSENT and self.fits(value, instance):
                 return True
-        if self.kind == PRESENT:
+        if kind == PRESENT:
             return found
-        if self.kind == ABSENT:
+        if kind == ABSENT:
             return not found
-        return self.kind == NOT_IN and not found
+        return kind == NOT_IN and not found
 
 
 class Rule:
@@ -182,21 +198,39 @@ class Violation:
         self.component = component
 
 
+#: a segment id every one of whose segments a loop's rules read (no qualifier named)
+ANY = frozenset[str]()
+
+
 class LoopRules:
-    """The rules of one loop: the segment ids they read, and the rules in file order."""
+    """The rules of one loop: the segments they read (segment id -> the qualifiers,
+    element 01, of those read; :data:`ANY` when all are), and the rules in file order."""
 
     __slots__ = ("loop", "ids", "rules")
 
     def __init__(self, loop: str, rules: tuple[Rule, ...]) -> None:
         self.loop = loop
         self.rules = rules
-        ids: set[str] = set()
+        wanted: dict[str, set[str] | None] = {}
         for rule in rules:
             for test in (*rule.conditions, rule.requirement):
-                ids.add(test.ref.segment)
-                if test.other is not None:
-                    ids.add(test.other.segment)
-        self.ids = frozenset(ids)
+                refs = [test.ref] if test.other is None else [test.ref, test.other]
+                for ref in refs:
+                    known = wanted.get(ref.segment, set())
+                    if known is None or not ref.qualifier:
+                        wanted[ref.segment] = None
+                    else:
+                        known.add(ref.qualifier)
+                        wanted[ref.segment] = known
+        self.ids: dict[str, frozenset[str]] = {
+            sid: ANY if quals is None else frozenset(quals) for sid, quals in wanted.items()
+        }
+
+    def reads(self, seg_id: str, qualifier: str) -> bool:
+        """Whether a rule of the loop reads a segment ``seg_id`` whose element 01 is
+        ``qualifier``."""
+        wanted = self.ids.get(seg_id)
+        return wanted is not None and (not wanted or qualifier in wanted)
 
 
 class GuideRules:
@@ -237,7 +271,10 @@ def evaluate(rules: LoopRules, first: Located, instance: list[Located]) -> list[
     segment; ``instance``: its segments that the rules read, in order)."""
     out: list[Violation] = []
     for rule in rules.rules:
-        if all(test.holds(instance) for test in rule.conditions):
+        for test in rule.conditions:
+            if not test.holds(instance):
+                break
+        else:
             check(rule, first, instance, out)
     return out
 
@@ -272,6 +309,7 @@ def check(rule: Rule, first: Located, instance: list[Located], out: list[Violati
 
 __all__ = [
     "ABSENT",
+    "ANY",
     "EQUALS",
     "IN",
     "KINDS",
