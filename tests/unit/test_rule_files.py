@@ -315,3 +315,36 @@ def test_without_the_rule_file_the_same_claims_are_clean(tmp_path):
     path = many_claims(tmp_path, 3, big_second_claim)
     ts = validated(path)
     assert (ts.ack_code, ts.errors) == ("A", [])
+
+
+def test_edi_validate_shows_the_rule_and_a_broken_rule_file_in_one_line(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from edi.cli import main
+
+    path = mutate(tmp_path, corpus_path(AUTO_ACCIDENT), replace(25, "AA:::CA", "AA"))
+    shown = CliRunner().invoke(main, ["validate", str(path)])
+    assert (
+        "segment 23 CLM in 2300, element CLM11-4 (line 25): IK403 I9: implementation dependent "
+        "data element missing; CLM11-4 auto accident state is required when CLM11-1 is AA "
+        "(rule 837P-2300-CLM11-4-AA)"
+    ) in shown.output
+    as_json = CliRunner().invoke(main, ["validate", "--format", "json", str(path)])
+    assert '"rule": "837P-2300-CLM11-4-AA"' in as_json.output
+    broken = write_rules(
+        tmp_path / "maps" / "rules",
+        '<rule id="T-1" loop="2300" message="a sentence here">\n'
+        '<must at="CLM02" is="present" in="A"/>\n</rule>',
+    )
+    monkeypatch.setenv("EDI_MAPS", str(tmp_path / "maps"))
+    default_rules.cache_clear()
+    try:
+        failed = CliRunner().invoke(main, ["validate", str(path)])
+    finally:
+        monkeypatch.delenv("EDI_MAPS")
+        default_rules.cache_clear()
+    assert failed.exit_code == 1
+    assert failed.output.strip().splitlines() == [
+        f"Error: {broken}:4: <must at='CLM02'> needs exactly one of is, in, not-in, length, "
+        "pattern, equals, min/max (found is, in)"
+    ]
