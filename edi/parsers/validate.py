@@ -34,7 +34,7 @@ from edi.parsers.results import (
 )
 from edi.parsers.rules import SetRules, rules_for
 from edi.parsers.rules.common import npi_ok
-from edi.parsers.rules.files import RuleCatalog, default_rules
+from edi.parsers.rules.files import RuleCatalog, bind, default_rules
 from edi.parsers.rules.situational import GuideRules, LoopRules, Violation, evaluate
 from edi.parsers.segments import (
     INTERCHANGE,
@@ -108,6 +108,8 @@ class Validator:
         ``$EDI_MAPS/rules/``)."""
         self.walker = StructureWalker(catalog)
         self.rule_files = rule_files if rule_files is not None else default_rules()
+        #: (guide rules, map file) pairs whose loops and segments were checked
+        self._bound: set[tuple[int, str]] = set()
         self.show_values = show_values
         self.reject_snip = 5 if strict else 2
         self._required: dict[LoopDef, tuple[tuple[SegmentDef, ...], tuple[LoopDef, ...]]] = {}
@@ -175,6 +177,12 @@ class Validator:
                 if state is not None:
                     choice = self.walker.choose(ts)
                     tr.map_file = choice.entry.file.name
+                    situational = state.situational
+                    if situational is not None:
+                        key = (id(situational), str(choice.entry.file))
+                        if key not in self._bound:
+                            bind(situational, self.walker.compiled(choice).map)
+                            self._bound.add(key)
                     if choice.warning:
                         tr.warnings.append(choice.warning)
                     state.delimiters = _canonical(ts.interchange.delimiters)

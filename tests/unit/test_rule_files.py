@@ -238,6 +238,26 @@ def test_a_broken_rule_file_names_its_file_and_line(tmp_path, body, line, words)
     assert "\n" not in message
 
 
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ('<must at="CLM02" max="5"/>', "loop 2399 is not in the 837.5010.X222.A1.xml map"),
+        ('<must at="SBR02" is="present"/>', "segment SBR is not in loop 2300"),
+    ],
+)
+def test_a_rule_naming_what_its_guide_lacks_is_refused(tmp_path, body, words):
+    loop = "2399" if "2399" in words else "2300"
+    path = write_rules(
+        tmp_path / "rules", f'<rule id="T-1" loop="{loop}" message="a sentence here">{body}</rule>'
+    )
+    validator = Validator(rule_files=RuleCatalog([tmp_path / "rules"]))
+    with pytest.raises(RuleFileError) as caught:
+        validator.validate(corpus_path(P837))
+    assert str(caught.value) == f"{path}:3: rule T-1: {words}" + (
+        " of the 837.5010.X222.A1.xml map" if "segment" in words else ""
+    )
+
+
 def test_every_project_rule_file_loads():
     catalog = RuleCatalog([rules_folder()])
     assert catalog.check() >= 9

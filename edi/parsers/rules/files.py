@@ -24,7 +24,7 @@ from lxml import etree
 
 from edi import codes
 from edi.errors import RuleFileError
-from edi.parsers.maps import project_maps
+from edi.parsers.maps import TransactionMap, project_maps
 from edi.parsers.rules.situational import (
     ABSENT,
     EQUALS,
@@ -191,6 +191,27 @@ class _Loader:
         )
 
 
+def bind(rules: GuideRules, tmap: TransactionMap) -> None:
+    """Check every loop and segment ``rules`` name against the guide ``tmap``: the loop is
+    one of the guide's, each segment read is one of that loop's own (raises
+    :class:`RuleFileError` naming the rule's file and line)."""
+    in_loop: dict[str, set[str]] = {}
+    for seg in tmap.segments:
+        in_loop.setdefault(seg.parent.id, set()).add(seg.id)
+    for rule in rules.rules:
+        where = f"{rule.file}:{rule.line}: rule {rule.id}"
+        own = in_loop.get(rule.loop)
+        if own is None:
+            raise RuleFileError(f"{where}: loop {rule.loop} is not in the {tmap.file.name} map")
+        for test in (*rule.conditions, rule.requirement):
+            for ref in (test.ref, test.other):
+                if ref is not None and ref.segment not in own:
+                    raise RuleFileError(
+                        f"{where}: segment {ref.segment} is not in loop {rule.loop} of the "
+                        f"{tmap.file.name} map"
+                    )
+
+
 def load_rule_file(file: str | os.PathLike[str]) -> tuple[tuple[str, ...], list[Rule]]:
     """The guides and rules of one rule file (raises :class:`RuleFileError` naming file
     and line)."""
@@ -271,6 +292,7 @@ def default_rules() -> RuleCatalog:
 
 __all__ = [
     "DEFAULT_SNIP",
+    "bind",
     "KINDS",
     "RULES_FOLDER",
     "RuleCatalog",
