@@ -121,6 +121,11 @@ class MapError(EdiError):
     """An implementation-guide map is missing, malformed or cannot be chosen for a group."""
 
 
+class RuleFileError(MapError):
+    """A rule file (``maps/rules/``, ``$EDI_MAPS/rules/``) cannot be read or breaks its
+    schema or the rule language; the message names the file and line."""
+
+
 class TransferError(EdiError):
     """A file could not be moved to or from a trading partner."""
 

@@ -148,6 +148,8 @@ def error_dict(error: Any) -> dict[str, Any]:
         "line": loc.line,
         "file_segment": loc.ordinal,
     }
+    if error.rule:  # a rule of the rule files (maps/rules/): its id, the partner's edit key
+        out["rule"] = error.rule
     value = getattr(error, "value", None)
     if value is not None:
         out["value"] = value
@@ -243,6 +245,8 @@ def _error_line(error: Any) -> str:
             where += f"-{error.component}"
     element = "IK403" if error.element else "IK304"
     text = f"{where} (line {loc.line}): {describe_ack(element, error.code)}; {error.message}"
+    if error.rule:
+        text += f" (rule {error.rule})"
     value = getattr(error, "value", None)
     if value is not None:
         text += f" [value: {value}]"

@@ -18,8 +18,9 @@ findings has the severity ``reject``, and the other claims of the set are accept
 
 Severities come from the partner's agreement (``[partners.NAME.edits]``), keyed by the
 edit: the segment id and element position the finding is on (``CLM02``, ``NM109``,
-``DTP03``), else its SNIP type (``snip3``, ``snip5``), else ``default`` (``reject``
-unless set). ``warn`` keeps the claim accepted with the finding recorded; ``off`` drops the
+``DTP03``; a finding of a rule of the rule files first by the rule's id,
+``837P-2300-CLM05-3-REF-F8``), else its SNIP type (``snip3``, ``snip5``), else
+``default`` (``reject`` unless set). ``warn`` keeps the claim accepted with the finding recorded; ``off`` drops the
 finding everywhere (the 999 too). Syntax (SNIP 1 and 2) is not negotiable: its severity
 is always ``reject`` and it rejects the set.
 
@@ -56,8 +57,11 @@ DEFAULT = "default"
 CLAIM_LOOPS = ("23", "24")
 #: the first SNIP type whose findings a partner may set the severity of
 NEGOTIABLE_SNIP = 3
-#: an edit key: a segment id and a two-digit element position, a SNIP type, or default
-EDIT_KEY = re.compile(r"[A-Z][A-Z0-9]{1,2}(?:[0-9]{2})?|snip[3-7]|default")
+#: an edit key: a segment id and a two-digit element position, a SNIP type, default, or
+#: the id of a rule of the rule files (two or more parts joined by hyphens)
+EDIT_KEY = re.compile(
+    r"[A-Z][A-Z0-9]{1,2}(?:[0-9]{2})?|snip[3-7]|default|[A-Za-z0-9]+(?:-[A-Za-z0-9]+)+"
+)
 #: the set ids answered claim by claim
 CLAIM_SETS = frozenset({"837"})
 #: IK304 codes of a claim's segment that leave the set readable: a required segment
@@ -88,9 +92,11 @@ class ClaimFinding:
     loop: str
     message: str  # codes and positions only, never a value
     ordinal: int = 0  # the segment's ordinal in the file (which line of the claim)
+    category: str = ""  # a rule's own 277CA STC01-1 ('' : derived from the code)
+    status: str = ""  # a rule's own 277CA STC01-2
 
     def as_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "edit": self.edit,
             "code": self.code,
             "snip": self.snip,
@@ -100,9 +106,21 @@ class ClaimFinding:
             "message": self.message,
             "ordinal": self.ordinal,
         }
+        if self.category:
+            out["category"] = self.category
+            out["status"] = self.status
+        return out
 
 
 def edit_key(error: Error) -> str:
+    """The rule's id for a finding of the rule files, else ``CLM02`` for an element
+    finding, the segment id (``DTP``) for a segment finding."""
+    if error.rule:
+        return error.rule
+    return place_key(error)
+
+
+def place_key(error: Error) -> str:
     """``CLM02`` for an element finding, the segment id (``DTP``) for a segment finding."""
     segment = error.location.segment
     return f"{segment}{error.element:02d}" if error.element else segment
@@ -113,7 +131,7 @@ def severity(error: Error, severities: Mapping[str, str]) -> str:
     docstring); syntax findings are always ``reject``."""
     if error.snip < NEGOTIABLE_SNIP:
         return REJECT
-    for key in (edit_key(error), f"snip{error.snip}", DEFAULT):
+    for key in (error.rule, place_key(error), f"snip{error.snip}", DEFAULT):
         found = severities.get(key)
         if found is not None:
             return found
@@ -155,7 +173,8 @@ def readable(error: Error, levels: Levels | None = None) -> bool:
     if not in_claim(error) and (levels is None or not levels.claims_of(error)):
         return False
     if isinstance(error, SegmentError):
-        return error.code in READABLE_SEGMENT_CODES
+        # a rule file's segment finding (SNIP 4 and up) is a business edit: readable
+        return error.code in READABLE_SEGMENT_CODES or error.snip >= NEGOTIABLE_SNIP
     return isinstance(error, ElementError)
 
 
@@ -313,6 +332,8 @@ def claim_findings(
             loc.loop,
             error.message,
             loc.ordinal,
+            error.category,
+            error.status,
         )
         for ordinal in claims:
             out.setdefault(ordinal, []).append(finding)
@@ -339,6 +360,7 @@ __all__ = [
     "claim_findings",
     "drop_off",
     "edit_key",
+    "place_key",
     "for_claims",
     "in_claim",
     "level_loop",

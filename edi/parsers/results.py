@@ -39,6 +39,9 @@ class SegmentError:
     code: str
     message: str
     snip: int = 2
+    rule: str = ""  # the id of the rule file's rule that found it ('' for the guide's)
+    category: str = ""  # the rule's 277CA STC01-1 ('' : derived from the code)
+    status: str = ""  # the rule's 277CA STC01-2
 
     @property
     def element(self) -> int:
@@ -58,6 +61,9 @@ class ElementError:
     data_element: str = ""  # the data element reference number (IK402)
     value: str | None = None
     snip: int = 1
+    rule: str = ""  # the id of the rule file's rule that found it ('' for the guide's)
+    category: str = ""  # the rule's 277CA STC01-1 ('' : derived from the code)
+    status: str = ""  # the rule's 277CA STC01-2
 
 
 Error = SegmentError | ElementError

@@ -17,7 +17,7 @@ from typing import BinaryIO, cast
 
 from edi.errors import X12SyntaxError
 from edi.parsers.checks import Finding, SegmentCheck, compile_segment, explain, extras_ok
-from edi.parsers.maps import LoopDef, MapCatalog, SegmentDef
+from edi.parsers.maps import CompositeDef, LoopDef, MapCatalog, SegmentDef
 from edi.parsers.reader import X12Reader
 from edi.parsers.results import (
     CODE_ACCEPTED,
@@ -34,6 +34,8 @@ from edi.parsers.results import (
 )
 from edi.parsers.rules import SetRules, rules_for
 from edi.parsers.rules.common import npi_ok
+from edi.parsers.rules.files import RuleCatalog, bind, default_rules
+from edi.parsers.rules.situational import GuideRules, LoopRules, Violation, evaluate
 from edi.parsers.segments import (
     INTERCHANGE,
     SEGMENT,
@@ -57,23 +59,35 @@ def _canonical(delims: Delimiters) -> Delimiters:
 
 
 class _Instance:
-    """One open instance of a loop: what it has seen so far."""
+    """One open instance of a loop: what it has seen so far, and for a loop with
+    situational rules, its first segment and the segments its rules read."""
 
-    __slots__ = ("loop", "segments", "loops")
+    __slots__ = ("loop", "segments", "loops", "rules", "first", "seen")
 
-    def __init__(self, loop: LoopDef) -> None:
+    def __init__(self, loop: LoopDef, rules: LoopRules | None = None) -> None:
         self.loop = loop
         self.segments: dict[SegmentDef, int] = {}
         self.loops: dict[LoopDef, int] = {}
+        self.rules = rules
+        self.first: Located | None = None
+        self.seen: list[Located] = []
 
 
 class _SetState:
     """Per transaction set: loop instances and the set's business rules."""
 
-    def __init__(self, result: TransactionResult, root: LoopDef, rules: SetRules) -> None:
+    def __init__(
+        self,
+        result: TransactionResult,
+        root: LoopDef,
+        rules: SetRules,
+        situational: GuideRules | None = None,
+    ) -> None:
         self.result = result
         self.stack: list[_Instance] = [_Instance(root)]
         self.rules = rules
+        #: the guide's rule files, compiled (None: no file serves the guide)
+        self.situational = situational
         self.delimiters: Delimiters = Delimiters("*", ":", "~")
 
 
@@ -81,11 +95,21 @@ class Validator:
     """Validate files; one instance keeps compiled checks across files."""
 
     def __init__(
-        self, catalog: MapCatalog | None = None, *, show_values: bool = False, strict: bool = False
+        self,
+        catalog: MapCatalog | None = None,
+        *,
+        show_values: bool = False,
+        strict: bool = False,
+        rule_files: RuleCatalog | None = None,
     ) -> None:
-        """``strict`` rejects sets for SNIP 3 and 5 findings too; by default they are
-        noted (IK5 ``E``, accepted with errors) and only SNIP 1-2 errors reject."""
+        """``strict`` rejects sets for SNIP 3 and up findings too; by default they are
+        noted (IK5 ``E``, accepted with errors) and only SNIP 1-2 errors reject.
+        ``rule_files``: the situational rules (default: ``maps/rules/`` and
+        ``$EDI_MAPS/rules/``)."""
         self.walker = StructureWalker(catalog)
+        self.rule_files = rule_files if rule_files is not None else default_rules()
+        #: (guide rules, map file) pairs whose loops and segments were checked
+        self._bound: set[tuple[int, str]] = set()
         self.show_values = show_values
         self.reject_snip = 5 if strict else 2
         self._required: dict[LoopDef, tuple[tuple[SegmentDef, ...], tuple[LoopDef, ...]]] = {}
@@ -141,11 +165,24 @@ class Validator:
                 groups[-1][1].transactions.append(tr)
                 node = loc.node
                 state = (
-                    _SetState(tr, node.parent, rules_for(ts.set_id)) if node is not None else None
+                    _SetState(
+                        tr,
+                        node.parent,
+                        rules_for(ts.set_id),
+                        self.rule_files.for_guide(reference or ts.group.version),
+                    )
+                    if node is not None
+                    else None
                 )
                 if state is not None:
                     choice = self.walker.choose(ts)
                     tr.map_file = choice.entry.file.name
+                    situational = state.situational
+                    if situational is not None:
+                        key = (id(situational), str(choice.entry.file))
+                        if key not in self._bound:
+                            bind(situational, self.walker.compiled(choice).map)
+                            self._bound.add(key)
                     if choice.warning:
                         tr.warnings.append(choice.warning)
                     state.delimiters = _canonical(ts.interchange.delimiters)
@@ -186,12 +223,19 @@ class Validator:
             top = state.stack[-1]
             if loc.started or top.loop is not node.parent:
                 self._track(state, loc, node, file)
+                top = state.stack[-1]
             else:
                 counts = top.segments
                 seen = counts.get(node, 0) + 1
                 counts[node] = seen
                 if seen > node.max_use or node.usage == "N":
                     self._segment_usage(state, loc, node, seen, file)
+            # SNIP 4+: the loop instance keeps the segments its situational rules read
+            watch = top.rules
+            if watch is not None:
+                wanted = watch.ids.get(seg.id)
+                if wanted is not None and (not wanted or seg[1] in wanted):
+                    top.seen.append(loc)
             # SNIP 2 HL, SNIP 3 balancing, SNIP 5: the set's rules (edi.parsers.rules)
             if check.rule:
                 rules = state.rules
@@ -428,7 +472,14 @@ class Validator:
                     f"loop {loop.id} occurs more than {loop.repeat} times",
                     file,
                 )
-            stack.append(_Instance(loop))
+            instance = _Instance(loop)
+            situational = state.situational
+            if situational is not None:
+                loop_rules = situational.loops.get(loop.id)
+                if loop_rules is not None:
+                    instance.rules = loop_rules
+                    instance.first = loc
+            stack.append(instance)
         top = stack[-1]
         seen = top.segments.get(node, 0) + 1
         top.segments[node] = seen
@@ -498,6 +549,77 @@ class Validator:
                     f"required loop {sub.id} missing",
                     file,
                 )
+        rules = instance.rules
+        if rules is not None and instance.first is not None:
+            found = evaluate(rules, instance.first, instance.seen)
+            if found:
+                self._violations(state, found, file)
+
+    def _violations(self, state: _SetState, found: list[Violation], file: str) -> None:
+        """The violations of situational rules, as errors carrying the rule's id, codes
+        and sentence."""
+        for violation in found:
+            rule = violation.rule
+            where = violation.where
+            location = self._location(where, file)
+            if violation.segment:
+                # a segment missing (at the loop's first segment) or present against the
+                # rule; an element required in a segment not there: its segment missing
+                code = rule.code if not rule.requirement.ref.element else "I6"
+                location = Location(
+                    location.file,
+                    location.interchange,
+                    location.group,
+                    location.transaction,
+                    location.segment_position,
+                    violation.segment,
+                    location.loop,
+                    location.ordinal,
+                    location.line,
+                    location.offset,
+                )
+                state.result.errors.append(
+                    SegmentError(
+                        location,
+                        code,
+                        rule.message,
+                        rule.snip,
+                        rule.id,
+                        rule.category,
+                        rule.status,
+                    )
+                )
+                continue
+            element = violation.element
+            node = where.node
+            ref = ""
+            if node is not None and 0 < element <= len(node.elements):
+                definition = node.elements[element - 1]
+                ref = definition.data_ele
+                component = violation.component
+                if isinstance(definition, CompositeDef) and 0 < component <= len(
+                    definition.elements
+                ):
+                    ref = definition.elements[component - 1].data_ele
+            value = None
+            if self.show_values:
+                value = where.segment[element]
+            state.result.errors.append(
+                ElementError(
+                    location,
+                    element,
+                    rule.code,
+                    rule.message,
+                    violation.component,
+                    0,
+                    ref,
+                    value,
+                    rule.snip,
+                    rule.id,
+                    rule.category,
+                    rule.status,
+                )
+            )
 
     def _finish_set(self, state: _SetState, ts: TransactionSet, file: str) -> None:
         trailer_loc = None

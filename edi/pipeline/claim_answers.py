@@ -15,8 +15,8 @@ A finding's 277 codes: category A6 (missing information) for a required element 
 segment missing, A8 (relational field in error) for a rule relating values (a total, a
 conditional element), else A7 (invalid information); status 21 (missing or invalid
 information); no entity, but for a finding of the billing provider's, subscriber's or
-patient's loops (:data:`LEVEL_ENTITIES`). The rule files of the edits will name their
-own codes.
+patient's loops (:data:`LEVEL_ENTITIES`). A finding of a rule of the rule files
+(``maps/rules/``) carries the category and status its rule names (stored with it).
 """
 
 from __future__ import annotations
@@ -79,14 +79,17 @@ def edit_of(finding: dict[str, Any], line: int | None) -> ClaimEdit:
     code = str(finding.get("code", ""))
     if finding.get("edit") == DUPLICATE_EDIT:
         return ClaimEdit(RELATIONAL, DUPLICATE_STATUS, "", str(finding.get("message", "")), line)
+    words = f"{finding.get('edit', '')} {code}: {finding.get('message', '')}".strip()
+    entity = LEVEL_ENTITIES.get(str(finding.get("loop", "")), "")
+    if finding.get("category"):  # a rule file's rule names its own codes
+        status = str(finding.get("status") or MISSING_OR_INVALID)
+        return ClaimEdit(str(finding["category"]), status, entity, words, line)
     if code in MISSING_CODES:
         category = MISSING
     elif code in RELATIONAL_CODES:
         category = RELATIONAL
     else:
         category = INVALID
-    words = f"{finding.get('edit', '')} {code}: {finding.get('message', '')}".strip()
-    entity = LEVEL_ENTITIES.get(str(finding.get("loop", "")), "")
     return ClaimEdit(category, MISSING_OR_INVALID, entity, words, line)
 
 

@@ -324,11 +324,13 @@ def test_a_replacement_and_a_void_change_the_claims_they_name(kit: StoreKit, tmp
     assert (rows[one]["intake"], rows[one]["replaced_by"]) == ("replaced", new["id"])
     assert rows[two]["intake"] == "accepted"
     # a void without REF*F8 names the claim by its billing provider, CLM01 and payer: the
-    # first file's second claim (copy 1 of the CLM01s)
+    # first file's second claim (copy 1 of the CLM01s); the guide requires REF*F8 there
+    # (rule 837P-2300-CLM05-3-REF-F8, maps/rules/), which this partner only warns of
     voiding = many_claims(
         folder(tmp_path, "c"), 2, lambda i, s: frequency("8", None)(i, s) if i == 1 else s
     )
-    voided = ingest(kit, resent(voiding, "000000911", "voiding.837"))
+    warn = {"837P-2300-CLM05-3-REF-F8": "warn"}
+    voided = ingest(kit, resent(voiding, "000000911", "voiding.837"), edits=warn)
     assert voided.claims_replaced == 1
     rows = {r["id"]: r for r in claim_rows(kit, first.file_id)}
     assert (rows[two]["intake"], rows[two]["replaced_by"]) != ("accepted", None)

@@ -81,15 +81,16 @@ def test_a_billing_provider_zip_error_rejects_that_providers_claims(lite: StoreK
     assert done.status == m.STORED and done.claims_rejected == 100
     found = intakes(lite)
     assert [index for index, _ in found["rejected"]] == list(range(100))
-    assert edits_of(found["rejected"]) == {("N403", "I12", 5, "2010AA", "reject")}
+    assert edits_of(found["rejected"]) == {("837P-2010AA-N403-ZIP9", "I12", 5, "2010AA", "reject")}
     assert [index for index, _ in found["accepted"]] == list(range(100, 200))
     (ack,) = [a for a in done.ack_texts if a.kind == "999"]
     assert "IK5*E" in ack.text and "AK9*E*1*1*1" in ack.text
     (ca,) = [a for a in done.ack_texts if a.kind == "277"]
     segments = check_277ca(tmp_path, ca.text, accepted=100, rejected=100)
     # the finding's entity: the billing provider (85)
-    rejections = [s for s in segments if s.startswith("STC*A8:21:85*")]
-    assert len(rejections) == 100 and all("N403 I12" in s for s in rejections)
+    # and the codes of its rule (maps/rules/837P.5010.X222A1.xml): A7, 500 (postal code)
+    rejections = [s for s in segments if s.startswith("STC*A7:500:85*")]
+    assert len(rejections) == 100 and all("837P-2010AA-N403-ZIP9 I12" in s for s in rejections)
 
 
 def test_a_billing_provider_warning_keeps_its_claims_accepted(lite: StoreKit, tmp_path: Path):
@@ -100,7 +101,7 @@ def test_a_billing_provider_warning_keeps_its_claims_accepted(lite: StoreKit, tm
     assert set(found) == {"accepted"} and len(found["accepted"]) == 200
     warned = [(index, edits) for index, edits in found["accepted"] if edits]
     assert [index for index, _ in warned] == list(range(100))
-    assert edits_of(warned) == {("N403", "I12", 5, "2010AA", "warn")}
+    assert edits_of(warned) == {("837P-2010AA-N403-ZIP9", "I12", 5, "2010AA", "warn")}
 
 
 def test_without_split_claims_a_subscriber_error_rejects_the_set(lite: StoreKit, tmp_path: Path):

@@ -85,7 +85,7 @@ def test_a_billing_provider_note_goes_to_every_claim_under_it(tmp_path: Path):
     path = claim_tree(tmp_path, [[2, 1], [3]], at((0,), set_element("N4", 3, "33111")))
     group, ts = validated(path)
     assert (ts.ack_code, split_by_claim(group)) == ("E", 0)
-    edit = [("N403", "I12", 5, "2010AA")]
+    edit = [("837P-2010AA-N403-ZIP9", "I12", 5, "2010AA")]
     assert by_claim(ts) == {0: edit, 1: edit, 2: edit}
 
 
@@ -102,5 +102,9 @@ def test_a_broken_hl_link_stays_with_the_set(tmp_path: Path):
     # HL04 says "no child level" of a subscriber that has its patient under it
     path = claim_tree(tmp_path, [[1, 1]], at((0, 1), set_element("HL", 4, "0")))
     group, ts = validated(path)
-    assert [(e.location.segment, e.element) for e in ts.errors] == [("HL", 4)]
+    # (the subscriber's SBR02 is then missing too: 837P-2000B-SBR02-SUBSCRIBER-PATIENT)
+    assert [(e.location.segment, e.element, e.rule) for e in ts.errors] == [
+        ("HL", 4, ""),
+        ("SBR", 2, "837P-2000B-SBR02-SUBSCRIBER-PATIENT"),
+    ]
     assert split_by_claim(group) == 0 and ts.ack_code == "R"

@@ -1,7 +1,8 @@
 """837 claims (837P, 837I, 837D): the claim's total charge (CLM02) is the sum of its
 service lines' charges (SV102 professional, SV203 institutional, SV302 dental): SNIP 3;
-the service line numbers (2400 LX01) count 1, 2, 3 ... within each claim (SNIP 2); the
-billing provider's ZIP code (2010AA N403) has nine digits."""
+the service line numbers (2400 LX01) count 1, 2, 3 ... within each claim (SNIP 2). The
+billing provider's ZIP code (2010AA N403, nine digits) is a rule of the guides' rule
+files (``maps/rules/``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from edi.parsers.structure import Located
 
 #: the element of each service line segment that holds the line's charge
 LINE_CHARGE = {"SV1": 2, "SV2": 3, "SV3": 2}
-#: the billing provider's address loop: its US ZIP code is the full nine digits
+#: the billing provider's address loop: its ZIP code rule is in the rule files
 BILLING_PROVIDER = "2010AA"
 
 
@@ -79,16 +80,10 @@ class Rules(SetRules):
             self.flag(loc, 1, message, "554", 2)
 
     def n4(self, loc: Located) -> None:
-        """The billing provider's US ZIP code (2010AA N403, no N404) is nine digits: a note of
-        the 837P, 837I and 837D guides that their own examples do not follow, so it is
-        noted (SNIP 5, rejected with ``strict``), not a syntax error."""
+        """The billing provider's ZIP code (2010AA N403) has its own rule in the guide's
+        rule file (nine digits); the common 5-or-9 check is for the other addresses."""
         if not loc.path.endswith(BILLING_PROVIDER):
             super().n4(loc)
-            return
-        seg = loc.segment
-        code = seg[3]
-        if code and not seg[4] and not (len(code) == 9 and code.isascii() and code.isdigit()):
-            self.flag(loc, 3, "N403 billing provider ZIP code is not 9 digits", "116", 5)
 
     def line_charge(self, value: str) -> None:
         claim = self.claim

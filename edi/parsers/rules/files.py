@@ -1,0 +1,303 @@
+"""The rule files: ``maps/rules/*.xml`` and each ``$EDI_MAPS/rules/*.xml``, loaded,
+checked and compiled into :class:`~edi.parsers.rules.situational.GuideRules`.
+
+XML with an XSD (``maps/rules/rules.xsd``), as the field maps are: lxml reports each
+schema failure with its line, and keeps every element's line for the checks a schema
+cannot make (one test per ``when``/``must``, a pattern that compiles, a code of the 999
+lists). Each failure is a :class:`~edi.errors.RuleFileError` naming the file and line.
+
+A guide's rules are those of every file that names the guide in its ``guides``, in
+order: the project's files, then ``$EDI_MAPS``'s; a later file's rule with the id of an
+earlier one replaces it (a partner's companion-guide file is layered this way).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from edi import codes
+from edi.errors import RuleFileError
+from edi.parsers.maps import TransactionMap, project_maps
+from edi.parsers.rules.situational import (
+    ABSENT,
+    EQUALS,
+    IN,
+    KINDS,
+    LENGTH,
+    NOT_IN,
+    PATTERN,
+    PRESENT,
+    RANGE,
+    GuideRules,
+    Ref,
+    Rule,
+    Test,
+)
+
+#: the rule files' folder inside the project's maps folder (and inside ``$EDI_MAPS``)
+RULES_FOLDER = "rules"
+SCHEMA_NAME = "rules.xsd"
+#: SNIP type of a rule that names none: situational (implementation guide specific)
+DEFAULT_SNIP = 4
+#: a reference: segment id, optional [qualifier], optional element nn and component -c
+REF = re.compile(r"([A-Z][A-Z0-9]{1,2}?)(?:\[([A-Z0-9]{1,3})\])?(?:([0-9]{2})(?:-([0-9]{1,2}))?)?")
+#: the 999 codes a rule gives unless it names one: (segment, kind) -> code
+DEFAULT_CODES = {
+    (True, PRESENT): "I6",  # IK304: implementation dependent segment missing
+    (True, ABSENT): "I9",  # IK304: implementation dependent "not used" segment present
+    (False, PRESENT): "I9",  # IK403: implementation dependent data element missing
+    (False, ABSENT): "I13",  # IK403: implementation dependent "not used" element present
+}
+#: IK403 of a value that breaks a rule: implementation pattern match failure
+VALUE_CODE = "I12"
+#: 277CA STC01-1 unless the rule names one: missing (A6), invalid (A7), relational (A8)
+MISSING, INVALID, RELATIONAL = "A6", "A7", "A8"
+#: 277CA STC01-2 unless the rule names one: missing or invalid information
+MISSING_OR_INVALID = "21"
+
+
+def rules_folder() -> Path:
+    """The project's rule files (``maps/rules/``, packaged or the checkout's)."""
+    return project_maps() / RULES_FOLDER
+
+
+@functools.lru_cache(maxsize=1)
+def _schema() -> etree.XMLSchema:
+    schema = rules_folder() / SCHEMA_NAME
+    try:
+        return etree.XMLSchema(etree.parse(str(schema)))
+    except (OSError, etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
+        raise RuleFileError(f"{schema}: cannot read the rule-file schema: {exc}") from exc
+
+
+def _line(node: Any) -> int:
+    return int(node.sourceline or 0)
+
+
+def parse_ref(text: str) -> Ref | None:
+    """``REF[F8]02`` -> a :class:`Ref`; None when ``text`` is not a reference."""
+    found = REF.fullmatch(text)
+    if found is None:
+        return None
+    segment, qualifier, element, component = found.groups()
+    return Ref(text, segment, qualifier or "", int(element or 0), int(component or 0))
+
+
+class _Loader:
+    def __init__(self, file: Path) -> None:
+        self.file = file
+
+    def error(self, node: Any, message: str) -> RuleFileError:
+        return RuleFileError(f"{self.file}:{_line(node)}: {message}")
+
+    def load(self) -> tuple[tuple[str, ...], list[Rule]]:
+        try:
+            doc = etree.parse(str(self.file))
+        except (OSError, etree.XMLSyntaxError) as exc:
+            raise RuleFileError(f"rule file {self.file} cannot be read: {exc}") from exc
+        schema = _schema()
+        if not schema.validate(doc):
+            err: Any = getattr(schema.error_log, "last_error")  # noqa: B009 (untyped in the stubs)
+            raise RuleFileError(f"{self.file}:{err.line}: {err.message}")
+        root = doc.getroot()
+        guides = tuple(root.get("guides", "").split())
+        return guides, [self.rule(node) for node in root.iterchildren("rule")]
+
+    def rule(self, node: Any) -> Rule:
+        rule_id = node.get("id")
+        conditions = tuple(self.test(child) for child in node.iterchildren("when"))
+        must = next(node.iterchildren("must"))
+        requirement = self.test(must)
+        segment = not requirement.ref.element
+        kind = requirement.kind
+        if segment and kind not in (PRESENT, ABSENT):
+            raise self.error(must, f"{must.get('at')} is a segment: it can be present or absent")
+        code = node.get("code") or DEFAULT_CODES.get((segment, kind), VALUE_CODE)
+        # a segment rule's finding is an IK304 (and so is an element required in a
+        # segment that is not there); an element rule's an IK403
+        table = "IK304" if segment else "IK403"
+        if codes.describe(codes.ACK_LISTS[table], code) is None:
+            raise self.error(node, f"code {code} is not an {table} code of the 999")
+        category = node.get("category") or (
+            MISSING if kind == PRESENT else RELATIONAL if conditions else INVALID
+        )
+        if codes.describe(codes.ACK_LISTS["STC01-1"], category) is None:
+            raise self.error(node, f"category {category} is not a claim status category code")
+        return Rule(
+            rule_id,
+            node.get("loop"),
+            conditions,
+            requirement,
+            int(node.get("snip") or DEFAULT_SNIP),
+            code,
+            category,
+            node.get("status") or MISSING_OR_INVALID,
+            " ".join(node.get("message").split()),
+            str(self.file),
+            _line(node),
+        )
+
+    def test(self, node: Any) -> Test:
+        ref = parse_ref(node.get("at"))
+        if ref is None:  # the schema's pattern and REF agree; kept for the type checker
+            raise self.error(node, f"{node.get('at')} is not a reference")
+        given = [
+            name
+            for name in ("is", "in", "not-in", "length", "pattern", "equals")
+            if node.get(name) is not None
+        ]
+        if node.get("min") is not None or node.get("max") is not None:
+            given.append("min/max")
+        if len(given) != 1:
+            raise self.error(
+                node,
+                f"<{node.tag} at={ref.text!r}> needs exactly one of is, in, not-in, length, "
+                f"pattern, equals, min/max (found {', '.join(given) or 'none'})",
+            )
+        name = given[0]
+        if name == "is":
+            return Test(ref, PRESENT if node.get("is") == "present" else ABSENT)
+        if not ref.element:
+            raise self.error(node, f"{ref.text} is a segment: test it with is=present or is=absent")
+        if name == "in" or name == "not-in":
+            values = frozenset(node.get(name).split())
+            return Test(ref, IN if name == "in" else NOT_IN, values=values)
+        if name == "length":
+            return Test(ref, LENGTH, lengths=frozenset(int(n) for n in node.get("length").split()))
+        if name == "pattern":
+            try:
+                pattern = re.compile(node.get("pattern"))
+            except re.error as exc:
+                raise self.error(node, f"pattern does not compile: {exc}") from exc
+            return Test(ref, PATTERN, pattern=pattern)
+        if name == "equals":
+            other = parse_ref(node.get("equals"))
+            if other is None or not other.element:
+                raise self.error(node, "equals names an element, not a segment")
+            return Test(ref, EQUALS, other=other)
+        low, high = node.get("min"), node.get("max")
+        return Test(
+            ref,
+            RANGE,
+            low=Decimal(low) if low is not None else None,
+            high=Decimal(high) if high is not None else None,
+        )
+
+
+def bind(rules: GuideRules, tmap: TransactionMap) -> None:
+    """Check every loop and segment ``rules`` name against the guide ``tmap``: the loop is
+    one of the guide's, each segment read is one of that loop's own (raises
+    :class:`RuleFileError` naming the rule's file and line)."""
+    in_loop: dict[str, set[str]] = {}
+    for seg in tmap.segments:
+        in_loop.setdefault(seg.parent.id, set()).add(seg.id)
+    for rule in rules.rules:
+        where = f"{rule.file}:{rule.line}: rule {rule.id}"
+        own = in_loop.get(rule.loop)
+        if own is None:
+            raise RuleFileError(f"{where}: loop {rule.loop} is not in the {tmap.file.name} map")
+        for test in (*rule.conditions, rule.requirement):
+            for ref in (test.ref, test.other):
+                if ref is not None and ref.segment not in own:
+                    raise RuleFileError(
+                        f"{where}: segment {ref.segment} is not in loop {rule.loop} of the "
+                        f"{tmap.file.name} map"
+                    )
+
+
+def load_rule_file(file: str | os.PathLike[str]) -> tuple[tuple[str, ...], list[Rule]]:
+    """The guides and rules of one rule file (raises :class:`RuleFileError` naming file
+    and line)."""
+    return _Loader(Path(file)).load()
+
+
+class RuleCatalog:
+    """The rule files of ``maps/rules/`` and ``$EDI_MAPS/rules/``, by guide, each loaded
+    and checked when a set of one of its guides first needs it."""
+
+    def __init__(self, folders: list[Path] | None = None) -> None:
+        if folders is None:
+            folders = [rules_folder()]
+            extra = os.environ.get("EDI_MAPS")
+            if extra:
+                folders.append(Path(extra) / RULES_FOLDER)
+        self.folders = folders
+        self._index: dict[str, list[Path]] | None = None
+        self._loaded: dict[Path, tuple[tuple[str, ...], list[Rule]]] = {}
+        self._guides: dict[str, GuideRules | None] = {}
+        #: the compiled rules of each list of files (guides served by the same files share)
+        self._layers: dict[tuple[str, ...], GuideRules] = {}
+
+    def files(self) -> list[Path]:
+        """Every rule file, in layering order (the project's first)."""
+        return [
+            f for folder in self.folders if folder.is_dir() for f in sorted(folder.glob("*.xml"))
+        ]
+
+    def index(self) -> dict[str, list[Path]]:
+        """Guide -> its rule files, in layering order (only ``guides`` read)."""
+        if self._index is None:
+            found: dict[str, list[Path]] = {}
+            for file in self.files():
+                try:
+                    guides = etree.parse(str(file)).getroot().get("guides", "")
+                except (OSError, etree.XMLSyntaxError) as exc:
+                    raise RuleFileError(f"rule file {file} cannot be read: {exc}") from exc
+                for guide in guides.split():
+                    found.setdefault(guide, []).append(file)
+            self._index = found
+        return self._index
+
+    def load(self, file: Path) -> list[Rule]:
+        loaded = self._loaded.get(file)
+        if loaded is None:
+            loaded = self._loaded[file] = load_rule_file(file)
+        return loaded[1]
+
+    def for_guide(self, guide: str) -> GuideRules | None:
+        """The compiled rules of ``guide`` (GS08 or ST03), None when no file serves it."""
+        if guide in self._guides:
+            return self._guides[guide]
+        files = tuple(str(f) for f in self.index().get(guide, []))
+        found: GuideRules | None = None
+        if files:
+            found = self._layers.get(files)
+            if found is None:
+                rules: dict[str, Rule] = {}
+                for file in files:
+                    for rule in self.load(Path(file)):
+                        rules.pop(rule.id, None)
+                        rules[rule.id] = rule
+                found = self._layers[files] = GuideRules(files, tuple(rules.values()))
+        self._guides[guide] = found
+        return found
+
+    def check(self) -> int:
+        """Load and check every rule file (raises on the first broken one); how many rules."""
+        return sum(len(self.load(file)) for file in self.files())
+
+
+@functools.lru_cache(maxsize=1)
+def default_rules() -> RuleCatalog:
+    """The rule catalog of this process (``$EDI_MAPS`` read once; clear to read again)."""
+    return RuleCatalog()
+
+
+__all__ = [
+    "DEFAULT_SNIP",
+    "bind",
+    "KINDS",
+    "RULES_FOLDER",
+    "RuleCatalog",
+    "default_rules",
+    "load_rule_file",
+    "parse_ref",
+    "rules_folder",
+]
