@@ -635,8 +635,9 @@ class Validator:
             self._close(state, state.stack.pop(), last, file)
         rules.after_close(last)
         self._report(state, file)
-        state.result.levels = rules.levels
-        state.result.claims = rules.claims
+        if state.result.errors:  # what attributes a finding to claims: kept only then
+            state.result.levels = rules.levels
+            state.result.claims = rules.claims
 
     def _report(self, state: _SetState, file: str) -> None:
         """The findings of the set's rules, as element errors (IK403 ``I12`` as a rule)."""

@@ -62,16 +62,22 @@ SPEC = "edi"
 
 @dataclass(frozen=True, slots=True)
 class Blind:
-    """A blind index of a field: the index's name (its HMAC key) and its column."""
+    """A blind index of a field: the index's name (its HMAC key) and its column;
+    ``remembered`` False for a value that seldom repeats within a file (a claim's identity):
+    its digests are not kept for reuse, where they would push out those of the values that
+    do repeat (member ids, dates)."""
 
     name: str
     column: str
+    remembered: bool = True
 
 
 #: blind indexes shared by several record types (one name, one HMAC key): a claim and the
 #: 835 claim payment answering it are both found by CLM01 = CLP01 and by the payer's claim
 #: control number, a claim's subscriber and an 834 member by the member id
-PATIENT_CONTROL_NUMBER = Blind("patient_control_number", "patient_control_number_bidx")
+PATIENT_CONTROL_NUMBER = Blind(
+    "patient_control_number", "patient_control_number_bidx", remembered=False
+)
 PAYER_CLAIM_CONTROL_NUMBER = Blind("payer_claim_control_number", "payer_claim_control_number_bidx")
 MEMBER_ID = Blind("member_id", "member_id_bidx")
 

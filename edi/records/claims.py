@@ -34,9 +34,9 @@ from edi.records.base import (
 SERVICE_DATE = Blind("service_date", "service_date_bidx")
 SERVICE_MONTH = Blind("service_month", "service_month_bidx")
 #: a claim's identity for the exact-duplicate check (:attr:`Claim.duplicate_key`)
-CLAIM_KEY = Blind("claim_key", "claim_key_bidx")
+CLAIM_KEY = Blind("claim_key", "claim_key_bidx", remembered=False)
 #: what a claim is about, for suspected duplicates (:attr:`Claim.suspect_identity`)
-SUSPECT_KEY = Blind("suspect_key", "suspect_key_bidx")
+SUSPECT_KEY = Blind("suspect_key", "suspect_key_bidx", remembered=False)
 
 
 @declared

@@ -56,6 +56,14 @@ PLAIN_COLUMNS: dict[str, dict[str, str]] = {
 BLIND_INDEXES: dict[str, dict[str, tuple[str, str]]] = {
     kind: indexes for kind, cls in RECORD_TYPES.items() if (indexes := _blind_indexes(cls))
 }
+#: the blind indexes whose digests are not remembered within a file (``Blind.remembered``)
+UNREMEMBERED = frozenset(
+    blind.name
+    for cls in RECORD_TYPES.values()
+    for spec in specs(cls).values()
+    for blind in spec.indexes
+    if not blind.remembered
+)
 #: record type -> (parent id column, parent record type), from each class's ``PARENT``
 PARENTS: dict[str, tuple[str, str]] = {
     kind: cls.PARENT for kind, cls in RECORD_TYPES.items() if cls.PARENT is not None
@@ -186,6 +194,8 @@ class RowMaker:
         if not value:
             return None
         text = str(value)
+        if index in UNREMEMBERED:
+            return str(self.index.digest(index, text))
         known = self.digests.get((index, text))
         if known is None:
             if len(self.digests) >= DIGEST_MEMO:

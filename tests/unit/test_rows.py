@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 
-from edi.store.rows import RowIds, set_row_id
+from edi.store.rows import UNREMEMBERED, RowIds, RowMaker, set_row_id
 
 
 def _is_v4(text: str) -> bool:
@@ -96,3 +96,23 @@ def test_a_forked_child_draws_its_own_row_ids_and_nonces() -> None:
     mine_nonces = [nonces.next().hex() for _ in range(5)]
     assert not set(mine_ids) & set(child["ids"])
     assert not set(mine_nonces) & set(child["nonces"])
+
+
+def test_identity_digests_are_not_remembered_and_repeating_ones_are() -> None:
+    class Index:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def digest(self, name: str, value: str) -> str:
+            self.calls += 1
+            return f"{name}:{value}"
+
+    index = Index()
+    maker = RowMaker(None, None, index)
+    assert {"claim_key", "suspect_key", "patient_control_number"} <= UNREMEMBERED
+    assert "member_id" not in UNREMEMBERED
+    for _ in range(3):
+        assert maker.digest("member_id", "M1") == "member_id:M1"
+        assert maker.digest("claim_key", "K1") == "claim_key:K1"
+    assert index.calls == 1 + 3  # the member id hashed once, the claim's identity each time
+    assert maker.digests == {("member_id", "M1"): "member_id:M1"}
