@@ -55,12 +55,7 @@ def many_claims(
                 parts[1] = f"{parts[1][:20]}{index:06d}"
             copy.append("*".join(parts))
         body.extend(change(index, copy) if change is not None else copy)
-    st = next(i for i, s in enumerate(head) if s.startswith("ST*"))
-    se = tail[0].split("*")
-    se[1] = str(len(head) - st + len(body) + 1)
-    out = tmp_path / name
-    out.write_text("~\n".join([*head, *body, "*".join(se), *tail[1:]]) + "~\n")
-    return out
+    return _written(tmp_path / name, head, body, tail)
 
 
 def set_element(segment_id: str, position: int, value: str, nth: int = 0):
@@ -139,9 +134,13 @@ def claim_tree(
                 ]
                 count += 1
                 body.extend(change((p, s, c), segs) if change is not None else segs)
+    return _written(tmp_path / name, head, body, tail)
+
+
+def _written(out: Path, head: list[str], body: list[str], tail: list[str]) -> Path:
+    """The set's segments written to ``out``, its SE01 counting the new body."""
     st = next(i for i, s in enumerate(head) if s.startswith("ST*"))
     se = tail[0].split("*")
     se[1] = str(len(head) - st + len(body) + 1)
-    out = tmp_path / name
     out.write_text("~\n".join([*head, *body, "*".join(se), *tail[1:]]) + "~\n")
     return out

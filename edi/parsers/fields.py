@@ -30,6 +30,7 @@ from lxml import etree
 
 from edi.errors import MapError
 from edi.parsers.maps import LoopDef, SegmentDef, TransactionMap, project_maps
+from edi.parsers.schemas import source_line, xml_schema
 from edi.records import CLASSES, Record
 
 #: the field maps' folder inside the project's maps folder (and inside ``$EDI_MAPS``)
@@ -301,16 +302,7 @@ def field_maps_folder() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def _schema() -> etree.XMLSchema:
-    schema = field_maps_folder() / SCHEMA_NAME
-    try:
-        return etree.XMLSchema(etree.parse(str(schema)))
-    except (OSError, etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
-        raise MapError(f"{schema}: cannot read the field-map schema: {exc}") from exc
-
-
-def _line(node: Any) -> int:
-    """The line of an lxml element (its stubs type ``sourceline`` loosely)."""
-    return int(node.sourceline or 0)
+    return xml_schema(field_maps_folder() / SCHEMA_NAME, MapError, "field-map")
 
 
 def _ranges(text: str | None) -> tuple[int, ...]:
@@ -337,7 +329,7 @@ class _Loader:
     def error(self, node: etree._Element | None, message: str) -> MapError:
         """``message`` naming the file and line of ``node`` (a map this one extends, when
         the node came from there)."""
-        line = _line(node) if node is not None else 0
+        line = source_line(node) if node is not None else 0
         file = self.file
         if node is not None:
             url = node.getroottree().docinfo.URL
@@ -477,7 +469,7 @@ class _Loader:
         if name in scopes:
             raise self.error(node, f"scope {name} is declared twice")
         loop = node.get("loop", "")
-        spec = ScopeSpec(name, _line(node), cls, loop, record, parent)
+        spec = ScopeSpec(name, source_line(node), cls, loop, record, parent)
         scopes[name] = spec
         spec.attach = node.get("attach")
         spec.many = node.get("many") in ("true", "1")
@@ -626,7 +618,7 @@ class _Loader:
         type_name, convert = self.converter(node)
         return FieldSpec(
             name,
-            _line(node),
+            source_line(node),
             segment,
             element,
             component,
@@ -654,7 +646,7 @@ class _Loader:
         type_name, convert = self.converter(node)
         return ValuesSpec(
             name,
-            _line(node),
+            source_line(node),
             seg,
             element,
             component,
@@ -695,7 +687,15 @@ class _Loader:
         if starts and not any(f.element == 0 for f in fields):
             raise self.error(node, f"items {name}: elements given but no field uses offset")
         return ItemsSpec(
-            name, _line(node), cls, seg, starts, loop, self.when(node, seg, extra), fields, values
+            name,
+            source_line(node),
+            cls,
+            seg,
+            starts,
+            loop,
+            self.when(node, seg, extra),
+            fields,
+            values,
         )
 
 

@@ -38,6 +38,10 @@ def at(where: tuple[int, ...], change):
 def test_the_tree_validates_as_its_corpus_file_does(tmp_path: Path):
     _group, ts = validated(claim_tree(tmp_path, [[2, 1], [3]]))
     assert (ts.ack_code, ts.errors) == ("A", [])
+    # a set without findings keeps no levels: nothing to attribute (memory stays flat)
+    assert (ts.levels, ts.claims) == ([], [])
+    path = claim_tree(tmp_path, [[2, 1], [3]], at((1, 0), set_element("DMG", 2, "20060231")))
+    _group, ts = validated(path)
     assert [loop for _ordinal, _parent, loop in ts.levels] == [
         "2000A", "2000B", "2000C", "2000B", "2000C", "2000A", "2000B", "2000C",
     ]  # fmt: skip

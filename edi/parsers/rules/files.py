@@ -40,6 +40,7 @@ from edi.parsers.rules.situational import (
     Rule,
     Test,
 )
+from edi.parsers.schemas import source_line, xml_schema
 
 #: the rule files' folder inside the project's maps folder (and inside ``$EDI_MAPS``)
 RULES_FOLDER = "rules"
@@ -70,15 +71,7 @@ def rules_folder() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def _schema() -> etree.XMLSchema:
-    schema = rules_folder() / SCHEMA_NAME
-    try:
-        return etree.XMLSchema(etree.parse(str(schema)))
-    except (OSError, etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
-        raise RuleFileError(f"{schema}: cannot read the rule-file schema: {exc}") from exc
-
-
-def _line(node: Any) -> int:
-    return int(node.sourceline or 0)
+    return xml_schema(rules_folder() / SCHEMA_NAME, RuleFileError, "rule-file")
 
 
 def parse_ref(text: str) -> Ref | None:
@@ -95,7 +88,7 @@ class _Loader:
         self.file = file
 
     def error(self, node: Any, message: str) -> RuleFileError:
-        return RuleFileError(f"{self.file}:{_line(node)}: {message}")
+        return RuleFileError(f"{self.file}:{source_line(node)}: {message}")
 
     def load(self) -> tuple[tuple[str, ...], list[Rule]]:
         try:
@@ -141,7 +134,7 @@ class _Loader:
             node.get("status") or MISSING_OR_INVALID,
             " ".join(node.get("message").split()),
             str(self.file),
-            _line(node),
+            source_line(node),
         )
 
     def test(self, node: Any) -> Test:
