@@ -268,18 +268,7 @@ def _claim_period(values: ClaimValues) -> tuple[str, str] | None:
             found = _period(start, end)
             if found is not None:
                 return found
-    first = last = ""
-    for line in values[13]:
-        for value in (line[2], line[3]):
-            if value:
-                day = _date(value)
-                if day and (not first or day < first):
-                    first = day
-                if day > last:
-                    last = day
-    if not first:
-        return None
-    return ("D8", first) if first == last else ("RD8", f"{first}-{last}")
+    return _period(values[13], values[14])
 
 
 def _charge(claim: Claim, lines: Sequence[ServiceLine]) -> Decimal:
@@ -524,7 +513,6 @@ class ClaimFacts(NamedTuple):
     charge: str  # STC04 (the claim's total charge, else its lines')
     refs: str  # REF*D9 and REF*BLT segments
     dates: tuple[str, str] | None  # DTP*472 (D8 or RD8, value); None: the received date
-    lines: list[tuple[int, int | None]]  # (ordinal, LX01) of each line, in file order
 
 
 #: between the parts of a packed claim's facts (no text of a 277CA holds a control character)
@@ -547,29 +535,18 @@ def pack(facts: ClaimFacts) -> str:
             facts.charge,
             facts.refs,
             "" if dates is None else dates[0] + _VALUE + dates[1],
-            _VALUE.join(f"{o} {'' if n is None else n}" for o, n in facts.lines),
         )
     )
 
 
-def packed_ordinal(packed: str) -> int:
-    """The claim ordinal of packed facts, without unpacking them."""
-    return int(packed[: packed.index(_PART)])
-
-
 def unpack(packed: str) -> ClaimFacts:
     """The facts :func:`pack` made one string."""
-    ordinal, claim_id, provider, patient, trn, charge, refs, dates, lines = packed.split(_PART)
+    ordinal, claim_id, provider, patient, trn, charge, refs, dates = packed.split(_PART)
     period: tuple[str, str] | None = None
     if dates:
         kind, value = dates.split(_VALUE)
         period = (kind, value)
-    found: list[tuple[int, int | None]] = []
-    if lines:
-        for line in lines.split(_VALUE):
-            at, number = line.split(" ")
-            found.append((int(at), int(number) if number else None))
-    return ClaimFacts(int(ordinal), claim_id, provider, patient, trn, charge, refs, period, found)
+    return ClaimFacts(int(ordinal), claim_id, provider, patient, trn, charge, refs, period)
 
 
 @dataclass(frozen=True, slots=True)
@@ -600,8 +577,6 @@ def line_facts(line: ServiceLine) -> LineFacts:
     )
 
 
-#: a service line as a claim's facts need it: (ordinal, LX01, first date, last date)
-LineValues = tuple[int, int | None, str | None, str | None]
 #: a claim as its facts need it, plain values only (marshal carries them between
 #: processes): see :func:`claim_values`
 ClaimValues = tuple[
@@ -618,15 +593,24 @@ ClaimValues = tuple[
     str | None,
     str | None,  # 11-12 statement dates
     str | None,
-    list[LineValues],  # 13 the lines
+    str | None,  # 13-14 the first and the last of its lines' dates
+    str | None,
 ]
 #: an 837 set's header as its facts need it: receiver (1000B), submitter (1000A), BHT03, ST02
 HeaderValues = tuple[PartyValues | None, PartyValues | None, str | None, str]
 
 
-def claim_values(claim: Claim, lines: Sequence[ServiceLine], claim_id: str = "") -> ClaimValues:
-    """What of ``claim`` and its ``lines`` its 277CA facts are made of (cheap: the making,
-    :func:`claim_facts_of`, may happen in another process)."""
+def claim_values(
+    claim: Claim, lines: Sequence[ServiceLine] | None = None, claim_id: str = ""
+) -> ClaimValues:
+    """What of ``claim`` its 277CA facts are made of (cheap: the making,
+    :func:`claim_facts_of`, may happen in another process). Its lines' first and last
+    dates, and its charge when it has no total, come from ``lines`` when given, else from
+    what the claim took of its lines as they closed (``Claim.lines_date_from``/``_to``)."""
+    first, last = claim.lines_date_from, claim.lines_date_to
+    if lines is not None:
+        dates = [d for line in lines for d in (line.service_date_from, line.service_date_to) if d]
+        first, last = (min(dates), max(dates)) if dates else (None, None)
     institutional = claim.facility_code_qualifier == "A" or (
         claim.source is not None and claim.source.kind == "837I"
     )
@@ -639,15 +623,13 @@ def claim_values(claim: Claim, lines: Sequence[ServiceLine], claim_id: str = "")
         party_values(claim.patient),
         party_values(claim.subscriber),
         claim.patient_control_number,
-        str(_charge(claim, lines)),
+        str(_charge(claim, lines or ())),
         claim.service_date_from,
         claim.service_date_to,
         claim.statement_date_from,
         claim.statement_date_to,
-        [
-            (line.ordinal, line.line_number, line.service_date_from, line.service_date_to)
-            for line in lines
-        ],
+        first,
+        last,
     )
 
 
@@ -691,7 +673,6 @@ def claim_facts_of(
         amount(Decimal(values[8]), "STC04"),
         "".join(refs),
         _claim_period(values),
-        [(line[0], line[1]) for line in values[13]],
     )
 
 
@@ -933,7 +914,6 @@ __all__ = [
     "header_values",
     "line_facts",
     "pack",
-    "packed_ordinal",
     "party_values",
     "set_facts",
     "unpack",

@@ -33,17 +33,21 @@ CLAIM_SCOPE = "claim"
 
 def line_closed(line: ServiceLine, registry: dict[str, Any], context: dict[str, Any]) -> None:
     """Loop 2400 closed: the claim takes the line's procedure code (837I: else ``NU:`` and
-    its revenue code) and dates for its suspect identity (:attr:`Claim.suspect_identity`)."""
+    its revenue code) and dates, for its suspect identity (:attr:`Claim.suspect_identity`)
+    and its 277CA's dates (the first and last of its lines')."""
     claim = registry.get(CLAIM_SCOPE)
     if not isinstance(claim, Claim):
         return
     code = line.procedure_code or (f"NU:{line.revenue_code}" if line.revenue_code else None)
     if code:
         claim.line_procedures.append(code)
-    if line.service_date_from and claim.lines_date_from is None:
-        claim.lines_date_from = line.service_date_from
-    last = line.service_date_to or line.service_date_from
-    if last:
+    first = line.service_date_from
+    last = line.service_date_to or first
+    # the earliest and the latest (ISO dates: as text, in date order), whatever the order
+    # of the lines
+    if first and (claim.lines_date_from is None or first < claim.lines_date_from):
+        claim.lines_date_from = first
+    if last and (claim.lines_date_to is None or last > claim.lines_date_to):
         claim.lines_date_to = last
 
 

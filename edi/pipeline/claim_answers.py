@@ -30,14 +30,7 @@ from typing import Any
 from sqlalchemy import Connection, or_, select
 
 from edi.parsers.acks import ISA12_5010, Ack, _digits, _group_control
-from edi.parsers.claim_acks import (
-    ClaimEdit,
-    LineFacts,
-    SetFacts,
-    assemble,
-    packed_ordinal,
-    unpack,
-)
+from edi.parsers.claim_acks import ClaimEdit, LineFacts, SetFacts, assemble
 from edi.parsers.claim_acks import Verdict as ClaimVerdict
 from edi.parsers.claim_verdicts import CLAIM_SETS, REJECT
 from edi.parsers.results import GroupResult, InterchangeResult, TransactionResult
@@ -138,7 +131,7 @@ def answer_claims(
                     ic,
                     group,
                     found,
-                    _verdicts(conn, cipher, set_row, found),
+                    _verdicts(conn, cipher, set_row),
                     interchange_control=control,
                     group_control=group_control,
                     date=date,
@@ -151,43 +144,46 @@ def answer_claims(
     return out
 
 
-def _verdicts(
-    conn: Connection, cipher: FieldCipher, set_row: str, facts: SetFacts
-) -> dict[int, ClaimVerdict]:
+def _verdicts(conn: Connection, cipher: FieldCipher, set_row: str) -> dict[int, ClaimVerdict]:
     """The verdicts of the set's claims that are not accepted clean, by CLM ordinal (with
     the facts of the lines their edits name, read from the store: rare)."""
     claim = m.ClaimRow
     rows = conn.execute(
-        select(claim.ordinal, claim.intake, claim.edits).where(
+        select(claim.id, claim.ordinal, claim.intake, claim.edits).where(
             claim.set_row_id == set_row,
             or_(claim.edits.is_not(None), claim.intake != m.CLAIM_ACCEPTED),
         )
     ).all()
-    judged = {row[0] for row in rows}
-    by_ordinal = {
-        claim.ordinal: claim
-        for claim in (unpack(p) for p in facts.claims if packed_ordinal(p) in judged)
-    }
     out: dict[int, ClaimVerdict] = {}
-    for ordinal, intake, stored in rows:
+    for claim_id, ordinal, intake, stored in rows:
         rejected = intake == m.CLAIM_REJECTED
-        known = by_ordinal.get(ordinal)
-        lines = known.lines if known is not None else []
-        starts = [int(line[0] or 0) for line in lines]
+        lines: list[tuple[int, int | None]] | None = None  # (ordinal, LX01), when needed
         edits = []
         for finding in json.loads(stored) if stored else []:
             if rejected and finding.get("severity") != REJECT:
                 continue
             number = None
             at_ordinal = finding.get("ordinal")
-            if str(finding.get("loop", "")).startswith("24") and at_ordinal and lines:
+            if str(finding.get("loop", "")).startswith("24") and at_ordinal:
+                if lines is None:
+                    lines = _line_numbers(conn, claim_id)
+                starts = [line[0] for line in lines]
                 at = bisect.bisect_right(starts, int(at_ordinal)) - 1
                 number = lines[at][1] if at >= 0 else None
             edits.append(edit_of(finding, number))
         named = {e.line for e in edits if e.line is not None}
-        line_facts = _line_facts(conn, cipher, known.claim_id, named) if known and named else {}
+        line_facts = _line_facts(conn, cipher, claim_id, named) if named else {}
         out[ordinal] = (rejected, tuple(edits), line_facts)
     return out
+
+
+def _line_numbers(conn: Connection, claim_id: str) -> list[tuple[int, int | None]]:
+    """(ordinal, LX01) of a claim's lines, in file order."""
+    sl = m.ServiceLineRow
+    rows = conn.execute(
+        select(sl.ordinal, sl.line_number).where(sl.claim_id == claim_id).order_by(sl.ordinal)
+    ).all()
+    return [(int(ordinal), number) for ordinal, number in rows]
 
 
 def _line_facts(

@@ -3,8 +3,8 @@
 Two halves, so that the record worker (:mod:`.record_worker`), the busier of the two
 processes of a large file's ingest, does the cheap one:
 
-* :class:`FactsCollector` takes the claims and lines in file order as the row maker makes
-  their rows (a claim's lines follow it) and keeps of each claim only its values
+* :class:`FactsCollector` takes the claims in file order as the row maker makes their
+  rows and keeps of each claim only its values
   (:func:`edi.parsers.claim_acks.claim_values`: plain strings and numbers), handed on in
   batches;
 * :class:`FactsBuilder` makes each claim's verdict-free 277CA text from its values
@@ -39,7 +39,7 @@ from edi.parsers.claim_acks import (
     set_facts,
 )
 from edi.records import Record
-from edi.records.claims import Claim, ServiceLine
+from edi.records.claims import Claim
 
 #: what the facts are bound to when sealed
 TABLE, COLUMN = "acknowledgments", "facts"
@@ -52,8 +52,8 @@ Batch = tuple[list[tuple[str, HeaderValues]], list[tuple[str, ClaimValues]]]
 
 
 class FactsCollector:
-    """Takes claims and lines with their set's row id and the claim's row id, and hands
-    ``emit`` their values a batch at a time; :meth:`finish` hands on the last."""
+    """Takes claims with their set's row id and the claim's row id, and hands ``emit``
+    their values a batch at a time; :meth:`finish` hands on the last."""
 
     def __init__(self, emit: Callable[[Batch], None], batch: int = BATCH) -> None:
         self.emit = emit
@@ -61,36 +61,22 @@ class FactsCollector:
         self.headers: list[tuple[str, HeaderValues]] = []
         self.claims: list[tuple[str, ClaimValues]] = []
         self.seen: set[str] = set()
-        self.current: Claim | None = None
-        self.lines: list[ServiceLine] = []
-        self.row_id = ""
-        self.set_row = ""
 
     def take(self, record: Record, set_row: str, row_id: str) -> None:
-        if isinstance(record, Claim):
-            self._close()
-            self.current, self.lines, self.row_id, self.set_row = record, [], row_id, set_row
-            if set_row not in self.seen:
-                self.seen.add(set_row)
-                source = record.source
-                control = source.set_control if source is not None else ""
-                self.headers.append((set_row, header_values(record.header, control)))
-        elif isinstance(record, ServiceLine):
-            current = self.current
-            if current is not None and record.parent_ordinal == current.ordinal:
-                self.lines.append(record)
-
-    def finish(self) -> None:
-        self._close()
-        self._emit()
-
-    def _close(self) -> None:
-        claim, self.current = self.current, None
-        if claim is None:
+        if not isinstance(record, Claim):
             return
-        self.claims.append((self.set_row, claim_values(claim, self.lines, self.row_id)))
+        if set_row not in self.seen:
+            self.seen.add(set_row)
+            source = record.source
+            control = source.set_control if source is not None else ""
+            self.headers.append((set_row, header_values(record.header, control)))
+        # the claim has closed: what it needs of its lines it took as they closed
+        self.claims.append((set_row, claim_values(record, None, row_id)))
         if len(self.claims) >= self.batch:
             self._emit()
+
+    def finish(self) -> None:
+        self._emit()
 
     def _emit(self) -> None:
         if self.claims or self.headers:

@@ -382,7 +382,7 @@ class RecordBatcher:
         observer: Callable[[Record, str, str], None] | None = None,
     ) -> None:
         self.maker = maker
-        #: told of each claim and service line stored: (record, set row id, row id)
+        #: told of each claim stored: (record, set row id, row id)
         self.observer = observer
         self.dialect = dialect
         self.file_id = file_id
@@ -406,7 +406,7 @@ class RecordBatcher:
         self.kinds[set_row] = src.kind
         row = self.maker.row(record, self.file_id, set_row, self.parents)
         observer = self.observer
-        if observer is not None and (record.TYPE == "claim" or record.TYPE == "service_line"):
+        if observer is not None and record.TYPE == "claim":
             observer(record, set_row, row["id"])
         batch = self.pending.setdefault(record.TYPE, [])
         batch.append(row)

@@ -41,6 +41,7 @@ from edi.store import leases  # noqa: E402
 from edi.store import models as m  # noqa: E402
 from edi.store.db import make_engine  # noqa: E402
 from edi.store.keys import init_keyring  # noqa: E402
+from edi.store.write import acknowledgment_text  # noqa: E402
 from edi.transport.base import RemoteFile  # noqa: E402
 from tests.conftest import CORPUS, SAMPLES, corpus_manifest, require  # noqa: E402
 from tests.field_maps import BrokenMaps  # noqa: E402
@@ -1119,11 +1120,7 @@ def stored_state(conf: Path, home: Path) -> dict[str, Any]:
             (
                 names[r.file_id],
                 r.kind,
-                _undated(
-                    cipher.decrypt(
-                        r.content, table="acknowledgments", column="content", row_id=r.id
-                    ).decode()
-                ),
+                _undated(acknowledgment_text(cipher, r.id, r.content)),
             )
             for r in conn.execute(select(m.Acknowledgment))
         )

@@ -13,6 +13,8 @@ from sqlalchemy import func, select
 from edi.parsers.validate import Validator
 from edi.pipeline.context import Policy
 from edi.store import models as m
+from edi.store.crypto import FieldCipher
+from edi.store.write import stored_acknowledgments
 from tests.claim_sets import many_claims, set_element
 from tests.pyx12_oracle import pyx12_accepts
 from tests.store_support import (
@@ -95,6 +97,15 @@ def test_three_bad_claims_of_5000_are_rejected_alone(kit: StoreKit, tmp_path: Pa
     with kit.engine.connect() as conn:
         kinds = conn.execute(select(m.Acknowledgment.kind)).scalars().all()
     assert sorted(kinds) == ["277", "999", "TA1"]  # ISA14 1 asks for a TA1
+    # the 277CA is stored compressed under its encryption, and read back as it was sent
+    _status, stored = stored_acknowledgments(kit.engine, FieldCipher(kit.ring), done.file_id)
+    assert [a.text for a in stored if a.kind == "277"] == [ca.text]
+    with kit.engine.connect() as conn:
+        row = conn.execute(select(m.Acknowledgment).where(m.Acknowledgment.kind == "277")).one()
+    sealed = FieldCipher(kit.ring).decrypt(
+        row.content, table="acknowledgments", column="content", row_id=row.id
+    )
+    assert sealed[:1] == b"\x78" and len(sealed) * 3 < len(ca.text)
 
 
 def check_277ca(tmp_path: Path, text: str, *, accepted: int, rejected: int) -> list[str]:

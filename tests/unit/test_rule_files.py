@@ -11,6 +11,7 @@ from itertools import count
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from edi.errors import RuleFileError
 from edi.parsers.acks import acknowledgments
@@ -368,3 +369,20 @@ def test_edi_validate_shows_the_rule_and_a_broken_rule_file_in_one_line(tmp_path
         f"Error: {broken}:4: <must at='CLM02'> needs exactly one of is, in, not-in, length, "
         "pattern, equals, min/max (found is, in)"
     ]
+
+
+def test_the_projects_rule_files_name_claim_status_codes_of_the_list() -> None:
+    """Every 277CA status a shipped rule names is in maps/codes/claim-status.tsv, with its
+    words (the loader takes any code: a partner's file may name one the subset lacks)."""
+    from edi import codes
+
+    named = {
+        rule.get("status")
+        for path in sorted(rules_folder().glob("*.xml"))
+        for rule in etree.parse(str(path)).iter("{*}rule", "rule")
+        if rule.get("status")
+    }
+    assert named, "the shipped rule files name no status"
+    assert {code: bool(codes.describe(codes.ACK_LISTS["STC01-2"], code)) for code in named} == {
+        code: True for code in named
+    }
