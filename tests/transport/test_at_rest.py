@@ -107,8 +107,10 @@ def test_nothing_under_edi_home_is_in_the_clear(pgp_world: World, tmp_path: Path
     # OpenPGP message was due: the received bytes are plaintext)
     (inbound / "good.x12").write_bytes(CLAIMS.read_bytes())
     pgp_world.send(pgp_world.partner, ENROLL, inbound / "enroll.x12.pgp")
-    drop_dmg = mutate(made, unique(made, CLAIMS, 0), lambda s: [x for x in s if x[:4] != "DMG*"])
-    (inbound / "bad.x12").write_bytes(drop_dmg.read_bytes())
+    # (a DMG missing would reject only the claims under its subscriber: the set is kept)
+    text = unique(made, CLAIMS, 0).read_text()
+    se = next(x.strip() for x in text.split("~") if x.strip().startswith("SE*"))
+    (inbound / "bad.x12").write_text(text.replace(se, "SE*1*" + se.split("*")[2]))
     (inbound / "sneaky.x12.pgp").write_bytes(unique(made, CLAIMS, 1).read_bytes())
     done = edi(env, "pull", "--partner", "acme", "--ingest")
     assert done.returncode == 1, done.stderr
