@@ -107,12 +107,13 @@ def answer_claims(
     set_rows: dict[SetKey, str],
     numbers: Iterator[str],
     facts: Mapping[str, SetFacts],
-) -> list[Ack]:
-    """The 277CAs of the file's accepted 837 sets, numbered from ``numbers``
+) -> dict[str, Ack]:
+    """The 277CAs of the file's accepted 837 sets by the set row id each answers, numbered
+    from ``numbers``
     (:func:`numbers_for`), from each set's ``facts`` (set row id -> facts,
     :mod:`.claim_facts`) and its claims' verdicts as stored; a set without facts (a
     required value that does not fit) gets none."""
-    out: list[Ack] = []
+    out: dict[str, Ack] = {}
     cipher = FieldCipher(wiring.ring)
     now = datetime.now(UTC)
     date, time = now.strftime("%Y%m%d"), now.strftime("%H%M")
@@ -140,7 +141,7 @@ def answer_claims(
                 )
             except ValueError:
                 continue
-            out.append(Ack("277", ic.control, group.control, text, control, group_control))
+            out[set_row] = Ack("277", ic.control, group.control, text, control, group_control)
     return out
 
 

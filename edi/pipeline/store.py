@@ -77,7 +77,7 @@ def store(
     file_id = cast(str, out.file_id)
     answers = ack_stage.received(verdict, incoming.path)
     # the 277CAs' control numbers before the transaction: the series is a row of the store
-    drawn = list(numbers_for(wiring, verdict)) if policy.ack_277 else []
+    numbers = numbers_for(wiring, verdict) if policy.ack_277 else iter(())
     archive = archive_original(incoming.path, wiring.archive_dir, file_id, wiring.ring)
     faults.reached("ingest.archived")
     try:
@@ -108,11 +108,12 @@ def store(
                     out.claims_replaced = apply_replacements(
                         conn, FieldCipher(wiring.ring), file_id
                     )
-                claim_acks = (
-                    answer_claims(wiring, conn, verdict, set_rows, iter(drawn), facts)
+                answered = (
+                    answer_claims(wiring, conn, verdict, set_rows, numbers, facts)
                     if policy.ack_277
-                    else []
+                    else {}
                 )
+                claim_acks = list(answered.values())
                 if claim_acks:
                     insert_acknowledgments(
                         conn, FieldCipher(wiring.ring), file_id, ack_stage.stored(claim_acks)
@@ -122,7 +123,7 @@ def store(
                 if _has_claims(verdict):  # suspects after the 277CA: it leaves them as they are
                     if policy.duplicates != "off":
                         out.claims_suspect = find_suspects(conn, file_id)
-                    record_history(conn, file_id, verdict, set_rows, drawn, claim_acks)
+                    record_history(conn, file_id, answered)
                 if out.records.get("claim_payment"):
                     remit_events(conn, file_id, datetime.now(UTC))
             faults.reached("ingest.records")
