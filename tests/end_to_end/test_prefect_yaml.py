@@ -58,8 +58,21 @@ def _env(home: Path, api: str | None = None) -> dict[str, str]:
 
 
 def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.load(response)
+    return _call(urllib.request.Request(url))
+
+
+def _call(request: urllib.request.Request) -> Any:
+    """One API call, retried as Prefect's own client retries it: the server answers 503
+    when its SQLite database is busy (and 429 when it sheds load); both mean try again."""
+    for attempt in range(8):
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.load(response)
+        except urllib.error.HTTPError as error:
+            if error.code not in (429, 503) or attempt == 7:
+                raise
+            time.sleep(min(0.5 * 2**attempt, 8))
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="module")
@@ -155,8 +168,7 @@ def _post(url: str, body: dict[str, Any]) -> Any:
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.load(response)
+    return _call(request)
 
 
 def test_two_process_workers_run_the_deployed_prefect_yaml_once_per_file(
