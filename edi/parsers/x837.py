@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from edi.kinds import kinds_of_set
 from edi.parsers.normalize import Normalizer
-from edi.records import Claim, Record, ServiceLine
+from edi.records import Record, identity
 
 #: the kinds of 837 (those the field maps declare)
 KINDS = frozenset(kinds_of_set("837"))
@@ -27,28 +26,8 @@ def claims(path: str | os.PathLike[str], kinds: Iterable[str] = KINDS) -> Iterat
     return Normalizer(kinds=wanted).records(path)
 
 
-#: the field maps' name of the claim record (the line's enclosing record)
-CLAIM_SCOPE = "claim"
-
-
-def line_closed(line: ServiceLine, registry: dict[str, Any], context: dict[str, Any]) -> None:
-    """Loop 2400 closed: the claim takes the line's procedure code (837I: else ``NU:`` and
-    its revenue code) and dates, for its suspect identity (:attr:`Claim.suspect_identity`)
-    and its 277CA's dates (the first and last of its lines')."""
-    claim = registry.get(CLAIM_SCOPE)
-    if not isinstance(claim, Claim):
-        return
-    code = line.procedure_code or (f"NU:{line.revenue_code}" if line.revenue_code else None)
-    if code:
-        claim.line_procedures.append(code)
-    first = line.service_date_from
-    last = line.service_date_to or first
-    # the earliest and the latest (ISO dates: as text, in date order), whatever the order
-    # of the lines
-    if first and (claim.lines_date_from is None or first < claim.lines_date_from):
-        claim.lines_date_from = first
-    if last and (claim.lines_date_to is None or last > claim.lines_date_to):
-        claim.lines_date_to = last
+#: the field maps' hook on loop 2400 (compiled: every line of an ingest goes through it)
+line_closed = identity.line_closed
 
 
 __all__ = ["KINDS", "claims", "line_closed"]

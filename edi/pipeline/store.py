@@ -123,7 +123,13 @@ def store(
                 if _has_claims(verdict):  # suspects after the 277CA: it leaves them as they are
                     if policy.duplicates != "off":
                         out.claims_suspect = find_suspects(conn, file_id)
-                    record_history(conn, file_id, answered)
+                    changed = (
+                        out.claims_rejected
+                        or out.claims_duplicate
+                        or out.claims_suspect
+                        or out.claims_replaced
+                    )
+                    record_history(conn, file_id, answered, changed=bool(changed))
                 if out.records.get("claim_payment"):
                     remit_events(conn, file_id, datetime.now(UTC))
             faults.reached("ingest.records")

@@ -306,7 +306,7 @@ class Claim(Record):
     #: (:attr:`duplicate_key`), kept only as its blind index
     claim_key: str | None = protected(ID, index=(CLAIM_KEY,), path="duplicate_key")
     #: never read from a file: what the claim's lines bring to its suspect identity, set
-    #: as each line is read (:func:`edi.parsers.x837.line_closed`): each line's procedure
+    #: as each line is read (:func:`edi.records.identity.line_closed`): each line's procedure
     #: code (837I: else ``NU:`` and its revenue code), the first line's first date of
     #: service and the last line's last
     line_procedures: list[str] = plain(factory=list)
@@ -318,62 +318,15 @@ class Claim(Record):
 
     @property
     def duplicate_key(self) -> str | None:
-        """What makes two claims the same claim sent twice: the billing provider (NPI, else
-        tax id), the patient control number (CLM01), the payer, the total charge, the
-        claim's service (else statement) dates and its number of lines; None without a
-        CLM01. The frequency code is left out: a replacement (7) or void (8) names the
-        claim it changes instead."""
-        if not self.patient_control_number:
-            return None
-        provider = self.billing_provider
-        charge = self.total_charge
-        parts = (
-            (provider.npi or provider.tax_id or provider.id) if provider is not None else None,
-            self.patient_control_number,
-            self.payer.id if self.payer is not None else None,
-            format(charge.normalize(), "f") if charge is not None else None,
-            self.service_date_from or self.statement_date_from,
-            self.service_date_to or self.statement_date_to,
-            str(self.line_count),
-        )
-        return "\x1f".join(part or "" for part in parts)
+        """What makes two claims the same claim sent twice
+        (:func:`edi.records.identity.duplicate_key`)."""
+        return _identity.duplicate_key(self)
 
     @property
     def suspect_identity(self) -> str | None:
         """What makes two claims with different patient control numbers look like the same
-        service billed twice: the patient (the patient's member id, else the subscriber's;
-        and the name and birth date of the patient, else the subscriber), the billing
-        provider (NPI, else tax id), the service dates (the claim's, else its statement's,
-        else its first and last line's) and the sorted procedure codes of its lines.
-        Neither CLM01 nor the charge is in it. None without a patient id or a date."""
-        patient = self.patient
-        subscriber = self.subscriber
-        member = (patient.id if patient is not None else None) or (
-            subscriber.id if subscriber is not None else None
-        )
-        person = patient if patient is not None and patient.last_name else subscriber
-        start = self.service_date_from or self.statement_date_from or self.lines_date_from
-        if not member or person is None or not start:
-            return None
-        end = (
-            self.service_date_to
-            or self.statement_date_to
-            or self.lines_date_to
-            or self.service_date_from
-            or self.statement_date_from
-        )
-        provider = self.billing_provider
-        parts = (
-            member,
-            (person.last_name or "").upper(),
-            (person.first_name or "").upper(),
-            person.birth_date or "",
-            (provider.npi or provider.tax_id or provider.id or "") if provider is not None else "",
-            start,
-            end or start,
-            ",".join(sorted(self.line_procedures)),
-        )
-        return "\x1f".join(parts)
+        service billed twice (:func:`edi.records.identity.suspect_identity`)."""
+        return _identity.suspect_identity(self)
 
     @property
     def first_service_date(self) -> str | None:
@@ -460,3 +413,7 @@ __all__ = [
     "Subscriber",
     "Tooth",
 ]
+
+
+# last: the identities' module (compiled) reads the classes above
+from edi.records import identity as _identity  # noqa: E402
