@@ -597,8 +597,9 @@ class Validator:
         parent, seen = closed
         if parent is None or parent is instance:
             return seen
+        parent_loop = parent.loop.id  # (by id: a 2300 under 2000B or under 2000C alike)
         for outer in (instance, *reversed(stack)):
-            if outer.loop is parent.loop:
+            if outer.loop.id == parent_loop:
                 return seen if outer is parent else []
         return seen
 

@@ -480,6 +480,25 @@ def test_a_closed_loop_is_read_within_its_own_enclosing_instance(tmp_path):
     assert rule_findings(ts) == [("837P-2310B-SAME-AS-2010AA", "I9", 21, "NM1", "2310B", 9, 0)]
 
 
+def test_a_claim_reads_its_own_other_payer_never_an_earlier_claims(tmp_path, own_rules):
+    """``2320/SBR01`` from a 2300 rule: the 2320 closed inside this claim; the next claim
+    (under a patient level, another 2300 of the map) has none of its own."""
+    own_rules(
+        '<rule id="TEST-2300-OTHER-PRIMARY" loop="2300" message="CLM05-3 must be 9 here">'
+        '<when at="2320/SBR01" in="P"/><must at="CLM05-3" in="9"/></rule>'
+    )
+    other_payer = (
+        "SBR*P*01*******CI",
+        "OI***Y*P**Y",
+        "NM1*IL*1*OTHER*PAT****MI*OTHER01",
+        "NM1*PR*2*OTHER PLAN*****PI*OTHERPAYER1",
+    )
+    ts = validated(mutate(tmp_path, SAMPLES / S837P, after("HI*ABK:J029", *other_payer)))
+    assert [f for f in rule_findings(ts) if f[0].startswith("TEST")] == [
+        ("TEST-2300-OTHER-PRIMARY", "I12", 19, "CLM", "2300", 5, 3)
+    ]
+
+
 def test_any_of_holds_when_one_when_does(tmp_path, own_rules):
     own_rules(
         '<rule id="TEST-2300-ANY" loop="2300" message="HI needs a second code for these">'

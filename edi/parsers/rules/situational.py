@@ -411,7 +411,21 @@ def check(rule: Rule, first: Located, scope: Scope, out: list[Violation]) -> Non
         elif kind == ABSENT and inside is not None:
             out.append(Violation(rule, inside, inside.segment.id, 0, 0, ref.loop))
         return
-    occurrences = [loc for loc in scope.own if ref.matches(loc)]
+    own = scope.own
+    if kind == UNIQUE:
+        if len(own) > 1:  # (the common case, one occurrence or none, costs nothing)
+            given: set[str] = set()
+            for loc in own:
+                if not ref.matches(loc):
+                    continue
+                value = ref.value(loc)
+                if not value:
+                    continue
+                if value in given:
+                    out.append(Violation(rule, loc, "", ref.element, ref.component))
+                given.add(value)
+        return
+    occurrences = [loc for loc in own if ref.matches(loc)]
     if not ref.element:  # the segment itself
         if kind == ABSENT:
             out.extend(Violation(rule, loc, ref.segment, 0, 0) for loc in occurrences)
@@ -425,16 +439,6 @@ def check(rule: Rule, first: Located, scope: Scope, out: list[Violation]) -> Non
         for loc in occurrences:
             if not ref.value(loc):
                 out.append(Violation(rule, loc, "", ref.element, ref.component))
-        return
-    if kind == UNIQUE:
-        given: set[str] = set()
-        for loc in occurrences:
-            value = ref.value(loc)
-            if not value:
-                continue
-            if value in given:
-                out.append(Violation(rule, loc, "", ref.element, ref.component))
-            given.add(value)
         return
     for loc in occurrences:
         value = ref.value(loc)
