@@ -35,7 +35,7 @@ from edi.parsers.results import (
 from edi.parsers.rules import SetRules, rules_for
 from edi.parsers.rules.common import npi_ok
 from edi.parsers.rules.files import RuleCatalog, bind, default_rules
-from edi.parsers.rules.situational import GuideRules, LoopRules, Violation, evaluate
+from edi.parsers.rules.situational import GuideRules, LoopRules, Scope, Violation, evaluate
 from edi.parsers.segments import (
     INTERCHANGE,
     SEGMENT,
@@ -60,9 +60,11 @@ def _canonical(delims: Delimiters) -> Delimiters:
 
 class _Instance:
     """One open instance of a loop: what it has seen so far, and for a loop with
-    situational rules, its first segment and the segments its rules read."""
+    situational rules (or one that other loops' rules read), its first segment, the
+    segments the rules read and the first segment of each loop inside it whose presence
+    they read."""
 
-    __slots__ = ("loop", "segments", "loops", "rules", "first", "seen")
+    __slots__ = ("loop", "segments", "loops", "rules", "first", "seen", "children")
 
     def __init__(self, loop: LoopDef, rules: LoopRules | None = None) -> None:
         self.loop = loop
@@ -71,6 +73,7 @@ class _Instance:
         self.rules = rules
         self.first: Located | None = None
         self.seen: list[Located] = []
+        self.children: dict[str, Located] = {}
 
 
 class _SetState:
@@ -88,6 +91,9 @@ class _SetState:
         self.rules = rules
         #: the guide's rule files, compiled (None: no file serves the guide)
         self.situational = situational
+        #: loop id -> (the instance it closed in, its kept segments): the last closed
+        #: instance of each loop that another loop's rules read
+        self.closed: dict[str, tuple[_Instance | None, list[Located]]] = {}
         self.delimiters: Delimiters = Delimiters("*", ":", "~")
 
 
@@ -479,6 +485,16 @@ class Validator:
                 if loop_rules is not None:
                     instance.rules = loop_rules
                     instance.first = loc
+                if loop.id in situational.watched:
+                    # a loop whose presence rules read: told to the open instances of theirs
+                    for outer in stack:
+                        outer_rules = outer.rules
+                        if (
+                            outer_rules is not None
+                            and loop.id in outer_rules.children
+                            and loop.id not in outer.children
+                        ):
+                            outer.children[loop.id] = loc
             stack.append(instance)
         top = stack[-1]
         seen = top.segments.get(node, 0) + 1
@@ -551,9 +567,41 @@ class Validator:
                 )
         rules = instance.rules
         if rules is not None and instance.first is not None:
-            found = evaluate(rules, instance.first, instance.seen)
-            if found:
-                self._violations(state, found, file)
+            if rules.rules:
+                scope = Scope(instance.seen, None, instance.children)
+                for other in rules.others:
+                    scope.others[other] = self._other(state, instance, other)
+                found = evaluate(rules, instance.first, scope)
+                if found:
+                    self._violations(state, found, file)
+            situational = state.situational
+            if situational is not None and instance.loop.id in situational.remembered:
+                state.closed[instance.loop.id] = (
+                    state.stack[-1] if state.stack else None,
+                    instance.seen,
+                )
+
+    @staticmethod
+    def _other(state: _SetState, instance: _Instance, loop: str) -> list[Located]:
+        """The kept segments of the instance of ``loop`` a rule of ``instance`` reads: the
+        nearest enclosing open one; else the last one closed, when it closed in the open
+        instance of its parent loop (or in ``instance`` itself), or its parent loop is no
+        longer open (the header's); else none."""
+        stack = state.stack
+        for outer in reversed(stack):
+            if outer.loop.id == loop:
+                return outer.seen
+        closed = state.closed.get(loop)
+        if closed is None:
+            return []
+        parent, seen = closed
+        if parent is None or parent is instance:
+            return seen
+        parent_loop = parent.loop.id  # (by id: a 2300 under 2000B or under 2000C alike)
+        for outer in (instance, *reversed(stack)):
+            if outer.loop.id == parent_loop:
+                return seen if outer is parent else []
+        return seen
 
     def _violations(self, state: _SetState, found: list[Violation], file: str) -> None:
         """The violations of situational rules, as errors carrying the rule's id, codes
@@ -563,6 +611,7 @@ class Validator:
             where = violation.where
             location = self._location(where, file)
             if violation.segment:
+                loop = violation.loop or location.loop
                 # a segment missing (at the loop's first segment) or present against the
                 # rule; an element required in a segment not there: its segment missing
                 code = rule.code if not rule.requirement.ref.element else "I6"
@@ -573,7 +622,7 @@ class Validator:
                     location.transaction,
                     location.segment_position,
                     violation.segment,
-                    location.loop,
+                    loop,
                     location.ordinal,
                     location.line,
                     location.offset,

@@ -106,9 +106,12 @@ def test_a_broken_hl_link_stays_with_the_set(tmp_path: Path):
     # HL04 says "no child level" of a subscriber that has its patient under it
     path = claim_tree(tmp_path, [[1, 1]], at((0, 1), set_element("HL", 4, "0")))
     group, ts = validated(path)
-    # (the subscriber's SBR02 is then missing too: 837P-2000B-SBR02-SUBSCRIBER-PATIENT)
+    # (the subscriber's SBR02, address and demographics are then missing too: the
+    # subscriber would be the patient)
     assert [(e.location.segment, e.element, e.rule) for e in ts.errors] == [
         ("HL", 4, ""),
         ("SBR", 2, "837P-2000B-SBR02-SUBSCRIBER-PATIENT"),
+        ("N3", 0, "837P-2010BA-N3-SUBSCRIBER-PATIENT"),
+        ("DMG", 0, "837P-2010BA-DMG-SUBSCRIBER-PATIENT"),
     ]
     assert split_by_claim(group) == 0 and ts.ack_code == "R"

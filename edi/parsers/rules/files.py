@@ -24,9 +24,10 @@ from lxml import etree
 
 from edi import codes
 from edi.errors import RuleFileError
-from edi.parsers.maps import TransactionMap, project_maps
+from edi.parsers.maps import LoopDef, TransactionMap, project_maps
 from edi.parsers.rules.situational import (
     ABSENT,
+    DIFFERS,
     EQUALS,
     IN,
     KINDS,
@@ -35,10 +36,12 @@ from edi.parsers.rules.situational import (
     PATTERN,
     PRESENT,
     RANGE,
+    UNIQUE,
     GuideRules,
     Ref,
     Rule,
     Test,
+    rule_refs,
 )
 from edi.parsers.schemas import source_line, xml_schema
 
@@ -47,8 +50,14 @@ RULES_FOLDER = "rules"
 SCHEMA_NAME = "rules.xsd"
 #: SNIP type of a rule that names none: situational (implementation guide specific)
 DEFAULT_SNIP = 4
-#: a reference: segment id, optional [qualifier], optional element nn and component -c
-REF = re.compile(r"([A-Z][A-Z0-9]{1,2}?)(?:\[([A-Z0-9]{1,3})\])?(?:([0-9]{2})(?:-([0-9]{1,2}))?)?")
+#: a reference: optional loop/, segment id, optional [qualifier], optional element nn and
+#: component -c
+REF = re.compile(
+    r"(?:([A-Z0-9_]{2,12})/)?([A-Z][A-Z0-9]{1,2}?)(?:\[([A-Z0-9]{1,3})\])?"
+    r"(?:([0-9]{2})(?:-([0-9]{1,2}))?)?"
+)
+#: a loop's presence: its id alone (loop ids of the guides start with a digit)
+LOOP = re.compile(r"[0-9][A-Z0-9]{3,5}")
 #: the 999 codes a rule gives unless it names one: (segment, kind) -> code
 DEFAULT_CODES = {
     (True, PRESENT): "I6",  # IK304: implementation dependent segment missing
@@ -76,11 +85,13 @@ def _schema() -> etree.XMLSchema:
 
 def parse_ref(text: str) -> Ref | None:
     """``REF[F8]02`` -> a :class:`Ref`; None when ``text`` is not a reference."""
+    if LOOP.fullmatch(text):
+        return Ref(text, "", "", 0, 0, text)
     found = REF.fullmatch(text)
     if found is None:
         return None
-    segment, qualifier, element, component = found.groups()
-    return Ref(text, segment, qualifier or "", int(element or 0), int(component or 0))
+    loop, segment, qualifier, element, component = found.groups()
+    return Ref(text, segment, qualifier or "", int(element or 0), int(component or 0), loop or "")
 
 
 class _Loader:
@@ -105,9 +116,20 @@ class _Loader:
 
     def rule(self, node: Any) -> Rule:
         rule_id = node.get("id")
-        conditions = tuple(self.test(child) for child in node.iterchildren("when"))
+        conditions = tuple(
+            (self.test(child),)
+            if child.tag == "when"
+            else tuple(self.test(when) for when in child.iterchildren("when"))
+            for child in node.iterchildren("when", "any")
+        )
         must = next(node.iterchildren("must"))
         requirement = self.test(must)
+        if requirement.ref.loop and requirement.ref.segment:
+            raise self.error(
+                must,
+                f"{must.get('at')}: a must reads the rule's own loop (or a loop's presence "
+                "inside it); name another loop's segments in a when, equals or differs",
+            )
         segment = not requirement.ref.element
         kind = requirement.kind
         if segment and kind not in (PRESENT, ABSENT):
@@ -143,7 +165,7 @@ class _Loader:
             raise self.error(node, f"{node.get('at')} is not a reference")
         given = [
             name
-            for name in ("is", "in", "not-in", "length", "pattern", "equals")
+            for name in ("is", "in", "not-in", "length", "pattern", "equals", "differs")
             if node.get(name) is not None
         ]
         if node.get("min") is not None or node.get("max") is not None:
@@ -152,11 +174,18 @@ class _Loader:
             raise self.error(
                 node,
                 f"<{node.tag} at={ref.text!r}> needs exactly one of is, in, not-in, length, "
-                f"pattern, equals, min/max (found {', '.join(given) or 'none'})",
+                f"pattern, equals, differs, min/max (found {', '.join(given) or 'none'})",
             )
         name = given[0]
         if name == "is":
-            return Test(ref, PRESENT if node.get("is") == "present" else ABSENT)
+            what = node.get("is")
+            if what == "unique":
+                if node.tag != "must" or not ref.element:
+                    raise self.error(node, "is=unique is a must on an element")
+                return Test(ref, UNIQUE)
+            return Test(ref, PRESENT if what == "present" else ABSENT)
+        if not ref.segment:
+            raise self.error(node, f"{ref.text} is a loop: test it with is=present or is=absent")
         if not ref.element:
             raise self.error(node, f"{ref.text} is a segment: test it with is=present or is=absent")
         if name == "in" or name == "not-in":
@@ -170,11 +199,11 @@ class _Loader:
             except re.error as exc:
                 raise self.error(node, f"pattern does not compile: {exc}") from exc
             return Test(ref, PATTERN, pattern=pattern)
-        if name == "equals":
-            other = parse_ref(node.get("equals"))
+        if name == "equals" or name == "differs":
+            other = parse_ref(node.get(name))
             if other is None or not other.element:
-                raise self.error(node, "equals names an element, not a segment")
-            return Test(ref, EQUALS, other=other)
+                raise self.error(node, f"{name} names an element, not a segment or loop")
+            return Test(ref, EQUALS if name == "equals" else DIFFERS, other=other)
         low, high = node.get("min"), node.get("max")
         return Test(
             ref,
@@ -189,20 +218,40 @@ def bind(rules: GuideRules, tmap: TransactionMap) -> None:
     one of the guide's, each segment read is one of that loop's own (raises
     :class:`RuleFileError` naming the rule's file and line)."""
     in_loop: dict[str, set[str]] = {}
+    #: loop id -> the loop ids inside it (at any depth), and the id of its first segment
+    inside: dict[str, set[str]] = {}
+    heads: dict[str, str] = {}
     for seg in tmap.segments:
-        in_loop.setdefault(seg.parent.id, set()).add(seg.id)
+        parent = seg.parent
+        in_loop.setdefault(parent.id, set()).add(seg.id)
+        heads.setdefault(parent.id, seg.id)
+        up = parent.parent
+        while isinstance(up, LoopDef):
+            inside.setdefault(up.id, set()).add(parent.id)
+            up = up.parent
     for rule in rules.rules:
         where = f"{rule.file}:{rule.line}: rule {rule.id}"
         own = in_loop.get(rule.loop)
         if own is None:
             raise RuleFileError(f"{where}: loop {rule.loop} is not in the {tmap.file.name} map")
-        for test in (*rule.conditions, rule.requirement):
-            for ref in (test.ref, test.other):
-                if ref is not None and ref.segment not in own:
+        for ref in rule_refs(rule):
+            loop = ref.loop or rule.loop
+            if not ref.segment:  # a loop's presence: one inside the rule's loop
+                if ref.loop not in inside.get(rule.loop, set()):
                     raise RuleFileError(
-                        f"{where}: segment {ref.segment} is not in loop {rule.loop} of the "
+                        f"{where}: loop {ref.loop} is not inside loop {rule.loop} of the "
                         f"{tmap.file.name} map"
                     )
+                ref.head = heads[ref.loop]
+                continue
+            segments = in_loop.get(loop)
+            if segments is None:
+                raise RuleFileError(f"{where}: loop {loop} is not in the {tmap.file.name} map")
+            if ref.segment not in segments:
+                raise RuleFileError(
+                    f"{where}: segment {ref.segment} is not in loop {loop} of the "
+                    f"{tmap.file.name} map"
+                )
 
 
 def load_rule_file(file: str | os.PathLike[str]) -> tuple[tuple[str, ...], list[Rule]]:

@@ -1,6 +1,14 @@
 """Situational rules from the rule files (``maps/rules/``, SNIP 4 and up), compiled and
 evaluated in the validator's pass.
 
+A rule reads its own loop instance; a reference may also name another loop: an
+enclosing loop's open instance (``2000B/SBR01`` from a 2300 rule), the last instance
+closed of a loop beside an enclosing one (``2010AA/NM109`` from a 2310B rule: the 2010AA
+of the same 2000A; ``HEADER/BHT06``), or the presence of a loop inside the instance
+(``2320`` from a 2300 rule). The validator hands :func:`evaluate` a :class:`Scope` with
+those instances' kept segments; nothing more than one instance per loop a rule names is
+kept at any time.
+
 A guide's rules (:class:`GuideRules`) are kept per loop id (:class:`LoopRules`): the
 segment ids the loop's rules read, and the rules. The validator gives an open loop
 instance its :class:`LoopRules` when it opens it, keeps the segments of that instance
@@ -18,22 +26,46 @@ from decimal import Decimal, InvalidOperation
 from edi.parsers.structure import Located
 
 #: what a test asks of a reference (:attr:`Test.kind`)
-PRESENT, ABSENT, IN, NOT_IN, LENGTH, PATTERN, EQUALS, RANGE = range(8)
-KINDS = ("present", "absent", "in", "not-in", "length", "pattern", "equals", "range")
+PRESENT, ABSENT, IN, NOT_IN, LENGTH, PATTERN, EQUALS, RANGE, DIFFERS, UNIQUE = range(10)
+KINDS = (
+    "present",
+    "absent",
+    "in",
+    "not-in",
+    "length",
+    "pattern",
+    "equals",
+    "range",
+    "differs",
+    "unique",
+)
 
 
 class Ref:
     """A segment or element of a loop instance: ``REF[F8]02`` is element 2 of the REF
-    segments whose REF01 is F8; ``CLM05-3`` component 3 of CLM05; ``PAT`` the segment."""
+    segments whose REF01 is F8; ``CLM05-3`` component 3 of CLM05; ``PAT`` the segment.
+    ``loop``: another loop's instance (``2000B/SBR01``), '' for the rule's own; a
+    reference with a loop and no segment (``2320``) is that loop's presence inside the
+    rule's instance (:attr:`head`: the id of its first segment, as the 999 names it)."""
 
-    __slots__ = ("text", "segment", "qualifier", "element", "component")
+    __slots__ = ("text", "segment", "qualifier", "element", "component", "loop", "head")
 
-    def __init__(self, text: str, segment: str, qualifier: str, element: int, component: int):
+    def __init__(
+        self,
+        text: str,
+        segment: str,
+        qualifier: str,
+        element: int,
+        component: int,
+        loop: str = "",
+    ) -> None:
         self.text = text
         self.segment = segment
         self.qualifier = qualifier
         self.element = element  # 0: the segment itself
         self.component = component  # 0: the whole element
+        self.loop = loop
+        self.head = segment or loop
 
     def matches(self, loc: Located) -> bool:
         """Whether ``loc`` is one of the segments this reference reads."""
@@ -48,9 +80,36 @@ class Ref:
         return seg[self.element]
 
 
+class Scope:
+    """What a rule sees when its loop instance closes: ``own``, the instance's kept
+    segments; ``others``, the kept segments of each other loop its rules read (an
+    enclosing instance, or the last closed one beside it; missing: none); ``children``,
+    the first segment of each loop whose presence its rules read, found inside it."""
+
+    __slots__ = ("own", "others", "children")
+
+    def __init__(
+        self,
+        own: list[Located],
+        others: dict[str, list[Located]] | None = None,
+        children: dict[str, Located] | None = None,
+    ) -> None:
+        self.own = own
+        self.others: dict[str, list[Located]] = others if others is not None else {}
+        self.children: dict[str, Located] = children if children is not None else {}
+
+    def segments(self, ref: Ref) -> list[Located]:
+        """The kept segments of the loop instance ``ref`` names."""
+        if not ref.loop:
+            return self.own
+        found = self.others.get(ref.loop)
+        return found if found is not None else []
+
+
 class Test:
     """One test on a reference: present, absent, a value in or not in a list, a length,
-    a pattern, equal to another reference, or a number within a range."""
+    a pattern, equal to (or differing from) another reference, a number within a range,
+    or a value not repeated in the instance (unique)."""
 
     __slots__ = ("ref", "kind", "values", "lengths", "pattern", "other", "low", "high")
 
@@ -74,9 +133,9 @@ class Test:
         self.low = low
         self.high = high
 
-    def fits(self, value: str, instance: list[Located]) -> bool:
+    def fits(self, value: str, scope: Scope) -> bool:
         """Whether a non-empty ``value`` passes a value test (in, not-in, length,
-        pattern, equals, range)."""
+        pattern, equals, differs, range)."""
         kind = self.kind
         if kind == IN:
             return value in self.values
@@ -89,7 +148,10 @@ class Test:
             return pattern is None or pattern.fullmatch(value) is not None
         if kind == EQUALS:
             other = self.other
-            return other is None or value == first_value(other, instance)
+            return other is None or value == first_value(other, scope)
+        if kind == DIFFERS:
+            other = self.other
+            return other is None or value != first_value(other, scope)
         if kind == RANGE:
             try:
                 number = Decimal(value)
@@ -99,11 +161,15 @@ class Test:
             return (low is None or number >= low) and (high is None or number <= high)
         return True
 
-    def holds(self, instance: list[Located]) -> bool:
+    def holds(self, scope: Scope) -> bool:
         """As a condition: whether it holds of the loop instance (``present``: some
         occurrence has a value; ``in`` ... ``range``: some occurrence's value passes;
-        ``not-in``: also when there is no value)."""
+        ``not-in``: also when there is no value; a loop: whether one is inside)."""
         ref = self.ref
+        if not ref.segment:  # a loop inside the instance
+            inside = ref.loop in scope.children
+            return inside if self.kind == PRESENT else not inside
+        instance = scope.segments(ref)
         segment, qualifier, element, component = (
             ref.segment,
             ref.qualifier,
@@ -128,7 +194,7 @@ class Test:
             if kind == IN:
                 if value in self.values:
                     return True
-            elif kind > ABSENT and self.fits(value, instance):
+            elif kind > ABSENT and self.fits(value, scope):
                 return True
         if kind == PRESENT:
             return found
@@ -139,7 +205,9 @@ class Test:
 
 class Rule:
     """A situational rule: if every condition holds in a loop instance, the requirement
-    must hold; a violation is reported with the rule's codes and sentence."""
+    must hold; a violation is reported with the rule's codes and sentence. Each of
+    :attr:`conditions` is a group that holds when any of its tests does (a ``when`` is a
+    group of one, an ``<any>`` a group of its whens)."""
 
     __slots__ = (
         "id",
@@ -159,7 +227,7 @@ class Rule:
         self,
         id: str,
         loop: str,
-        conditions: tuple[Test, ...],
+        conditions: tuple[tuple[Test, ...], ...],
         requirement: Test,
         snip: int,
         code: str,
@@ -186,48 +254,85 @@ class Violation:
     """A rule broken in a loop instance: at ``where`` (the offending segment, or the
     loop instance's first segment when a required segment is missing); ``segment`` is
     the id of the segment missing or present against the rule (a segment finding, IK304),
-    '' for an element finding (IK403 on element ``element``, component ``component``)."""
+    '' for an element finding (IK403 on element ``element``, component ``component``);
+    ``loop``: the loop missing or present against the rule ('' : the segment's own)."""
 
-    __slots__ = ("rule", "where", "segment", "element", "component")
+    __slots__ = ("rule", "where", "segment", "element", "component", "loop")
 
-    def __init__(self, rule: Rule, where: Located, segment: str, element: int, component: int):
+    def __init__(
+        self,
+        rule: Rule,
+        where: Located,
+        segment: str,
+        element: int,
+        component: int,
+        loop: str = "",
+    ) -> None:
         self.rule = rule
         self.where = where
         self.segment = segment
         self.element = element
         self.component = component
+        self.loop = loop
 
 
 #: a segment id every one of whose segments a loop's rules read (no qualifier named)
 ANY = frozenset[str]()
 
 
+def rule_refs(rule: Rule) -> list[Ref]:
+    """Every reference ``rule`` reads: its conditions', its requirement's and the other
+    references of their ``equals`` and ``differs``."""
+    found: list[Ref] = []
+    for group in rule.conditions:
+        for test in group:
+            found.append(test.ref)
+            if test.other is not None:
+                found.append(test.other)
+    found.append(rule.requirement.ref)
+    if rule.requirement.other is not None:
+        found.append(rule.requirement.other)
+    return found
+
+
 class LoopRules:
-    """The rules of one loop: the segments they read (segment id -> the qualifiers,
-    element 01, of those read; :data:`ANY` when all are), and the rules in file order."""
+    """The rules of one loop, and what its instances keep: the segments read (segment id
+    -> the qualifiers, element 01, of those read; :data:`ANY` when all are) by its own
+    rules and by other loops' rules that name it; :attr:`others`, the loops its rules
+    read segments of; :attr:`children`, the loops whose presence inside it they read."""
 
-    __slots__ = ("loop", "ids", "rules")
+    __slots__ = ("loop", "ids", "rules", "others", "children")
 
-    def __init__(self, loop: str, rules: tuple[Rule, ...]) -> None:
+    def __init__(self, loop: str, rules: tuple[Rule, ...], read: list[Ref]) -> None:
         self.loop = loop
         self.rules = rules
-        wanted: dict[str, set[str] | None] = {}
+        others: list[str] = []
+        children: set[str] = set()
+        refs = list(read)
         for rule in rules:
-            for test in (*rule.conditions, rule.requirement):
-                refs = [test.ref] if test.other is None else [test.ref, test.other]
-                for ref in refs:
-                    known = wanted.get(ref.segment, set())
-                    if known is None or not ref.qualifier:
-                        wanted[ref.segment] = None
-                    else:
-                        known.add(ref.qualifier)
-                        wanted[ref.segment] = known
+            for ref in rule_refs(rule):
+                if not ref.loop:
+                    refs.append(ref)
+                elif not ref.segment:
+                    children.add(ref.loop)
+                elif ref.loop not in others:
+                    others.append(ref.loop)
+        self.others = tuple(others)
+        self.children = frozenset(children)
+        wanted: dict[str, set[str] | None] = {}
+        for ref in refs:
+            known = wanted.get(ref.segment, set())
+            if known is None or not ref.qualifier:
+                wanted[ref.segment] = None
+            else:
+                known.add(ref.qualifier)
+                wanted[ref.segment] = known
         self.ids: dict[str, frozenset[str]] = {
             sid: ANY if quals is None else frozenset(quals) for sid, quals in wanted.items()
         }
 
     def reads(self, seg_id: str, qualifier: str) -> bool:
-        """Whether a rule of the loop reads a segment ``seg_id`` whose element 01 is
+        """Whether a rule reads a segment ``seg_id`` of this loop whose element 01 is
         ``qualifier``."""
         wanted = self.ids.get(seg_id)
         return wanted is not None and (not wanted or qualifier in wanted)
@@ -235,18 +340,30 @@ class LoopRules:
 
 class GuideRules:
     """The rules of one guide, per loop id, from its rule files (later files first
-    in :attr:`files`' order override an earlier rule of the same id)."""
+    in :attr:`files`' order override an earlier rule of the same id). :attr:`loops` also
+    has the loops only read by other loops' rules; :attr:`remembered` the loops whose
+    last closed instance is read, :attr:`watched` those whose presence is."""
 
-    __slots__ = ("files", "loops", "rules")
+    __slots__ = ("files", "loops", "rules", "remembered", "watched")
 
     def __init__(self, files: tuple[str, ...], rules: tuple[Rule, ...]) -> None:
         self.files = files
         self.rules = rules
         by_loop: dict[str, list[Rule]] = {}
+        read: dict[str, list[Ref]] = {}
+        watched: set[str] = set()
         for rule in rules:
             by_loop.setdefault(rule.loop, []).append(rule)
+            for ref in rule_refs(rule):
+                if ref.loop and ref.segment:
+                    read.setdefault(ref.loop, []).append(ref)
+                elif ref.loop:
+                    watched.add(ref.loop)
+        self.remembered = frozenset(read)
+        self.watched = frozenset(watched)
         self.loops: dict[str, LoopRules] = {
-            loop: LoopRules(loop, tuple(found)) for loop, found in by_loop.items()
+            loop: LoopRules(loop, tuple(by_loop.get(loop, [])), read.get(loop, []))
+            for loop in [*by_loop, *(loop for loop in read if loop not in by_loop)]
         }
 
     def rule(self, rule_id: str) -> Rule | None:
@@ -256,9 +373,9 @@ class GuideRules:
         return None
 
 
-def first_value(ref: Ref, instance: list[Located]) -> str:
-    """The first non-empty value of ``ref`` in the loop instance ('' when none)."""
-    for loc in instance:
+def first_value(ref: Ref, scope: Scope) -> str:
+    """The first non-empty value of ``ref`` in the loop instance it names ('' when none)."""
+    for loc in scope.segments(ref):
         if ref.matches(loc):
             value = ref.value(loc)
             if value:
@@ -266,25 +383,49 @@ def first_value(ref: Ref, instance: list[Located]) -> str:
     return ""
 
 
-def evaluate(rules: LoopRules, first: Located, instance: list[Located]) -> list[Violation]:
+def evaluate(rules: LoopRules, first: Located, scope: Scope) -> list[Violation]:
     """The violations of ``rules`` in one closed loop instance (``first``: its first
-    segment; ``instance``: its segments that the rules read, in order)."""
+    segment; ``scope``: its kept segments, in order, and what it reads of others)."""
     out: list[Violation] = []
     for rule in rules.rules:
-        for test in rule.conditions:
-            if not test.holds(instance):
-                break
+        for group in rule.conditions:
+            for test in group:
+                if test.holds(scope):
+                    break
+            else:
+                break  # no test of the group holds
         else:
-            check(rule, first, instance, out)
+            check(rule, first, scope, out)
     return out
 
 
-def check(rule: Rule, first: Located, instance: list[Located], out: list[Violation]) -> None:
+def check(rule: Rule, first: Located, scope: Scope, out: list[Violation]) -> None:
     """Add to ``out`` where the requirement of ``rule`` fails in the loop instance."""
     test = rule.requirement
     ref = test.ref
     kind = test.kind
-    occurrences = [loc for loc in instance if ref.matches(loc)]
+    if not ref.segment:  # a loop inside the instance
+        inside = scope.children.get(ref.loop)
+        if kind == PRESENT and inside is None:
+            out.append(Violation(rule, first, ref.head, 0, 0, ref.loop))
+        elif kind == ABSENT and inside is not None:
+            out.append(Violation(rule, inside, inside.segment.id, 0, 0, ref.loop))
+        return
+    own = scope.own
+    if kind == UNIQUE:
+        if len(own) > 1:  # (the common case, one occurrence or none, costs nothing)
+            given: set[str] = set()
+            for loc in own:
+                if not ref.matches(loc):
+                    continue
+                value = ref.value(loc)
+                if not value:
+                    continue
+                if value in given:
+                    out.append(Violation(rule, loc, "", ref.element, ref.component))
+                given.add(value)
+        return
+    occurrences = [loc for loc in own if ref.matches(loc)]
     if not ref.element:  # the segment itself
         if kind == ABSENT:
             out.extend(Violation(rule, loc, ref.segment, 0, 0) for loc in occurrences)
@@ -303,13 +444,14 @@ def check(rule: Rule, first: Located, instance: list[Located], out: list[Violati
         value = ref.value(loc)
         if not value:
             continue
-        if kind == ABSENT or not test.fits(value, instance):
+        if kind == ABSENT or not test.fits(value, scope):
             out.append(Violation(rule, loc, "", ref.element, ref.component))
 
 
 __all__ = [
     "ABSENT",
     "ANY",
+    "DIFFERS",
     "EQUALS",
     "IN",
     "KINDS",
@@ -318,10 +460,12 @@ __all__ = [
     "PATTERN",
     "PRESENT",
     "RANGE",
+    "UNIQUE",
     "GuideRules",
     "LoopRules",
     "Ref",
     "Rule",
+    "Scope",
     "Test",
     "Violation",
     "evaluate",
