@@ -107,16 +107,18 @@ def answer_claims(
     set_rows: dict[SetKey, str],
     numbers: Iterator[str],
     facts: Mapping[str, SetFacts],
+    now: datetime | None = None,
 ) -> dict[str, Ack]:
     """The 277CAs of the file's accepted 837 sets by the set row id each answers, numbered
     from ``numbers``
     (:func:`numbers_for`), from each set's ``facts`` (set row id -> facts,
     :mod:`.claim_facts`) and its claims' verdicts as stored; a set without facts (a
-    required value that does not fit) gets none."""
+    required value that does not fit) gets none. ``now``: when they are made (the date
+    the facts' ready answers were made for, :func:`answer_date`)."""
     out: dict[str, Ack] = {}
     cipher = FieldCipher(wiring.ring)
-    now = datetime.now(UTC)
-    date, time = now.strftime("%Y%m%d"), now.strftime("%H%M")
+    now = now or datetime.now(UTC)
+    date, time = answer_date(now), now.strftime("%H%M")
     with collector_paused():
         for key, ic, group, ts in accepted(verdict.result):
             set_row = set_rows.get(key)
@@ -143,6 +145,11 @@ def answer_claims(
                 continue
             out[set_row] = Ack("277", ic.control, group.control, text, control, group_control)
     return out
+
+
+def answer_date(now: datetime) -> str:
+    """The CCYYMMDD a 277CA made at ``now`` is dated (and says the 837 was received)."""
+    return now.strftime("%Y%m%d")
 
 
 def _verdicts(conn: Connection, cipher: FieldCipher, set_row: str) -> dict[int, ClaimVerdict]:

@@ -90,9 +90,12 @@ class FactsBuilder:
     set's, but none for a set a required value of which cannot be written (its 277CA
     cannot be)."""
 
-    def __init__(self, wanted: set[str] | None = None) -> None:
+    def __init__(self, wanted: set[str] | None = None, date: str = "") -> None:
         #: the set row ids whose facts are made (None: every set's)
         self.wanted = wanted
+        #: the CCYYMMDD the 277CAs will be dated (and the 837 received): each claim's
+        #: answer when accepted without edits is made with its facts ("": not made)
+        self.date = date
         self.headers: dict[str, HeaderValues] = {}
         #: set row id -> its claims' facts, packed (claim_acks.pack)
         self.claims: dict[str, list[str]] = {}
@@ -114,7 +117,7 @@ class FactsBuilder:
                 except ValueError:
                     self.unwritable.add(set_row)
                     continue
-                self.claims.setdefault(set_row, []).append(pack(facts))
+                self.claims.setdefault(set_row, []).append(pack(facts, self.date, self.date))
 
     def sets(self) -> dict[str, SetFacts]:
         """Set row id -> its facts."""

@@ -21,7 +21,7 @@ from edi.parsers.acks import Ack
 from edi.parsers.claim_acks import SetFacts
 from edi.parsers.claim_verdicts import CLAIM_SETS, claim_findings, for_claims, rejected
 from edi.pipeline import acknowledge as ack_stage
-from edi.pipeline.claim_answers import answer_claims, numbers_for
+from edi.pipeline.claim_answers import answer_claims, answer_date, numbers_for
 from edi.pipeline.claim_facts import (
     FactsBuilder,
     FactsCollector,
@@ -78,6 +78,8 @@ def store(
     answers = ack_stage.received(verdict, incoming.path)
     # the 277CAs' control numbers before the transaction: the series is a row of the store
     numbers = numbers_for(wiring, verdict) if policy.ack_277 else iter(())
+    #: when the 277CAs are made: their claims' answers are made with the claims' facts
+    answered_at = datetime.now(UTC)
     archive = archive_original(incoming.path, wiring.archive_dir, file_id, wiring.ring)
     faults.reached("ingest.archived")
     try:
@@ -95,10 +97,12 @@ def store(
             if set_rows:
                 if worker is not None:
                     out.records, facts = _worker_records(
-                        wiring, conn, worker, file_id, set_rows, out.size
+                        wiring, conn, worker, file_id, set_rows, out.size, answered_at
                     )
                 else:
-                    out.records, facts = _records(wiring, conn, incoming.path, out, set_rows)
+                    out.records, facts = _records(
+                        wiring, conn, incoming.path, out, set_rows, answered_at
+                    )
                 out.claims_rejected = _claim_intake(conn, policy, verdict, set_rows)
                 if _has_claims(verdict):
                     found = find_duplicates(conn, file_id, policy.duplicates)
@@ -109,7 +113,7 @@ def store(
                         conn, FieldCipher(wiring.ring), file_id
                     )
                 answered = (
-                    answer_claims(wiring, conn, verdict, set_rows, numbers, facts)
+                    answer_claims(wiring, conn, verdict, set_rows, numbers, facts, answered_at)
                     if policy.ack_277
                     else {}
                 )
@@ -181,12 +185,13 @@ def _records(
     source: Path,
     out: IngestResult,
     set_rows: dict[SetKey, str],
+    answered_at: datetime,
 ) -> tuple[dict[str, int], dict[str, SetFacts]]:
     """Make and write the records of the accepted sets in this process; the counts, and
-    the sets' 277CA facts."""
+    the sets' 277CA facts (answers dated ``answered_at`` made in advance)."""
     progress = None if wiring.progress is None else stage(wiring.progress, STORE)
     maker = row_maker(wiring)
-    builder = FactsBuilder(set(set_rows.values()))
+    builder = FactsBuilder(set(set_rows.values()), answer_date(answered_at))
     collector = FactsCollector(builder.add)
     with CountingReader(source.open("rb"), out.size, progress) as stream:
         records = normalizer(wiring)(cast(BinaryIO, stream), str(source), out.sha256)
@@ -204,12 +209,14 @@ def _worker_records(
     file_id: str,
     set_rows: dict[SetKey, str],
     size: int,
+    answered_at: datetime,
 ) -> tuple[dict[str, int], dict[str, SetFacts]]:
     """Write the record worker's rows of the accepted sets, and make their claims' 277CA
-    facts from the values it sends meanwhile; the counts, and the facts."""
+    facts from the values it sends meanwhile (answers dated ``answered_at`` made in
+    advance); the counts, and the facts."""
     progress = wiring.progress
     accepted = set(set_rows.values())
-    builder = FactsBuilder(accepted)
+    builder = FactsBuilder(accepted, answer_date(answered_at))
     cipher = FieldCipher(wiring.ring)
 
     def facts(number: int, sealed: bytes) -> None:

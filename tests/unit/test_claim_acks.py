@@ -373,6 +373,49 @@ def test_a_claims_facts_pack_into_one_string_and_back(dates) -> None:
     assert isinstance(packed, str) and claim_acks.unpack(packed) == facts
 
 
+def test_answers_made_with_the_facts_are_copied_only_for_claims_accepted_clean() -> None:
+    """The facts packed with the answer's date carry each claim's answer as accepted
+    without edits; the 277CA copies it for such claims and makes the others' answers, the
+    same text as from facts packed without it. Another date: every answer made anew."""
+    demo = _claims(corpus_path(P_DEMO), "837P")[0]
+    uhin = _claims(corpus_path(P_UHIN), "837P")[0]
+    ic, group, ts = _set(corpus_path(P_DEMO))
+    pairs = [demo, uhin, demo, demo]
+    facts = [
+        claim_acks.claim_facts(claim, lines, f"P{n}") for n, (claim, lines) in enumerate(pairs)
+    ]
+    facts = [f._replace(ordinal=n) for n, f in enumerate(facts)]
+    header = claim_acks.header_values(demo[0].header, ts.control)
+    verdicts = {
+        1: (True, (ClaimEdit("A7", "21", "85"),), {}),
+        3: (False, (ClaimEdit("A7", "21"),), {}),
+    }
+
+    def text(packed_date: str, answer_date: str) -> str:
+        packed = [claim_acks.pack(f, packed_date, packed_date) for f in facts]
+        assert (len(packed[0].split("\x1d")) > 8) == bool(packed_date)
+        return claim_acks.assemble(
+            ic, group, claim_acks.set_facts(header, packed), verdicts,
+            interchange_control="123", group_control="45", date=answer_date, time=TIME,
+            received=answer_date,
+        )  # fmt: skip
+
+    plain = text("", DATE)
+    assert text(DATE, DATE) == plain
+    assert text("20010101", DATE) == plain  # made for another day: not copied
+    claims = [s for s in _segments(plain) if s.startswith(("STC*A2", "STC*A7", "REF*1K"))]
+    assert claims == [
+        f"STC*A2:20*{DATE}*WQ*100",  # copied
+        "REF*1K*P0",
+        f"STC*A7:21:85*{DATE}*U*2",  # rejected: made
+        f"STC*A2:20*{DATE}*WQ*100",  # copied
+        "REF*1K*P2",
+        f"STC*A2:20*{DATE}*WQ*100",  # accepted with an edit: made
+        f"STC*A7:21*{DATE}*WQ*100",
+        "REF*1K*P3",
+    ]
+
+
 def test_no_claims_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one claim"):
         _build(corpus_path(P_DEMO), [])
