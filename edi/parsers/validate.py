@@ -15,6 +15,7 @@ import functools
 import os
 from typing import BinaryIO, cast
 
+from edi import codes
 from edi.errors import X12SyntaxError
 from edi.parsers.checks import Finding, SegmentCheck, compile_segment, explain, extras_ok
 from edi.parsers.maps import CompositeDef, LoopDef, MapCatalog, SegmentDef
@@ -89,6 +90,8 @@ class _SetState:
         #: the guide's rule files, compiled (None: no file serves the guide)
         self.situational = situational
         self.delimiters: Delimiters = Delimiters("*", ":", "~")
+        #: the set's date (BHT04, CCYYMMDD): what list tests judge codes on by default
+        self.date = ""
 
 
 class Validator:
@@ -230,6 +233,8 @@ class Validator:
                 counts[node] = seen
                 if seen > node.max_use or node.usage == "N":
                     self._segment_usage(state, loc, node, seen, file)
+            if seg.id == "BHT":
+                state.date = seg[4]
             # SNIP 4+: the loop instance keeps the segments its situational rules read
             watch = top.rules
             if watch is not None:
@@ -551,7 +556,7 @@ class Validator:
                 )
         rules = instance.rules
         if rules is not None and instance.first is not None:
-            found = evaluate(rules, instance.first, instance.seen)
+            found = evaluate(rules, instance.first, instance.seen, state.date)
             if found:
                 self._violations(state, found, file)
 
@@ -604,12 +609,15 @@ class Validator:
             value = None
             if self.show_values:
                 value = where.segment[element]
+            message = rule.message
+            if violation.verdict == codes.NOT_ON_DATE:
+                message = f"{message} (a code of the list, not valid on its date)"
             state.result.errors.append(
                 ElementError(
                     location,
                     element,
                     rule.code,
-                    rule.message,
+                    message,
                     violation.component,
                     0,
                     ref,

@@ -15,11 +15,14 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from edi import codes
 from edi.parsers.structure import Located
 
 #: what a test asks of a reference (:attr:`Test.kind`)
-PRESENT, ABSENT, IN, NOT_IN, LENGTH, PATTERN, EQUALS, RANGE = range(8)
-KINDS = ("present", "absent", "in", "not-in", "length", "pattern", "equals", "range")
+PRESENT, ABSENT, IN, NOT_IN, LENGTH, PATTERN, EQUALS, RANGE, LIST = range(9)
+KINDS = ("present", "absent", "in", "not-in", "length", "pattern", "equals", "range", "list")
+#: :attr:`Ref.element` of ``HI*-2``: every element of the segment
+EVERY = -1
 
 
 class Ref:
@@ -41,18 +44,56 @@ class Ref:
         return seg.id == self.segment and (not self.qualifier or seg[1] == self.qualifier)
 
     def value(self, loc: Located) -> str:
-        """The element (or component) of ``loc`` this reference names ('' when absent)."""
+        """The element (or component) of ``loc`` this reference names ('' when absent;
+        the first element's for ``*``)."""
         seg = loc.segment
+        element = self.element if self.element != EVERY else 1
         if self.component:
-            return seg.component(self.element, self.component)
-        return seg[self.element]
+            return seg.component(element, self.component)
+        return seg[element]
+
+    def pairs(self, loc: Located) -> list[tuple[int, str]]:
+        """(element, value) of each element this reference names in ``loc``: one, or
+        each element of the segment for ``*``."""
+        if self.element != EVERY:
+            return [(self.element, self.value(loc))]
+        seg = loc.segment
+        component = self.component
+        return [
+            (index, seg.component(index, component) if component else seg[index])
+            for index in range(1, len(seg) + 1)
+        ]
+
+
+def list_date(on: Ref | None, instance: list[Located], date: str) -> str:
+    """The date a ``list`` test judges codes on: the value of ``on`` in the loop instance
+    (a D8 date, or the last date of an RD8 range), else ``date`` (the set's BHT04)."""
+    if on is not None:
+        value = first_value(on, instance)
+        if len(value) >= 8:
+            value = value[-8:] if len(value) == 17 and value[8] == "-" else value[:8]
+            if value.isdigit():
+                return value
+    return date
 
 
 class Test:
     """One test on a reference: present, absent, a value in or not in a list, a length,
     a pattern, equal to another reference, or a number within a range."""
 
-    __slots__ = ("ref", "kind", "values", "lengths", "pattern", "other", "low", "high")
+    __slots__ = (
+        "ref",
+        "kind",
+        "values",
+        "lengths",
+        "pattern",
+        "other",
+        "low",
+        "high",
+        "lists",
+        "on",
+        "qualifiers",
+    )
 
     def __init__(
         self,
@@ -64,8 +105,14 @@ class Test:
         other: Ref | None = None,
         low: Decimal | None = None,
         high: Decimal | None = None,
+        lists: tuple[str, ...] = (),
+        on: Ref | None = None,
+        qualifiers: frozenset[str] = frozenset(),
     ) -> None:
         self.ref = ref
+        self.lists = lists  # LIST: the code lists, any of which may hold the value
+        self.on = on  # LIST: the date's reference (None: the set's date)
+        self.qualifiers = qualifiers  # LIST: component 1 of the element must be one
         self.kind = kind
         self.values = values
         self.lengths = lengths
@@ -99,11 +146,39 @@ class Test:
             return (low is None or number >= low) and (high is None or number <= high)
         return True
 
-    def holds(self, instance: list[Located]) -> bool:
+    def verdicts(
+        self, loc: Located, instance: list[Located], date: str
+    ) -> list[tuple[int, str | None]]:
+        """LIST: (element, verdict of :func:`edi.codes.judge_any`) of each value of
+        ``loc`` the test reads (a value whose component 1 is not one of the qualifiers,
+        when the test names them, is not read)."""
+        ref = self.ref
+        qualifiers = self.qualifiers
+        seg = loc.segment
+        out: list[tuple[int, str | None]] = []
+        on_date = ""
+        for element, value in ref.pairs(loc):
+            if not value:
+                continue
+            if qualifiers and seg.component(element, 1) not in qualifiers:
+                continue
+            if not on_date:
+                on_date = list_date(self.on, instance, date)
+            out.append((element, codes.judge_any(self.lists, value, on_date)))
+        return out
+
+    def holds(self, instance: list[Located], date: str = "") -> bool:
         """As a condition: whether it holds of the loop instance (``present``: some
         occurrence has a value; ``in`` ... ``range``: some occurrence's value passes;
-        ``not-in``: also when there is no value)."""
+        ``not-in``: also when there is no value; ``list``: some value is a valid code)."""
         ref = self.ref
+        if self.kind == LIST:
+            return any(
+                verdict == codes.VALID
+                for loc in instance
+                if ref.matches(loc)
+                for _, verdict in self.verdicts(loc, instance, date)
+            )
         segment, qualifier, element, component = (
             ref.segment,
             ref.qualifier,
@@ -188,14 +263,24 @@ class Violation:
     the id of the segment missing or present against the rule (a segment finding, IK304),
     '' for an element finding (IK403 on element ``element``, component ``component``)."""
 
-    __slots__ = ("rule", "where", "segment", "element", "component")
+    __slots__ = ("rule", "where", "segment", "element", "component", "verdict")
 
-    def __init__(self, rule: Rule, where: Located, segment: str, element: int, component: int):
+    def __init__(
+        self,
+        rule: Rule,
+        where: Located,
+        segment: str,
+        element: int,
+        component: int,
+        verdict: str = "",
+    ):
         self.rule = rule
         self.where = where
         self.segment = segment
         self.element = element
         self.component = component
+        #: a list test's: not a code of the list, or not valid on the date
+        self.verdict = verdict
 
 
 #: a segment id every one of whose segments a loop's rules read (no qualifier named)
@@ -214,7 +299,7 @@ class LoopRules:
         wanted: dict[str, set[str] | None] = {}
         for rule in rules:
             for test in (*rule.conditions, rule.requirement):
-                refs = [test.ref] if test.other is None else [test.ref, test.other]
+                refs = [ref for ref in (test.ref, test.other, test.on) if ref is not None]
                 for ref in refs:
                     known = wanted.get(ref.segment, set())
                     if known is None or not ref.qualifier:
@@ -266,25 +351,36 @@ def first_value(ref: Ref, instance: list[Located]) -> str:
     return ""
 
 
-def evaluate(rules: LoopRules, first: Located, instance: list[Located]) -> list[Violation]:
+def evaluate(
+    rules: LoopRules, first: Located, instance: list[Located], date: str = ""
+) -> list[Violation]:
     """The violations of ``rules`` in one closed loop instance (``first``: its first
-    segment; ``instance``: its segments that the rules read, in order)."""
+    segment; ``instance``: its segments that the rules read, in order; ``date``: the
+    set's date, CCYYMMDD, that ``list`` tests judge codes on unless they name one)."""
     out: list[Violation] = []
     for rule in rules.rules:
         for test in rule.conditions:
-            if not test.holds(instance):
+            if not test.holds(instance, date):
                 break
         else:
-            check(rule, first, instance, out)
+            check(rule, first, instance, out, date)
     return out
 
 
-def check(rule: Rule, first: Located, instance: list[Located], out: list[Violation]) -> None:
+def check(
+    rule: Rule, first: Located, instance: list[Located], out: list[Violation], date: str = ""
+) -> None:
     """Add to ``out`` where the requirement of ``rule`` fails in the loop instance."""
     test = rule.requirement
     ref = test.ref
     kind = test.kind
     occurrences = [loc for loc in instance if ref.matches(loc)]
+    if kind == LIST:
+        for loc in occurrences:
+            for element, verdict in test.verdicts(loc, instance, date):
+                if verdict == codes.NOT_LISTED or verdict == codes.NOT_ON_DATE:
+                    out.append(Violation(rule, loc, "", element, ref.component, verdict))
+        return
     if not ref.element:  # the segment itself
         if kind == ABSENT:
             out.extend(Violation(rule, loc, ref.segment, 0, 0) for loc in occurrences)
@@ -311,7 +407,9 @@ __all__ = [
     "ABSENT",
     "ANY",
     "EQUALS",
+    "EVERY",
     "IN",
+    "LIST",
     "KINDS",
     "LENGTH",
     "NOT_IN",
@@ -325,4 +423,5 @@ __all__ = [
     "Test",
     "Violation",
     "evaluate",
+    "list_date",
 ]
