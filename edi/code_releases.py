@@ -17,7 +17,8 @@ line it cannot read:
   characters;
 - the CMS HCPCS Level II record layout (``HCPC2026_JAN_ANWEB.txt``, fixed width): the
   code in columns 1-5, the record identification code in column 11 (``3`` the first
-  line of a procedure code, ``7`` of a modifier; ``4`` and ``8`` continue them).
+  line of a procedure code, ``7`` of a modifier; ``4`` and ``8`` continue them); the
+  procedure codes are kept (modifiers are not procedure codes).
 
 :func:`write_list` writes a list file atomically (a temporary file in the same folder,
 then a rename), with its header: where it came from and the period it judges.
@@ -39,7 +40,7 @@ ORDER_LINE = re.compile(r"[0-9]{5} ([A-Z0-9]{3,7}) +([01]) ")
 #: a line of a CMS codes file: the code, then its description
 CODES_LINE = re.compile(r"([A-Z0-9]{3,7})(?: +\S.*)?")
 #: a line of the HCPCS record layout: code, sequence number, record identification code
-HCPCS_LINE = re.compile(r"([A-Z0-9]{5})([0-9]{5})([1-9])")
+HCPCS_LINE = re.compile(r"([A-Z0-9]{2,5}) *([0-9]{5})([1-9])")
 FORMATS = ("tsv", "cms-order", "cms-codes", "icd10cm-tabular", "hcpcs")
 
 
@@ -65,7 +66,8 @@ def detect(path: Path, text: str) -> str:
     first = next((line for line in lines), "")
     if ORDER_LINE.match(first):
         return "cms-order"
-    if HCPCS_LINE.match(first) and len(first) > 100:
+    found = HCPCS_LINE.match(first[:11])
+    if found is not None and found.end() == 11 and len(first) > 100:
         return "hcpcs"
     if CODES_LINE.fullmatch(first.rstrip()):
         return "cms-codes"
@@ -92,10 +94,10 @@ def read_release(path: Path) -> tuple[str, dict[str, codes.Code]]:
             if match.group(2) == "1":
                 found[match.group(1)] = bare
         elif fmt == "hcpcs":
-            match = HCPCS_LINE.match(line)
-            if match is None:
+            match = HCPCS_LINE.match(line[:11])
+            if match is None or match.end() != 11:
                 raise MapError(f"{path}:{number}: not an HCPCS record (code, sequence, RIC)")
-            if match.group(3) in ("3", "7"):
+            if match.group(3) == "3":  # a procedure code's first line (7: a modifier's)
                 found[match.group(1)] = bare
         else:
             match = CODES_LINE.fullmatch(line.rstrip())
