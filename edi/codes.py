@@ -293,6 +293,13 @@ def layers(kind: str) -> tuple[Layer, ...]:
     )
 
 
+@functools.cache
+def present(kinds: tuple[str, ...]) -> bool:
+    """Whether some maps folder holds one of the lists ``kinds`` (a rule whose lists are
+    all missing judges nothing)."""
+    return any(layers(kind) for kind in kinds)
+
+
 #: verdicts of :func:`judge`
 VALID, NOT_LISTED, NOT_ON_DATE = "valid", "not-listed", "not-on-date"
 
@@ -370,6 +377,7 @@ def clear() -> None:
     """Forget the lists read (they are read again when next asked for)."""
     entries.cache_clear()
     layers.cache_clear()
+    present.cache_clear()
     table.cache_clear()
     complete.cache_clear()
 
@@ -437,6 +445,7 @@ __all__ = [
     "judge_any",
     "layers",
     "lists",
+    "present",
     "FILES",
     "Code",
     "ack_meaning",

@@ -154,17 +154,31 @@ class Test:
         when the test names them, is not read)."""
         ref = self.ref
         qualifiers = self.qualifiers
+        lists = self.lists
         seg = loc.segment
+        component = ref.component
         out: list[tuple[int, str | None]] = []
         on_date = ""
-        for element, value in ref.pairs(loc):
+        if ref.element == EVERY:
+            indexes = range(1, len(seg) + 1)
+        else:
+            indexes = range(ref.element, ref.element + 1)
+        for element in indexes:
+            if component:
+                parts = seg.components(element)
+                value = parts[component - 1] if component <= len(parts) else ""
+                if qualifiers and parts[0] not in qualifiers:
+                    continue
+            else:
+                value = seg[element]
             if not value:
-                continue
-            if qualifiers and seg.component(element, 1) not in qualifiers:
                 continue
             if not on_date:
                 on_date = list_date(self.on, instance, date)
-            out.append((element, codes.judge_any(self.lists, value, on_date)))
+            if len(lists) == 1:
+                out.append((element, codes.judge(lists[0], value, on_date)))
+            else:
+                out.append((element, codes.judge_any(lists, value, on_date)))
         return out
 
     def holds(self, instance: list[Located], date: str = "") -> bool:
@@ -374,13 +388,17 @@ def check(
     test = rule.requirement
     ref = test.ref
     kind = test.kind
-    occurrences = [loc for loc in instance if ref.matches(loc)]
     if kind == LIST:
-        for loc in occurrences:
+        if not codes.present(test.lists):
+            return  # no list there: nothing judged
+        for loc in instance:
+            if not ref.matches(loc):
+                continue
             for element, verdict in test.verdicts(loc, instance, date):
                 if verdict == codes.NOT_LISTED or verdict == codes.NOT_ON_DATE:
                     out.append(Violation(rule, loc, "", element, ref.component, verdict))
         return
+    occurrences = [loc for loc in instance if ref.matches(loc)]
     if not ref.element:  # the segment itself
         if kind == ABSENT:
             out.extend(Violation(rule, loc, ref.segment, 0, 0) for loc in occurrences)
