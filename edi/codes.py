@@ -1,10 +1,13 @@
-"""Descriptions of the 835's adjustment codes: group codes, CARC and RARC.
+"""Code lists: the 835's adjustment codes (group codes, CARC, RARC), the acknowledgments'
+codes, and the dated code sets of SNIP 5 (ICD-10-CM, ICD-10-PCS, HCPCS, a licensed CPT
+list, place of service, taxonomy, states ...).
 
 The lists are tab-separated files in the ``codes/`` folder of the maps
 (``maps/codes/claim-adjustment-group.tsv``, ``carc.tsv``, ``rarc.tsv``): ``#`` comment
 lines, then one line per code, ``code<TAB>start<TAB>stop<TAB>description`` (``start`` and
 ``stop`` are CCYY-MM-DD dates, empty when the list's sources give none) or the short form
-``code<TAB>description``. A ``# Coverage: complete`` header line says the file lists every
+``code<TAB>description``; a large list may also give ``code<TAB>start<TAB>stop`` or the
+code alone. A ``# Coverage: complete`` header line says the file lists every
 code of its list; without it the file is a subset, and a code it lacks is not judged.
 They are found in the folders
 :func:`edi.parsers.maps.map_dirs` searches (``$EDI_MAPS`` first, then the project's
@@ -19,6 +22,14 @@ A code missing from the lists is not an error: :func:`describe` answers ``None``
 :func:`usable` says whether a listed code may be used in a remittance of a given date:
 its start date is on or before it and it has no stop date before it (X12/WPC: a code
 "can no longer be used in original business messages after" its stop date).
+
+Dated code sets (:func:`judge`, used by the rule files' ``list=`` test) are judged layer
+by layer, the most specific folder first: a file that lists the code judges it by its
+start and stop; a complete file whose ``# Effective: CCYY-MM-DD to CCYY-MM-DD`` period
+holds the date (or that names no period) and lacks the code says it is not a code of the
+list; otherwise the next folder is asked, and a code no layer judges is not judged. So a
+newer release dropped in ``$EDI_MAPS/codes`` judges the dates of its period and the
+shipped release the others. :func:`lists` describes every list found (``edi codes list``).
 """
 
 from __future__ import annotations
@@ -44,6 +55,19 @@ FILES: dict[str, str] = {
     "ak905": "ak905.tsv",
     "claim-category": "claim-status-category.tsv",
     "claim-status": "claim-status.tsv",
+}
+#: the dated code sets of SNIP 5 (the rule files' ``list=`` test): name -> file name in
+#: the ``codes/`` folder; a set no folder holds is not judged (CPT: only a licensee's)
+SETS: dict[str, str] = {
+    "icd10cm": "icd10cm.tsv",
+    "icd10pcs": "icd10pcs.tsv",
+    "hcpcs": "hcpcs.tsv",
+    "cpt": "cpt.tsv",
+    "pos": "place-of-service.tsv",
+    "frequency": "claim-frequency.tsv",
+    "taxonomy": "taxonomy.tsv",
+    "state": "us-state.tsv",
+    "zip3": "zip3.tsv",
 }
 #: acknowledgment element -> the kind of its code list (the meanings printed beside codes)
 ACK_LISTS: dict[str, str] = {
@@ -86,31 +110,52 @@ def _date(path: Path, number: int, what: str, text: str) -> str:
         raise MapError(f"{path}:{number}: {what} date {text!r} is not CCYY-MM-DD") from None
 
 
+#: the entry of every listed code that has neither description nor dates (big lists)
+_BARE = Code("")
+
+
 def load_entries(path: Path) -> dict[str, Code]:
-    """One list file as code -> :class:`Code` (raises :class:`MapError` naming file:line)."""
+    """One list file as code -> :class:`Code` (raises :class:`MapError` naming file:line).
+
+    A line is ``code<TAB>start<TAB>stop<TAB>description``, ``code<TAB>description``,
+    ``code<TAB>start<TAB>stop`` or the code alone."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise MapError(f"{path}: cannot read the code list: {exc}") from exc
     table: dict[str, Code] = {}
+    dates: dict[tuple[str, str], tuple[str, str]] = {}
     for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip() or line.startswith("#"):
+        if not line or line.startswith("#") or not line.strip():
             continue
         parts = line.split("\t")
-        if len(parts) == 2:
-            code, start, stop, description = parts[0], "", "", parts[1]
-        elif len(parts) == 4:
-            code = parts[0]
-            start = _date(path, number, "start", parts[1])
-            stop = _date(path, number, "stop", parts[2])
-            description = parts[3]
-        else:
+        count = len(parts)
+        code = parts[0].strip()
+        if count == 1 and code.isalnum() and code.isupper() and code not in table:
+            table[code] = _BARE  # the fast path of the big lists: a code alone
+            continue
+        start = stop = description = ""
+        if count == 2:
+            description = parts[1].strip()
+        elif count == 3 or count == 4:
+            key = (parts[1], parts[2])
+            found = dates.get(key)
+            if found is None:
+                found = dates[key] = (
+                    _date(path, number, "start", parts[1]),
+                    _date(path, number, "stop", parts[2]),
+                )
+            start, stop = found
+            description = parts[3].strip() if count == 4 else ""
+            if count == 4 and not description:
+                raise MapError(f"{path}:{number}: empty description")
+        elif count != 1:
             raise MapError(
                 f"{path}:{number}: expected code<TAB>start<TAB>stop<TAB>description "
-                f"(or code<TAB>description), found {len(parts) - 1} tabs"
+                f"(or code<TAB>description, code<TAB>start<TAB>stop, code), "
+                f"found {count - 1} tabs"
             )
-        code, description = code.strip(), description.strip()
-        if not code or not description:
+        if not code or count == 2 and not description:
             raise MapError(f"{path}:{number}: empty {'code' if not code else 'description'}")
         if not code.isalnum() or code != code.upper():
             raise MapError(f"{path}:{number}: code {code!r} is not upper-case letters and digits")
@@ -118,7 +163,7 @@ def load_entries(path: Path) -> dict[str, Code]:
             raise MapError(f"{path}:{number}: code {code} is listed twice")
         if start and stop and stop < start:
             raise MapError(f"{path}:{number}: code {code} stops before it starts")
-        table[code] = Code(description, start, stop)
+        table[code] = Code(description, start, stop) if description or start or stop else _BARE
     return table
 
 
@@ -127,21 +172,69 @@ def load_codes(path: Path) -> dict[str, str]:
     return {code: entry.description for code, entry in load_entries(path).items()}
 
 
+#: the header names of a list file that edi reads (other ``#`` lines are comments)
+HEADER_NAMES = frozenset({"coverage", "effective", "source", "release", "official list"})
+
+
+def _header_lines(path: Path) -> dict[str, tuple[int, str]]:
+    found: dict[str, tuple[int, str]] = {}
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.startswith("#"):
+                    if line.strip():
+                        break
+                    continue
+                name, colon, value = line[1:].partition(":")
+                name = name.strip().lower()
+                if colon and name in HEADER_NAMES and name not in found:
+                    found[name] = (number, value.strip())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MapError(f"{path}: cannot read the code list: {exc}") from exc
+    return found
+
+
+def header(path: Path) -> dict[str, str]:
+    """The ``# Name: value`` header lines of a list file that edi reads (:data:`HEADER_NAMES`,
+    in lower case; the first of a name given twice)."""
+    return {name: value for name, (_, value) in _header_lines(path).items()}
+
+
 def is_complete(path: Path) -> bool:
     """Whether the file says it lists every code of its list (``# Coverage: complete``)."""
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#") and line[1:].strip().lower() == "coverage: complete":
-            return True
-    return False
+    return header(path).get("coverage", "").lower().startswith("complete")
+
+
+def effective(path: Path) -> tuple[str, str]:
+    """The period a file's codes are judged for, as CCYYMMDD: ``# Effective: CCYY-MM-DD
+    to CCYY-MM-DD`` (either end may be empty); ("", "") when the file names none."""
+    number, text = _header_lines(path).get("effective", (0, ""))
+    if not text:
+        return "", ""
+    start, sep, stop = text.partition(" to ")
+    if not sep and text.strip():
+        raise MapError(f"{path}:{number}: Effective is CCYY-MM-DD to CCYY-MM-DD")
+    return _date(path, number, "effective start", start), _date(
+        path, number, "effective stop", stop
+    )
+
+
+def file_name(kind: str) -> str:
+    """The file name of list ``kind`` in a ``codes/`` folder."""
+    name = FILES.get(kind) or SETS.get(kind)
+    if name is None:
+        raise ValueError(
+            f"unknown code kind {kind!r}; expected one of {', '.join([*FILES, *SETS])}"
+        )
+    return name
 
 
 def code_files(kind: str) -> list[Path]:
     """The files of one kind in the maps folders, the most specific first."""
-    if kind not in FILES:
-        raise ValueError(f"unknown code kind {kind!r}; expected one of {', '.join(FILES)}")
+    name = file_name(kind)
     from edi.parsers.maps import map_dirs  # lxml is imported only when a list is needed
 
-    files = [folder / CODES_FOLDER / FILES[kind] for folder in map_dirs()]
+    files = [folder / CODES_FOLDER / name for folder in map_dirs()]
     return [file for file in files if file.is_file()]
 
 
@@ -150,7 +243,7 @@ def entries(kind: str) -> dict[str, Code]:
     """Code -> :class:`Code` for ``kind`` (``group``, ``carc`` or ``rarc``), read once."""
     files = code_files(kind)
     if not files:
-        raise MapError(f"no {CODES_FOLDER}/{FILES[kind]} in the maps folders")
+        raise MapError(f"no {CODES_FOLDER}/{file_name(kind)} in the maps folders")
     merged: dict[str, Code] = {}
     for file in reversed(files):  # the most specific folder last, so its codes win
         merged.update(load_entries(file))
@@ -176,9 +269,115 @@ def usable(kind: str, code: str, date: str) -> bool | None:
     return None if entry is None else entry.usable_on(date)
 
 
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """One file of a list: its codes, whether it is complete, the period it judges."""
+
+    file: Path
+    codes: dict[str, Code]
+    complete: bool
+    start: str  # CCYYMMDD or "" (the file's Effective period)
+    stop: str
+
+    def covers(self, date: str) -> bool:
+        return (not self.start or self.start <= date) and (not self.stop or date <= self.stop)
+
+
+@functools.cache
+def layers(kind: str) -> tuple[Layer, ...]:
+    """The files of ``kind``, the most specific first, each read once when first asked
+    for (none when no folder has the list)."""
+    return tuple(
+        Layer(file, load_entries(file), is_complete(file), *effective(file))
+        for file in code_files(kind)
+    )
+
+
+@functools.cache
+def present(kinds: tuple[str, ...]) -> bool:
+    """Whether some maps folder holds one of the lists ``kinds`` (a rule whose lists are
+    all missing judges nothing)."""
+    return any(layers(kind) for kind in kinds)
+
+
+#: verdicts of :func:`judge`
+VALID, NOT_LISTED, NOT_ON_DATE = "valid", "not-listed", "not-on-date"
+
+
+def judge(kind: str, code: str, date: str) -> str | None:
+    """Whether ``code`` is a code of list ``kind`` that may be used on ``date`` (CCYYMMDD):
+    :data:`VALID`, :data:`NOT_ON_DATE` (listed, but its start is after the date or its
+    stop before it), :data:`NOT_LISTED` (a complete file whose period holds the date
+    lacks it), or ``None``: not judged (no such list, a subset without the code, or a
+    date outside the periods of the complete files)."""
+    for layer in layers(kind):
+        entry = layer.codes.get(code)
+        if entry is not None:
+            if date and not entry.usable_on(date):
+                return NOT_ON_DATE
+            return VALID
+        if layer.complete and date and layer.covers(date):
+            return NOT_LISTED
+    return None
+
+
+def judge_any(kinds: tuple[str, ...], code: str, date: str) -> str | None:
+    """:func:`judge` over several lists (``hcpcs cpt``): valid when one list says so; not
+    listed only when every list is there and says so; otherwise the first other verdict
+    (not on the date), or ``None``."""
+    verdicts = [judge(kind, code, date) for kind in kinds]
+    if VALID in verdicts:
+        return VALID
+    if NOT_ON_DATE in verdicts:
+        return NOT_ON_DATE
+    if verdicts and all(v == NOT_LISTED for v in verdicts):
+        return NOT_LISTED
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ListInfo:
+    """What ``edi codes list`` shows of one file of a list."""
+
+    name: str
+    file: Path
+    folder: Path
+    source: str
+    release: str
+    start: str
+    stop: str
+    count: int
+    complete: bool
+
+
+def lists() -> list[ListInfo]:
+    """Every list file found in the maps folders (each list's files, the most specific
+    first), read and checked."""
+    out: list[ListInfo] = []
+    for kind in [*FILES, *SETS]:
+        for layer in layers(kind):
+            head = header(layer.file)
+            out.append(
+                ListInfo(
+                    kind,
+                    layer.file,
+                    layer.file.parent.parent,
+                    head.get("source") or head.get("official list", ""),
+                    head.get("release", ""),
+                    layer.start,
+                    layer.stop,
+                    len(layer.codes),
+                    layer.complete,
+                )
+            )
+    return out
+
+
 def clear() -> None:
     """Forget the lists read (they are read again when next asked for)."""
     entries.cache_clear()
+    layers.cache_clear()
+    present.cache_clear()
     table.cache_clear()
     complete.cache_clear()
 
@@ -232,6 +431,21 @@ def describe_remark(code: str) -> str:
 
 __all__ = [
     "ACK_LISTS",
+    "HEADER_NAMES",
+    "SETS",
+    "file_name",
+    "NOT_LISTED",
+    "NOT_ON_DATE",
+    "VALID",
+    "Layer",
+    "ListInfo",
+    "effective",
+    "header",
+    "judge",
+    "judge_any",
+    "layers",
+    "lists",
+    "present",
     "FILES",
     "Code",
     "ack_meaning",

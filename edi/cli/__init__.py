@@ -41,6 +41,7 @@ COMMANDS = {
     "whoami": "edi.cli.whoami:whoami_command",
     "staging": "edi.cli.staging:staging_group",
     "config": "edi.cli.config:config_group",
+    "codes": "edi.cli.codes:codes_group",
 }
 SHORT_HELP = {
     "inspect": "Show the envelopes and loop tree of X12 files.",
@@ -67,6 +68,7 @@ SHORT_HELP = {
     "whoami": "Show this OS user's roles and what they allow.",
     "staging": "List and export the files kept in staging (sealed at rest).",
     "config": "Check the configuration: every table and key, and what it resolves to.",
+    "codes": "List the code lists loaded; load a newer maintainer release.",
 }
 
 

@@ -15,6 +15,7 @@ import functools
 import os
 from typing import BinaryIO, cast
 
+from edi import codes
 from edi.errors import X12SyntaxError
 from edi.parsers.checks import Finding, SegmentCheck, compile_segment, explain, extras_ok
 from edi.parsers.maps import CompositeDef, LoopDef, MapCatalog, SegmentDef
@@ -95,6 +96,8 @@ class _SetState:
         #: instance of each loop that another loop's rules read
         self.closed: dict[str, tuple[_Instance | None, list[Located]]] = {}
         self.delimiters: Delimiters = Delimiters("*", ":", "~")
+        #: the set's date (BHT04, CCYYMMDD): what list tests judge codes on by default
+        self.date = ""
 
 
 class Validator:
@@ -236,6 +239,8 @@ class Validator:
                 counts[node] = seen
                 if seen > node.max_use or node.usage == "N":
                     self._segment_usage(state, loc, node, seen, file)
+            if seg.id == "BHT":
+                state.date = seg[4]
             # SNIP 4+: the loop instance keeps the segments its situational rules read
             watch = top.rules
             if watch is not None:
@@ -568,7 +573,7 @@ class Validator:
         rules = instance.rules
         if rules is not None and instance.first is not None:
             if rules.rules:
-                scope = Scope(instance.seen, None, instance.children)
+                scope = Scope(instance.seen, None, instance.children, state.date)
                 for other in rules.others:
                     scope.others[other] = self._other(state, instance, other)
                 found = evaluate(rules, instance.first, scope)
@@ -653,12 +658,15 @@ class Validator:
             value = None
             if self.show_values:
                 value = where.segment[element]
+            message = rule.message
+            if violation.verdict == codes.NOT_ON_DATE:
+                message = f"{message} (a code of the list, not valid on its date)"
             state.result.errors.append(
                 ElementError(
                     location,
                     element,
                     rule.code,
-                    rule.message,
+                    message,
                     violation.component,
                     0,
                     ref,

@@ -80,14 +80,14 @@ def test_unknown_codes_fall_back() -> None:
     assert codes.describe_adjustment(None, None).startswith("?-?: (no description")
     assert codes.describe_remark("N99999") == "N99999: (no description in maps/codes/rarc.tsv)"
     with pytest.raises(ValueError, match="unknown code kind"):
-        codes.describe("hcpcs", "A0021")
+        codes.describe("nosuch", "A0021")
 
 
 @pytest.mark.parametrize(
     ("line", "problem"),
     [
-        ("45 no tab here", "found 0 tabs"),
-        ("45\tone\ttoo many", "found 2 tabs"),
+        ("45 no tab here", "code '45 no tab here' is not upper-case letters and digits"),
+        ("45\tone\ttoo many", "start date 'one' is not CCYY-MM-DD"),
         ("\tno code", "empty code"),
         ("46\t ", "empty description"),
         ("co-1\tlower case", "not upper-case"),

@@ -370,7 +370,7 @@ def test_edi_validate_shows_the_rule_and_a_broken_rule_file_in_one_line(tmp_path
     assert failed.exit_code == 1
     assert failed.output.strip().splitlines() == [
         f"Error: {broken}:4: <must at='CLM02'> needs exactly one of is, in, not-in, length, "
-        "pattern, equals, differs, min/max (found is, in)"
+        "pattern, equals, differs, list, min/max (found is, in)"
     ]
 
 

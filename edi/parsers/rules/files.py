@@ -29,9 +29,11 @@ from edi.parsers.rules.situational import (
     ABSENT,
     DIFFERS,
     EQUALS,
+    EVERY,
     IN,
     KINDS,
     LENGTH,
+    LIST,
     NOT_IN,
     PATTERN,
     PRESENT,
@@ -50,11 +52,11 @@ RULES_FOLDER = "rules"
 SCHEMA_NAME = "rules.xsd"
 #: SNIP type of a rule that names none: situational (implementation guide specific)
 DEFAULT_SNIP = 4
-#: a reference: optional loop/, segment id, optional [qualifier], optional element nn and
-#: component -c
+#: a reference: optional loop/, segment id, optional [qualifier], optional element nn (or
+#: ``*``, every element) and component -c
 REF = re.compile(
     r"(?:([A-Z0-9_]{2,12})/)?([A-Z][A-Z0-9]{1,2}?)(?:\[([A-Z0-9]{1,3})\])?"
-    r"(?:([0-9]{2})(?:-([0-9]{1,2}))?)?"
+    r"(?:([0-9]{2}|\*)(?:-([0-9]{1,2}))?)?"
 )
 #: a loop's presence: its id alone (loop ids of the guides start with a digit)
 LOOP = re.compile(r"[0-9][A-Z0-9]{3,5}")
@@ -67,6 +69,8 @@ DEFAULT_CODES = {
 }
 #: IK403 of a value that breaks a rule: implementation pattern match failure
 VALUE_CODE = "I12"
+#: IK403 of a code that is not a code of its list, or not valid on its date
+LIST_CODE = "7"
 #: 277CA STC01-1 unless the rule names one: missing (A6), invalid (A7), relational (A8)
 MISSING, INVALID, RELATIONAL = "A6", "A7", "A8"
 #: 277CA STC01-2 unless the rule names one: missing or invalid information
@@ -91,7 +95,8 @@ def parse_ref(text: str) -> Ref | None:
     if found is None:
         return None
     loop, segment, qualifier, element, component = found.groups()
-    return Ref(text, segment, qualifier or "", int(element or 0), int(component or 0), loop or "")
+    number = EVERY if element == "*" else int(element or 0)
+    return Ref(text, segment, qualifier or "", number, int(component or 0), loop or "")
 
 
 class _Loader:
@@ -134,7 +139,8 @@ class _Loader:
         kind = requirement.kind
         if segment and kind not in (PRESENT, ABSENT):
             raise self.error(must, f"{must.get('at')} is a segment: it can be present or absent")
-        code = node.get("code") or DEFAULT_CODES.get((segment, kind), VALUE_CODE)
+        default = LIST_CODE if kind == LIST else VALUE_CODE
+        code = node.get("code") or DEFAULT_CODES.get((segment, kind), default)
         # a segment rule's finding is an IK304 (and so is an element required in a
         # segment that is not there); an element rule's an IK403
         table = "IK304" if segment else "IK403"
@@ -165,7 +171,7 @@ class _Loader:
             raise self.error(node, f"{node.get('at')} is not a reference")
         given = [
             name
-            for name in ("is", "in", "not-in", "length", "pattern", "equals", "differs")
+            for name in ("is", "in", "not-in", "length", "pattern", "equals", "differs", "list")
             if node.get(name) is not None
         ]
         if node.get("min") is not None or node.get("max") is not None:
@@ -174,9 +180,13 @@ class _Loader:
             raise self.error(
                 node,
                 f"<{node.tag} at={ref.text!r}> needs exactly one of is, in, not-in, length, "
-                f"pattern, equals, differs, min/max (found {', '.join(given) or 'none'})",
+                f"pattern, equals, differs, list, min/max (found {', '.join(given) or 'none'})",
             )
         name = given[0]
+        if name != "list" and (node.get("on") is not None or node.get("qualifier") is not None):
+            raise self.error(node, "on and qualifier go with a list test only")
+        if ref.element == EVERY and name != "list":
+            raise self.error(node, f"{ref.text} (every element) is tested with list only")
         if name == "is":
             what = node.get("is")
             if what == "unique":
@@ -199,10 +209,14 @@ class _Loader:
             except re.error as exc:
                 raise self.error(node, f"pattern does not compile: {exc}") from exc
             return Test(ref, PATTERN, pattern=pattern)
+        if name == "list":
+            return self.list_test(node, ref)
         if name == "equals" or name == "differs":
             other = parse_ref(node.get(name))
-            if other is None or not other.element:
-                raise self.error(node, f"{name} names an element, not a segment or loop")
+            if other is None or other.element < 1:
+                raise self.error(
+                    node, f"{name} names an element, not a segment, a loop or every element"
+                )
             return Test(ref, EQUALS if name == "equals" else DIFFERS, other=other)
         low, high = node.get("min"), node.get("max")
         return Test(
@@ -211,6 +225,31 @@ class _Loader:
             low=Decimal(low) if low is not None else None,
             high=Decimal(high) if high is not None else None,
         )
+
+    def list_test(self, node: Any, ref: Ref) -> Test:
+        if ref.loop:
+            raise self.error(
+                node,
+                f"{ref.text}: a list test reads the rule's own loop (its on= date may name "
+                "another loop's element)",
+            )
+        names = tuple(node.get("list").split())
+        for name in names:
+            if name not in codes.SETS:
+                raise self.error(
+                    node, f"list {name} is not a code list edi knows ({', '.join(codes.SETS)})"
+                )
+        on = None
+        if node.get("on") is not None:
+            on = parse_ref(node.get("on"))
+            if on is None or on.element < 1:
+                raise self.error(
+                    node, "on names an element holding a date, not a segment or every element"
+                )
+        qualifiers = frozenset((node.get("qualifier") or "").split())
+        if qualifiers and not ref.component:
+            raise self.error(node, "qualifier needs a component reference (HI*-2, SV101-2)")
+        return Test(ref, LIST, lists=names, on=on, qualifiers=qualifiers)
 
 
 def bind(rules: GuideRules, tmap: TransactionMap) -> None:

@@ -5,7 +5,9 @@ A rule reads its own loop instance; a reference may also name another loop: an
 enclosing loop's open instance (``2000B/SBR01`` from a 2300 rule), the last instance
 closed of a loop beside an enclosing one (``2010AA/NM109`` from a 2310B rule: the 2010AA
 of the same 2000A; ``HEADER/BHT06``), or the presence of a loop inside the instance
-(``2320`` from a 2300 rule). The validator hands :func:`evaluate` a :class:`Scope` with
+(``2320`` from a 2300 rule). A ``list`` test (a dated code list of :mod:`edi.codes`)
+reads the rule's own instance; its date comes from the ``on`` reference (which may name
+another loop, as ``equals`` may) or from the set's date. The validator hands :func:`evaluate` a :class:`Scope` with
 those instances' kept segments; nothing more than one instance per loop a rule names is
 kept at any time.
 
@@ -23,10 +25,11 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from edi import codes
 from edi.parsers.structure import Located
 
 #: what a test asks of a reference (:attr:`Test.kind`)
-PRESENT, ABSENT, IN, NOT_IN, LENGTH, PATTERN, EQUALS, RANGE, DIFFERS, UNIQUE = range(10)
+PRESENT, ABSENT, IN, NOT_IN, LENGTH, PATTERN, EQUALS, RANGE, DIFFERS, UNIQUE, LIST = range(11)
 KINDS = (
     "present",
     "absent",
@@ -38,13 +41,16 @@ KINDS = (
     "range",
     "differs",
     "unique",
+    "list",
 )
+#: :attr:`Ref.element` of ``HI*-2``: every element of the segment (a ``list`` test's)
+EVERY = -1
 
 
 class Ref:
     """A segment or element of a loop instance: ``REF[F8]02`` is element 2 of the REF
-    segments whose REF01 is F8; ``CLM05-3`` component 3 of CLM05; ``PAT`` the segment.
-    ``loop``: another loop's instance (``2000B/SBR01``), '' for the rule's own; a
+    segments whose REF01 is F8; ``CLM05-3`` component 3 of CLM05; ``PAT`` the segment;
+    ``HI*-2`` component 2 of every element (:data:`EVERY`). ``loop``: another loop's instance (``2000B/SBR01``), '' for the rule's own; a
     reference with a loop and no segment (``2320``) is that loop's presence inside the
     rule's instance (:attr:`head`: the id of its first segment, as the 999 names it)."""
 
@@ -62,7 +68,7 @@ class Ref:
         self.text = text
         self.segment = segment
         self.qualifier = qualifier
-        self.element = element  # 0: the segment itself
+        self.element = element  # 0: the segment itself; EVERY: each element
         self.component = component  # 0: the whole element
         self.loop = loop
         self.head = segment or loop
@@ -73,30 +79,36 @@ class Ref:
         return seg.id == self.segment and (not self.qualifier or seg[1] == self.qualifier)
 
     def value(self, loc: Located) -> str:
-        """The element (or component) of ``loc`` this reference names ('' when absent)."""
+        """The element (or component) of ``loc`` this reference names ('' when absent;
+        the first element's for ``*``)."""
         seg = loc.segment
+        element = self.element if self.element != EVERY else 1
         if self.component:
-            return seg.component(self.element, self.component)
-        return seg[self.element]
+            return seg.component(element, self.component)
+        return seg[element]
 
 
 class Scope:
     """What a rule sees when its loop instance closes: ``own``, the instance's kept
     segments; ``others``, the kept segments of each other loop its rules read (an
     enclosing instance, or the last closed one beside it; missing: none); ``children``,
-    the first segment of each loop whose presence its rules read, found inside it."""
+    the first segment of each loop whose presence its rules read, found inside it;
+    ``date``, the set's date (BHT04, CCYYMMDD) that ``list`` tests judge codes on unless
+    they name one."""
 
-    __slots__ = ("own", "others", "children")
+    __slots__ = ("own", "others", "children", "date")
 
     def __init__(
         self,
         own: list[Located],
         others: dict[str, list[Located]] | None = None,
         children: dict[str, Located] | None = None,
+        date: str = "",
     ) -> None:
         self.own = own
         self.others: dict[str, list[Located]] = others if others is not None else {}
         self.children: dict[str, Located] = children if children is not None else {}
+        self.date = date
 
     def segments(self, ref: Ref) -> list[Located]:
         """The kept segments of the loop instance ``ref`` names."""
@@ -106,12 +118,36 @@ class Scope:
         return found if found is not None else []
 
 
+def list_date(on: Ref | None, scope: Scope) -> str:
+    """The date a ``list`` test judges codes on: the value of ``on`` in the loop instance
+    it names (a D8 date, or the last date of an RD8 range), else the set's date."""
+    if on is not None:
+        value = first_value(on, scope)
+        if len(value) >= 8:
+            value = value[-8:] if len(value) == 17 and value[8] == "-" else value[:8]
+            if value.isdigit():
+                return value
+    return scope.date
+
+
 class Test:
     """One test on a reference: present, absent, a value in or not in a list, a length,
     a pattern, equal to (or differing from) another reference, a number within a range,
-    or a value not repeated in the instance (unique)."""
+    a value not repeated in the instance (unique), or a code of a dated code list."""
 
-    __slots__ = ("ref", "kind", "values", "lengths", "pattern", "other", "low", "high")
+    __slots__ = (
+        "ref",
+        "kind",
+        "values",
+        "lengths",
+        "pattern",
+        "other",
+        "low",
+        "high",
+        "lists",
+        "on",
+        "qualifiers",
+    )
 
     def __init__(
         self,
@@ -123,9 +159,15 @@ class Test:
         other: Ref | None = None,
         low: Decimal | None = None,
         high: Decimal | None = None,
+        lists: tuple[str, ...] = (),
+        on: Ref | None = None,
+        qualifiers: frozenset[str] = frozenset(),
     ) -> None:
         self.ref = ref
         self.kind = kind
+        self.lists = lists  # LIST: the code lists, any of which may hold the value
+        self.on = on  # LIST: the date's reference (None: the set's date)
+        self.qualifiers = qualifiers  # LIST: component 1 of the element must be one
         self.values = values
         self.lengths = lengths
         self.pattern = pattern
@@ -161,11 +203,52 @@ class Test:
             return (low is None or number >= low) and (high is None or number <= high)
         return True
 
+    def verdicts(self, loc: Located, scope: Scope) -> list[tuple[int, str | None]]:
+        """LIST: (element, verdict of :func:`edi.codes.judge`) of each value of ``loc``
+        the test reads (a value whose component 1 is not one of the qualifiers, when the
+        test names them, is not read)."""
+        ref = self.ref
+        qualifiers = self.qualifiers
+        lists = self.lists
+        seg = loc.segment
+        component = ref.component
+        out: list[tuple[int, str | None]] = []
+        on_date = ""
+        if ref.element == EVERY:
+            indexes = range(1, len(seg) + 1)
+        else:
+            indexes = range(ref.element, ref.element + 1)
+        for element in indexes:
+            if component:
+                parts = seg.components(element)
+                value = parts[component - 1] if component <= len(parts) else ""
+                if qualifiers and parts[0] not in qualifiers:
+                    continue
+            else:
+                value = seg[element]
+            if not value:
+                continue
+            if not on_date:
+                on_date = list_date(self.on, scope)
+            if len(lists) == 1:
+                out.append((element, codes.judge(lists[0], value, on_date)))
+            else:
+                out.append((element, codes.judge_any(lists, value, on_date)))
+        return out
+
     def holds(self, scope: Scope) -> bool:
         """As a condition: whether it holds of the loop instance (``present``: some
         occurrence has a value; ``in`` ... ``range``: some occurrence's value passes;
-        ``not-in``: also when there is no value; a loop: whether one is inside)."""
+        ``not-in``: also when there is no value; a loop: whether one is inside;
+        ``list``: some value is a valid code)."""
         ref = self.ref
+        if self.kind == LIST:
+            return any(
+                verdict == codes.VALID
+                for loc in scope.own
+                if ref.matches(loc)
+                for _, verdict in self.verdicts(loc, scope)
+            )
         if not ref.segment:  # a loop inside the instance
             inside = ref.loop in scope.children
             return inside if self.kind == PRESENT else not inside
@@ -255,9 +338,10 @@ class Violation:
     loop instance's first segment when a required segment is missing); ``segment`` is
     the id of the segment missing or present against the rule (a segment finding, IK304),
     '' for an element finding (IK403 on element ``element``, component ``component``);
-    ``loop``: the loop missing or present against the rule ('' : the segment's own)."""
+    ``loop``: the loop missing or present against the rule ('' : the segment's own);
+    ``verdict``: a list test's (not a code of the list, or not valid on its date)."""
 
-    __slots__ = ("rule", "where", "segment", "element", "component", "loop")
+    __slots__ = ("rule", "where", "segment", "element", "component", "loop", "verdict")
 
     def __init__(
         self,
@@ -267,6 +351,7 @@ class Violation:
         element: int,
         component: int,
         loop: str = "",
+        verdict: str = "",
     ) -> None:
         self.rule = rule
         self.where = where
@@ -274,24 +359,31 @@ class Violation:
         self.element = element
         self.component = component
         self.loop = loop
+        self.verdict = verdict
 
 
 #: a segment id every one of whose segments a loop's rules read (no qualifier named)
 ANY = frozenset[str]()
 
 
+def refs_of(test: Test, found: list[Ref]) -> None:
+    """Add to ``found`` the references ``test`` reads: its own, the other of an
+    ``equals`` or ``differs``, the date of a ``list``."""
+    found.append(test.ref)
+    if test.other is not None:
+        found.append(test.other)
+    if test.on is not None:
+        found.append(test.on)
+
+
 def rule_refs(rule: Rule) -> list[Ref]:
-    """Every reference ``rule`` reads: its conditions', its requirement's and the other
-    references of their ``equals`` and ``differs``."""
+    """Every reference ``rule`` reads: its conditions', its requirement's, the other
+    references of their ``equals`` and ``differs`` and the dates of their ``list``."""
     found: list[Ref] = []
     for group in rule.conditions:
         for test in group:
-            found.append(test.ref)
-            if test.other is not None:
-                found.append(test.other)
-    found.append(rule.requirement.ref)
-    if rule.requirement.other is not None:
-        found.append(rule.requirement.other)
+            refs_of(test, found)
+    refs_of(rule.requirement, found)
     return found
 
 
@@ -412,6 +504,16 @@ def check(rule: Rule, first: Located, scope: Scope, out: list[Violation]) -> Non
             out.append(Violation(rule, inside, inside.segment.id, 0, 0, ref.loop))
         return
     own = scope.own
+    if kind == LIST:
+        if not codes.present(test.lists):
+            return  # no list there: nothing judged
+        for loc in own:
+            if not ref.matches(loc):
+                continue
+            for element, verdict in test.verdicts(loc, scope):
+                if verdict == codes.NOT_LISTED or verdict == codes.NOT_ON_DATE:
+                    out.append(Violation(rule, loc, "", element, ref.component, verdict=verdict))
+        return
     if kind == UNIQUE:
         if len(own) > 1:  # (the common case, one occurrence or none, costs nothing)
             given: set[str] = set()
@@ -453,9 +555,11 @@ __all__ = [
     "ANY",
     "DIFFERS",
     "EQUALS",
+    "EVERY",
     "IN",
     "KINDS",
     "LENGTH",
+    "LIST",
     "NOT_IN",
     "PATTERN",
     "PRESENT",
@@ -469,4 +573,5 @@ __all__ = [
     "Test",
     "Violation",
     "evaluate",
+    "list_date",
 ]
