@@ -165,6 +165,8 @@ class Partner:
     ack_277: bool = True
     #: exact duplicate claims: "reject", "warn" or "off"
     duplicates: str = "reject"
+    #: its companion guide's rule files, layered after the project's
+    rules: tuple[Path, ...] = ()
     options: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def remote(self, env: dict[str, str] | None = None) -> Any:
@@ -260,6 +262,7 @@ def _partner(name: str, table: PartnerTable, settings: Settings) -> Partner:
         split_claims=table.split_claims,
         ack_277=table.ack_277,
         duplicates=table.duplicates,
+        rules=tuple(table.rules),
         options=dict(settings.options.get("partners", {}).get(name, {})),
     )
 

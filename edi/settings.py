@@ -316,6 +316,18 @@ class PartnerTable(Table):
     #: an 837 claim repeating an accepted claim of another file: rejected (277CA A8:78),
     #: accepted and flagged (warn), or not looked for (off)
     duplicates: Literal["reject", "warn", "off"] = "reject"
+    #: the partner's companion guide: rule files (docs/RULES.md), relative to the
+    #: configuration, layered after the project's and $EDI_MAPS's for its files only (a
+    #: rule with the id of an earlier one replaces it)
+    rules: list[ConfigPath] = []
+
+    @field_validator("rules")
+    @classmethod
+    def _rules(cls, value: list[Path]) -> list[Path]:
+        for file in value:
+            if not file.is_file():
+                raise ValueError(f"rules: {file} is not a file")
+        return value
 
     @field_validator("edits")
     @classmethod

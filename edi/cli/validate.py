@@ -62,6 +62,19 @@ def write_acks_out(conf: Any, ack_dir: Path, stem: str, acks: Any) -> list[tuple
     is_flag=True,
     help="Include the offending values in errors. They may be PHI: use only on test data or with permission.",
 )
+@click.option(
+    "--rules",
+    "rule_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A rule file (docs/RULES.md) layered after the project's, as a partner's companion "
+    "guide is; repeatable.",
+)
+@click.option(
+    "--partner",
+    help="Validate as this configured partner's files are: its companion guide's rule files "
+    "([partners.NAME] rules) are layered after the project's.",
+)
 @click.pass_context
 def validate_command(
     ctx: click.Context,
@@ -70,6 +83,8 @@ def validate_command(
     ack_dir: Path | None,
     strict: bool,
     show_values: bool,
+    rule_files: tuple[Path, ...],
+    partner: str | None,
 ) -> None:
     """Validate X12 files against the 5010 implementation guides.
 
@@ -78,9 +93,22 @@ def validate_command(
     never data values unless --show-values is given. A file of 5 MB or more gets a
     progress bar on stderr (bytes, rate, time left) when stderr is a terminal.
     """
+    from edi.parsers.rules.files import RuleCatalog
     from edi.parsers.validate import Validator
 
-    validator = Validator(show_values=show_values, strict=strict)
+    extra = list(rule_files)
+    if partner is not None:
+        from edi.partners import load_partners
+
+        found = load_partners(settings(ctx)).get(partner)
+        if found is None:
+            raise click.UsageError(f"no partner {partner!r} in the configuration")
+        extra = [*found.rules, *extra]
+    validator = Validator(
+        show_values=show_values,
+        strict=strict,
+        rule_files=RuleCatalog(extra=extra) if extra else None,
+    )
     bar = FileProgress()
     results = []
     for path in paths:

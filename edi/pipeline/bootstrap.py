@@ -109,6 +109,7 @@ def policy(
         partner.split_claims,
         partner.ack_277,
         partner.duplicates,
+        partner.rules,
     )
 
 

@@ -48,6 +48,9 @@ class Policy:
     ack_277: bool = True
     #: exact duplicate claims: "reject", "warn" or "off" (:mod:`.duplicates`)
     duplicates: str = "reject"
+    #: its companion guide's rule files, layered after the project's (``[partners.NAME]
+    #: rules``)
+    rules: tuple[Path, ...] = ()
 
 
 @dataclass
@@ -72,6 +75,8 @@ class Wiring:
     progress: Progress | None = None
     #: made on first use and reused for every file (:mod:`.validate`, :mod:`.parse`)
     validator: Validator | None = field(default=None, repr=False)
+    #: a validator for each partner's companion guide (its rule files), made on first use
+    partner_validators: dict[tuple[Path, ...], Validator] = field(default_factory=dict, repr=False)
     finder: FieldMapFinder | None = field(default=None, repr=False)
     rows: RowMaker | None = field(default=None, repr=False)
 

@@ -28,6 +28,7 @@ from edi.parsers.claim_verdicts import drop_off, split_by_claim
 from edi.parsers.fields import default_field_maps
 from edi.parsers.normalize import FieldMapFinder
 from edi.parsers.results import FileResult, GroupResult, InterchangeResult, TransactionResult
+from edi.parsers.rules.files import RuleCatalog
 from edi.parsers.structure import StructureWalker
 from edi.parsers.validate import Validator
 from edi.pipeline.context import Policy, Wiring
@@ -78,14 +79,13 @@ class Verdict:
 
 def validate(wiring: Wiring, policy: Policy, source: Path, *, supersedes: str | None) -> Verdict:
     """Validate ``source``, apply the policy, check the field maps (see the module docstring)."""
-    if wiring.validator is None:
-        wiring.validator = Validator()
+    validator = validator_for(wiring, policy)
     if wiring.progress is None:
-        result = wiring.validator.validate(source)
+        result = validator.validate(source)
     else:
         counted = stage(wiring.progress, VALIDATE)
         with CountingReader(source.open("rb"), source.stat().st_size, counted) as stream:
-            result = wiring.validator.validate(cast(BinaryIO, stream), str(source))
+            result = validator.validate(cast(BinaryIO, stream), str(source))
     duplicates = (
         [] if policy.allow_duplicate_interchange else _reject_stored(wiring, result, supersedes)
     )
@@ -101,6 +101,20 @@ def validate(wiring: Wiring, policy: Policy, source: Path, *, supersedes: str | 
                 split_by_claim(group)
     _check_field_maps(wiring, str(source), result)
     return Verdict(result, duplicates, {key for key, *_ in accepted(result)})
+
+
+def validator_for(wiring: Wiring, policy: Policy) -> Validator:
+    """The validator of the partner's files: the wiring's, or with the partner's companion
+    guide (its rule files layered after the project's), each made once."""
+    if not policy.rules:
+        if wiring.validator is None:
+            wiring.validator = Validator()
+        return wiring.validator
+    found = wiring.partner_validators.get(policy.rules)
+    if found is None:
+        catalog = RuleCatalog(extra=policy.rules)
+        found = wiring.partner_validators[policy.rules] = Validator(rule_files=catalog)
+    return found
 
 
 def accepted(

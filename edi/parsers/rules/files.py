@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -300,16 +301,18 @@ def load_rule_file(file: str | os.PathLike[str]) -> tuple[tuple[str, ...], list[
 
 
 class RuleCatalog:
-    """The rule files of ``maps/rules/`` and ``$EDI_MAPS/rules/``, by guide, each loaded
-    and checked when a set of one of its guides first needs it."""
+    """The rule files of ``maps/rules/`` and ``$EDI_MAPS/rules/``, then ``extra`` files (a
+    partner's companion guide, ``[partners.NAME] rules``), by guide, each loaded and
+    checked when a set of one of its guides first needs it."""
 
-    def __init__(self, folders: list[Path] | None = None) -> None:
+    def __init__(self, folders: list[Path] | None = None, extra: Sequence[Path] = ()) -> None:
         if folders is None:
             folders = [rules_folder()]
-            extra = os.environ.get("EDI_MAPS")
-            if extra:
-                folders.append(Path(extra) / RULES_FOLDER)
+            maps = os.environ.get("EDI_MAPS")
+            if maps:
+                folders.append(Path(maps) / RULES_FOLDER)
         self.folders = folders
+        self.extra = [Path(file) for file in extra]
         self._index: dict[str, list[Path]] | None = None
         self._loaded: dict[Path, tuple[tuple[str, ...], list[Rule]]] = {}
         self._guides: dict[str, GuideRules | None] = {}
@@ -317,9 +320,15 @@ class RuleCatalog:
         self._layers: dict[tuple[str, ...], GuideRules] = {}
 
     def files(self) -> list[Path]:
-        """Every rule file, in layering order (the project's first)."""
+        """Every rule file, in layering order (the project's first, the extra files last)."""
         return [
-            f for folder in self.folders if folder.is_dir() for f in sorted(folder.glob("*.xml"))
+            *(
+                f
+                for folder in self.folders
+                if folder.is_dir()
+                for f in sorted(folder.glob("*.xml"))
+            ),
+            *self.extra,
         ]
 
     def index(self) -> dict[str, list[Path]]:
