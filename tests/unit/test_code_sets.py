@@ -221,6 +221,7 @@ def test_a_broken_list_test_names_its_file_and_line(tmp_path, must, words):
 # -- mutations: one code changed, the exact finding ---------------------------------------
 
 ICD = "HI diagnosis code is not an ICD-10-CM code valid on the date"
+STATE = "N402 billing provider state is not a USPS state or territory code"
 
 
 @pytest.mark.parametrize(
@@ -242,8 +243,16 @@ ICD = "HI diagnosis code is not an ICD-10-CM code valid on the date"
             SAMPLES / "837D-dental-claim.x12", replace(24, "ABK:K029", "ABK:K0299"),
             (22, "HI", "2300", 1, 2, "7", "837D-2300-HI-ICD10CM", ICD),
         ),
+        (  # the billing provider's state PA to XP: no such USPS code
+            SAMPLES / "837P-professional-claim.x12", replace(12, "*PA*", "*XP*"),
+            (10, "N4", "2010AA", 2, 0, "7", "837P-2010AA-N402-STATE", STATE),
+        ),
+        (  # MI to its lower case: codes are upper case
+            corpus_path(UHIN), replace(12, "*MI*", "*mi*"),
+            (10, "N4", "2010AA", 2, 0, "7", "837P-2010AA-N402-STATE", STATE),
+        ),
     ],
-    ids=["uhin-abk", "837p-abf", "837i-abj", "837d-abk"],
+    ids=["uhin-abk", "837p-abf", "837i-abj", "837d-abk", "837p-state", "uhin-state"],
 )  # fmt: skip
 def test_one_invalid_diagnosis_code_is_the_one_finding(tmp_path, source, change, expected):
     original = only(Validator().validate(source))
@@ -253,6 +262,13 @@ def test_one_invalid_diagnosis_code_is_the_one_finding(tmp_path, source, change,
     assert [e.message for e in ts.errors if not e.rule] == [
         e.message for e in original.errors if not e.rule
     ]
+
+
+@pytest.mark.parametrize("state", ["AE", "PR", "DC", "GU", "FM"])
+def test_military_territory_and_district_codes_are_states(tmp_path, state):
+    source = SAMPLES / "837P-professional-claim.x12"
+    ts = only(Validator().validate(mutate(tmp_path, source, replace(12, "*PA*", f"*{state}*"))))
+    assert code_findings(ts) == []
 
 
 def test_a_code_before_its_start_is_not_valid_on_its_date(tmp_path):
