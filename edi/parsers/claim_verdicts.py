@@ -19,8 +19,9 @@ findings has the severity ``reject``, and the other claims of the set are accept
 Severities come from the partner's agreement (``[partners.NAME.edits]``), keyed by the
 edit: the segment id and element position the finding is on (``CLM02``, ``NM109``,
 ``DTP03``; a finding of a rule of the rule files first by the rule's id,
-``837P-2300-CLM05-3-REF-F8``), else its SNIP type (``snip3``, ``snip5``), else
-``default`` (``reject`` unless set). ``warn`` keeps the claim accepted with the finding recorded; ``off`` drops the
+``837P-2300-CLM05-3-REF-F8``), else its SNIP type (``snip3``, ``snip5``), else the
+rule's own ``severity`` (a rule file may make a rule ``warn`` by default: the "only when
+different" notes, whose finding loses nothing), else ``default`` (``reject`` unless set). ``warn`` keeps the claim accepted with the finding recorded; ``off`` drops the
 finding everywhere (the 999 too). Syntax (SNIP 1 and 2) is not negotiable: its severity
 is always ``reject`` and it rejects the set.
 
@@ -131,11 +132,13 @@ def severity(error: Error, severities: Mapping[str, str]) -> str:
     docstring); syntax findings are always ``reject``."""
     if error.snip < NEGOTIABLE_SNIP:
         return REJECT
-    for key in (error.rule, place_key(error), f"snip{error.snip}", DEFAULT):
+    for key in (error.rule, place_key(error), f"snip{error.snip}"):
         found = severities.get(key)
         if found is not None:
             return found
-    return REJECT
+    if error.severity:  # the rule's own, below the partner's named keys
+        return error.severity
+    return severities.get(DEFAULT, REJECT)
 
 
 def check_severities(severities: Mapping[str, str]) -> list[str]:

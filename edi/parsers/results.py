@@ -42,6 +42,7 @@ class SegmentError:
     rule: str = ""  # the id of the rule file's rule that found it ('' for the guide's)
     category: str = ""  # the rule's 277CA STC01-1 ('' : derived from the code)
     status: str = ""  # the rule's 277CA STC01-2
+    severity: str = ""  # the rule's own severity when the partner names none ('': reject)
 
     @property
     def element(self) -> int:
@@ -64,6 +65,7 @@ class ElementError:
     rule: str = ""  # the id of the rule file's rule that found it ('' for the guide's)
     category: str = ""  # the rule's 277CA STC01-1 ('' : derived from the code)
     status: str = ""  # the rule's 277CA STC01-2
+    severity: str = ""  # the rule's own severity when the partner names none ('': reject)
 
 
 Error = SegmentError | ElementError

@@ -641,6 +641,7 @@ class Validator:
                         rule.id,
                         rule.category,
                         rule.status,
+                        rule.severity,
                     )
                 )
                 continue
@@ -675,6 +676,7 @@ class Validator:
                     rule.id,
                     rule.category,
                     rule.status,
+                    rule.severity,
                 )
             )
 

@@ -164,6 +164,7 @@ class _Loader:
             " ".join(node.get("message").split()),
             str(self.file),
             source_line(node),
+            node.get("severity") or "",
         )
 
     def test(self, node: Any) -> Test:

@@ -304,6 +304,7 @@ class Rule:
         "message",
         "file",
         "line",
+        "severity",
     )
 
     def __init__(
@@ -319,6 +320,7 @@ class Rule:
         message: str,
         file: str,
         line: int,
+        severity: str = "",
     ) -> None:
         self.id = id
         self.loop = loop
@@ -331,6 +333,9 @@ class Rule:
         self.message = message
         self.file = file
         self.line = line
+        #: the rule's own severity of a claim's finding when the partner names none for
+        #: it ("warn": the claim is accepted with it; "": reject)
+        self.severity = severity
 
 
 class Violation:
