@@ -397,6 +397,7 @@ class _Applier:
             dates,
             {"status": status, **new_values},
         )
+        hd_dates = {c.ordinal: _dates(member, c) for c in unit.coverages}
         for now, values, cov_status, cov_fields, ordinal, hd in cov_plans:
             now.values, now.status, now.dirty = values, cov_status, True
             cov_kind = hd or kind
@@ -414,7 +415,7 @@ class _Applier:
                 OUTCOMES.get(cov_kind, "changed"),
                 [],
                 cov_fields,
-                dates,
+                hd_dates.get(ordinal, dates),
                 {"status": cov_status, **values},
             )
         return state
@@ -451,7 +452,9 @@ class _Applier:
                 if c.insurance_line == hd.insurance_line and c.id not in taken
             ]
             cov = next((c for c in same if c.values.get("begin") == hd.begin_date), None)
-            if cov is None and hd_kind != ADD:
+            if cov is None and hd_kind == REINSTATE and not hd.begin_date and same:
+                cov = same[-1]
+            if cov is None and hd_kind not in (ADD, REINSTATE):
                 cov = next((c for c in same if c.status == m.ACTIVE_STATE), None) or (
                     same[-1] if same else None
                 )
@@ -578,11 +581,14 @@ class _Applier:
             if not terminate:
                 continue
             states = st.load_by_ids(self.conn, self.cipher, ids)
+            ended = self.at.date().isoformat()  # the day the full file was received
             for state in states:
                 state.status, state.dirty = m.TERMINATED_STATE, True
                 for cov in state.coverages:
                     if cov.status == m.ACTIVE_STATE:
                         cov.status, cov.dirty = m.TERMINATED_STATE, True
+                        if cov.values.get("end") is None or cov.values["end"] > ended:
+                            cov.values = {**cov.values, "end": ended}
                         self._change(
                             None,
                             state,

@@ -453,9 +453,7 @@ class MemberChange(Base):
     )
     #: the member's state (none for a refused change of a member not on file: the
     #: sponsor and member key say whose it was)
-    member_state_id: Mapped[str | None] = mapped_column(
-        ForeignKey("member_states.id"), index=True
-    )
+    member_state_id: Mapped[str | None] = mapped_column(ForeignKey("member_states.id"), index=True)
     sponsor_id: Mapped[str] = mapped_column(String(80))
     member_key_bidx: Mapped[str] = mapped_column(String(64), index=True)
     coverage_state_id: Mapped[str | None] = mapped_column(String(36))

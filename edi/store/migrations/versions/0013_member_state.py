@@ -71,9 +71,7 @@ def upgrade() -> None:
         sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("phi", sa.LargeBinary(), nullable=False),
     )
-    op.create_index(
-        "ix_coverage_states_member_state_id", "coverage_states", ["member_state_id"]
-    )
+    op.create_index("ix_coverage_states_member_state_id", "coverage_states", ["member_state_id"])
     op.create_table(
         "member_changes",
         _serial(),
