@@ -27,6 +27,9 @@ ack_999 = "always"                    # or "errors": a 999 only when a set is no
 split_claims = true                   # a bad claim is rejected alone (the 277CA), not its set
 ack_277 = true                        # a 277CA for each accepted 837 set (false: the 999 alone)
 duplicates = "reject"                 # a claim sent again: rejected (A8:78), "warn" or "off"
+enrollment = "changes"                # 834s: "changes", or "full" (each file the whole roster)
+full_file_terminations = "report"     # members a full file omits: "report" or "terminate"
+enrollment_errors = "reject"          # an 834 member change in error: "reject" or "flag"
 ack_timeout_hours = 48                # our TA1/999 unanswered this long is reported (default: off)
 allow_duplicate_interchange = false   # true: a repeated (sender, ISA13) is stored (backfills)
 max_file_bytes = 2147483648           # an encrypted file decrypts to at most this (2 GiB)
@@ -165,6 +168,11 @@ class Partner:
     ack_277: bool = True
     #: exact duplicate claims: "reject", "warn" or "off"
     duplicates: str = "reject"
+    #: its 834s: "changes" or "full"; a full file's absent members "report"ed or
+    #: "terminate"d; an enrollment error "reject"s the member's change or "flag"s it
+    enrollment: str = "changes"
+    full_file_terminations: str = "report"
+    enrollment_errors: str = "reject"
     #: its companion guide's rule files, layered after the project's
     rules: tuple[Path, ...] = ()
     options: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -262,6 +270,9 @@ def _partner(name: str, table: PartnerTable, settings: Settings) -> Partner:
         split_claims=table.split_claims,
         ack_277=table.ack_277,
         duplicates=table.duplicates,
+        enrollment=table.enrollment,
+        full_file_terminations=table.full_file_terminations,
+        enrollment_errors=table.enrollment_errors,
         rules=tuple(table.rules),
         options=dict(settings.options.get("partners", {}).get(name, {})),
     )

@@ -316,6 +316,17 @@ class PartnerTable(Table):
     #: an 837 claim repeating an accepted claim of another file: rejected (277CA A8:78),
     #: accepted and flagged (warn), or not looked for (off)
     duplicates: Literal["reject", "warn", "off"] = "reject"
+    #: its 834s: "changes" (each file a set of changes, unless its BGN08 is 4, verify, or
+    #: it sends INS03 030 audits) or "full" (every file the whole enrollment of its sponsor)
+    enrollment: Literal["changes", "full"] = "changes"
+    #: members of the state a full file does not name: "report" (termination candidates)
+    #: or "terminate"
+    full_file_terminations: Literal["report", "terminate"] = "report"
+    #: an 834 change an enrollment system must catch (a change of a member not on file, an
+    #: addition of an active one, an end before the begin, a dependent without its
+    #: subscriber, overlapping coverages of one insurance line): "reject" the member's
+    #: change, or "flag" it and apply it
+    enrollment_errors: Literal["reject", "flag"] = "reject"
     #: the partner's companion guide: rule files (docs/RULES.md), relative to the
     #: configuration, layered after the project's and $EDI_MAPS's for its files only (a
     #: rule with the id of an earlier one replaces it)

@@ -110,6 +110,9 @@ def policy(
         partner.ack_277,
         partner.duplicates,
         partner.rules,
+        partner.enrollment,
+        partner.full_file_terminations,
+        partner.enrollment_errors,
     )
 
 

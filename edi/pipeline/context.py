@@ -51,6 +51,12 @@ class Policy:
     #: its companion guide's rule files, layered after the project's (``[partners.NAME]
     #: rules``)
     rules: tuple[Path, ...] = ()
+    #: 834s: "changes" or "full" (:mod:`.member_state`)
+    enrollment: str = "changes"
+    #: members a full file omits: "report" or "terminate"
+    full_file_terminations: str = "report"
+    #: an enrollment error: "reject" the member's change or "flag" it
+    enrollment_errors: str = "reject"
 
 
 @dataclass
@@ -98,6 +104,12 @@ class Incoming:
         return self.original_name or self.path.name
 
 
+def enrollment_counts(counts: dict[str, object]) -> str:
+    """The member state's counts of a file, as the summary line gives them."""
+    parts = [f"{k} {v}" for k, v in counts.items() if isinstance(v, int) and k != "full"]
+    return ("full file: " if counts.get("full") else "members: ") + ", ".join(parts or ["none"])
+
+
 @dataclass
 class IngestResult:
     """What became of one file (no values: counts, codes, checksums)."""
@@ -118,6 +130,8 @@ class IngestResult:
     claims_replaced: int = 0
     #: accepted claims flagged as suspected duplicates (:func:`.duplicates.find_suspects`)
     claims_suspect: int = 0
+    #: what its 834s did to the member state (:class:`.member_state.StateCounts`)
+    enrollment: dict[str, object] = field(default_factory=dict)
     acks: list[str] = field(default_factory=list)
     note: str = ""
     #: the acknowledgments made, for the caller to write or send
@@ -139,6 +153,7 @@ class IngestResult:
             *([f"duplicates {self.claims_duplicate}"] if self.claims_duplicate else []),
             *([f"claims replaced {self.claims_replaced}"] if self.claims_replaced else []),
             *([f"suspected duplicates {self.claims_suspect}"] if self.claims_suspect else []),
+            *([enrollment_counts(self.enrollment)] if self.enrollment else []),
         ]
 
     def line(self) -> str:

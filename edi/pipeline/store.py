@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from edi import faults
@@ -31,6 +31,7 @@ from edi.pipeline.claim_facts import (
 from edi.pipeline.claim_history import record_history
 from edi.pipeline.context import Incoming, IngestResult, Policy, Wiring
 from edi.pipeline.duplicates import apply_replacements, find_duplicates, find_suspects
+from edi.pipeline.member_state import apply_enrollment
 from edi.pipeline.parse import normalizer, row_maker
 from edi.pipeline.record_worker import RecordWorker
 from edi.pipeline.remits import remit_events
@@ -136,6 +137,8 @@ def store(
                     record_history(conn, file_id, answered, changed=bool(changed))
                 if out.records.get("claim_payment"):
                     remit_events(conn, file_id, datetime.now(UTC))
+                if out.records.get("member"):
+                    out.enrollment = _member_state(wiring, conn, policy, incoming, out, set_rows)
             faults.reached("ingest.records")
             wiring.audit.append(
                 _action(out, verdict),
@@ -237,6 +240,24 @@ def _worker_records(
     return counts, builder.sets()
 
 
+def _member_state(
+    wiring: Wiring,
+    conn: Connection,
+    policy: Policy,
+    incoming: Incoming,
+    out: IngestResult,
+    set_rows: dict[SetKey, str],
+) -> dict[str, object]:
+    """Apply the file's accepted 834 sets to the member state
+    (:mod:`edi.pipeline.member_state`); its counts."""
+    file_id = cast(str, out.file_id)
+    received = conn.execute(select(m.File.received_at).where(m.File.id == file_id)).scalar_one()
+    counts = apply_enrollment(
+        wiring, conn, policy, incoming.path, out.sha256, file_id, set_rows, received
+    )
+    return counts.as_dict()
+
+
 def _has_claims(verdict: Verdict) -> bool:
     """Whether an 837 set of the file is accepted."""
     return any(ts.set_id in CLAIM_SETS for _key, _ic, _group, ts in accepted(verdict.result))
@@ -291,6 +312,8 @@ def _entry(policy: Policy, incoming: Incoming, out: IngestResult) -> Mapping[str
         entry["claims_replaced"] = out.claims_replaced
     if out.claims_suspect:
         entry["claims_suspect"] = out.claims_suspect
+    if out.enrollment:
+        entry["enrollment"] = out.enrollment
     if out.supersedes is not None:
         entry.update(supersedes=out.supersedes, replaced=out.replaced)
     return entry

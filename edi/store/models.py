@@ -387,6 +387,105 @@ class CoverageRow(_Record, Base):
     begin_month_bidx: Mapped[str | None] = _bidx()
 
 
+# -- enrollment as state (edi.store.member_state) -------------------------------------------
+
+#: a member's or coverage's state
+ACTIVE_STATE, TERMINATED_STATE = "active", "terminated"
+
+
+class MemberState(Base):
+    """The current state of one enrolled member of a sponsor, built by applying 834s in
+    file order (:mod:`edi.pipeline.member_state`).
+
+    Keyed by the sponsor (1000A N104, not PHI) and the member's blind index
+    (``member_key``: the subscriber id REF*0F, INS02 and the member's own id); ``phi``
+    holds the member's current demographics and eligibility dates, encrypted.
+    ``seen_file_id`` is the last full file that named the member (a full file's absent
+    members are those it did not)."""
+
+    __tablename__ = "member_states"
+    __table_args__ = (
+        UniqueConstraint("sponsor_id", "member_key_bidx", name="uq_member_states_key"),
+    )
+
+    id: Mapped[str] = _id()
+    sponsor_id: Mapped[str] = mapped_column(String(80), index=True)
+    subscriber_key_bidx: Mapped[str] = mapped_column(String(64), index=True)
+    member_key_bidx: Mapped[str] = mapped_column(String(64))
+    relationship: Mapped[str | None] = mapped_column(String(2))
+    is_subscriber: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    file_id: Mapped[str] = mapped_column(ForeignKey("files.id"))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seen_file_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    phi: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CoverageState(Base):
+    """The current state of one coverage (HD) of a member: its insurance line (HD03),
+    level and plan in the clear, its begin and end dates (DTP*348/349) in ``phi``."""
+
+    __tablename__ = "coverage_states"
+
+    id: Mapped[str] = _id()
+    member_state_id: Mapped[str] = mapped_column(ForeignKey("member_states.id"), index=True)
+    insurance_line: Mapped[str | None] = mapped_column(String(3))
+    coverage_level: Mapped[str | None] = mapped_column(String(3))
+    plan: Mapped[str | None] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(12))
+    file_id: Mapped[str] = mapped_column(ForeignKey("files.id"))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    phi: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class MemberChange(Base):
+    """One change applied to (or refused for) a member or one of its coverages: the
+    maintenance type (INS03 or HD01) and reason, where it came from (file, segment
+    ordinal, received time), what it found (``findings``: codes, JSON), the names of the
+    fields it changed (JSON) and, in ``phi``, the effective dates sent (DTP*303, 356,
+    357, 348, 349) and the state after it: the state as of any effective date and any
+    received time is read from these rows."""
+
+    __tablename__ = "member_changes"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    #: the member's state (none for a refused change of a member not on file: the
+    #: sponsor and member key say whose it was)
+    member_state_id: Mapped[str | None] = mapped_column(ForeignKey("member_states.id"), index=True)
+    sponsor_id: Mapped[str] = mapped_column(String(80))
+    member_key_bidx: Mapped[str] = mapped_column(String(64), index=True)
+    coverage_state_id: Mapped[str | None] = mapped_column(String(36))
+    file_id: Mapped[str] = mapped_column(ForeignKey("files.id"), index=True)
+    ordinal: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    #: "member" or "coverage"
+    level: Mapped[str] = mapped_column(String(8))
+    maintenance_type: Mapped[str | None] = mapped_column(String(3))
+    maintenance_reason: Mapped[str | None] = mapped_column(String(3))
+    insurance_line: Mapped[str | None] = mapped_column(String(3))
+    #: "added", "changed", "terminated", "reinstated", "rejected"
+    outcome: Mapped[str] = mapped_column(String(12))
+    findings: Mapped[str | None] = mapped_column(Text)
+    fields: Mapped[str | None] = mapped_column(Text)
+    phi: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class AbsentMember(Base):
+    """A member of the current state a full file did not name: a termination candidate,
+    ``terminated`` when the partner's policy says so (``full_file_terminations``)."""
+
+    __tablename__ = "absent_members"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    file_id: Mapped[str] = mapped_column(ForeignKey("files.id"), index=True)
+    member_state_id: Mapped[str] = mapped_column(ForeignKey("member_states.id"))
+    terminated: Mapped[bool] = mapped_column(Boolean)
+
+
 # -- leases on remote files (edi.store.leases) -----------------------------------------------
 
 #: lease states

@@ -1,0 +1,415 @@
+"""Enrollment as state: the current members and coverages of each sponsor, and the
+history of every change applied to them (tables ``member_states``, ``coverage_states``,
+``member_changes``, ``absent_members``; :mod:`edi.pipeline.member_state` applies the 834s).
+
+Keys are blind indexes (``subscriber_id``, the index the members table uses, and
+``member_key``); the sponsor id (1000A N104) is an organization's and stays plain. Every
+state's and change's PHI (demographics, dates) is one JSON value sealed under the key
+ring's primary key, its associated data binding table, column and row: a change's row id
+is :func:`change_row` (its serial id is not known before the insert).
+
+The state as of an effective date and a received time (:func:`coverages_as_of`) is read
+from the changes' ``after`` snapshots: the last change of each coverage received by then,
+its begin and end dates around the date asked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from edi.store import models as m
+from edi.store.crypto import FieldCipher
+
+#: members looked up (and rows read) at a time
+BATCH = 500
+
+
+def seal(cipher: FieldCipher, table: str, row_id: str, value: Mapping[str, Any]) -> bytes:
+    """``value`` as JSON, encrypted for ``table``'s ``phi`` of row ``row_id``."""
+    text = json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return cipher.encrypt_text(text, table=table, column="phi", row_id=row_id)
+
+
+def unseal(cipher: FieldCipher, table: str, row_id: str, blob: bytes) -> dict[str, Any]:
+    """The JSON value :func:`seal` encrypted."""
+    found: dict[str, Any] = json.loads(
+        cipher.decrypt_text(blob, table=table, column="phi", row_id=row_id)
+    )
+    return found
+
+
+def change_row(file_id: str, ordinal: int, level: str, member_key: str) -> str:
+    """The row id a change's PHI is bound to: its file, segment, level and member."""
+    return f"{file_id}/{ordinal}/{level}/{member_key}"
+
+
+@dataclass(slots=True)
+class CoverageNow:
+    """A coverage's state as read (or about to be written): ``values`` its PHI half
+    (``begin``, ``end``) decrypted."""
+
+    id: str
+    insurance_line: str | None
+    coverage_level: str | None
+    plan: str | None
+    status: str
+    values: dict[str, Any]
+    new: bool = False
+    dirty: bool = False
+
+
+@dataclass(slots=True)
+class MemberNow:
+    """A member's state as read (or about to be written), with its coverages; ``values``
+    its PHI half (``demographics``, ``eligibility_begin``, ``eligibility_end``)."""
+
+    id: str
+    sponsor_id: str
+    subscriber_key: str
+    member_key: str
+    relationship: str | None
+    is_subscriber: bool
+    status: str
+    values: dict[str, Any]
+    coverages: list[CoverageNow] = field(default_factory=list)
+    new: bool = False
+    dirty: bool = False
+
+
+def load_members(
+    conn: Connection, cipher: FieldCipher, sponsor_id: str, member_keys: Iterable[str]
+) -> dict[str, MemberNow]:
+    """The states of ``member_keys`` of ``sponsor_id`` (member key -> state), their
+    coverages with them."""
+    keys = sorted(set(member_keys))
+    if not keys:
+        return {}
+    ms, cs = m.MemberState, m.CoverageState
+    out: dict[str, MemberNow] = {}
+    by_id: dict[str, MemberNow] = {}
+    for row in conn.execute(
+        select(ms).where(ms.sponsor_id == sponsor_id, ms.member_key_bidx.in_(keys))
+    ).mappings():
+        state = MemberNow(
+            row["id"],
+            row["sponsor_id"],
+            row["subscriber_key_bidx"],
+            row["member_key_bidx"],
+            row["relationship"],
+            bool(row["is_subscriber"]),
+            row["status"],
+            unseal(cipher, "member_states", row["id"], row["phi"]),
+        )
+        out[state.member_key] = by_id[state.id] = state
+    if by_id:
+        for row in conn.execute(
+            select(cs).where(cs.member_state_id.in_(list(by_id))).order_by(cs.changed_at, cs.id)
+        ).mappings():
+            by_id[row["member_state_id"]].coverages.append(
+                CoverageNow(
+                    row["id"],
+                    row["insurance_line"],
+                    row["coverage_level"],
+                    row["plan"],
+                    row["status"],
+                    unseal(cipher, "coverage_states", row["id"], row["phi"]),
+                )
+            )
+    return out
+
+
+def active_subscribers(
+    conn: Connection, sponsor_id: str, subscriber_keys: Iterable[str]
+) -> set[str]:
+    """The subscriber keys of ``sponsor_id`` whose subscriber (INS01 Y) is active."""
+    keys = sorted(set(subscriber_keys))
+    if not keys:
+        return set()
+    ms = m.MemberState
+    found = conn.execute(
+        select(ms.subscriber_key_bidx).where(
+            ms.sponsor_id == sponsor_id,
+            ms.subscriber_key_bidx.in_(keys),
+            ms.is_subscriber.is_(True),
+            ms.status == m.ACTIVE_STATE,
+        )
+    )
+    return set(found.scalars())
+
+
+def write_states(
+    conn: Connection,
+    cipher: FieldCipher,
+    members: Iterable[MemberNow],
+    file_id: str,
+    at: datetime,
+) -> None:
+    """Insert the new states and update the changed ones (members, then coverages)."""
+    new_members, changed_members, new_covs, changed_covs = [], [], [], []
+    for state in members:
+        if state.new or state.dirty:
+            row = {
+                "sponsor_id": state.sponsor_id,
+                "subscriber_key_bidx": state.subscriber_key,
+                "member_key_bidx": state.member_key,
+                "relationship": state.relationship,
+                "is_subscriber": state.is_subscriber,
+                "status": state.status,
+                "file_id": file_id,
+                "changed_at": at,
+                "phi": seal(cipher, "member_states", state.id, state.values),
+            }
+            if state.new:
+                new_members.append({"id": state.id, **row})
+            else:
+                changed_members.append({"b_id": state.id, **row})
+        for cov in state.coverages:
+            if not (cov.new or cov.dirty):
+                continue
+            row = {
+                "insurance_line": cov.insurance_line,
+                "coverage_level": cov.coverage_level,
+                "plan": cov.plan,
+                "status": cov.status,
+                "file_id": file_id,
+                "changed_at": at,
+                "phi": seal(cipher, "coverage_states", cov.id, cov.values),
+            }
+            if cov.new:
+                new_covs.append({"id": cov.id, "member_state_id": state.id, **row})
+            else:
+                changed_covs.append({"b_id": cov.id, **row})
+            cov.new = cov.dirty = False
+        state.new = state.dirty = False
+    from sqlalchemy import bindparam
+
+    ms, cs = m.MemberState, m.CoverageState
+    if new_members:
+        conn.execute(insert(ms), new_members)
+    if changed_members:
+        values: dict[str, Any] = {k: bindparam(k) for k in changed_members[0] if k != "b_id"}
+        conn.execute(update(ms).where(ms.id == bindparam("b_id")).values(values), changed_members)
+    if new_covs:
+        conn.execute(insert(cs), new_covs)
+    if changed_covs:
+        values = {k: bindparam(k) for k in changed_covs[0] if k != "b_id"}
+        conn.execute(update(cs).where(cs.id == bindparam("b_id")).values(values), changed_covs)
+
+
+def mark_seen(conn: Connection, state_ids: list[str], file_id: str) -> None:
+    """Record that ``file_id`` named these members (a full file's absent ones are the
+    others)."""
+    ms = m.MemberState
+    for start in range(0, len(state_ids), BATCH):
+        conn.execute(
+            update(ms)
+            .where(ms.id.in_(state_ids[start : start + BATCH]))
+            .values(seen_file_id=file_id)
+        )
+
+
+def absent_ids(conn: Connection, sponsor_id: str, file_id: str) -> Iterator[list[str]]:
+    """The active members of ``sponsor_id`` that ``file_id`` did not name, a batch at a
+    time (read whole first: the caller may change them)."""
+    ms = m.MemberState
+    query = (
+        select(ms.id)
+        .where(
+            ms.sponsor_id == sponsor_id,
+            ms.status == m.ACTIVE_STATE,
+            (ms.seen_file_id.is_(None)) | (ms.seen_file_id != file_id),
+        )
+        .order_by(ms.id)
+    )
+    last = ""
+    while True:
+        ids = list(conn.execute(query.where(ms.id > last).limit(BATCH)).scalars())
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
+def load_by_ids(conn: Connection, cipher: FieldCipher, ids: list[str]) -> list[MemberNow]:
+    """The states of these member state ids, with their coverages."""
+    ms = m.MemberState
+    rows = conn.execute(select(ms.sponsor_id, ms.member_key_bidx).where(ms.id.in_(ids))).all()
+    out: list[MemberNow] = []
+    for sponsor in {r.sponsor_id for r in rows}:
+        keys = [r.member_key_bidx for r in rows if r.sponsor_id == sponsor]
+        out.extend(load_members(conn, cipher, sponsor, keys).values())
+    return out
+
+
+def insert_changes(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(m.MemberChange), rows)
+
+
+def insert_absent(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(insert(m.AbsentMember), rows)
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def changes(conn: Connection, cipher: FieldCipher, member_state_id: str) -> list[dict[str, Any]]:
+    """A member's changes, oldest first, their PHI decrypted (``dates``, ``after``)."""
+    mc = m.MemberChange
+    out = []
+    for row in conn.execute(
+        select(mc).where(mc.member_state_id == member_state_id).order_by(mc.id)
+    ).mappings():
+        out.append(_change(cipher, row))
+    return out
+
+
+def _change(cipher: FieldCipher, row: Any) -> dict[str, Any]:
+    phi = unseal(
+        cipher,
+        "member_changes",
+        change_row(row["file_id"], row["ordinal"], row["level"], row["member_key_bidx"]),
+        row["phi"],
+    )
+    return {
+        "id": row["id"],
+        "file_id": row["file_id"],
+        "ordinal": row["ordinal"],
+        "received_at": row["received_at"],
+        "level": row["level"],
+        "maintenance_type": row["maintenance_type"],
+        "maintenance_reason": row["maintenance_reason"],
+        "insurance_line": row["insurance_line"],
+        "coverage_state_id": row["coverage_state_id"],
+        "outcome": row["outcome"],
+        "findings": json.loads(row["findings"]) if row["findings"] else [],
+        "fields": json.loads(row["fields"]) if row["fields"] else [],
+        "dates": phi.get("dates", {}),
+        "after": phi.get("after", {}),
+    }
+
+
+def file_changes(conn: Connection, file_id: str) -> list[dict[str, Any]]:
+    """The changes a file made or refused (codes, names and ids only; nothing decrypted)."""
+    mc = m.MemberChange
+    rows = conn.execute(
+        select(
+            mc.member_state_id,
+            mc.ordinal,
+            mc.level,
+            mc.maintenance_type,
+            mc.insurance_line,
+            mc.outcome,
+            mc.findings,
+            mc.fields,
+        )
+        .where(mc.file_id == file_id)
+        .order_by(mc.id)
+    ).mappings()
+    return [
+        {
+            **dict(r),
+            "findings": json.loads(r["findings"]) if r["findings"] else [],
+            "fields": json.loads(r["fields"]) if r["fields"] else [],
+        }
+        for r in rows
+    ]
+
+
+def file_absent(conn: Connection, file_id: str) -> list[tuple[str, bool]]:
+    """The members a full file did not name: (member state id, terminated)."""
+    am = m.AbsentMember
+    rows = conn.execute(
+        select(am.member_state_id, am.terminated).where(am.file_id == file_id).order_by(am.id)
+    )
+    return [(r[0], bool(r[1])) for r in rows]
+
+
+def covered(values: Mapping[str, Any], status: str, on: str) -> bool:
+    """Whether a coverage (its ``begin``, ``end`` and status) covers the ISO date ``on``."""
+    begin, end = values.get("begin"), values.get("end")
+    if begin is not None and begin > on:
+        return False
+    if end is None:
+        return status == m.ACTIVE_STATE
+    return bool(on <= end)
+
+
+def coverages_as_of(
+    conn: Connection,
+    cipher: FieldCipher,
+    on: str,
+    *,
+    known_at: datetime | None = None,
+    sponsor_id: str | None = None,
+) -> Iterator[tuple[str, str | None]]:
+    """(member state id, insurance line) of every coverage in force on the ISO date
+    ``on``, as the changes received by ``known_at`` (default: all) said; a batch of
+    coverages at a time, so memory does not grow with the state."""
+    cs, ms, mc = m.CoverageState, m.MemberState, m.MemberChange
+    query = select(cs.id, cs.member_state_id, cs.insurance_line, cs.status, cs.phi).join(
+        ms, ms.id == cs.member_state_id
+    )
+    if sponsor_id is not None:
+        query = query.where(ms.sponsor_id == sponsor_id)
+    last = ""
+    while True:
+        rows = conn.execute(query.where(cs.id > last).order_by(cs.id).limit(BATCH)).all()
+        if not rows:
+            return
+        last = rows[-1].id
+        latest: dict[str, Any] = {}
+        if known_at is not None:
+            found = conn.execute(
+                select(mc)
+                .where(
+                    mc.coverage_state_id.in_([r.id for r in rows]),
+                    mc.received_at <= known_at,
+                    mc.outcome != "rejected",
+                )
+                .order_by(mc.id)
+            ).mappings()
+            for change in found:
+                latest[change["coverage_state_id"]] = change
+        for row in rows:
+            if known_at is None:
+                values = unseal(cipher, "coverage_states", row.id, row.phi)
+                status = row.status
+            else:
+                last_change = latest.get(row.id)
+                if last_change is None:
+                    continue
+                after = _change(cipher, last_change)["after"]
+                values, status = after, after.get("status", m.ACTIVE_STATE)
+            if covered(values, status, on):
+                yield row.member_state_id, row.insurance_line
+
+
+__all__ = [
+    "BATCH",
+    "CoverageNow",
+    "MemberNow",
+    "absent_ids",
+    "active_subscribers",
+    "change_row",
+    "changes",
+    "coverages_as_of",
+    "covered",
+    "file_absent",
+    "file_changes",
+    "insert_absent",
+    "insert_changes",
+    "load_by_ids",
+    "load_members",
+    "mark_seen",
+    "seal",
+    "unseal",
+    "write_states",
+]
