@@ -9,7 +9,7 @@ field names; the effective dates sent and the state after it encrypted) and
 ``absent_members`` (the members of the state a full file did not name). Nothing is
 back-filled: the state begins with the first 834 stored after this revision.
 
-Revision ID: 0013
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-05 11:50:00
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
+revision = "0012"
 down_revision = "0011"
 
 
