@@ -81,6 +81,14 @@ ARCHIVES = "files"
 _FILES: Table = m.File.__table__  # type: ignore[assignment]
 
 
+#: table -> the columns whose values, joined by "/", are the row id its values are bound
+#: to (default: its ``id``): a member change's is its file, segment, level and member
+#: (:func:`edi.store.member_state.change_row`)
+BINDINGS: dict[str, tuple[str, ...]] = {
+    "member_changes": ("file_id", "ordinal", "level", "member_key_bidx"),
+}
+
+
 def encrypted_columns() -> list[tuple[Table, str]]:
     """Every (table, column) holding field-encrypted values, in the order they are done."""
     columns: list[tuple[Table, str]] = [
@@ -88,6 +96,8 @@ def encrypted_columns() -> list[tuple[Table, str]]:
         for table in m.RECORD_TABLES.values()
     ]
     columns.append((m.Acknowledgment.__table__, "content"))  # type: ignore[arg-type]
+    for state in (m.MemberState, m.CoverageState, m.MemberChange):
+        columns.append((state.__table__, "phi"))  # type: ignore[arg-type]
     return columns
 
 
@@ -306,7 +316,8 @@ class _Run:
     def column(self, table: Table, column: str) -> None:
         name = table.name
         ids, values = table.c.id, table.c[column]
-        query = select(ids, values).where(self._not_primary(values))
+        bound = [table.c[name] for name in BINDINGS.get(table.name, ())]
+        query = select(ids, values, *bound).where(self._not_primary(values))
         # the guard: only a value still exactly as read is replaced
         guarded = (
             update(table)
@@ -316,13 +327,14 @@ class _Run:
         for rows in self._batches(query, ids):
             changes: list[dict[str, Any]] = []
             old_keys: dict[str, str] = {}
-            for row_id, blob in rows:
+            for row_id, blob, *parts in rows:
+                binding = "/".join(str(part) for part in parts) if parts else row_id
                 try:
-                    plain = self.cipher.decrypt(blob, table=name, column=column, row_id=row_id)
+                    plain = self.cipher.decrypt(blob, table=name, column=column, row_id=binding)
                 except CiphertextError as exc:  # names table, column, row, key id only
                     self._fail(str(exc))
                     continue
-                new = self.cipher.encrypt(plain, table=name, column=column, row_id=row_id)
+                new = self.cipher.encrypt(plain, table=name, column=column, row_id=binding)
                 changes.append({"b_id": row_id, "b_old": bytes(blob), "b_new": new})
                 old_keys[row_id] = bytes(blob[1 : 1 + KEY_ID_BYTES]).hex()
             row_ids = [change["b_id"] for change in changes]
