@@ -300,7 +300,7 @@ def test_migration_0011_adds_the_history_and_goes_back(store_url: str):
 
     engine = make_engine(store_url)
     upgrade(engine, "0010")
-    upgrade(engine)
+    upgrade(engine, "0011")
     assert current_revision(engine) == "0011"
     assert "claim_events" in inspect(engine).get_table_names()
     columns = {c["name"] for c in inspect(engine).get_columns("claim_events")}
