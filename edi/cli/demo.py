@@ -181,7 +181,8 @@ def _print(report: dict[str, Any]) -> None:
         f"{len(rows)} files pulled: "
         + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items()))
         + f"; stored {totals.get('claim', 0)} claims, {totals.get('member', 0)} members, "
-        f"{totals.get('payment', 0)} payments ({totals.get('claim_payment', 0)} claim payments); "
+        f"{totals.get('payment', 0)} payments ({totals.get('claim_payment', 0)} claim payments), "
+        f"{totals.get('premium_payment', 0)} premium payments; "
         f"{sum(len(r.get('acks') or []) for r in rows)} acknowledgments sent"
     )
 

@@ -29,6 +29,8 @@ TYPES = (
     "enrollment",
     "member",
     "coverage",
+    "premium_payment",
+    "premium_detail",
 )
 
 

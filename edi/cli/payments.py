@@ -1,4 +1,5 @@
-"""``edi payments``: 835 payments, and one payment with its claims, PLB and balance."""
+"""``edi payments``: 835 payments, and one payment with its claims, PLB and balance; 820
+premium payments reconciled with enrollment."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from edi.cli.analyst import Listing, listing_options
 
 @click.group("payments", cls=EdiGroup)
 def payments_group() -> None:
-    """Payments (835): list with filters, show one with the claims it pays."""
+    """Payments (835): list with filters, show one with the claims it pays; premium
+    payments (820) reconciled with the enrolled members."""
 
 
 @payments_group.command("list")
@@ -56,3 +58,15 @@ def payments_show(listing: Listing, payment_id: str) -> None:
     from edi.query.payments import show_payment
 
     listing.detail(show_payment, listing.reader.decoder, payment_id)
+
+
+@payments_group.command("reconcile-premiums")
+@click.option("--file", "file_id", required=True, help="Stored 820 file id (or a unique prefix).")
+@listing_options(reveal=True)
+def payments_reconcile_premiums(listing: Listing, file_id: str) -> None:
+    """An 820's premium payments against the enrolled members of its coverage period:
+    members paid for but not enrolled, enrolled but not paid for, amounts that differ
+    from the coverages' premiums (AMT*P3)."""
+    from edi.query.premiums import reconcile_premiums
+
+    listing.detail(reconcile_premiums, listing.reader.decoder, file_id)

@@ -43,6 +43,7 @@ from edi.records.enrollment import (
     Provider,
     ReportingCategory,
 )
+from edi.records.premiums import PremiumAdjustment, PremiumDetail, PremiumPayment, PremiumRemittance
 from edi.records.remittance import ClaimPayment, Payment, ProviderAdjustment, ServicePayment
 
 #: every class a field map may name
@@ -70,6 +71,10 @@ CLASSES: dict[str, type] = {
         PayerAuthorization,
         Person,
         Payment,
+        PremiumAdjustment,
+        PremiumDetail,
+        PremiumPayment,
+        PremiumRemittance,
         Provider,
         ProviderAdjustment,
         QualifiedAmount,
@@ -110,6 +115,10 @@ __all__ = [
     "PayerAuthorization",
     "Person",
     "Payment",
+    "PremiumAdjustment",
+    "PremiumDetail",
+    "PremiumPayment",
+    "PremiumRemittance",
     "Provider",
     "ProviderAdjustment",
     "QualifiedAmount",

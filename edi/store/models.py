@@ -387,6 +387,35 @@ class CoverageRow(_Record, Base):
     begin_month_bidx: Mapped[str | None] = _bidx()
 
 
+class PremiumPaymentRow(_Record, Base):
+    """An 820 premium payment; its details share its ``set_row_id``."""
+
+    __tablename__ = "premium_payments"
+
+    amount: Mapped[Decimal | None] = mapped_column(AMOUNT, index=True)
+    credit_debit: Mapped[str | None] = mapped_column(String(1))
+    method: Mapped[str | None] = mapped_column(String(3))
+    trace_number: Mapped[str | None] = mapped_column(String(50), index=True)
+    payment_date: Mapped[str | None] = mapped_column(String(10), index=True)
+    payer_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    receiver_id: Mapped[str | None] = mapped_column(String(80), index=True)
+    #: the group's coverage period of the header (DTM*582), not a person's
+    coverage_begin: Mapped[str | None] = mapped_column(String(10))
+    coverage_end: Mapped[str | None] = mapped_column(String(10))
+    detail_count: Mapped[int] = mapped_column(Integer)
+    balanced: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class PremiumDetailRow(_Record, Base):
+    """One 820 ENT loop: an organization summary or an individual's remittance."""
+
+    __tablename__ = "premium_details"
+
+    entity_code: Mapped[str | None] = mapped_column(String(3), index=True)
+    amount: Mapped[Decimal | None] = mapped_column(AMOUNT)
+    member_id_bidx: Mapped[str | None] = _bidx()
+
+
 # -- enrollment as state (edi.store.member_state) -------------------------------------------
 
 #: a member's or coverage's state
@@ -551,6 +580,8 @@ RECORD_TABLES: dict[str, type[Base]] = {
     "enrollment": EnrollmentRow,
     "member": MemberRow,
     "coverage": CoverageRow,
+    "premium_payment": PremiumPaymentRow,
+    "premium_detail": PremiumDetailRow,
 }
 
 __all__ = [
@@ -578,6 +609,8 @@ __all__ = [
     "InterchangeRow",
     "MemberRow",
     "PaymentRow",
+    "PremiumDetailRow",
+    "PremiumPaymentRow",
     "ServiceLineRow",
     "ServicePaymentRow",
     "TransactionSetRow",

@@ -106,19 +106,20 @@ def test_demo_runs_the_exchange_end_to_end(tmp_path):
         for line in lines
     )
     assert (
-        "8 files pulled: 1 rejected, 7 stored; stored 5 claims, 3 members, 4 payments" in out.stdout
+        "11 files pulled: 1 rejected, 10 stored; stored 5 claims, 8 members, 4 payments "
+        "(7 claim payments), 2 premium payments" in out.stdout
     )
     assert "audit chain: intact: " in out.stdout
     assert f"EDI_HOME={home} .venv/bin/edi audit log" in out.stdout
     # run from the checkout: the bad sample by its path there, not inside the package
     assert ".venv/bin/edi validate samples/bad/834-broken-envelope.x12 " in out.stdout
     assert sorted(os.listdir(home / "partner-sftp" / "inbound")) == []
-    assert len(os.listdir(home / "partner-sftp" / "archive")) == 8
+    assert len(os.listdir(home / "partner-sftp" / "archive")) == 11
     outbound = os.listdir(home / "partner-sftp" / "outbound")
     assert all(name.endswith(".pgp") for name in outbound)
-    # 9 TA1/999s, and a 277CA for each of the 4 files with an accepted 5010 837 set
+    # 12 TA1/999s, and a 277CA for each of the 4 files with an accepted 5010 837 set
     kinds = sorted(name.split(".")[-2] for name in outbound)
-    assert len(kinds) == 13 and kinds.count("277") == 4, kinds
+    assert len(kinds) == 16 and kinds.count("277") == 4, kinds
     for value in ("SAMPLECLM101", "TESTPERSON", "1234567893"):  # synthetic values of the samples
         assert value not in out.stdout and value not in out.stderr
     # the demo's store answers the next commands it suggests

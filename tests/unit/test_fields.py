@@ -26,7 +26,7 @@ from tests.conftest import SAMPLES
 FIELD_MAPS_DIR = field_maps_folder()
 
 #: GS01 of each kind, to pick the guide map a field map binds to
-FUNCTIONAL_IDS = {"834": "BE", "835": "HP", "837P": "HC", "837I": "HC", "837D": "HC"}
+FUNCTIONAL_IDS = {"820": "RA", "834": "BE", "835": "HP", "837P": "HC", "837I": "HC", "837D": "HC"}
 
 MAPS = sorted(p for p in FIELD_MAPS_DIR.glob("*.xml") if p.name != "fieldsets.xml")
 

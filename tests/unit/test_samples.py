@@ -12,7 +12,10 @@ from tests.conftest import SAMPLES
 from tests.pyx12_oracle import oracle_map_dir, pyx12_accepts, pyx12_paths
 
 GOOD = [
+    "820-premium-individual.x12",
+    "820-premium-organization.x12",
     "834-enrollment.x12",
+    "834-premium-members.x12",
     "835-remittance.x12",
     "837P-professional-claim.x12",
     "837I-institutional-claim.x12",
