@@ -200,3 +200,21 @@ def test_a_file_without_premiums_is_one_clear_line(env: dict[str, str]):
     result = run_cli(env, "payments", "reconcile-premiums", "--file", listed["id"])
     assert result.exit_code == 1
     assert result.output.strip().endswith(f"file {listed['id']} holds no 820 premium payment")
+
+
+def test_migration_0013_adds_the_premium_tables_and_goes_back(store_url: str):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from edi.store.db import make_engine
+    from edi.store.migrate import alembic_config, current_revision, upgrade
+
+    engine = make_engine(store_url)
+    upgrade(engine, "0012")
+    assert not {"premium_payments", "premium_details"} & set(inspect(engine).get_table_names())
+    upgrade(engine, "0013")
+    assert current_revision(engine) == "0013"
+    assert {"premium_payments", "premium_details"} <= set(inspect(engine).get_table_names())
+    command.downgrade(alembic_config(engine), "0012")
+    assert not {"premium_payments", "premium_details"} & set(inspect(engine).get_table_names())
+    engine.dispose()
