@@ -21,6 +21,7 @@ from edi.records.base import (
     plain,
     protected,
 )
+from edi.records.remittance import BankPayment
 
 
 @declared
@@ -59,7 +60,7 @@ class PremiumRemittance(Part):
 
 @declared
 @dataclass(slots=True, kw_only=True, eq=False)
-class PremiumPayment(Record):
+class PremiumPayment(BankPayment):
     """The 820 header: BPR, TRN, the premium receiver (1000A, the health plan) and the
     premium payer (1000B: the plan sponsor, an employer, union or association, that pays).
 
@@ -72,27 +73,6 @@ class PremiumPayment(Record):
 
     TYPE: ClassVar[str] = "premium_payment"
 
-    handling_code: str | None = plain()
-    amount: Decimal | None = plain(AMOUNT, column="amount")
-    credit_debit: str | None = plain(column="credit_debit")
-    method: str | None = plain(column="method")
-    payment_format: str | None = plain()
-    sender_dfi_qualifier: str | None = plain()
-    sender_dfi_id: str | None = plain()
-    sender_account_qualifier: str | None = plain()
-    sender_account_number: str | None = protected(ID)
-    originating_company_id: str | None = plain()
-    originating_company_supplemental_code: str | None = plain()
-    receiver_dfi_qualifier: str | None = plain()
-    receiver_dfi_id: str | None = plain()
-    receiver_account_qualifier: str | None = plain()
-    receiver_account_number: str | None = protected(ID)
-    payment_date: str | None = plain(column="payment_date")
-    trace_type: str | None = plain()
-    trace_number: str | None = plain(column="trace_number")
-    originator_id: str | None = plain()
-    originator_supplemental_code: str | None = plain()
-    currency: str | None = plain()
     #: the premium receiver's identification keys (REF*38 master policy, 14 master
     #: account, 18 plan, 72 schedule reference...)
     receiver_references: list[Reference] = plain(factory=list)

@@ -38,25 +38,16 @@ class ProviderAdjustment(Part):
     amount: Decimal | None = plain(AMOUNT)
 
 
-@declared
 @dataclass(slots=True, kw_only=True, eq=False)
-class Payment(Record):
-    """The 835 header (BPR, TRN, payer 1000A, payee 1000B) and the PLB trailer.
-
-    Emitted at the end of its transaction set, after its claim payments, because the
-    provider adjustments come last. ``claims_paid`` is the sum of CLP04 over the set's
-    claim payments; ``balanced`` says whether claims paid minus adjustments equals
-    BPR02 (``None`` when BPR02, a CLP04 or a PLB amount is missing).
-
-    BPR06-15 are the bank data that reassociate the payment with its EFT: the
-    originating (payer's) and receiving (payee's) depository financial institutions,
-    their account numbers, and the originating company id. Routing numbers (DFI ids) are
-    public bank identifiers and stay plain; account numbers are HIPAA Safe Harbor
-    identifiers ("account numbers") and a payee may be an individual provider's own
-    account, so they are stored encrypted and shown masked (last four) like PHI.
-    """
-
-    TYPE: ClassVar[str] = "payment"
+class BankPayment(Record):
+    """What a payment's BPR and TRN say, the same in an 835 (:class:`Payment`) and an 820
+    (:class:`~edi.records.premiums.PremiumPayment`): its amount, method and bank data,
+    and its trace. BPR06-15 reassociate the payment with its EFT: the originating
+    (payer's) and receiving (payee's) depository financial institutions, their account
+    numbers, and the originating company id. Routing numbers (DFI ids) are public bank
+    identifiers and stay plain; account numbers are HIPAA Safe Harbor identifiers
+    ("account numbers") and may be a person's own, so they are stored encrypted and
+    shown masked (last four) like PHI."""
 
     handling_code: str | None = plain()
     amount: Decimal | None = plain(AMOUNT, column="amount")
@@ -85,6 +76,28 @@ class Payment(Record):
     originator_supplemental_code: str | None = plain()
     #: CUR02 when the payment is not in US dollars
     currency: str | None = plain()
+
+
+@declared
+@dataclass(slots=True, kw_only=True, eq=False)
+class Payment(BankPayment):
+    """The 835 header (BPR, TRN, payer 1000A, payee 1000B) and the PLB trailer.
+
+    Emitted at the end of its transaction set, after its claim payments, because the
+    provider adjustments come last. ``claims_paid`` is the sum of CLP04 over the set's
+    claim payments; ``balanced`` says whether claims paid minus adjustments equals
+    BPR02 (``None`` when BPR02, a CLP04 or a PLB amount is missing).
+
+    BPR06-15 are the bank data that reassociate the payment with its EFT: the
+    originating (payer's) and receiving (payee's) depository financial institutions,
+    their account numbers, and the originating company id. Routing numbers (DFI ids) are
+    public bank identifiers and stay plain; account numbers are HIPAA Safe Harbor
+    identifiers ("account numbers") and a payee may be an individual provider's own
+    account, so they are stored encrypted and shown masked (last four) like PHI.
+    """
+
+    TYPE: ClassVar[str] = "payment"
+
     production_date: str | None = plain()
     receiver_id: str | None = plain()
     #: REF*F2, the version of the payer's adjudication system
@@ -188,4 +201,4 @@ class ServicePayment(Record):
     remarks: list[str] = plain(factory=list)
 
 
-__all__ = ["ClaimPayment", "Payment", "ProviderAdjustment", "ServicePayment"]
+__all__ = ["BankPayment", "ClaimPayment", "Payment", "ProviderAdjustment", "ServicePayment"]
