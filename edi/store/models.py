@@ -312,8 +312,9 @@ class ServiceLineRow(_Record, Base):
     service_month_bidx: Mapped[str | None] = _bidx()
 
 
-class PaymentRow(_Record, Base):
-    __tablename__ = "payments"
+class _BankPayment:
+    """The columns of a payment's BPR and TRN, an 835's (:class:`PaymentRow`) or an
+    820's (:class:`PremiumPaymentRow`), and its payer."""
 
     amount: Mapped[Decimal | None] = mapped_column(AMOUNT, index=True)
     credit_debit: Mapped[str | None] = mapped_column(String(1))
@@ -321,6 +322,11 @@ class PaymentRow(_Record, Base):
     trace_number: Mapped[str | None] = mapped_column(String(50), index=True)
     payment_date: Mapped[str | None] = mapped_column(String(10), index=True)
     payer_id: Mapped[str | None] = mapped_column(String(80), index=True)
+
+
+class PaymentRow(_BankPayment, _Record, Base):
+    __tablename__ = "payments"
+
     payee_npi: Mapped[str | None] = mapped_column(String(80), index=True)
     claim_count: Mapped[int] = mapped_column(Integer)
     balanced: Mapped[bool | None] = mapped_column(Boolean)
@@ -387,17 +393,11 @@ class CoverageRow(_Record, Base):
     begin_month_bidx: Mapped[str | None] = _bidx()
 
 
-class PremiumPaymentRow(_Record, Base):
+class PremiumPaymentRow(_BankPayment, _Record, Base):
     """An 820 premium payment; its details share its ``set_row_id``."""
 
     __tablename__ = "premium_payments"
 
-    amount: Mapped[Decimal | None] = mapped_column(AMOUNT, index=True)
-    credit_debit: Mapped[str | None] = mapped_column(String(1))
-    method: Mapped[str | None] = mapped_column(String(3))
-    trace_number: Mapped[str | None] = mapped_column(String(50), index=True)
-    payment_date: Mapped[str | None] = mapped_column(String(10), index=True)
-    payer_id: Mapped[str | None] = mapped_column(String(80), index=True)
     receiver_id: Mapped[str | None] = mapped_column(String(80), index=True)
     #: the group's coverage period of the header (DTM*582), not a person's
     coverage_begin: Mapped[str | None] = mapped_column(String(10))
