@@ -16,7 +16,7 @@ The functions take amounts of one type: integers of millionths in the validator,
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from edi.parsers.rules.common import COMMON_IDS, SetRules, amount
 from edi.parsers.structure import Located
@@ -29,7 +29,8 @@ UNBALANCED = "BPR02 does not equal the sum of RMR04 plus the ADX01 adjustments"
 
 def payment_amount(remitted: Amount, adjustments: Amount) -> Amount:
     """BPR02: the sum of RMR04 + the sum of ADX01 (signed: a negative one reduces it)."""
-    return remitted + adjustments
+    # int + int is an int, Decimal + Decimal a Decimal; mypyc's checker cannot tell
+    return cast(Amount, remitted + adjustments)
 
 
 class Rules(SetRules):
