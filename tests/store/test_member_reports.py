@@ -17,6 +17,7 @@ from edi.errors import QueryError
 from edi.query.base import Decoder
 from edi.query.enrollment import StateFilter, list_states, reconcile_file, show_state
 from edi.query.members import show_member
+from edi.query.report import daily
 from edi.store import models as m
 from edi.store.crypto import BlindIndex
 from tests.conftest import SAMPLES
@@ -227,6 +228,16 @@ def test_members_in_force_on_three_dates_and_changed_since(kit: StoreKit, tmp_pa
     assert listed(changed_since=datetime.now(UTC) + timedelta(days=1)) == []
 
 
+def test_the_daily_report_counts_adds_changes_and_terms(kit: StoreKit, tmp_path: Path):
+    for ms, a in sequence():
+        ingest(kit, file834(tmp_path, ms, action=a))
+    ingest(kit, file834(tmp_path, [member("ALEX", "001")]))  # unchanged: not counted
+    rows = daily(kit.engine, datetime.now(UTC) - timedelta(days=1))
+    assert [(r["kind"], r["files"], r["adds"], r["changes"], r["terms"]) for r in rows] == [
+        ("834", 6, 4, 1, 1)
+    ]
+
+
 # -- the commands (SQLite store of the command line) ---------------------------------------
 
 
@@ -263,3 +274,5 @@ def test_the_commands_print_the_state_without_phi(env: dict[str, str], tmp_path:
     )
     mixed = run_cli(env, "members", "list", "--as-of", "2025-05-15", "--line", "HLT")
     assert mixed.exit_code == 2 and "--line: not with --as-of" in mixed.output
+    daily_rows = json.loads(cli_ok(env, "report", "daily", "--format", "json"))
+    assert [(r["adds"], r["changes"], r["terms"]) for r in daily_rows] == [(4, 1, 1)]
