@@ -42,7 +42,8 @@ def daily_command(
     plot: Path | None,
 ) -> None:
     """Per day, partner and set kind: files, sets accepted and rejected, claims and charges,
-    payments and amounts paid.
+    payments and amounts paid, and the 834 members applied to the member state: adds
+    (additions and reinstatements), changes and terms (terminations).
 
     On a terminal the table is followed by a chart of the sets accepted and rejected per
     day (not when piped, nor with --format csv|json); --plot FILE draws it into a file."""

@@ -250,6 +250,7 @@ ARTIFACT_COLUMNS = (
     "members",
     "payments",
     "acks_sent",
+    "enrollment",
     "note",
 )
 

@@ -32,7 +32,7 @@ from edi.partners import Partner
 from edi.partners import partner as find_partner
 from edi.pipeline import bootstrap
 from edi.pipeline.acknowledge import AckFile, from_stored, write_ack
-from edi.pipeline.context import Incoming, Policy, Wiring
+from edi.pipeline.context import Incoming, Policy, Wiring, enrollment_counts
 from edi.pipeline.ingest import REFUSED, ingest_file
 from edi.pipeline.transfer import Pulled, Transfer, plaintext_name
 from edi.store import leases, ledger
@@ -139,6 +139,8 @@ class Ingested:
     records: dict[str, int] = field(default_factory=dict)
     acks: list[AckFile] = field(default_factory=list)
     note: str = ""
+    #: what its 834s did to the member state (counts, :class:`.member_state.StateCounts`)
+    enrollment: dict[str, object] = field(default_factory=dict)
 
 
 # -- the steps ----------------------------------------------------------------------------------
@@ -196,6 +198,7 @@ def ingest(run: ExchangeRun, entry: RemoteFile, pulled: Pulled, leased: Leased) 
         result.sets_rejected,
         dict(result.records),
         note=result.note,
+        enrollment=dict(result.enrollment),
     )
     stem = plaintext_name(pulled.name)
     if result.status == DUPLICATE and _unanswered(run, leased, result.file_id, pulled.name):
@@ -315,6 +318,9 @@ class FileSummary:
     payments: int = 0
     acks_sent: int = 0
     note: str = ""
+    #: what its 834s did to the member state, as the ingest's summary line says it
+    #: (``members: added 3``, ``full file: unchanged 1, absent 2``); empty for other files
+    enrollment: str = ""
     #: record type -> how many were stored
     records: dict[str, int] = field(default_factory=dict)
     #: the remote paths of the acknowledgments sent
@@ -370,6 +376,8 @@ def exchange_file(
         row.members = stored.records.get("member", 0)
         row.payments = stored.records.get("payment", 0)
         row.records, row.note = dict(stored.records), stored.note[:200]
+        if stored.enrollment:
+            row.enrollment = enrollment_counts(stored.enrollment)
         step = "acknowledge"
         sent = steps.acknowledge(run, entry, stored)
         row.acks_sent, row.acks = len(sent), list(sent)

@@ -226,11 +226,15 @@ class _Applier:
             return None
         sub = self.index.digest("subscriber_id", member.subscriber_id)
         own = next((r.value for r in member.other_ids if r.qualifier == "17" and r.value), None)
-        if own is None:
-            own = member.id or f"{member.first_name or ''}|{member.birth_date or ''}"
-        key = self.index.digest(
-            "member_key", f"{member.subscriber_id}|{member.relationship or ''}|{own}"
+        text = st.member_key_text(
+            member.subscriber_id,
+            member.relationship,
+            own,
+            member.id,
+            member.first_name,
+            member.birth_date,
         )
+        key = self.index.digest("member_key", text)
         return sub, key
 
     def apply(self, batch: list[_Unit], headers: dict[str, Any]) -> None:

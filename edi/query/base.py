@@ -365,6 +365,16 @@ class Decoder:
         shown = whole if self.reveal else merge(plain, mask_phi(half, TABLE_CLASSES[table]))
         return shown, whole
 
+    def sealed(self, table: str, row_id: str, blob: bytes, *, bound: str | None = None) -> Any:
+        """A sealed JSON value of the member state (:func:`edi.store.member_state.seal`),
+        whole: the caller masks it unless revealing. ``bound``: the row id its
+        encryption is bound to, when not ``row_id`` (a member change's)."""
+        from edi.store.member_state import unseal
+
+        if self.reveal:
+            self.revealed.append((table, row_id))
+        return unseal(self._cipher, table, bound or row_id, blob)
+
     def revealed_ids(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
         for table, row_id in self.revealed:

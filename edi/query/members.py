@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine, exists, select
 
+from edi.errors import QueryError
 from edi.kinds import kinds_of_set
 from edi.query.base import (
     FIRST_PAGE,
@@ -17,7 +18,7 @@ from edi.query.base import (
     Page,
     id_condition,
     listed,
-    one_row,
+    only,
     page_ids,
     person,
     rows_by_id,
@@ -169,12 +170,29 @@ def _listed_members(conn: Any, decoder: Decoder, ids: list[str]) -> list[dict[st
     return [_summary(r, decoder.record("members", r), coverages.get(r["id"], [])) for r in rows]
 
 
-def show_member(engine: Engine, decoder: Decoder, member_id: str) -> dict[str, Any]:
-    """A member: demographics, dependents (of a subscriber) and coverage in every file."""
+def show_member(
+    engine: Engine, decoder: Decoder, member_id: str, index: Any = None
+) -> dict[str, Any]:
+    """A member: demographics, dependents (of a subscriber) and coverage in every file, and
+    its state (:func:`edi.query.enrollment.member_state`: current coverages and history).
+    ``member_id`` is a stored member row's id, or else a member state's."""
+    from edi.query.enrollment import member_state, show_state, state_of_row
+
     member = m.MemberRow
     base = with_file(member)
     with engine.connect() as conn:
-        row = one_row(conn, base.where(id_condition(member.id, member_id)), "member", member_id)
+        found = list(
+            conn.execute(base.where(id_condition(member.id, member_id)).limit(2)).mappings()
+        )
+    if not found:  # a member state's id
+        try:
+            return show_state(engine, decoder, member_id)
+        except QueryError:
+            raise QueryError(f"no member {member_id}") from None
+    with engine.connect() as conn:
+        row = only(found, "member", member_id)
+        state_id = state_of_row(conn, index, decoder, row)
+        state = None if state_id is None else member_state(conn, decoder, state_id)
         dependents: list[Any] = []
         if row["is_subscriber"]:
             dependents = list(
@@ -221,6 +239,7 @@ def show_member(engine: Engine, decoder: Decoder, member_id: str) -> dict[str, A
             }
             for h in history
         ],
+        **({} if state is None else {"state": state}),
     }
 
 

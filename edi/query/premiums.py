@@ -6,8 +6,8 @@ An 820's individual remittances (2000B) are matched to the 834 subscribers of it
 820's premium receiver, 1000A N104, is the 834's payer, 1000B N104) by the blind index of
 the member id: the 820's NM109 (else ENT04) and the 834 member's NM109 share one index,
 so neither is decrypted to match. Who is enrolled in the period is said by one function,
-:func:`enrolled_members`; it reads the members and coverages as received (the last record
-of a member wins), and is the one place to change when enrollment is kept as state.
+:func:`enrolled_members`: the sponsor's member state when it has one (the 834s applied in
+order), else the members and coverages as received (the last record of a member wins).
 
 What is compared: for each member paid for, the RMR04 amounts of the remittances whose
 coverage period (DTM*582 of 2300B, else the 820's own) meets the period, plus their
@@ -73,9 +73,15 @@ def enrolled_members(
     conn: Connection, decoder: Decoder, sponsor: str | None, plan: str | None, period: Period
 ) -> dict[str, Enrolled]:
     """Subscribers of ``sponsor`` with ``plan`` whose coverages are in force in ``period``,
-    by the blind index of their member id, from the members and coverages as received:
-    files in the order they were received, the last record of a member winning; a member
-    terminated (INS03 024) or whose coverages all end before the period is not enrolled."""
+    by the blind index of their member id.
+
+    When the sponsor has a member state (:mod:`edi.store.member_state`, the 834s applied in
+    order), it says who is enrolled: a subscriber with a coverage state in force in the
+    period; the premium is that of the member's latest record as received with coverages
+    in force (a change sent without its HD loops keeps the coverages and their premiums).
+    Else from the members and coverages as received: files in the order they were
+    received, the last record of a member winning; a member terminated (INS03 024) or
+    whose coverages all end before the period is not enrolled."""
     members = m.MemberRow
     query = (
         select(members, m.File.received_at)
@@ -90,26 +96,76 @@ def enrolled_members(
         )
         .order_by(m.File.received_at, members.file_id, members.ordinal)
     )
-    latest: dict[str, Any] = {}
+    records: dict[str, list[Any]] = {}
     for row in conn.execute(query).mappings():
-        latest[row["member_id_bidx"]] = row
+        records.setdefault(row["member_id_bidx"], []).append(row)
+    in_force = _state_in_force(conn, decoder, sponsor, period)
     out: dict[str, Enrolled] = {}
-    for key, row in latest.items():
-        if row["maintenance_type"] == TERMINATION:
-            continue
+    for key, rows in records.items():
+        row = rows[-1]
+        if in_force is None:
+            if row["maintenance_type"] == TERMINATION:
+                continue
+            coverages = _coverages_in_force(conn, decoder, row["id"], period)
+            if not coverages:
+                continue
+            count = len(coverages)
+        else:
+            if key not in in_force:
+                continue
+            count, coverages = in_force[key], []
+            for candidate in reversed(rows):
+                coverages = _coverages_in_force(conn, decoder, candidate["id"], period)
+                if coverages:
+                    row = candidate
+                    break
         shown, _whole = decoder.record_and_whole("members", row)
-        coverages = _coverages_in_force(conn, decoder, row["id"], period)
-        if not coverages:
-            continue
         premiums = [p for p in coverages if p is not None]
         out[key] = Enrolled(
             row["id"],
             row["file_id"],
             row["ordinal"],
-            len(coverages),
+            count,
             sum(premiums, Decimal(0)) if premiums else None,
             shown.get("id"),
         )
+    return out
+
+
+def _state_in_force(
+    conn: Connection, decoder: Decoder, sponsor: str | None, period: Period
+) -> dict[str, int] | None:
+    """The subscribers of ``sponsor``'s member state with coverages in force in
+    ``period``: member id blind index -> how many; ``None`` when it has no state."""
+    from edi.records.base import MEMBER_ID
+    from edi.store.crypto import BlindIndex
+
+    ms, cs = m.MemberState, m.CoverageState
+    if sponsor is None:
+        return None
+    has_state = conn.execute(select(ms.id).where(ms.sponsor_id == sponsor).limit(1)).first()
+    if has_state is None:
+        return None
+    index = BlindIndex(decoder.ring)
+    out: dict[str, int] = {}
+    states = conn.execute(
+        select(ms.id, ms.phi).where(ms.sponsor_id == sponsor, ms.is_subscriber.is_(True))
+    ).all()
+    for state_id, phi in states:
+        member_id = decoder.sealed("member_states", state_id, phi).get("demographics", {}).get("id")
+        if not member_id:
+            continue
+        count = 0
+        for cov_id, status, cov_phi in conn.execute(
+            select(cs.id, cs.status, cs.phi).where(cs.member_state_id == state_id)
+        ):
+            dates = decoder.sealed("coverage_states", cov_id, cov_phi)
+            begin, end = dates.get("begin"), dates.get("end")
+            if end is None and status != m.ACTIVE_STATE:
+                continue
+            count += period.meets(begin, end)
+        if count:
+            out[index.digest(MEMBER_ID.name, member_id)] = count
     return out
 
 

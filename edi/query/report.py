@@ -1,6 +1,9 @@
 """The daily operations report: per day, partner and kind of set, what came in and how it fared.
 
-Counts and amounts only; no PHI.
+Counts and amounts only; no PHI. An 834's members applied to the member state are counted
+from its changes (``member_changes``, member level): ``adds`` (additions and
+reinstatements), ``changes`` and ``terms`` (terminations, a full file's absent members
+terminated by policy among them); refused changes are not counted.
 """
 
 from __future__ import annotations
@@ -26,7 +29,17 @@ COLUMNS = (
     "charges",
     "payments",
     "paid",
+    "adds",
+    "changes",
+    "terms",
 )
+#: a member change's outcome -> the report's column that counts it
+MEMBER_COLUMNS = {
+    "added": "adds",
+    "reinstated": "adds",
+    "changed": "changes",
+    "terminated": "terms",
+}
 
 
 def received_window(since: datetime, until: datetime | None, partner: str | None) -> list[Any]:
@@ -44,7 +57,7 @@ def daily(
     engine: Engine, since: datetime, until: datetime | None = None, partner: str | None = None
 ) -> list[dict[str, Any]]:
     """Rows of (day, partner, kind): files, sets accepted and rejected, claims and charges,
-    payments and amounts paid. Days are UTC dates of receipt; ``partner``: only its files."""
+    payments and amounts paid, members added, changed and terminated. Days are UTC dates of receipt; ``partner``: only its files."""
     tx = m.TransactionSetRow
     window = received_window(since, until, partner)
     with engine.connect() as conn:
@@ -61,6 +74,13 @@ def daily(
         ).all()
         claims = dict(_sums(conn, m.ClaimRow, m.ClaimRow.total_charge, window))
         payments = dict(_sums(conn, m.PaymentRow, m.PaymentRow.amount, window))
+        mc = m.MemberChange
+        applied = conn.execute(
+            select(mc.file_id, mc.outcome, func.count())
+            .join(m.File, m.File.id == mc.file_id)
+            .where(*window, mc.level == "member", mc.outcome.in_(list(MEMBER_COLUMNS)))
+            .group_by(mc.file_id, mc.outcome)
+        ).all()
     rows: dict[tuple[str, str, str], dict[str, Any]] = {}
 
     def bucket(file_id: str, kind: str) -> dict[str, Any]:
@@ -79,6 +99,9 @@ def daily(
                 "charges": Decimal(0),
                 "payments": 0,
                 "paid": Decimal(0),
+                "adds": 0,
+                "changes": 0,
+                "terms": 0,
             },
         )
 
@@ -94,6 +117,13 @@ def daily(
         count, total = payments.get(set_row_id, (0, Decimal(0)))
         item["payments"] += count
         item["paid"] += total
+    enrollment_kind = {
+        file_id: kind or set_id for _r, file_id, set_id, kind, _c in sets if set_id == "834"
+    }
+    for file_id, outcome, count in applied:
+        item = bucket(file_id, enrollment_kind.get(file_id, "834"))
+        item["files"].add(file_id)
+        item[MEMBER_COLUMNS[outcome]] += count
     for file_id in files.keys() - seen_files:  # not X12, or no set read at all
         bucket(file_id, "none")["files"].add(file_id)
     out = []

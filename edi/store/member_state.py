@@ -49,6 +49,21 @@ def change_row(file_id: str, ordinal: int, level: str, member_key: str) -> str:
     return f"{file_id}/{ordinal}/{level}/{member_key}"
 
 
+def member_key_text(
+    subscriber_id: str,
+    relationship: str | None,
+    own_id: str | None,
+    member_id: str | None,
+    first_name: str | None,
+    birth_date: str | None,
+) -> str:
+    """The text a member's ``member_key`` blind index is made of: the subscriber id
+    (REF*0F), INS02 and the member's own id (REF*17 when sent, else its NM109, else its
+    first name and birth date)."""
+    own = own_id or member_id or f"{first_name or ''}|{birth_date or ''}"
+    return f"{subscriber_id}|{relationship or ''}|{own}"
+
+
 @dataclass(slots=True)
 class CoverageNow:
     """A coverage's state as read (or about to be written): ``values`` its PHI half
@@ -267,11 +282,12 @@ def changes(conn: Connection, cipher: FieldCipher, member_state_id: str) -> list
     for row in conn.execute(
         select(mc).where(mc.member_state_id == member_state_id).order_by(mc.id)
     ).mappings():
-        out.append(_change(cipher, row))
+        out.append(decode_change(cipher, row))
     return out
 
 
-def _change(cipher: FieldCipher, row: Any) -> dict[str, Any]:
+def decode_change(cipher: FieldCipher, row: Any) -> dict[str, Any]:
+    """A ``member_changes`` row as a dict, its PHI decrypted (``dates``, ``after``)."""
     phi = unseal(
         cipher,
         "member_changes",
@@ -386,7 +402,7 @@ def coverages_as_of(
                 last_change = latest.get(row.id)
                 if last_change is None:
                     continue
-                after = _change(cipher, last_change)["after"]
+                after = decode_change(cipher, last_change)["after"]
                 values, status = after, after.get("status", m.ACTIVE_STATE)
             if covered(values, status, on):
                 yield row.member_state_id, row.insurance_line
@@ -402,6 +418,7 @@ __all__ = [
     "changes",
     "coverages_as_of",
     "covered",
+    "decode_change",
     "file_absent",
     "file_changes",
     "insert_absent",
@@ -409,6 +426,7 @@ __all__ = [
     "load_by_ids",
     "load_members",
     "mark_seen",
+    "member_key_text",
     "seal",
     "unseal",
     "write_states",

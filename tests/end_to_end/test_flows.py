@@ -249,6 +249,37 @@ def test_tasks_pass_ids_paths_and_counts_only(tmp_path: Path) -> None:
         assert done is not None and (done.state, done.file_id) == ("done", stored.file_id)
 
 
+def test_the_runs_summary_and_artifact_carry_the_enrollment_counts(tmp_path: Path) -> None:
+    from tests.store.test_member_state import file834, member, sequence
+
+    conf = local_config(tmp_path, "acme")
+    made = tmp_path / "made"
+    made.mkdir()
+    files = [
+        file834(made, [member(n) for n in ("ALEX", "JORDAN", "CASEY")]),
+        file834(made, *sequence()[4][:1], action="4"),  # a full file naming ALEX alone
+        SAMPLES / "837P-professional-claim.x12",
+    ]
+    steps = {
+        name: getattr(fx, name).fn
+        for name in ("lease", "pull", "decrypt", "ingest", "acknowledge", "archive", "discard")
+    }
+    rows = []
+    with open_run(conf, tmp_path / "home", "run-members") as run:
+        for n, path in enumerate(files):
+            shutil.copy(path, tmp_path / "acme" / "in" / f"{n}.x12")
+            (entry,) = [e for e in fx.list_ready.fn(run).ready if e.name == f"{n}.x12"]
+            rows.append(process_file(run, entry, steps))
+    assert [r["enrollment"] for r in rows if r is not None] == [
+        "members: added 3",
+        "full file: unchanged 1, absent 2",
+        "",
+    ]
+    assert "enrollment" in fx.ARTIFACT_COLUMNS
+    table = [{c: r[c] for c in fx.ARTIFACT_COLUMNS} for r in rows if r is not None]
+    assert table[1]["enrollment"] == "full file: unchanged 1, absent 2"
+
+
 def test_a_sent_ack_unanswered_past_the_time_out_is_in_the_runs_summary(tmp_path: Path) -> None:
     conf = local_config(tmp_path, "acme", ack_timeout_hours="1")
     shutil.copy(SAMPLES / "834-enrollment.x12", tmp_path / "acme" / "in" / "members.x12")

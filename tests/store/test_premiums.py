@@ -218,3 +218,45 @@ def test_migration_0013_adds_the_premium_tables_and_goes_back(store_url: str):
     command.downgrade(alembic_config(engine), "0012")
     assert not {"premium_payments", "premium_details"} & set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_enrollment_is_read_from_the_member_state(kit: StoreKit, tmp_path: Path):
+    """An address change sent without its HD loops leaves ALEX enrolled (as received, its
+    last record has no coverage); BLAKE's termination at the end of January leaves BLAKE
+    paid for but not enrolled in February."""
+    from tests.store import test_member_state as sequences
+    from tests.store.test_member_state import file834
+
+    # the made files' interchange numbers past the sample's (ISA13 201): not duplicates
+    while next(sequences._numbers) < 201:
+        pass
+    stored(kit, ENROLLMENT)
+    alex = [
+        "INS*Y*18*001*XN*A***FT",
+        "REF*0F*SAMPLE0001",
+        "NM1*IL*1*SAMPLE*ALEX****34*999001111",
+        "N3*456 OTHER ST",
+        "N4*ANYTOWN*PA*19000",
+    ]
+    moved = kit.ingestor().ingest(file834(tmp_path, [alex]))
+    assert moved.status == "stored", moved.line()
+    assert moved.enrollment == {"changed": 1}
+    file_id = stored(kit, INDIVIDUAL)
+    (payment,) = reconcile_premiums(kit.engine, Decoder(kit.ring), file_id)["payments"]
+    assert (payment["members_enrolled"], payment["matched"]) == (4, 4)
+    assert payment["paid_not_enrolled"] == payment["enrolled_not_paid"] == []
+    assert payment["amount_differences"] == [] and payment["not_compared"] == 0
+    blake = [
+        "INS*Y*18*024*XN*A***FT",
+        "REF*0F*SAMPLE0002",
+        "DTP*357*D8*20250131",
+        "NM1*IL*1*SAMPLE*BLAKE****34*999002222",
+        "HD*024**HLT*SAMPLE PPO PLAN*EMP",
+        "DTP*348*D8*20250101",
+        "DTP*349*D8*20250131",
+    ]
+    ended = kit.ingestor().ingest(file834(tmp_path, [blake]))
+    assert ended.enrollment == {"terminated": 1}, ended.line()
+    (payment,) = reconcile_premiums(kit.engine, Decoder(kit.ring), file_id)["payments"]
+    assert (payment["members_enrolled"], payment["matched"]) == (3, 3)
+    assert [p["member"] for p in payment["paid_not_enrolled"]] == ["****2222"]
