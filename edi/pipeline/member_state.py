@@ -379,6 +379,8 @@ class _Applier:
         outcome = OUTCOMES.get(kind, "changed")
         if kind == ADD and old_status == m.TERMINATED_STATE:
             outcome = "reinstated"
+        elif state.new:  # a member first met in an audit or change of a full file: added
+            outcome = "added"
         setattr(self.counts, outcome, getattr(self.counts, outcome) + 1)
         if findings:
             self.counts.flagged += 1

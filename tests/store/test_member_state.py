@@ -273,3 +273,11 @@ def test_migration_0012_adds_the_state_and_goes_back(store_url: str):
     command.downgrade(alembic_config(engine), "0011")
     assert not tables & set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_a_first_full_file_adds_the_members_it_audits(kit: StoreKit, tmp_path: Path):
+    """INS03 030 for members not yet on file (the first full file of a sponsor): added."""
+    done = ingest(
+        kit, file834(tmp_path, [member(n, "030") for n in ("ALEX", "JORDAN")], action="4")
+    )
+    assert done.enrollment == {"added": 2, "full": True}
