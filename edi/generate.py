@@ -10,6 +10,12 @@ The template's repeating unit is copied as often as asked:
   are made unique, QTY control totals (TO, ET, DT) recomputed
   (:func:`edi.parsers.rules.x834.count_member`, as the validator counts).
 
+An 834 can be made a full file (``full``: BGN08 4 verify, INS03 and HD01 030 audit or
+compare), the whole enrollment of its sponsor, and the full file of the next month
+(``next_month``): the same families in a new interchange, every :data:`OMIT_EVERY`-th
+family left out (its members absent), every :data:`ADDRESS_EVERY`-th subscriber at a new
+street address and every :data:`PLAN_EVERY`-th family on another health plan (HD04).
+
 Copies are spread over transaction sets of at most ``per_set`` units (5,000 claims per
 837 set is the guides' recommendation), each with its own ST02 and a true SE01; GE01,
 IEA01 and the control numbers stay consistent. Output is written as it is made, so
@@ -18,6 +24,7 @@ memory does not grow with the count.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +40,47 @@ from edi.parsers.structure import StructureWalker
 
 #: the loop whose instances are copied, per transaction set
 UNIT_LOOP = {"837": "2000B", "835": "2100", "834": "2000"}
+#: an 834 of the next month: family ``n`` is left out when ``n % OMIT_EVERY == OMIT_AT``,
+#: its subscriber moved when ``n % ADDRESS_EVERY == ADDRESS_AT``, its health coverages
+#: (HD03 HLT) on :data:`NEXT_PLAN` when ``n % PLAN_EVERY == PLAN_AT``
+OMIT_EVERY, OMIT_AT = 100, 37
+ADDRESS_EVERY, ADDRESS_AT = 20, 3
+PLAN_EVERY, PLAN_AT = 50, 11
+NEXT_ADDRESS = "456 SAMPLE AVE"
+NEXT_PLAN = "SAMPLE HMO PLAN"
+
+
+@dataclass(frozen=True)
+class Enrollment:
+    """How an 834 is written: a full file (``full``), and the next month's (``next_month``,
+    a full file too)."""
+
+    full: bool = False
+    next_month: bool = False
+
+    @property
+    def is_full(self) -> bool:
+        return self.full or self.next_month
+
+    def keeps(self, copy: int) -> bool:
+        """Whether family ``copy`` is in the file."""
+        return not (self.next_month and copy % OMIT_EVERY == OMIT_AT)
+
+
+def next_month_plan(count: int) -> dict[str, int]:
+    """Of ``count`` families, how many the next month's file omits, moves and changes plan
+    (families, not members)."""
+
+    def hits(every: int, at: int) -> int:
+        return sum(1 for n in range(count) if n % every == at)
+
+    moved = sum(
+        1 for n in range(count) if n % ADDRESS_EVERY == ADDRESS_AT and n % OMIT_EVERY != OMIT_AT
+    )
+    replanned = sum(
+        1 for n in range(count) if n % PLAN_EVERY == PLAN_AT and n % OMIT_EVERY != OMIT_AT
+    )
+    return {"omitted": hits(OMIT_EVERY, OMIT_AT), "moved": moved, "replanned": replanned}
 
 
 @dataclass
@@ -96,11 +144,15 @@ def load_template(path: Path) -> Template:
     return Template(set_id, delims, isa, gs, prefix, units, suffix)
 
 
-def _unit_stream(template: Template, count: int) -> Iterator[tuple[int, list[list[str]]]]:
-    """``count`` units, cycling through the template's own, each with its copy number."""
+def _unit_stream(
+    template: Template, count: int, enrollment: Enrollment
+) -> Iterator[tuple[int, list[list[str]]]]:
+    """``count`` units, cycling through the template's own, each with its copy number (an
+    834 of the next month: those it keeps)."""
     units = template.units
     for n in range(count):
-        yield n, units[n % len(units)]
+        if enrollment.keeps(n):
+            yield n, units[n % len(units)]
 
 
 class _Renumber:
@@ -110,11 +162,17 @@ class _Renumber:
         self.next_hl = 0
 
     def unit(
-        self, set_id: str, copy: int, unit: list[list[str]], prefix_hl: int
+        self,
+        set_id: str,
+        copy: int,
+        unit: list[list[str]],
+        prefix_hl: int,
+        enrollment: Enrollment = Enrollment(),
     ) -> list[list[str]]:
         out: list[list[str]] = []
         hl_map: dict[str, str] = {}
         tag = f"{copy:09d}"
+        subscriber = False
         for elements in unit:
             seg = list(elements)
             sid = seg[0]
@@ -131,8 +189,29 @@ class _Renumber:
                 seg[2] = (seg[2][:20] + tag)[:50]
             elif set_id == "834" and sid == "NM1" and len(seg) > 9 and seg[8] in ("34", "ZZ"):
                 seg[9] = (seg[9][:70] + tag)[:80]
+            if set_id == "834":
+                if sid == "INS":
+                    subscriber = seg[1] == "Y"
+                _enrollment(seg, copy, subscriber, enrollment)
             out.append(seg)
         return out
+
+
+def _enrollment(seg: list[str], copy: int, subscriber: bool, enrollment: Enrollment) -> None:
+    """A segment of 834 family ``copy`` as a full file (and the next month's) sends it."""
+    if not enrollment.is_full:
+        return
+    sid = seg[0]
+    if sid == "INS":
+        seg[3], seg[4] = "030", "XN"  # audit or compare; notification only
+    elif sid == "HD":
+        seg[1] = "030"
+        if enrollment.next_month and copy % PLAN_EVERY == PLAN_AT and seg[3] == "HLT":
+            seg[4] = NEXT_PLAN
+    elif (
+        sid == "N3" and subscriber and enrollment.next_month and copy % ADDRESS_EVERY == ADDRESS_AT
+    ):
+        seg[1] = NEXT_ADDRESS
 
 
 def generate(
@@ -142,14 +221,18 @@ def generate(
     *,
     template: Path | None = None,
     per_set: int = 5000,
+    enrollment: Enrollment = Enrollment(),
 ) -> int:
     """Write a file of ``count`` units of kind ``set_name`` (834, 835, 837D, 837I, 837P),
-    scaling ``template`` (default: the kind's sample); return bytes written."""
+    scaling ``template`` (default: the kind's sample); return bytes written. An 834's
+    ``enrollment`` makes it a full file or the next month's (see the module docstring)."""
     names = kind_names()
     if set_name not in names:
         raise EdiError(f"unknown transaction set {set_name!r}: choose one of {', '.join(names)}")
     if count < 1:
         raise EdiError("count must be at least 1")
+    if enrollment.is_full and set_name != "834":
+        raise EdiError(f"a full file or the next month's is an 834, not {set_name}")
     if template is None:
         template = sample(set_name)
         if template is None:
@@ -157,11 +240,11 @@ def generate(
     tpl = load_template(template)
     if isinstance(out, (str, os.PathLike)):
         with open(out, "w", encoding="ascii", newline="\n") as handle:
-            return _write(tpl, count, handle, per_set)
-    return _write(tpl, count, out, per_set)
+            return _write(tpl, count, handle, per_set, enrollment)
+    return _write(tpl, count, out, per_set, enrollment)
 
 
-def _write(tpl: Template, count: int, handle: TextIO, per_set: int) -> int:
+def _write(tpl: Template, count: int, handle: TextIO, per_set: int, enrollment: Enrollment) -> int:
     sep, _component, _rep = tpl.delimiters
     term = "~\n"
     written = 0
@@ -174,24 +257,28 @@ def _write(tpl: Template, count: int, handle: TextIO, per_set: int) -> int:
 
     isa = list(tpl.isa)
     gs = list(tpl.gs)
+    header = [list(seg) for seg in tpl.prefix]
+    if enrollment.is_full:
+        _full_header(isa, gs, header, enrollment)
     emit(isa)
     emit(gs)
     prefix_hl = sum(1 for seg in tpl.prefix if seg[0] == "HL")
     sets = 0
-    units = _unit_stream(tpl, count)
-    remaining = count
-    while remaining > 0:
-        take = min(per_set, remaining)
-        remaining -= take
+    units = _unit_stream(tpl, count, enrollment)
+    while True:
+        body_units = list(itertools.islice(units, per_set))
+        if not body_units:
+            break
         sets += 1
         control = f"{sets:04d}"
         st = ["ST", tpl.set_id, control] + ([tpl.gs[8]] if tpl.set_id != "835" else [])
         emit(st)
         segments = 1
-        body_units = [next(units) for _ in range(take)]
         renumber = _Renumber()
-        copies = [renumber.unit(tpl.set_id, n, unit, prefix_hl) for n, unit in body_units]
-        prefix = [list(seg) for seg in tpl.prefix]
+        copies = [
+            renumber.unit(tpl.set_id, n, unit, prefix_hl, enrollment) for n, unit in body_units
+        ]
+        prefix = [list(seg) for seg in header]
         suffix = [list(seg) for seg in tpl.suffix]
         _fix_totals(tpl.set_id, prefix, copies, suffix)
         for seg in prefix:
@@ -203,9 +290,25 @@ def _write(tpl: Template, count: int, handle: TextIO, per_set: int) -> int:
             emit(seg)
         segments += len(prefix) + sum(len(c) for c in copies) + len(suffix) + 1
         emit(["SE", str(segments), control])
-    emit(["GE", str(sets), tpl.gs[6]])
-    emit(["IEA", "1", tpl.isa[13]])
+    emit(["GE", str(sets), gs[6]])
+    emit(["IEA", "1", isa[13]])
     return written
+
+
+def _full_header(
+    isa: list[str], gs: list[str], prefix: list[list[str]], enrollment: Enrollment
+) -> None:
+    """A full 834's BGN08 4 (verify); the next month's own control numbers and reference,
+    so that it is another interchange of the same sender."""
+    for seg in prefix:
+        if seg[0] == "BGN":
+            seg.extend([""] * (9 - len(seg)))
+            seg[8] = "4"
+            if enrollment.next_month:
+                seg[2] = (seg[2][:48] + "M2")[:50]
+    if enrollment.next_month:
+        isa[13] = f"{(int(isa[13]) + 1) % 1_000_000_000:09d}"
+        gs[6] = str(int(gs[6]) + 1)
 
 
 def _money(value: Decimal) -> str:

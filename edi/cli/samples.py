@@ -32,16 +32,31 @@ def samples_group() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Sample to scale.",
 )
+@click.option("--full", is_flag=True, help="834: a full file (BGN08 4, INS03 and HD01 030 audit).")
+@click.option(
+    "--next-month",
+    is_flag=True,
+    help="834: the full file of the next month (same families, some omitted or changed).",
+)
 def generate_command(
-    set_name: str, count: int | None, size_mb: float | None, out: Path, template: Path | None
+    set_name: str,
+    count: int | None,
+    size_mb: float | None,
+    out: Path,
+    template: Path | None,
+    full: bool,
+    next_month: bool,
 ) -> None:
     """Scale a valid sample to COUNT units with consistent envelopes, HL numbers and totals."""
-    from edi.generate import estimate_count, generate
+    from edi.generate import Enrollment, estimate_count, generate
 
     if (count is None) == (size_mb is None):
         raise click.UsageError("give exactly one of --count and --size")
+    if (full or next_month) and set_name != "834":
+        raise click.UsageError("--full and --next-month make 834 files")
     if count is None:
         assert size_mb is not None
         count = estimate_count(set_name, int(size_mb * 1_000_000), template=template)
-    written = generate(set_name, count, out, template=template)
+    enrollment = Enrollment(full=full, next_month=next_month)
+    written = generate(set_name, count, out, template=template, enrollment=enrollment)
     click.echo(f"{out}: {set_name}, {count} units, {written} bytes", err=True)

@@ -281,3 +281,52 @@ def test_a_first_full_file_adds_the_members_it_audits(kit: StoreKit, tmp_path: P
         kit, file834(tmp_path, [member(n, "030") for n in ("ALEX", "JORDAN")], action="4")
     )
     assert done.enrollment == {"added": 2, "full": True}
+
+
+def test_a_full_file_is_applied_a_batch_at_a_time(kit: StoreKit, tmp_path: Path, monkeypatch):
+    """Memory held by the state stage does not grow with the file: members are looked up
+    and a full file's absent ones read at most BATCH at a time; its next month reconciles
+    exactly the families the generator omitted and changed."""
+    from edi import generate as gen
+    from edi.pipeline import member_state as pms
+
+    batch = 25
+    monkeypatch.setattr(pms, "BATCH", batch)
+    monkeypatch.setattr(st, "BATCH", batch)
+    held: list[int] = []
+    load, absent = st.load_members, st.absent_ids
+
+    def load_members(conn, cipher, sponsor, keys):
+        keys = list(keys)
+        held.append(len(keys))
+        return load(conn, cipher, sponsor, keys)
+
+    def absent_ids(conn, sponsor, file_id):
+        for ids in absent(conn, sponsor, file_id):
+            held.append(len(ids))
+            yield ids
+
+    monkeypatch.setattr(st, "load_members", load_members)
+    monkeypatch.setattr(st, "absent_ids", absent_ids)
+    families = 120
+    full, nxt = tmp_path / "full.x12", tmp_path / "next.x12"
+    gen.generate("834", families, full, enrollment=gen.Enrollment(full=True))
+    gen.generate("834", families, nxt, enrollment=gen.Enrollment(next_month=True))
+    first = ingest(kit, full)
+    assert first.enrollment == {"added": 3 * families, "full": True}
+    plan = gen.next_month_plan(families)
+    second = ingest(kit, nxt)
+    changed = plan["moved"] + 3 * plan["replanned"]
+    assert second.enrollment == {
+        "changed": changed,
+        "unchanged": 3 * (families - plan["omitted"]) - changed,
+        "absent": 3 * plan["omitted"],
+        "full": True,
+    }
+    assert held and max(held) <= batch
+    assert len(held) >= 2 * 3 * families // batch
+    with kit.engine.connect() as conn:
+        fields = [c["fields"] for c in st.file_changes(conn, second.file_id)]
+    assert sorted(f for fs in fields for f in fs) == sorted(
+        ["address_line1"] * plan["moved"] + ["HLT.plan"] * 3 * plan["replanned"]
+    )

@@ -7,7 +7,14 @@ from decimal import Decimal
 import pytest
 
 from edi.errors import EdiError
-from edi.generate import estimate_count, generate
+from edi.generate import (
+    NEXT_ADDRESS,
+    NEXT_PLAN,
+    Enrollment,
+    estimate_count,
+    generate,
+    next_month_plan,
+)
 from edi.parsers.reader import X12Reader
 from edi.parsers.structure import StructureWalker
 from tests.pyx12_oracle import pyx12_accepts
@@ -101,3 +108,39 @@ def test_bad_requests(tmp_path):
         generate("270", 1, tmp_path / "x")
     with pytest.raises(EdiError, match="at least 1"):
         generate("835", 0, tmp_path / "x")
+
+
+def test_834_full_file_and_its_next_month(tmp_path):
+    full, nxt = tmp_path / "full.x12", tmp_path / "next.x12"
+    generate("834", 120, full, enrollment=Enrollment(full=True), per_set=50)
+    generate("834", 120, nxt, enrollment=Enrollment(next_month=True), per_set=50)
+    for path in (full, nxt):
+        _located, _summary, problems = read_clean(path)
+        assert problems == []
+    ok, errors = pyx12_accepts(nxt)
+    assert ok and errors == [], errors[:3]
+    a = [loc.segment for loc in StructureWalker().walk(X12Reader(full))]
+    b = [loc.segment for loc in StructureWalker().walk(X12Reader(nxt))]
+    assert {s[8] for s in a + b if s.id == "BGN"} == {"4"}
+    assert (
+        {s[3] for s in a + b if s.id == "INS"} == {s[1] for s in a + b if s.id == "HD"} == {"030"}
+    )
+    assert next(s[13] for s in a if s.id == "ISA") != next(s[13] for s in b if s.id == "ISA")
+    plan = next_month_plan(120)
+    assert plan == {"omitted": 1, "moved": 6, "replanned": 3}
+
+    def subscribers(segments):
+        return [s[2] for s in segments if s.id == "REF" and s[1] == "0F"]
+
+    assert len(set(subscribers(a))) == 120
+    assert set(subscribers(b)) < set(subscribers(a))
+    assert len(set(subscribers(a)) - set(subscribers(b))) == plan["omitted"]
+    assert sum(1 for s in b if s.id == "N3" and s[1] == NEXT_ADDRESS) == plan["moved"]
+    assert sum(1 for s in b if s.id == "HD" and s[4] == NEXT_PLAN) == 3 * plan["replanned"]
+    # each set's QTY*ET counts the families it sends (50, 50 and the 19 left)
+    assert [int(s[2]) for s in b if s.id == "QTY" and s[1] == "ET"] == [50, 50, 19]
+
+
+def test_only_834_makes_full_files(tmp_path):
+    with pytest.raises(EdiError, match="is an 834"):
+        generate("835", 1, tmp_path / "x", enrollment=Enrollment(full=True))
