@@ -202,13 +202,21 @@ def header(path: Path) -> dict[str, str]:
 
 def is_complete(path: Path) -> bool:
     """Whether the file says it lists every code of its list (``# Coverage: complete``)."""
-    return header(path).get("coverage", "").lower().startswith("complete")
+    return _complete(_header_lines(path))
+
+
+def _complete(found: dict[str, tuple[int, str]]) -> bool:
+    return found.get("coverage", (0, ""))[1].lower().startswith("complete")
 
 
 def effective(path: Path) -> tuple[str, str]:
     """The period a file's codes are judged for, as CCYYMMDD: ``# Effective: CCYY-MM-DD
     to CCYY-MM-DD`` (either end may be empty); ("", "") when the file names none."""
-    number, text = _header_lines(path).get("effective", (0, ""))
+    return _effective(path, _header_lines(path))
+
+
+def _effective(path: Path, found: dict[str, tuple[int, str]]) -> tuple[str, str]:
+    number, text = found.get("effective", (0, ""))
     if not text:
         return "", ""
     start, sep, stop = text.partition(" to ")
@@ -287,10 +295,12 @@ class Layer:
 def layers(kind: str) -> tuple[Layer, ...]:
     """The files of ``kind``, the most specific first, each read once when first asked
     for (none when no folder has the list)."""
-    return tuple(
-        Layer(file, load_entries(file), is_complete(file), *effective(file))
-        for file in code_files(kind)
-    )
+    return tuple(_layer(file) for file in code_files(kind))
+
+
+def _layer(file: Path) -> Layer:
+    found = _header_lines(file)  # its header read once, then its codes
+    return Layer(file, load_entries(file), _complete(found), *_effective(file, found))
 
 
 @functools.cache

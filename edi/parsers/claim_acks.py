@@ -545,7 +545,12 @@ def pack(facts: ClaimFacts, date: str = "", received: str = "") -> str:
 
 def unpack(packed: str) -> ClaimFacts:
     """The facts :func:`pack` made one string."""
-    ordinal, claim_id, provider, patient, trn, charge, refs, dates = packed.split(_PART)[:8]
+    return _facts(packed.split(_PART))
+
+
+def _facts(parts: list[str]) -> ClaimFacts:
+    """The facts of a packed claim split in its parts (a ready answer, 9th, left out)."""
+    ordinal, claim_id, provider, patient, trn, charge, refs, dates = parts[:8]
     period: tuple[str, str] | None = None
     if dates:
         kind, value = dates.split(_VALUE)
@@ -890,7 +895,7 @@ def assemble(
                 body.append(parts[8][len(ready) :])
                 continue
             rejected, edits, lines = verdict if verdict is not None else ACCEPTED_CLEAN
-            claim = unpack(_PART.join(parts))
+            claim = _facts(parts)
             body.append(claim.patient)
             body.extend(_claim(claim, rejected, edits, lines, long_date, received_date))
     body = [segment for segment in body if segment]

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 
 from edi.kinds import kinds_of_set
 from edi.parsers.normalize import Normalizer
-from edi.records import Record, identity
+from edi.records import Record
 
 #: the kinds of 837 (those the field maps declare)
 KINDS = frozenset(kinds_of_set("837"))
@@ -26,8 +26,4 @@ def claims(path: str | os.PathLike[str], kinds: Iterable[str] = KINDS) -> Iterat
     return Normalizer(kinds=wanted).records(path)
 
 
-#: the field maps' hook on loop 2400 (compiled: every line of an ingest goes through it)
-line_closed = identity.line_closed
-
-
-__all__ = ["KINDS", "claims", "line_closed"]
+__all__ = ["KINDS", "claims"]

@@ -356,7 +356,6 @@ class _Applier:
         if rejected:
             self.counts.rejected += 1
             self._change(
-                unit,
                 state if not state.new else None,
                 sponsor,
                 key,
@@ -387,7 +386,6 @@ class _Applier:
         state.values, state.status, state.relationship = new_values, status, member.relationship
         state.dirty = True
         self._change(
-            unit,
             state,
             sponsor,
             key,
@@ -408,7 +406,6 @@ class _Applier:
             now.values, now.status, now.dirty = values, cov_status, True
             cov_kind = hd or kind
             self._change(
-                unit,
                 state,
                 sponsor,
                 key,
@@ -533,7 +530,6 @@ class _Applier:
 
     def _change(
         self,
-        unit: _Unit | None,
         state: st.MemberNow | None,
         sponsor: str,
         key: str,
@@ -596,7 +592,6 @@ class _Applier:
                         if cov.values.get("end") is None or cov.values["end"] > ended:
                             cov.values = {**cov.values, "end": ended}
                         self._change(
-                            None,
                             state,
                             sponsor,
                             state.member_key,
@@ -614,7 +609,6 @@ class _Applier:
                         )
                 self.counts.terminated += 1
                 self._change(
-                    None,
                     state,
                     sponsor,
                     state.member_key,
