@@ -23,6 +23,8 @@ from edi.records import Member, Organization, OtherCoverage, Record
 KIND = "834"
 #: ``context`` key of the latest subscriber: (ordinal of its member record, REF*0F id)
 SUBSCRIBER = "x834.subscriber"
+#: the field-map scope of the sponsor (1000A)
+SPONSOR_SCOPE = "sponsor"
 #: the field-map scope of a loop 2320 coordination of benefits
 OTHER_COVERAGE_SCOPE = "other_coverage"
 
@@ -34,7 +36,12 @@ def link_member(member: Member, registry: dict[str, Any], context: dict[str, Any
     carrying the subscriber's id in REF*0F. Only the latest subscriber is remembered
     (constant memory); a dependent is linked to it when their REF*0F ids match or
     either has none.
+
+    Also gives the member its sponsor's id (1000A N104, read before any INS loop).
     """
+    sponsor = registry.get(SPONSOR_SCOPE)
+    if isinstance(sponsor, Organization):
+        member.sponsor_id = sponsor.id
     if member.is_subscriber:
         context[SUBSCRIBER] = (member.ordinal, member.subscriber_id)
         return

@@ -133,21 +133,20 @@ class FactsBuilder:
         return out
 
 
-def seal_batch(cipher: Any, batch: Batch, file_id: str, number: int) -> bytes:
-    """A batch as bytes for :func:`open_batch` in the other process of this ingest
-    (marshal: values only, it never calls code; several times faster than JSON both
-    ways), encrypted. Never stored."""
+def seal_batch(cipher: Any, batch: Any, file_id: str, number: int, column: str = COLUMN) -> bytes:
+    """A batch (of facts, or of ``column``'s values: plain values only) as bytes for
+    :func:`open_batch` in the other process of this ingest (marshal: values only, it never
+    calls code; several times faster than JSON both ways), encrypted. Never stored."""
     return bytes(
         cipher.encrypt(
-            marshal.dumps(batch), table=TABLE, column=COLUMN, row_id=f"{file_id}:{number}"
+            marshal.dumps(batch), table=TABLE, column=column, row_id=f"{file_id}:{number}"
         )
     )
 
 
-def open_batch(cipher: Any, sealed: bytes, file_id: str, number: int) -> Batch:
-    data = cipher.decrypt(sealed, table=TABLE, column=COLUMN, row_id=f"{file_id}:{number}")
-    batch: Batch = marshal.loads(data)  # noqa: S302 - authenticated, see seal_batch
-    return batch
+def open_batch(cipher: Any, sealed: bytes, file_id: str, number: int, column: str = COLUMN) -> Any:
+    data = cipher.decrypt(sealed, table=TABLE, column=column, row_id=f"{file_id}:{number}")
+    return marshal.loads(data)  # noqa: S302 - authenticated, see seal_batch
 
 
 @contextmanager

@@ -1,9 +1,10 @@
-"""Stage (in the file's transaction, after its rows): apply the accepted 834 sets to the
-state of members and coverages (:mod:`edi.store.member_state`), in file order.
+"""Stage (in the file's transaction, while its rows are written): apply the accepted 834
+sets to the state of members and coverages (:mod:`edi.store.member_state`), in file order.
 
-The file's records are read again, streamed: a member (INS, loop 2000) and its coverages
-(HD, loop 2300) at a time, looked up :data:`BATCH` members at a time by blind index, so a
-full file of any size is applied in constant memory. A member is keyed by its sponsor
+The file is not read again: the units of its members (:mod:`.enrollment_units`: a member,
+INS loop 2000, and its coverages, HD loops 2300) are made where its rows are made and come
+a batch at a time (:class:`MemberStateStage`), each batch looked up by blind index at once,
+so a full file of any size is applied in constant memory. A member is keyed by its sponsor
 (1000A N104), its subscriber's id (REF*0F) and itself: INS02 and its own id (REF*17 when
 sent, else its NM109, else its first name and birth date: a dependent without an id).
 
@@ -31,48 +32,22 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select
 
 from edi.pipeline.context import Policy, Wiring
-from edi.pipeline.parse import normalizer
-from edi.records import Record
-from edi.records.enrollment import Coverage, Member
+from edi.pipeline.enrollment_units import DEMOGRAPHICS, CoverageUnit, MemberUnit
 from edi.store import member_state as st
 from edi.store import models as m
-from edi.store.crypto import BlindIndex, FieldCipher
-from edi.store.rows import SetKey
+from edi.store.crypto import FieldCipher
 
 BATCH = st.BATCH
 ADD, CHANGE, TERM, REINSTATE, AUDIT = "021", "001", "024", "025", "030"
 OUTCOMES = {ADD: "added", CHANGE: "changed", TERM: "terminated", REINSTATE: "reinstated"}
-#: the member fields compared and kept in the state (PHI: sealed)
-DEMOGRAPHICS = (
-    "last_name",
-    "first_name",
-    "middle_name",
-    "suffix",
-    "id",
-    "ssn",
-    "birth_date",
-    "gender",
-    "marital_status",
-    "address_line1",
-    "address_line2",
-    "city",
-    "state",
-    "postal_code",
-    "phone",
-    "email",
-    "death_date",
-)
-#: the dates a change keeps (DTP01): maintenance effective, eligibility, benefit
-DATES = ("303", "356", "357", "348", "349")
 
 
 @dataclass
@@ -101,107 +76,85 @@ class StateCounts:
         return out
 
 
-@dataclass
-class _Unit:
-    member: Member
-    coverages: list[Coverage]
-    set_row: str
+class MemberStateStage:
+    """Applies one file's units (:mod:`.enrollment_units`: made with its rows) to the
+    state as they come, a batch at a time (:meth:`take`), then the full files' absent
+    members (:meth:`finish`)."""
 
-
-def apply_enrollment(
-    wiring: Wiring,
-    conn: Connection,
-    policy: Policy,
-    source: Path,
-    sha256: str,
-    file_id: str,
-    set_rows: dict[SetKey, str],
-    received_at: datetime,
-) -> StateCounts:
-    """Apply the file's accepted 834 sets to the state (see the module docstring)."""
-    counts = StateCounts()
-    headers = {
-        row.set_row_id: (row.sponsor_id, row.action)
-        for row in conn.execute(
-            select(
-                m.EnrollmentRow.set_row_id, m.EnrollmentRow.sponsor_id, m.EnrollmentRow.action
-            ).where(m.EnrollmentRow.file_id == file_id)
+    def __init__(
+        self,
+        wiring: Wiring,
+        conn: Connection,
+        policy: Policy,
+        file_id: str,
+        received_at: datetime,
+        accepted: set[str],
+    ) -> None:
+        self.conn, self.policy, self.file_id = conn, policy, file_id
+        self.accepted = accepted
+        self.counts = StateCounts()
+        self.applier = _Applier(
+            conn, FieldCipher(wiring.ring), policy, file_id, received_at, self.counts
         )
-    }
-    if not headers:
-        return counts
-    applier = _Applier(
-        conn,
-        FieldCipher(wiring.ring),
-        BlindIndex(wiring.ring),
-        policy,
-        file_id,
-        received_at,
-        counts,
-    )
-    full_sponsors: set[str] = set()
-    batch: list[_Unit] = []
-    with source.open("rb") as stream:
-        records = normalizer(wiring)(cast(BinaryIO, stream), str(source), sha256)
-        for unit in _units(records, set_rows, headers):
-            sponsor, action = headers[unit.set_row]
-            if (
-                action == "4"
-                or policy.enrollment == "full"
-                or unit.member.maintenance_type == AUDIT
-            ):
-                full_sponsors.add(sponsor or "")
-            batch.append(unit)
-            if len(batch) >= BATCH:
-                applier.apply(batch, headers)
-                batch = []
-    if batch:
-        applier.apply(batch, headers)
-    for sponsor in sorted(full_sponsors):
-        counts.full = True
-        applier.absent(sponsor, terminate=policy.full_file_terminations == "terminate")
-    return counts
+        #: set row id -> its sponsor, of the sets whose members were applied
+        self.sets: dict[str, str] = {}
+        #: sponsors a member of which was sent as an audit (INS03 030)
+        self.audited: set[str] = set()
+        #: the members named are being kept (:func:`edi.store.member_state.begin_seen`)
+        self.sets_seen = False
 
+    def take(self, units: list[MemberUnit]) -> None:
+        """Apply a batch of units, in file order (those of sets not accepted left out)."""
+        kept = [u for u in units if u.set_row in self.accepted]
+        for unit in kept:
+            self.sets.setdefault(unit.set_row, unit.sponsor)
+            if unit.kind == AUDIT:
+                self.audited.add(unit.sponsor)
+        if kept:
+            if not self.sets_seen:
+                st.begin_seen(self.conn)
+                self.sets_seen = True
+            self.applier.apply(kept)
 
-def _units(
-    records: Iterator[Record], set_rows: dict[SetKey, str], headers: dict[str, Any]
-) -> Iterator[_Unit]:
-    """Each member of an accepted 834 set with its coverages, in file order."""
-    current: _Unit | None = None
-    for record in records:
-        if isinstance(record, Member):
-            if current is not None:
-                yield current
-                current = None
-            src = record.source
-            if src is None:
-                continue
-            set_row = set_rows.get((src.interchange_control, src.group_control, src.set_control))
-            if set_row is not None and set_row in headers:
-                current = _Unit(record, [], set_row)
-        elif isinstance(record, Coverage):
-            if current is not None and record.parent_ordinal == current.member.ordinal:
-                current.coverages.append(record)
-        elif current is not None:
-            yield current
-            current = None
-    if current is not None:
-        yield current
-
-
-def _dates(*records: Member | Coverage) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for record in records:
-        for ref in record.dates:
-            if ref.qualifier in DATES and ref.value:
-                out[str(ref.qualifier)] = str(ref.value)
-    return out
+    def finish(self) -> StateCounts:
+        """Record (and terminate, when the policy says so) the members the file's full
+        sets did not name; the counts. A set is full when BGN08 is 4 (verify), when the
+        partner's ``enrollment`` is ``full``, or when it sent a member as an audit."""
+        if not self.sets:
+            return self.counts
+        er = m.EnrollmentRow
+        query = select(er.set_row_id, er.action).where(er.file_id == self.file_id)
+        actions = {row.set_row_id: row.action for row in self.conn.execute(query)}
+        full = set(self.audited)
+        for set_row, sponsor in self.sets.items():
+            if actions.get(set_row) == "4" or self.policy.enrollment == "full":
+                full.add(sponsor)
+        terminate = self.policy.full_file_terminations == "terminate"
+        for sponsor in sorted(full):
+            self.counts.full = True
+            self.applier.absent(sponsor, terminate=terminate)
+        st.end_seen(self.conn)
+        return self.counts
 
 
 def _overlap(a: dict[str, Any], b: dict[str, Any]) -> bool:
     a_begin, a_end = a.get("begin") or "", a.get("end") or "9999-12-31"
     b_begin, b_end = b.get("begin") or "", b.get("end") or "9999-12-31"
     return bool(a_begin <= b_end and b_begin <= a_end)
+
+
+class _Plan(NamedTuple):
+    """What one HD would change: the coverage, its values, status and changed fields
+    after, the HD's ordinal and HD01, the coverage's level and plan after."""
+
+    cov: st.CoverageNow
+    values: dict[str, Any]
+    status: str
+    fields: list[str]
+    ordinal: int
+    kind: str | None
+    level: str | None
+    plan: str | None
 
 
 class _Applier:
@@ -211,47 +164,53 @@ class _Applier:
         self,
         conn: Connection,
         cipher: FieldCipher,
-        index: BlindIndex,
         policy: Policy,
         file_id: str,
         at: datetime,
         counts: StateCounts,
     ) -> None:
-        self.conn, self.cipher, self.index, self.policy = conn, cipher, index, policy
+        self.conn, self.cipher, self.policy = conn, cipher, policy
         self.file_id, self.at, self.counts = file_id, at, counts
         self.changes: list[dict[str, Any]] = []
 
-    def keys(self, member: Member) -> tuple[str, str] | None:
-        if not member.subscriber_id:
-            return None
-        sub = self.index.digest("subscriber_id", member.subscriber_id)
-        own = next((r.value for r in member.other_ids if r.qualifier == "17" and r.value), None)
-        text = st.member_key_text(
-            member.subscriber_id,
-            member.relationship,
-            own,
-            member.id,
-            member.first_name,
-            member.birth_date,
-        )
-        key = self.index.digest("member_key", text)
-        return sub, key
-
-    def apply(self, batch: list[_Unit], headers: dict[str, Any]) -> None:
-        by_sponsor: dict[str, list[tuple[_Unit, str, str]]] = {}
+    def apply(self, batch: list[MemberUnit]) -> None:
+        by_sponsor: dict[str, list[tuple[MemberUnit, str, str]]] = {}
         for unit in batch:
-            found = self.keys(unit.member)
-            if found is None:
+            if unit.subscriber_key is None or unit.member_key is None:
                 self._count("no_subscriber_id")
                 continue
-            sponsor = headers[unit.set_row][0] or ""
-            by_sponsor.setdefault(sponsor, []).append((unit, *found))
+            by_sponsor.setdefault(unit.sponsor, []).append(
+                (unit, unit.subscriber_key, unit.member_key)
+            )
         seen: list[str] = []
+        conn, cipher = self.conn, self.cipher
         for sponsor, units in by_sponsor.items():
-            states = st.load_members(self.conn, self.cipher, sponsor, [k for _u, _s, k in units])
-            subscribers = st.active_subscribers(self.conn, sponsor, [s for _u, s, _k in units])
+            known = st.fingerprints(conn, sponsor, [k for _u, _s, k in units])
+            sent = Counter(k for _u, _s, k in units)
+            # decrypted: the states a unit may change (sent otherwise than last applied)
+            states = st.load_members(
+                conn,
+                cipher,
+                sponsor,
+                [
+                    k
+                    for u, _s, k in units
+                    if k in known and (known[k][1] != u.fingerprint or sent[k] > 1)
+                ],
+            )
+            subscribers = st.active_subscribers(conn, sponsor, [s for _u, s, _k in units])
             for unit, sub, key in units:
-                state = self._member(unit, sponsor, sub, key, states.get(key), subscribers)
+                state = states.get(key)
+                if state is None and key in known:
+                    state_id, last = known[key]
+                    if last == unit.fingerprint and (
+                        unit.is_subscriber or unit.kind == TERM or sub in subscribers
+                    ):  # sent as it was last applied without findings: no change
+                        self.counts.unchanged += 1
+                        seen.append(state_id)
+                        continue
+                    state = st.load_members(conn, cipher, sponsor, [key])[key]
+                state = self._member(unit, sponsor, sub, key, state, subscribers)
                 if state is not None:
                     states[key] = state
                     seen.append(state.id)
@@ -263,33 +222,32 @@ class _Applier:
             st.write_states(self.conn, self.cipher, states.values(), self.file_id, self.at)
         st.insert_changes(self.conn, self.changes)
         self.changes = []
-        st.mark_seen(self.conn, seen, self.file_id)
+        st.mark_seen(self.conn, seen)
 
     def _count(self, finding: str) -> None:
         self.counts.findings[finding] = self.counts.findings.get(finding, 0) + 1
 
     def _member(
         self,
-        unit: _Unit,
+        unit: MemberUnit,
         sponsor: str,
         sub: str,
         key: str,
         state: st.MemberNow | None,
         subscribers: set[str],
     ) -> st.MemberNow | None:
-        member = unit.member
-        kind = member.maintenance_type or CHANGE
+        kind = unit.kind or CHANGE
         findings: list[str] = []
-        demo = {name: getattr(member, name) for name in DEMOGRAPHICS}
-        begin, end = member.eligibility_begin, member.eligibility_end
+        demo = dict(zip(DEMOGRAPHICS, unit.demographics, strict=True))
+        begin, end = unit.begin, unit.end
         if begin and end and end < begin:
             findings.append("end_before_begin")
         for cov in unit.coverages:
-            if cov.begin_date and cov.end_date and cov.end_date < cov.begin_date:
+            if cov.begin and cov.end and cov.end < cov.begin:
                 findings.append("end_before_begin")
         if state is None and kind in (CHANGE, TERM, REINSTATE):
             findings.append("not_on_file")
-        is_subscriber = bool(member.is_subscriber) or member.relationship == "18"
+        is_subscriber = unit.is_subscriber
         if not is_subscriber and kind != TERM and sub not in subscribers:
             findings.append("no_subscriber")
         # what the member would be after the change
@@ -299,7 +257,7 @@ class _Applier:
                 sponsor,
                 sub,
                 key,
-                member.relationship,
+                unit.relationship,
                 is_subscriber,
                 m.ACTIVE_STATE,
                 {"demographics": {}},
@@ -319,7 +277,7 @@ class _Applier:
         }
         if new_values["eligibility_end"] is None and kind not in (ADD, REINSTATE):
             new_values["eligibility_end"] = old_values.get("eligibility_end")
-        dates = _dates(member)
+        dates = unit.dates
         if kind == TERM and new_values["eligibility_end"] is None:
             new_values["eligibility_end"] = dates.get("303")
         status = m.TERMINATED_STATE if kind == TERM else m.ACTIVE_STATE
@@ -359,10 +317,10 @@ class _Applier:
                 state if not state.new else None,
                 sponsor,
                 key,
-                member.ordinal,
+                unit.ordinal,
                 "member",
                 kind,
-                member.maintenance_reason,
+                unit.reason,
                 None,
                 None,
                 "rejected",
@@ -374,6 +332,8 @@ class _Applier:
             return None if state.new else state
         if not member_changed and not cov_plans and not findings:
             self.counts.unchanged += 1
+            if state.fingerprint != unit.fingerprint:
+                state.fingerprint, state.stamped = unit.fingerprint, True
             return state
         outcome = OUTCOMES.get(kind, "changed")
         if kind == ADD and old_status == m.TERMINATED_STATE:
@@ -383,16 +343,17 @@ class _Applier:
         setattr(self.counts, outcome, getattr(self.counts, outcome) + 1)
         if findings:
             self.counts.flagged += 1
-        state.values, state.status, state.relationship = new_values, status, member.relationship
+        state.values, state.status, state.relationship = new_values, status, unit.relationship
+        state.fingerprint = None if findings else unit.fingerprint
         state.dirty = True
         self._change(
             state,
             sponsor,
             key,
-            member.ordinal,
+            unit.ordinal,
             "member",
             kind,
-            member.maintenance_reason,
+            unit.reason,
             None,
             None,
             outcome,
@@ -401,9 +362,12 @@ class _Applier:
             dates,
             {"status": status, **new_values},
         )
-        hd_dates = {c.ordinal: _dates(member, c) for c in unit.coverages}
-        for now, values, cov_status, cov_fields, ordinal, hd in cov_plans:
+        hd_dates = {c.ordinal: c.dates for c in unit.coverages}
+        for now, values, cov_status, cov_fields, ordinal, hd, level, plan in cov_plans:
+            if now.new and now not in state.coverages:
+                state.coverages.append(now)
             now.values, now.status, now.dirty = values, cov_status, True
+            now.coverage_level, now.plan = level, plan
             cov_kind = hd or kind
             self._change(
                 state,
@@ -423,39 +387,33 @@ class _Applier:
             )
         return state
 
-    def _cov_differs(self, state: st.MemberNow, cov: Coverage) -> bool:
+    def _cov_differs(self, state: st.MemberNow, cov: CoverageUnit) -> bool:
         for now in state.coverages:
-            if now.insurance_line == cov.insurance_line and now.status == m.ACTIVE_STATE:
-                return bool(now.values.get("begin") != cov.begin_date)
+            if now.insurance_line == cov.line and now.status == m.ACTIVE_STATE:
+                return bool(now.values.get("begin") != cov.begin)
         return True
 
     def _coverages(
-        self, state: st.MemberNow, unit: _Unit, kind: str, member_values: dict[str, Any]
-    ) -> tuple[
-        list[tuple[st.CoverageNow, dict[str, Any], str, list[str], int, str | None]], list[str]
-    ]:
-        """What each HD changes (coverage, new values, status, fields, ordinal, HD01);
-        findings."""
-        plans: list[tuple[st.CoverageNow, dict[str, Any], str, list[str], int, str | None]] = []
+        self, state: st.MemberNow, unit: MemberUnit, kind: str, member_values: dict[str, Any]
+    ) -> tuple[list[_Plan], list[str]]:
+        """What each HD would change; findings. Nothing is changed here: the member's
+        change may yet be refused."""
+        plans: list[_Plan] = []
         findings: list[str] = []
         taken: set[str] = set()
         sent: list[tuple[str | None, dict[str, Any]]] = []
         for hd in unit.coverages:
-            hd_kind = hd.maintenance_type or kind
+            hd_kind = hd.kind or kind
             if kind == TERM:
                 hd_kind = TERM
-            wanted = {"begin": hd.begin_date, "end": hd.end_date}
+            wanted = {"begin": hd.begin, "end": hd.end}
             for line, other in sent:
-                if line == hd.insurance_line and _overlap(other, wanted):
+                if line == hd.line and _overlap(other, wanted):
                     findings.append("overlap")
-            sent.append((hd.insurance_line, wanted))
-            same = [
-                c
-                for c in state.coverages
-                if c.insurance_line == hd.insurance_line and c.id not in taken
-            ]
-            cov = next((c for c in same if c.values.get("begin") == hd.begin_date), None)
-            if cov is None and hd_kind == REINSTATE and not hd.begin_date and same:
+            sent.append((hd.line, wanted))
+            same = [c for c in state.coverages if c.insurance_line == hd.line and c.id not in taken]
+            cov = next((c for c in same if c.values.get("begin") == hd.begin), None)
+            if cov is None and hd_kind == REINSTATE and not hd.begin and same:
                 cov = same[-1]
             if cov is None and hd_kind not in (ADD, REINSTATE):
                 cov = next((c for c in same if c.status == m.ACTIVE_STATE), None) or (
@@ -466,13 +424,13 @@ class _Applier:
                 if any(_overlap(c.values, wanted) for c in active):
                     findings.append("overlap")
                 elif active:
-                    cov = active[-1] if not hd.begin_date else None
+                    cov = active[-1] if not hd.begin else None
             if cov is None:
                 cov = st.CoverageNow(
                     str(uuid.uuid4()),
-                    hd.insurance_line,
-                    hd.coverage_level,
-                    hd.plan_description,
+                    hd.line,
+                    hd.level,
+                    hd.plan,
                     m.ACTIVE_STATE,
                     {},
                     new=True,
@@ -482,48 +440,47 @@ class _Applier:
             values: dict[str, Any]
             if hd_kind == TERM:
                 values = {
-                    "begin": hd.begin_date or old.get("begin"),
-                    "end": hd.end_date or member_values.get("eligibility_end") or old.get("end"),
+                    "begin": hd.begin or old.get("begin"),
+                    "end": hd.end or member_values.get("eligibility_end") or old.get("end"),
                 }
                 status = m.TERMINATED_STATE
             elif hd_kind in (ADD, REINSTATE):
-                values = {"begin": hd.begin_date or old.get("begin"), "end": hd.end_date}
+                values = {"begin": hd.begin or old.get("begin"), "end": hd.end}
                 status = m.ACTIVE_STATE
             else:
                 values = {
-                    "begin": hd.begin_date or old.get("begin"),
-                    "end": hd.end_date or old.get("end"),
+                    "begin": hd.begin or old.get("begin"),
+                    "end": hd.end or old.get("end"),
                 }
                 status = m.ACTIVE_STATE
             if values.get("end") and values.get("begin") and values["end"] < values["begin"]:
                 findings.append("end_before_begin")
-            fields = [
-                f"{hd.insurance_line}.{k}" for k in ("begin", "end") if old.get(k) != values[k]
-            ]
+            fields = [f"{hd.line}.{k}" for k in ("begin", "end") if old.get(k) != values[k]]
             if cov.status != status or cov.new:
-                fields.append(f"{hd.insurance_line}.status")
-            if hd.coverage_level != cov.coverage_level:
-                fields.append(f"{hd.insurance_line}.coverage_level")
-            if hd.plan_description != cov.plan:
-                fields.append(f"{hd.insurance_line}.plan")
+                fields.append(f"{hd.line}.status")
+            if hd.level != cov.coverage_level:
+                fields.append(f"{hd.line}.coverage_level")
+            if hd.plan != cov.plan:
+                fields.append(f"{hd.line}.plan")
             if fields:
-                if cov.new:
-                    state.coverages.append(cov)
-                cov.coverage_level, cov.plan = hd.coverage_level, hd.plan_description
-                plans.append((cov, values, status, fields, hd.ordinal, hd.maintenance_type))
+                plans.append(
+                    _Plan(cov, values, status, fields, hd.ordinal, hd.kind, hd.level, hd.plan)
+                )
         if kind == TERM and not unit.coverages:
             end = member_values.get("eligibility_end")
             for cov in state.coverages:
                 if cov.status == m.ACTIVE_STATE:
                     ended = {"begin": cov.values.get("begin"), "end": end or cov.values.get("end")}
                     plans.append(
-                        (
+                        _Plan(
                             cov,
                             ended,
                             m.TERMINATED_STATE,
                             [f"{cov.insurance_line}.status"],
-                            unit.member.ordinal,
+                            unit.ordinal,
                             None,
+                            cov.coverage_level,
+                            cov.plan,
                         )
                     )
         return plans, findings
@@ -571,7 +528,7 @@ class _Applier:
     def absent(self, sponsor: str, *, terminate: bool) -> None:
         """Record (and terminate, when told) the active members of ``sponsor`` this file
         did not name."""
-        for ids in st.absent_ids(self.conn, sponsor, self.file_id):
+        for ids in st.absent_ids(self.conn, sponsor):
             self.counts.absent += len(ids)
             st.insert_absent(
                 self.conn,
@@ -585,7 +542,7 @@ class _Applier:
             states = st.load_by_ids(self.conn, self.cipher, ids)
             ended = self.at.date().isoformat()  # the day the full file was received
             for state in states:
-                state.status, state.dirty = m.TERMINATED_STATE, True
+                state.status, state.dirty, state.fingerprint = m.TERMINATED_STATE, True, None
                 for cov in state.coverages:
                     if cov.status == m.ACTIVE_STATE:
                         cov.status, cov.dirty = m.TERMINATED_STATE, True
@@ -629,4 +586,4 @@ class _Applier:
             self.changes = []
 
 
-__all__ = ["StateCounts", "apply_enrollment"]
+__all__ = ["MemberStateStage", "StateCounts"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from edi.pipeline.context import Wiring
+from edi.pipeline.enrollment_units import INDEXES as UNIT_INDEXES
 from edi.pipeline.record_worker import (
     RecordWorker,
     fork_safe,
@@ -61,6 +62,7 @@ def start_worker(
     if wanted < 2:
         return None
     names = [index for indexes in BLIND_INDEXES.values() for index, _path in indexes.values()]
+    names += [name for name in UNIT_INDEXES if name not in names]  # the member state's keys
     for name in names:  # made (and saved) here, never in the worker
         wiring.ring.index_key(name)
     engine = wiring.engine

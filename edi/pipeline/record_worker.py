@@ -50,6 +50,7 @@ from edi.errors import EdiError, RecordWorkerError, X12SyntaxError
 from edi.parsers.fields import FieldMapCatalog
 from edi.parsers.normalize import Normalizer
 from edi.pipeline.claim_facts import Batch, FactsCollector, seal_batch
+from edi.pipeline.enrollment_units import SEALED_AS, MemberUnit, UnitCollector, unit_values
 from edi.progress import CountingReader
 from edi.records import Record
 from edi.store.rows import (
@@ -199,10 +200,12 @@ class RecordWorker:
         accepted: set[str],
         progress: Callable[[int], None] | None = None,
         facts: Callable[[int, bytes], None] | None = None,
+        units: Callable[[int, bytes], None] | None = None,
     ) -> tuple[dict[str, int], dict[str, str]]:
         """Write the worker's rows of the sets whose row ids are in ``accepted`` through
         ``sink``, as they arrive, and hand ``facts`` each batch of the claims' 277CA values
-        (its number and its sealed bytes, :mod:`.claim_facts`); (records stored by type,
+        and ``units`` each batch of the 834 members' units (each: its number and its sealed
+        bytes, :mod:`.claim_facts`, :mod:`.enrollment_units`); (records stored by type,
         set row id -> kind of the accepted sets that had records). Raises
         :class:`RecordWorkerError` when the worker fails or ends early."""
         counts: dict[str, int] = {}
@@ -228,6 +231,9 @@ class RecordWorker:
             elif tag == "facts":
                 if facts is not None:
                     facts(message[1], message[2])
+            elif tag == "units":
+                if units is not None:
+                    units(message[1], message[2])
             elif tag == "done":
                 kinds: dict[str, str] = message[1]
                 self._reap(expect_ok=True)
@@ -412,13 +418,27 @@ def _work(
             sink.send(("facts", number, seal_batch(maker.cipher, batch, file_id, number)))
 
         facts = FactsCollector(send_facts)
-        batcher = RecordBatcher(maker, dialect, file_id, set_row_of, cast(Any, sink), facts.take)
+        unit_numbers = itertools.count()
+
+        def send_units(batch: list[MemberUnit]) -> None:
+            number = next(unit_numbers)
+            sealed = seal_batch(maker.cipher, unit_values(batch), file_id, number, SEALED_AS)
+            sink.send(("units", number, sealed))
+
+        units = UnitCollector(maker.index, send_units)
+
+        def observe(record: Record, set_row: str, row_id: str) -> None:
+            facts.take(record, set_row, row_id)
+            units.take(record, set_row, row_id)
+
+        batcher = RecordBatcher(maker, dialect, file_id, set_row_of, cast(Any, sink), observe)
         with CountingReader(source.open("rb")) as stream:
             sink.done = lambda: stream.done
             for record in records(cast(BinaryIO, stream), str(source), sha256):
                 batcher.take(record)
             batcher.finish()
             facts.finish()
+            units.finish()
         faults.reached("record_worker.rows_sent")
         sink.send(("done", batcher.kinds))
         out.flush()

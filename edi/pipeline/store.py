@@ -31,12 +31,14 @@ from edi.pipeline.claim_facts import (
 from edi.pipeline.claim_history import record_history
 from edi.pipeline.context import Incoming, IngestResult, Policy, Wiring
 from edi.pipeline.duplicates import apply_replacements, find_duplicates, find_suspects
-from edi.pipeline.member_state import apply_enrollment
+from edi.pipeline.enrollment_units import SEALED_AS, UnitCollector, units_of
+from edi.pipeline.member_state import MemberStateStage
 from edi.pipeline.parse import normalizer, row_maker
 from edi.pipeline.record_worker import RecordWorker
 from edi.pipeline.remits import remit_events
 from edi.pipeline.validate import Verdict, accepted, envelope_rows, error_summary
 from edi.progress import STORE, CountingReader, stage
+from edi.records import Record
 from edi.store import models as m
 from edi.store.crypto import FieldCipher
 from edi.store.rows import ConnectionSink, SetKey
@@ -96,13 +98,14 @@ def store(
             insert_received(conn, file_id, policy.partner, answers)
             facts: dict[str, SetFacts] = {}
             if set_rows:
+                members = _member_state(wiring, conn, policy, file_id, set_rows)
                 if worker is not None:
                     out.records, facts = _worker_records(
-                        wiring, conn, worker, file_id, set_rows, out.size, answered_at
+                        wiring, conn, worker, file_id, set_rows, out.size, answered_at, members
                     )
                 else:
                     out.records, facts = _records(
-                        wiring, conn, incoming.path, out, set_rows, answered_at
+                        wiring, conn, incoming.path, out, set_rows, answered_at, members
                     )
                 out.claims_rejected = _claim_intake(conn, policy, verdict, set_rows)
                 if _has_claims(verdict):
@@ -138,7 +141,7 @@ def store(
                 if out.records.get("claim_payment"):
                     remit_events(conn, file_id, datetime.now(UTC))
                 if out.records.get("member"):
-                    out.enrollment = _member_state(wiring, conn, policy, incoming, out, set_rows)
+                    out.enrollment = members.finish().as_dict()
             faults.reached("ingest.records")
             wiring.audit.append(
                 _action(out, verdict),
@@ -189,19 +192,26 @@ def _records(
     out: IngestResult,
     set_rows: dict[SetKey, str],
     answered_at: datetime,
+    members: MemberStateStage,
 ) -> tuple[dict[str, int], dict[str, SetFacts]]:
-    """Make and write the records of the accepted sets in this process; the counts, and
-    the sets' 277CA facts (answers dated ``answered_at`` made in advance)."""
+    """Make and write the records of the accepted sets in this process, applying their
+    834 members to the state meanwhile (``members``); the counts, and the sets' 277CA
+    facts (answers dated ``answered_at`` made in advance)."""
     progress = None if wiring.progress is None else stage(wiring.progress, STORE)
     maker = row_maker(wiring)
     builder = FactsBuilder(set(set_rows.values()), answer_date(answered_at))
     collector = FactsCollector(builder.add)
+    units = UnitCollector(maker.index, members.take)
+
+    def observe(record: Record, set_row: str, row_id: str) -> None:
+        collector.take(record, set_row, row_id)
+        units.take(record, set_row, row_id)
+
     with CountingReader(source.open("rb"), out.size, progress) as stream:
         records = normalizer(wiring)(cast(BinaryIO, stream), str(source), out.sha256)
-        counts = insert_records(
-            conn, maker, cast(str, out.file_id), set_rows, records, collector.take
-        )
+        counts = insert_records(conn, maker, cast(str, out.file_id), set_rows, records, observe)
     collector.finish()
+    units.finish()
     return counts, builder.sets()
 
 
@@ -213,10 +223,12 @@ def _worker_records(
     set_rows: dict[SetKey, str],
     size: int,
     answered_at: datetime,
+    members: MemberStateStage,
 ) -> tuple[dict[str, int], dict[str, SetFacts]]:
-    """Write the record worker's rows of the accepted sets, and make their claims' 277CA
+    """Write the record worker's rows of the accepted sets, make their claims' 277CA
     facts from the values it sends meanwhile (answers dated ``answered_at`` made in
-    advance); the counts, and the facts."""
+    advance) and apply the units of their 834 members it sends to the state
+    (``members``); the counts, and the facts."""
     progress = wiring.progress
     accepted = set(set_rows.values())
     builder = FactsBuilder(accepted, answer_date(answered_at))
@@ -226,6 +238,9 @@ def _worker_records(
         with collector_paused():  # a batch is some 50,000 small objects, no cycle among them
             builder.add(open_batch(cipher, sealed, file_id, number))
 
+    def units(number: int, sealed: bytes) -> None:
+        members.take(units_of(open_batch(cipher, sealed, file_id, number, SEALED_AS)))
+
     with large_page_cache(conn):
         counts, kinds = worker.store(
             ConnectionSink(conn),
@@ -233,6 +248,7 @@ def _worker_records(
             accepted,
             None if progress is None else (lambda done: progress(STORE, done, size)),
             facts,
+            units,
         )
     set_kinds(conn, kinds)
     if progress is not None:
@@ -241,21 +257,12 @@ def _worker_records(
 
 
 def _member_state(
-    wiring: Wiring,
-    conn: Connection,
-    policy: Policy,
-    incoming: Incoming,
-    out: IngestResult,
-    set_rows: dict[SetKey, str],
-) -> dict[str, object]:
-    """Apply the file's accepted 834 sets to the member state
-    (:mod:`edi.pipeline.member_state`); its counts."""
-    file_id = cast(str, out.file_id)
+    wiring: Wiring, conn: Connection, policy: Policy, file_id: str, set_rows: dict[SetKey, str]
+) -> MemberStateStage:
+    """The stage applying the file's accepted 834 sets to the member state
+    (:mod:`edi.pipeline.member_state`), as of the file's receipt."""
     received = conn.execute(select(m.File.received_at).where(m.File.id == file_id)).scalar_one()
-    counts = apply_enrollment(
-        wiring, conn, policy, incoming.path, out.sha256, file_id, set_rows, received
-    )
-    return counts.as_dict()
+    return MemberStateStage(wiring, conn, policy, file_id, received, set(set_rows.values()))
 
 
 def _has_claims(verdict: Verdict) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, func, literal, select, tuple_
 
 from edi.errors import QueryError
 from edi.masking import mask_phi, mask_text
@@ -405,34 +405,51 @@ class StateFilter:
     changed_since: datetime | None = None
 
 
-def _matching(conn: Connection, decoder: Decoder, flt: StateFilter) -> tuple[list[str], dict]:
-    """The matching member state ids (by sponsor, then id) and, with ``as_of``, the lines
-    in force of each."""
+def _matching(
+    conn: Connection, decoder: Decoder, flt: StateFilter
+) -> Iterator[tuple[list[str], dict[str, set[str]]]]:
+    """The matching member state ids, by sponsor (then member key), a batch of states at a
+    time (:data:`STREAM_BATCH`), with the lines in force of each when ``as_of`` is asked:
+    memory does not grow with the state."""
     ms, mc = m.MemberState, m.MemberChange
-    lines: dict[str, set[str]] = {}
-    ids: set[str] | None = None
-    if flt.as_of is not None:
-        cipher = FieldCipher(decoder.ring)
-        for state_id, line in st.coverages_as_of(conn, cipher, flt.as_of):
-            lines.setdefault(state_id, set()).add(line or "")
-        ids = set(lines)
-    if flt.changed_since is not None:
-        changed: set[str] = set(
-            str(state_id)
-            for state_id in conn.execute(
-                select(mc.member_state_id)
-                .where(
-                    mc.received_at >= flt.changed_since,
-                    mc.outcome != "rejected",
-                    mc.member_state_id.is_not(None),
-                )
-                .distinct()
-            ).scalars()
+    cipher = FieldCipher(decoder.ring)
+    query = select(ms.id, ms.sponsor_id, ms.member_key_bidx).order_by(
+        ms.sponsor_id, ms.member_key_bidx
+    )
+    last: tuple[str, str] | None = None
+    while True:
+        page = (
+            query
+            if last is None
+            else query.where(
+                tuple_(ms.sponsor_id, ms.member_key_bidx)
+                > tuple_(literal(last[0]), literal(last[1]))
+            )
         )
-        ids = changed if ids is None else ids & changed
-    query = select(ms.id, ms.sponsor_id).order_by(ms.sponsor_id, ms.id)
-    ordered = [r.id for r in conn.execute(query) if ids is None or r.id in ids]
-    return ordered, lines
+        rows = conn.execute(page.limit(STREAM_BATCH)).all()
+        if not rows:
+            return
+        last = (rows[-1].sponsor_id, rows[-1].member_key_bidx)
+        ids = [r.id for r in rows]
+        keep = set(ids)
+        lines: dict[str, set[str]] = {}
+        if flt.as_of is not None:
+            for state_id, line in st.coverages_as_of(conn, cipher, flt.as_of, member_states=ids):
+                lines.setdefault(state_id, set()).add(line or "")
+            keep &= set(lines)
+        if flt.changed_since is not None and keep:
+            keep &= set(
+                conn.execute(
+                    select(mc.member_state_id)
+                    .where(
+                        mc.member_state_id.in_(sorted(keep)),
+                        mc.received_at >= flt.changed_since,
+                        mc.outcome != "rejected",
+                    )
+                    .distinct()
+                ).scalars()
+            )
+        yield [i for i in ids if i in keep], lines
 
 
 def _state_summaries(
@@ -483,8 +500,16 @@ def list_states(
     if sort is not None:
         raise QueryError("the members in force or changed are listed by sponsor; no --sort")
     with read_only(engine) as conn:
-        ids, lines = _matching(conn, decoder, flt)
-        shown = ids[page.offset : page.offset + page.limit]
+        shown: list[str] = []
+        lines: dict[str, set[str]] = {}
+        skip, wanted = page.offset, page.limit
+        for ids, found in _matching(conn, decoder, flt):
+            taken = ids[skip : skip + wanted - len(shown)]
+            skip = max(skip - len(ids), 0)
+            shown += taken
+            lines.update((i, found[i]) for i in taken if i in found)
+            if len(shown) >= wanted:
+                break
         return _state_summaries(conn, decoder, shown, lines, flt.as_of is not None)
 
 
@@ -495,10 +520,9 @@ def stream_states(
     if sort is not None:
         raise QueryError("the members in force or changed are listed by sponsor; no --sort")
     with read_only(engine) as conn:
-        ids, lines = _matching(conn, decoder, flt)
-        for start in range(0, len(ids), STREAM_BATCH):
-            batch = ids[start : start + STREAM_BATCH]
-            yield _state_summaries(conn, decoder, batch, lines, flt.as_of is not None)
+        for ids, lines in _matching(conn, decoder, flt):
+            if ids:
+                yield _state_summaries(conn, decoder, ids, lines, flt.as_of is not None)
 
 
 __all__ = [

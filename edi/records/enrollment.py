@@ -134,6 +134,9 @@ class Member(Record):
     TYPE: ClassVar[str] = "member"
 
     subscriber_ordinal: int | None = plain(AMOUNT, column="subscriber_ordinal")
+    #: the sponsor of the member's transaction set (1000A N104): the member state is kept
+    #: per sponsor
+    sponsor_id: str | None = plain()
     is_subscriber: bool | None = plain(AMOUNT, column="is_subscriber")
     relationship: str | None = plain(column="relationship")
     maintenance_type: str | None = plain(column="maintenance_type")

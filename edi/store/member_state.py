@@ -21,7 +21,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    insert,
+    select,
+    update,
+)
 
 from edi.store import models as m
 from edi.store.crypto import FieldCipher
@@ -95,6 +105,10 @@ class MemberNow:
     coverages: list[CoverageNow] = field(default_factory=list)
     new: bool = False
     dirty: bool = False
+    #: the fingerprint of the unit last applied without findings (None: none)
+    fingerprint: str | None = None
+    #: the fingerprint changed, nothing else: written alone
+    stamped: bool = False
 
 
 def load_members(
@@ -120,6 +134,7 @@ def load_members(
             bool(row["is_subscriber"]),
             row["status"],
             unseal(cipher, "member_states", row["id"], row["phi"]),
+            fingerprint=row["fingerprint"],
         )
         out[state.member_key] = by_id[state.id] = state
     if by_id:
@@ -137,6 +152,23 @@ def load_members(
                 )
             )
     return out
+
+
+def fingerprints(
+    conn: Connection, sponsor_id: str, member_keys: Iterable[str]
+) -> dict[str, tuple[str, str | None]]:
+    """Member key -> (state id, fingerprint) of the states of ``member_keys`` of
+    ``sponsor_id`` (nothing decrypted)."""
+    keys = sorted(set(member_keys))
+    if not keys:
+        return {}
+    ms = m.MemberState
+    rows = conn.execute(
+        select(ms.member_key_bidx, ms.id, ms.fingerprint).where(
+            ms.sponsor_id == sponsor_id, ms.member_key_bidx.in_(keys)
+        )
+    )
+    return {row[0]: (row[1], row[2]) for row in rows}
 
 
 def active_subscribers(
@@ -167,7 +199,11 @@ def write_states(
 ) -> None:
     """Insert the new states and update the changed ones (members, then coverages)."""
     new_members, changed_members, new_covs, changed_covs = [], [], [], []
+    stamps: list[dict[str, Any]] = []
     for state in members:
+        if state.stamped and not (state.new or state.dirty):
+            stamps.append({"b_id": state.id, "fingerprint": state.fingerprint})
+        state.stamped = False
         if state.new or state.dirty:
             row = {
                 "sponsor_id": state.sponsor_id,
@@ -178,6 +214,7 @@ def write_states(
                 "status": state.status,
                 "file_id": file_id,
                 "changed_at": at,
+                "fingerprint": state.fingerprint,
                 "phi": seal(cipher, "member_states", state.id, state.values),
             }
             if state.new:
@@ -202,14 +239,19 @@ def write_states(
                 changed_covs.append({"b_id": cov.id, **row})
             cov.new = cov.dirty = False
         state.new = state.dirty = False
-    from sqlalchemy import bindparam
-
     ms, cs = m.MemberState, m.CoverageState
     if new_members:
         conn.execute(insert(ms), new_members)
     if changed_members:
         values: dict[str, Any] = {k: bindparam(k) for k in changed_members[0] if k != "b_id"}
         conn.execute(update(ms).where(ms.id == bindparam("b_id")).values(values), changed_members)
+    if stamps:
+        conn.execute(
+            update(ms)
+            .where(ms.id == bindparam("b_id"))
+            .values(fingerprint=bindparam("fingerprint")),
+            stamps,
+        )
     if new_covs:
         conn.execute(insert(cs), new_covs)
     if changed_covs:
@@ -217,28 +259,44 @@ def write_states(
         conn.execute(update(cs).where(cs.id == bindparam("b_id")).values(values), changed_covs)
 
 
-def mark_seen(conn: Connection, state_ids: list[str], file_id: str) -> None:
-    """Record that ``file_id`` named these members (a full file's absent ones are the
-    others)."""
-    ms = m.MemberState
-    for start in range(0, len(state_ids), BATCH):
-        conn.execute(
-            update(ms)
-            .where(ms.id.in_(state_ids[start : start + BATCH]))
-            .values(seen_file_id=file_id)
-        )
+#: the members the file being applied named (a full file's absent ones are the others):
+#: a temporary table, for that file's transaction only
+SEEN = Table(
+    "member_states_seen",
+    MetaData(),
+    Column("id", String(36), index=True),  # a member sent twice is named twice
+    prefixes=["TEMPORARY"],
+)
 
 
-def absent_ids(conn: Connection, sponsor_id: str, file_id: str) -> Iterator[list[str]]:
-    """The active members of ``sponsor_id`` that ``file_id`` did not name, a batch at a
-    time (read whole first: the caller may change them)."""
+def begin_seen(conn: Connection) -> None:
+    """Make :data:`SEEN` empty for a file (its transaction drops it: :func:`end_seen`)."""
+    SEEN.drop(conn, checkfirst=True)
+    SEEN.create(conn)
+
+
+def mark_seen(conn: Connection, state_ids: list[str]) -> None:
+    """Record that the file being applied named these members."""
+    if state_ids:
+        conn.execute(insert(SEEN), [{"id": i} for i in state_ids])
+
+
+def end_seen(conn: Connection) -> None:
+    """Drop :data:`SEEN` (a rolled back transaction drops it too)."""
+    SEEN.drop(conn, checkfirst=True)
+
+
+def absent_ids(conn: Connection, sponsor_id: str) -> Iterator[list[str]]:
+    """The active members of ``sponsor_id`` that the file being applied did not name
+    (:func:`mark_seen`), a batch at a time (read whole first: the caller may change
+    them)."""
     ms = m.MemberState
     query = (
         select(ms.id)
         .where(
             ms.sponsor_id == sponsor_id,
             ms.status == m.ACTIVE_STATE,
-            (ms.seen_file_id.is_(None)) | (ms.seen_file_id != file_id),
+            ms.id.not_in(select(SEEN.c.id)),
         )
         .order_by(ms.id)
     )
@@ -365,16 +423,18 @@ def coverages_as_of(
     *,
     known_at: datetime | None = None,
     sponsor_id: str | None = None,
+    member_states: list[str] | None = None,
 ) -> Iterator[tuple[str, str | None]]:
     """(member state id, insurance line) of every coverage in force on the ISO date
-    ``on``, as the changes received by ``known_at`` (default: all) said; a batch of
+    ``on``, as the changes received by ``known_at`` (default: all) said, of
+    ``sponsor_id``'s members or of the ``member_states`` given (default: all); a batch of
     coverages at a time, so memory does not grow with the state."""
     cs, ms, mc = m.CoverageState, m.MemberState, m.MemberChange
-    query = select(cs.id, cs.member_state_id, cs.insurance_line, cs.status, cs.phi).join(
-        ms, ms.id == cs.member_state_id
-    )
+    query = select(cs.id, cs.member_state_id, cs.insurance_line, cs.status, cs.phi)
     if sponsor_id is not None:
-        query = query.where(ms.sponsor_id == sponsor_id)
+        query = query.join(ms, ms.id == cs.member_state_id).where(ms.sponsor_id == sponsor_id)
+    if member_states is not None:
+        query = query.where(cs.member_state_id.in_(member_states))
     last = ""
     while True:
         rows = conn.execute(query.where(cs.id > last).order_by(cs.id).limit(BATCH)).all()
@@ -414,6 +474,9 @@ __all__ = [
     "MemberNow",
     "absent_ids",
     "active_subscribers",
+    "begin_seen",
+    "end_seen",
+    "fingerprints",
     "change_row",
     "changes",
     "coverages_as_of",

@@ -429,8 +429,9 @@ class MemberState(Base):
     Keyed by the sponsor (1000A N104, not PHI) and the member's blind index
     (``member_key``: the subscriber id REF*0F, INS02 and the member's own id); ``phi``
     holds the member's current demographics and eligibility dates, encrypted.
-    ``seen_file_id`` is the last full file that named the member (a full file's absent
-    members are those it did not)."""
+    ``fingerprint`` is the keyed digest of the 834 member (unit) last applied to it
+    without findings (:mod:`edi.pipeline.enrollment_units`): sent again alike, it changes
+    nothing."""
 
     __tablename__ = "member_states"
     __table_args__ = (
@@ -446,7 +447,7 @@ class MemberState(Base):
     status: Mapped[str] = mapped_column(String(12), index=True)
     file_id: Mapped[str] = mapped_column(ForeignKey("files.id"))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    seen_file_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
     phi: Mapped[bytes] = mapped_column(LargeBinary)
 
 

@@ -365,6 +365,12 @@ class ConnectionSink:
         )
 
 
+#: the record types a batcher's observer is told of: the claims' 277CA facts
+#: (:mod:`edi.pipeline.claim_facts`) and the member state's units
+#: (:mod:`edi.pipeline.enrollment_units`) are made of them
+OBSERVED = frozenset({"claim", "member", "coverage"})
+
+
 class RecordBatcher:
     """Batches one file's records into their tables, parents before children.
 
@@ -382,7 +388,8 @@ class RecordBatcher:
         observer: Callable[[Record, str, str], None] | None = None,
     ) -> None:
         self.maker = maker
-        #: told of each claim stored: (record, set row id, row id)
+        #: told of each claim, member and coverage stored (:data:`OBSERVED`): (record,
+        #: set row id, row id)
         self.observer = observer
         self.dialect = dialect
         self.file_id = file_id
@@ -406,7 +413,7 @@ class RecordBatcher:
         self.kinds[set_row] = src.kind
         row = self.maker.row(record, self.file_id, set_row, self.parents)
         observer = self.observer
-        if observer is not None and record.TYPE == "claim":
+        if observer is not None and record.TYPE in OBSERVED:
             observer(record, set_row, row["id"])
         batch = self.pending.setdefault(record.TYPE, [])
         batch.append(row)
@@ -449,6 +456,7 @@ def table_insert(kind: str, dialect: Dialect, keys: Iterable[str]) -> TableInser
 __all__ = [
     "BATCH",
     "BLIND_INDEXES",
+    "OBSERVED",
     "PARENTS",
     "PLAIN_COLUMNS",
     "ConnectionSink",

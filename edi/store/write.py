@@ -371,7 +371,8 @@ def insert_records(
     observer: Callable[[Record, str, str], None] | None = None,
 ) -> dict[str, int]:
     """Write the rows of ``records`` that belong to the sets in ``set_rows``; the count
-    per record type. ``observer`` is told of each claim written."""
+    per record type. ``observer`` is told of each claim, member and coverage written
+    (:data:`edi.store.rows.OBSERVED`)."""
     batcher = RecordBatcher(
         maker, conn.dialect, file_id, set_rows.get, ConnectionSink(conn), observer
     )

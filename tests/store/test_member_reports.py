@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from edi.errors import QueryError
-from edi.query.base import Decoder
+from edi.query.base import Decoder, Page
 from edi.query.enrollment import StateFilter, list_states, reconcile_file, show_state
 from edi.query.members import show_member
 from edi.query.report import daily
@@ -226,6 +226,34 @@ def test_members_in_force_on_three_dates_and_changed_since(kit: StoreKit, tmp_pa
     assert [n for n, _c in listed(changed_since=between)] == ["CASEY"]
     assert listed(changed_since=between, as_of="2025-05-15") == []
     assert listed(changed_since=datetime.now(UTC) + timedelta(days=1)) == []
+
+
+def test_members_are_listed_a_batch_of_states_at_a_time(kit: StoreKit, tmp_path: Path, monkeypatch):
+    """The states are read STREAM_BATCH at a time (memory does not grow with the state):
+    the same members, in the same order, and a page found across batches."""
+    from edi.query import enrollment
+
+    for ms, a in sequence():
+        ingest(kit, file834(tmp_path, ms, action=a))
+    decoder = Decoder(kit.ring)
+    flt = StateFilter(as_of="2025-03-01")
+    whole = [r["id"] for r in list_states(kit.engine, decoder, flt)]
+    assert len(whole) == 3
+    monkeypatch.setattr(enrollment, "STREAM_BATCH", 1)
+    assert [r["id"] for r in list_states(kit.engine, decoder, flt)] == whole
+    streamed = list(enrollment.stream_states(kit.engine, decoder, flt))
+    assert [[r["id"] for r in b] for b in streamed] == [[i] for i in whole]
+    assert [
+        r["id"] for r in list_states(kit.engine, decoder, flt, page=Page(limit=1, offset=1))
+    ] == whole[1:2]
+    monkeypatch.setattr(enrollment, "STREAM_BATCH", 2)
+    assert [
+        r["id"] for r in list_states(kit.engine, decoder, flt, page=Page(limit=2, offset=1))
+    ] == whole[1:]
+    # CASEY, terminated in May, is not in force on 2025-05-15: the batch holding it gives
+    # the others only
+    may = [r["id"] for r in list_states(kit.engine, decoder, StateFilter(as_of="2025-05-15"))]
+    assert len(may) == 2 and set(may) < set(whole)
 
 
 def test_the_daily_report_counts_adds_changes_and_terms(kit: StoreKit, tmp_path: Path):

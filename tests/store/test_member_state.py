@@ -301,8 +301,8 @@ def test_a_full_file_is_applied_a_batch_at_a_time(kit: StoreKit, tmp_path: Path,
         held.append(len(keys))
         return load(conn, cipher, sponsor, keys)
 
-    def absent_ids(conn, sponsor, file_id):
-        for ids in absent(conn, sponsor, file_id):
+    def absent_ids(conn, sponsor):
+        for ids in absent(conn, sponsor):
             held.append(len(ids))
             yield ids
 
@@ -330,3 +330,90 @@ def test_a_full_file_is_applied_a_batch_at_a_time(kit: StoreKit, tmp_path: Path,
     assert sorted(f for fs in fields for f in fs) == sorted(
         ["address_line1"] * plan["moved"] + ["HLT.plan"] * 3 * plan["replanned"]
     )
+
+
+def _history(kit: StoreKit) -> tuple[list[dict], list, list]:
+    """Every change in order, every member and coverage state: decrypted, without ids."""
+    cipher = FieldCipher(kit.ring)
+    random = ("id", "file_id", "received_at", "coverage_state_id")
+    with kit.engine.connect() as conn:
+        rows = conn.execute(select(m.MemberChange).order_by(m.MemberChange.id)).mappings()
+        changes = [
+            {k: v for k, v in st.decode_change(cipher, r).items() if k not in random} for r in rows
+        ]
+    members, coverages, _count = snapshot(kit)
+    return changes, sorted(r[1:] for r in members), sorted(r[1:] for r in coverages)
+
+
+def test_a_member_sent_as_last_applied_is_not_decrypted(kit: StoreKit, tmp_path: Path, monkeypatch):
+    """A member sent again as it was last applied without findings is known by its
+    fingerprint: its state is not read, and what is stored is what comparing the state in
+    full stores (a second store doing so for every member)."""
+    from edi import generate as gen
+    from tests.store_support import make_kit
+
+    families = 60
+    full, nxt = tmp_path / "full.x12", tmp_path / "next.x12"
+    gen.generate("834", families, full, enrollment=gen.Enrollment(full=True))
+    gen.generate("834", families, nxt, enrollment=gen.Enrollment(next_month=True))
+    plan = gen.next_month_plan(families)
+    changed = plan["moved"] + 3 * plan["replanned"]
+    read: list[int] = []
+    load = st.load_members
+
+    def load_members(conn, cipher, sponsor, keys):
+        keys = list(keys)
+        read.append(len(keys))
+        return load(conn, cipher, sponsor, keys)
+
+    monkeypatch.setattr(st, "load_members", load_members)
+    ingest(kit, full)
+    read.clear()
+    fast = ingest(kit, nxt)
+    assert sum(read) == changed  # the unchanged members' states were never decrypted
+
+    # the same files in another store, every state read and compared in full
+    known = st.fingerprints
+
+    def no_fingerprints(conn, sponsor, keys):
+        return {key: (state_id, None) for key, (state_id, _f) in known(conn, sponsor, keys).items()}
+
+    monkeypatch.setattr(st, "fingerprints", no_fingerprints)
+    other = make_kit(f"sqlite:///{tmp_path}/compared.sqlite3", tmp_path / "other", monkeypatch)
+    ingest(other, full)
+    slow = ingest(other, nxt)
+    assert (
+        fast.enrollment
+        == slow.enrollment
+        == {
+            "changed": changed,
+            "unchanged": 3 * (families - plan["omitted"]) - changed,
+            "absent": 3 * plan["omitted"],
+            "full": True,
+        }
+    )
+    assert _history(kit) == _history(other)
+
+
+def test_migration_0014_adds_fingerprints_and_goes_back(store_url: str):
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from edi.store.db import make_engine
+    from edi.store.migrate import alembic_config, current_revision, upgrade
+
+    def columns() -> set[str]:
+        return {c["name"] for c in inspect(engine).get_columns("member_states")}
+
+    engine = make_engine(store_url)
+    upgrade(engine, "0013")
+    assert {"seen_file_id"} <= columns() and "fingerprint" not in columns()
+    upgrade(engine, "0014")
+    assert current_revision(engine) == "0014"
+    assert "fingerprint" in columns() and "seen_file_id" not in columns()
+    assert "uq_member_states_key" in {
+        c["name"] for c in inspect(engine).get_unique_constraints("member_states")
+    }
+    command.downgrade(alembic_config(engine), "0013")
+    assert "seen_file_id" in columns() and "fingerprint" not in columns()
+    engine.dispose()

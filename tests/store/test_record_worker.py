@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 from edi.audit.chain import AuditLog
 from edi.generate import generate
 from edi.pipeline.record_worker import fork_safe, usable_cores
+from edi.store import member_state as st
 from edi.store import models as m
 from edi.store.crypto import FieldCipher
 from edi.store.db import make_engine
@@ -163,6 +164,7 @@ def _ingest_job(
                     "records": result.records,
                     "sets": (result.sets_accepted, result.sets_rejected),
                     "record_worker": result.record_worker,
+                    "enrollment": result.enrollment,
                     "progress": seen,
                     "size": result.size,
                 }
@@ -234,6 +236,27 @@ def _stored(kit: StoreKit) -> dict[str, Any]:
                     ]
                 rows.append(plain)
             out[kind] = sorted(rows, key=lambda r: (r["file"], r["set"][1], r["ordinal"]))
+        # the member state the 834s made: its changes in file order, PHI decrypted
+        changes = []
+        for row in conn.execute(select(m.MemberChange).order_by(m.MemberChange.id)).mappings():
+            change = st.decode_change(cipher, row)
+            change["file"] = sha[change.pop("file_id")]
+            for key in ("id", "coverage_state_id", "received_at"):
+                change.pop(key)
+            changes.append({**change, "member_key": row["member_key_bidx"]})
+        out["member_changes"] = changes
+        states = conn.execute(select(m.MemberState)).mappings()
+        out["member_states"] = sorted(
+            (
+                (
+                    r["member_key_bidx"],
+                    r["status"],
+                    st.unseal(cipher, "member_states", r["id"], r["phi"]),
+                )
+                for r in states
+            ),
+            key=repr,
+        )
     return out
 
 
@@ -286,9 +309,12 @@ def test_a_worker_stores_what_the_ingest_stores_itself(
             ), path
         stores.append(spawned)
     for path, a, b in zip(inputs, by_here, by_worker, strict=True):
-        assert (a["status"], a["records"], a["sets"]) == (b["status"], b["records"], b["sets"]), (
-            path
-        )
+        assert (a["status"], a["records"], a["sets"], a["enrollment"]) == (
+            b["status"],
+            b["records"],
+            b["sets"],
+            b["enrollment"],
+        ), path
     if not options.get("expected_sets"):
         # the file with a broken copy: every claim but those of the copy's second set
         broken = by_worker[-1]
@@ -299,6 +325,9 @@ def test_a_worker_stores_what_the_ingest_stores_itself(
         assert by_worker[-1]["status"] == "rejected" and by_worker[-1]["records"] == {}
     stored_here = _stored(here)
     assert len(stored_here["member"]) >= 300
+    # the 834s' members applied to the member state, whoever made their units
+    assert sum(r["enrollment"].get("added", 0) for r in by_here) >= 300
+    assert len(stored_here["member_states"]) >= 300
     if not options.get("expected_sets"):
         assert len(stored_here["claim"]) > 1000
     for other in stores:
