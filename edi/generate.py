@@ -24,9 +24,8 @@ memory does not grow with the count.
 
 from __future__ import annotations
 
-import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -145,13 +144,18 @@ def load_template(path: Path) -> Template:
 
 
 def _unit_stream(
-    template: Template, count: int, enrollment: Enrollment
+    template: Template, count: int, enrollment: Enrollment, start: int = 0, limit: int = -1
 ) -> Iterator[tuple[int, list[list[str]]]]:
-    """``count`` units, cycling through the template's own, each with its copy number (an
-    834 of the next month: those it keeps)."""
+    """Of ``count`` units, those from copy number ``start`` on (at most ``limit`` of them,
+    -1: all), cycling through the template's own, each with its copy number (an 834 of
+    the next month: those it keeps)."""
     units = template.units
-    for n in range(count):
+    made = 0
+    for n in range(start, count):
+        if made == limit:
+            return
         if enrollment.keeps(n):
+            made += 1
             yield n, units[n % len(units)]
 
 
@@ -264,31 +268,31 @@ def _write(tpl: Template, count: int, handle: TextIO, per_set: int, enrollment: 
     emit(gs)
     prefix_hl = sum(1 for seg in tpl.prefix if seg[0] == "HL")
     sets = 0
-    units = _unit_stream(tpl, count, enrollment)
-    while True:
-        body_units = list(itertools.islice(units, per_set))
-        if not body_units:
-            break
+    start = 0  # the copy number the next set begins at
+    while any(True for _ in _unit_stream(tpl, count, enrollment, start, 1)):
+        # the set's units are made twice: once for its totals, then to write them, so
+        # that memory does not grow with the set
         sets += 1
         control = f"{sets:04d}"
         st = ["ST", tpl.set_id, control] + ([tpl.gs[8]] if tpl.set_id != "835" else [])
         emit(st)
         segments = 1
-        renumber = _Renumber()
-        copies = [
-            renumber.unit(tpl.set_id, n, unit, prefix_hl, enrollment) for n, unit in body_units
-        ]
         prefix = [list(seg) for seg in header]
         suffix = [list(seg) for seg in tpl.suffix]
-        _fix_totals(tpl.set_id, prefix, copies, suffix)
+        body = _unit_stream(tpl, count, enrollment, start, per_set)
+        _fix_totals(tpl.set_id, prefix, (unit for _n, unit in body), suffix)
+        renumber = _Renumber()
         for seg in prefix:
             emit(seg)
-        for copy in copies:
+        for n, unit in _unit_stream(tpl, count, enrollment, start, per_set):
+            start = n + 1
+            copy = renumber.unit(tpl.set_id, n, unit, prefix_hl, enrollment)
             for seg in copy:
                 emit(seg)
+            segments += len(copy)
         for seg in suffix:
             emit(seg)
-        segments += len(prefix) + sum(len(c) for c in copies) + len(suffix) + 1
+        segments += len(prefix) + len(suffix) + 1
         emit(["SE", str(segments), control])
     emit(["GE", str(sets), gs[6]])
     emit(["IEA", "1", isa[13]])
@@ -317,7 +321,10 @@ def _money(value: Decimal) -> str:
 
 
 def _fix_totals(
-    set_id: str, prefix: list[list[str]], units: list[list[list[str]]], suffix: list[list[str]]
+    set_id: str,
+    prefix: list[list[str]],
+    units: Iterable[list[list[str]]],
+    suffix: list[list[str]],
 ) -> None:
     """The set's totals recomputed with the set's rules (:mod:`edi.parsers.rules`)."""
     if set_id == "835":

@@ -32,6 +32,13 @@ def samples_group() -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Sample to scale.",
 )
+@click.option(
+    "--per-set",
+    type=click.IntRange(min=1),
+    default=5000,
+    show_default=True,
+    help="Units per transaction set (a large number makes one set of them all).",
+)
 @click.option("--full", is_flag=True, help="834: a full file (BGN08 4, INS03 and HD01 030 audit).")
 @click.option(
     "--next-month",
@@ -44,6 +51,7 @@ def generate_command(
     size_mb: float | None,
     out: Path,
     template: Path | None,
+    per_set: int,
     full: bool,
     next_month: bool,
 ) -> None:
@@ -58,5 +66,7 @@ def generate_command(
         assert size_mb is not None
         count = estimate_count(set_name, int(size_mb * 1_000_000), template=template)
     enrollment = Enrollment(full=full, next_month=next_month)
-    written = generate(set_name, count, out, template=template, enrollment=enrollment)
+    written = generate(
+        set_name, count, out, template=template, per_set=per_set, enrollment=enrollment
+    )
     click.echo(f"{out}: {set_name}, {count} units, {written} bytes", err=True)

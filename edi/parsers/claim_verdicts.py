@@ -46,6 +46,7 @@ from edi.parsers.results import (
     ElementError,
     Error,
     GroupResult,
+    LevelRows,
     SegmentError,
     TransactionResult,
 )
@@ -196,7 +197,7 @@ class Levels:
 
     __slots__ = ("levels", "starts", "under")
 
-    def __init__(self, levels: Sequence[tuple[int, int, str]], claim_ordinals: Sequence[int]):
+    def __init__(self, levels: LevelRows, claim_ordinals: Sequence[int]):
         self.levels = levels
         self.starts = [level[0] for level in levels]
         self.under: list[list[int]] = [[] for _ in levels]

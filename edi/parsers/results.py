@@ -9,6 +9,8 @@ plain message. ``value`` holds the offending data only when the caller asked for
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 #: transaction set acknowledgment codes (IK501) and group codes (AK901)
@@ -71,6 +73,57 @@ class ElementError:
 Error = SegmentError | ElementError
 
 
+class LevelTable:
+    """An 837's HL levels in file order, a few bytes each: level ``i`` is the tuple (HL
+    ordinal in the file, index of the level its HL02 names or -1, the loop it begins)."""
+
+    __slots__ = ("ordinals", "parents", "_loops", "_names", "_numbers")
+
+    def __init__(self) -> None:
+        self.ordinals: array[int] = array("q")
+        self.parents: array[int] = array("q")
+        self._loops = bytearray()
+        self._names: list[str] = []
+        self._numbers: dict[str, int] = {}
+
+    def append(self, ordinal: int, parent: int, loop: str) -> None:
+        number = self._numbers.get(loop)
+        if number is None:
+            number = len(self._names)
+            if number > 255:  # (a guide has a handful of level loops)
+                raise ValueError("more than 256 level loops in one set")
+            self._numbers[loop] = number
+            self._names.append(loop)
+        self.ordinals.append(ordinal)
+        self.parents.append(parent)
+        self._loops.append(number)
+
+    def loop(self, index: int) -> str:
+        return self._names[self._loops[index]]
+
+    def __len__(self) -> int:
+        return len(self.ordinals)
+
+    def __getitem__(self, index: int) -> tuple[int, int, str]:
+        return self.ordinals[index], self.parents[index], self._names[self._loops[index]]
+
+    def __iter__(self) -> Iterator[tuple[int, int, str]]:
+        for index in range(len(self.ordinals)):
+            yield self[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (LevelTable, list, tuple)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"LevelTable({list(self)!r})"
+
+
+#: an 837's HL levels: a table as the validator keeps them, or the tuples themselves
+LevelRows = LevelTable | Sequence[tuple[int, int, str]]
+
+
 @dataclass(slots=True)
 class TransactionResult:
     """One transaction set: its IK5 code, the IK502 syntax codes and its errors."""
@@ -88,9 +141,9 @@ class TransactionResult:
     #: an 837's HL levels in file order: (HL ordinal in the file, index here of the HL its
     #: HL02 names or -1, the loop it begins: 2000A, 2000B, 2000C); what lets a finding of a
     #: provider, subscriber or patient loop find the claims under it
-    levels: list[tuple[int, int, str]] = field(default_factory=list)
+    levels: LevelRows = field(default_factory=list)
     #: an 837's CLM ordinals in the file, ascending
-    claims: list[int] = field(default_factory=list)
+    claims: Sequence[int] = field(default_factory=list)
 
     @property
     def accepted(self) -> bool:

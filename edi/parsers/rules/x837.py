@@ -43,7 +43,6 @@ class Rules(SetRules):
     def __init__(self) -> None:
         super().__init__()
         self.claim: _Claim | None = None
-        self.level_index: dict[str, int] = {}
 
     def segment(self, loc: Located, sid: str) -> None:
         if sid == "SV1" or sid == "SV3":
@@ -63,11 +62,11 @@ class Rules(SetRules):
             self.common(loc, sid)
 
     def level(self, loc: Located) -> None:
-        """Keep the HL's place, parent and loop (before :meth:`hl` records its id)."""
+        """Keep the HL's place, parent and loop (before :meth:`hl` records its id: a level's
+        index is its HL's place among the set's HLs)."""
         seg = loc.segment
-        parent = self.level_index.get(seg[2], -1) if seg[2] else -1
-        self.level_index[seg[1]] = len(self.levels)
-        self.levels.append((seg.ordinal, parent, loc.path.rsplit("/", 1)[-1]))
+        parent = self.hl_ids.place(seg[2]) if seg[2] else -1
+        self.levels.append(seg.ordinal, parent, loc.path.rsplit("/", 1)[-1])
 
     def line_number(self, loc: Located) -> None:
         """2400 LX01: the guides number a claim's service lines 1, 2, 3 ... (pyx12 too)."""
