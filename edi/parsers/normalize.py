@@ -36,6 +36,7 @@ from edi.parsers.envelope import repeats_earlier
 from edi.parsers.fields import (
     CONVERSION_ERRORS,
     SET_LOOP,
+    Condition,
     FieldMap,
     FieldMapCatalog,
     FieldSpec,
@@ -195,30 +196,44 @@ class Plan:
         self.ops: dict[SegmentDef, list[_OwnerOps]] = {}
 
     def compile(self, node: SegmentDef) -> list[_OwnerOps]:
-        """The operations of one place in the guide, grouped by the scope they write to."""
-        groups: dict[str, _OwnerOps] = {}
+        """The operations of one place in the guide, grouped by the scope they write to.
+
+        The conditions every operation of a group shares (a ``use``'s ``when``: the 835's
+        claim parties read only the NM1 of their own NM101) become the group's gate, tested
+        once per segment; each operation keeps only the rest of its own."""
+        placed: dict[str, list[tuple[int, Any]]] = {}
         for owner, kind, spec in self.by_place.get((node.parent.id, node.id), []):
-            group = groups.get(owner)
-            if group is None:
-                group = groups[owner] = _OwnerOps(owner)
-            if kind == _FIELD:
-                group.fields.append(spec)
-            else:
-                group.lists.append((kind, spec))
-        ops = list(groups.values())
+            placed.setdefault(owner, []).append((kind, spec))
+        ops: list[_OwnerOps] = []
+        for owner, members in placed.items():
+            gate = tuple(
+                cond
+                for cond in members[0][1].when
+                if all(cond in spec.when for _, spec in members[1:])
+            )
+            group = _OwnerOps(owner, gate)
+            for kind, spec in members:
+                rest = tuple(cond for cond in spec.when if cond not in gate)
+                if kind == _FIELD:
+                    group.fields.append((spec, rest))
+                else:
+                    group.lists.append((kind, spec, rest))
+            ops.append(group)
         self.ops[node] = ops
         return ops
 
 
 class _OwnerOps:
-    """What one segment writes into one scope's object: plain fields, then lists."""
+    """What one segment writes into one scope's object: plain fields, then lists, each
+    with its conditions less the ``gate`` the group's segment must meet first."""
 
-    __slots__ = ("owner", "fields", "lists")
+    __slots__ = ("owner", "gate", "fields", "lists")
 
-    def __init__(self, owner: str) -> None:
+    def __init__(self, owner: str, gate: tuple[Condition, ...]) -> None:
         self.owner = owner
-        self.fields: list[FieldSpec] = []
-        self.lists: list[tuple[int, Any]] = []
+        self.gate = gate
+        self.fields: list[tuple[FieldSpec, tuple[Condition, ...]]] = []
+        self.lists: list[tuple[int, Any, tuple[Condition, ...]]] = []
 
 
 class _Entry:
@@ -530,12 +545,14 @@ class Normalizer:
                 if owner in state.registry and owner not in state.plan.conditional:
                     self.summary.late += 1
                 continue
-            for spec in group.fields:
+            if group.gate and not _holds(group.gate, elements, component):
+                continue
+            for spec, when in group.fields:
                 e = spec.element
                 if e >= count:
                     continue
                 value = elements[e]
-                if not value or (spec.when and not _holds(spec.when, elements, component)):
+                if not value or (when and not _holds(when, elements, component)):
                     continue
                 c = spec.component
                 if c:
@@ -554,8 +571,8 @@ class Normalizer:
                     setattr(obj, spec.name, spec.convert(value))
                 except CONVERSION_ERRORS:
                     self.summary.dropped += 1
-            for kind, listed in group.lists:
-                if listed.when and not _holds(listed.when, elements, component):
+            for kind, listed, when in group.lists:
+                if when and not _holds(when, elements, component):
                     continue
                 if kind == _VALUES:
                     self._values(getattr(obj, listed.name), listed, elements, component)
