@@ -237,14 +237,16 @@ class _OwnerOps:
 
 
 class _Entry:
-    """An open scope: its declaration, its object, records waiting to follow it."""
+    """An open scope: its declaration, its object, records waiting to follow it, the lazy
+    scopes made inside it (closed with it)."""
 
-    __slots__ = ("spec", "obj", "pending")
+    __slots__ = ("spec", "obj", "pending", "made")
 
     def __init__(self, spec: ScopeSpec, obj: Any) -> None:
         self.spec = spec
         self.obj = obj
         self.pending: list[Record] = []
+        self.made: list[_Entry] = []
 
 
 class _SetState:
@@ -263,6 +265,7 @@ class _SetState:
         "repetition",
         "path",
         "chain",
+        "armed",
     )
 
     def __init__(self, plan: Plan, source: Source, component: str, repetition: str = "") -> None:
@@ -284,6 +287,8 @@ class _SetState:
         self.repetition = repetition
         self.path = ""
         self.chain: frozenset[str] = frozenset()
+        #: lazy scopes whose loop instance is open, made when a segment writes to them
+        self.armed: dict[str, ScopeSpec] = {}
 
 
 @dataclass
@@ -461,6 +466,9 @@ class Normalizer:
                         and _holds(spec.opens_when, segment.elements, state.component)
                     ):
                         continue
+                    if spec.lazy:
+                        state.armed[spec.name] = spec
+                        continue
                     self._make(state, spec, segment)
 
     def _make(self, state: _SetState, spec: ScopeSpec, segment: Segment) -> None:
@@ -493,6 +501,28 @@ class Normalizer:
         state.entries[spec.name] = entry
         state.stack.append(entry)
 
+    def _make_lazy(self, state: _SetState, spec: ScopeSpec) -> Any:
+        """A lazy scope's object, made at the first segment that writes to it and kept
+        with its enclosing scope's entry (same loop), which closes it."""
+        del state.armed[spec.name]
+        obj = spec.cls()
+        parent = spec.parent
+        assert parent is not None  # the map loader refuses a lazy scope without one
+        holder = state.registry.get(parent.name)
+        if holder is not None and spec.attach is not None:
+            if spec.many:
+                getattr(holder, spec.attach).append(obj)
+            else:
+                setattr(holder, spec.attach, obj)
+        state.registry[spec.name] = obj
+        state.writable[spec.name] = obj
+        entry = _Entry(spec, obj)
+        state.entries[spec.name] = entry
+        enclosing = state.entries.get(parent.name)
+        if enclosing is not None:
+            enclosing.made.append(entry)
+        return obj
+
     def _close_left(self, state: _SetState, started: tuple[str, ...]) -> None:
         """Close the scopes whose loop the walk has left, or begins again."""
         stack = state.stack
@@ -509,6 +539,17 @@ class Normalizer:
     def _close(self, state: _SetState, entry: _Entry) -> None:
         spec = entry.spec
         registry = state.registry
+        if entry.made:
+            # the lazy scopes made inside it, newest first (as a stack pops)
+            made = entry.made
+            entry.made = []
+            for inner in reversed(made):
+                self._close(state, inner)
+        armed = state.armed
+        if armed:
+            for child in spec.children:
+                if child.lazy:
+                    armed.pop(child.name, None)
         if spec.hook is not None:
             spec.hook(entry.obj, registry, state.context)
         writable = state.writable
@@ -538,14 +579,20 @@ class Normalizer:
         count = len(elements)
         component = state.component
         repetition = state.repetition
+        armed = state.armed
         for group in ops:
             obj = writable.get(group.owner)
             if obj is None:
                 owner = group.owner
-                if owner in state.registry and owner not in state.plan.conditional:
-                    self.summary.late += 1
-                continue
-            if group.gate and not _holds(group.gate, elements, component):
+                lazy = armed.get(owner) if armed else None
+                if lazy is None:
+                    if owner in state.registry and owner not in state.plan.conditional:
+                        self.summary.late += 1
+                    continue
+                if group.gate and not _holds(group.gate, elements, component):
+                    continue
+                obj = self._make_lazy(state, lazy)
+            elif group.gate and not _holds(group.gate, elements, component):
                 continue
             for spec, when in group.fields:
                 e = spec.element
