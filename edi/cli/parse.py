@@ -7,6 +7,7 @@ read, never a data value.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import os
 import sys
@@ -147,8 +148,15 @@ class _Writer:
     def write(self, records: Any, export: Any) -> None:
         out = self.out
         if self.fmt == "jsonl":
-            for text in export.jsonl(records):
-                out.write(text)
+            binary = _utf8_buffer(out)
+            if binary is not None:
+                # orjson's UTF-8 bytes as they are, not decoded and encoded again
+                lines = export.JsonLines()
+                for record in records:
+                    binary.write(lines.encode(record))
+            else:
+                for text in export.jsonl(records):
+                    out.write(text)
         elif self.fmt == "json":
             for record in records:
                 out.write(("[\n" if not self.started else ",\n") + _json(export.to_dict(record)))
@@ -180,6 +188,22 @@ class _Writer:
                 self.out.write('<?xml version="1.0" encoding="UTF-8"?>\n<records>\n')
             self.out.write("</records>\n")
         self.out.flush()
+
+
+def _utf8_buffer(out: IO[str]) -> IO[bytes] | None:
+    """The byte stream under ``out`` (flushed), when ``out`` writes UTF-8 and no newline
+    translation can happen; else None (the text is written through ``out``)."""
+    binary = getattr(out, "buffer", None)
+    encoding = getattr(out, "encoding", None)
+    if binary is None or not encoding or os.linesep != "\n":
+        return None
+    try:
+        if codecs.lookup(encoding).name != "utf-8":
+            return None
+    except LookupError:
+        return None
+    out.flush()
+    return binary
 
 
 def _json(data: Any) -> str:

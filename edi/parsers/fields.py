@@ -223,6 +223,8 @@ class ScopeSpec:
     #: meet for this scope to be made for it (empty id: made for every instance)
     opens_on: str = ""
     opens_when: tuple[Condition, ...] = ()
+    #: made at the first segment whose values it takes, not when its loop begins
+    lazy: bool = False
 
 
 @dataclass(slots=True, eq=False)
@@ -382,6 +384,11 @@ class _Loader:
                         f"{self.file}:{scope.line}: scope {scope.name}: "
                         f"ref to unknown scope {target}"
                     )
+                if scopes[target].lazy:
+                    raise MapError(
+                        f"{self.file}:{scope.line}: scope {scope.name}: "
+                        f"ref to the lazy scope {target}"
+                    )
         return fmap
 
     def merged(
@@ -475,6 +482,7 @@ class _Loader:
         spec.many = node.get("many") in ("true", "1")
         spec.count = node.get("count")
         spec.after_parent = node.get("emit") == "after-parent"
+        spec.lazy = node.get("lazy") in ("true", "1")
         up = parent
         while up is not None and not up.record:
             up = up.parent
@@ -528,7 +536,22 @@ class _Loader:
                 spec.refs.append((child.get("field", ""), child.get("scope", "")))
             else:
                 spec.children.append(self.scope(child, spec, scopes))
+        if spec.lazy:
+            self.check_lazy(node, spec)
         return spec
+
+    def check_lazy(self, node: etree._Element, spec: ScopeSpec) -> None:
+        """A lazy scope is made inside its enclosing scope's loop instance and closed with
+        it: it needs that scope's loop, an attach, and nothing opened or kept under it."""
+        name = spec.name
+        if spec.record:
+            raise self.error(node, f"record {name}: a record cannot be lazy")
+        if spec.parent is None or spec.parent.loop != spec.loop or spec.attach is None:
+            raise self.error(
+                node, f"scope {name}: lazy needs attach and the enclosing scope's loop"
+            )
+        if spec.children or spec.opens_on or spec.refs:
+            raise self.error(node, f"scope {name}: a lazy scope holds no scope, ref or when")
 
     def member(
         self, spec: ScopeSpec, node: etree._Element, loop: str, extra: str | None = None

@@ -36,6 +36,7 @@ from edi.parsers.envelope import repeats_earlier
 from edi.parsers.fields import (
     CONVERSION_ERRORS,
     SET_LOOP,
+    Condition,
     FieldMap,
     FieldMapCatalog,
     FieldSpec,
@@ -195,41 +196,57 @@ class Plan:
         self.ops: dict[SegmentDef, list[_OwnerOps]] = {}
 
     def compile(self, node: SegmentDef) -> list[_OwnerOps]:
-        """The operations of one place in the guide, grouped by the scope they write to."""
-        groups: dict[str, _OwnerOps] = {}
+        """The operations of one place in the guide, grouped by the scope they write to.
+
+        The conditions every operation of a group shares (a ``use``'s ``when``: the 835's
+        claim parties read only the NM1 of their own NM101) become the group's gate, tested
+        once per segment; each operation keeps only the rest of its own."""
+        placed: dict[str, list[tuple[int, Any]]] = {}
         for owner, kind, spec in self.by_place.get((node.parent.id, node.id), []):
-            group = groups.get(owner)
-            if group is None:
-                group = groups[owner] = _OwnerOps(owner)
-            if kind == _FIELD:
-                group.fields.append(spec)
-            else:
-                group.lists.append((kind, spec))
-        ops = list(groups.values())
+            placed.setdefault(owner, []).append((kind, spec))
+        ops: list[_OwnerOps] = []
+        for owner, members in placed.items():
+            gate = tuple(
+                cond
+                for cond in members[0][1].when
+                if all(cond in spec.when for _, spec in members[1:])
+            )
+            group = _OwnerOps(owner, gate)
+            for kind, spec in members:
+                rest = tuple(cond for cond in spec.when if cond not in gate)
+                if kind == _FIELD:
+                    group.fields.append((spec, rest))
+                else:
+                    group.lists.append((kind, spec, rest))
+            ops.append(group)
         self.ops[node] = ops
         return ops
 
 
 class _OwnerOps:
-    """What one segment writes into one scope's object: plain fields, then lists."""
+    """What one segment writes into one scope's object: plain fields, then lists, each
+    with its conditions less the ``gate`` the group's segment must meet first."""
 
-    __slots__ = ("owner", "fields", "lists")
+    __slots__ = ("owner", "gate", "fields", "lists")
 
-    def __init__(self, owner: str) -> None:
+    def __init__(self, owner: str, gate: tuple[Condition, ...]) -> None:
         self.owner = owner
-        self.fields: list[FieldSpec] = []
-        self.lists: list[tuple[int, Any]] = []
+        self.gate = gate
+        self.fields: list[tuple[FieldSpec, tuple[Condition, ...]]] = []
+        self.lists: list[tuple[int, Any, tuple[Condition, ...]]] = []
 
 
 class _Entry:
-    """An open scope: its declaration, its object, records waiting to follow it."""
+    """An open scope: its declaration, its object, records waiting to follow it, the lazy
+    scopes made inside it (closed with it)."""
 
-    __slots__ = ("spec", "obj", "pending")
+    __slots__ = ("spec", "obj", "pending", "made")
 
     def __init__(self, spec: ScopeSpec, obj: Any) -> None:
         self.spec = spec
         self.obj = obj
         self.pending: list[Record] = []
+        self.made: list[_Entry] = []
 
 
 class _SetState:
@@ -248,6 +265,7 @@ class _SetState:
         "repetition",
         "path",
         "chain",
+        "armed",
     )
 
     def __init__(self, plan: Plan, source: Source, component: str, repetition: str = "") -> None:
@@ -269,6 +287,8 @@ class _SetState:
         self.repetition = repetition
         self.path = ""
         self.chain: frozenset[str] = frozenset()
+        #: lazy scopes whose loop instance is open, made when a segment writes to them
+        self.armed: dict[str, ScopeSpec] = {}
 
 
 @dataclass
@@ -446,6 +466,9 @@ class Normalizer:
                         and _holds(spec.opens_when, segment.elements, state.component)
                     ):
                         continue
+                    if spec.lazy:
+                        state.armed[spec.name] = spec
+                        continue
                     self._make(state, spec, segment)
 
     def _make(self, state: _SetState, spec: ScopeSpec, segment: Segment) -> None:
@@ -478,6 +501,28 @@ class Normalizer:
         state.entries[spec.name] = entry
         state.stack.append(entry)
 
+    def _make_lazy(self, state: _SetState, spec: ScopeSpec) -> Any:
+        """A lazy scope's object, made at the first segment that writes to it and kept
+        with its enclosing scope's entry (same loop), which closes it."""
+        del state.armed[spec.name]
+        obj = spec.cls()
+        parent = spec.parent
+        assert parent is not None  # the map loader refuses a lazy scope without one
+        holder = state.registry.get(parent.name)
+        if holder is not None and spec.attach is not None:
+            if spec.many:
+                getattr(holder, spec.attach).append(obj)
+            else:
+                setattr(holder, spec.attach, obj)
+        state.registry[spec.name] = obj
+        state.writable[spec.name] = obj
+        entry = _Entry(spec, obj)
+        state.entries[spec.name] = entry
+        enclosing = state.entries.get(parent.name)
+        if enclosing is not None:
+            enclosing.made.append(entry)
+        return obj
+
     def _close_left(self, state: _SetState, started: tuple[str, ...]) -> None:
         """Close the scopes whose loop the walk has left, or begins again."""
         stack = state.stack
@@ -494,6 +539,17 @@ class Normalizer:
     def _close(self, state: _SetState, entry: _Entry) -> None:
         spec = entry.spec
         registry = state.registry
+        if entry.made:
+            # the lazy scopes made inside it, newest first (as a stack pops)
+            made = entry.made
+            entry.made = []
+            for inner in reversed(made):
+                self._close(state, inner)
+        armed = state.armed
+        if armed:
+            for child in spec.children:
+                if child.lazy:
+                    armed.pop(child.name, None)
         if spec.hook is not None:
             spec.hook(entry.obj, registry, state.context)
         writable = state.writable
@@ -523,19 +579,27 @@ class Normalizer:
         count = len(elements)
         component = state.component
         repetition = state.repetition
+        armed = state.armed
         for group in ops:
             obj = writable.get(group.owner)
             if obj is None:
                 owner = group.owner
-                if owner in state.registry and owner not in state.plan.conditional:
-                    self.summary.late += 1
+                lazy = armed.get(owner) if armed else None
+                if lazy is None:
+                    if owner in state.registry and owner not in state.plan.conditional:
+                        self.summary.late += 1
+                    continue
+                if group.gate and not _holds(group.gate, elements, component):
+                    continue
+                obj = self._make_lazy(state, lazy)
+            elif group.gate and not _holds(group.gate, elements, component):
                 continue
-            for spec in group.fields:
+            for spec, when in group.fields:
                 e = spec.element
                 if e >= count:
                     continue
                 value = elements[e]
-                if not value or (spec.when and not _holds(spec.when, elements, component)):
+                if not value or (when and not _holds(when, elements, component)):
                     continue
                 c = spec.component
                 if c:
@@ -554,8 +618,8 @@ class Normalizer:
                     setattr(obj, spec.name, spec.convert(value))
                 except CONVERSION_ERRORS:
                     self.summary.dropped += 1
-            for kind, listed in group.lists:
-                if listed.when and not _holds(listed.when, elements, component):
+            for kind, listed, when in group.lists:
+                if when and not _holds(when, elements, component):
                     continue
                 if kind == _VALUES:
                     self._values(getattr(obj, listed.name), listed, elements, component)

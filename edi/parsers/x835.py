@@ -43,8 +43,20 @@ _PARTIES = (
 )
 
 
+#: a party class's field names (dataclasses.fields builds its tuple again at each call)
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _empty(party: Party) -> bool:
-    return all(getattr(party, f.name) in (None, []) for f in dataclasses.fields(party))
+    cls = type(party)
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(f.name for f in dataclasses.fields(party))
+    for name in names:
+        value = getattr(party, name)
+        if value is not None and value != []:
+            return False
+    return True
 
 
 def claim_payment_closed(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from edi.errors import MapError
+from edi.errors import EdiError, MapError
 from edi.kinds import kind_names
 from edi.parsers.fields import (
     Condition,
@@ -21,7 +21,8 @@ from edi.parsers.maps import default_catalog
 from edi.parsers.normalize import Normalizer, Plan
 from edi.parsers.reader import X12Reader
 from edi.records import RECORD_TYPES, Organization, Person
-from tests.conftest import SAMPLES
+from edi.records.export import to_dict
+from tests.conftest import SAMPLES, corpus_manifest
 
 FIELD_MAPS_DIR = field_maps_folder()
 
@@ -81,6 +82,27 @@ CLAIM = '<record name="claim" class="Claim" loop="2300">\n{}\n</record>'
             '<record name="line" class="ServiceLine" loop="2400" emit="after-parent"/>',
             3,
             "needs an enclosing record",
+        ),
+        ('<record name="claim" class="Claim" loop="2300" lazy="true"/>', 3, "cannot be lazy"),
+        (
+            CLAIM.format(
+                '<scope name="p" class="Person" loop="2010BA" attach="patient" lazy="1"/>'
+            ),
+            4,
+            "lazy needs attach and the enclosing scope's loop",
+        ),
+        (
+            CLAIM.format('<scope name="p" class="Person" loop="2300" lazy="true"/>'),
+            4,
+            "lazy needs attach",
+        ),
+        (
+            CLAIM.format(
+                '<scope name="p" class="Person" loop="2300" attach="patient" lazy="true"/>'
+                '<ref field="subscriber" scope="p"/>'
+            ),
+            3,
+            "ref to the lazy scope p",
         ),
     ],
 )
@@ -324,6 +346,33 @@ def test_the_835_parties_are_the_shared_party_read_from_their_own_nm1():
     # the use's NM101 condition is on NM1 only: the rendering provider's REF items keep theirs
     (refs,) = fmap.scopes["rendering_provider"].items
     assert [c.element for c in refs.when] == [1] and "0B" in refs.when[0].codes
+
+
+def test_lazy_835_parties_give_the_records_of_parties_made_for_every_claim(tmp_path: Path):
+    """The 835's claim parties are lazy (made at the NM1 of their NM101): the records are
+    those of the same map with the parties made at every 2100 and the empty ones dropped
+    by the hook, on every 835 of the samples and the corpus."""
+    eager = tmp_path / "fields"
+    eager.mkdir()
+    shutil.copy(FIELD_MAPS_DIR / "fieldsets.xml", eager / "fieldsets.xml")
+    text = (FIELD_MAPS_DIR / "835.5010.X221A1.xml").read_text()
+    assert text.count(' lazy="true"') == 7
+    (eager / "835.5010.X221A1.xml").write_text(text.replace(' lazy="true"', ""))
+    files = sorted(SAMPLES.glob("835*.x12")) + [
+        row.path for row in corpus_manifest() if row.transaction_set == "835"
+    ]
+    compared = 0
+    for path in files:
+        lazy = Normalizer(kinds={"835"})
+        made = Normalizer(kinds={"835"}, field_maps=FieldMapCatalog([eager]))
+        try:
+            expected = [to_dict(r) for r in made.records(path)]
+        except EdiError:
+            continue
+        assert [to_dict(r) for r in lazy.records(path)] == expected, path.name
+        assert lazy.summary == made.summary
+        compared += bool(expected)
+    assert compared >= 10
 
 
 def extending(folder: Path, body: str, *, base: str = "837P.5010.X222A1.xml") -> Path:
