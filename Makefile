@@ -71,9 +71,12 @@ clean-compiled:
 	find edi -name '*.so' -delete
 
 #: speed and memory of the installed wheel beside pyx12; then the installed wheel beside
-#: the in-place compiled build, in one run
+#: the in-place compiled build; then edi beside the peers installed from PyPI (each in its
+#: own environment under bench/out/peers/; PEERS_ARGS="--size 50" for the 50 MB files), in
+#: one run
 bench: setup compile
-	$(BIN)/python bench/run.py $(BENCH_ARGS) && $(BIN)/python bench/install.py; \
+	$(BIN)/python bench/run.py $(BENCH_ARGS) && $(BIN)/python bench/install.py \
+	  && $(BIN)/python bench/peers.py $(PEERS_ARGS); \
 	  status=$$?; $(MAKE) --no-print-directory clean-compiled; exit $$status
 
 #: SFTP pull speed beside OpenSSH's sftp client (root: it starts a throwaway sshd)
