@@ -170,7 +170,8 @@ class JsonLines:
                         out[name] = value
                 else:
                     out[name] = self._fragment(value)
-            return orjson.dumps(out, default=_fields, option=_LINE)
+            line: bytes = orjson.dumps(out, default=_fields, option=_LINE)
+            return line
         except orjson.JSONEncodeError:
             return None
 
