@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Callable
 from typing import Any, NamedTuple
+
+import orjson
 
 from edi.records import Record
 from edi.records.enrollment import Coverage, Member
@@ -149,8 +150,7 @@ def fingerprint(unit: MemberUnit, key: bytes) -> str:
         sorted(unit.dates.items()),
         [[*c[1:7], sorted(c.dates.items())] for c in unit.coverages],
     ]
-    text = json.dumps(sent, separators=(",", ":"))
-    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.new(key, orjson.dumps(sent), hashlib.sha256).hexdigest()
 
 
 def coverage_unit(member: Member, coverage: Coverage) -> CoverageUnit:

@@ -132,7 +132,11 @@ class MemberStateStage:
         terminate = self.policy.full_file_terminations == "terminate"
         for sponsor in sorted(full):
             self.counts.full = True
-            self.applier.absent(sponsor, terminate=terminate)
+            st.record_absent(self.conn, sponsor, self.file_id, terminate=terminate)
+        if full:
+            self.counts.absent = st.count_absent(self.conn, self.file_id)
+        if terminate and self.counts.absent:
+            self.applier.terminate_absent()
         st.end_seen(self.conn)
         return self.counts
 
@@ -266,7 +270,10 @@ class _Applier:
             old_values: dict[str, Any] = {}
             old_status = ""
         else:
-            old_values = json.loads(json.dumps(state.values))
+            old_values = {  # a copy: its demographics are the one nested value
+                **state.values,
+                "demographics": dict(state.values.get("demographics", {})),
+            }
             old_status = state.status
         old_demo = dict(old_values.get("demographics", {}))
         new_demo = {k: (v if v is not None else old_demo.get(k)) for k, v in demo.items()}
@@ -525,20 +532,10 @@ class _Applier:
             }
         )
 
-    def absent(self, sponsor: str, *, terminate: bool) -> None:
-        """Record (and terminate, when told) the active members of ``sponsor`` this file
-        did not name."""
-        for ids in st.absent_ids(self.conn, sponsor):
-            self.counts.absent += len(ids)
-            st.insert_absent(
-                self.conn,
-                [
-                    {"file_id": self.file_id, "member_state_id": i, "terminated": terminate}
-                    for i in ids
-                ],
-            )
-            if not terminate:
-                continue
+    def terminate_absent(self) -> None:
+        """Terminate the members recorded absent from this file (``absent_members``), a
+        batch at a time."""
+        for ids in st.absent_ids(self.conn, self.file_id):
             states = st.load_by_ids(self.conn, self.cipher, ids)
             ended = self.at.date().isoformat()  # the day the full file was received
             for state in states:
@@ -550,7 +547,7 @@ class _Applier:
                             cov.values = {**cov.values, "end": ended}
                         self._change(
                             state,
-                            sponsor,
+                            state.sponsor_id,
                             state.member_key,
                             0,
                             "coverage",
@@ -567,7 +564,7 @@ class _Applier:
                 self.counts.terminated += 1
                 self._change(
                     state,
-                    sponsor,
+                    state.sponsor_id,
                     state.member_key,
                     0,
                     "member",

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Column,
     Connection,
@@ -28,7 +29,9 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    func,
     insert,
+    literal,
     select,
     update,
 )
@@ -41,15 +44,16 @@ BATCH = 500
 
 
 def seal(cipher: FieldCipher, table: str, row_id: str, value: Mapping[str, Any]) -> bytes:
-    """``value`` as JSON, encrypted for ``table``'s ``phi`` of row ``row_id``."""
-    text = json.dumps(value, separators=(",", ":"), sort_keys=True)
-    return cipher.encrypt_text(text, table=table, column="phi", row_id=row_id)
+    """``value`` as JSON (UTF-8, keys sorted: orjson, several times the standard
+    encoder's speed), encrypted for ``table``'s ``phi`` of row ``row_id``."""
+    data = orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    return cipher.encrypt(data, table=table, column="phi", row_id=row_id)
 
 
 def unseal(cipher: FieldCipher, table: str, row_id: str, blob: bytes) -> dict[str, Any]:
     """The JSON value :func:`seal` encrypted."""
-    found: dict[str, Any] = json.loads(
-        cipher.decrypt_text(blob, table=table, column="phi", row_id=row_id)
+    found: dict[str, Any] = orjson.loads(
+        cipher.decrypt(blob, table=table, column="phi", row_id=row_id)
     )
     return found
 
@@ -179,15 +183,14 @@ def active_subscribers(
     if not keys:
         return set()
     ms = m.MemberState
+    # looked up by the subscriber keys alone, the rest filtered here: asked with the status
+    # too, SQLite's planner reads the status index, every active member for each batch
     found = conn.execute(
-        select(ms.subscriber_key_bidx).where(
-            ms.sponsor_id == sponsor_id,
-            ms.subscriber_key_bidx.in_(keys),
-            ms.is_subscriber.is_(True),
-            ms.status == m.ACTIVE_STATE,
+        select(ms.subscriber_key_bidx, ms.sponsor_id, ms.is_subscriber, ms.status).where(
+            ms.subscriber_key_bidx.in_(keys)
         )
     )
-    return set(found.scalars())
+    return {row[0] for row in found if row[1] == sponsor_id and row[2] and row[3] == m.ACTIVE_STATE}
 
 
 def write_states(
@@ -286,13 +289,12 @@ def end_seen(conn: Connection) -> None:
     SEEN.drop(conn, checkfirst=True)
 
 
-def absent_ids(conn: Connection, sponsor_id: str) -> Iterator[list[str]]:
-    """The active members of ``sponsor_id`` that the file being applied did not name
-    (:func:`mark_seen`), a batch at a time (read whole first: the caller may change
-    them)."""
-    ms = m.MemberState
-    query = (
-        select(ms.id)
+def record_absent(conn: Connection, sponsor_id: str, file_id: str, *, terminate: bool) -> None:
+    """Record, as ``file_id``'s ``absent_members``, the active members of ``sponsor_id``
+    that the file did not name (:func:`mark_seen`), in one statement."""
+    ms, am = m.MemberState, m.AbsentMember
+    absent = (
+        select(literal(file_id), ms.id, literal(terminate))
         .where(
             ms.sponsor_id == sponsor_id,
             ms.status == m.ACTIVE_STATE,
@@ -300,13 +302,31 @@ def absent_ids(conn: Connection, sponsor_id: str) -> Iterator[list[str]]:
         )
         .order_by(ms.id)
     )
-    last = ""
+    conn.execute(insert(am).from_select([am.file_id, am.member_state_id, am.terminated], absent))
+
+
+def count_absent(conn: Connection, file_id: str) -> int:
+    """How many members ``file_id`` recorded absent."""
+    am = m.AbsentMember
+    query = select(func.count()).select_from(am).where(am.file_id == file_id)
+    return int(conn.execute(query).scalar_one())
+
+
+def absent_ids(conn: Connection, file_id: str) -> Iterator[list[str]]:
+    """The member state ids ``file_id``'s ``absent_members`` name, a batch at a time."""
+    am = m.AbsentMember
+    last = 0
     while True:
-        ids = list(conn.execute(query.where(ms.id > last).limit(BATCH)).scalars())
-        if not ids:
+        rows = conn.execute(
+            select(am.id, am.member_state_id)
+            .where(am.file_id == file_id, am.id > last)
+            .order_by(am.id)
+            .limit(BATCH)
+        ).all()
+        if not rows:
             return
-        yield ids
-        last = ids[-1]
+        yield [r[1] for r in rows]
+        last = rows[-1][0]
 
 
 def load_by_ids(conn: Connection, cipher: FieldCipher, ids: list[str]) -> list[MemberNow]:
@@ -323,11 +343,6 @@ def load_by_ids(conn: Connection, cipher: FieldCipher, ids: list[str]) -> list[M
 def insert_changes(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if rows:
         conn.execute(insert(m.MemberChange), rows)
-
-
-def insert_absent(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(insert(m.AbsentMember), rows)
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -479,12 +494,13 @@ __all__ = [
     "fingerprints",
     "change_row",
     "changes",
+    "count_absent",
     "coverages_as_of",
     "covered",
     "decode_change",
     "file_absent",
     "file_changes",
-    "insert_absent",
+    "record_absent",
     "insert_changes",
     "load_by_ids",
     "load_members",
