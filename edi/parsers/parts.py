@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, cast
 
 from edi.errors import X12SyntaxError
-from edi.parsers.envelope import EnvelopeTracker
+from edi.parsers.envelope import DUPLICATE_INTERCHANGE, EnvelopeTracker
 from edi.parsers.reader import ISA_SEARCH, WHITESPACE_B, ReadStart, X12Reader, _wrapped_width
 from edi.parsers.results import (
     ElementError,
@@ -49,7 +49,7 @@ from edi.parsers.results import (
     SegmentError,
     TransactionResult,
 )
-from edi.parsers.segments import Delimiters, Position, Problem, Segment
+from edi.parsers.segments import INTERCHANGE, Delimiters, Position, Problem, Segment
 from edi.parsers.validate import Validator, fold_envelopes
 
 #: bytes read at a time when counting terminators and line breaks
@@ -91,6 +91,8 @@ class Part:
     group_controls: frozenset[str] = frozenset()
     set_controls: frozenset[str] = frozenset()
     last: bool = False
+    #: its interchange repeats an earlier one's (ISA05, ISA06, ISA13): TA1 025
+    repeats: bool = False
     #: the delimiters of the interchange it begins in
     delimiters: Delimiters | None = None
 
@@ -245,6 +247,7 @@ def _parts(
     isa: Envelope | None = None
     gs: Envelope | None = None
     interchanges = groups = transactions = group_count = transaction_count = 0
+    repeats = False
     seen: set[tuple[str, str, str]] = set()
     group_controls: set[str] = set()
     set_controls: set[str] = set()
@@ -262,10 +265,13 @@ def _parts(
                 gs = None
                 interchanges += 1
                 group_count = transaction_count = 0
-                if len(elements) > 13:
-                    seen.add((elements[5].strip(), elements[6].strip(), elements[13]))
-                else:
-                    seen.add(("", "", ""))
+                key = (
+                    (elements[5].strip(), elements[6].strip(), elements[13])
+                    if len(elements) > 13
+                    else ("", "", "")
+                )
+                repeats = key in seen
+                seen.add(key)
                 group_controls = set()
                 set_controls = set()
             elif kind == b"GS":
@@ -298,6 +304,7 @@ def _parts(
                 frozenset(group_controls),
                 frozenset(set_controls),
                 number == len(bounds) - 2,
+                repeats,
                 isa_delims[isa.offset] if isa is not None else delims,
             )
         )
@@ -325,9 +332,12 @@ def _header(envelope: Envelope, delims: Delimiters) -> Segment:
     )
 
 
-def read_start(part: Part, name: str) -> ReadStart | None:
+def read_start(part: Part, name: str, *, records: bool = False) -> ReadStart | None:
     """The reader's start of ``part``: its envelopes open in a tracker in the state a
-    reading of the whole file has there (None for the file's first part)."""
+    reading of the whole file has there (None for the file's first part). ``records``: for
+    the normalizer, which makes no records of an interchange that repeats an earlier one
+    (its TA1 025 is kept on the interchange; validation has it from the part that read
+    the ISA)."""
     if part.isa is None or part.gs is None or part.delimiters is None:
         return None
     delims = part.delimiters
@@ -342,6 +352,12 @@ def read_start(part: Part, name: str) -> ReadStart | None:
     tracker.problems.clear()
     ic.problems.clear()
     group.problems.clear()
+    if records and part.repeats:
+        ic.problems.append(
+            Problem(
+                INTERCHANGE, DUPLICATE_INTERCHANGE, "repeats an earlier interchange", isa.position()
+            )
+        )
     tracker.interchanges, tracker.groups = part.interchanges, part.groups
     tracker.transactions = part.transactions
     tracker.seen = set(part.seen)
@@ -395,13 +411,17 @@ def end_state(reader: X12Reader) -> State:
     )
 
 
-def part_reader(stream: BinaryIO, part: Part, name: str) -> X12Reader:
-    """A reader of ``part`` of the file open as ``stream``."""
+def part_reader(
+    stream: BinaryIO, part: Part, name: str, *, records: bool = False, to_end: bool = False
+) -> X12Reader:
+    """A reader of ``part`` of the file open as ``stream`` (``to_end``: and of the rest
+    of the file after it); ``records``: see :func:`read_start`."""
+    end = os.fstat(stream.fileno()).st_size if to_end else part.end
     return X12Reader(
-        _Limited(stream, part.offset, part.end),  # type: ignore[arg-type]
+        _Limited(stream, part.offset, end),  # type: ignore[arg-type]
         name,
-        start=read_start(part, name),
-        finish=part.last,
+        start=read_start(part, name, records=records),
+        finish=part.last or to_end,
     )
 
 

@@ -15,15 +15,20 @@ from __future__ import annotations
 import marshal
 import os
 import selectors
+import shutil
 import signal
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import IO, Any, cast
 
-from edi.parsers.parts import Part, join, plan, validate_part
+from edi.errors import EdiError
+from edi.parsers.normalize import Normalizer, NormalizeSummary, SkippedSet, file_sha256
+from edi.parsers.parts import Part, end_state, join, part_reader, plan, planned_state, validate_part
 from edi.parsers.results import FileResult
 from edi.parsers.validate import Validator
 from edi.pipeline.record_worker import fork_safe, usable_cores
+from edi.records import Record
 
 #: files at least this large are split when more than one worker is wanted by default
 SPLIT_MIN_BYTES = 16 << 20
@@ -31,8 +36,6 @@ SPLIT_MIN_BYTES = 16 << 20
 PARTS_PER_WORKER = 4
 #: a part is at least this large (smaller ones cost more to start than they save)
 PART_MIN_BYTES = 1 << 20
-
-T = TypeVar("T")
 
 
 def worker_count(requested: int | None, size: int) -> int:
@@ -44,11 +47,17 @@ def worker_count(requested: int | None, size: int) -> int:
 
 
 def validate_file(
-    validator: Validator, path: str | os.PathLike[str], workers: int, name: str | None = None
+    validator: Validator,
+    path: str | os.PathLike[str],
+    workers: int,
+    name: str | None = None,
+    *,
+    part_bytes: int = PART_MIN_BYTES,
 ) -> FileResult:
-    """``validator.validate(path)``, with ``workers`` processes when the file splits."""
+    """``validator.validate(path)``, with ``workers`` processes when the file splits into
+    parts of ``part_bytes`` or more."""
     label = name or str(path)
-    parts = _parts(path, workers)
+    parts = _parts(path, workers, part_bytes)
     if parts is not None:
         packed = run_parts(
             lambda part: validate_part(validator, str(path), part, label), parts, workers
@@ -60,20 +69,25 @@ def validate_file(
     return validator.validate(path, name)
 
 
-def _parts(path: str | os.PathLike[str], workers: int) -> list[Part] | None:
+def _parts(path: str | os.PathLike[str], workers: int, part_bytes: int) -> list[Part] | None:
     if workers < 2 or not fork_safe():
         return None
-    return plan(path, workers * PARTS_PER_WORKER, PART_MIN_BYTES)
+    return plan(path, workers * PARTS_PER_WORKER, part_bytes)
 
 
 def run_parts(
-    work: Callable[[Part], tuple[object, ...]], parts: Sequence[Part], workers: int
+    work: Callable[[Part], tuple[object, ...]],
+    parts: Sequence[Part],
+    workers: int,
+    done: Callable[[int, tuple[object, ...] | None], bool] | None = None,
 ) -> list[tuple[object, ...]] | None:
     """``work(part)`` of each part in a forked process, at most ``workers`` at a time; the
-    results in the parts' order, or None when a worker failed."""
+    results in the parts' order, or None when a worker failed. ``done(index, result)`` is
+    told of each part as it ends (None: its worker failed); when it says False, no part
+    is begun any more and the running ones are stopped."""
     results: dict[int, bytearray] = {}
     running: dict[int, tuple[int, int]] = {}  # fd -> (part index, pid)
-    failed = False
+    failed = stopped = False
     waiting = list(range(len(parts)))
     waiting.reverse()
     with selectors.DefaultSelector() as selector:
@@ -100,6 +114,13 @@ def run_parts(
                     _, status = os.waitpid(pid, 0)
                     if os.waitstatus_to_exitcode(status) != 0:
                         failed = True
+                    if done is not None:
+                        told = None if failed else marshal.loads(bytes(results[index]))
+                        if not done(index, told):
+                            failed = stopped = True
+                            break
+                if stopped:
+                    break
         finally:
             for fd, (_, pid) in running.items():
                 _stop(pid)
@@ -138,8 +159,112 @@ def _stop(pid: int) -> None:
         pass
 
 
-def file_size(path: str | os.PathLike[str]) -> int:
-    return Path(path).stat().st_size
+# -- edi parse: JSON lines of the parts, in order ------------------------------------------
 
 
-__all__ = ["SPLIT_MIN_BYTES", "run_parts", "validate_file", "worker_count"]
+def parse_file(
+    normalizer: Normalizer,
+    path: str | os.PathLike[str],
+    workers: int,
+    out: IO[bytes],
+    types: tuple[str, ...] = (),
+    *,
+    part_bytes: int = PART_MIN_BYTES,
+) -> None:
+    """The records of ``path`` as JSON lines on ``out``, byte for byte those of one reading,
+    made by ``workers`` processes when the file splits; ``normalizer.summary`` counts them.
+
+    Each worker writes its part's lines to a spool file (0600, in a 0700 folder of the
+    temporary folder, removed on every way out: the lines are PHI); a part's lines go to
+    ``out`` once it and every part before it ended in the state planned, in file order.
+    When a part did not, the rest of the file from its start is read here, so what was
+    written is never taken back. Errors (a file that stops being X12, a field map that
+    cannot be read) are raised as one reading raises them, after the records before them.
+    """
+    name = str(path)
+    parts = _parts(path, workers, part_bytes)
+    if parts is None:
+        _write_lines(normalizer.records(path, name), out, types)
+        return
+    sha256 = file_sha256(path)
+    folder = Path(tempfile.mkdtemp(prefix="edi-parse-"))
+    released = 0
+
+    def spool(index: int) -> Path:
+        return folder / f"part-{index}.jsonl"
+
+    def work(part: Part) -> tuple[object, ...]:
+        index = next(i for i, p in enumerate(parts) if p is part)
+        normalizer.summary = NormalizeSummary()  # the part's counts alone
+        fd = os.open(spool(index), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(path, "rb") as stream, os.fdopen(fd, "wb", buffering=1 << 20) as handle:
+            reader = part_reader(stream, part, name, records=True)
+            records = normalizer.normalize(normalizer.walker.walk(reader), sha256, name)
+            try:
+                _write_lines(records, handle, types)
+            except EdiError:
+                return ("error",)
+            state = () if part.last else end_state(reader)
+        summary = normalizer.summary
+        skipped = [(s.set_id, s.guide, s.ordinal, s.reason, s.detail) for s in summary.skipped]
+        counts = (summary.sets, summary.dropped, summary.unlocated, summary.late)
+        return ("ok", state, counts, dict(summary.records), skipped)
+
+    finished: dict[int, tuple[object, ...] | None] = {}
+
+    def done(index: int, result: tuple[object, ...] | None) -> bool:
+        nonlocal released
+        finished[index] = result
+        while released in finished:
+            item = finished.pop(released)
+            part = parts[released]
+            if item is None or item[0] != "ok":
+                return False
+            if not part.last and item[1] != planned_state(parts[released + 1]):
+                return False
+            _add_summary(normalizer.summary, item)
+            _copy(spool(released), out)
+            spool(released).unlink()
+            released += 1
+        return True
+
+    try:
+        run_parts(work, parts, workers, done)
+        if released < len(parts):  # the rest of the file, from the last start known right
+            with open(path, "rb") as stream:
+                reader = part_reader(stream, parts[released], name, records=True, to_end=True)
+                records = normalizer.normalize(normalizer.walker.walk(reader), sha256, name)
+                _write_lines(records, out, types)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _write_lines(records: Iterator[Record], out: IO[bytes], types: tuple[str, ...]) -> None:
+    from edi.records.export import JsonLines
+
+    lines = JsonLines()
+    write = out.write
+    if types:
+        records = (r for r in records if r.TYPE in types)
+    for record in records:
+        write(lines.encode(record))
+
+
+def _add_summary(summary: NormalizeSummary, item: tuple[object, ...]) -> None:
+    _, _, counts, records, skipped = item
+    sets, dropped, unlocated, late = cast("tuple[int, int, int, int]", counts)
+    summary.sets += sets
+    summary.dropped += dropped
+    summary.unlocated += unlocated
+    summary.late += late
+    for kind, number in cast("dict[str, int]", records).items():
+        summary.records[kind] = summary.records.get(kind, 0) + number
+    summary.skipped.extend(SkippedSet(*s) for s in cast("list[tuple[Any, ...]]", skipped))
+
+
+def _copy(source: Path, out: IO[bytes]) -> None:
+    with source.open("rb") as handle:
+        shutil.copyfileobj(handle, out, 1 << 20)
+
+
+__all__ = ["SPLIT_MIN_BYTES", "parse_file", "run_parts", "validate_file", "worker_count"]

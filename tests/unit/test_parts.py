@@ -4,6 +4,7 @@ as one reading, for every corpus file split at every set it can be split at."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 from datetime import UTC, datetime
 from itertools import count
@@ -14,12 +15,14 @@ from click.testing import CliRunner
 
 from edi.cli import main
 from edi.cli.validate import render_text, result_dict
+from edi.errors import EdiError
 from edi.generate import generate
 from edi.parsers.acks import acknowledgments
+from edi.parsers.normalize import Normalizer
 from edi.parsers.parts import join, plan, validate_part
 from edi.parsers.results import FileResult
 from edi.parsers.validate import Validator
-from edi.pipeline.parts import run_parts, validate_file
+from edi.pipeline.parts import parse_file, run_parts, validate_file
 from tests.conftest import SAMPLES, CorpusFile
 
 NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
@@ -87,7 +90,33 @@ def test_corpus_files_joined_into_one_file_in_parts_give_the_answers_of_one_read
         if joined is not None:
             assert outputs(joined) == outputs(whole), kind
             compared += sum(len(g.transactions) for ic in whole.interchanges for g in ic.groups)
+            assert lines(path, 2, part_bytes=1) == lines(path, 1), kind
     assert compared >= 80
+
+
+def lines(path: Path, workers: int, **options: int) -> tuple[bytes, tuple[object, ...]]:
+    """The JSON lines of ``path`` and the normalizer's counts, made by ``workers`` processes."""
+    out = io.BytesIO()
+    normalizer = Normalizer()
+    try:
+        parse_file(normalizer, path, workers, out, **options)
+        error = ""
+    except EdiError as exc:
+        error = str(exc)
+    s = normalizer.summary
+    return out.getvalue(), (s.sets, s.records, s.skipped, s.dropped, s.unlocated, s.late, error)
+
+
+def test_edi_parse_in_parts_writes_the_bytes_of_one_reading(tmp_path: Path):
+    path = _mutated(multi_set(tmp_path), "ST*837*0009*", "ST*837*0001*")
+    one = lines(path, 1)
+    assert one[0].count(b"\n") > 40
+    assert lines(path, 2, part_bytes=1) == one
+    # a repeated interchange (TA1 025) makes no records, in whichever part its sets are
+    twice = tmp_path / "twice.x12"
+    twice.write_bytes(path.read_bytes() * 2)
+    assert lines(twice, 3, part_bytes=1) == lines(twice, 1)
+    assert lines(twice, 1)[1][1] == one[1][1]  # the records of the first copy alone
 
 
 def multi_set(tmp_path: Path, claims: int = 40, per_set: int = 3) -> Path:
@@ -178,3 +207,29 @@ def test_edi_validate_with_workers_prints_what_one_process_prints(tmp_path: Path
     assert one.exit_code == two.exit_code == 1
     assert two.output == one.output
     assert "IK502 23" in one.output
+
+
+def test_edi_parse_reads_the_rest_itself_from_a_part_not_as_planned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A part that ends otherwise than the next was planned to begin: the parts before it
+    are written, the rest is read by this process from its start; the spool is removed."""
+    import tempfile
+
+    import edi.pipeline.parts as pipeline_parts
+
+    path = multi_set(tmp_path)
+    real_plan = pipeline_parts.plan
+
+    def wrong_plan(*args: object, **options: object):
+        parts = real_plan(*args, **options)  # type: ignore[arg-type]
+        assert parts is not None and len(parts) > 3
+        parts[3] = dataclasses.replace(parts[3], line=parts[3].line, ordinal=parts[3].ordinal - 1)
+        return parts
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
+    monkeypatch.setattr(pipeline_parts, "plan", wrong_plan)
+    assert lines(path, 2, part_bytes=1) == lines(path, 1)
+    assert list(spool.iterdir()) == []
