@@ -151,19 +151,38 @@ def _after_set(data: mmap.mmap, pos: int, term: bytes, sep: bytes) -> bool:
 def plan(path: str | os.PathLike[str], count: int, min_bytes: int = 1 << 20) -> list[Part] | None:
     """Up to ``count`` parts of the file at ``path``, each ``min_bytes`` or more, split at
     sets of about equal size; None when the file is not split (see the module docstring)."""
-    if count < 2:
+    parts = plan_lazily(path, count, min_bytes)
+    return None if parts is None else list(parts)
+
+
+def plan_lazily(
+    path: str | os.PathLike[str], count: int, min_bytes: int = 1 << 20
+) -> Iterator[Part] | None:
+    """:func:`plan`, the split points found at once and each part counted as it is asked
+    for, so a worker can begin the first part while the next ones are counted."""
+    if count < 2 or os.path.getsize(path) < 2 * min_bytes:
         return None
-    with open(path, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size < 2 * min_bytes:
-            return None
-        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            return _plan(data, handle, str(path), size, count, min_bytes)
+    handle = open(path, "rb")  # noqa: SIM115 - closed when the parts are counted
+    data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    found = _plan(data, handle, str(path), os.fstat(handle.fileno()).st_size, count, min_bytes)
+    if found is None:
+        data.close()
+        handle.close()
+        return None
+    return _closing(found, data, handle)
+
+
+def _closing(parts: Iterator[Part], data: mmap.mmap, handle: BinaryIO) -> Iterator[Part]:
+    try:
+        yield from parts
+    finally:
+        data.close()
+        handle.close()
 
 
 def _plan(
     data: mmap.mmap, handle: BinaryIO, name: str, size: int, count: int, min_bytes: int
-) -> list[Part] | None:
+) -> Iterator[Part] | None:
     head = bytes(data[:ISA_SEARCH])
     if not head.startswith(b"ISA") or _wrapped_width(head):
         return None
@@ -225,24 +244,30 @@ def _parts(
     size: int,
     delims: Delimiters,
     isa_delims: dict[int, Delimiters],
-) -> list[Part]:
+) -> Iterator[Part]:
     """The parts at ``splits``, with the ordinals, lines and envelope state the scan counts."""
     term = delims.segment.encode("latin-1")
     empty = re.compile(re.escape(term) + rb"[ \t\r\n\x0b\x0c]*(?=" + re.escape(term) + b")")
     wanted = sorted({pos for pos, kind in starts if kind != b"ST"} | set(splits))
     ordinals: dict[int, tuple[int, int]] = {}
-    done = terms = lines = empties = 0
+    counted = {"done": 0, "terms": 0, "lines": 0, "empties": 0, "next": 0}
     handle.seek(0)
-    for pos in wanted:
-        while done < pos:
-            block = handle.read(min(SCAN_BLOCK, pos - done))
-            terms += block.count(term)
-            lines += block.count(b"\n")
-            done += len(block)
-        # a segment start: the pieces before it, less those only whitespace
-        empties += len(empty.findall(cast(bytes, data), ordinals_end(ordinals), pos))
-        ordinals[pos] = (terms - empties, 1 + lines)
-    parts: list[Part] = []
+
+    def count_to(limit: int) -> None:
+        """The ordinal and line of every wanted offset up to ``limit``."""
+        while counted["next"] < len(wanted) and wanted[counted["next"]] <= limit:
+            pos = wanted[counted["next"]]
+            counted["next"] += 1
+            while counted["done"] < pos:
+                block = handle.read(min(SCAN_BLOCK, pos - counted["done"]))
+                counted["terms"] += block.count(term)
+                counted["lines"] += block.count(b"\n")
+                counted["done"] += len(block)
+            # a segment start: the pieces before it, less those only whitespace
+            start = ordinals_end(ordinals)
+            counted["empties"] += len(empty.findall(cast(bytes, data), start, pos))
+            ordinals[pos] = (counted["terms"] - counted["empties"], 1 + counted["lines"])
+
     bounds = [0, *splits, size]
     isa: Envelope | None = None
     gs: Envelope | None = None
@@ -254,6 +279,7 @@ def _parts(
     position = 0
     sep_text = delims.element
     for number, (begin, end) in enumerate(zip(bounds, bounds[1:], strict=False)):
+        count_to(begin)
         while position < len(starts) and starts[position][0] < begin:
             pos, kind = starts[position]
             position += 1
@@ -287,7 +313,7 @@ def _parts(
                 transaction_count += 1
                 set_controls.add(elements[2] if len(elements) > 2 else "")
         ordinal, line = ordinals.get(begin, (0, 1))
-        parts.append(
+        yield (
             Part(
                 begin,
                 end,
@@ -308,7 +334,6 @@ def _parts(
                 isa_delims[isa.offset] if isa is not None else delims,
             )
         )
-    return parts
 
 
 def ordinals_end(ordinals: dict[int, tuple[int, int]]) -> int:

@@ -18,13 +18,21 @@ import selectors
 import shutil
 import signal
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, cast
 
 from edi.errors import EdiError
 from edi.parsers.normalize import Normalizer, NormalizeSummary, SkippedSet, file_sha256
-from edi.parsers.parts import Part, end_state, join, part_reader, plan, planned_state, validate_part
+from edi.parsers.parts import (
+    Part,
+    end_state,
+    join,
+    part_reader,
+    plan_lazily,
+    planned_state,
+    validate_part,
+)
 from edi.parsers.results import FileResult
 from edi.parsers.validate import Validator
 from edi.pipeline.record_worker import fork_safe, usable_cores
@@ -57,10 +65,14 @@ def validate_file(
     """``validator.validate(path)``, with ``workers`` processes when the file splits into
     parts of ``part_bytes`` or more."""
     label = name or str(path)
-    parts = _parts(path, workers, part_bytes)
-    if parts is not None:
+    planned = _parts(path, workers, part_bytes)
+    if planned is not None:
+        parts: list[Part] = []
         packed = run_parts(
-            lambda part: validate_part(validator, str(path), part, label), parts, workers
+            lambda _index, part: validate_part(validator, str(path), part, label),
+            planned,
+            workers,
+            parts,
         )
         if packed is not None:
             joined = join(label, parts, packed)
@@ -69,33 +81,40 @@ def validate_file(
     return validator.validate(path, name)
 
 
-def _parts(path: str | os.PathLike[str], workers: int, part_bytes: int) -> list[Part] | None:
+def _parts(path: str | os.PathLike[str], workers: int, part_bytes: int) -> Iterator[Part] | None:
     if workers < 2 or not fork_safe():
         return None
-    return plan(path, workers * PARTS_PER_WORKER, part_bytes)
+    return plan_lazily(path, workers * PARTS_PER_WORKER, part_bytes)
 
 
 def run_parts(
-    work: Callable[[Part], tuple[object, ...]],
-    parts: Sequence[Part],
+    work: Callable[[int, Part], tuple[object, ...]],
+    planned: Iterable[Part],
     workers: int,
+    parts: list[Part],
     done: Callable[[int, tuple[object, ...] | None], bool] | None = None,
 ) -> list[tuple[object, ...]] | None:
-    """``work(part)`` of each part in a forked process, at most ``workers`` at a time; the
-    results in the parts' order, or None when a worker failed. ``done(index, result)`` is
-    told of each part as it ends (None: its worker failed); when it says False, no part
-    is begun any more and the running ones are stopped."""
+    """``work(index, part)`` of each part planned in a forked process, at most ``workers``
+    at a time (a part is taken from ``planned`` when a worker is free, and appended to
+    ``parts``); the results in the parts' order, or None when a worker failed.
+    ``done(index, result)`` is told of each part as it ends (None: its worker failed); when
+    it says False, no part is begun any more and the running ones are stopped."""
     results: dict[int, bytearray] = {}
     running: dict[int, tuple[int, int]] = {}  # fd -> (part index, pid)
     failed = stopped = False
-    waiting = list(range(len(parts)))
-    waiting.reverse()
+    waiting = iter(planned)
+    more = True
     with selectors.DefaultSelector() as selector:
         try:
-            while waiting or running:
-                while waiting and len(running) < workers and not failed:
-                    index = waiting.pop()
-                    fd, pid = _fork(work, parts[index])
+            while more or running:
+                while more and len(running) < workers and not failed:
+                    part = next(waiting, None)
+                    if part is None:
+                        more = False
+                        break
+                    index = len(parts)
+                    parts.append(part)
+                    fd, pid = _fork(work, index, part)
                     running[fd] = (index, pid)
                     results[index] = bytearray()
                     selector.register(fd, selectors.EVENT_READ)
@@ -130,7 +149,9 @@ def run_parts(
     return [marshal.loads(bytes(results[i])) for i in range(len(parts))]
 
 
-def _fork(work: Callable[[Part], tuple[object, ...]], part: Part) -> tuple[int, int]:
+def _fork(
+    work: Callable[[int, Part], tuple[object, ...]], index: int, part: Part
+) -> tuple[int, int]:
     """A child computing ``work(part)``, writing it marshalled to a pipe: (read end, pid)."""
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -138,7 +159,7 @@ def _fork(work: Callable[[Part], tuple[object, ...]], part: Part) -> tuple[int, 
         code = 1
         try:
             os.close(read_end)
-            data = marshal.dumps(work(part))  # type: ignore[arg-type]
+            data = marshal.dumps(work(index, part))  # type: ignore[arg-type]
             view = memoryview(data)
             while view:
                 view = view[os.write(write_end, view) :]
@@ -182,10 +203,11 @@ def parse_file(
     cannot be read) are raised as one reading raises them, after the records before them.
     """
     name = str(path)
-    parts = _parts(path, workers, part_bytes)
-    if parts is None:
+    planned = _parts(path, workers, part_bytes)
+    if planned is None:
         _write_lines(normalizer.records(path, name), out, types)
         return
+    parts: list[Part] = []
     sha256 = file_sha256(path)
     folder = Path(tempfile.mkdtemp(prefix="edi-parse-"))
     released = 0
@@ -193,8 +215,7 @@ def parse_file(
     def spool(index: int) -> Path:
         return folder / f"part-{index}.jsonl"
 
-    def work(part: Part) -> tuple[object, ...]:
-        index = next(i for i, p in enumerate(parts) if p is part)
+    def work(index: int, part: Part) -> tuple[object, ...]:
         normalizer.summary = NormalizeSummary()  # the part's counts alone
         fd = os.open(spool(index), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with open(path, "rb") as stream, os.fdopen(fd, "wb", buffering=1 << 20) as handle:
@@ -212,12 +233,14 @@ def parse_file(
 
     finished: dict[int, tuple[object, ...] | None] = {}
 
-    def done(index: int, result: tuple[object, ...] | None) -> bool:
+    def release() -> bool:
+        """Write the parts that ended as planned, in order; False: one did not."""
         nonlocal released
-        finished[index] = result
         while released in finished:
-            item = finished.pop(released)
             part = parts[released]
+            if not part.last and released + 1 >= len(parts):
+                break  # the next part's plan is not counted yet: later
+            item = finished.pop(released)
             if item is None or item[0] != "ok":
                 return False
             if not part.last and item[1] != planned_state(parts[released + 1]):
@@ -228,8 +251,13 @@ def parse_file(
             released += 1
         return True
 
+    def done(index: int, result: tuple[object, ...] | None) -> bool:
+        finished[index] = result
+        return release()
+
     try:
-        run_parts(work, parts, workers, done)
+        if run_parts(work, planned, workers, parts, done) is not None:
+            release()
         if released < len(parts):  # the rest of the file, from the last start known right
             with open(path, "rb") as stream:
                 reader = part_reader(stream, parts[released], name, records=True, to_end=True)

@@ -19,7 +19,7 @@ from edi.errors import EdiError
 from edi.generate import generate
 from edi.parsers.acks import acknowledgments
 from edi.parsers.normalize import Normalizer
-from edi.parsers.parts import join, plan, validate_part
+from edi.parsers.parts import Part, join, plan, validate_part
 from edi.parsers.results import FileResult
 from edi.parsers.validate import Validator
 from edi.pipeline.parts import parse_file, run_parts, validate_file
@@ -131,8 +131,14 @@ def test_a_generated_file_of_many_sets_in_parts_and_in_worker_processes(tmp_path
     parts = plan(path, 5, min_bytes=1)
     assert parts is not None and len(parts) == 5
     assert [p.ordinal for p in parts][0] == 0 and all(p.ordinal > 0 for p in parts[1:])
-    packed = run_parts(lambda part: validate_part(VALIDATOR, str(path), part, str(path)), parts, 2)
-    assert packed is not None
+    begun: list[Part] = []
+    packed = run_parts(
+        lambda _index, part: validate_part(VALIDATOR, str(path), part, str(path)),
+        iter(parts),
+        2,
+        begun,
+    )
+    assert packed is not None and begun == parts
     joined = join(str(path), parts, packed)
     assert joined is not None
     assert outputs(joined) == outputs(whole)
@@ -219,17 +225,16 @@ def test_edi_parse_reads_the_rest_itself_from_a_part_not_as_planned(
     import edi.pipeline.parts as pipeline_parts
 
     path = multi_set(tmp_path)
-    real_plan = pipeline_parts.plan
 
     def wrong_plan(*args: object, **options: object):
-        parts = real_plan(*args, **options)  # type: ignore[arg-type]
+        parts = plan(*args, **options)  # type: ignore[arg-type]
         assert parts is not None and len(parts) > 3
-        parts[3] = dataclasses.replace(parts[3], line=parts[3].line, ordinal=parts[3].ordinal - 1)
-        return parts
+        parts[3] = dataclasses.replace(parts[3], ordinal=parts[3].ordinal - 1)
+        return iter(parts)
 
     spool = tmp_path / "spool"
     spool.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(spool))
-    monkeypatch.setattr(pipeline_parts, "plan", wrong_plan)
+    monkeypatch.setattr(pipeline_parts, "plan_lazily", wrong_plan)
     assert lines(path, 2, part_bytes=1) == lines(path, 1)
     assert list(spool.iterdir()) == []
