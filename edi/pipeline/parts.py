@@ -12,6 +12,8 @@ killed and reaped whatever happens to the parent.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import marshal
 import os
 import selectors
@@ -20,7 +22,7 @@ import signal
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, Any, BinaryIO, cast
 
 from edi.errors import EdiError
 from edi.parsers.normalize import Normalizer, NormalizeSummary, SkippedSet, file_sha256
@@ -44,6 +46,8 @@ SPLIT_MIN_BYTES = 16 << 20
 PARTS_PER_WORKER = 4
 #: a part is at least this large (smaller ones cost more to start than they save)
 PART_MIN_BYTES = 1 << 20
+#: the file's first bytes read before the workers are forked (see _warm)
+WARM_BYTES = 256 << 10
 
 
 def worker_count(requested: int | None, size: int) -> int:
@@ -67,6 +71,7 @@ def validate_file(
     label = name or str(path)
     planned = _parts(path, workers, part_bytes)
     if planned is not None:
+        _warm(lambda stream: validator.validate(stream, label), path)
         parts: list[Part] = []
         packed = run_parts(
             lambda _index, part: validate_part(validator, str(path), part, label),
@@ -79,6 +84,16 @@ def validate_file(
             if joined is not None:
                 return joined
     return validator.validate(path, name)
+
+
+def _warm(read: Callable[[BinaryIO], object], path: str | os.PathLike[str]) -> None:
+    """Read the file's first WARM_BYTES here before the workers are forked, so that they
+    inherit the maps and checks it loads and compiles instead of each doing it again; what
+    it finds is dropped (the prefix ends anywhere)."""
+    with open(path, "rb") as handle:
+        prefix = handle.read(WARM_BYTES)
+    with contextlib.suppress(EdiError):
+        read(io.BytesIO(prefix))
 
 
 def _parts(path: str | os.PathLike[str], workers: int, part_bytes: int) -> Iterator[Part] | None:
@@ -209,6 +224,8 @@ def parse_file(
         return
     parts: list[Part] = []
     sha256 = file_sha256(path)
+    _warm(lambda stream: sum(1 for _ in normalizer.records(stream, name, sha256=sha256)), path)
+    normalizer.summary = NormalizeSummary()
     folder = Path(tempfile.mkdtemp(prefix="edi-parse-"))
     released = 0
 
@@ -291,8 +308,27 @@ def _add_summary(summary: NormalizeSummary, item: tuple[object, ...]) -> None:
 
 
 def _copy(source: Path, out: IO[bytes]) -> None:
+    """``source``'s bytes appended to ``out``: by the kernel (``sendfile``) when ``out`` is
+    a file descriptor (copying in this process costs more than making the lines)."""
     with source.open("rb") as handle:
-        shutil.copyfileobj(handle, out, 1 << 20)
+        try:
+            target = out.fileno()
+        except (AttributeError, OSError, ValueError):  # not a file: a stream in memory
+            shutil.copyfileobj(handle, out, 1 << 20)
+            return
+        out.flush()
+        size = os.fstat(handle.fileno()).st_size
+        sent = 0
+        try:
+            while sent < size:
+                count = os.sendfile(target, handle.fileno(), sent, size - sent)
+                if count == 0:
+                    break
+                sent += count
+        except OSError:
+            if sent:
+                raise
+            shutil.copyfileobj(handle, out, 1 << 20)
 
 
 __all__ = ["SPLIT_MIN_BYTES", "parse_file", "run_parts", "validate_file", "worker_count"]
