@@ -108,12 +108,14 @@ def run_parts(
     workers: int,
     parts: list[Part],
     done: Callable[[int, tuple[object, ...] | None], bool] | None = None,
+    seconds: dict[int, float] | None = None,
 ) -> list[tuple[object, ...]] | None:
     """``work(index, part)`` of each part planned in a forked process, at most ``workers``
     at a time (a part is taken from ``planned`` when a worker is free, and appended to
     ``parts``); the results in the parts' order, or None when a worker failed.
     ``done(index, result)`` is told of each part as it ends (None: its worker failed); when
-    it says False, no part is begun any more and the running ones are stopped."""
+    it says False, no part is begun any more and the running ones are stopped. ``seconds``
+    gets each part's CPU seconds (its worker's user and system time)."""
     results: dict[int, bytearray] = {}
     running: dict[int, tuple[int, int]] = {}  # fd -> (part index, pid)
     failed = stopped = False
@@ -145,7 +147,9 @@ def run_parts(
                     selector.unregister(fd)
                     os.close(fd)
                     del running[fd]
-                    _, status = os.waitpid(pid, 0)
+                    _, status, usage = os.wait4(pid, 0)
+                    if seconds is not None:
+                        seconds[index] = usage.ru_utime + usage.ru_stime
                     if os.waitstatus_to_exitcode(status) != 0:
                         failed = True
                     if done is not None:
