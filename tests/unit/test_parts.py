@@ -238,3 +238,15 @@ def test_edi_parse_reads_the_rest_itself_from_a_part_not_as_planned(
     monkeypatch.setattr(pipeline_parts, "plan_lazily", wrong_plan)
     assert lines(path, 2, part_bytes=1) == lines(path, 1)
     assert list(spool.iterdir()) == []
+
+
+def test_a_part_that_stops_reading_makes_the_file_read_whole(tmp_path: Path):
+    """Binary data in a late set: the part reading it stops (not X12), so the file is read by
+    one process and its answer (a fatal reading, every set read so far rejected) is that
+    reading's."""
+    path = _mutated(multi_set(tmp_path), "ST*837*0011*", "ST*837*0011\x01*")
+    whole = VALIDATOR.validate(path)
+    assert whole.fatal is not None
+    assert in_parts(path) is None
+    assert outputs(validate_file(VALIDATOR, path, 2, part_bytes=1)) == outputs(whole)
+    assert lines(path, 2, part_bytes=1) == lines(path, 1)
