@@ -17,6 +17,7 @@ from typing import IO, Any
 
 import click
 
+from edi.cli.validate import file_workers, workers_option
 from edi.errors import EdiError
 from edi.kinds import kind_names
 
@@ -55,12 +56,16 @@ def _repeatable(option: str, dest: str, values: tuple[str, ...], text: str) -> C
     type=click.Path(dir_okay=False, writable=True),
     help="Write to this file (created with mode 0600) instead of stdout.",
 )
+@workers_option()
+@click.pass_context
 def parse_command(
+    ctx: click.Context,
     paths: tuple[str, ...],
     fmt: str,
     kinds: tuple[str, ...],
     types: tuple[str, ...],
     output: str | None,
+    workers: int | None,
 ) -> None:
     """Parse X12 files into normalized records: claims, payments, members.
 
@@ -70,7 +75,11 @@ def parse_command(
     only where PHI may be kept. Exits 1 when a file is not X12 at all, or when a
     transaction set in it was not read because no field map (or implementation-guide
     map) serves its guide or its field map cannot be read: stderr says which, in one line.
-    A file of 5 MB or more gets a progress bar on stderr when stderr is a terminal.
+    A file of 5 MB or more read by one process gets a progress bar on stderr when stderr
+    is a terminal. JSON lines of a file of 16 MB or more are made by as many processes as
+    there are usable cores, each a part of its transaction sets, and written in file
+    order (--workers, or [ingest] workers = 1, says otherwise): the same bytes. The
+    parts wait in owner-only files of the temporary folder (TMPDIR), removed at once.
     """
     if fmt == "csv" and len(types) != 1:
         raise click.UsageError(
@@ -87,7 +96,17 @@ def parse_command(
         writer = _Writer(fmt, out, types[0] if fmt == "csv" else None)
         for path in paths:
             normalizer = Normalizer(kinds=kinds or None)
+            count = file_workers(ctx, workers, path) if fmt == "jsonl" else 1
+            binary = _utf8_buffer(out) if count > 1 else None
             try:
+                if binary is not None:
+                    from edi.pipeline.parts import parse_file
+
+                    parse_file(normalizer, path, count, binary, types)
+                    binary.flush()
+                    click.echo(_summary_line(path, normalizer), err=True)
+                    failed = failed or bool(normalizer.summary.skipped)
+                    continue
                 with bar.reading(path, PARSE) as source:
                     sha256 = None if source is path else file_sha256(path)
                     records = normalizer.records(source, path, sha256=sha256)

@@ -46,6 +46,30 @@ def write_acks_out(conf: Any, ack_dir: Path, stem: str, acks: Any) -> list[tuple
     return written
 
 
+def workers_option() -> Callable[[Any], Any]:
+    """``--workers N``: processes that read one large file, split at its transaction sets."""
+    return click.option(
+        "--workers",
+        type=click.IntRange(min=1),
+        help="Processes that read one file, each a part of its transaction sets (default: "
+        "the usable cores for a file of 16 MB or more; [ingest] workers = 1 in the "
+        "configuration keeps one).",
+    )
+
+
+def file_workers(ctx: click.Context, workers: int | None, path: str) -> int:
+    """The processes that read ``path``: ``--workers``, else one for a small file, else the
+    configuration's ``[ingest] workers`` when it names a number, else the usable cores."""
+    from edi.pipeline.parts import SPLIT_MIN_BYTES, worker_count
+
+    if workers is not None:
+        return workers
+    size = Path(path).stat().st_size
+    if size < SPLIT_MIN_BYTES:
+        return 1
+    return worker_count(settings(ctx).ingest.worker_count, size)
+
+
 @click.command("validate")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option(
@@ -75,6 +99,7 @@ def write_acks_out(conf: Any, ack_dir: Path, stem: str, acks: Any) -> list[tuple
     help="Validate as this configured partner's files are: its companion guide's rule files "
     "([partners.NAME] rules) are layered after the project's.",
 )
+@workers_option()
 @click.pass_context
 def validate_command(
     ctx: click.Context,
@@ -85,13 +110,17 @@ def validate_command(
     show_values: bool,
     rule_files: tuple[Path, ...],
     partner: str | None,
+    workers: int | None,
 ) -> None:
     """Validate X12 files against the 5010 implementation guides.
 
     Exits 0 when every transaction set is accepted (A or E), 1 when any is rejected or a
     file cannot be read as X12, 2 on usage errors. Messages carry codes and positions,
-    never data values unless --show-values is given. A file of 5 MB or more gets a
-    progress bar on stderr (bytes, rate, time left) when stderr is a terminal.
+    never data values unless --show-values is given. A file of 5 MB or more read by one
+    process gets a progress bar on stderr (bytes, rate, time left) when stderr is a
+    terminal. A file of 16 MB or more is read by as many processes as there are usable
+    cores, split at its transaction sets (--workers, or [ingest] workers = 1 in the
+    configuration, says otherwise); the output is the same.
     """
     from edi.parsers.rules.files import RuleCatalog
     from edi.parsers.validate import Validator
@@ -112,6 +141,12 @@ def validate_command(
     bar = FileProgress()
     results = []
     for path in paths:
+        count = file_workers(ctx, workers, path)
+        if count > 1:
+            from edi.pipeline.parts import validate_file
+
+            results.append(validate_file(validator, path, count))
+            continue
         with bar.reading(path, VALIDATE) as source:
             results.append(validator.validate(source, path))
     written: list[str] = []

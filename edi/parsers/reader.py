@@ -81,6 +81,30 @@ def _control_bytes(allowed: str) -> re.Pattern[bytes]:
     return re.compile(b"[" + b"".join(re.escape(bytes([b])) for b in banned) + b"]")
 
 
+class ReadStart:
+    """Where a reading of part of a file begins (:mod:`edi.parsers.parts`): the stream
+    given holds the file's bytes from ``offset`` on, at a segment that is the
+    ``ordinal + 1``-th of the file on line ``line``, inside the interchange (read with
+    ``delimiters``) and group that ``tracker`` holds open, as a reading of the whole file
+    would hold them at that point."""
+
+    def __init__(
+        self,
+        offset: int,
+        ordinal: int,
+        line: int,
+        tracker: EnvelopeTracker,
+        delimiters: Delimiters,
+        padded: bool,
+    ) -> None:
+        self.offset = offset
+        self.ordinal = ordinal
+        self.line = line
+        self.tracker = tracker
+        self.delimiters = delimiters
+        self.padded = padded
+
+
 class X12Reader:
     """Iterate the segments of one X12 file or stream.
 
@@ -96,7 +120,12 @@ class X12Reader:
         *,
         chunk_size: int = CHUNK_SIZE,
         max_segment: int = MAX_SEGMENT,
+        start: ReadStart | None = None,
+        finish: bool = True,
     ) -> None:
+        """``start``: the stream holds a part of a file, read from that point (the
+        envelopes it is in already open); else a whole file. ``finish``: the stream ends
+        the file (envelopes still open at its end lack their trailers)."""
         if isinstance(source, (str, os.PathLike)):
             self._path: Path | None = Path(source)
             self._stream: BinaryIO | None = None
@@ -111,6 +140,10 @@ class X12Reader:
         #: bytes cut into segments so far: the reader's work, the file size (plus at most
         #: a window per change of terminator), never a multiple of it
         self.split_bytes = 0
+        self.start = start
+        self.finish = finish
+        #: the envelope tracker of the reading (its state where the reading stopped)
+        self.tracker: EnvelopeTracker | None = None
 
     def __iter__(self) -> Iterator[Segment]:
         if self._path is not None:
@@ -127,7 +160,13 @@ class X12Reader:
     # -- the reading loop --------------------------------------------------------
     def _segments(self, stream: BinaryIO) -> Iterator[Segment]:
         summary = self.summary
-        tracker = EnvelopeTracker(self.name, summary.problems)
+        begin = self.start
+        if begin is None:
+            tracker = EnvelopeTracker(self.name, summary.problems)
+        else:
+            tracker = begin.tracker
+            tracker.problems = summary.problems
+        self.tracker = tracker
         read: Callable[[int], bytes] = stream.read
         chunk_size = self.chunk_size
         max_segment = self.max_segment
@@ -136,8 +175,11 @@ class X12Reader:
         binaries: dict[str, re.Pattern[bytes]] = {}
 
         first = read(chunk_size)
-        buf, base = self._check_encoding(first, 0)
-        width = _wrapped_width(buf)
+        if begin is None:
+            buf, base = self._check_encoding(first, 0)
+            width = _wrapped_width(buf)
+        else:  # a part: its bytes as they are, from a segment of the file
+            buf, base, width = first, begin.offset, 0
         if width:
             summary.wrapped = width
             unwrap = _Unwrap(width, read)
@@ -145,8 +187,8 @@ class X12Reader:
             buf, base = unwrap.first(buf), 0
         eof = not first
         start = 0  # index in buf of the first byte not yet consumed
-        line = 1
-        ordinal = 0
+        line = 1 if begin is None else begin.line
+        ordinal = 0 if begin is None else begin.ordinal
         last: Segment | None = None
         # The split of the buffer in progress, kept across an IEA: the next interchange
         # goes on from piece ``resume`` when its terminator is the same (and the buffer
@@ -163,33 +205,38 @@ class X12Reader:
         window = 0  # bytes to split at most, 0: up to the last terminator in the buffer
 
         while True:
-            # ---- the next ISA: skip whitespace, make sure the whole ISA is buffered ----
-            while True:
-                found = _NOT_WHITESPACE_B.search(buf, start)
-                skipped = (len(buf) if found is None else found.start()) - start
-                line += buf.count(b"\n", start, start + skipped)
-                start += skipped
-                if start < len(buf) and (len(buf) - start >= ISA_SEARCH or eof):
+            if begin is not None:  # a part: inside the interchange its start names
+                delims, padded = begin.delimiters, begin.padded
+            else:
+                # ---- the next ISA: skip whitespace, make sure the whole ISA is buffered
+                while True:
+                    found = _NOT_WHITESPACE_B.search(buf, start)
+                    skipped = (len(buf) if found is None else found.start()) - start
+                    line += buf.count(b"\n", start, start + skipped)
+                    start += skipped
+                    if start < len(buf) and (len(buf) - start >= ISA_SEARCH or eof):
+                        break
+                    if eof:
+                        break
+                    more = read(chunk_size)
+                    eof = not more
+                    if more:  # else the buffer and the split in progress stay as they are
+                        buf = buf[start:] + more
+                        base += start
+                        start = 0
+                        resume = -1
+                if start >= len(buf):
+                    if ordinal == 0:
+                        raise self._fail("empty file: no ISA segment", base + start, 0, "empty")
                     break
-                if eof:
-                    break
-                more = read(chunk_size)
-                eof = not more
-                if more:  # else the buffer and the split in progress stay as they are
-                    buf = buf[start:] + more
-                    base += start
-                    start = 0
-                    resume = -1
-            if start >= len(buf):
-                if ordinal == 0:
-                    raise self._fail("empty file: no ISA segment", base + start, 0, "empty")
-                break
-            if buf[start : start + 3] != b"ISA":
-                where = "the file does not start with" if ordinal == 0 else "data after IEA is not"
-                raise self._fail(f"{where} an ISA segment", base + start, ordinal, "no_isa")
-            delims, padded = self._delimiters(
-                buf[start : start + ISA_SEARCH], base + start, ordinal
-            )
+                if buf[start : start + 3] != b"ISA":
+                    where = (
+                        "the file does not start with" if ordinal == 0 else "data after IEA is not"
+                    )
+                    raise self._fail(f"{where} an ISA segment", base + start, ordinal, "no_isa")
+                delims, padded = self._delimiters(
+                    buf[start : start + ISA_SEARCH], base + start, ordinal
+                )
             term = delims.segment
             term_b = term.encode("latin-1")
             sep = delims.element
@@ -212,6 +259,9 @@ class X12Reader:
                     has_binary = True
             ic: Interchange | None = None
             grp: Group | None = None
+            if begin is not None:
+                ic, grp = tracker.interchange, tracker.group
+                begin = None  # a later interchange begins at its ISA
             ts: TransactionSet | None = None
             set_ordinal = 0
             next_interchange = False
@@ -381,7 +431,8 @@ class X12Reader:
                 break
 
         summary.segments = ordinal
-        tracker.finish(last)
+        if self.finish:
+            tracker.finish(last)
         summary.size = base + len(buf)
         summary.interchanges = tracker.interchanges
         summary.groups = tracker.groups
@@ -546,4 +597,4 @@ def read_segments(
     return iter(X12Reader(source, name))
 
 
-__all__ = ["X12Reader", "read_segments"]
+__all__ = ["ReadStart", "X12Reader", "read_segments"]

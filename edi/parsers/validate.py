@@ -43,6 +43,7 @@ from edi.parsers.segments import (
     Delimiters,
     Group,
     Interchange,
+    Problem,
     Segment,
     TransactionSet,
 )
@@ -135,7 +136,11 @@ class Validator:
         reader = X12Reader(source, name)
         result = FileResult(reader.name)
         try:
-            self._run(reader, result)
+            ics, groups = self._run(reader, result)
+            fold_envelopes(
+                [(gr, grp.problems) for grp, gr in groups],
+                [(ir, ic.problems, ic.answers) for ic, ir in ics],
+            )
         except X12SyntaxError as exc:
             result.fatal = str(exc)
             # the reading stopped (binary data, a segment with no end): no set of the
@@ -147,12 +152,36 @@ class Validator:
                     tx.ack_code = CODE_REJECTED
         return result
 
+    def validate_part(
+        self, reader: X12Reader
+    ) -> tuple[
+        FileResult, list[tuple[Interchange, InterchangeResult]], list[tuple[Group, GroupResult]]
+    ]:
+        """Validate the part of a file ``reader`` reads (its ``start`` names the interchange
+        and group it begins in, which come first in the result): the sets are judged, the
+        envelopes are not (:func:`fold_envelopes` judges them once the parts are joined).
+        An :class:`X12SyntaxError` is raised as it comes."""
+        result = FileResult(reader.name)
+        ics, groups = self._run(reader, result)
+        return result, ics, groups
+
     # -- the pass ---------------------------------------------------------------------
-    def _run(self, reader: X12Reader, result: FileResult) -> None:
+    def _run(
+        self, reader: X12Reader, result: FileResult
+    ) -> tuple[list[tuple[Interchange, InterchangeResult]], list[tuple[Group, GroupResult]]]:
+        """Read and judge every segment and set; the interchanges and groups read, with
+        their results (not judged yet: :func:`fold_envelopes`)."""
         file = reader.name
         ic_results: dict[int, tuple[Interchange, InterchangeResult]] = {}
         groups: list[tuple[Group, GroupResult]] = []
         sets: list[tuple[TransactionSet, TransactionResult]] = []
+        begin = reader.start
+        if begin is not None:  # a part: the interchange and group it begins in come first
+            tracker = begin.tracker
+            if tracker.interchange is not None:
+                self._envelope(tracker.interchange.header, result, ic_results, groups)
+            if tracker.group is not None:
+                self._envelope(tracker.group.header, result, ic_results, groups)
         state: _SetState | None = None
         current_ts: TransactionSet | None = None
         for loc in self.walker.walk(reader):
@@ -255,7 +284,8 @@ class Validator:
                     self._report(state, file)
         if state is not None and current_ts is not None:
             self._finish_set(state, current_ts, file)
-        self._fold_envelopes(ic_results, groups, sets, file)
+        self._fold_sets(sets, file)
+        return list(ic_results.values()), groups
 
     # -- envelopes ------------------------------------------------------------------
     def _envelope(
@@ -289,13 +319,8 @@ class Validator:
         elif seg.id == "GE" and groups:
             groups[-1][1].declared_count = seg[1]
 
-    def _fold_envelopes(
-        self,
-        ic_results: dict[int, tuple[Interchange, InterchangeResult]],
-        groups: list[tuple[Group, GroupResult]],
-        sets: list[tuple[TransactionSet, TransactionResult]],
-        file: str,
-    ) -> None:
+    def _fold_sets(self, sets: list[tuple[TransactionSet, TransactionResult]], file: str) -> None:
+        """Each set's verdict from its envelope problems and errors."""
         for ts, tr in sets:
             for problem in ts.problems:
                 if problem.level == SEGMENT:
@@ -326,31 +351,6 @@ class Validator:
                 tr.ack_code = CODE_REJECTED
             else:
                 tr.ack_code = CODE_ACCEPTED_WITH_ERRORS if tr.errors else CODE_ACCEPTED
-        for grp, gr in groups:
-            for problem in grp.problems:
-                if problem.code in AK905_CODES and problem.code not in gr.syntax_codes:
-                    gr.syntax_codes.append(problem.code)
-            accepted = gr.accepted_count
-            if gr.syntax_codes or grp.problems or not gr.transactions:
-                gr.ack_code = CODE_REJECTED
-            elif accepted == len(gr.transactions):
-                errors = any(t.ack_code == CODE_ACCEPTED_WITH_ERRORS for t in gr.transactions)
-                gr.ack_code = CODE_ACCEPTED_WITH_ERRORS if errors else CODE_ACCEPTED
-            else:
-                gr.ack_code = CODE_PARTIAL if accepted else CODE_REJECTED
-        for ic, ir in ic_results.values():
-            # TA1 notes are the interchange-level codes; anything else found outside the
-            # groups (a garbled segment between ISA and GS) is invalid interchange content
-            notes = [
-                p.code if p.level == INTERCHANGE and len(p.code) == 3 else "024"
-                for p in ic.problems
-            ]
-            ir.notes = notes
-            ir.messages = [p.message for p in ic.problems]
-            ir.answers = list(ic.answers)
-            if notes:
-                ir.ta1_note = notes[0]
-                ir.ta1_code = CODE_REJECTED
 
     # -- errors ---------------------------------------------------------------------
     def _location(self, loc: Located, file: str) -> Location:
@@ -706,6 +706,36 @@ class Validator:
         found.clear()
 
 
+def fold_envelopes(
+    groups: list[tuple[GroupResult, list[Problem]]],
+    interchanges: list[tuple[InterchangeResult, list[Problem], list[tuple[str, ...]]]],
+) -> None:
+    """The verdicts of the groups (AK9) and interchanges (TA1) from their problems and
+    their sets' verdicts; ``interchanges`` with the TA1s each carries."""
+    for gr, problems in groups:
+        for problem in problems:
+            if problem.code in AK905_CODES and problem.code not in gr.syntax_codes:
+                gr.syntax_codes.append(problem.code)
+        accepted = gr.accepted_count
+        if gr.syntax_codes or problems or not gr.transactions:
+            gr.ack_code = CODE_REJECTED
+        elif accepted == len(gr.transactions):
+            errors = any(t.ack_code == CODE_ACCEPTED_WITH_ERRORS for t in gr.transactions)
+            gr.ack_code = CODE_ACCEPTED_WITH_ERRORS if errors else CODE_ACCEPTED
+        else:
+            gr.ack_code = CODE_PARTIAL if accepted else CODE_REJECTED
+    for ir, problems, answers in interchanges:
+        # TA1 notes are the interchange-level codes; anything else found outside the
+        # groups (a garbled segment between ISA and GS) is invalid interchange content
+        notes = [p.code if p.level == INTERCHANGE and len(p.code) == 3 else "024" for p in problems]
+        ir.notes = notes
+        ir.messages = [p.message for p in problems]
+        ir.answers = list(answers)
+        if notes:
+            ir.ta1_note = notes[0]
+            ir.ta1_code = CODE_REJECTED
+
+
 def _loop_id(node: SegmentDef) -> str:
     loop = node.parent
     if loop.is_wrapper or loop.is_envelope:
@@ -723,4 +753,4 @@ def _first_segment(loop: LoopDef) -> SegmentDef | None:
     return None
 
 
-__all__ = ["AK905_CODES", "BUSINESS", "Validator", "npi_ok"]
+__all__ = ["AK905_CODES", "BUSINESS", "Validator", "fold_envelopes", "npi_ok"]
