@@ -58,7 +58,7 @@ from __future__ import annotations
 import calendar
 import functools
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -568,7 +568,8 @@ class SetFacts:
     source: str  # the 2100A NM1 segment
     receiver: str  # the 2100B NM1 segment
     batch: str  # the 837's BHT03 (2200B TRN02), "" when it has none that fits
-    claims: tuple[str, ...]
+    #: in file order; read twice by :func:`assemble` (a tuple, or claims kept on disk)
+    claims: Collection[str]
 
 
 def line_facts(line: ServiceLine) -> LineFacts:
@@ -692,12 +693,13 @@ def claim_facts(claim: Claim, lines: Sequence[ServiceLine], claim_id: str = "") 
     return claim_facts_of(claim_values(claim, lines, claim_id))
 
 
-def set_facts(header: HeaderValues, claims: Sequence[str]) -> SetFacts:
+def set_facts(header: HeaderValues, claims: Collection[str]) -> SetFacts:
     """An 837 set's facts: its claims', and the receiver and submitter its header names
     (its ST02 is the batch when BHT03 is missing)."""
     receiver, submitter, reference, control = header
     batch = _fit(reference, 50) or _fit(control, 50)
-    return SetFacts(_source(receiver), _receiver(submitter), batch, tuple(claims))
+    kept = tuple(claims) if isinstance(claims, list) else claims
+    return SetFacts(_source(receiver), _receiver(submitter), batch, kept)
 
 
 # -- totals ---------------------------------------------------------------------------------

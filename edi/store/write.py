@@ -30,7 +30,7 @@ from edi.store.keys import KeyRing
 from edi.store.rows import ConnectionSink, RecordBatcher, RowMaker, SetKey, set_row_id
 
 #: SQLite page cache while a file's records are written, in KiB (the default is 2 MB)
-INGEST_CACHE_KIB = 64 * 1024
+INGEST_CACHE_KIB = 16 * 1024
 
 
 # -- what is written --------------------------------------------------------------------------
