@@ -58,7 +58,7 @@ from __future__ import annotations
 import calendar
 import functools
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -515,6 +515,8 @@ class ClaimFacts(NamedTuple):
     dates: tuple[str, str] | None  # DTP*472 (D8 or RD8, value); None: the received date
 
 
+#: claims whose loops :func:`assemble` joins into one string at a time
+CHUNK_CLAIMS = 1000
 #: between the parts of a packed claim's facts (no text of a 277CA holds a control character)
 _PART = "\x1d"
 _VALUE = "\x1f"
@@ -566,7 +568,8 @@ class SetFacts:
     source: str  # the 2100A NM1 segment
     receiver: str  # the 2100B NM1 segment
     batch: str  # the 837's BHT03 (2200B TRN02), "" when it has none that fits
-    claims: tuple[str, ...]
+    #: in file order; read twice by :func:`assemble` (a tuple, or claims kept on disk)
+    claims: Collection[str]
 
 
 def line_facts(line: ServiceLine) -> LineFacts:
@@ -690,12 +693,13 @@ def claim_facts(claim: Claim, lines: Sequence[ServiceLine], claim_id: str = "") 
     return claim_facts_of(claim_values(claim, lines, claim_id))
 
 
-def set_facts(header: HeaderValues, claims: Sequence[str]) -> SetFacts:
+def set_facts(header: HeaderValues, claims: Collection[str]) -> SetFacts:
     """An 837 set's facts: its claims', and the receiver and submitter its header names
     (its ST02 is the batch when BHT03 is missing)."""
     receiver, submitter, reference, control = header
     batch = _fit(reference, 50) or _fit(control, 50)
-    return SetFacts(_source(receiver), _receiver(submitter), batch, tuple(claims))
+    kept = tuple(claims) if isinstance(claims, list) else claims
+    return SetFacts(_source(receiver), _receiver(submitter), batch, kept)
 
 
 # -- totals ---------------------------------------------------------------------------------
@@ -734,20 +738,6 @@ class _Totals:
     @property
     def charge(self) -> str:
         return amount(self.accepted_amount + self.rejected_amount, "STC04")
-
-
-def _runs(claims: Sequence[list[str]]) -> list[list[list[str]]]:
-    """The claims (packed, split in their parts) cut into runs of consecutive claims of one
-    billing provider."""
-    runs: list[list[list[str]]] = []
-    last: str | None = None
-    for parts in claims:
-        provider = parts[2]
-        if not runs or provider != last:
-            runs.append([])
-        runs[-1].append(parts)
-        last = provider
-    return runs
 
 
 # -- the 277CA ------------------------------------------------------------------------------
@@ -833,17 +823,26 @@ def assemble(
     batch = facts.batch
     if not batch:
         raise ValueError("2200B TRN02 cannot be written: the 837 has no BHT03 or ST02 that fits")
-    claims = [packed.split(_PART) for packed in facts.claims]
-    #: the claims' verdicts by their place; None: accepted without edits
-    judged = [verdicts.get(int(parts[0])) for parts in claims]
+    # two passes over the packed claims, none of them split for longer than its turn:
+    # the totals first (the set's, and each run's of one billing provider: 2000B and 2000C
+    # come before their claims), then the claims' loops, joined a run of CHUNK_CLAIMS at a
+    # time
     totals = _Totals()
-    for index, parts in enumerate(claims):
-        verdict = judged[index]
-        totals.add(parts[5], verdict is not None and verdict[0])
+    runs: list[_Totals] = []
+    last: str | None = None
+    for packed in facts.claims:
+        parts = packed.split(_PART, 6)
+        verdict = verdicts.get(int(parts[0]))
+        rejected = verdict is not None and verdict[0]
+        totals.add(parts[5], rejected)
+        if not runs or parts[2] != last:
+            runs.append(_Totals())
+            last = parts[2]
+        runs[-1].add(parts[5], rejected)
     #: the start of an answer made in advance (:func:`pack`) this answer can copy
     ready = long_date + _VALUE + received_date + _VALUE
 
-    body: list[str] = [
+    head: list[str] = [
         _segment("ST", "277", SET_CONTROL, VERSION_277CA),
         _segment("BHT", "0085", "08", control, long_date, hhmm, "TH"),
         _segment("HL", "1", "", "20", "1"),
@@ -863,43 +862,53 @@ def assemble(
         ),
         *totals.segments("90", "AA"),
     ]
+    chunks = ["".join(head)]
+    segments = chunks[0].count(TERMINATOR)
+    body: list[str] = []
     hl = 2
-    at = 0
-    for run in _runs(claims):
-        hl += 1
-        provider_hl = hl
-        provider = _Totals()
-        for offset, parts in enumerate(run):
-            verdict = judged[at + offset]
-            provider.add(parts[5], verdict is not None and verdict[0])
-        body.append(_segment("HL", str(provider_hl), "2", "19", "1"))
-        body.append(run[0][2])
-        body.append(_segment("TRN", "1", batch))
-        body.append(
-            _segment(
-                "STC",
-                _status(*RECEIVED, PROVIDER_ENTITIES),
-                "",
-                provider.action,
-                provider.charge,
-            )
-        )
-        body.extend(provider.segments("QA", "QC"))
-        parent = str(provider_hl)
-        for parts in run:
+    run = -1
+    parent = ""
+    last = None
+    for count, packed in enumerate(facts.claims, 1):
+        parts = packed.split(_PART)
+        if run < 0 or parts[2] != last:
+            run += 1
+            last = parts[2]
+            provider = runs[run]
             hl += 1
-            verdict = judged[at]
-            at += 1
-            body.append(_segment("HL", str(hl), parent, "PT"))
-            if verdict is None and len(parts) > 8 and parts[8].startswith(ready):
-                body.append(parts[8][len(ready) :])
-                continue
+            parent = str(hl)
+            body.append(_segment("HL", parent, "2", "19", "1"))
+            body.append(parts[2])
+            body.append(_segment("TRN", "1", batch))
+            body.append(
+                _segment(
+                    "STC",
+                    _status(*RECEIVED, PROVIDER_ENTITIES),
+                    "",
+                    provider.action,
+                    provider.charge,
+                )
+            )
+            body.extend(provider.segments("QA", "QC"))
+        hl += 1
+        verdict = verdicts.get(int(parts[0]))
+        body.append(_segment("HL", str(hl), parent, "PT"))
+        if verdict is None and len(parts) > 8 and parts[8].startswith(ready):
+            body.append(parts[8][len(ready) :])
+        else:
             rejected, edits, lines = verdict if verdict is not None else ACCEPTED_CLEAN
             claim = _facts(parts)
             body.append(claim.patient)
             body.extend(_claim(claim, rejected, edits, lines, long_date, received_date))
-    body = [segment for segment in body if segment]
-    body.append(_segment("SE", str(sum(b.count(TERMINATOR) for b in body) + 1), SET_CONTROL))
+        if count % CHUNK_CLAIMS == 0:
+            chunks.append("".join(body))
+            segments += chunks[-1].count(TERMINATOR)
+            body.clear()
+    if body:
+        chunks.append("".join(body))
+        segments += chunks[-1].count(TERMINATOR)
+        body.clear()
+    chunks.append(_segment("SE", str(segments + 1), SET_CONTROL))
     return "".join(
         (
             _isa(ic, control, short_date, hhmm, sender),
@@ -914,7 +923,7 @@ def assemble(
                 "X",
                 VERSION_277CA,
             ),
-            *body,
+            *chunks,
             _segment("GE", "1", gs06),
             _segment("IEA", "1", control),
         )

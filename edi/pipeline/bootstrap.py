@@ -63,6 +63,7 @@ def wiring(
         workers=workers if workers is not None else settings.ingest.worker_count,
         field_maps=field_maps,
         progress=progress,
+        work_dir=settings.home,
     )
 
 

@@ -10,7 +10,8 @@ processes of a large file's ingest, does the cheap one:
 * :class:`FactsBuilder` makes each claim's verdict-free 277CA text from its values
   (:func:`edi.parsers.claim_acks.claim_facts_of`) and keeps it per set, for
   :mod:`.claim_answers` to assemble with the claims' verdicts without reading the claims
-  back.
+  back: in a spill file (:class:`edi.store.spill.Spill`, encrypted on disk) a batch at a
+  time when given one, so the ingest process does not grow with the claims of the file.
 
 In one process the collector hands its batches to the builder directly. Across the two
 processes of a large file's ingest a batch travels as bytes (:func:`seal_batch`: marshal,
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import gc
 import marshal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -40,11 +41,15 @@ from edi.parsers.claim_acks import (
 )
 from edi.records import Record
 from edi.records.claims import Claim
+from edi.store.spill import Spill
 
 #: what the facts are bound to when sealed
 TABLE, COLUMN = "acknowledgments", "facts"
 #: claims a batch of values holds
 BATCH = 2000
+#: between the packed claims of a chunk of a spill (no packed claim holds a control
+#: character but claim_acks' own two)
+_CLAIM = "\x1e"
 
 #: a batch: the headers of the sets it begins (set row id, values), then its claims
 #: (set row id, values)
@@ -85,30 +90,59 @@ class FactsCollector:
             self.emit(batch)
 
 
+class SpilledClaims:
+    """A set's packed claims kept in a spill, a chunk a batch: read back in order each time
+    they are iterated (:func:`edi.parsers.claim_acks.assemble` reads them twice)."""
+
+    def __init__(self, spill: Spill, chunks: list[int], count: int) -> None:
+        self.spill = spill
+        self.chunks = chunks
+        self.count = count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[str]:
+        for number in self.chunks:
+            yield from self.spill.read(number).decode().split(_CLAIM)
+
+    def __contains__(self, item: object) -> bool:
+        return any(item == packed for packed in self)
+
+
 class FactsBuilder:
     """Makes the facts of the claims of batches (:meth:`add`); :meth:`sets` gives each
     set's, but none for a set a required value of which cannot be written (its 277CA
-    cannot be)."""
+    cannot be). With a ``spill``, each batch's facts are kept there, a chunk a set, and
+    only the chunks' numbers in memory."""
 
-    def __init__(self, wanted: set[str] | None = None, date: str = "") -> None:
+    def __init__(
+        self, wanted: set[str] | None = None, date: str = "", spill: Spill | None = None
+    ) -> None:
         #: the set row ids whose facts are made (None: every set's)
         self.wanted = wanted
         #: the CCYYMMDD the 277CAs will be dated (and the 837 received): each claim's
         #: answer when accepted without edits is made with its facts ("": not made)
         self.date = date
+        self.spill = spill
         self.headers: dict[str, HeaderValues] = {}
-        #: set row id -> its claims' facts, packed (claim_acks.pack)
+        #: set row id -> its claims' facts, packed (claim_acks.pack), without a spill
         self.claims: dict[str, list[str]] = {}
+        #: set row id -> the spill's chunks of its claims' facts, and their count
+        self.chunks: dict[str, list[int]] = {}
+        self.counts: dict[str, int] = {}
         self.unwritable: set[str] = set()
         #: the 2100C segments made, by the provider's values
         self.providers: dict[PartyValues | None, str] = {}
 
     def add(self, batch: Batch) -> None:
         headers, claims = batch
+        spill = self.spill
         with collector_paused():
             for set_row, header in headers:
                 self.headers.setdefault(set_row, header)
             wanted = self.wanted
+            made: dict[str, list[str]] = {} if spill is not None else self.claims
             for set_row, values in claims:
                 if set_row in self.unwritable or (wanted is not None and set_row not in wanted):
                     continue
@@ -117,12 +151,23 @@ class FactsBuilder:
                 except ValueError:
                     self.unwritable.add(set_row)
                     continue
-                self.claims.setdefault(set_row, []).append(pack(facts, self.date, self.date))
+                made.setdefault(set_row, []).append(pack(facts, self.date, self.date))
+            if spill is not None:
+                for set_row, packed in made.items():
+                    if set_row in self.unwritable:
+                        continue
+                    number = spill.put(_CLAIM.join(packed).encode())
+                    self.chunks.setdefault(set_row, []).append(number)
+                    self.counts[set_row] = self.counts.get(set_row, 0) + len(packed)
 
     def sets(self) -> dict[str, SetFacts]:
         """Set row id -> its facts."""
         out: dict[str, SetFacts] = {}
-        for set_row, claims in self.claims.items():
+        kept: dict[str, Collection[str]] = dict(self.claims)
+        if self.spill is not None:
+            for set_row, chunks in self.chunks.items():
+                kept[set_row] = SpilledClaims(self.spill, chunks, self.counts[set_row])
+        for set_row, claims in kept.items():
             header = self.headers.get(set_row)
             if set_row in self.unwritable or header is None:
                 continue
@@ -170,6 +215,7 @@ __all__ = [
     "Batch",
     "FactsBuilder",
     "FactsCollector",
+    "SpilledClaims",
     "collector_paused",
     "open_batch",
     "seal_batch",

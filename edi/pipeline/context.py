@@ -79,12 +79,20 @@ class Wiring:
     #: called as progress(stage, bytes read, file size) while a file is validated
     #: (``validate``) and while its records are stored (``store``)
     progress: Progress | None = None
+    #: where a file's ingest keeps what waits for later, encrypted, in a private folder of
+    #: its own (:mod:`edi.store.spill`); None: the archive folder's parent (``EDI_HOME``)
+    work_dir: Path | None = None
     #: made on first use and reused for every file (:mod:`.validate`, :mod:`.parse`)
     validator: Validator | None = field(default=None, repr=False)
     #: a validator for each partner's companion guide (its rule files), made on first use
     partner_validators: dict[tuple[Path, ...], Validator] = field(default_factory=dict, repr=False)
     finder: FieldMapFinder | None = field(default=None, repr=False)
     rows: RowMaker | None = field(default=None, repr=False)
+
+
+def work_dir(wiring: Wiring) -> Path:
+    """The folder an ingest's spill files go under (see :attr:`Wiring.work_dir`)."""
+    return wiring.work_dir if wiring.work_dir is not None else wiring.archive_dir.parent
 
 
 @dataclass(frozen=True)
@@ -181,4 +189,5 @@ __all__ = [
     "Progress",
     "Wiring",
     "record_counts",
+    "work_dir",
 ]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from edi.pipeline.context import Wiring
+from edi.pipeline.context import Wiring, work_dir
 from edi.pipeline.enrollment_units import INDEXES as UNIT_INDEXES
 from edi.pipeline.record_worker import (
     RecordWorker,
@@ -76,6 +76,7 @@ def start_worker(
                 maker=row_maker(wiring),
                 dialect=engine.dialect,
                 records=normalizer(wiring),
+                spill_dir=work_dir(wiring),
             )
     if wiring.workers is None and size < SPAWN_MIN_BYTES:
         return None
@@ -88,6 +89,7 @@ def start_worker(
         index_names=names,
         dialect=engine.dialect,
         field_map_folders=None if wiring.field_maps is None else wiring.field_maps.folders,
+        spill_dir=work_dir(wiring),
     )
 
 

@@ -62,6 +62,7 @@ from edi.store.rows import (
     set_row_id,
     table_insert,
 )
+from edi.store.spill import Spill
 
 #: a frame's length prefix: the pickled message follows
 FRAME = struct.Struct(">I")
@@ -69,6 +70,9 @@ FRAME = struct.Struct(">I")
 #: validating; beyond this the worker waits (a 50 MB 837P makes about 110 MB of them while
 #: it is validated)
 QUEUED_BYTES = 256 << 20
+#: of those, the bytes held in memory when the ingest has a folder for private temporary
+#: files: the others wait there, encrypted (:class:`edi.store.spill.Spill`)
+MEMORY_BYTES = 8 << 20
 #: the buffer asked for the pipe of frames (Linux allows up to 1 MiB by default)
 PIPE_BYTES = 1 << 20
 #: exit statuses of the worker
@@ -93,7 +97,8 @@ class RecordWorker:
     """A running record worker, seen from the ingest process (see the module docstring).
 
     ``how`` is ``"forked"`` or ``"spawned"``; ``stream`` carries its frames, ``wait`` reaps
-    it (its exit code) and ``kill`` stops it.
+    it (its exit code) and ``kill`` stops it; frames beyond MEMORY_BYTES wait in a spill
+    file under ``spill_dir`` when one is given (else in memory).
     """
 
     def __init__(
@@ -103,12 +108,19 @@ class RecordWorker:
         name: str,
         wait: Callable[[], int],
         kill: Callable[[], None],
+        spill_dir: Path | None = None,
     ) -> None:
         self.how = how
         self.name = name
         self._wait = wait
         self._kill = kill
-        self._frames = _Frames(QUEUED_BYTES)
+        try:
+            self._spill = None if spill_dir is None else Spill(spill_dir, "frames")
+        except BaseException:
+            kill()  # the worker runs already: stopped and reaped before the error goes on
+            wait()
+            raise
+        self._frames = _Frames(QUEUED_BYTES, self._spill, MEMORY_BYTES)
         self._stop = threading.Event()
         self._reader = threading.Thread(target=self._read, args=(stream,), daemon=True)
         self._reader.start()
@@ -125,6 +137,7 @@ class RecordWorker:
         maker: RowMaker,
         dialect: Dialect,
         records: Callable[[BinaryIO, str, str], Iterator[Any]],
+        spill_dir: Path | None = None,
     ) -> RecordWorker:
         """Fork a worker making the rows of ``source``'s records (``records(stream, name,
         sha256)`` gives them: the ingest's normalizer) with ``maker``."""
@@ -143,7 +156,8 @@ class RecordWorker:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
 
-        return cls("forked", os.fdopen(read_fd, "rb", buffering=1 << 16), source.name, wait, kill)
+        stream = os.fdopen(read_fd, "rb", buffering=1 << 16)
+        return cls("forked", stream, source.name, wait, kill, spill_dir)
 
     @classmethod
     def spawn(
@@ -157,6 +171,7 @@ class RecordWorker:
         index_names: Iterable[str],
         dialect: Dialect,
         field_map_folders: Iterable[Path] | None = None,
+        spill_dir: Path | None = None,
     ) -> RecordWorker:
         """Start a worker in a new interpreter (where a fork is not safe): it gets the file,
         the seed, the primary data key and the blind-index keys on its standard input, and
@@ -190,7 +205,7 @@ class RecordWorker:
             proc.stdin.close()
         except BrokenPipeError:
             pass  # it died at once: the ingest sees its frames end early
-        return cls("spawned", proc.stdout, source.name, proc.wait, proc.kill)
+        return cls("spawned", proc.stdout, source.name, proc.wait, proc.kill, spill_dir)
 
     # -- the ingest side -----------------------------------------------------------------
     def store(
@@ -251,6 +266,8 @@ class RecordWorker:
             self._kill()
             self._reap(expect_ok=False)
         self._reader.join()  # a waiting put gives up once stopped
+        if self._spill is not None:
+            self._spill.close()
 
     def _messages(self) -> Iterator[tuple[Any, ...]]:
         while True:
@@ -303,11 +320,20 @@ def _widen(fd: int) -> None:
 
 class _Frames:
     """Frames from the reader thread to the ingest, in order, at most ``limit`` bytes of
-    them held (a frame larger than that alone still passes); ``None`` ends them."""
+    them held (a frame larger than that alone still passes); ``None`` ends them.
 
-    def __init__(self, limit: int) -> None:
+    With a ``spill`` (:class:`edi.store.spill.Spill`), at most ``memory`` bytes of them are
+    held in memory: the others wait in the spill, encrypted on disk, so the worker runs
+    ahead of a validation that takes longer than its rows without the ingest process
+    growing by what it sends meanwhile."""
+
+    def __init__(self, limit: int, spill: Spill | None = None, memory: int = 0) -> None:
         self.limit = limit
         self.held = 0
+        self.spill = spill
+        self.memory = memory if spill is not None else limit
+        #: bytes of the frames in memory
+        self.in_memory = 0
         self._items: collections.deque[bytes | None] = collections.deque()
         self._changed = threading.Condition()
 
@@ -320,15 +346,29 @@ class _Frames:
                 if stop.is_set():
                     return
                 self._changed.wait(0.1)
-            self._items.append(item)
+            spill = self.spill
+            # in order: once a frame waits in the spill, the later ones follow it there
+            # (the end, None, too) until it is drained
+            if spill is not None and (
+                spill.pending or (self.in_memory and self.in_memory + size > self.memory)
+            ):
+                spill.put(b"" if item is None else b"\x01" + item)
+            else:
+                self._items.append(item)
+                self.in_memory += size
             self.held += size
             self._changed.notify_all()
 
     def get(self) -> bytes | None:
         with self._changed:
-            while not self._items:
+            while not self._items and not (self.spill is not None and self.spill.pending):
                 self._changed.wait()
-            item = self._items.popleft()
+            if self._items:
+                item = self._items.popleft()
+                self.in_memory -= len(item) if item is not None else 0
+            else:
+                data = cast(Spill, self.spill).get()
+                item = data[1:] if data else None
             self.held -= len(item) if item is not None else 0
             self._changed.notify_all()
             return item

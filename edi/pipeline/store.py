@@ -9,6 +9,7 @@ removed here on error, or later (:func:`edi.store.write.orphan_archives`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -29,7 +30,7 @@ from edi.pipeline.claim_facts import (
     open_batch,
 )
 from edi.pipeline.claim_history import record_history
-from edi.pipeline.context import Incoming, IngestResult, Policy, Wiring
+from edi.pipeline.context import Incoming, IngestResult, Policy, Wiring, work_dir
 from edi.pipeline.duplicates import apply_replacements, find_duplicates, find_suspects
 from edi.pipeline.enrollment_units import SEALED_AS, UnitCollector, units_of
 from edi.pipeline.member_state import MemberStateStage
@@ -42,6 +43,7 @@ from edi.records import Record
 from edi.store import models as m
 from edi.store.crypto import FieldCipher
 from edi.store.rows import ConnectionSink, SetKey
+from edi.store.spill import Spill
 from edi.store.write import (
     archive_original,
     claim_ordinals,
@@ -85,8 +87,9 @@ def store(
     answered_at = datetime.now(UTC)
     archive = archive_original(incoming.path, wiring.archive_dir, file_id, wiring.ring)
     faults.reached("ingest.archived")
+    spill: Spill | None = None
     try:
-        with wiring.engine.begin() as conn:
+        with ExitStack() as stack, wiring.engine.begin() as conn:
             if out.supersedes is not None:  # first: it releases the sha256's uniqueness
                 out.replaced = supersede(conn, out.supersedes)
             insert_file(conn, _file_row(wiring, policy, incoming, out, verdict, archive))
@@ -97,15 +100,26 @@ def store(
             insert_acknowledgments(conn, FieldCipher(wiring.ring), file_id, ack_stage.stored(acks))
             insert_received(conn, file_id, policy.partner, answers)
             facts: dict[str, SetFacts] = {}
+            if set_rows and policy.ack_277 and _has_claims(verdict):
+                # the claims' 277CA facts wait on disk, encrypted, until the 277CAs are made
+                spill = stack.enter_context(Spill(work_dir(wiring), "facts"))
             if set_rows:
                 members = _member_state(wiring, conn, policy, file_id, set_rows)
                 if worker is not None:
                     out.records, facts = _worker_records(
-                        wiring, conn, worker, file_id, set_rows, out.size, answered_at, members
+                        wiring,
+                        conn,
+                        worker,
+                        file_id,
+                        set_rows,
+                        out.size,
+                        answered_at,
+                        members,
+                        spill,
                     )
                 else:
                     out.records, facts = _records(
-                        wiring, conn, incoming.path, out, set_rows, answered_at, members
+                        wiring, conn, incoming.path, out, set_rows, answered_at, members, spill
                     )
                 out.claims_rejected = _claim_intake(conn, policy, verdict, set_rows)
                 if _has_claims(verdict):
@@ -193,13 +207,14 @@ def _records(
     set_rows: dict[SetKey, str],
     answered_at: datetime,
     members: MemberStateStage,
+    spill: Spill | None,
 ) -> tuple[dict[str, int], dict[str, SetFacts]]:
     """Make and write the records of the accepted sets in this process, applying their
     834 members to the state meanwhile (``members``); the counts, and the sets' 277CA
     facts (answers dated ``answered_at`` made in advance)."""
     progress = None if wiring.progress is None else stage(wiring.progress, STORE)
     maker = row_maker(wiring)
-    builder = FactsBuilder(set(set_rows.values()), answer_date(answered_at))
+    builder = FactsBuilder(set(set_rows.values()), answer_date(answered_at), spill)
     collector = FactsCollector(builder.add)
     units = UnitCollector(maker.index, members.take)
 
@@ -224,6 +239,7 @@ def _worker_records(
     size: int,
     answered_at: datetime,
     members: MemberStateStage,
+    spill: Spill | None,
 ) -> tuple[dict[str, int], dict[str, SetFacts]]:
     """Write the record worker's rows of the accepted sets, make their claims' 277CA
     facts from the values it sends meanwhile (answers dated ``answered_at`` made in
@@ -231,7 +247,7 @@ def _worker_records(
     (``members``); the counts, and the facts."""
     progress = wiring.progress
     accepted = set(set_rows.values())
-    builder = FactsBuilder(accepted, answer_date(answered_at))
+    builder = FactsBuilder(accepted, answer_date(answered_at), spill)
     cipher = FieldCipher(wiring.ring)
 
     def facts(number: int, sealed: bytes) -> None:

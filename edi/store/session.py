@@ -13,6 +13,7 @@ from edi.config import Settings, check_not_a_file
 from edi.errors import ConfigError
 from edi.store.db import masked_url, open_engine
 from edi.store.private import sweep
+from edi.store.spill import SPILL_PREFIX
 
 #: the newest migration (tests check it is Alembic's head): a store already there is
 #: opened without importing Alembic, which costs a quarter of a second per command
@@ -89,6 +90,7 @@ def open_store(settings: Settings, *, keys: bool = True, create: bool = True) ->
     else:
         _refuse_missing(settings)
     sweep(settings.home)  # plaintext a killed reprocess left behind
+    sweep(settings.home, SPILL_PREFIX)  # a killed ingest's spill files (ciphertext)
     engine = open_engine(settings.database_url)
     if not _at_newest(engine):
         if not create and not inspect(engine).get_table_names():
