@@ -213,7 +213,7 @@ class RowMaker:
         kind = record.TYPE
         plan = self.plan(kind)
         row_id = self.ids.next()
-        plain, phi = self.splitter.split_json(record)
+        plain, phi = self.splitter.split_bytes(record)
         seal = self.seals.get(plan.table)
         if seal is None:
             seal = self.seals[plan.table] = self.cipher.sealer(plan.table, "phi")
@@ -223,8 +223,8 @@ class RowMaker:
             "set_row_id": set_row,
             "ordinal": record.ordinal,
             "parent_ordinal": record.parent_ordinal,
-            "data": plain,
-            "phi": seal(phi.encode(), row_id) if phi != "{}" else None,
+            "data": plain.decode(),
+            "phi": seal(phi, row_id) if phi != b"{}" else None,
         }
         if kind == "claim":
             row["kind"] = record.source.kind if record.source else ""

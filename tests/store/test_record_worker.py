@@ -396,6 +396,24 @@ def test_a_record_worker_error_is_an_edi_error_that_crosses_processes() -> None:
     assert isinstance(again, EdiError) and str(again) == str(error)
 
 
+def test_a_frame_gives_back_its_message_marshalled_or_pickled() -> None:
+    """Rows of builtin values travel in marshal's format; a row marshal refuses (a
+    PostgreSQL amount left a ``Decimal``) in pickle's; either way the same message."""
+    from decimal import Decimal
+
+    from edi.pipeline.record_worker import MARSHALLED, PICKLED, frame, message_of
+
+    rows = [("id-1", 3, None, 12.5, True, b"\x00sealed", "é\u2028")]
+    for message, tag in (
+        (("rows", "claim", ("id", "ordinal"), rows, 100), MARSHALLED),
+        (("rows", "claim", ("id",), [("id-2", Decimal("12.50"))], 200), PICKLED),
+        (("done", {"set-row": "837P"}), MARSHALLED),
+    ):
+        made_tag, data = frame(message)
+        assert made_tag == tag
+        assert message_of(made_tag + data) == message
+
+
 @pytest.mark.parametrize("byte", [b"\x01", b"\x00", b"\x7f"])
 def test_a_control_byte_is_a_verdict_whoever_makes_the_records(
     kit: StoreKit, tmp_path: Path, byte: bytes

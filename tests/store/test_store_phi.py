@@ -420,9 +420,10 @@ def test_no_field_marked_phi_is_in_the_plain_half(corpus_phi: CorpusPhi) -> None
 
 
 def test_splitter_texts_are_the_json_of_split(corpus_phi: CorpusPhi) -> None:
-    """What the store encrypts and keeps in ``data`` (``Splitter.split_json``, written
-    directly and with shared parties remembered) is ``split(record)`` as compact JSON, byte
-    for byte, for every corpus record."""
+    """What the store encrypts and keeps in ``data`` (``Splitter.split_bytes``, by orjson
+    with shared parties remembered, and ``split_text``, the module's own encoder that
+    takes a record orjson refuses) is ``split(record)`` as compact JSON, byte for byte,
+    for every corpus record."""
     splitter = Splitter()
     for parsed in corpus_phi.parsed.values():
         for record in parsed:
@@ -431,6 +432,8 @@ def test_splitter_texts_are_the_json_of_split(corpus_phi: CorpusPhi) -> None:
                 json.dumps(half, ensure_ascii=False, separators=(",", ":")) for half in (plain, phi)
             )
             assert splitter.split_json(record) == want, (record.TYPE, record.ordinal)
+            assert splitter.split_bytes(record) == tuple(t.encode() for t in want)
+            assert splitter.split_text(record) == want, (record.TYPE, record.ordinal)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
