@@ -19,10 +19,13 @@ import os
 import selectors
 import shutil
 import signal
+import struct
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from edi.errors import EdiError
 from edi.parsers.normalize import Normalizer, NormalizeSummary, SkippedSet, file_sha256
@@ -215,7 +218,9 @@ def parse_file(
     made by ``workers`` processes when the file splits; ``normalizer.summary`` counts them.
 
     Each worker writes its part's lines to a spool file (0600, in a 0700 folder of the
-    temporary folder, removed on every way out: the lines are PHI); a part's lines go to
+    temporary folder, removed on every way out), sealed a MiB at a time with AES-256-GCM
+    under a key drawn for this run and never written anywhere (the lines are PHI: a run
+    killed before it removes its folder leaves ciphertext nobody can open); a part's lines go to
     ``out`` once it and every part before it ended in the state planned, in file order.
     When a part did not, the rest of the file from its start is read here, so what was
     written is never taken back. Errors (a file that stops being X12, a field map that
@@ -231,19 +236,20 @@ def parse_file(
     _warm(lambda stream: sum(1 for _ in normalizer.records(stream, name, sha256=sha256)), path)
     normalizer.summary = NormalizeSummary()
     folder = Path(tempfile.mkdtemp(prefix="edi-parse-"))
+    sealer = AESGCM(AESGCM.generate_key(bit_length=256))  # lives in these processes only
     released = 0
 
     def spool(index: int) -> Path:
-        return folder / f"part-{index}.jsonl"
+        return folder / f"part-{index}.jsonl.enc"
 
     def work(index: int, part: Part) -> tuple[object, ...]:
         normalizer.summary = NormalizeSummary()  # the part's counts alone
         fd = os.open(spool(index), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with open(path, "rb") as stream, os.fdopen(fd, "wb", buffering=1 << 20) as handle:
+        with open(path, "rb") as stream, _SealedSpool(fd, sealer, index) as handle:
             reader = part_reader(stream, part, name, records=True)
             records = normalizer.normalize(normalizer.walker.walk(reader), sha256, name)
             try:
-                _write_lines(records, handle, types)
+                _write_lines(records, cast(IO[bytes], handle), types)
             except EdiError:
                 return ("error",)
             state = () if part.last else end_state(reader)
@@ -267,7 +273,7 @@ def parse_file(
             if not part.last and item[1] != planned_state(parts[released + 1]):
                 return False
             _add_summary(normalizer.summary, item)
-            _copy(spool(released), out)
+            _unseal_to(spool(released), sealer, released, out)
             spool(released).unlink()
             released += 1
         return True
@@ -311,28 +317,58 @@ def _add_summary(summary: NormalizeSummary, item: tuple[object, ...]) -> None:
     summary.skipped.extend(SkippedSet(*s) for s in cast("list[tuple[Any, ...]]", skipped))
 
 
-def _copy(source: Path, out: IO[bytes]) -> None:
-    """``source``'s bytes appended to ``out``: by the kernel (``sendfile``) when ``out`` is
-    a file descriptor (copying in this process costs more than making the lines)."""
+#: plaintext bytes sealed at a time in a part's spool file
+SPOOL_CHUNK = 1 << 20
+_CHUNK = struct.Struct(">I")
+
+
+class _SealedSpool(io.RawIOBase):
+    """A part's spool file written a :data:`SPOOL_CHUNK` at a time, each chunk sealed
+    (AES-GCM, nonce: the part's index and the chunk's number, also bound as associated
+    data) and prefixed by its length."""
+
+    def __init__(self, fd: int, sealer: AESGCM, index: int) -> None:
+        self.handle = os.fdopen(fd, "wb")
+        self.sealer, self.index, self.number = sealer, index, 0
+        self.pending = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.pending += data
+        if len(self.pending) >= SPOOL_CHUNK:
+            self._seal()
+        return len(data)
+
+    def _seal(self) -> None:
+        if self.pending:
+            nonce = _nonce(self.index, self.number)
+            sealed = self.sealer.encrypt(nonce, bytes(self.pending), nonce)
+            self.handle.write(_CHUNK.pack(len(sealed)) + sealed)
+            self.number += 1
+            self.pending = bytearray()
+
+    def close(self) -> None:
+        if not self.closed:
+            self._seal()
+            self.handle.close()
+        super().close()
+
+
+def _nonce(index: int, number: int) -> bytes:
+    return index.to_bytes(4, "big") + number.to_bytes(8, "big")
+
+
+def _unseal_to(source: Path, sealer: AESGCM, index: int, out: IO[bytes]) -> None:
+    """The lines of part ``index``'s spool file (:class:`_SealedSpool`), opened, on ``out``."""
     with source.open("rb") as handle:
-        try:
-            target = out.fileno()
-        except (AttributeError, OSError, ValueError):  # not a file: a stream in memory
-            shutil.copyfileobj(handle, out, 1 << 20)
-            return
-        out.flush()
-        size = os.fstat(handle.fileno()).st_size
-        sent = 0
-        try:
-            while sent < size:
-                count = os.sendfile(target, handle.fileno(), sent, size - sent)
-                if count == 0:
-                    break
-                sent += count
-        except OSError:
-            if sent:
-                raise
-            shutil.copyfileobj(handle, out, 1 << 20)
+        number = 0
+        while head := handle.read(_CHUNK.size):
+            (size,) = _CHUNK.unpack(head)
+            nonce = _nonce(index, number)
+            out.write(sealer.decrypt(nonce, handle.read(size), nonce))
+            number += 1
 
 
 __all__ = ["SPLIT_MIN_BYTES", "parse_file", "run_parts", "validate_file", "worker_count"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
@@ -250,3 +251,28 @@ def test_a_part_that_stops_reading_makes_the_file_read_whole(tmp_path: Path):
     assert in_parts(path) is None
     assert outputs(validate_file(VALIDATOR, path, 2, part_bytes=1)) == outputs(whole)
     assert lines(path, 2, part_bytes=1) == lines(path, 1)
+
+
+def test_a_parts_spool_holds_no_line_in_the_clear(tmp_path: Path):
+    """The JSON lines a worker spools (PHI) are sealed: the file holds none of them, its
+    chunks open to exactly what was written, and a chunk moved to another part or place
+    does not open."""
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from edi.pipeline import parts
+
+    sealer = AESGCM(AESGCM.generate_key(bit_length=256))
+    lines = b"".join(b'{"last_name":"SAMPLE","n":%d}\n' % n for n in range(60_000))
+    path = tmp_path / "part-3.jsonl.enc"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with parts._SealedSpool(fd, sealer, 3) as spool:
+        for start in range(0, len(lines), 70_000):
+            spool.write(lines[start : start + 70_000])
+    stored = path.read_bytes()
+    assert b"SAMPLE" not in stored and len(stored) > len(lines)
+    out = io.BytesIO()
+    parts._unseal_to(path, sealer, 3, out)
+    assert out.getvalue() == lines
+    with pytest.raises(InvalidTag):
+        parts._unseal_to(path, sealer, 4, io.BytesIO())
