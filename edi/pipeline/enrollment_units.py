@@ -187,12 +187,10 @@ class UnitCollector:
 
     def take(self, record: Record, set_row: str, row_id: str) -> None:
         if isinstance(record, Member):
+            if len(self.units) >= self.batch:  # a new member: those before are complete
+                self._emit()
             self.member = record
             self.units.append(member_unit(record, set_row, self.digest))
-            if len(self.units) > self.batch:  # the one before is complete
-                last = self.units.pop()
-                self._emit()
-                self.units.append(last)
         elif isinstance(record, Coverage):
             member = self.member
             if member is not None and record.parent_ordinal == member.ordinal:

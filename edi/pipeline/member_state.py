@@ -82,45 +82,48 @@ class MemberStateStage:
     members (:meth:`finish`)."""
 
     def __init__(
-        self,
-        wiring: Wiring,
-        conn: Connection,
-        policy: Policy,
-        file_id: str,
-        received_at: datetime,
-        accepted: set[str],
+        self, wiring: Wiring, conn: Connection, policy: Policy, file_id: str, accepted: set[str]
     ) -> None:
-        self.conn, self.policy, self.file_id = conn, policy, file_id
+        self.wiring, self.conn, self.policy, self.file_id = wiring, conn, policy, file_id
         self.accepted = accepted
         self.counts = StateCounts()
-        self.applier = _Applier(
-            conn, FieldCipher(wiring.ring), policy, file_id, received_at, self.counts
-        )
+        self.applier: _Applier | None = None
         #: set row id -> its sponsor, of the sets whose members were applied
         self.sets: dict[str, str] = {}
         #: sponsors a member of which was sent as an audit (INS03 030)
         self.audited: set[str] = set()
-        #: the members named are being kept (:func:`edi.store.member_state.begin_seen`)
-        self.sets_seen = False
 
     def take(self, units: list[MemberUnit]) -> None:
         """Apply a batch of units, in file order (those of sets not accepted left out)."""
         kept = [u for u in units if u.set_row in self.accepted]
+        if not kept:
+            return
+        applier = self.applier
+        if applier is None:  # the file's first members: as of its receipt
+            f = m.File
+            query = select(f.received_at).where(f.id == self.file_id)
+            received = self.conn.execute(query).scalar_one()
+            applier = self.applier = _Applier(
+                self.conn,
+                FieldCipher(self.wiring.ring),
+                self.policy,
+                self.file_id,
+                received,
+                self.counts,
+            )
+            st.begin_seen(self.conn)  # the members it names
         for unit in kept:
             self.sets.setdefault(unit.set_row, unit.sponsor)
             if unit.kind == AUDIT:
                 self.audited.add(unit.sponsor)
-        if kept:
-            if not self.sets_seen:
-                st.begin_seen(self.conn)
-                self.sets_seen = True
-            self.applier.apply(kept)
+        applier.apply(kept)
 
     def finish(self) -> StateCounts:
         """Record (and terminate, when the policy says so) the members the file's full
         sets did not name; the counts. A set is full when BGN08 is 4 (verify), when the
         partner's ``enrollment`` is ``full``, or when it sent a member as an audit."""
-        if not self.sets:
+        applier = self.applier
+        if applier is None:
             return self.counts
         er = m.EnrollmentRow
         query = select(er.set_row_id, er.action).where(er.file_id == self.file_id)
@@ -136,7 +139,7 @@ class MemberStateStage:
         if full:
             self.counts.absent = st.count_absent(self.conn, self.file_id)
         if terminate and self.counts.absent:
-            self.applier.terminate_absent()
+            applier.terminate_absent()
         st.end_seen(self.conn)
         return self.counts
 

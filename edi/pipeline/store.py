@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from edi import faults
@@ -104,7 +104,7 @@ def store(
                 # the claims' 277CA facts wait on disk, encrypted, until the 277CAs are made
                 spill = stack.enter_context(Spill(work_dir(wiring), "facts"))
             if set_rows:
-                members = _member_state(wiring, conn, policy, file_id, set_rows)
+                members = MemberStateStage(wiring, conn, policy, file_id, set(set_rows.values()))
                 if worker is not None:
                     out.records, facts = _worker_records(
                         wiring,
@@ -270,15 +270,6 @@ def _worker_records(
     if progress is not None:
         progress(STORE, size, size)
     return counts, builder.sets()
-
-
-def _member_state(
-    wiring: Wiring, conn: Connection, policy: Policy, file_id: str, set_rows: dict[SetKey, str]
-) -> MemberStateStage:
-    """The stage applying the file's accepted 834 sets to the member state
-    (:mod:`edi.pipeline.member_state`), as of the file's receipt."""
-    received = conn.execute(select(m.File.received_at).where(m.File.id == file_id)).scalar_one()
-    return MemberStateStage(wiring, conn, policy, file_id, received, set(set_rows.values()))
 
 
 def _has_claims(verdict: Verdict) -> bool:
