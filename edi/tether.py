@@ -61,7 +61,8 @@ def tether(stop: list[int] | tuple[int, ...] = (), *, home: Path | None = None) 
     if _watchdog is None or _watchdog[0] != os.getpid() or _watchdog[1].poll() is not None:
         _given.clear()
         process = subprocess.Popen(
-            [sys.executable, "-m", "edi.tether", str(os.getpid())],
+            # -P: not the working folder's ``edi`` (see edi.pipeline.record_worker.spawn)
+            [sys.executable, "-P", "-m", "edi.tether", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             start_new_session=True,

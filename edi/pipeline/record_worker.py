@@ -199,7 +199,9 @@ class RecordWorker:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         proc = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
-            [sys.executable, "-c", "from edi.pipeline.record_worker import main; main()"],
+            # -P: the working folder is not put first on the path, so an ``edi`` folder
+            # there (a checkout, or one planted in a partner's folder) is never imported
+            [sys.executable, "-P", "-c", "from edi.pipeline.record_worker import main; main()"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,

@@ -134,8 +134,13 @@ def _ingest_job(
     options: dict[str, Any],
     fault: str | None,
     thread: bool,
+    cwd: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Run in a spawned process: ingest ``paths`` with ``options``; what became of each."""
+    """Run in a spawned process: ingest ``paths`` with ``options``; what became of each
+    (``cwd``: from that working folder, as a user who never set PYTHONSAFEPATH)."""
+    if cwd is not None:
+        os.chdir(cwd)
+        os.environ.pop("PYTHONSAFEPATH", None)
     engine = make_engine(url)
     ring = KeyRing.open(Path(home) / "keyring.json", EnvKek())
     kit = StoreKit(engine, ring, AuditLog(engine), Path(home))
@@ -184,13 +189,23 @@ def ingest_fresh(
     *,
     fault: str | None = None,
     thread: bool = False,
+    cwd: Path | None = None,
     **options: Any,
 ) -> list[dict[str, Any]]:
     """:func:`_ingest_job` in a new interpreter (``thread``: one that runs a second thread)."""
     context = multiprocessing.get_context("spawn")
     with context.Pool(1) as pool:
         return pool.apply(
-            _ingest_job, (url, str(kit.home), [str(p) for p in paths], options, fault, thread)
+            _ingest_job,
+            (
+                url,
+                str(kit.home),
+                [str(p) for p in paths],
+                options,
+                fault,
+                thread,
+                None if cwd is None else str(cwd),
+            ),
         )
 
 
@@ -454,6 +469,32 @@ def test_no_worker_is_forked_while_other_threads_run(kit: StoreKit) -> None:
     # asked for: a spawned worker, not a fork
     (asked,) = ingest_fresh(kit, url, [other], workers=2, thread=True)
     assert asked["status"] == "stored" and asked["record_worker"] == "spawned"
+
+
+def test_a_spawned_worker_never_imports_an_edi_folder_of_the_working_folder(
+    kit: StoreKit, tmp_path: Path
+) -> None:
+    # an operator in a checkout, or a folder where someone left an ``edi`` package: the
+    # worker is this installation's, not the working folder's
+    decoy = tmp_path / "cwd"
+    marker = tmp_path / "decoy-imported"
+    (decoy / "edi" / "pipeline").mkdir(parents=True)
+    planted = f"open({str(marker)!r}, 'w').write('imported')\nraise SystemExit(3)\n"
+    (decoy / "edi" / "__init__.py").write_text(planted)
+    (decoy / "edi" / "pipeline" / "__init__.py").write_text("")
+    (decoy / "edi" / "pipeline" / "record_worker.py").write_text(planted)
+    (result,) = ingest_fresh(
+        kit,
+        str(kit.engine.url),
+        [SAMPLES / "837D-dental-claim.x12"],
+        workers=2,
+        thread=True,
+        cwd=decoy,
+    )
+    assert result.get("error") is None, result
+    assert result["status"] == "stored" and result["record_worker"] == "spawned"
+    assert result["records"]["claim"] >= 1
+    assert not marker.exists()
 
 
 def test_left_to_itself_the_ingest_forks_a_worker_for_large_files_only(

@@ -91,3 +91,33 @@ def test_a_sweep_leaves_another_machine_s_folders_alone(tmp_path: Path) -> None:
     assert owner(live.name) == (os.getpid(), machine()) and owner("x-1") is None
     assert sorted(sweep(tmp_path, "")) == sorted([ours, legacy])
     assert theirs.is_dir() and live.is_dir()
+
+
+def test_the_watchdog_is_never_an_edi_folder_of_the_working_folder(tmp_path: Path) -> None:
+    # a process started in a folder holding an ``edi`` package (a checkout, or one planted
+    # there): its watchdog is this installation's edi.tether, which answers and sweeps
+    decoy = tmp_path / "cwd"
+    marker = tmp_path / "decoy-imported"
+    (decoy / "edi").mkdir(parents=True)
+    planted = f"open({str(marker)!r}, 'w').write('imported')\nraise SystemExit(3)\n"
+    (decoy / "edi" / "__init__.py").write_text(planted)
+    (decoy / "edi" / "tether.py").write_text(planted)
+    home = tmp_path / "home"
+    report = tmp_path / "report"
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child ends by SIGKILL
+        try:
+            from edi.store.private import pid_folder
+            from edi.tether import tether
+
+            os.chdir(decoy)
+            os.environ.pop("PYTHONSAFEPATH", None)
+            plain = pid_folder(home / "staging" / "acme" / "plain")
+            tether([], home=home)
+            report.write_text(str(plain))
+        finally:
+            os.kill(os.getpid(), signal.SIGKILL)
+    os.waitpid(pid, 0)
+    plain = Path(report.read_text())
+    assert wait_until(lambda: not plain.exists())
+    assert not marker.exists()
