@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import codecs
 import csv
+import errno
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -147,8 +149,20 @@ def _opened(output: str | None) -> Iterator[IO[str]]:
     if output is None:
         yield sys.stdout
         return
-    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(fd, 0o600)
+    # the last name is never a symbolic link followed (one left in a shared folder would
+    # have the records overwrite the file it points to); a device or a pipe (/dev/null, a
+    # FIFO read by another program) is written as it is, its mode untouched
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(output, flags, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise click.ClickException(
+                f"{output}: a symbolic link, not followed: name the file itself"
+            ) from None
+        raise click.ClickException(f"{output}: cannot be written: {exc.strerror}") from None
+    if stat.S_ISREG(os.fstat(fd).st_mode):
+        os.fchmod(fd, 0o600)  # an existing file keeps its mode through os.open
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
         yield handle
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import stat
+import threading
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -106,6 +108,45 @@ def test_output_file_is_private(tmp_path: Path):
     assert result.exit_code == 0 and result.stdout == ""
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert len(out.read_text().splitlines()) == 7
+
+
+def test_output_through_a_symbolic_link_is_refused_and_its_target_untouched(tmp_path: Path):
+    target = tmp_path / "elsewhere.txt"
+    target.write_text("kept\n")
+    target.chmod(0o644)
+    link = tmp_path / "records.jsonl"
+    link.symlink_to(target)
+    result = run("--output", str(link), CLAIMS)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"Error: {link}: a symbolic link, not followed: name the file itself"
+    )
+    assert target.read_text() == "kept\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
+
+
+def test_output_to_a_pipe_is_written_and_its_mode_left_alone(tmp_path: Path):
+    # as /dev/null or a FIFO another program reads: made private, it would lock others out
+    fifo = tmp_path / "records.fifo"
+    os.mkfifo(fifo, 0o644)
+    fifo.chmod(0o644)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = run("--output", str(fifo), CLAIMS)
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.output
+    assert len(got[0].splitlines()) == 7
+    assert stat.S_IMODE(fifo.stat().st_mode) == 0o644
+
+
+def test_an_output_that_cannot_be_written_is_a_verdict(tmp_path: Path):
+    result = run("--output", str(tmp_path / "missing" / "records.jsonl"), CLAIMS)
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        f"Error: {tmp_path / 'missing' / 'records.jsonl'}: cannot be written: "
+        "No such file or directory"
+    )
 
 
 def test_not_x12_exits_1_naming_the_file(tmp_path: Path):
