@@ -108,14 +108,14 @@ def answer_claims(
     numbers: Iterator[str],
     facts: Mapping[str, SetFacts],
     now: datetime | None = None,
-) -> dict[str, Ack]:
-    """The 277CAs of the file's accepted 837 sets by the set row id each answers, numbered
+) -> Iterator[tuple[str, Ack]]:
+    """The 277CAs of the file's accepted 837 sets, one at a time (each with the set row id
+    it answers: the caller stores one before the next is made), numbered
     from ``numbers``
     (:func:`numbers_for`), from each set's ``facts`` (set row id -> facts,
     :mod:`.claim_facts`) and its claims' verdicts as stored; a set without facts (a
     required value that does not fit) gets none. ``now``: when they are made (the date
     the facts' ready answers were made for, :func:`answer_date`)."""
-    out: dict[str, Ack] = {}
     cipher = FieldCipher(wiring.ring)
     now = now or datetime.now(UTC)
     date, time = answer_date(now), now.strftime("%H%M")
@@ -143,8 +143,7 @@ def answer_claims(
                 )
             except ValueError:
                 continue
-            out[set_row] = Ack("277", ic.control, group.control, text, control, group_control)
-    return out
+            yield set_row, Ack("277", ic.control, group.control, text, control, group_control)
 
 
 def answer_date(now: datetime) -> str:

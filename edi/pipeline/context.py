@@ -7,9 +7,10 @@ one by hand (see :class:`edi.pipeline.ingest.Ingestor`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import overload
 
 from sqlalchemy import Engine
 
@@ -118,6 +119,45 @@ def enrollment_counts(counts: dict[str, object]) -> str:
     return ("full file: " if counts.get("full") else "members: ") + ", ".join(parts or ["none"])
 
 
+class AckTexts(Sequence[Ack]):
+    """The acknowledgments an ingest made, in the order made, for the caller to write or
+    send: the TA1s and 999s held, each 277CA read back from the store (decrypted) when it
+    is asked for. A file of many or large 837 sets would otherwise hold the text of every
+    277CA it answered until the caller is done with them: a 277CA is about 180 bytes a
+    claim. Read after the ingest's transaction is committed (as an ingest returns)."""
+
+    def __init__(self, held: Iterable[Ack] = ()) -> None:
+        self._items: list[Ack | tuple[Ack, Callable[[], str]]] = list(held)
+
+    def add_stored(self, stub: Ack, text: Callable[[], str]) -> None:
+        """An acknowledgment already stored: ``stub`` without its text, ``text`` reads it."""
+        self._items.append((stub, text))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> Ack: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Ack]: ...
+    def __getitem__(self, index: int | slice) -> Ack | list[Ack]:
+        if isinstance(index, slice):
+            return [self._made(item) for item in self._items[index]]
+        return self._made(self._items[index])
+
+    @staticmethod
+    def _made(item: Ack | tuple[Ack, Callable[[], str]]) -> Ack:
+        if isinstance(item, Ack):
+            return item
+        stub, text = item
+        return Ack(
+            stub.kind, stub.interchange, stub.group, text(), stub.control, stub.group_control
+        )
+
+    def __repr__(self) -> str:
+        return f"AckTexts({len(self)} acknowledgments)"
+
+
 @dataclass
 class IngestResult:
     """What became of one file (no values: counts, codes, checksums)."""
@@ -143,7 +183,7 @@ class IngestResult:
     acks: list[str] = field(default_factory=list)
     note: str = ""
     #: the acknowledgments made, for the caller to write or send
-    ack_texts: list[Ack] = field(default_factory=list, repr=False)
+    ack_texts: Sequence[Ack] = field(default_factory=list, repr=False)
     #: who made the rows: "" this process, "forked" or "spawned" a record worker
     record_worker: str = ""
     #: the earlier row of the same file this run replaces, and how many of its record
@@ -182,6 +222,7 @@ def record_counts(counts: Mapping[str, int]) -> str:
 
 
 __all__ = [
+    "AckTexts",
     "AuditSink",
     "Incoming",
     "IngestResult",

@@ -8,13 +8,14 @@ removed here on error, or later (:func:`edi.store.write.orphan_archives`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from edi import faults
@@ -30,7 +31,7 @@ from edi.pipeline.claim_facts import (
     open_batch,
 )
 from edi.pipeline.claim_history import record_history
-from edi.pipeline.context import Incoming, IngestResult, Policy, Wiring, work_dir
+from edi.pipeline.context import AckTexts, Incoming, IngestResult, Policy, Wiring, work_dir
 from edi.pipeline.duplicates import apply_replacements, find_duplicates, find_suspects
 from edi.pipeline.enrollment_units import SEALED_AS, UnitCollector, units_of
 from edi.pipeline.member_state import MemberStateStage
@@ -45,6 +46,7 @@ from edi.store.crypto import FieldCipher
 from edi.store.rows import ConnectionSink, SetKey
 from edi.store.spill import Spill
 from edi.store.write import (
+    acknowledgment_text,
     archive_original,
     claim_ordinals,
     insert_acknowledgments,
@@ -130,18 +132,11 @@ def store(
                     out.claims_replaced = apply_replacements(
                         conn, FieldCipher(wiring.ring), file_id
                     )
-                answered = (
-                    answer_claims(wiring, conn, verdict, set_rows, numbers, facts, answered_at)
-                    if policy.ack_277
-                    else {}
-                )
-                claim_acks = list(answered.values())
-                if claim_acks:
-                    insert_acknowledgments(
-                        conn, FieldCipher(wiring.ring), file_id, ack_stage.stored(claim_acks)
+                answered: dict[str, Ack] = {}
+                if policy.ack_277:
+                    answered = _answer_claims(
+                        wiring, conn, out, file_id, verdict, set_rows, numbers, facts, answered_at
                     )
-                    out.ack_texts = [*out.ack_texts, *claim_acks]
-                    out.acks = [*out.acks, *(f"{a.kind}:{a.control}" for a in claim_acks)]
                 if _has_claims(verdict):  # suspects after the 277CA: it leaves them as they are
                     if policy.duplicates != "off":
                         out.claims_suspect = find_suspects(conn, file_id)
@@ -270,6 +265,43 @@ def _worker_records(
     if progress is not None:
         progress(STORE, size, size)
     return counts, builder.sets()
+
+
+def _answer_claims(
+    wiring: Wiring,
+    conn: Connection,
+    out: IngestResult,
+    file_id: str,
+    verdict: Verdict,
+    set_rows: dict[SetKey, str],
+    numbers: Iterator[str],
+    facts: Mapping[str, SetFacts],
+    answered_at: datetime,
+) -> dict[str, Ack]:
+    """Make and store the file's 277CAs one set at a time, so that one set's text is held
+    at a time whatever the file's size; ``out.ack_texts`` reads them back when asked for.
+    The 277CAs by the set row id each answers, without their text."""
+    cipher = FieldCipher(wiring.ring)
+    texts = AckTexts(out.ack_texts)
+    answered: dict[str, Ack] = {}
+    for set_row, ack in answer_claims(wiring, conn, verdict, set_rows, numbers, facts, answered_at):
+        (row_id,) = insert_acknowledgments(conn, cipher, file_id, ack_stage.stored([ack]))
+        stub = Ack(ack.kind, ack.interchange, ack.group, "", ack.control, ack.group_control)
+        answered[set_row] = stub
+        texts.add_stored(stub, functools.partial(stored_ack_text, wiring, row_id))
+    if answered:
+        out.ack_texts = texts
+        out.acks = [*out.acks, *(f"{a.kind}:{a.control}" for a in answered.values())]
+    return answered
+
+
+def stored_ack_text(wiring: Wiring, row_id: str) -> str:
+    """The text of the stored acknowledgment ``row_id``, decrypted."""
+    with wiring.engine.connect() as conn:
+        content = conn.execute(
+            select(m.Acknowledgment.content).where(m.Acknowledgment.id == row_id)
+        ).scalar_one()
+    return acknowledgment_text(FieldCipher(wiring.ring), row_id, content)
 
 
 def _has_claims(verdict: Verdict) -> bool:

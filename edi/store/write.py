@@ -289,7 +289,9 @@ def acknowledgment_text(cipher: FieldCipher, row_id: str, content: bytes) -> str
 
 def insert_acknowledgments(
     conn: Connection, cipher: FieldCipher, file_id: str, acks: Iterable[AckValues]
-) -> None:
+) -> list[str]:
+    """Store ``acks`` (text encrypted, compressed when large) for file ``file_id``; their
+    row ids, in order."""
     rows = []
     for ack in acks:
         row_id = m.new_id()
@@ -311,6 +313,7 @@ def insert_acknowledgments(
         )
     if rows:
         conn.execute(insert(m.Acknowledgment), rows)
+    return [cast(str, row["id"]) for row in rows]
 
 
 def insert_received(
