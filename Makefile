@@ -71,11 +71,15 @@ clean-compiled:
 	find edi -name '*.so' -delete
 
 #: speed and memory of the installed wheel beside pyx12; then the installed wheel beside
-#: the in-place compiled build; then edi beside the peers installed from PyPI (each in its
-#: own environment under bench/out/peers/; PEERS_ARGS="--size 50" for the 50 MB files), in
-#: one run
+#: the in-place compiled build; one large file on every core (validate, parse, ingest);
+#: the memory of files holding one transaction set (837P of 20, 50 and 200 MB; 835 and 834
+#: of 50 MB; SET_MEMORY_ARGS="--sizes 20" for a quick one); then edi beside the peers
+#: installed from PyPI (each in its own environment under bench/out/peers/;
+#: PEERS_ARGS="--size 50" for the 50 MB files), in one run
 bench: setup compile
 	$(BIN)/python bench/run.py $(BENCH_ARGS) && $(BIN)/python bench/install.py \
+	  && $(BIN)/python bench/parts.py $(PARTS_ARGS) \
+	  && $(BIN)/python bench/set_memory.py $(SET_MEMORY_ARGS) \
 	  && $(BIN)/python bench/peers.py $(PEERS_ARGS); \
 	  status=$$?; $(MAKE) --no-print-directory clean-compiled; exit $$status
 

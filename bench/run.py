@@ -85,6 +85,8 @@ EDI_VS_PYX12 = ((STRUCTURE, PYX12), (VALIDATE, PYX12_VALIDATE), (PARSE, PYX12_PA
 #: sets the pyx12 claim-loop baseline is written for
 PYX12_PARSE_SETS = ("837P",)
 INGEST_SQLITE, INGEST_PG = "edi ingest sqlite", "edi ingest postgresql"
+#: the ingest's record workers in a child (unset: the ingest decides by the file's size)
+INGEST_WORKERS_ENV = "BENCH_INGEST_WORKERS"
 #: environment variable carrying the benchmark PostgreSQL cluster's URL to the children
 PG_URL_ENV = "EDI_BENCH_PG_URL"
 #: modules `edi --help` must not import (prefect is the requirement; the rest are noted)
@@ -246,12 +248,14 @@ def _ingest(path: str, url: str, home: Path) -> dict[str, Any]:
     upgrade(engine)
     ring = KeyRing.create(home / "keyring.json", LocalKek(os.urandom(32), source="benchmark"))
     numbers = itertools.count(1)
+    workers = os.environ.get(INGEST_WORKERS_ENV)  # bench/parts.py: 1 (none) or 2
     ingestor = Ingestor(
         engine,
         ring=ring,
         audit=AuditLog(engine),
         archive_dir=home / "archive",
         numbers=lambda: f"{next(numbers):09d}",
+        workers=int(workers) if workers else None,
     )
     t0 = time.perf_counter()
     result = ingestor.ingest(path)
