@@ -134,9 +134,10 @@ def store(
                     )
                 answered: dict[str, Ack] = {}
                 if policy.ack_277:
-                    answered = _answer_claims(
-                        wiring, conn, out, file_id, verdict, set_rows, numbers, facts, answered_at
+                    made = answer_claims(
+                        wiring, conn, verdict, set_rows, numbers, facts, answered_at
                     )
+                    answered = _stored_answers(wiring, conn, out, file_id, made)
                 if _has_claims(verdict):  # suspects after the 277CA: it leaves them as they are
                     if policy.duplicates != "off":
                         out.claims_suspect = find_suspects(conn, file_id)
@@ -267,24 +268,21 @@ def _worker_records(
     return counts, builder.sets()
 
 
-def _answer_claims(
+def _stored_answers(
     wiring: Wiring,
     conn: Connection,
     out: IngestResult,
     file_id: str,
-    verdict: Verdict,
-    set_rows: dict[SetKey, str],
-    numbers: Iterator[str],
-    facts: Mapping[str, SetFacts],
-    answered_at: datetime,
+    answers: Iterator[tuple[str, Ack]],
 ) -> dict[str, Ack]:
-    """Make and store the file's 277CAs one set at a time, so that one set's text is held
-    at a time whatever the file's size; ``out.ack_texts`` reads them back when asked for.
-    The 277CAs by the set row id each answers, without their text."""
+    """Store the file's 277CAs as they are made, one set at a time (:func:`answer_claims`),
+    so that one set's text is held at a time whatever the file's size; ``out.ack_texts``
+    reads them back when asked for. The 277CAs by the set row id each answers, without
+    their text."""
     cipher = FieldCipher(wiring.ring)
     texts = AckTexts(out.ack_texts)
     answered: dict[str, Ack] = {}
-    for set_row, ack in answer_claims(wiring, conn, verdict, set_rows, numbers, facts, answered_at):
+    for set_row, ack in answers:
         (row_id,) = insert_acknowledgments(conn, cipher, file_id, ack_stage.stored([ack]))
         stub = Ack(ack.kind, ack.interchange, ack.group, "", ack.control, ack.group_control)
         answered[set_row] = stub
