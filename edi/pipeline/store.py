@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, cast
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from edi import faults
@@ -286,20 +286,21 @@ def _stored_answers(
         (row_id,) = insert_acknowledgments(conn, cipher, file_id, ack_stage.stored([ack]))
         stub = Ack(ack.kind, ack.interchange, ack.group, "", ack.control, ack.group_control)
         answered[set_row] = stub
-        texts.add_stored(stub, functools.partial(stored_ack_text, wiring, row_id))
+        texts.add_stored(stub, functools.partial(stored_ack_text, wiring.engine, cipher, row_id))
     if answered:
         out.ack_texts = texts
         out.acks = [*out.acks, *(f"{a.kind}:{a.control}" for a in answered.values())]
     return answered
 
 
-def stored_ack_text(wiring: Wiring, row_id: str) -> str:
-    """The text of the stored acknowledgment ``row_id``, decrypted."""
-    with wiring.engine.connect() as conn:
+def stored_ack_text(engine: Engine, cipher: FieldCipher, row_id: str) -> str:
+    """The text of the stored acknowledgment ``row_id``, decrypted (what the ingest's
+    result keeps to read it: the engine and the cipher, not the ingest's wiring)."""
+    with engine.connect() as conn:
         content = conn.execute(
             select(m.Acknowledgment.content).where(m.Acknowledgment.id == row_id)
         ).scalar_one()
-    return acknowledgment_text(FieldCipher(wiring.ring), row_id, content)
+    return acknowledgment_text(cipher, row_id, content)
 
 
 def _has_claims(verdict: Verdict) -> bool:
