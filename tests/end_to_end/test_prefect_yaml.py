@@ -63,15 +63,21 @@ def _get(url: str) -> Any:
 
 def _call(request: urllib.request.Request) -> Any:
     """One API call, retried as Prefect's own client retries it: the server answers 503
-    when its SQLite database is busy (and 429 when it sheds load); both mean try again."""
+    when its SQLite database is busy (and 429 when it sheds load); both mean try again. A
+    read (GET) that gets no answer in time is asked again too (two workers and their flows
+    write to the same SQLite database: an answer once took longer than 10 s); a POST is
+    not (it could be made twice). The timeout is Prefect's own client's default (60 s)."""
     for attempt in range(8):
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with urllib.request.urlopen(request, timeout=60) as response:
                 return json.load(response)
         except urllib.error.HTTPError as error:
             if error.code not in (429, 503) or attempt == 7:
                 raise
-            time.sleep(min(0.5 * 2**attempt, 8))
+        except TimeoutError:
+            if request.get_method() != "GET" or attempt == 7:
+                raise
+        time.sleep(min(0.5 * 2**attempt, 8))
     raise AssertionError("unreachable")
 
 
