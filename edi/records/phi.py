@@ -146,8 +146,6 @@ def _split_object_json(obj: Any) -> tuple[str, str]:
 
 #: orjson: nested objects reach :func:`~edi.records.export._fields` (their set fields)
 _OBJECTS = orjson.OPT_PASSTHROUGH_DATACLASS
-#: the types of field values orjson writes as they are (a ``Decimal`` through ``_fields``)
-_VALUES = (str, Decimal, int, bool)
 
 
 def _split_object_data(
@@ -177,7 +175,7 @@ def _split_object_data(
                     phi[name] = [h[1] for h in halves]
         elif name in marked:
             phi[name] = value
-        elif type(value) in _VALUES:
+        elif type(value) in _SCALARS:  # orjson writes them (a Decimal through _fields)
             plain[name] = value
         else:
             inner_plain, inner_phi = (
@@ -204,11 +202,6 @@ class Splitter:
         #: are shared by the records that hold the object and never changed)
         self._memo: dict[int, tuple[Any, dict[str, Any], dict[str, Any]]] = {}
         self._cache = cache
-
-    def split_json(self, record: Record) -> tuple[str, str]:
-        """(plain, phi) as JSON object texts; ``"{}"`` for an empty half."""
-        plain, phi = self.split_bytes(record)
-        return plain.decode(), phi.decode()
 
     def split_bytes(self, record: Record) -> tuple[bytes, bytes]:
         """(plain, phi) as UTF-8 JSON object texts, byte for byte those of
